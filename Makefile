@@ -1,0 +1,61 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set everything up
+# (idempotent, quick when nothing changed); see README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test setup setup-test chromium lint unit integration e2e js-test clean
+
+run: setup
+	$(BIN)/hiroba serve
+
+setup: $(VENV)/.deps web_client/node_modules/.installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml $(VENV)/.deps
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+web_client/node_modules/.installed: web_client/package.json web_client/package-lock.json
+	cd web_client && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+setup-test: setup $(VENV)/.test-deps chromium
+
+lint: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+js-test: setup
+	cd web_client && npm test --silent
+
+test: setup-test lint js-test
+	$(BIN)/pytest
+
+unit: setup-test
+	$(BIN)/pytest tests/unit
+
+integration: setup-test
+	$(BIN)/pytest tests/integration
+
+e2e: setup-test
+	$(BIN)/pytest tests/e2e
+
+clean:
+	rm -rf $(VENV) web_client/node_modules test-artifacts

@@ -1,0 +1,100 @@
+"""Signed, expiring role tokens: how a member, chair, staff or observer is recognised.
+
+A token is ``base64url(payload).base64url(hmac_sha256(secret, payload))`` where the payload
+is compact JSON ``{"v":1,"room":...,"role":...,"name":...,"exp":...,"jti":...}``.
+The server's secret never leaves it; tokens are made by ``hiroba invite``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from rooms.errors import HirobaError, Reason
+from rooms.model import Role
+
+TOKEN_VERSION = 1
+MAX_TOKEN_LENGTH = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    """What a valid token grants: a role in one room, optionally under a fixed name."""
+
+    room: str
+    role: Role
+    name: str | None
+    expires_at: int
+    token_id: str
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(secret: bytes, payload: bytes) -> bytes:
+    return hmac.new(secret, payload, hashlib.sha256).digest()
+
+
+def issue_token(
+    secret: bytes, room: str, role: Role, name: str | None, now: float, ttl_seconds: int
+) -> str:
+    """Make a token granting ``role`` in ``room`` until ``now + ttl_seconds``."""
+    payload = json.dumps(
+        {
+            "v": TOKEN_VERSION,
+            "room": room,
+            "role": role.value,
+            "name": name,
+            "exp": int(now) + ttl_seconds,
+            "jti": secrets.token_urlsafe(9),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    return f"{_b64encode(payload)}.{_b64encode(_sign(secret, payload))}"
+
+
+def _bad(message: str) -> HirobaError:
+    return HirobaError(Reason.BAD_TOKEN, message)
+
+
+def verify_token(secret: bytes, token: str, room: str, now: float) -> RoleGrant:
+    """Return the grant a token carries for ``room``, or raise ``bad_token``."""
+    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        raise _bad("token is malformed")
+    body, signature = token.split(".")
+    try:
+        payload = _b64decode(body)
+        given = _b64decode(signature)
+    except (binascii.Error, ValueError) as exc:
+        raise _bad("token is malformed") from exc
+    if not hmac.compare_digest(given, _sign(secret, payload)):
+        raise _bad("token signature does not match")
+    try:
+        data = json.loads(payload)
+        if data["v"] != TOKEN_VERSION:
+            raise _bad("token version is not supported")
+        grant = RoleGrant(
+            room=str(data["room"]),
+            role=Role(data["role"]),
+            name=None if data["name"] is None else str(data["name"]),
+            expires_at=int(data["exp"]),
+            token_id=str(data["jti"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _bad("token payload is malformed") from exc
+    if grant.expires_at <= now:
+        raise _bad("token has expired")
+    if grant.room != room:
+        raise _bad("token is for another room")
+    return grant

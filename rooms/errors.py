@@ -1,0 +1,49 @@
+"""The one exception hierarchy of Hiroba, with machine-readable reason codes.
+
+Every layer raises :class:`HirobaError` (or a subclass); the server turns it into an ack
+``{"ok": false, "reason": ..., "message": ...}`` or an HTTP 4xx. The reason codes are
+listed in ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Reason codes sent back to clients. Keep in step with docs/protocol.md."""
+
+    BAD_PAYLOAD = "bad_payload"
+    UNKNOWN_FIELD = "unknown_field"
+    MISSING_FIELD = "missing_field"
+    BAD_FIELD = "bad_field"
+    BAD_NAME = "bad_name"
+    NO_SUCH_ROOM = "no_such_room"
+    ROOM_FULL = "room_full"
+    BAD_TOKEN = "bad_token"
+    NOT_JOINED = "not_joined"
+    UNKNOWN_EVENT = "unknown_event"
+    RATE_LIMITED = "rate_limited"
+    NOT_FOUND = "not_found"
+    INTERNAL = "internal"
+
+
+class HirobaError(Exception):
+    """An error whose reason can be told to the client that caused it."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    def to_ack(self) -> dict[str, object]:
+        """The acknowledgement a client receives for this error."""
+        return {"ok": False, "reason": self.reason.value, "message": self.message}
+
+
+class ValidationError(HirobaError):
+    """Input rejected at the edge: wrong shape, type, length or value."""
+
+
+class RoomError(HirobaError):
+    """A room refused an operation (unknown room, full, not joined)."""

@@ -1,0 +1,101 @@
+"""Kinds of room, roles, and the records a room holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rooms.appearance import AvatarStyle
+from rooms.geometry import Rect
+
+
+class RoomKind(StrEnum):
+    PLAZA = "plaza"
+    CONSULTATION = "consultation"
+    COMMITTEE = "committee"
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"
+    MEMBER = "member"
+    CHAIR = "chair"
+    STAFF = "staff"
+    OBSERVER = "observer"
+
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """A stage seat. ``h`` faces the audience; the chair's seat is marked."""
+
+    id: str
+    x: float
+    z: float
+    h: float
+    chair: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """A notice board standing in the room; ``h`` is the direction its face looks."""
+
+    id: str
+    x: float
+    z: float
+    h: float
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notice the city posts; shown on a board of its room."""
+
+    id: int
+    board: str
+    title: str
+    body: str
+    posted_at: str
+
+    def to_wire(self) -> dict[str, object]:
+        return {"id": self.id, "title": self.title, "body": self.body, "posted_at": self.posted_at}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where things are in a room: walkable bounds, stage, seats, gallery, boards, spawn."""
+
+    bounds: Rect
+    stage: Rect | None
+    seats: tuple[Seat, ...]
+    gallery: Rect | None
+    boards: tuple[Board, ...]
+    spawn_x: float
+    spawn_z: float
+    spawn_radius: float
+
+
+@dataclass(slots=True)
+class Participant:
+    """A person present in a room. Mutable: the room updates position and seat."""
+
+    id: str
+    name: str
+    role: Role
+    style: AvatarStyle
+    x: float
+    z: float
+    h: float
+    seat: str | None = None
+    last_move_at: float = 0.0
+    joined_at: float = field(default=0.0)
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role.value,
+            "x": round(self.x, 2),
+            "z": round(self.z, 2),
+            "h": round(self.h, 3),
+            "seat": self.seat,
+            "avatar": self.style.to_wire(),
+        }

@@ -1,0 +1,213 @@
+"""A room: who is in it, where they stand, and what changed since the last tick."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from rooms.appearance import AvatarStyle
+from rooms.errors import Reason, RoomError, ValidationError
+from rooms.geometry import normalise_heading
+from rooms.grid import SpatialGrid
+from rooms.model import Layout, Notice, Participant, Role, RoomKind
+from rooms.snapshot import Delta, Snapshot
+
+#: Radius of an avatar's footprint: keeps people off walls and stage edges.
+AVATAR_RADIUS = 0.3
+#: Metres a move may exceed ``max_speed * dt`` by, to absorb network jitter.
+MOVE_SLACK = 0.5
+#: Longest gap (seconds) credited when judging a move's speed: a client that paused for a
+#: minute may not teleport across the plaza in one step.
+MAX_MOVE_GAP = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """The stored description of a room, as the store loads it."""
+
+    id: str
+    kind: RoomKind
+    name_ja: str
+    name_en: str
+    capacity: int
+
+
+@dataclass
+class Room:
+    """Participants of one room and their positions. The caller passes the time in."""
+
+    info: RoomInfo
+    layout: Layout
+    max_speed: float = 4.0
+    notices: list[Notice] = field(default_factory=list)
+    rng: random.Random = field(default_factory=random.Random)
+    tick: int = 0
+    participants: dict[str, Participant] = field(default_factory=dict, init=False)
+    grid: SpatialGrid = field(default_factory=SpatialGrid, init=False)
+    _joined: dict[str, None] = field(default_factory=dict, init=False)
+    _left: dict[str, None] = field(default_factory=dict, init=False)
+    _moved: dict[str, None] = field(default_factory=dict, init=False)
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def kind(self) -> RoomKind:
+        return self.info.kind
+
+    def seat_occupants(self) -> dict[str, str]:
+        """Seat id → participant id, for occupied seats."""
+        return {p.seat: p.id for p in self.participants.values() if p.seat is not None}
+
+    def _free_seat(self) -> tuple[str, float, float, float] | None:
+        taken = self.seat_occupants()
+        free = [s for s in self.layout.seats if s.id not in taken]
+        if not free:
+            return None
+        # The chair's seat is kept for the chair while other seats remain.
+        free.sort(key=lambda s: s.chair)
+        seat = free[0]
+        return seat.id, seat.x, seat.z, seat.h
+
+    def _chair_seat(self) -> tuple[str, float, float, float] | None:
+        taken = self.seat_occupants()
+        for s in self.layout.seats:
+            if s.chair and s.id not in taken:
+                return s.id, s.x, s.z, s.h
+        return self._free_seat()
+
+    def _spawn_point(self) -> tuple[float, float]:
+        angle = self.rng.uniform(0, math.tau)
+        r = self.layout.spawn_radius * math.sqrt(self.rng.random())
+        x = self.layout.spawn_x + r * math.cos(angle)
+        z = self.layout.spawn_z + r * math.sin(angle)
+        return self.layout.bounds.clamp(x, z, AVATAR_RADIUS)
+
+    def join(
+        self,
+        pid: str,
+        name: str,
+        role: Role,
+        style: AvatarStyle,
+        now: float,
+        *,
+        seated: bool = False,
+    ) -> Participant:
+        """Add a participant. With ``seated`` they take a free stage seat (the chair's seat
+        for a chair) when one is left; otherwise they appear near the spawn point.
+
+        Whether a role is seated is the permission policy's decision (``moderation``).
+        """
+        if pid in self.participants:
+            raise RoomError(Reason.BAD_FIELD, f"{pid} is already in {self.id}")
+        if len(self.participants) >= self.info.capacity:
+            raise RoomError(Reason.ROOM_FULL, f"room {self.id} is full")
+        seat = None
+        if seated:
+            seat = self._chair_seat() if role is Role.CHAIR else self._free_seat()
+        if seat is not None:
+            seat_id, x, z, h = seat
+        else:
+            seat_id = None
+            x, z = self._spawn_point()
+            h = 0.0
+        p = Participant(
+            id=pid, name=name, role=role, style=style, x=x, z=z, h=h,
+            seat=seat_id, last_move_at=now, joined_at=now,
+        )
+        self.participants[pid] = p
+        self.grid.set(pid, x, z)
+        self._joined[pid] = None
+        self._left.pop(pid, None)
+        return p
+
+    def leave(self, pid: str) -> Participant:
+        """Remove a participant; their seat becomes free."""
+        p = self.participants.pop(pid, None)
+        if p is None:
+            raise RoomError(Reason.NOT_JOINED, f"{pid} is not in {self.id}")
+        self.grid.remove(pid)
+        self._moved.pop(pid, None)
+        # Announce the leave even when the join was never broadcast: someone who joined in
+        # between received a snapshot that holds this participant.
+        self._joined.pop(pid, None)
+        self._left[pid] = None
+        return p
+
+    def move(
+        self,
+        pid: str,
+        x: float,
+        z: float,
+        h: float,
+        now: float,
+        *,
+        may_enter_stage: bool = False,
+    ) -> Participant:
+        """Apply a requested move and return the participant at the accepted position.
+
+        The request is limited to what the participant could walk since their last
+        accepted move, clamped to the bounds, and kept off the stage unless
+        ``may_enter_stage`` (the permission policy's decision).
+        """
+        p = self.participants.get(pid)
+        if p is None:
+            raise RoomError(Reason.NOT_JOINED, f"{pid} is not in {self.id}")
+        if not all(math.isfinite(v) for v in (x, z, h)):
+            raise ValidationError(Reason.BAD_FIELD, "x, z and h must be finite numbers")
+        if p.seat is not None:
+            return p
+        dt = min(max(now - p.last_move_at, 0.0), MAX_MOVE_GAP)
+        allowed = self.max_speed * dt + MOVE_SLACK
+        dx, dz = x - p.x, z - p.z
+        dist = math.hypot(dx, dz)
+        if dist > allowed:
+            scale = allowed / dist
+            x, z = p.x + dx * scale, p.z + dz * scale
+        x, z = self.layout.bounds.clamp(x, z, AVATAR_RADIUS)
+        stage = self.layout.stage
+        if stage is not None and not may_enter_stage:
+            x, z = stage.push_out(x, z, AVATAR_RADIUS)
+            x, z = self.layout.bounds.clamp(x, z, AVATAR_RADIUS)
+            if math.hypot(x - p.x, z - p.z) > allowed:
+                # Pushed sideways further than one step allows: stay where we were,
+                # which is always a valid place.
+                x, z = p.x, p.z
+        h = normalise_heading(h)
+        p.last_move_at = now
+        if (x, z, h) != (p.x, p.z, p.h):
+            p.x, p.z, p.h = x, z, h
+            self.grid.set(pid, x, z)
+            if pid not in self._joined:
+                self._moved[pid] = None
+        return p
+
+    def snapshot(self, now_ms: int, tick_hz: float) -> Snapshot:
+        """What a newly joined client needs to draw the room."""
+        return Snapshot(
+            room=self,
+            participants=tuple(self.participants.values()),
+            tick=self.tick,
+            t=now_ms,
+            tick_hz=tick_hz,
+        )
+
+    def take_delta(self, now_ms: int) -> Delta | None:
+        """Advance the tick and return what changed since the last one, or None."""
+        self.tick += 1
+        if not (self._joined or self._left or self._moved):
+            return None
+        delta = Delta(
+            room=self.id,
+            tick=self.tick,
+            t=now_ms,
+            joined=tuple(self.participants[pid] for pid in self._joined),
+            left=tuple(self._left),
+            moved=tuple(self.participants[pid] for pid in self._moved),
+        )
+        self._joined.clear()
+        self._left.clear()
+        self._moved.clear()
+        return delta

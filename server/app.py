@@ -1,0 +1,87 @@
+"""The application factory: wires settings, store, hub, sockets, ticker and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import socketio
+from aiohttp import web
+
+from server.hub import Hub
+from server.secret import load_or_create_secret
+from server.security import content_security_policy, import_map, security_headers_middleware
+from server.seed import seed_demo
+from server.settings import Settings
+from server.socket_api import SocketApi
+from server.static_files import StaticFiles
+from server.store import SQLiteStore, Store
+from server.ticker import Ticker
+from server.web import (
+    HUB_KEY,
+    IMPORTMAP_KEY,
+    STATIC_KEY,
+    WEB_ROOT_KEY,
+    add_routes,
+    error_middleware,
+)
+
+log = logging.getLogger(__name__)
+
+STORE_KEY = web.AppKey("store", Store)
+SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the aiohttp application; the store opens and the ticker starts on startup."""
+    imports = import_map()
+    app = web.Application(
+        middlewares=[
+            security_headers_middleware(content_security_policy(imports), tls=settings.tls),
+            error_middleware,
+        ],
+        client_max_size=64 * 1024,
+    )
+    hub = Hub(settings)
+    store = SQLiteStore(settings.database_path)
+    origins: list[str] | None = list(settings.allowed_origins) or None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        # None lets only the page's own origin open sockets; listed origins add to it.
+        cors_allowed_origins=origins,
+        max_http_buffer_size=settings.max_message_bytes,
+        ping_interval=20,
+        ping_timeout=20,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app)
+    ticker = Ticker(sio, hub)
+    app[HUB_KEY] = hub
+    app[STORE_KEY] = store
+    app[SIO_KEY] = sio
+    app[STATIC_KEY] = StaticFiles()
+    app[WEB_ROOT_KEY] = settings.web_root
+    app[IMPORTMAP_KEY] = imports
+    add_routes(app)
+
+    async def startup(app: web.Application) -> None:
+        await store.open()
+        if settings.seed_demo:
+            await seed_demo(store)
+        for info in await store.list_rooms():
+            hub.add_room(info, await store.list_notices(info.id))
+        secret = await asyncio.get_running_loop().run_in_executor(
+            None, load_or_create_secret, settings.secret_path
+        )
+        SocketApi(sio, hub, secret)
+        ticker.start()
+        log.info("serving %d rooms", len(hub.rooms))
+
+    async def cleanup(app: web.Application) -> None:
+        await ticker.stop()
+        await store.close()
+
+    app.on_startup.append(startup)
+    app.on_cleanup.append(cleanup)
+    return app

@@ -1,0 +1,106 @@
+"""Incoming socket messages: validated at the edge into frozen dataclasses.
+
+No raw payload travels past this module. Every rejection is a ``ValidationError`` with a
+reason code (see docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from moderation.tokens import MAX_TOKEN_LENGTH
+from rooms.appearance import AvatarStyle
+from rooms.errors import Reason, ValidationError
+from rooms.names import normalise_name
+
+LANGUAGES = ("ja", "en")
+MAX_ROOM_ID_LENGTH = 64
+#: Coordinates beyond this are nonsense for any room; rejecting them early keeps
+#: arithmetic on the rest well-behaved.
+MAX_COORDINATE = 1.0e4
+
+
+def _object(payload: object, required: set[str], optional: set[str]) -> Mapping[str, object]:
+    if payload is None and not required:
+        return {}
+    if not isinstance(payload, Mapping):
+        raise ValidationError(Reason.BAD_PAYLOAD, "payload must be a JSON object")
+    for key in payload:
+        if not isinstance(key, str) or key not in required | optional:
+            raise ValidationError(Reason.UNKNOWN_FIELD, f"unknown field: {str(key)[:40]}")
+    for key in sorted(required):
+        if key not in payload:
+            raise ValidationError(Reason.MISSING_FIELD, f"missing field: {key}")
+    return payload
+
+
+def _string(data: Mapping[str, object], key: str, max_length: int) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise ValidationError(Reason.BAD_FIELD, f"{key} must be a string")
+    if not value or len(value) > max_length:
+        raise ValidationError(Reason.BAD_FIELD, f"{key} must be 1-{max_length} characters")
+    return value
+
+
+def _number(data: Mapping[str, object], key: str, limit: float) -> float:
+    value = data[key]
+    # bool is an int subclass; true/false are not coordinates.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(Reason.BAD_FIELD, f"{key} must be a number")
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > limit:
+        raise ValidationError(Reason.BAD_FIELD, f"{key} must be a finite number within ±{limit:g}")
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    name: str
+    room: str
+    lang: str
+    token: str | None
+    avatar: AvatarStyle
+
+    @classmethod
+    def parse(cls, payload: object) -> JoinRequest:
+        data = _object(payload, {"name", "room", "lang"}, {"token", "avatar"})
+        lang = data["lang"]
+        if lang not in LANGUAGES:
+            raise ValidationError(Reason.BAD_FIELD, f"lang must be one of {', '.join(LANGUAGES)}")
+        token = None
+        if data.get("token") is not None:
+            token = _string(data, "token", MAX_TOKEN_LENGTH)
+        return cls(
+            name=normalise_name(data["name"]),
+            room=_string(data, "room", MAX_ROOM_ID_LENGTH),
+            lang=str(lang),
+            token=token,
+            avatar=AvatarStyle.parse(data.get("avatar")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRequest:
+    x: float
+    z: float
+    h: float
+
+    @classmethod
+    def parse(cls, payload: object) -> MoveRequest:
+        data = _object(payload, {"x", "z", "h"}, set())
+        return cls(
+            x=_number(data, "x", MAX_COORDINATE),
+            z=_number(data, "z", MAX_COORDINATE),
+            h=_number(data, "h", 1000.0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveRequest:
+    @classmethod
+    def parse(cls, payload: object) -> LeaveRequest:
+        _object(payload, set(), set())
+        return cls()

@@ -1,0 +1,74 @@
+"""Security headers on every answer, and the page's Content-Security-Policy."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+
+def import_map(vendor_prefix: str = "/vendor") -> str:
+    """The import map that lets plain ES modules import npm packages by name."""
+    return json.dumps(
+        {
+            "imports": {
+                "three": f"{vendor_prefix}/three/build/three.module.js",
+                "three/addons/": f"{vendor_prefix}/three/examples/jsm/",
+                "socket.io-client": f"{vendor_prefix}/socket.io-client/dist/socket.io.esm.min.js",
+            }
+        },
+        separators=(",", ":"),
+    )
+
+
+def script_hash(script: str) -> str:
+    digest = hashlib.sha256(script.encode()).digest()
+    return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
+def content_security_policy(inline_script: str) -> str:
+    """A strict policy: only our own files, plus the one inline import map by hash."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src 'self' {script_hash(inline_script)}",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "media-src 'self' blob:",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        )
+    )
+
+
+def security_headers_middleware(csp: str, tls: bool) -> Middleware:
+    headers = {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(self), microphone=(self), geolocation=(), payment=()",
+    }
+    if tls:
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    return middleware

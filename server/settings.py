@@ -1,0 +1,157 @@
+"""Settings: loaded once into a frozen object; nothing else reads ``os.environ``.
+
+Precedence, lowest first: defaults, the TOML file (``--config`` or ``HIROBA_CONFIG``),
+``HIROBA_*`` environment variables, command-line flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rooms.errors import HirobaError, Reason
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a Hiroba process. Field docs appear in ``hiroba serve --help``."""
+
+    host: str = field(default="127.0.0.1", metadata=_doc("address to listen on"))
+    port: int = field(default=8080, metadata=_doc("TCP port to listen on"))
+    data_dir: Path = field(
+        default=Path("data"), metadata=_doc("folder for the SQLite database and secrets")
+    )
+    tls_cert: Path | None = field(
+        default=None, metadata=_doc("PEM certificate; with tls_key serves HTTPS")
+    )
+    tls_key: Path | None = field(default=None, metadata=_doc("PEM private key for tls_cert"))
+    web_root: Path = field(
+        default=_PROJECT_ROOT / "web_client", metadata=_doc("folder of the browser client")
+    )
+    tick_hz: float = field(
+        default=10.0, metadata=_doc("movement updates per second sent to each room")
+    )
+    max_speed: float = field(
+        default=4.0, metadata=_doc("fastest walking speed in metres per second")
+    )
+    seed_demo: bool = field(
+        default=True, metadata=_doc("create the demo rooms and notices on first start")
+    )
+    secret_file: Path | None = field(
+        default=None,
+        metadata=_doc("file holding the token-signing secret (default: DATA_DIR/secret.key)"),
+    )
+    allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "extra origins allowed to open sockets (comma separated); same origin always is"
+        ),
+    )
+    max_message_bytes: int = field(default=16_384, metadata=_doc("largest socket message accepted"))
+    events_per_second: float = field(
+        default=30.0, metadata=_doc("sustained socket events per client")
+    )
+    events_burst: float = field(default=60.0, metadata=_doc("burst of socket events per client"))
+    flood_disconnect_after: int = field(
+        default=200,
+        metadata=_doc(
+            "rate-limited events tolerated (2 forgiven per second) before a client is disconnected"
+        ),
+    )
+    log_level: str = field(default="info", metadata=_doc("debug, info, warning or error"))
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "hiroba.sqlite3"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.secret_file or self.data_dir / "secret.key"
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
+
+
+def setting_fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(Settings))
+
+
+def env_name(name: str) -> str:
+    return "HIROBA_" + name.upper()
+
+
+def _convert(name: str, raw: object) -> object:
+    f = {f.name: f for f in setting_fields()}[name]
+    kind = str(f.type)
+    try:
+        if kind == "int":
+            return int(raw)  # type: ignore[call-overload]
+        if kind == "float":
+            return float(raw)  # type: ignore[arg-type]
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind == "Path":
+            return Path(str(raw))
+        if kind == "Path | None":
+            return None if raw in (None, "") else Path(str(raw))
+        if kind == "tuple[str, ...]":
+            items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise HirobaError(Reason.BAD_FIELD, f"setting {name}: cannot use {raw!r}") from exc
+
+
+def load_settings(
+    environ: Mapping[str, str],
+    overrides: Mapping[str, object] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build the settings from a TOML file, the environment and explicit overrides."""
+    names = {f.name for f in setting_fields()}
+    values: dict[str, object] = {}
+    path = config_file
+    if path is None and environ.get("HIROBA_CONFIG"):
+        path = Path(environ["HIROBA_CONFIG"])
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                table = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise HirobaError(Reason.BAD_FIELD, f"config file {path}: {exc}") from exc
+        for key, raw in table.items():
+            if key not in names:
+                raise HirobaError(
+                    Reason.UNKNOWN_FIELD, f"config file {path}: unknown setting {key}"
+                )
+            values[key] = _convert(key, raw)
+    for name in names:
+        if env_name(name) in environ:
+            values[name] = _convert(name, environ[env_name(name)])
+    for name, raw in (overrides or {}).items():
+        if raw is not None:
+            values[name] = _convert(name, raw)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise HirobaError(Reason.BAD_FIELD, "tls_cert and tls_key must be given together")
+    if not 1 <= settings.tick_hz <= 60:
+        raise HirobaError(Reason.BAD_FIELD, "tick_hz must be between 1 and 60")
+    return settings

@@ -1,0 +1,148 @@
+"""Shared fixtures: a real Hiroba server on 127.0.0.1 and real socket.io clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp import web
+
+from server.app import create_app
+from server.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LoopBlockWatch(logging.Handler):
+    """Collects asyncio's debug-mode warnings about callbacks that held the loop too long."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.slow: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "took" in message and ("Executing" in message or "callback" in message.lower()):
+            self.slow.append(message)
+
+
+@pytest.fixture
+async def no_blocking() -> AsyncIterator[None]:
+    """Fail the test if anything blocks the event loop for more than 250 ms."""
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.25
+    watch = LoopBlockWatch()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(watch)
+    yield
+    logger.removeHandler(watch)
+    loop.set_debug(False)
+    assert not watch.slow, f"the event loop was blocked: {watch.slow}"
+
+
+class Server:
+    """A running server: its URL and its live application."""
+
+    def __init__(self, app: web.Application, url: str, settings: Settings) -> None:
+        self.app = app
+        self.url = url
+        self.settings = settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return replace(
+        load_settings({}),
+        data_dir=tmp_path / "data",
+        port=free_port(),
+        tick_hz=10.0,
+    )
+
+
+@pytest.fixture
+async def server(settings: Settings, no_blocking: None) -> AsyncIterator[Server]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", settings.port)
+    await site.start()
+    yield Server(app, f"http://127.0.0.1:{settings.port}", settings)
+    await runner.cleanup()
+
+
+class Client:
+    """A real socket.io client that records every delta it receives."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.deltas: list[dict[str, Any]] = []
+        self.got_delta = asyncio.Event()
+        self.sio.on("room:delta", self._on_delta)
+
+    async def _on_delta(self, data: dict[str, Any]) -> None:
+        self.deltas.append(data)
+        self.got_delta.set()
+
+    async def connect(self) -> Client:
+        await self.sio.connect(self.url, transports=["websocket"], wait_timeout=5)
+        return self
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data, timeout=5)
+
+    async def join(self, name: str, room: str = "plaza", **extra: Any) -> dict[str, Any]:
+        ack = await self.call("join", {"name": name, "room": room, "lang": "ja", **extra})
+        assert ack["ok"], ack
+        return ack  # type: ignore[no-any-return]
+
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], within: float = 3.0
+    ) -> dict[str, Any]:
+        """The first delta (already received or coming) for which ``predicate`` holds."""
+        deadline = asyncio.get_running_loop().time() + within
+        seen = 0
+        while True:
+            for delta in self.deltas[seen:]:
+                if predicate(delta):
+                    return delta
+            seen = len(self.deltas)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"no matching delta within {within}s: {self.deltas[-3:]}")
+            self.got_delta.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.got_delta.wait(), remaining)
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+@pytest.fixture
+async def clients(server: Server) -> AsyncIterator[Callable[[], Any]]:
+    made: list[Client] = []
+
+    async def make() -> Client:
+        client = await Client(server.url).connect()
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.close()

@@ -1,0 +1,163 @@
+"""Garbage, floods and vanishing clients get clear errors and never disturb the others."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+
+import aiohttp
+import pytest
+
+from tests.conftest import Client
+
+BAD_JOINS = [
+    (None, "bad_payload"),
+    ("plaza", "bad_payload"),
+    (42, "bad_payload"),
+    ([{"name": "a"}], "bad_payload"),
+    ({"name": "a", "room": "plaza"}, "missing_field"),
+    ({"name": "a", "room": "plaza", "lang": "ja", "role": "chair"}, "unknown_field"),
+    ({"name": "a", "room": "plaza", "lang": "xx"}, "bad_field"),
+    ({"name": "", "room": "plaza", "lang": "ja"}, "bad_name"),
+    ({"name": "\u202e\u200b", "room": "plaza", "lang": "ja"}, "bad_name"),
+    ({"name": "x" * 10_000, "room": "plaza", "lang": "ja"}, "bad_name"),
+    ({"name": ["a"], "room": "plaza", "lang": "ja"}, "bad_name"),
+    ({"name": "a", "room": "nowhere", "lang": "ja"}, "no_such_room"),
+    ({"name": "a", "room": {"$ne": 1}, "lang": "ja"}, "bad_field"),
+    ({"name": "a", "room": "plaza", "lang": "ja", "token": "a.b"}, "bad_token"),
+    ({"name": "a", "room": "plaza", "lang": "ja", "avatar": {"body": "url(x)"}}, "bad_field"),
+]
+BAD_MOVES = [
+    ({"x": "1", "z": 0, "h": 0}, "bad_field"),
+    ({"x": None, "z": 0, "h": 0}, "bad_field"),
+    ({"x": 1, "z": 0}, "missing_field"),
+    ({"x": 1e309, "z": 0, "h": 0}, "bad_field"),
+    ({"x": 1, "z": 0, "h": 0, "speed": 9}, "unknown_field"),
+    ("up", "bad_payload"),
+]
+
+
+async def test_every_bad_payload_is_answered_with_its_reason(server, clients) -> None:
+    watcher, mover, bad = await clients(), await clients(), await clients()
+    await watcher.join("watcher")
+    ack = await mover.join("mover")
+    mover_id = ack["self"]
+    me = next(p for p in ack["snapshot"]["participants"] if p["id"] == mover_id)
+
+    for payload, reason in BAD_JOINS:
+        reply = await bad.call("join", payload)
+        assert reply["ok"] is False and reply["reason"] == reason, (payload, reply)
+        assert isinstance(reply["message"], str) and reply["message"]
+
+    not_joined = await bad.call("move", {"x": 0, "z": 0, "h": 0})
+    assert not_joined["reason"] == "not_joined"
+    await bad.join("bad")
+    for payload, reason in BAD_MOVES:
+        await asyncio.sleep(0.07)  # stay under the move rate limit: test validation only
+        reply = await bad.call("move", payload)
+        assert reply["ok"] is False and reply["reason"] == reason, (payload, reply)
+    assert (await bad.call("move", b"\x00\x01binary"))["reason"] == "bad_payload"
+    assert (await bad.call("shout", {"text": "hi"}))["reason"] == "unknown_event"
+    assert (await bad.call("leave", {"all": True}))["reason"] == "unknown_field"
+
+    # The others were not disturbed: a move still reaches the watcher.
+    await mover.sio.emit("move", {"x": me["x"] + 0.2, "z": me["z"], "h": 1.0})
+    await watcher.wait_for(lambda d: any(m[0] == mover_id and m[3] == 1.0 for m in d["moved"]))
+
+
+@pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    # A low flood threshold keeps the test short; the mechanism is the production one.
+    return replace(settings, events_per_second=20.0, events_burst=20.0, flood_disconnect_after=40)
+
+
+async def test_flooding_client_is_limited_then_disconnected(server, clients) -> None:
+    calm, flood = await clients(), await clients()
+    calm_id = (await calm.join("calm"))["self"]
+    await flood.join("flood")
+    replies = await asyncio.gather(
+        *(flood.call("join", {"name": "f", "room": "plaza", "lang": "ja"}) for _ in range(30))
+    )
+    limited = [r for r in replies if not r["ok"]]
+    assert limited and all(r["reason"] == "rate_limited" for r in limited)
+    assert len(replies) - len(limited) <= 21
+
+    for _ in range(200):
+        if not flood.sio.connected:
+            break
+        await flood.sio.emit("move", {"x": 0, "z": 0, "h": 0})
+        await asyncio.sleep(0.002)
+    for _ in range(50):
+        if not flood.sio.connected:
+            break
+        await asyncio.sleep(0.05)
+    assert not flood.sio.connected, "a client that keeps flooding is disconnected"
+
+    # The calm client is still served.
+    health = await _health(server)
+    assert health["participants"] == 1
+    reply = await calm.call("move", {"x": 0.1, "z": 12.0, "h": 0.5})
+    assert reply["ok"] is True
+    await calm.wait_for(lambda d: any(m[0] == calm_id for m in d["moved"]))
+
+
+async def _health(server) -> dict:
+    async with aiohttp.ClientSession() as http, http.get(server.url + "/healthz") as r:
+        return await r.json()
+
+
+async def test_clients_vanishing_mid_join_leave_no_ghosts(server, clients) -> None:
+    watcher = await clients()
+    watcher_id = (await watcher.join("watcher"))["self"]
+    for i in range(15):
+        ghost = Client(server.url)
+        await ghost.connect()
+        await ghost.sio.emit("join", {"name": f"ghost{i}", "room": "plaza", "lang": "ja"})
+        if i % 2:
+            await asyncio.sleep(0.001 * i)
+        await ghost.sio.eio.ws.close() if i % 3 == 0 else await ghost.sio.disconnect()
+        await ghost.close()
+    for _ in range(100):
+        if (await _health(server))["participants"] == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert (await _health(server))["participants"] == 1
+    # Whoever the watcher heard join, it also heard leave.
+    await asyncio.sleep(0.3)
+    joined = {p["id"] for d in watcher.deltas for p in d["joined"]}
+    left = {pid for d in watcher.deltas for pid in d["left"]}
+    assert joined - left == {watcher_id}, joined - left
+
+
+async def test_oversized_message_drops_only_its_sender(server, clients) -> None:
+    calm, big = await clients(), await clients()
+    calm_id = (await calm.join("calm"))["self"]
+    await big.join("big")
+    huge = {"name": "x" * (server.settings.max_message_bytes * 2), "room": "plaza", "lang": "ja"}
+    with pytest.raises(Exception):  # noqa: B017 - the socket is closed under the call
+        await big.sio.call("join", huge, timeout=2)
+    for _ in range(40):
+        if (await _health(server))["participants"] == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert (await _health(server))["participants"] == 1
+    assert (await calm.call("move", {"x": 0.0, "z": 12.0, "h": 0.1}))["ok"]
+    await calm.wait_for(lambda d: any(m[0] == calm_id for m in d["moved"]))
+
+
+async def test_raw_garbage_on_the_socket_does_not_hurt_others(server, clients) -> None:
+    calm = await clients()
+    calm_id = (await calm.join("calm"))["self"]
+    async with aiohttp.ClientSession() as http, http.ws_connect(
+        server.url + "/socket.io/?EIO=4&transport=websocket"
+    ) as ws:
+        await ws.receive()  # engine.io open packet
+        for junk in ("40", '42["join",', "42[1,2,3]", "4" * 500, '42["move",{"x":1e999}]',
+                      "\x00\xff", json.dumps(["x"] * 50)):
+            await ws.send_str(junk)
+        await ws.send_bytes(b"\x04\xff\x00garbage")
+        await asyncio.sleep(0.2)
+    assert (await calm.call("move", {"x": 0.3, "z": 12.0, "h": 0.2}))["ok"]
+    await calm.wait_for(lambda d: any(m[0] == calm_id for m in d["moved"]))
+    assert (await _health(server))["participants"] == 1

@@ -1,0 +1,126 @@
+"""Joining, moving and leaving with real socket.io clients against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import aiohttp
+
+from moderation.tokens import issue_token
+from rooms.model import Role
+from server.secret import load_or_create_secret
+
+
+async def get_json(url: str) -> dict:
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 200
+        return await resp.json()
+
+
+async def participants(server) -> int:
+    return (await get_json(server.url + "/healthz"))["participants"]
+
+
+async def test_two_people_see_each_other_join_move_and_leave(server, clients) -> None:
+    a, b = await clients(), await clients()
+    ack_a = await a.join("あおい")
+    ack_b = await b.join("Ben")
+    a_id, b_id = ack_a["self"], ack_b["self"]
+    snap = ack_b["snapshot"]
+    assert a_id in {p["id"] for p in snap["participants"]}
+    assert snap["room"]["id"] == "plaza" and snap["tick_hz"] == 10
+    assert any(board["notices"] for board in snap["room"]["boards"])
+    await a.wait_for(lambda d: any(p["id"] == b_id for p in d["joined"]))
+    assert await participants(server) == 2
+
+    me = next(p for p in snap["participants"] if p["id"] == a_id)
+    target = (me["x"] + 0.3, me["z"] - 0.2)  # within one step of walking
+    await a.sio.emit("move", {"x": target[0], "z": target[1], "h": 0.25})
+    delta = await b.wait_for(lambda d: any(m[0] == a_id for m in d["moved"]))
+    moved = next(m for m in delta["moved"] if m[0] == a_id)
+    assert math.isclose(moved[1], target[0], abs_tol=0.01)
+    assert math.isclose(moved[2], target[1], abs_tol=0.01)
+    assert moved[3] == 0.25
+
+    assert await a.call("leave", {}) == {"ok": True}
+    await b.wait_for(lambda d: a_id in d["left"])
+    assert await participants(server) == 1
+    await b.close()
+    for _ in range(30):
+        if await participants(server) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await participants(server) == 0
+
+
+async def test_moves_are_batched_once_per_tick(server, clients) -> None:
+    a, b = await clients(), await clients()
+    a_id = (await a.join("mover"))["self"]
+    ack = await b.join("watcher")
+    start = next(p for p in ack["snapshot"]["participants"] if p["id"] == a_id)
+    # Let the tick that announces both joins pass first.
+    await b.wait_for(lambda d: any(p["id"] == ack["self"] for p in d["joined"]))
+    b.deltas.clear()
+    # Ten moves in quick succession (under the move rate limit's burst).
+    for i in range(10):
+        await a.sio.emit("move", {"x": start["x"] + 0.1 * (i + 1), "z": start["z"], "h": 0.0})
+    await asyncio.sleep(0.6)
+    carrying = [d for d in b.deltas if any(m[0] == a_id for m in d["moved"])]
+    assert 1 <= len(carrying) <= 3, "moves must be coalesced per tick, not forwarded one by one"
+    last = next(m for m in carrying[-1]["moved"] if m[0] == a_id)
+    assert math.isclose(last[1], start["x"] + 1.0, abs_tol=0.01)
+    ticks = [d["tick"] for d in b.deltas]
+    assert ticks == sorted(set(ticks)), "one delta per tick at most"
+
+
+async def test_server_is_authoritative_on_speed_and_bounds(server, clients) -> None:
+    a = await clients()
+    ack = await a.join("speedy")
+    me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
+    reply = await a.call("move", {"x": 1000.0, "z": me["z"], "h": 0.0})
+    assert reply["ok"]
+    assert reply["x"] - me["x"] <= 4.0 + 0.5 + 0.01, "a step is limited to what one can walk"
+    bounds = ack["snapshot"]["room"]["bounds"]
+    for _ in range(25):
+        reply = await a.call("move", {"x": 1000.0, "z": me["z"], "h": 0.0})
+        await asyncio.sleep(0.12)
+    assert reply["x"] <= bounds["max_x"]
+
+
+async def test_members_join_with_a_token_and_are_seated(server, clients) -> None:
+    secret = load_or_create_secret(server.settings.secret_path)
+    token = issue_token(secret, "dx-committee", Role.MEMBER, "田中委員", time.time(), 60)
+    m = await clients()
+    ack = await m.join("ignored", room="dx-committee", token=token)
+    me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
+    assert (me["role"], me["name"]) == ("member", "田中委員")
+    assert me["seat"] is not None
+    seat = next(s for s in ack["snapshot"]["room"]["seats"] if s["id"] == me["seat"])
+    assert seat["occupant"] == me["id"]
+
+    c = await clients()
+    other_room = issue_token(secret, "plaza", Role.CHAIR, None, time.time(), 60)
+    expired = issue_token(secret, "dx-committee", Role.CHAIR, None, time.time() - 120, 60)
+    forged = issue_token(b"x" * 64, "dx-committee", Role.CHAIR, None, time.time(), 60)
+    for bad in (other_room, expired, forged, "garbage", token[:-3] + "abc"):
+        ack = await c.call(
+            "join", {"name": "x", "room": "dx-committee", "lang": "en", "token": bad}
+        )
+        assert ack["ok"] is False and ack["reason"] == "bad_token", ack
+    citizen = await c.join("傍聴者", room="dx-committee")
+    me = next(p for p in citizen["snapshot"]["participants"] if p["id"] == citizen["self"])
+    assert (me["role"], me["seat"]) == ("citizen", None)
+
+
+async def test_joining_another_room_leaves_the_first(server, clients) -> None:
+    a, b = await clients(), await clients()
+    a_id = (await a.join("traveller"))["self"]
+    await b.join("stayer")
+    ack = await a.join("traveller", room="park-consultation")
+    await b.wait_for(lambda d: a_id in d["left"])
+    assert ack["snapshot"]["room"]["id"] == "park-consultation"
+    rooms = (await get_json(server.url + "/api/rooms"))["rooms"]
+    counts = {r["id"]: r["participants"] for r in rooms}
+    assert counts == {"plaza": 1, "park-consultation": 1, "dx-committee": 0}
