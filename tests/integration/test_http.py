@@ -1,0 +1,80 @@
+"""The page, its security headers, and static files as a browser fetches them."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import re
+
+import aiohttp
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
+                    "X-Frame-Options", "Permissions-Policy")
+
+
+async def test_page_has_strict_csp_matching_its_only_inline_script(server) -> None:
+    async with aiohttp.ClientSession() as http, http.get(server.url + "/") as resp:
+        assert resp.status == 200
+        html = await resp.text()
+        csp = resp.headers["Content-Security-Policy"]
+        for header in SECURITY_HEADERS:
+            assert header in resp.headers
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert "default-src 'self'" in csp and "object-src 'none'" in csp
+    inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S)
+    assert len(inline) == 1, "the import map is the only inline script"
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in csp
+    assert '"three":"/vendor/three/build/three.module.js"' in inline[0]
+    assert "style=" not in html, "no inline styles under style-src 'self'"
+
+
+async def test_static_files_are_gzipped_cached_and_confined(server) -> None:
+    async with aiohttp.ClientSession(auto_decompress=False) as http:
+        url = server.url + "/vendor/three/build/three.core.js"
+        async with http.get(url, headers={"Accept-Encoding": "gzip"}) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Encoding"] == "gzip"
+            body = gzip.decompress(await resp.read())
+            etag = resp.headers["ETag"]
+            assert resp.headers["Content-Type"].startswith("text/javascript")
+            for header in SECURITY_HEADERS:
+                assert header in resp.headers
+        assert b"REVISION" in body
+        async with http.get(url, headers={"If-None-Match": etag}) as resp:
+            assert resp.status == 304
+        for path in ("/app/../pyproject.toml", "/app/%2e%2e/pyproject.toml",
+                     "/app/node_modules/three/package.json", "/vendor/three/package.json",
+                     "/vendor/three/../../../server/app.py", "/app/test/store.test.js",
+                     "/app/.git/config", "/vendor/evil/x.js", "/app/package.json",
+                     "/app/src/%00.js"):
+            async with http.get(server.url + path) as resp:
+                assert resp.status == 404, path
+                assert (await resp.json())["reason"] == "not_found"
+                assert "Content-Security-Policy" in resp.headers
+
+
+async def test_rooms_api_and_health(server) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.url + "/api/rooms") as resp:
+            rooms = (await resp.json())["rooms"]
+        async with http.post(server.url + "/api/rooms") as resp:
+            assert resp.status == 405
+            assert (await resp.json())["ok"] is False
+    assert {r["kind"] for r in rooms} == {"plaza", "consultation", "committee"}
+    plaza = next(r for r in rooms if r["id"] == "plaza")
+    assert plaza["name"] == {"ja": "ひろば", "en": "Plaza"}
+    assert plaza["participants"] == 0 and plaza["capacity"] == 600
+
+
+async def test_sockets_from_foreign_origins_are_refused(server) -> None:
+    async with aiohttp.ClientSession() as http:
+        url = server.url + "/socket.io/?EIO=4&transport=websocket"
+        async with http.get(url, headers={"Origin": "https://evil.example"}) as resp:
+            assert resp.status == 400
+        async with http.ws_connect(url, headers={"Origin": server.url}) as ws:
+            msg = await ws.receive()
+            assert msg.data.startswith("0{")
