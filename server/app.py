@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -32,6 +34,19 @@ STORE_KEY = web.AppKey("store", Store)
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
 
 
+def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Sockets may be opened from the page's own origin and from configured ones only."""
+    allowed = frozenset(extra)
+
+    def check(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None:
+            return True  # not a browser: no ambient credentials to abuse
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin == own or origin in allowed
+
+    return check
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the aiohttp application; the store opens and the ticker starts on startup."""
     imports = import_map()
@@ -44,11 +59,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     hub = Hub(settings)
     store = SQLiteStore(settings.database_path)
-    origins: list[str] | None = list(settings.allowed_origins) or None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
-        # None lets only the page's own origin open sockets; listed origins add to it.
-        cors_allowed_origins=origins,
+        cors_allowed_origins=origin_check(settings.allowed_origins),
         max_http_buffer_size=settings.max_message_bytes,
         ping_interval=20,
         ping_timeout=20,

@@ -78,3 +78,26 @@ async def test_sockets_from_foreign_origins_are_refused(server) -> None:
         async with http.ws_connect(url, headers={"Origin": server.url}) as ws:
             msg = await ws.receive()
             assert msg.data.startswith("0{")
+
+
+async def test_configured_origins_are_allowed_besides_the_own(settings, tmp_path) -> None:
+    from dataclasses import replace
+
+    from aiohttp import web
+
+    from server.app import create_app
+
+    app = create_app(replace(settings, allowed_origins=("https://hiroba.city.example",)))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    own = f"http://127.0.0.1:{settings.port}"
+    url = own + "/socket.io/?EIO=4&transport=polling"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for origin, status in ((own, 200), ("https://hiroba.city.example", 200),
+                                   ("https://evil.example", 400)):
+                async with http.get(url, headers={"Origin": origin}) as resp:
+                    assert resp.status == status, origin
+    finally:
+        await runner.cleanup()
