@@ -30,11 +30,17 @@ web_client/node_modules/.installed: web_client/package.json web_client/package-l
 	cd web_client && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one).
+# Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one),
+# and a Japanese font so that screenshots kept as test artifacts show the Japanese UI.
+TEST_APT_PACKAGES := chromium fonts-ipafont-gothic
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=$$(for p in $(TEST_APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 setup-test: setup $(VENV)/.test-deps chromium
 

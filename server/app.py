@@ -91,10 +91,17 @@ def create_app(settings: Settings) -> web.Application:
         ticker.start()
         log.info("serving %d rooms", len(hub.rooms))
 
+    async def shutdown(app: web.Application) -> None:
+        # Close every socket so that clients reconnect elsewhere at once instead of
+        # waiting for the graceful-shutdown timeout.
+        for sid in list(hub.sessions):
+            await sio.disconnect(sid)
+
     async def cleanup(app: web.Application) -> None:
         await ticker.stop()
         await store.close()
 
     app.on_startup.append(startup)
+    app.on_shutdown.append(shutdown)
     app.on_cleanup.append(cleanup)
     return app

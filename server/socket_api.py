@@ -96,11 +96,11 @@ class SocketApi:
             # disconnect handler already removed the participant; undo nothing else.
             return HirobaError(Reason.NOT_JOINED, "socket disconnected during join").to_ack()
         log.info("%s joined %s as %s", participant.name, room.id, participant.role.value)
-        return {
-            "ok": True,
-            "self": participant.id,
-            "snapshot": self.hub.snapshot(room).to_wire(),
-        }
+        snapshot = self.hub.snapshot(room).to_wire()
+        # The client predicts its own movement; it learns its limits from the policy here
+        # rather than keeping a copy of the rules.
+        snapshot["self_may"] = {"enter_stage": policy.may_enter_stage(participant.role)}
+        return {"ok": True, "self": participant.id, "snapshot": snapshot}
 
     async def leave(self, session: Session, payload: object) -> Ack:
         LeaveRequest.parse(payload)

@@ -146,3 +146,28 @@ async def _join_over_tls(url: str, token: str, ctx: ssl.SSLContext) -> dict:
     finally:
         await client.disconnect()
         await http.close()
+
+
+def test_shutdown_closes_sockets_promptly(data_dir: Path) -> None:
+    served = start(data_dir)
+
+    async def scenario() -> float:
+        client = socketio.AsyncClient(reconnection=False)
+        gone = asyncio.Event()
+        client.on("disconnect", lambda *a: gone.set())
+        await client.connect(served.url, transports=["websocket"], wait_timeout=5)
+        ack = await client.call("join", {"name": "last", "room": "plaza", "lang": "ja"}, timeout=5)
+        assert ack["ok"]
+        t0 = time.monotonic()
+        served.proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(gone.wait(), 5)
+        return time.monotonic() - t0
+
+    try:
+        took = asyncio.run(scenario())
+        served.proc.wait(timeout=10)
+    finally:
+        if served.proc.poll() is None:
+            served.proc.kill()
+    assert took < 5
+    assert served.proc.returncode is not None

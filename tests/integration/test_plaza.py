@@ -97,6 +97,7 @@ async def test_members_join_with_a_token_and_are_seated(server, clients) -> None
     me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
     assert (me["role"], me["name"]) == ("member", "田中委員")
     assert me["seat"] is not None
+    assert ack["snapshot"]["self_may"] == {"enter_stage": True}
     seat = next(s for s in ack["snapshot"]["room"]["seats"] if s["id"] == me["seat"])
     assert seat["occupant"] == me["id"]
 
@@ -112,6 +113,7 @@ async def test_members_join_with_a_token_and_are_seated(server, clients) -> None
     citizen = await c.join("傍聴者", room="dx-committee")
     me = next(p for p in citizen["snapshot"]["participants"] if p["id"] == citizen["self"])
     assert (me["role"], me["seat"]) == ("citizen", None)
+    assert citizen["snapshot"]["self_may"] == {"enter_stage": False}
 
 
 async def test_joining_another_room_leaves_the_first(server, clients) -> None:

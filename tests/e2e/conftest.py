@@ -1,0 +1,76 @@
+"""Real Chromium (Debian's, through Playwright) against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+
+from tests.chromium import ARGS, CHROMIUM
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def no_blocking() -> AsyncIterator[None]:
+    # Playwright's own driver traffic shares the loop here; loop-blocking checks belong to
+    # the integration tests, where only Hiroba runs on the loop.
+    yield
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+class PageWatch:
+    """Console errors and CSP violations seen by a page."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _console(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error" or "Content Security Policy" in msg.text:
+            self.errors.append(msg.text)
+
+
+async def open_page(browser: Browser, url: str, **context: Any) -> tuple[Page, PageWatch]:
+    ctx = await browser.new_context(**context)
+    page = await ctx.new_page()
+    watch = PageWatch(page)
+    await page.goto(url)
+    return page, watch
+
+
+async def join(page: Page, name: str, room: str = "plaza") -> dict[str, Any]:
+    await page.fill("#join-name", name)
+    await page.wait_for_function(
+        "(room) => [...document.querySelectorAll('#join-room option')].some(o => o.value === room)",
+        arg=room,
+    )
+    await page.select_option("#join-room", room)
+    await page.click("#join-submit")
+    await page.wait_for_function("() => window.hiroba && window.hiroba.state().joined")
+    return await state(page)
+
+
+async def state(page: Page) -> dict[str, Any]:
+    return await page.evaluate("() => window.hiroba.state()")  # type: ignore[no-any-return]
+
+
+async def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / (re.sub(r"[^\w.-]", "_", name) + ".png")
+    await page.screenshot(path=str(path))
+    return path

@@ -1,0 +1,108 @@
+/**
+ * Thin socket.io adapter for the control plane: join/leave with acks, moves without ack,
+ * deltas to a callback, and a rejoin of the same room after a reconnect.
+ */
+import { io } from 'socket.io-client';
+import { JOIN, LEAVE, MOVE, ROOM_DELTA } from './events.js';
+
+const ACK_TIMEOUT_MS = 10000;
+
+/** An error carrying the server's machine-readable reason code. */
+export class JoinError extends Error {
+  constructor(reason, message) {
+    super(message || reason);
+    this.name = 'JoinError';
+    this.reason = reason;
+  }
+}
+
+export class HirobaSocket {
+  /** @param {object} [handlers] onDelta(delta), onRejoin({self, snapshot}), onStatus(status), onRejoinFailed(err) */
+  constructor(handlers = {}, ioFactory = io) {
+    this.handlers = handlers;
+    this.joinPayload = null;
+    this.minIntervalMs = 100;
+    this.lastMoveAt = -Infinity;
+    this.socket = ioFactory({ transports: ['websocket'], reconnectionDelayMax: 8000 });
+    this.socket.on(ROOM_DELTA, (d) => this.handlers.onDelta?.(d));
+    this.socket.on('connect', () => {
+      this.handlers.onStatus?.('connected');
+      if (this.socket.recovered || !this.joinPayload || this.joining) return;
+      this.#emitJoin(this.joinPayload).then(
+        (res) => this.handlers.onRejoin?.(res),
+        (err) => {
+          this.joinPayload = null;
+          this.handlers.onRejoinFailed?.(err);
+        },
+      );
+    });
+    this.socket.on('disconnect', (reason) => {
+      this.handlers.onStatus?.('disconnected');
+      // socket.io does not retry after the server closed the session itself (a restart,
+      // a flood cut-off); try once more after a pause if we were in a room
+      if (reason === 'io server disconnect' && this.joinPayload) {
+        setTimeout(() => this.joinPayload && !this.socket.connected && this.socket.connect(), 3000);
+      }
+    });
+    // After a failed websocket attempt try again with the default transports (polling
+    // first): some networks drop websocket upgrades.
+    this.socket.io.on('reconnect_attempt', (n) => {
+      if (n >= 3) this.socket.io.opts.transports = ['polling', 'websocket'];
+    });
+  }
+
+  get connected() {
+    return this.socket.connected;
+  }
+
+  /**
+   * Join a room. Resolves `{self, snapshot}`; rejects with a JoinError whose `.reason` is
+   * the server's code (or `timeout`). The payload is kept to rejoin after a reconnect.
+   */
+  async join(payload) {
+    this.joining = true;
+    try {
+      const res = await this.#emitJoin(payload);
+      this.joinPayload = payload;
+      return res;
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  #emitJoin(payload) {
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(ACK_TIMEOUT_MS).emit(JOIN, payload, (err, ack) => {
+        if (err) return reject(new JoinError('timeout', 'no answer from the server'));
+        if (!ack || ack.ok !== true) {
+          return reject(new JoinError((ack && ack.reason) || 'internal', ack && ack.message));
+        }
+        this.lastMoveAt = -Infinity;
+        resolve({ self: ack.self, snapshot: ack.snapshot });
+      });
+    });
+  }
+
+  /** The server accepts at most tick_hz moves per second. */
+  setTickHz(hz) {
+    this.minIntervalMs = 1000 / (hz || 10);
+  }
+
+  /** Send a position without ack; returns false (nothing sent) when called too soon. */
+  move(x, z, h, now = performance.now()) {
+    if (!this.joinPayload || !this.socket.connected) return false;
+    if (now - this.lastMoveAt < this.minIntervalMs - 1) return false;
+    this.lastMoveAt = now;
+    this.socket.emit(MOVE, { x, z, h });
+    return true;
+  }
+
+  /** Leave the room (the socket stays connected for another join). */
+  leave() {
+    this.joinPayload = null;
+    if (!this.socket.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.timeout(3000).emit(LEAVE, {}, () => resolve());
+    });
+  }
+}

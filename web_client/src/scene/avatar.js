@@ -1,0 +1,233 @@
+/**
+ * Light procedural avatars. Each face part (eyes, brows, mouth) is its own child mesh so
+ * that tracked poses can drive expressions through `setExpression`. Geometries and
+ * materials are shared between all avatars.
+ */
+import * as THREE from 'three';
+import { labelTexture } from './textures.js';
+
+export const BODY_TOP = 1.15;
+const NECK_Y = 1.13;
+const HEAD_R = 0.22;
+const LABEL_Y = 1.95;
+const SEATED_DROP = 0.55; // the body sinks into the chair when seated
+
+let geo = null;
+function geometries() {
+  if (geo) return geo;
+  const cap = new THREE.SphereGeometry(HEAD_R + 0.018, 12, 6, 0, Math.PI * 2, 0, 1.3);
+  geo = {
+    body: new THREE.CapsuleGeometry(0.25, 0.6, 3, 10),
+    head: new THREE.SphereGeometry(HEAD_R, 14, 10),
+    eye: new THREE.SphereGeometry(0.03, 8, 6),
+    brow: new THREE.BoxGeometry(0.075, 0.016, 0.016),
+    mouth: new THREE.BoxGeometry(0.085, 0.02, 0.016),
+    cap,
+    longBack: new THREE.BoxGeometry(0.4, 0.42, 0.1),
+    bun: new THREE.SphereGeometry(0.09, 10, 8),
+    brim: new THREE.CylinderGeometry(0.15, 0.15, 0.02, 12, 1, false, Math.PI / 2, Math.PI),
+    lens: new THREE.TorusGeometry(0.042, 0.008, 5, 14),
+    bridge: new THREE.BoxGeometry(0.05, 0.008, 0.008),
+    scarf: new THREE.TorusGeometry(0.17, 0.055, 6, 14),
+    tie: new THREE.BoxGeometry(0.07, 0.32, 0.02),
+    blob: new THREE.PlaneGeometry(0.9, 0.9),
+  };
+  geo.blob.rotateX(-Math.PI / 2);
+  return geo;
+}
+
+const materials = new Map();
+/** One shared Lambert material per colour. */
+export function colorMaterial(hex) {
+  let m = materials.get(hex);
+  if (!m) {
+    m = new THREE.MeshLambertMaterial({ color: hex });
+    materials.set(hex, m);
+  }
+  return m;
+}
+
+let blobMat = null;
+export function setBlobTexture(tex) {
+  blobMat = new THREE.MeshBasicMaterial({ map: tex, transparent: true, depthWrite: false });
+}
+
+function mesh(g, m, x = 0, y = 0, z = 0) {
+  const o = new THREE.Mesh(g, m);
+  o.position.set(x, y, z);
+  return o;
+}
+
+function addHair(head, style, color) {
+  const g = geometries();
+  const m = colorMaterial(color);
+  if (style === 'bald') return;
+  const cap = mesh(g.cap, m, 0, HEAD_R, 0);
+  cap.rotation.x = style === 'cap' ? 0.22 : 0.38; // tilt back so the forehead shows
+  head.add(cap);
+  if (style === 'long') head.add(mesh(g.longBack, m, 0, HEAD_R - 0.12, 0.14));
+  if (style === 'bun') head.add(mesh(g.bun, m, 0, HEAD_R + 0.2, 0.14));
+  if (style === 'cap') head.add(mesh(g.brim, m, 0, HEAD_R + 0.1, -0.13));
+}
+
+function addAccessory(root, head, kind) {
+  const g = geometries();
+  if (kind === 'glasses') {
+    const m = colorMaterial('#1f2937');
+    const y = HEAD_R + 0.03;
+    const l = mesh(g.lens, m, -0.075, y, -0.222);
+    const r = mesh(g.lens, m, 0.075, y, -0.222);
+    const b = mesh(g.bridge, m, 0, y, -0.226);
+    for (const o of [l, r, b]) {
+      o.userData.detail = true;
+      head.add(o);
+    }
+  } else if (kind === 'scarf') {
+    const s = mesh(g.scarf, colorMaterial('#c2410c'), 0, BODY_TOP, 0);
+    s.rotation.x = Math.PI / 2;
+    s.userData.part = 'scarf';
+    root.userData.torso.add(s);
+  } else if (kind === 'tie') {
+    const tie = mesh(g.tie, colorMaterial('#7f1d1d'), 0, 0.76, -0.25);
+    tie.userData.detail = true;
+    root.userData.torso.add(tie);
+  }
+}
+
+/**
+ * Build an avatar for a participant. `style` is a normalised avatar style; the root faces
+ * -z so that `root.rotation.y = h` follows the protocol's heading convention.
+ */
+export function createAvatar(style, name, { accent = null } = {}) {
+  const g = geometries();
+  const root = new THREE.Group();
+  const torso = new THREE.Group(); // breathing scales this
+  root.add(torso);
+  const body = mesh(g.body, colorMaterial(style.body), 0, 0.6, 0);
+  body.userData.part = 'body';
+  torso.add(body);
+
+  const head = new THREE.Group(); // pivot at the neck: yaw/pitch/roll turn the whole head
+  head.position.y = NECK_Y;
+  head.rotation.order = 'YXZ';
+  torso.add(head);
+  const skull = mesh(g.head, colorMaterial(style.skin), 0, HEAD_R, 0);
+  skull.userData.part = 'head';
+  head.add(skull);
+
+  const dark = colorMaterial('#1b1b1f');
+  const faceY = HEAD_R + 0.03;
+  const eyeL = mesh(g.eye, dark, -0.075, faceY, -0.192);
+  const eyeR = mesh(g.eye, dark, 0.075, faceY, -0.192);
+  const browMat = colorMaterial(style.hair === 'bald' || style.hair === 'cap' ? '#3f3f46' : style.hair_color);
+  const browL = mesh(g.brow, browMat, -0.075, HEAD_R + 0.09, -0.192);
+  const browR = mesh(g.brow, browMat, 0.075, HEAD_R + 0.09, -0.192);
+  const mouth = mesh(g.mouth, colorMaterial('#8a3b3b'), 0, HEAD_R - 0.085, -0.2);
+  for (const o of [eyeL, eyeR, browL, browR, mouth]) {
+    o.userData.detail = true;
+    head.add(o);
+  }
+
+  root.userData = {
+    torso, head, body, eyeL, eyeR, browL, browR, mouth,
+    base: { browY: browL.position.y, mouthY: mouth.position.y },
+    idle: { phase: Math.random() * 10, nextBlink: 0, blinkEnd: 0 },
+    posedUntil: 0,
+    label: null,
+    details: [],
+  };
+  addHair(head, style.hair, style.hair_color);
+  addAccessory(root, head, style.accessory);
+
+  if (blobMat) {
+    const blob = new THREE.Mesh(g.blob, blobMat);
+    blob.position.y = 0.02;
+    blob.userData.part = 'blob';
+    root.add(blob);
+    root.userData.blob = blob;
+  }
+  setName(root, name, accent);
+  root.traverse((o) => {
+    if (o.userData.detail) root.userData.details.push(o);
+  });
+  return root;
+}
+
+/** (Re)draw the name label sprite. */
+export function setName(avatar, name, accent = null) {
+  const u = avatar.userData;
+  if (u.label) {
+    u.label.material.map.dispose();
+    u.label.material.dispose();
+    avatar.remove(u.label);
+  }
+  const { texture, aspect } = labelTexture(name, { accent });
+  const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: texture, depthWrite: false }));
+  const h = 0.2;
+  sprite.scale.set(h * aspect, h, 1);
+  sprite.position.y = LABEL_Y;
+  sprite.renderOrder = 2;
+  avatar.add(sprite);
+  u.label = sprite;
+}
+
+/**
+ * Drive the face: weights 0..1 (blinkL, blinkR, browUp, jawOpen, smile) and head angles in
+ * radians (headYaw left-positive, headPitch up-positive, headRoll). Missing fields are 0.
+ */
+export function setExpression(avatar, e = {}) {
+  const u = avatar.userData;
+  const w = (k) => Math.min(1, Math.max(0, Number(e[k]) || 0));
+  u.eyeL.scale.y = Math.max(0.08, 1 - w('blinkL'));
+  u.eyeR.scale.y = Math.max(0.08, 1 - w('blinkR'));
+  const brow = w('browUp') * 0.03;
+  u.browL.position.y = u.base.browY + brow;
+  u.browR.position.y = u.base.browY + brow;
+  const jaw = w('jawOpen');
+  const smile = w('smile');
+  u.mouth.scale.set(1 + smile * 0.45 - jaw * 0.2, 1 + jaw * 3.2, 1);
+  u.mouth.position.y = u.base.mouthY - jaw * 0.018 + smile * 0.006;
+  u.head.rotation.set(Number(e.headPitch) || 0, Number(e.headYaw) || 0, Number(e.headRoll) || 0);
+}
+
+/**
+ * Mark an avatar as driven by a tracked pose until `untilMs`; idle blinking pauses
+ * meanwhile so the two do not fight.
+ */
+export function markPosed(avatar, untilMs) {
+  avatar.userData.posedUntil = untilMs;
+}
+
+/** Idle life: breathing always, blinks and a faint head sway when no pose drives the face. */
+export function tickIdle(avatar, nowMs, reducedMotion = false) {
+  const u = avatar.userData;
+  const s = nowMs / 1000 + u.idle.phase;
+  u.torso.scale.y = 1 + Math.sin(s * 1.6) * 0.012;
+  if (nowMs < u.posedUntil) return;
+  const idle = u.idle;
+  if (nowMs >= idle.nextBlink) {
+    idle.blinkEnd = nowMs + 130;
+    idle.nextBlink = nowMs + 2200 + Math.random() * 4000;
+  }
+  const blink = nowMs < idle.blinkEnd ? 1 : 0;
+  const sway = reducedMotion ? 0 : 1;
+  setExpression(avatar, {
+    blinkL: blink,
+    blinkR: blink,
+    headYaw: Math.sin(s * 0.37) * 0.12 * sway,
+    headPitch: Math.sin(s * 0.23) * 0.04 * sway,
+    smile: 0.15,
+  });
+}
+
+/** Free the per-avatar resources (the label); shared geometry and materials stay. */
+export function disposeAvatar(avatar) {
+  const l = avatar.userData.label;
+  if (l) {
+    l.material.map.dispose();
+    l.material.dispose();
+  }
+  avatar.removeFromParent();
+}
+
+export { SEATED_DROP };

@@ -1,0 +1,150 @@
+/**
+ * Join screen: name, room, language and avatar style (remembered on this device), the
+ * room list from the server, `?room=&token=` from the address, and translated errors.
+ */
+import { fetchRooms } from '../net/api.js';
+import { i18n, t } from '../i18n.js';
+import { normaliseStyle, nameProblem, cleanName } from '../state/avatarStyle.js';
+import { KEYS, store } from './dom.js';
+
+const $ = (id) => document.getElementById(id);
+export const KNOWN_REASONS = new Set([
+  'bad_name', 'room_full', 'no_such_room', 'rate_limited', 'bad_token', 'internal', 'timeout',
+  'bad_field', 'bad_payload', 'unknown_field', 'missing_field', 'not_joined', 'no_room', 'no_webgl',
+]);
+
+/** Translated message for a server reason code. */
+export function reasonText(reason) {
+  return t(KNOWN_REASONS.has(reason) ? `error.${reason}` : 'error.unknown', { reason });
+}
+
+export class JoinScreen {
+  /** @param {(payload: object) => Promise<void>} onJoin resolves when in the room */
+  constructor(onJoin, onLang) {
+    this.onJoin = onJoin;
+    this.onLang = onLang;
+    this.rooms = [];
+    this.roomsFailed = false;
+    const q = new URLSearchParams(location.search);
+    this.wantedRoom = q.get('room');
+    this.token = q.get('token');
+    this.form = $('join-form');
+    this.#restore();
+    this.form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.#submit();
+    });
+    $('join-lang').addEventListener('change', (e) => this.onLang(e.target.value));
+    $('join-name').addEventListener('input', () => this.showError(''));
+  }
+
+  #restore() {
+    $('join-name').value = store.get(KEYS.name) || '';
+    let style = {};
+    try {
+      style = JSON.parse(store.get(KEYS.avatar) || '{}');
+    } catch {
+      /* a damaged entry falls back to the defaults */
+    }
+    const s = normaliseStyle(style);
+    $('join-body').value = s.body;
+    $('join-skin').value = s.skin;
+    $('join-hair-color').value = s.hair_color;
+    $('join-hair').value = s.hair;
+    $('join-accessory').value = s.accessory;
+  }
+
+  style() {
+    return normaliseStyle({
+      body: $('join-body').value,
+      skin: $('join-skin').value,
+      hair: $('join-hair').value,
+      hair_color: $('join-hair-color').value,
+      accessory: $('join-accessory').value,
+    });
+  }
+
+  /** Fetch the rooms and fill the select; keeps the current choice. */
+  async loadRooms() {
+    try {
+      this.rooms = await fetchRooms();
+      this.roomsFailed = false;
+    } catch (e) {
+      console.warn('rooms', e);
+      this.rooms = [];
+      this.roomsFailed = true;
+    }
+    this.renderRooms();
+  }
+
+  /** (Re)draw the room options in the current language. */
+  renderRooms() {
+    const sel = $('join-room');
+    const keep = sel.value || this.wantedRoom;
+    sel.replaceChildren();
+    const rooms = [...this.rooms];
+    if (this.wantedRoom && !rooms.some((r) => r.id === this.wantedRoom)) {
+      rooms.unshift({ id: this.wantedRoom, kind: null, name: null });
+    }
+    for (const r of rooms) {
+      const o = document.createElement('option');
+      o.value = r.id;
+      o.textContent = r.name
+        ? t('join.roomOption', {
+            name: i18n.pick(r.name),
+            kind: t(`kind.${r.kind}`),
+            count: r.participants ?? 0,
+            capacity: r.capacity ?? '?',
+          })
+        : r.id;
+      sel.append(o);
+    }
+    if (keep && rooms.some((r) => r.id === keep)) sel.value = keep;
+    if (this.roomsFailed && !rooms.length) this.showError(reasonText('no_room'));
+  }
+
+  setLang(lang) {
+    $('join-lang').value = lang;
+    this.renderRooms();
+  }
+
+  showError(text) {
+    $('join-error').textContent = text;
+  }
+
+  setBusy(busy) {
+    $('join-submit').disabled = busy;
+    this.form.setAttribute('aria-busy', busy ? 'true' : 'false');
+  }
+
+  async #submit() {
+    const name = cleanName($('join-name').value);
+    const room = $('join-room').value;
+    const problem = nameProblem(name) || (room ? null : 'no_room');
+    if (problem) {
+      this.showError(reasonText(problem));
+      (problem === 'bad_name' ? $('join-name') : $('join-room')).focus();
+      return;
+    }
+    const avatar = this.style();
+    store.set(KEYS.name, name);
+    store.set(KEYS.avatar, JSON.stringify(avatar));
+    const payload = { name, room, lang: i18n.lang, avatar };
+    if (this.token && room === this.wantedRoom) payload.token = this.token;
+    this.showError('');
+    this.setBusy(true);
+    try {
+      await this.onJoin(payload);
+    } catch (e) {
+      this.showError(reasonText(e.reason || 'internal'));
+      if (e.reason === 'no_such_room' || e.reason === 'room_full') this.loadRooms();
+    } finally {
+      this.setBusy(false);
+    }
+  }
+
+  show(visible) {
+    $('join-screen').hidden = !visible;
+    if (visible) this.loadRooms();
+  }
+}

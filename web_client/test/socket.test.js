@@ -1,0 +1,93 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { HirobaSocket } from '../src/net/socket.js';
+
+/** A stand-in for the socket.io client that records emits and lets the test answer. */
+function fakeIo() {
+  const handlers = {};
+  const managerHandlers = {};
+  const sock = {
+    connected: true,
+    recovered: false,
+    emitted: [],
+    nextAck: null,
+    io: { opts: {}, on: (ev, fn) => (managerHandlers[ev] = fn) },
+    on(ev, fn) {
+      handlers[ev] = fn;
+    },
+    emit(ev, payload, ack) {
+      this.emitted.push([ev, payload]);
+      if (ack) ack(null, this.nextAck);
+    },
+    timeout() {
+      return {
+        emit: (ev, payload, cb) => {
+          sock.emitted.push([ev, payload]);
+          if (sock.nextAck === 'timeout') cb(new Error('timeout'));
+          else cb(null, sock.nextAck);
+        },
+      };
+    },
+    fire(ev, ...args) {
+      handlers[ev]?.(...args);
+    },
+  };
+  return { sock, factory: () => sock };
+}
+
+test('join resolves self and snapshot, or rejects with the reason', async () => {
+  const { sock, factory } = fakeIo();
+  const net = new HirobaSocket({}, factory);
+  sock.nextAck = { ok: false, reason: 'room_full', message: 'full' };
+  await assert.rejects(net.join({ name: 'a', room: 'r', lang: 'ja' }), (e) => e.reason === 'room_full');
+  sock.nextAck = 'timeout';
+  await assert.rejects(net.join({ name: 'a', room: 'r', lang: 'ja' }), (e) => e.reason === 'timeout');
+  sock.nextAck = { ok: true, self: 'p_1', snapshot: { tick: 1 } };
+  const res = await net.join({ name: 'a', room: 'r', lang: 'ja' });
+  assert.deepEqual(res, { self: 'p_1', snapshot: { tick: 1 } });
+  assert.deepEqual(sock.emitted.map((e) => e[0]), ['join', 'join', 'join']);
+});
+
+test('moves are sent without ack and at most tick_hz per second', async () => {
+  const { sock, factory } = fakeIo();
+  const net = new HirobaSocket({}, factory);
+  assert.equal(net.move(1, 2, 0, 0), false, 'not joined yet');
+  sock.nextAck = { ok: true, self: 'p_1', snapshot: {} };
+  await net.join({ name: 'a', room: 'r', lang: 'ja' });
+  net.setTickHz(10);
+  let sent = 0;
+  for (let t = 0; t < 1000; t += 10) if (net.move(t, 0, 0, t)) sent++;
+  assert.equal(sent, 10);
+  const moves = sock.emitted.filter((e) => e[0] === 'move');
+  assert.deepEqual(moves[0][1], { x: 0, z: 0, h: 0 });
+});
+
+test('a reconnect rejoins the same room with the same payload', async () => {
+  const { sock, factory } = fakeIo();
+  const seen = [];
+  const net = new HirobaSocket({ onRejoin: (r) => seen.push(r), onStatus: (s) => seen.push(s) }, factory);
+  const payload = { name: 'さくら', room: 'plaza', lang: 'ja', avatar: { hair: 'bun' } };
+  sock.nextAck = { ok: true, self: 'p_1', snapshot: {} };
+  await net.join(payload);
+  sock.fire('disconnect', 'transport close');
+  sock.nextAck = { ok: true, self: 'p_2', snapshot: { tick: 9 } };
+  sock.fire('connect');
+  await new Promise((r) => setImmediate(r));
+  const joins = sock.emitted.filter((e) => e[0] === 'join');
+  assert.equal(joins.length, 2);
+  assert.deepEqual(joins[1][1], payload);
+  assert.deepEqual(seen, ['disconnected', 'connected', { self: 'p_2', snapshot: { tick: 9 } }]);
+  // after leaving, a reconnect does not rejoin
+  await net.leave();
+  sock.fire('connect');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sock.emitted.filter((e) => e[0] === 'join').length, 2);
+});
+
+test('deltas reach the callback', () => {
+  const { sock, factory } = fakeIo();
+  const got = [];
+  new HirobaSocket({ onDelta: (d) => got.push(d) }, factory);
+  sock.fire('room:delta', { room: 'plaza', tick: 3 });
+  assert.deepEqual(got, [{ room: 'plaza', tick: 3 }]);
+});
