@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -27,3 +27,37 @@ class TokenBucket:
             self.tokens -= cost
             return True
         return False
+
+
+@dataclass(slots=True)
+class KeyedBuckets:
+    """One :class:`TokenBucket` per key (a person), made on first use.
+
+    A bucket that has refilled completely is the same as a new one, so such buckets are
+    dropped now and then: memory stays bounded by the people active recently.
+    """
+
+    rate: float
+    burst: float
+    _buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def allow(self, key: str, now: float, cost: float = 1.0) -> bool:
+        """Take ``cost`` from ``key``'s bucket if it holds enough; whether the event passes."""
+        if len(self._buckets) > _PRUNE_ABOVE:
+            self.prune(now)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, updated=now)
+        return bucket.allow(now, cost)
+
+    def prune(self, now: float) -> None:
+        refill = self.burst / self.rate if self.rate > 0 else float("inf")
+        self._buckets = {
+            k: b for k, b in self._buckets.items() if now - b.updated < refill
+        }
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+_PRUNE_ABOVE = 1024

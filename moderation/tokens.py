@@ -1,8 +1,13 @@
-"""Signed, expiring role tokens: how a member, chair, staff or observer is recognised.
+"""Signed, expiring tokens: how a member, chair, observer or captioner is recognised.
 
 A token is ``base64url(payload).base64url(hmac_sha256(secret, payload))`` where the payload
-is compact JSON ``{"v":1,"room":...,"role":...,"name":...,"exp":...,"jti":...}``.
-The server's secret never leaves it; tokens are made by ``hiroba invite``.
+is compact JSON ``{"v":1,"room":...,"role":...,"name":...,"exp":...,"jti":...}``, plus
+``"typ":"inv"`` for single-use invitations (:mod:`moderation.invitations`). The server's
+secret never leaves it.
+
+:func:`verify_token` accepts only plain role tokens (reusable until they expire); an
+invitation presented to it is refused, so single use cannot be bypassed by using the
+other door.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from rooms.errors import HirobaError, Reason
 from rooms.model import Role
 
 TOKEN_VERSION = 1
 MAX_TOKEN_LENGTH = 1024
+#: ``typ`` of a single-use invitation; role tokens carry no ``typ``.
+INVITATION_TYPE = "inv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +53,9 @@ def _sign(secret: bytes, payload: bytes) -> bytes:
     return hmac.new(secret, payload, hashlib.sha256).digest()
 
 
-def issue_token(
-    secret: bytes, room: str, role: Role, name: str | None, now: float, ttl_seconds: int
-) -> str:
-    """Make a token granting ``role`` in ``room`` until ``now + ttl_seconds``."""
-    payload = json.dumps(
-        {
-            "v": TOKEN_VERSION,
-            "room": room,
-            "role": role.value,
-            "name": name,
-            "exp": int(now) + ttl_seconds,
-            "jti": secrets.token_urlsafe(9),
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode()
+def encode(secret: bytes, claims: dict[str, Any]) -> str:
+    """Sign ``claims`` (a JSON object) into a token."""
+    payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
     return f"{_b64encode(payload)}.{_b64encode(_sign(secret, payload))}"
 
 
@@ -68,9 +63,27 @@ def _bad(message: str) -> HirobaError:
     return HirobaError(Reason.BAD_TOKEN, message)
 
 
-def verify_token(secret: bytes, token: str, room: str, now: float) -> RoleGrant:
-    """Return the grant a token carries for ``room``, or raise ``bad_token``."""
-    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+def new_token_id() -> str:
+    """A random token id (96 bits): the key single use is recorded under."""
+    return secrets.token_urlsafe(12)
+
+
+def issue_token(
+    secret: bytes, room: str, role: Role, name: str | None, now: float, ttl_seconds: int
+) -> str:
+    """Make a token granting ``role`` in ``room`` until ``now + ttl_seconds``."""
+    return encode(secret, {
+        "v": TOKEN_VERSION, "room": room, "role": role.value, "name": name,
+        "exp": int(now) + ttl_seconds, "jti": new_token_id(),
+    })
+
+
+def decode(
+    secret: bytes, token: str, room: str, now: float, *, typ: str | None
+) -> tuple[RoleGrant, dict[str, Any]]:
+    """Check a token's form, signature, type, expiry and room; return its grant and
+    claims, or raise ``bad_token``."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         raise _bad("token is malformed")
     body, signature = token.split(".")
     try:
@@ -93,8 +106,15 @@ def verify_token(secret: bytes, token: str, room: str, now: float) -> RoleGrant:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise _bad("token payload is malformed") from exc
+    if data.get("typ") != typ:
+        raise _bad("this is an invitation: redeem it" if typ is None else "not an invitation")
     if grant.expires_at <= now:
         raise _bad("token has expired")
     if grant.room != room:
         raise _bad("token is for another room")
-    return grant
+    return grant, data
+
+
+def verify_token(secret: bytes, token: str, room: str, now: float) -> RoleGrant:
+    """Return the grant a role token carries for ``room``, or raise ``bad_token``."""
+    return decode(secret, token, room, now, typ=None)[0]

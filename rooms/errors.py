@@ -26,6 +26,21 @@ class Reason(StrEnum):
     RATE_LIMITED = "rate_limited"
     NOT_FOUND = "not_found"
     INTERNAL = "internal"
+    # Meeting procedure and governance (moderation/).
+    FORBIDDEN = "forbidden"
+    MUTED = "muted"
+    BANNED = "banned"
+    IN_LOBBY = "in_lobby"
+    PROTECTED_TARGET = "protected_target"
+    WRONG_STATE = "wrong_state"
+    DUPLICATE = "duplicate"
+    NO_SUCH_ITEM = "no_such_item"
+    TOO_LONG = "too_long"
+    NG_WORD = "ng_word"
+    CODE_REQUIRED = "code_required"
+    BAD_CODE = "bad_code"
+    BAD_CREDENTIALS = "bad_credentials"
+    SESSION_EXPIRED = "session_expired"
 
 
 class HirobaError(Exception):
@@ -47,3 +62,12 @@ class ValidationError(HirobaError):
 
 class RoomError(HirobaError):
     """A room refused an operation (unknown room, full, not joined)."""
+
+
+class PermissionDenied(HirobaError):
+    """The permission policy refused an action (role, mute, ban, lobby, protected target)."""
+
+
+class ProcedureError(HirobaError):
+    """A meeting-procedure operation the current state does not allow (``wrong_state``),
+    a repeat of something done once per person (``duplicate``), or an unknown item."""

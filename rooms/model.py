@@ -21,7 +21,8 @@ class Role(StrEnum):
     CHAIR = "chair"
     STAFF = "staff"
     OBSERVER = "observer"
-
+    #: Types live captions (要約筆記); takes no part in the debate itself.
+    CAPTIONER = "captioner"
 
 
 @dataclass(frozen=True, slots=True)
