@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 run: setup
 	$(BIN)/hiroba serve
 
-setup: $(VENV)/.deps web_client/node_modules/.installed
+setup: $(VENV)/.deps $(VENV)/.model web_client/node_modules/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ $(VENV)/.deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e .
 	touch $@
+
+# The face-tracking model (docs/models.md): fetched once into the default cache, verified
+# by sha256; fetched again if the file has gone. `hiroba models fetch` is quick when cached.
+MODEL_FILE := data/models/face_landmarker.task
+$(VENV)/.model: $(VENV)/.deps $(if $(wildcard $(MODEL_FILE)),,model-missing)
+	$(BIN)/hiroba models fetch
+	touch $@
+
+.PHONY: model-missing
 
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.deps
 	$(BIN)/python -m pip install -q -e '.[test]'
@@ -32,7 +41,7 @@ web_client/node_modules/.installed: web_client/package.json web_client/package-l
 
 # Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one),
 # and a Japanese font so that screenshots kept as test artifacts show the Japanese UI.
-TEST_APT_PACKAGES := chromium fonts-ipafont-gothic
+TEST_APT_PACKAGES := chromium fonts-ipafont-gothic strace
 chromium:
 	@missing=$$(for p in $(TEST_APT_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -1,6 +1,11 @@
-"""Avatar pose model, tracking and codecs.
+"""Avatar pose model, face tracking, filters, codec, voice and idle animation.
 
-Face tracking, the pose codec and voice lip-sync arrive with the issue "Faces drive
-avatars"; an avatar's look (colours, hair, accessory) is plain room data and lives in
-``rooms.appearance``.
+- ``pose``: the :class:`~avatar.pose.Pose` and the 52 blendshape names;
+- ``codec``: its 69-byte wire record, one at a time or batched with numpy;
+- ``tracker`` (MediaPipe FaceLandmarker), ``solver``, ``filters``, ``pipeline``: camera
+  frames to poses; ``telemetry`` keeps MediaPipe from reporting to Google;
+- ``voice`` and ``idle``: poses without a camera.
+
+Only ``tracker`` touches MediaPipe, and only when a tracker is created. An avatar's look
+(colours, hair, accessory) is plain room data and lives in ``rooms.appearance``.
 """

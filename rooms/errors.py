@@ -25,6 +25,7 @@ class Reason(StrEnum):
     UNKNOWN_EVENT = "unknown_event"
     RATE_LIMITED = "rate_limited"
     NOT_FOUND = "not_found"
+    MODEL_UNAVAILABLE = "model_unavailable"
     INTERNAL = "internal"
     # Meeting procedure and governance (moderation/).
     FORBIDDEN = "forbidden"

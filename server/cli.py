@@ -1,4 +1,4 @@
-"""The ``hiroba`` command line: serve, cert, invite."""
+"""The ``hiroba`` command line: serve, cert, invite, models, track."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from moderation.tokens import issue_token
 from rooms.errors import HirobaError
 from rooms.model import Role
 from server import __version__
+from server.cli_tracking import add_commands as add_tracking_commands
 from server.secret import load_or_create_secret
 from server.settings import Settings, env_name, load_settings, setting_fields
 from server.store import SQLiteStore
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--host-name", default=None, help="host to put in the link")
     _add_setting_flags(invite)
     invite.set_defaults(run=_invite)
+    add_tracking_commands(sub, _add_setting_flags, _settings)
     return parser
 
 

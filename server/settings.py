@@ -16,6 +16,11 @@ from typing import Any
 from rooms.errors import HirobaError, Reason
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: MediaPipe's published face_landmarker.task (float16, version 1), see docs/models.md.
+OFFICIAL_MODEL_URL = (
+    "https://storage.googleapis.com/mediapipe-models/face_landmarker/face_landmarker/"
+    "float16/1/face_landmarker.task"
+)
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -69,6 +74,39 @@ class Settings:
         ),
     )
     log_level: str = field(default="info", metadata=_doc("debug, info, warning or error"))
+    model_path: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "face_landmarker.task to take first (verified, then copied into the model cache)"
+        ),
+    )
+    model_cache_dir: Path | None = field(
+        default=None, metadata=_doc("folder for the face-tracking model (default: DATA_DIR/models)")
+    )
+    model_url: str = field(
+        default=OFFICIAL_MODEL_URL,
+        metadata=_doc("MediaPipe's download address for the model, tried next (empty: skip)"),
+    )
+    model_fetch_timeout: float = field(
+        default=5.0, metadata=_doc("seconds to wait for model_url before the next source")
+    )
+    tracking_head_min_cutoff: float = field(
+        default=0.5, metadata=_doc("face tracking: head smoothing cutoff at rest, in hertz")
+    )
+    tracking_head_beta: float = field(
+        default=0.1,
+        metadata=_doc("face tracking: how fast the head cutoff rises with speed (per deg/s)"),
+    )
+    tracking_face_min_cutoff: float = field(
+        default=1.0, metadata=_doc("face tracking: expression smoothing cutoff at rest, in hertz")
+    )
+    tracking_face_beta: float = field(
+        default=5.0,
+        metadata=_doc("face tracking: how fast the expression cutoff rises with speed"),
+    )
+    tracking_d_cutoff: float = field(
+        default=1.0, metadata=_doc("face tracking: cutoff for the speed estimate, in hertz")
+    )
 
     @property
     def database_path(self) -> Path:
@@ -77,6 +115,10 @@ class Settings:
     @property
     def secret_path(self) -> Path:
         return self.secret_file or self.data_dir / "secret.key"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
 
     @property
     def tls(self) -> bool:
@@ -154,4 +196,10 @@ def load_settings(
         raise HirobaError(Reason.BAD_FIELD, "tls_cert and tls_key must be given together")
     if not 1 <= settings.tick_hz <= 60:
         raise HirobaError(Reason.BAD_FIELD, "tick_hz must be between 1 and 60")
+    for name in ("tracking_head_min_cutoff", "tracking_face_min_cutoff", "tracking_d_cutoff"):
+        if not getattr(settings, name) > 0:
+            raise HirobaError(Reason.BAD_FIELD, f"{name} must be positive")
+    for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):
+        if not getattr(settings, name) >= 0:
+            raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")
     return settings
