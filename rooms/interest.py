@@ -1,0 +1,215 @@
+"""Interest management for the motion plane: who receives whom, and how often.
+
+Each tick every receiver gets one frame holding the entities it needs:
+
+- everyone on the stage, whenever their state changed (full rate), wherever the receiver is;
+- its ``near_k`` nearest neighbours within ``near_radius``, whenever they changed;
+- everyone else within ``cull_radius`` at a lower rate (once every ``far_period`` ticks,
+  staggered by row so the load spreads over the ticks), if they changed;
+- nobody beyond ``cull_radius``.
+
+Anything in view that a receiver has not been sent for ``refresh_period`` ticks is sent
+again even if unchanged: frames may be lost on an unreliable transport or skipped for a
+slow receiver, and the receiver must converge anyway.
+
+The decision for all receivers is taken at once on (rows x rows) numpy matrices, not per
+receiver per entity in Python. Rows are dense indices that the table hands out; callers
+map them to participants. Pure: no I/O, the tick number is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+BoolMatrix = npt.NDArray[np.bool_]
+Indices = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True, slots=True)
+class InterestConfig:
+    """Tuning of interest management; rates are in ticks of the motion plane."""
+
+    near_k: int = 8
+    near_radius: float = 12.0
+    cull_radius: float = 30.0
+    #: Ticks between updates of far entities (20 Hz tick, period 20: 1 Hz).
+    far_period: int = 20
+    #: Ticks after which anything in view is resent even if unchanged.
+    refresh_period: int = 60
+    #: Ticks between recomputing neighbourhoods (people walk ~1.4 m/s: a few per second
+    #: is plenty, and it is the only O(rows^2 log) step).
+    neighbour_period: int = 5
+
+    def __post_init__(self) -> None:
+        if min(self.far_period, self.refresh_period, self.neighbour_period) < 1:
+            raise ValueError("periods are at least one tick")
+        if self.near_k < 0 or self.near_radius < 0 or self.cull_radius < self.near_radius:
+            raise ValueError("need 0 <= near_radius <= cull_radius and near_k >= 0")
+
+
+class InterestTable:
+    """State of one room's motion plane, in arrays indexed by row."""
+
+    def __init__(self, config: InterestConfig, capacity: int) -> None:
+        """Arrays for up to ``capacity`` entities (the room's capacity): ~11 bytes per
+        (receiver, entity) pair, 4 MB for 600 people; work scales with those present."""
+        self.config = config
+        self.capacity = capacity
+        self._rows: dict[str, int] = {}
+        self._keys: list[str | None] = [None] * capacity
+        # Hand out low rows first: the active block of the matrices stays compact.
+        self._free = list(range(capacity - 1, -1, -1))
+        self.active = np.zeros(capacity, np.bool_)
+        self.receiving = np.zeros(capacity, np.bool_)
+        self.on_stage = np.zeros(capacity, np.bool_)
+        self.xz = np.zeros((capacity, 2), np.float32)
+        # int32 versions and ticks wrap after 2^31 ticks: over three years at 20 Hz.
+        self.version = np.zeros(capacity, np.int32)
+        self.last_sent = np.zeros((capacity, capacity), np.int32)
+        self.last_sent_tick = np.zeros((capacity, capacity), np.int32)
+        self.near = np.zeros((capacity, capacity), np.bool_)
+        self.in_range = np.zeros((capacity, capacity), np.bool_)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def row(self, key: str) -> int:
+        return self._rows[key]
+
+    def key(self, row: int) -> str:
+        key = self._keys[row]
+        if key is None:
+            raise KeyError(row)
+        return key
+
+    def add(self, key: str, x: float, z: float, *, on_stage: bool, receiving: bool) -> int:
+        """Start tracking ``key``; returns its row."""
+        if key in self._rows:
+            raise ValueError(f"{key} is already in the table")
+        if not self._free:
+            raise ValueError(f"the table is full ({self.capacity})")
+        row = self._free.pop()
+        self._rows[key] = row
+        self._keys[row] = key
+        self.active[row] = True
+        self.receiving[row] = receiving
+        self.on_stage[row] = on_stage
+        self.xz[row] = (x, z)
+        self.version[row] += 1
+        # A newcomer has been sent nothing, and nobody has been sent the newcomer.
+        for matrix in (self.last_sent, self.last_sent_tick):
+            matrix[row, :] = 0
+            matrix[:, row] = 0
+        self._update_neighbourhood_of(row)
+        return row
+
+    def remove(self, key: str) -> None:
+        row = self._rows.pop(key)
+        self._keys[row] = None
+        self.active[row] = self.receiving[row] = self.on_stage[row] = False
+        self.near[row, :] = self.near[:, row] = False
+        self.in_range[row, :] = self.in_range[:, row] = False
+        self._free.append(row)
+        self._free.sort(reverse=True)
+
+    def set_receiving(self, key: str, receiving: bool) -> None:
+        row = self._rows[key]
+        self.receiving[row] = receiving
+        if receiving:
+            # A (re)connected receiver knows nothing: send it everything in view.
+            self.last_sent[row, :] = 0
+            self.last_sent_tick[row, :] = 0
+
+    def set_on_stage(self, key: str, on_stage: bool) -> None:
+        row = self._rows[key]
+        self.on_stage[row] = on_stage
+        self.version[row] += 1
+
+    def moved(self, key: str, x: float, z: float) -> None:
+        """Record a new position (the entity changed)."""
+        row = self._rows[key]
+        self.xz[row] = (x, z)
+        self.version[row] += 1
+
+    def changed(self, key: str) -> None:
+        """Record any other change of the entity's state (a new pose)."""
+        self.version[self._rows[key]] += 1
+
+    def _bound(self) -> int:
+        """Rows beyond this are all free: matrices are processed up to it only."""
+        active = np.flatnonzero(self.active)
+        return int(active[-1]) + 1 if active.size else 0
+
+    def recompute_neighbourhoods(self) -> None:
+        """Nearest neighbours and cull ranges from the current positions."""
+        n = self._bound()
+        cfg = self.config
+        self.near[:, :] = False
+        self.in_range[:, :] = False
+        if n == 0:
+            return
+        xz = self.xz[:n].astype(np.float64)
+        d2 = ((xz[:, None, :] - xz[None, :, :]) ** 2).sum(axis=2)
+        inactive = ~self.active[:n]
+        d2[:, inactive] = np.inf
+        np.fill_diagonal(d2, np.inf)
+        self.in_range[:n, :n] = d2 <= cfg.cull_radius**2
+        k = min(cfg.near_k, n - 1)
+        if k > 0:
+            nearest = np.argpartition(d2, k - 1, axis=1)[:, :k]
+            rows = np.repeat(np.arange(n), k)
+            cols = nearest.ravel()
+            close = d2[rows, cols] <= cfg.near_radius**2
+            self.near[rows[close], cols[close]] = True
+        self.near[:n][inactive] = False
+        self.in_range[:n][inactive] = False
+
+    def _update_neighbourhood_of(self, row: int) -> None:
+        # Until the next full recomputation a newcomer sees (and is seen by) those in range.
+        d2 = ((self.xz - self.xz[row]) ** 2).sum(axis=1)
+        reach = self.active & (d2 <= self.config.cull_radius**2)
+        reach[row] = False
+        self.in_range[row, :] = reach
+        self.in_range[:, row] = reach
+
+    def select(self, tick: int, paused: Indices | None = None) -> dict[int, Indices]:
+        """For each receiving row, the entity rows to put in its frame this tick.
+
+        Marks them as sent: call once per tick. Rows in ``paused`` (receivers whose
+        connection is still busy with earlier frames) get nothing this tick and are
+        marked with nothing, so they receive the latest state when they catch up.
+        Receivers whose frame would be empty are left out.
+        """
+        cfg = self.config
+        if tick % cfg.neighbour_period == 0:
+            self.recompute_neighbourhoods()
+        n = self._bound()
+        if n == 0:
+            return {}
+        rows = np.arange(n)
+        version = self.version[:n]
+        last_sent = self.last_sent[:n, :n]
+        last_tick = self.last_sent_tick[:n, :n]
+        changed = version[None, :] > last_sent
+        stale = (tick - last_tick) >= cfg.refresh_period
+        due = changed | stale
+        full = self.near[:n, :n] | self.on_stage[None, :n]
+        far_due = ((rows + tick) % cfg.far_period == 0)[None, :]
+        send = due & (full | (self.in_range[:n, :n] & far_due))
+        send &= self.active[None, :n]
+        send[~self.receiving[:n], :] = False
+        if paused is not None and paused.size:
+            send[paused[paused < n], :] = False
+        np.fill_diagonal(send, False)
+        last_sent[send] = np.broadcast_to(version[None, :], send.shape)[send]
+        last_tick[send] = tick
+        out: dict[int, Indices] = {}
+        for receiver in np.flatnonzero(send.any(axis=1)):
+            out[int(receiver)] = np.flatnonzero(send[receiver])
+        return out

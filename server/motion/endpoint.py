@@ -1,0 +1,83 @@
+"""The motion plane's raw WebSocket endpoint, ``GET /motion``.
+
+The first message is the motion token from the join acknowledgement (text); after that,
+binary uplinks go in and binary frames come out. Errors are counted, not answered
+(answering each bad uplink would let a flood double itself): after too many the socket is
+closed with code 4400; a bad token closes it with 4401.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from aiohttp import WSMsgType, web
+
+from moderation.rate_limit import TokenBucket
+from rooms.errors import HirobaError
+from server.motion import codec
+from server.motion.plane import MotionPlane
+from server.motion.transport import WebSocketTransport
+
+log = logging.getLogger(__name__)
+
+CLOSE_BAD_TOKEN = 4401
+CLOSE_BAD_INPUT = 4400
+CLOSE_FORBIDDEN_ORIGIN = 4403
+AUTH_TIMEOUT = 5.0
+#: Malformed uplinks tolerated before the socket is closed.
+MAX_BAD_UPLINKS = 50
+
+
+def motion_handler(
+    plane: MotionPlane,
+    tick_hz: float,
+    origin_allowed: Callable[[str | None, str], bool],
+) -> Callable[[web.Request], object]:
+    """The aiohttp handler for ``/motion``, bound to a plane."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(
+            max_msg_size=codec.MAX_UPLINK + 64, heartbeat=20.0, compress=False
+        )
+        await ws.prepare(request)
+        own = f"{request.scheme}://{request.host}"
+        if not origin_allowed(request.headers.get("Origin"), own):
+            await ws.close(code=CLOSE_FORBIDDEN_ORIGIN, message=b"origin not allowed")
+            return ws
+        try:
+            first = await ws.receive(timeout=AUTH_TIMEOUT)
+        except TimeoutError:
+            await ws.close(code=CLOSE_BAD_TOKEN, message=b"no token")
+            return ws
+        token = first.data if first.type is WSMsgType.TEXT else None
+        transport = WebSocketTransport(ws, request)
+        bound = plane.attach(token, transport) if isinstance(token, str) else None
+        if bound is None:
+            await ws.close(code=CLOSE_BAD_TOKEN, message=b"unknown motion token")
+            return ws
+        room_id, pid = bound
+        # Uplinks at the tick rate with jitter; beyond that they are dropped unread.
+        bucket = TokenBucket(rate=tick_hz * 1.5, burst=tick_hz * 2)
+        bad = 0
+        try:
+            await ws.send_str("ok")
+            async for msg in ws:
+                if msg.type is not WSMsgType.BINARY:
+                    bad += 1
+                elif bucket.allow(time.monotonic()):
+                    try:
+                        plane.uplink(room_id, pid, msg.data)
+                    except HirobaError:
+                        bad += 1
+                    except KeyError:
+                        break  # the participant left the room: this socket is done
+                if bad > MAX_BAD_UPLINKS:
+                    await ws.close(code=CLOSE_BAD_INPUT, message=b"malformed motion data")
+                    break
+        finally:
+            plane.detach(room_id, pid, transport)
+        return ws
+
+    return handle

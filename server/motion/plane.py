@@ -1,0 +1,234 @@
+"""The motion plane: latest state per person in, one batched frame per client per tick out.
+
+Uplinks overwrite the sender's latest state (position checked by the room, pose record by
+its codec); nothing queues. Each tick, interest management (:mod:`rooms.interest`) picks
+for all clients at once what each needs, and each frame is assembled from per-entity byte
+blocks encoded once per change, not per receiver: a frame is a header, the posed entries
+(joined bytes) and the plain entries (one numpy gather).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rooms.interest import InterestConfig, InterestTable
+from server.motion import codec
+from server.motion.transport import MotionTransport
+
+log = logging.getLogger(__name__)
+
+#: Validates a move with the room's rules and returns the accepted (x, z, h).
+Mover = Callable[[str, str, float, float, float], tuple[float, float, float]]
+
+
+@dataclass
+class MotionStats:
+    """Counters since start; latencies in seconds, a bounded window of recent samples."""
+
+    ticks: int = 0
+    frames_sent: int = 0
+    bytes_sent: int = 0
+    frames_skipped_busy: int = 0
+    uplinks: int = 0
+    uplinks_rejected: int = 0
+    tick_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    #: From an uplink's arrival to the first frame carrying it being written.
+    arrival_to_send: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    #: From the tick's start to a frame being written (the assembly queue within a tick).
+    tick_to_send: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def summary(self) -> dict[str, object]:
+        def pct(values: deque[float], q: float) -> float | None:
+            return round(float(np.percentile(np.fromiter(values, float), q)) * 1000, 3) \
+                if values else None
+
+        return {
+            "ticks": self.ticks,
+            "frames_sent": self.frames_sent,
+            "bytes_sent": self.bytes_sent,
+            "frames_skipped_busy": self.frames_skipped_busy,
+            "uplinks": self.uplinks,
+            "uplinks_rejected": self.uplinks_rejected,
+            "tick_ms_p50": pct(self.tick_seconds, 50),
+            "tick_ms_p99": pct(self.tick_seconds, 99),
+            "arrival_to_send_ms_p50": pct(self.arrival_to_send, 50),
+            "arrival_to_send_ms_p99": pct(self.arrival_to_send, 99),
+            "tick_to_send_ms_p50": pct(self.tick_to_send, 50),
+            "tick_to_send_ms_p99": pct(self.tick_to_send, 99),
+        }
+
+
+class RoomMotion:
+    """One room's motion state, indexed by interest-table row."""
+
+    def __init__(self, room_id: str, capacity: int, config: InterestConfig) -> None:
+        self.room_id = room_id
+        self.table = InterestTable(config, capacity)
+        self.plain = np.zeros(capacity, dtype=codec.PLAIN_ENTRY)
+        self.posed: list[bytes | None] = [None] * capacity
+        self.records: list[bytes | None] = [None] * capacity
+        self.arrived = np.zeros(capacity, np.float64)
+        self.pids: dict[int, str] = {}
+        self.transports: dict[int, MotionTransport] = {}
+
+    def add(self, pid: str, slot: int, x: float, z: float, h: float, on_stage: bool) -> int:
+        row = self.table.add(pid, x, z, on_stage=on_stage, receiving=False)
+        self.plain[row] = codec.plain_entry(slot, x, z, h)
+        self.posed[row] = self.records[row] = None
+        self.pids[row] = pid
+        return row
+
+    def remove(self, pid: str) -> MotionTransport | None:
+        row = self.table.row(pid)
+        self.table.remove(pid)
+        self.pids.pop(row, None)
+        self.posed[row] = self.records[row] = None
+        return self.transports.pop(row, None)
+
+    def update(self, row: int, x: float, z: float, h: float, pose: bytes | None,
+               now: float) -> None:
+        entry = self.plain[row]
+        self.plain[row] = codec.plain_entry(int(entry["slot"]), x, z, h)
+        self.table.moved(self.pids[row], x, z)
+        if pose is not None:
+            self.records[row] = pose
+            self.posed[row] = None  # re-encoded lazily, once, at the next tick
+        self.arrived[row] = now
+
+    def entity_bytes(self, row: int) -> bytes | None:
+        """The posed entry of ``row`` (plain entry + compact pose), or None without a pose."""
+        record = self.records[row]
+        if record is None:
+            return None
+        cached = self.posed[row]
+        if cached is None:
+            cached = self.plain[row].tobytes() + codec.compact_pose(record)
+            self.posed[row] = cached
+        return cached
+
+
+class MotionPlane:
+    """All rooms' motion state in this process, and the per-tick fan-out."""
+
+    def __init__(self, config: InterestConfig, mover: Mover,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.mover = mover
+        self.clock = clock
+        self.rooms: dict[str, RoomMotion] = {}
+        self.tokens: dict[str, tuple[str, str]] = {}
+        self._token_of: dict[tuple[str, str], str] = {}
+        self.tick_number = 0
+        self.stats = MotionStats()
+        self._last_tick_started = clock()
+
+    def add_room(self, room_id: str, capacity: int) -> None:
+        self.rooms[room_id] = RoomMotion(room_id, capacity, self.config)
+
+    def join(self, room_id: str, pid: str, slot: int, x: float, z: float, h: float,
+             on_stage: bool) -> str:
+        """Register a participant; returns the token its client opens the plane with."""
+        self.rooms[room_id].add(pid, slot, x, z, h, on_stage)
+        token = secrets.token_urlsafe(18)
+        self.tokens[token] = (room_id, pid)
+        self._token_of[(room_id, pid)] = token
+        return token
+
+    def leave(self, room_id: str, pid: str) -> MotionTransport | None:
+        token = self._token_of.pop((room_id, pid), None)
+        if token is not None:
+            self.tokens.pop(token, None)
+        room = self.rooms.get(room_id)
+        if room is None or pid not in room.table:
+            return None
+        return room.remove(pid)
+
+    def attach(self, token: str, transport: MotionTransport) -> tuple[str, str] | None:
+        """Bind a transport to the participant a token names; None for an unknown token."""
+        found = self.tokens.get(token)
+        if found is None:
+            return None
+        room_id, pid = found
+        room = self.rooms[room_id]
+        row = room.table.row(pid)
+        room.transports[row] = transport
+        room.table.set_receiving(pid, True)
+        return found
+
+    def detach(self, room_id: str, pid: str, transport: MotionTransport) -> None:
+        room = self.rooms.get(room_id)
+        if room is None or pid not in room.table:
+            return
+        row = room.table.row(pid)
+        if room.transports.get(row) is transport:
+            del room.transports[row]
+            room.table.set_receiving(pid, False)
+
+    def uplink(self, room_id: str, pid: str, data: bytes) -> None:
+        """Apply one uplink message; raises HirobaError (bad_payload) for a malformed one."""
+        self.stats.uplinks += 1
+        try:
+            up = codec.decode_uplink(data)
+        except Exception:
+            self.stats.uplinks_rejected += 1
+            raise
+        x, z, h = self.mover(room_id, pid, up.x, up.z, up.h)
+        room = self.rooms[room_id]
+        room.update(room.table.row(pid), x, z, h, up.pose, self.clock())
+
+    def set_on_stage(self, room_id: str, pid: str, on_stage: bool) -> None:
+        self.rooms[room_id].table.set_on_stage(pid, on_stage)
+
+    async def tick(self) -> None:
+        """Send every client the frame it needs this tick."""
+        started = self.clock()
+        tick = self.tick_number = self.tick_number + 1
+        stats = self.stats
+        for room in self.rooms.values():
+            if not room.transports:
+                continue
+            busy = np.fromiter(
+                (row for row, t in room.transports.items() if t.busy()), dtype=np.intp
+            )
+            stats.frames_skipped_busy += int(busy.size)
+            picks = room.table.select(tick, paused=busy)
+            # Uplinks that arrived since the previous tick began are new in this tick's
+            # frames: their wait is the server-added latency.
+            fresh_after = self._last_tick_started
+            for receiver, rows in picks.items():
+                transport = room.transports.get(receiver)
+                if transport is None:
+                    continue
+                posed_parts = []
+                plain_rows = []
+                for r in rows.tolist():
+                    block = room.entity_bytes(r)
+                    if block is None:
+                        plain_rows.append(r)
+                    else:
+                        posed_parts.append(block)
+                frame = b"".join(
+                    (
+                        codec.frame_header(tick, len(posed_parts), len(plain_rows)),
+                        *posed_parts,
+                        room.plain[plain_rows].tobytes(),
+                    )
+                )
+                await transport.send(frame)
+                sent_at = self.clock()
+                stats.frames_sent += 1
+                stats.bytes_sent += len(frame)
+                stats.tick_to_send.append(sent_at - started)
+                arrived = room.arrived[rows]
+                for a in arrived[arrived > fresh_after].tolist():
+                    stats.arrival_to_send.append(sent_at - a)
+        self._last_tick_started = started
+        stats.ticks += 1
+        stats.tick_seconds.append(self.clock() - started)
