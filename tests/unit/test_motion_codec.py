@@ -36,7 +36,7 @@ def test_compact_pose_keeps_what_an_avatar_shows(pose: Pose) -> None:
     assert decoded.state == int(pose.state)
     for got, want in ((decoded.roll, pose.roll), (decoded.pitch, pose.pitch),
                       (decoded.yaw, pose.yaw)):
-        assert abs(got - want) <= 0.006
+        assert abs(math.remainder(got - want, 360)) <= 0.006  # -180 and 180 are one angle
     for got, want in zip(decoded.weights, pose.weights, strict=True):
         assert abs(got - want) <= 1 / 30 + 1 / 255 + 1e-9
     for got, want in zip(decoded.position_mm, pose.position, strict=True):
