@@ -75,6 +75,8 @@ class Action(StrEnum):
     DATA_EXPORT = "data.export"
     AUDIT_VIEW = "audit.view"
     TRACKING_VIEW = "participants.tracking"
+    #: Send one's camera to the server to be face-tracked there (capacity is limited).
+    TRACKING_SERVER = "tracking.server"
     RECORDING_START = "recording.start"
     RECORDING_STOP = "recording.stop"
 
@@ -164,6 +166,7 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.DATA_EXPORT,            "-   -   -   Y   -   -", "audit"),
     (Action.AUDIT_VIEW,             "-   -   -   Y   -   -", ""),
     (Action.TRACKING_VIEW,          "-   -   -   Y   -   -", ""),
+    (Action.TRACKING_SERVER,        "-   Y   Y   Y   -   -", ""),
     (Action.RECORDING_START,        "-   -   -   Y   -   -", "audit"),
     (Action.RECORDING_STOP,         "-   -   -   Y   -   -", "audit"),
 )

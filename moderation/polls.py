@@ -123,6 +123,14 @@ class Polls:
     def all_results(self) -> tuple[PollResults, ...]:
         return tuple(p.results() for p in self._polls.values())
 
+    def record(self, poll_id: int) -> PollRecord:
+        """The poll as stored, without its ballots (see :meth:`ballot`)."""
+        return self._get(poll_id).record
+
+    def ballot(self, poll_id: int, person: str) -> tuple[int, ...] | None:
+        """``person``'s current choices in a poll, or None if they have not voted."""
+        return self._get(poll_id).ballots.get(person)
+
     def create(
         self, question: object, options: object, now: float, *, by: str,
         multiple: bool = False, max_choices: int | None = None,

@@ -26,6 +26,8 @@ class Reason(StrEnum):
     RATE_LIMITED = "rate_limited"
     NOT_FOUND = "not_found"
     MODEL_UNAVAILABLE = "model_unavailable"
+    #: Server-side face tracking is at its capacity (``server_tracking_max``).
+    TRACKING_FULL = "tracking_full"
     INTERNAL = "internal"
     # Meeting procedure and governance (moderation/).
     FORBIDDEN = "forbidden"
@@ -42,6 +44,8 @@ class Reason(StrEnum):
     BAD_CODE = "bad_code"
     BAD_CREDENTIALS = "bad_credentials"
     SESSION_EXPIRED = "session_expired"
+    #: (staff HTTP calls) the CSRF token header is missing or wrong, or a foreign Origin.
+    BAD_CSRF = "bad_csrf"
 
 
 class HirobaError(Exception):

@@ -15,6 +15,19 @@ class RoomKind(StrEnum):
     COMMITTEE = "committee"
 
 
+class TrackingMode(StrEnum):
+    """How a participant's avatar face is driven (docs/protocol.md, ``tracking``)."""
+
+    #: Face tracking on the person's own device; only poses leave it.
+    BROWSER = "browser"
+    #: Camera sent to the server over WebRTC and tracked there.
+    SERVER = "server"
+    #: No camera: the mouth follows the microphone level.
+    VOICE = "voice"
+    #: Nothing drives the face: the avatar idles (blinks, breathes).
+    NONE = "none"
+
+
 class Role(StrEnum):
     CITIZEN = "citizen"
     MEMBER = "member"
@@ -88,6 +101,9 @@ class Participant:
     seat: str | None = None
     last_move_at: float = 0.0
     joined_at: float = field(default=0.0)
+    #: Small number, unique in the room while present, naming them in pose frames.
+    slot: int = 0
+    tracking: TrackingMode = TrackingMode.NONE
 
     def to_wire(self) -> dict[str, object]:
         return {
@@ -99,4 +115,6 @@ class Participant:
             "h": round(self.h, 3),
             "seat": self.seat,
             "avatar": self.style.to_wire(),
+            "slot": self.slot,
+            "tracking": self.tracking.value,
         }

@@ -10,7 +10,7 @@ from rooms.appearance import AvatarStyle
 from rooms.errors import Reason, RoomError, ValidationError
 from rooms.geometry import normalise_heading
 from rooms.grid import SpatialGrid
-from rooms.model import Layout, Notice, Participant, Role, RoomKind
+from rooms.model import Layout, Notice, Participant, Role, RoomKind, TrackingMode
 from rooms.snapshot import Delta, Snapshot
 
 #: Radius of an avatar's footprint: keeps people off walls and stage edges.
@@ -20,6 +20,8 @@ MOVE_SLACK = 0.5
 #: Longest gap (seconds) credited when judging a move's speed: a client that paused for a
 #: minute may not teleport across the plaza in one step.
 MAX_MOVE_GAP = 1.0
+#: Participant slots (pose frames name people by slot) run 0..SLOT_LIMIT-1, a u16.
+SLOT_LIMIT = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class Room:
     _joined: dict[str, None] = field(default_factory=dict, init=False)
     _left: dict[str, None] = field(default_factory=dict, init=False)
     _moved: dict[str, None] = field(default_factory=dict, init=False)
+    _tracking: dict[str, None] = field(default_factory=dict, init=False)
+    _next_slot: int = field(default=0, init=False)
 
     @property
     def id(self) -> str:
@@ -77,6 +81,18 @@ class Room:
             if s.chair and s.id not in taken:
                 return s.id, s.x, s.z, s.h
         return self._free_seat()
+
+    def _new_slot(self) -> int:
+        """The next unused slot. Slots count up and wrap, so a slot freed by someone who
+        left is not handed out again soon: a pose frame sent just before a receiver heard
+        of the leave still names the person who left, never a newcomer."""
+        used = {p.slot for p in self.participants.values()}
+        for _ in range(SLOT_LIMIT):
+            slot = self._next_slot
+            self._next_slot = (self._next_slot + 1) % SLOT_LIMIT
+            if slot not in used:
+                return slot
+        raise RoomError(Reason.ROOM_FULL, f"room {self.id} is full")
 
     def _spawn_point(self) -> tuple[float, float]:
         angle = self.rng.uniform(0, math.tau)
@@ -115,7 +131,7 @@ class Room:
             h = 0.0
         p = Participant(
             id=pid, name=name, role=role, style=style, x=x, z=z, h=h,
-            seat=seat_id, last_move_at=now, joined_at=now,
+            seat=seat_id, last_move_at=now, joined_at=now, slot=self._new_slot(),
         )
         self.participants[pid] = p
         self.grid.set(pid, x, z)
@@ -130,6 +146,7 @@ class Room:
             raise RoomError(Reason.NOT_JOINED, f"{pid} is not in {self.id}")
         self.grid.remove(pid)
         self._moved.pop(pid, None)
+        self._tracking.pop(pid, None)
         # Announce the leave even when the join was never broadcast: someone who joined in
         # between received a snapshot that holds this participant.
         self._joined.pop(pid, None)
@@ -184,6 +201,17 @@ class Room:
                 self._moved[pid] = None
         return p
 
+    def set_tracking(self, pid: str, mode: TrackingMode) -> Participant:
+        """Record how a participant's face is driven; announced in the next delta."""
+        p = self.participants.get(pid)
+        if p is None:
+            raise RoomError(Reason.NOT_JOINED, f"{pid} is not in {self.id}")
+        if p.tracking is not mode:
+            p.tracking = mode
+            if pid not in self._joined:
+                self._tracking[pid] = None
+        return p
+
     def snapshot(self, now_ms: int, tick_hz: float) -> Snapshot:
         """What a newly joined client needs to draw the room."""
         return Snapshot(
@@ -197,7 +225,7 @@ class Room:
     def take_delta(self, now_ms: int) -> Delta | None:
         """Advance the tick and return what changed since the last one, or None."""
         self.tick += 1
-        if not (self._joined or self._left or self._moved):
+        if not (self._joined or self._left or self._moved or self._tracking):
             return None
         delta = Delta(
             room=self.id,
@@ -206,8 +234,10 @@ class Room:
             joined=tuple(self.participants[pid] for pid in self._joined),
             left=tuple(self._left),
             moved=tuple(self.participants[pid] for pid in self._moved),
+            tracking=tuple(self.participants[pid] for pid in self._tracking),
         )
         self._joined.clear()
+        self._tracking.clear()
         self._left.clear()
         self._moved.clear()
         return delta

@@ -75,6 +75,8 @@ class Delta:
     joined: tuple[Participant, ...]
     left: tuple[str, ...]
     moved: tuple[Participant, ...]
+    #: Participants whose tracking mode changed (and who are not in ``joined``).
+    tracking: tuple[Participant, ...] = ()
 
     def to_wire(self) -> dict[str, object]:
         return {
@@ -84,4 +86,5 @@ class Delta:
             "joined": [p.to_wire() for p in self.joined],
             "left": list(self.left),
             "moved": [[p.id, round(p.x, 2), round(p.z, 2), round(p.h, 3)] for p in self.moved],
+            "tracking": [[p.id, p.tracking.value] for p in self.tracking],
         }

@@ -10,15 +10,23 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from server.camera import PipelineFactory
 from server.hub import Hub
+from server.meeting_api import MeetingApi
+from server.meeting_seed import seed_meetings
+from server.meeting_service import MeetingService
+from server.model_files import add_model_route
+from server.models import model_path
 from server.secret import load_or_create_secret
 from server.security import content_security_policy, import_map, security_headers_middleware
 from server.seed import seed_demo
 from server.settings import Settings
 from server.socket_api import SocketApi
+from server.staff_api import MEETINGS_KEY, add_staff_routes
 from server.static_files import StaticFiles
 from server.store import SQLiteStore, Store
 from server.ticker import Ticker
+from server.tracking_api import FaceTracking
 from server.web import (
     HUB_KEY,
     IMPORTMAP_KEY,
@@ -32,6 +40,7 @@ log = logging.getLogger(__name__)
 
 STORE_KEY = web.AppKey("store", Store)
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
+TRACKING_KEY = web.AppKey("tracking", FaceTracking)
 
 
 def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -41,14 +50,23 @@ def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]
     def check(origin: str | None, environ: dict[str, Any]) -> bool:
         if origin is None:
             return True  # not a browser: no ambient credentials to abuse
-        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        # engineio's aiohttp driver reports 'http' even over TLS: ask the request itself.
+        request = environ.get("aiohttp.request")
+        secure = bool(getattr(request, "secure", False))
+        scheme = "https" if secure else environ.get("wsgi.url_scheme", "http")
+        own = f"{scheme}://{environ.get('HTTP_HOST', '')}"
         return origin == own or origin in allowed
 
     return check
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the aiohttp application; the store opens and the ticker starts on startup."""
+def create_app(
+    settings: Settings, pipeline_factory: PipelineFactory | None = None
+) -> web.Application:
+    """Build the aiohttp application; the store opens and the ticker starts on startup.
+
+    ``pipeline_factory`` replaces MediaPipe in server-side tracking (tests).
+    """
     imports = import_map()
     app = web.Application(
         middlewares=[
@@ -70,6 +88,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     sio.attach(app)
     ticker = Ticker(sio, hub)
+    tracking = FaceTracking(settings, sio, hub, pipeline_factory)
+    app[TRACKING_KEY] = tracking
     app[HUB_KEY] = hub
     app[STORE_KEY] = store
     app[SIO_KEY] = sio
@@ -77,21 +97,32 @@ def create_app(settings: Settings) -> web.Application:
     app[WEB_ROOT_KEY] = settings.web_root
     app[IMPORTMAP_KEY] = imports
     add_routes(app)
+    add_model_route(app, model_path(settings))
+    meetings = MeetingService(settings, hub, sio, store)
+    app[MEETINGS_KEY] = meetings
+    add_staff_routes(app)
 
     async def startup(app: web.Application) -> None:
         await store.open()
         if settings.seed_demo:
             await seed_demo(store)
+            await seed_meetings(store)
         for info in await store.list_rooms():
             hub.add_room(info, await store.list_notices(info.id))
         secret = await asyncio.get_running_loop().run_in_executor(
             None, load_or_create_secret, settings.secret_path
         )
-        SocketApi(sio, hub, secret)
+        await meetings.load(secret)
+        api = SocketApi(sio, hub, secret, meetings)
+        MeetingApi(lambda event, handler: sio.on(event, api._guard(handler)), meetings)
+        meetings.start()
+        tracking.bind(api)
+        tracking.start()
         ticker.start()
         log.info("serving %d rooms", len(hub.rooms))
 
     async def shutdown(app: web.Application) -> None:
+        await tracking.stop()  # peer connections and tracker threads first
         # Close every socket so that clients reconnect elsewhere at once instead of
         # waiting for the graceful-shutdown timeout.
         for sid in list(hub.sessions):
@@ -99,6 +130,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def cleanup(app: web.Application) -> None:
         await ticker.stop()
+        await meetings.stop()
         await store.close()
 
     app.on_startup.append(startup)

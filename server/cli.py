@@ -1,27 +1,22 @@
-"""The ``hiroba`` command line: serve, cert, invite, models, track."""
+"""The ``hiroba`` command line: serve, cert, invite, staff, models, track."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import ssl
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
 
-from moderation.tokens import issue_token
 from rooms.errors import HirobaError
-from rooms.model import Role
 from server import __version__
+from server.cli_staff import add_commands as add_staff_commands
 from server.cli_tracking import add_commands as add_tracking_commands
-from server.secret import load_or_create_secret
 from server.settings import Settings, env_name, load_settings, setting_fields
-from server.store import SQLiteStore
 
 log = logging.getLogger("hiroba")
 
@@ -89,33 +84,6 @@ def _cert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _invite(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-
-    async def room_exists() -> bool:
-        store = SQLiteStore(settings.database_path)
-        await store.open()
-        try:
-            return any(r.id == args.room for r in await store.list_rooms())
-        finally:
-            await store.close()
-
-    if not asyncio.run(room_exists()):
-        print(
-            f"hiroba: no room {args.room!r} (start the server once to create the demo)",
-            file=sys.stderr,
-        )
-        return 2
-    secret = load_or_create_secret(settings.secret_path)
-    token = issue_token(secret, args.room, Role(args.role), args.name, time.time(), args.ttl)
-    scheme = "https" if settings.tls else "http"
-    print(
-        f"{scheme}://{args.host_name or settings.host}:{settings.port}/"
-        f"?room={args.room}&token={token}"
-    )
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hiroba", description="Hiroba: a city's 3D plaza")
     parser.add_argument("--version", action="version", version=f"hiroba {__version__}")
@@ -141,14 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     cert.add_argument("--days", type=int, default=90, help="validity in days")
     cert.set_defaults(run=_cert)
 
-    invite = sub.add_parser("invite", help="print a signed link that grants a role in a room")
-    invite.add_argument("room", help="room id")
-    invite.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
-    invite.add_argument("--name", default=None, help="display name fixed by the link")
-    invite.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="validity in seconds")
-    invite.add_argument("--host-name", default=None, help="host to put in the link")
-    _add_setting_flags(invite)
-    invite.set_defaults(run=_invite)
+    add_staff_commands(sub, _add_setting_flags, _settings)
     add_tracking_commands(sub, _add_setting_flags, _settings)
     return parser
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from moderation import policy
+from moderation.meeting import Meeting
 from moderation.rate_limit import TokenBucket
 from rooms.appearance import AvatarStyle
 from rooms.errors import Reason, RoomError
@@ -24,6 +25,9 @@ from server.settings import Settings
 #: Rate-limited events forgiven per second: an occasional burst is a slow network, a
 #: sustained excess is a flood.
 FLOOD_FORGIVENESS_PER_SECOND = 2.0
+#: Pose uploads a client may send per second (the page sends 15-30), and their burst.
+POSES_PER_SECOND = 36.0
+POSE_BURST = 48.0
 
 
 def new_participant_id() -> str:
@@ -43,6 +47,9 @@ class Session:
     moves: TokenBucket
     #: Rate-limited events this client may still cause before it is disconnected.
     violations: TokenBucket
+    poses: TokenBucket = field(
+        default_factory=lambda: TokenBucket(rate=POSES_PER_SECOND, burst=POSE_BURST)
+    )
     lang: str = "ja"
     room: str | None = None
     pid: str | None = None
@@ -57,6 +64,11 @@ class Hub:
     clock: Callable[[], float] = time.monotonic
     rooms: dict[str, Room] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
+    #: Called as ``listener(room_id, participant)`` whenever someone leaves a room, for
+    #: whatever reason (leave, disconnect, joining another room, removal).
+    leave_listeners: list[Callable[[str, Participant], None]] = field(default_factory=list)
+    #: The meeting of each room (server/meeting_service.py fills it at start).
+    meetings: dict[str, Meeting] = field(default_factory=dict)
 
     def add_room(self, info: RoomInfo, notices: list[Notice]) -> Room:
         room = Room(
@@ -100,12 +112,14 @@ class Hub:
         return session
 
     def join(
-        self, session: Session, room: Room, name: str, role: Role, style: AvatarStyle
+        self, session: Session, room: Room, name: str, role: Role, style: AvatarStyle,
+        pid: str | None = None,
     ) -> Participant:
-        """Put the session's person into ``room`` (leaving any room it was in)."""
+        """Put the session's person into ``room`` (leaving any room it was in), under
+        ``pid`` when their meeting already named them."""
         self.leave(session)
         participant = room.join(
-            new_participant_id(),
+            pid or new_participant_id(),
             name,
             role,
             style,
@@ -123,7 +137,9 @@ class Hub:
             return None
         room = self.rooms.get(room_id)
         if room is not None and pid in room.participants:
-            room.leave(pid)
+            gone = room.leave(pid)
+            for listener in self.leave_listeners:
+                listener(room_id, gone)
         return room_id
 
     def joined_room(self, session: Session) -> tuple[Room, str]:
@@ -135,6 +151,12 @@ class Hub:
         room, pid = self.joined_room(session)
         role = room.participants[pid].role
         return room.move(pid, x, z, h, self.clock(), may_enter_stage=policy.may_enter_stage(role))
+
+    def speakers(self, room_id: str) -> frozenset[str]:
+        """Participant ids audible to the whole room now (the floor holder, present chairs
+        and staff, none muted): what the audio plane forwards (moderation.Meeting)."""
+        meeting = self.meetings.get(room_id)
+        return frozenset() if meeting is None else meeting.speakers(time.time())
 
     def snapshot(self, room: Room) -> Snapshot:
         return room.snapshot(wall_ms(), self.settings.tick_hz)

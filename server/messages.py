@@ -10,12 +10,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from moderation.credentials import MAX_CODE_INPUT, is_device_token
 from moderation.tokens import MAX_TOKEN_LENGTH
 from rooms.appearance import AvatarStyle
 from rooms.errors import Reason, ValidationError
 from rooms.names import normalise_name
 
-LANGUAGES = ("ja", "en")
+LANGUAGES = ("ja", "en", "zh", "ko")
+MAX_DEVICE_LENGTH = 64
 MAX_ROOM_ID_LENGTH = 64
 #: Coordinates beyond this are nonsense for any room; rejecting them early keeps
 #: arithmetic on the rest well-behaved.
@@ -63,22 +65,44 @@ class JoinRequest:
     lang: str
     token: str | None
     avatar: AvatarStyle
+    #: The device token the server gave this browser on an earlier join.
+    device: str | None = None
+    #: A consultation's registration code.
+    code: str | None = None
+    #: Only watch and listen, from the public gallery.
+    gallery: bool = False
+    #: Enter as staff, under the staff login of this browser (its session cookie).
+    staff: bool = False
 
     @classmethod
     def parse(cls, payload: object) -> JoinRequest:
-        data = _object(payload, {"name", "room", "lang"}, {"token", "avatar"})
+        data = _object(payload, {"name", "room", "lang"},
+                       {"token", "avatar", "device", "code", "gallery", "staff"})
         lang = data["lang"]
         if lang not in LANGUAGES:
             raise ValidationError(Reason.BAD_FIELD, f"lang must be one of {', '.join(LANGUAGES)}")
-        token = None
+        token = device = code = None
         if data.get("token") is not None:
             token = _string(data, "token", MAX_TOKEN_LENGTH)
+        if data.get("device") is not None:
+            device = _string(data, "device", MAX_DEVICE_LENGTH)
+            if not is_device_token(device):
+                raise ValidationError(Reason.BAD_FIELD, "device is not a device token")
+        if data.get("code") is not None:
+            code = _string(data, "code", MAX_CODE_INPUT)
+        for key in ("gallery", "staff"):
+            if not isinstance(data.get(key, False), bool):
+                raise ValidationError(Reason.BAD_FIELD, f"{key} must be true or false")
         return cls(
             name=normalise_name(data["name"]),
             room=_string(data, "room", MAX_ROOM_ID_LENGTH),
             lang=str(lang),
             token=token,
             avatar=AvatarStyle.parse(data.get("avatar")),
+            device=device,
+            code=code,
+            gallery=bool(data.get("gallery", False)),
+            staff=bool(data.get("staff", False)),
         )
 
 

@@ -30,3 +30,155 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+
+MIGRATIONS += (
+    # 2: meetings (issue 5). Procedure and consultation records of each room (JSON bodies
+    # of the moderation/ record dataclasses, a few columns for queries), the server-wide
+    # sanctions, the append-only audit log, attendance, staff accounts and their login
+    # sessions (hashed ids), invitations and their redemptions, registration codes and
+    # per-room meeting rules.
+    """
+    CREATE TABLE meeting_rules (
+        room_id TEXT PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        categories TEXT NOT NULL DEFAULT '[]',
+        lobby INTEGER CHECK (lobby IN (0, 1))
+    );
+    CREATE TABLE registration_codes (
+        room_id TEXT PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        code TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE floors (
+        room_id TEXT PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE agenda_items (
+        room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, id)
+    );
+    CREATE TABLE chat_messages (
+        room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        at REAL NOT NULL,
+        hidden INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, id)
+    );
+    CREATE TABLE chat_reports (
+        room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, id)
+    );
+    CREATE TABLE opinions (
+        room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, id)
+    );
+    CREATE TABLE questions (
+        room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, id)
+    );
+    CREATE TABLE polls (
+        room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, id)
+    );
+    CREATE TABLE ballots (
+        room_id TEXT NOT NULL,
+        poll_id INTEGER NOT NULL,
+        person TEXT NOT NULL,
+        choices TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (room_id, poll_id, person),
+        FOREIGN KEY (room_id, poll_id) REFERENCES polls (room_id, id) ON DELETE CASCADE
+    );
+    CREATE TABLE captions (
+        room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        at REAL NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, seq)
+    );
+    CREATE TABLE lobby_waiters (
+        room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        pid TEXT NOT NULL,
+        since REAL NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, pid)
+    );
+    CREATE TABLE sanctions (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('mute', 'remove', 'ban')),
+        room_id TEXT,
+        at REAL NOT NULL,
+        expires_at REAL,
+        lifted_at REAL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        room_id TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_by_room ON audit_log (room_id, id);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE attendance (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        room_id TEXT NOT NULL,
+        pid TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        place TEXT NOT NULL,
+        joined_at REAL NOT NULL,
+        left_at REAL,
+        cause TEXT
+    );
+    CREATE INDEX attendance_by_room ON attendance (room_id, pid);
+    CREATE TABLE staff_accounts (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE staff_sessions (
+        key TEXT PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES staff_accounts (name) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE invitations (
+        token_id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        name TEXT,
+        expires_at INTEGER NOT NULL,
+        issued_by TEXT NOT NULL,
+        issued_at REAL NOT NULL
+    );
+    CREATE TABLE redemptions (
+        token_id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        device TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    """,
+)

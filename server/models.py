@@ -197,6 +197,17 @@ def _store(data: bytes, target: Path, source: str, spec: ModelSpec) -> None:
     meta.write_text(json.dumps(provenance, indent=2) + "\n")
 
 
+def read_verified(path: Path, spec: ModelSpec = FACE_LANDMARKER) -> bytes:
+    """The model file's bytes if it is exactly the pinned one; else ``MODEL_UNAVAILABLE``."""
+    try:
+        return _read_file(path, spec)
+    except _Rejected as exc:
+        raise HirobaError(
+            Reason.MODEL_UNAVAILABLE, f"{spec.filename} is not usable ({exc}); run "
+            "`hiroba models fetch`"
+        ) from None
+
+
 def read_provenance(path: Path) -> dict[str, object] | None:
     """The provenance record stored next to a cached model, if any."""
     try:

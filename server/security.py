@@ -34,7 +34,8 @@ def content_security_policy(inline_script: str) -> str:
     return "; ".join(
         (
             "default-src 'self'",
-            f"script-src 'self' {script_hash(inline_script)}",
+            # WebAssembly (face tracking in the page, docs/privacy.md); not 'unsafe-eval'.
+        f"script-src 'self' 'wasm-unsafe-eval' {script_hash(inline_script)}",
             "style-src 'self'",
             "img-src 'self' data: blob:",
             "font-src 'self'",

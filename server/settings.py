@@ -7,6 +7,7 @@ Precedence, lowest first: defaults, the TOML file (``--config`` or ``HIROBA_CONF
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,21 @@ class Settings:
         ),
     )
     log_level: str = field(default="info", metadata=_doc("debug, info, warning or error"))
+    floor_limit_seconds: float = field(
+        default=180.0,
+        metadata=_doc("meetings: time limit when the floor is given without one, in seconds"),
+    )
+    floor_grace_seconds: float = field(
+        default=10.0,
+        metadata=_doc("meetings: grace after a speaker's limit before the automatic mute"),
+    )
+    ng_word_files: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("chat NG-word list files (comma separated); none: the bundled ja and en"),
+    )
+    staff_login_attempts_per_minute: float = field(
+        default=10.0, metadata=_doc("staff login attempts allowed per client address per minute")
+    )
     model_path: Path | None = field(
         default=None,
         metadata=_doc(
@@ -106,6 +122,29 @@ class Settings:
     )
     tracking_d_cutoff: float = field(
         default=1.0, metadata=_doc("face tracking: cutoff for the speed estimate, in hertz")
+    )
+    pose_hz: float = field(
+        default=20.0,
+        metadata=_doc("face poses sent to each room per second, one batched frame per tick"),
+    )
+    server_tracking_max: int = field(
+        default=4,
+        metadata=_doc("most participants whose camera is tracked on the server at once (0: none)"),
+    )
+    server_tracking_fps: float = field(
+        default=15.0,
+        metadata=_doc("camera frames tracked per second per participant on the server"),
+    )
+    ice_servers: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("STUN/TURN URLs for WebRTC (comma separated); none: no third party"),
+    )
+    ice_host_addresses: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "IP addresses WebRTC may offer as host candidates (comma separated, loopback "
+            "allowed); none: every non-loopback interface"
+        ),
     )
 
     @property
@@ -199,7 +238,34 @@ def load_settings(
     for name in ("tracking_head_min_cutoff", "tracking_face_min_cutoff", "tracking_d_cutoff"):
         if not getattr(settings, name) > 0:
             raise HirobaError(Reason.BAD_FIELD, f"{name} must be positive")
+    if not (5 <= settings.floor_limit_seconds <= 6 * 3600
+            and 0 <= settings.floor_grace_seconds <= 600):
+        raise HirobaError(Reason.BAD_FIELD, "floor_limit_seconds must be 5 s to 6 h, "
+                          "floor_grace_seconds 0 to 600 s")
+    if not settings.staff_login_attempts_per_minute > 0:
+        raise HirobaError(Reason.BAD_FIELD, "staff_login_attempts_per_minute must be positive")
     for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):
         if not getattr(settings, name) >= 0:
             raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")
+    _check_media(settings)
     return settings
+
+
+def _check_media(settings: Settings) -> None:
+    """Face-tracking relay and WebRTC settings (see docs/operations.md)."""
+    if not 1 <= settings.pose_hz <= 60:
+        raise HirobaError(Reason.BAD_FIELD, "pose_hz must be between 1 and 60")
+    if not 1 <= settings.server_tracking_fps <= 60:
+        raise HirobaError(Reason.BAD_FIELD, "server_tracking_fps must be between 1 and 60")
+    if settings.server_tracking_max < 0:
+        raise HirobaError(Reason.BAD_FIELD, "server_tracking_max must not be negative")
+    for url in settings.ice_servers:
+        if url.split(":", 1)[0] not in ("stun", "stuns", "turn", "turns"):
+            raise HirobaError(Reason.BAD_FIELD, f"ice_servers: {url!r} is not a STUN/TURN URL")
+    for address in settings.ice_host_addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise HirobaError(
+                Reason.BAD_FIELD, f"ice_host_addresses: {address!r} is not an IP address"
+            ) from None

@@ -7,18 +7,21 @@ for one. Errors go back as ``{"ok": false, "reason", "message"}`` and never reac
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
 
 from moderation import policy
-from moderation.tokens import verify_token
+from moderation.rate_limit import TokenBucket
+from rooms.appearance import AvatarStyle
 from rooms.errors import HirobaError, Reason
+from rooms.room import Room
 from server import events
 from server.hub import Hub, Session
+from server.meeting_service import MeetingService
 from server.messages import JoinRequest, LeaveRequest, MoveRequest
+from server.seats import Seat
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +32,14 @@ Handler = Callable[[Session, object], Awaitable[Ack]]
 class SocketApi:
     """Binds the hub to a python-socketio server."""
 
-    def __init__(self, sio: socketio.AsyncServer, hub: Hub, secret: bytes) -> None:
+    def __init__(
+        self, sio: socketio.AsyncServer, hub: Hub, secret: bytes, meetings: MeetingService
+    ) -> None:
         self.sio = sio
         self.hub = hub
         self.secret = secret
+        self.meetings = meetings
+        meetings.bind(self.enter)
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         sio.on(events.JOIN, self._guard(self.join))
@@ -45,21 +52,34 @@ class SocketApi:
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         session = self.hub.disconnect(sid)
+        await self.meetings.leave(sid)
         if session is not None:
             log.debug("socket %s disconnected", sid)
 
     async def on_unknown(self, event: str, sid: str, *args: object) -> Ack:
         return HirobaError(Reason.UNKNOWN_EVENT, f"no event {str(event)[:40]!r}").to_ack()
 
-    def _guard(self, handler: Handler, move: bool = False) -> Callable[..., Awaitable[Ack]]:
-        """Wrap a handler with rate limiting and error-to-ack translation."""
+    def _guard(
+        self,
+        handler: Handler,
+        move: bool = False,
+        bucket_of: Callable[[Session], TokenBucket] | None = None,
+    ) -> Callable[..., Awaitable[Ack]]:
+        """Wrap a handler with rate limiting and error-to-ack translation.
+
+        ``bucket_of`` picks the session's rate limit for this event (default: the
+        move bucket with ``move``, else the control-event bucket).
+        """
 
         async def guarded(sid: str, payload: object = None, *extra: object) -> Ack:
             session = self.hub.sessions.get(sid)
             if session is None:
                 return HirobaError(Reason.NOT_JOINED, "socket is not connected").to_ack()
             now = self.hub.clock()
-            bucket = session.moves if move else session.events
+            if bucket_of is not None:
+                bucket = bucket_of(session)
+            else:
+                bucket = session.moves if move else session.events
             if not bucket.allow(now):
                 if not session.violations.allow(now) and session.connected:
                     session.connected = False
@@ -81,35 +101,66 @@ class SocketApi:
     async def join(self, session: Session, payload: object) -> Ack:
         request = JoinRequest.parse(payload)
         room = self.hub.room(request.room)
-        role, name = policy.ANONYMOUS_ROLE, request.name
-        if request.token is not None:
-            grant = verify_token(self.secret, request.token, room.id, now=time.time())
-            role, name = grant.role, grant.name or name
+        # Who the person is (invitation, staff login, device) and where they go (lobby,
+        # gallery, room) is the meeting's to decide (server/meeting_service.py).
+        entry = await self.meetings.join(
+            session, room, name=request.name, lang=request.lang, style=request.avatar,
+            device=request.device, token=request.token, code=request.code,
+            gallery=request.gallery, staff=request.staff,
+        )
+        if not session.connected:
+            # The socket went away while the meeting was deciding: its disconnect handler
+            # ran before the meeting knew the person, so take them out of it here.
+            await self.meetings.leave(session.sid)
+            return _gone()
+        if entry.waiting:
+            return entry.ack
+        return await self.enter(session, room, entry.seat)
+
+    async def enter(self, session: Session, room: Room, seat: Seat) -> Ack:
+        """Put a seated person's avatar into ``room``: on joining, or once admitted from
+        the lobby. Returns the join acknowledgement."""
+        if not session.connected:
+            return _gone()
         previous = session.room
-        participant = self.hub.join(session, room, name, role, request.avatar)
-        session.lang = request.lang
+        style = seat.style or AvatarStyle.parse(None)
+        participant = self.hub.join(session, room, seat.name, seat.role, style, pid=seat.pid)
+        session.lang = seat.lang
         if previous is not None and previous != room.id:
             await self.sio.leave_room(session.sid, previous)
         await self.sio.enter_room(session.sid, room.id)
         if not session.connected:
-            # The socket went away while we were entering it into the room: the
-            # disconnect handler already removed the participant; undo nothing else.
-            return HirobaError(Reason.NOT_JOINED, "socket disconnected during join").to_ack()
+            # The socket went away while we were entering it into the room. If its
+            # disconnect handler ran before the participant existed, nobody removed them:
+            # do it here (both calls are no-ops when the handler already did).
+            self.hub.leave(session)
+            await self.meetings.leave(session.sid)
+            return _gone()
         log.info("%s joined %s as %s", participant.name, room.id, participant.role.value)
         snapshot = self.hub.snapshot(room).to_wire()
         # The client predicts its own movement; it learns its limits from the policy here
         # rather than keeping a copy of the rules.
-        snapshot["self_may"] = {"enter_stage": policy.may_enter_stage(participant.role)}
-        return {"ok": True, "self": participant.id, "snapshot": snapshot}
+        snapshot["self_may"] = {
+            "enter_stage": policy.may_enter_stage(participant.role),
+            "track_on_server": self.hub.settings.server_tracking_max > 0
+            and policy.decide(participant.role, policy.Action.TRACKING_SERVER).allowed,
+        }
+        ack = {"ok": True, "self": participant.id, "snapshot": snapshot}
+        return {**ack, **await self.meetings.welcome(session.sid)}
 
     async def leave(self, session: Session, payload: object) -> Ack:
         LeaveRequest.parse(payload)
         room_id = self.hub.leave(session)
         if room_id is not None:
             await self.sio.leave_room(session.sid, room_id)
+        await self.meetings.leave(session.sid)
         return {"ok": True}
 
     async def move(self, session: Session, payload: object) -> Ack:
         request = MoveRequest.parse(payload)
         p = self.hub.move(session, request.x, request.z, request.h)
         return {"ok": True, "x": round(p.x, 2), "z": round(p.z, 2), "h": round(p.h, 3)}
+
+
+def _gone() -> Ack:
+    return HirobaError(Reason.NOT_JOINED, "socket disconnected during join").to_ack()

@@ -32,6 +32,8 @@ _COMPRESSIBLE = {".html", ".js", ".mjs", ".css", ".json", ".svg", ".wasm", ".web
 VENDOR_PACKAGES: dict[str, tuple[str, ...]] = {
     "three": ("build/three.module.js", "build/three.core.js", "examples/jsm/"),
     "socket.io-client": ("dist/socket.io.esm.min.js",),
+    # Face tracking in the page: the ES module bundle and its WASM (loaded lazily).
+    "@mediapipe/tasks-vision": ("vision_bundle.mjs", "wasm/"),
 }
 #: Folders of web_client/ never served under /app/.
 _PRIVATE_TOP = {"node_modules", "test", "tests"}

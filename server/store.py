@@ -54,6 +54,11 @@ class SQLiteStore:
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one transaction on the store's thread (for the modules that keep
+        their own tables: ``server/meeting_store.py``, ``server/staff_store.py``)."""
+        return await self._run(fn)
+
     async def open(self) -> None:
         def connect() -> None:
             self.path.parent.mkdir(parents=True, exist_ok=True)

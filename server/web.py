@@ -19,6 +19,15 @@ WEB_ROOT_KEY = web.AppKey("web_root", Path)
 IMPORTMAP_KEY = web.AppKey("importmap", str)
 
 
+#: HTTP status of an error by its reason code (anything else is 400).
+HTTP_STATUS = {
+    Reason.NO_SUCH_ROOM: 404, Reason.NOT_FOUND: 404, Reason.NO_SUCH_ITEM: 404,
+    Reason.BAD_CREDENTIALS: 401, Reason.SESSION_EXPIRED: 401, Reason.FORBIDDEN: 403,
+    Reason.BAD_CSRF: 403, Reason.BANNED: 403, Reason.RATE_LIMITED: 429,
+    Reason.WRONG_STATE: 409, Reason.DUPLICATE: 409, Reason.INTERNAL: 500,
+}
+
+
 def error_response(status: int, reason: Reason, message: str) -> web.Response:
     return web.json_response(
         {"ok": False, "reason": reason.value, "message": message}, status=status
@@ -31,17 +40,23 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
     try:
         return await handler(request)
     except HirobaError as exc:
-        status = 404 if exc.reason in (Reason.NO_SUCH_ROOM, Reason.NOT_FOUND) else 400
-        return error_response(status, exc.reason, exc.message)
+        return error_response(HTTP_STATUS.get(exc.reason, 400), exc.reason, exc.message)
     except web.HTTPNotFound:
         return error_response(404, Reason.NOT_FOUND, "no such page")
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(413, Reason.TOO_LONG, "the request body is too large")
     except web.HTTPMethodNotAllowed as exc:
         return error_response(405, Reason.BAD_PAYLOAD, f"method {exc.method} not allowed")
 
 
 async def index(request: web.Request) -> web.Response:
+    return await serve_page(request, "index.html")
+
+
+async def serve_page(request: web.Request, filename: str) -> web.Response:
+    """An HTML page of web_client/ with the import map inserted (hashed into the CSP)."""
     static = request.app[STATIC_KEY]
-    cached = await static.get(request.app[WEB_ROOT_KEY] / "index.html")
+    cached = await static.get(request.app[WEB_ROOT_KEY] / filename)
     if cached is None:
         raise HirobaError(Reason.NOT_FOUND, "the web client is missing; run make run")
     script = f'<script type="importmap">{request.app[IMPORTMAP_KEY]}</script>'
@@ -94,9 +109,11 @@ async def app_static(request: web.Request) -> web.Response:
 
 
 async def vendor_static(request: web.Request) -> web.Response:
-    path = vendor_file(
-        request.app[WEB_ROOT_KEY], request.match_info["package"], request.match_info["path"]
-    )
+    package, rest = request.match_info["package"], request.match_info["path"]
+    if package.startswith("@") and "/" in rest:  # a scoped npm package: @scope/name/...
+        name, rest = rest.split("/", 1)
+        package = f"{package}/{name}"
+    path = vendor_file(request.app[WEB_ROOT_KEY], package, rest)
     cached = None if path is None else await request.app[STATIC_KEY].get(path)
     if cached is None:
         raise HirobaError(Reason.NOT_FOUND, "no such file")

@@ -46,9 +46,13 @@ def start(data_dir: Path, *extra: str, scheme: str = "http",
     deadline = time.monotonic() + 20
     import urllib.request
 
+    # Straight to the loopback server: a MediaPipe tracker made earlier in this process
+    # points https_proxy at a dead address (avatar/telemetry.py), which urllib would use.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=ssl_ctx))
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url + "/healthz", timeout=1, context=ssl_ctx)
+            opener.open(url + "/healthz", timeout=1)
             return Served(proc, url)
         except OSError:
             if proc.poll() is not None:

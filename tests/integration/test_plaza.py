@@ -8,9 +8,11 @@ import time
 
 import aiohttp
 
+from moderation.invitations import issue_invitation
 from moderation.tokens import issue_token
 from rooms.model import Role
 from server.secret import load_or_create_secret
+from tests.meetings import add_staff, console, invitation, participant
 
 
 async def get_json(url: str) -> dict:
@@ -89,31 +91,40 @@ async def test_server_is_authoritative_on_speed_and_bounds(server, clients) -> N
     assert reply["x"] <= bounds["max_x"]
 
 
-async def test_members_join_with_a_token_and_are_seated(server, clients) -> None:
-    secret = load_or_create_secret(server.settings.secret_path)
-    token = issue_token(secret, "dx-committee", Role.MEMBER, "田中委員", time.time(), 60)
-    m = await clients()
-    ack = await m.join("ignored", room="dx-committee", token=token)
+async def test_invited_members_are_seated_once_admitted(server, clients) -> None:
+    await add_staff(server)
+    made: list = []
+    staff = await console(server, made)
+    token = invitation(server, "dx-committee", Role.MEMBER, "田中委員")
+    m = await participant(server, made, "ignored", token=token)
+    assert m.ack["place"] == "lobby" and "snapshot" not in m.ack
+    await staff.act("lobby:admit", {"target": m.ack["self"]})
+    ack = await m.expect("meeting:admitted")
     me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
     assert (me["role"], me["name"]) == ("member", "田中委員")
     assert me["seat"] is not None
-    assert ack["snapshot"]["self_may"] == {"enter_stage": True}
+    assert ack["snapshot"]["self_may"] == {"enter_stage": True, "track_on_server": True}
     seat = next(s for s in ack["snapshot"]["room"]["seats"] if s["id"] == me["seat"])
     assert seat["occupant"] == me["id"]
 
     c = await clients()
-    other_room = issue_token(secret, "plaza", Role.CHAIR, None, time.time(), 60)
-    expired = issue_token(secret, "dx-committee", Role.CHAIR, None, time.time() - 120, 60)
-    forged = issue_token(b"x" * 64, "dx-committee", Role.CHAIR, None, time.time(), 60)
-    for bad in (other_room, expired, forged, "garbage", token[:-3] + "abc"):
+    secret = load_or_create_secret(server.settings.secret_path)
+    other_room = invitation(server, "plaza", Role.CHAIR)
+    expired = invitation(server, "dx-committee", Role.CHAIR, now=time.time() - 120, ttl=60)
+    forged = issue_invitation(b"x" * 64, "dx-committee", Role.CHAIR, None, time.time(), 60,
+                              issued_by="x")[0]
+    role_token = issue_token(secret, "dx-committee", Role.CHAIR, None, time.time(), 60)
+    for bad in (other_room, expired, forged, role_token, "garbage", token[:-3] + "abc", token):
         ack = await c.call(
             "join", {"name": "x", "room": "dx-committee", "lang": "en", "token": bad}
         )
         assert ack["ok"] is False and ack["reason"] == "bad_token", ack
-    citizen = await c.join("傍聴者", room="dx-committee")
+    citizen = await c.join("傍聴者", room="dx-committee", gallery=True)
     me = next(p for p in citizen["snapshot"]["participants"] if p["id"] == citizen["self"])
-    assert (me["role"], me["seat"]) == ("citizen", None)
-    assert citizen["snapshot"]["self_may"] == {"enter_stage": False}
+    assert (me["role"], me["seat"], citizen["place"]) == ("citizen", None, "gallery")
+    assert citizen["snapshot"]["self_may"] == {"enter_stage": False, "track_on_server": False}
+    for client in made:
+        await client.close()
 
 
 async def test_joining_another_room_leaves_the_first(server, clients) -> None:

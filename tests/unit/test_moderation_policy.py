@@ -67,6 +67,7 @@ notice.post             - - - Y - -
 data.export             - - - Y - -
 audit.view              - - - Y - -
 participants.tracking   - - - Y - -
+tracking.server         - Y Y Y - -
 recording.start         - - - Y - -
 recording.stop          - - - Y - -
 """

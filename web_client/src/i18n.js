@@ -3,7 +3,7 @@
  * the default and the fallback, then the key itself.
  */
 
-export const LANGS = ['ja', 'en'];
+export const LANGS = ['ja', 'en', 'zh', 'ko'];
 export const DEFAULT_LANG = 'ja';
 
 /** Replace `{name}` placeholders; unknown placeholders stay visible. */
@@ -62,10 +62,14 @@ export class I18n {
     return translate(this.catalogues, this.lang, key, params);
   }
 
-  /** Pick the current language out of a `{ja, en}` object from the server. */
+  /**
+   * Pick the current language out of a `{ja, en}` object from the server. Rooms are named
+   * in Japanese and English only: Chinese and Korean readers get English first.
+   */
   pick(obj) {
     if (!obj || typeof obj !== 'object') return String(obj ?? '');
-    return obj[this.lang] || obj[DEFAULT_LANG] || Object.values(obj)[0] || '';
+    const second = this.lang === DEFAULT_LANG ? null : obj.en;
+    return obj[this.lang] || second || obj[DEFAULT_LANG] || Object.values(obj)[0] || '';
   }
 }
 

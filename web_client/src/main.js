@@ -12,6 +12,13 @@ import { applyTranslations, KEYS, store as storage } from './ui/dom.js';
 import { JoinScreen, reasonText } from './ui/join.js';
 import { Hud } from './ui/hud.js';
 import { Announcer } from './ui/announcer.js';
+import { decodeFrame, W } from './net/poseCodec.js';
+import { RemotePoses } from './state/poseTrack.js';
+import { expressionOf } from './state/expression.js';
+import { preferenceFrom } from './state/trackingMode.js';
+import { FaceTracking } from './tracking/manager.js';
+import { FacePanel } from './ui/facePanel.js';
+import { MeetingUi } from './ui/meeting.js';
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
@@ -19,6 +26,11 @@ const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
 const participants = new ParticipantStore();
 const motion = new RemoteMotion();
 const rendered = new Map(); // id -> {x, z, h} as drawn this frame
+const faces = new RemotePoses(); // id -> poses from pose frames, interpolated
+const drawnFaces = new Map(); // id -> the pose drawn this frame
+let selfFace = null; // {pose, at}: own pose made on this device (browser or voice mode)
+let tracking = null;
+let facePanel = null;
 let net = null;
 let plaza = null;
 let controls = null;
@@ -31,6 +43,14 @@ let lastFrame = 0;
 const frameTimes = [];
 
 const announcer = new Announcer($('live'));
+const meeting = new MeetingUi({
+  enter: (self, snapshot) => enterRoom(self, snapshot),
+  back: (message) => {
+    exitRoom();
+    join.showError(message);
+  },
+  announce: (text) => announcer.say(text),
+});
 const join = new JoinScreen(doJoin, setLang);
 const hud = new Hud({
   onLeave: doLeave,
@@ -77,12 +97,19 @@ function ensureSocket() {
   net = new HirobaSocket({
     onDelta,
     onStatus: (s) => hud.setStatus(s === 'connected' ? 'connected' : 'reconnecting'),
-    onRejoin: ({ self, snapshot }) => enterRoom(self, snapshot),
+    onRejoin: (res) => {
+      if (!meeting.joined(res)) return exitRoom(false); // back in the lobby
+      enterRoom(res.self, res.snapshot);
+      tracking?.rejoined();
+    },
+    onPoseFrame,
+    onRtcClosed: () => tracking?.onServerClosed(),
     onRejoinFailed: (err) => {
       exitRoom();
       join.showError(reasonText(err.reason));
     },
   });
+  meeting.attach(net);
 }
 
 async function doJoin(payload) {
@@ -99,12 +126,52 @@ async function doJoin(payload) {
     await net.leave();
     throw new JoinError('no_webgl');
   }
-  enterRoom(res.self, res.snapshot);
+  if (meeting.joined(res)) enterRoom(res.self, res.snapshot);
+}
+
+/** The face-tracking controls and manager, made on first entry to a room. */
+function ensureTracking() {
+  if (tracking) return;
+  facePanel = new FacePanel({
+    onToggle: (on) => tracking.setOn(on),
+    onAllowServer: (allowed) => tracking.setAllowServer(allowed),
+  });
+  tracking = new FaceTracking({
+    net,
+    preference: preferenceFrom(location.search),
+    onSelfPose: (pose) => (selfFace = pose ? { pose, at: performance.now() } : null),
+    onChange: (status) => facePanel.render(status),
+  });
+  tracking.setAllowServer(facePanel.allow);
+  facePanel.render();
+}
+
+/** A binary pose frame: each entry's slot names a participant of the room. */
+function onPoseFrame(data) {
+  if (!joined) return;
+  let entries;
+  try {
+    entries = decodeFrame(data);
+  } catch (e) {
+    console.warn('pose frame', e);
+    return;
+  }
+  const now = performance.now();
+  faces.observeFrame(now);
+  for (const { slot, pose } of entries) {
+    const p = participants.bySlotOf(slot);
+    if (p) faces.push(p.id, pose, now);
+  }
 }
 
 function enterRoom(selfId, snapshot) {
   const now = performance.now();
   participants.applySnapshot(selfId, snapshot);
+  ensureTracking();
+  tracking.setServerAllowed(!!snapshot.self_may?.track_on_server);
+  facePanel.setServerOffered(!!snapshot.self_may?.track_on_server);
+  faces.clear();
+  drawnFaces.clear();
   const room = participants.room;
   const me = participants.self;
   motion.configure(participants.tickHz);
@@ -143,6 +210,7 @@ function enterRoom(selfId, snapshot) {
     $('hud-room').focus({ preventScroll: true });
   }
   announcer.say(t('live.youJoined', { room: i18n.pick(room.name), count: participants.size }));
+  meeting.entered(plaza.scene, room);
   if (!running) {
     running = true;
     lastFrame = now;
@@ -169,6 +237,8 @@ function onDelta(d) {
     plaza.avatars.remove(p.id);
     motion.remove(p.id);
     rendered.delete(p.id);
+    faces.remove(p.id);
+    drawnFaces.delete(p.id);
     announcer.left(p.name);
   }
   const others = [];
@@ -195,8 +265,12 @@ async function doLeave() {
   await n?.leave();
 }
 
-function exitRoom() {
+function exitRoom(showJoin = true) {
   joined = false;
+  meeting.exited();
+  tracking?.shutdown();
+  faces.clear();
+  drawnFaces.clear();
   running = false;
   document.body.dataset.joined = 'false';
   controls?.reset();
@@ -207,6 +281,7 @@ function exitRoom() {
   rendered.clear();
   mover = null;
   hud.show(false);
+  if (!showJoin) return;
   join.show(true);
   $('join-submit').focus({ preventScroll: true });
 }
@@ -241,8 +316,33 @@ function frame(now) {
     rendered.set(p.id, pose);
     if (p.id === participants.selfId) selfPose = { ...pose, y, seated: !!seat };
   }
+  drawFaces(now);
   plaza.render(now, dt, selfPose, participants.selfId);
   plaza.adapt(frameTimes.length, now);
+}
+
+/** Faces driven by poses: own (made here) or from pose frames, else the avatar idles. */
+function drawFaces(now) {
+  drawnFaces.clear();
+  for (const p of participants.byId.values()) {
+    let pose = null;
+    if (p.id === participants.selfId && selfFace && now - selfFace.at < 500) pose = selfFace.pose;
+    else pose = faces.sample(p.id, now);
+    if (!pose) continue;
+    plaza.avatars.pose(p.id, expressionOf(pose), now + 250);
+    drawnFaces.set(p.id, pose);
+  }
+}
+
+const FACE_KEYS = ['eyeBlinkLeft', 'eyeBlinkRight', 'jawOpen', 'mouthSmileLeft', 'mouthSmileRight', 'browInnerUp', 'mouthPucker'];
+
+/** Head angles as drawn (degrees) and a few key weights of the pose drawn, if any. */
+function faceState(id) {
+  const head = plaza?.avatars.headAngles(id) ?? { roll: 0, pitch: 0, yaw: 0 };
+  const pose = drawnFaces.get(id);
+  const face = {};
+  for (const k of FACE_KEYS) face[k] = pose ? Math.round(pose.weights[W[k]] * 1000) / 1000 : 0;
+  return { roll: head.roll, pitch: head.pitch, yaw: head.yaw, posed: !!pose, face };
 }
 
 /** Test and debugging hook; the e2e tests depend on this exact shape. */
@@ -257,11 +357,13 @@ window.hiroba = {
       participants: joined
         ? participants.list().map((p) => {
             const r = rendered.get(p.id) || p;
-            return { id: p.id, name: p.name, role: p.role, x: r.x, z: r.z, h: r.h, seat: p.seat ?? null };
+            return { id: p.id, name: p.name, role: p.role, x: r.x, z: r.z, h: r.h, seat: p.seat ?? null, tracking: p.tracking, ...faceState(p.id) };
           })
         : [],
+      tracking: tracking ? { ...tracking.status, fps: tracking.fps, sent: tracking.sent, blocked: tracking.blocked } : null,
     };
   },
+  meeting: () => meeting.snapshot(),
 };
 
 reducedMotion.addEventListener?.('change', (e) => {

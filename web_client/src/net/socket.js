@@ -3,9 +3,11 @@
  * deltas to a callback, and a rejoin of the same room after a reconnect.
  */
 import { io } from 'socket.io-client';
-import { JOIN, LEAVE, MOVE, ROOM_DELTA } from './events.js';
+import { JOIN, LEAVE, MOVE, POSE, POSE_FRAME, ROOM_DELTA, RTC_CLOSED } from './events.js';
 
 const ACK_TIMEOUT_MS = 10000;
+/** Pose uploads: the server accepts up to 30 a second. */
+const POSE_MIN_INTERVAL_MS = 32;
 
 /** An error carrying the server's machine-readable reason code. */
 export class JoinError extends Error {
@@ -25,6 +27,9 @@ export class HirobaSocket {
     this.lastMoveAt = -Infinity;
     this.socket = ioFactory({ transports: ['websocket'], reconnectionDelayMax: 8000 });
     this.socket.on(ROOM_DELTA, (d) => this.handlers.onDelta?.(d));
+    this.socket.on(POSE_FRAME, (f) => this.handlers.onPoseFrame?.(f));
+    this.socket.on(RTC_CLOSED, (m) => this.handlers.onRtcClosed?.(m));
+    this.lastPoseAt = -Infinity;
     this.socket.on('connect', () => {
       this.handlers.onStatus?.('connected');
       if (this.socket.recovered || !this.joinPayload || this.joining) return;
@@ -56,11 +61,14 @@ export class HirobaSocket {
   }
 
   /**
-   * Join a room. Resolves `{self, snapshot}`; rejects with a JoinError whose `.reason` is
+   * Join a room. Resolves `{self, snapshot, place, device, meeting}` (or, for someone who
+   * waits in a committee's lobby, `{self, place: 'lobby', lobby, device}`); rejects with a JoinError whose `.reason` is
    * the server's code (or `timeout`). The payload is kept to rejoin after a reconnect.
    */
   async join(payload) {
     this.joining = true;
+    // the server may have closed this socket (a removal): socket.io does not reconnect by itself then
+    if (!this.socket.connected && !this.socket.active) this.socket.connect();
     try {
       const res = await this.#emitJoin(payload);
       this.joinPayload = payload;
@@ -78,7 +86,9 @@ export class HirobaSocket {
           return reject(new JoinError((ack && ack.reason) || 'internal', ack && ack.message));
         }
         this.lastMoveAt = -Infinity;
-        resolve({ self: ack.self, snapshot: ack.snapshot });
+        // the whole ack: `self`, `snapshot`, and the meeting's `place`, `device`, `meeting`, `lobby`
+        const { ok: _ok, ...res } = ack;
+        resolve(res);
       });
     });
   }
@@ -95,6 +105,25 @@ export class HirobaSocket {
     this.lastMoveAt = now;
     this.socket.emit(MOVE, { x, z, h });
     return true;
+  }
+
+  /** Send one binary pose record without ack; false (not sent) when too soon or offline. */
+  sendPose(record, now = performance.now()) {
+    if (!this.joinPayload || !this.socket.connected) return false;
+    if (now - this.lastPoseAt < POSE_MIN_INTERVAL_MS) return false;
+    this.lastPoseAt = now;
+    this.socket.emit(POSE, record);
+    return true;
+  }
+
+  /** Emit `event` and resolve the server's ack (`{ok, ...}`); rejects on timeout. */
+  request(event, payload, timeoutMs = ACK_TIMEOUT_MS) {
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(timeoutMs).emit(event, payload, (err, ack) => {
+        if (err) reject(new JoinError('timeout', 'no answer from the server'));
+        else resolve(ack);
+      });
+    });
   }
 
   /** Leave the room (the socket stays connected for another join). */

@@ -130,7 +130,7 @@ export function createAvatar(style, name, { accent = null } = {}) {
 
   root.userData = {
     torso, head, body, eyeL, eyeR, browL, browR, mouth,
-    base: { browY: browL.position.y, mouthY: mouth.position.y },
+    base: { browY: browL.position.y, mouthY: mouth.position.y, eyeY: eyeL.position.y, eyeX: eyeR.position.x },
     idle: { phase: Math.random() * 10, nextBlink: 0, blinkEnd: 0 },
     posedUntil: 0,
     label: null,
@@ -172,21 +172,49 @@ export function setName(avatar, name, accent = null) {
 }
 
 /**
- * Drive the face: weights 0..1 (blinkL, blinkR, browUp, jawOpen, smile) and head angles in
- * radians (headYaw left-positive, headPitch up-positive, headRoll). Missing fields are 0.
+ * Drive the face. Weights 0..1: blinkL, blinkR, wideL, wideR, browUpL, browUpR (or browUp
+ * for both), browInner, browDownL, browDownR, jawOpen, smileL, smileR (or smile), frownL,
+ * frownR, pucker, funnel, stretch, press; -1..1: gazeX (toward the avatar's right), gazeY
+ * (up), mouthShift; head angles in radians (headYaw left-positive, headPitch up-positive,
+ * headRoll). L/R are the avatar's own sides. Missing fields are 0 (state/expression.js
+ * makes these from a pose).
  */
 export function setExpression(avatar, e = {}) {
   const u = avatar.userData;
   const w = (k) => Math.min(1, Math.max(0, Number(e[k]) || 0));
-  u.eyeL.scale.y = Math.max(0.08, 1 - w('blinkL'));
-  u.eyeR.scale.y = Math.max(0.08, 1 - w('blinkR'));
-  const brow = w('browUp') * 0.03;
-  u.browL.position.y = u.base.browY + brow;
-  u.browR.position.y = u.base.browY + brow;
+  const s = (k) => Math.min(1, Math.max(-1, Number(e[k]) || 0));
+  const b = u.base;
+  u.eyeL.scale.y = Math.max(0.08, (1 - w('blinkL')) * (1 + w('wideL') * 0.35));
+  u.eyeR.scale.y = Math.max(0.08, (1 - w('blinkR')) * (1 + w('wideR') * 0.35));
+  const gx = s('gazeX') * 0.012;
+  const gy = s('gazeY') * 0.01;
+  u.eyeL.position.set(-b.eyeX + gx, b.eyeY + gy, u.eyeL.position.z);
+  u.eyeR.position.set(b.eyeX + gx, b.eyeY + gy, u.eyeR.position.z);
+  const inner = w('browInner');
+  const upL = e.browUpL === undefined ? w('browUp') : w('browUpL');
+  const upR = e.browUpR === undefined ? w('browUp') : w('browUpR');
+  const downL = w('browDownL');
+  const downR = w('browDownR');
+  u.browL.position.y = b.browY + upL * 0.03 - downL * 0.018;
+  u.browR.position.y = b.browY + upR * 0.03 - downR * 0.018;
+  // Each brow's inner end is toward the middle: raised by browInner, lowered in a frown.
+  u.browL.rotation.z = 0.35 * inner - 0.3 * downL;
+  u.browR.rotation.z = -(0.35 * inner - 0.3 * downR);
   const jaw = w('jawOpen');
-  const smile = w('smile');
-  u.mouth.scale.set(1 + smile * 0.45 - jaw * 0.2, 1 + jaw * 3.2, 1);
-  u.mouth.position.y = u.base.mouthY - jaw * 0.018 + smile * 0.006;
+  const smileL = e.smileL === undefined ? w('smile') : w('smileL');
+  const smileR = e.smileR === undefined ? w('smile') : w('smileR');
+  const smile = (smileL + smileR) / 2;
+  const frownL = w('frownL');
+  const frownR = w('frownR');
+  const pucker = w('pucker');
+  const funnel = w('funnel');
+  const width = 1 + smile * 0.45 + w('stretch') * 0.3 - pucker * 0.45 - funnel * 0.3 - jaw * 0.2;
+  const height = 1 + jaw * 3.2 + funnel * 1.2 + pucker * 0.3 - w('press') * 0.5;
+  u.mouth.scale.set(Math.max(0.3, width), Math.max(0.3, height), 1);
+  u.mouth.position.x = s('mouthShift') * 0.012;
+  u.mouth.position.y = b.mouthY - jaw * 0.018 + smile * 0.006 - (frownL + frownR) * 0.004;
+  // A one-sided smile lifts that corner; a one-sided frown drops it (left end is -x).
+  u.mouth.rotation.z = -(smileL - smileR) * 0.3 + (frownL - frownR) * 0.3;
   u.head.rotation.set(Number(e.headPitch) || 0, Number(e.headYaw) || 0, Number(e.headRoll) || 0);
 }
 

@@ -5,7 +5,7 @@
  */
 import * as THREE from 'three';
 import { normaliseStyle } from '../state/avatarStyle.js';
-import { createAvatar, disposeAvatar, setBlobTexture, tickIdle, SEATED_DROP } from './avatar.js';
+import { createAvatar, disposeAvatar, markPosed, setBlobTexture, setExpression, tickIdle, SEATED_DROP } from './avatar.js';
 import { blobTexture } from './textures.js';
 
 export const INSTANCING_THRESHOLD = 50;
@@ -87,6 +87,22 @@ export class AvatarLayer {
   clear() {
     for (const id of [...this.avatars.keys()]) this.remove(id);
     this.#setInstancing(false);
+  }
+
+  /** Drive an avatar's face (state/expression.js controls) until `untilMs`, then idle. */
+  pose(id, expression, untilMs) {
+    const a = this.avatars.get(id);
+    if (!a) return;
+    setExpression(a, expression);
+    markPosed(a, untilMs);
+  }
+
+  /** The head angles as drawn, in degrees ({roll, pitch, yaw}), or null. */
+  headAngles(id) {
+    const r = this.avatars.get(id)?.userData.head.rotation;
+    if (!r) return null;
+    const deg = 180 / Math.PI;
+    return { roll: r.z * deg, pitch: r.x * deg, yaw: r.y * deg };
   }
 
   /** Place an avatar; y is the floor height under it (stage or ground). */

@@ -14,6 +14,8 @@ function copyParticipant(p) {
     h: Number(p.h) || 0,
     seat: p.seat ?? null,
     avatar: p.avatar && typeof p.avatar === 'object' ? { ...p.avatar } : {},
+    slot: Number.isInteger(p.slot) ? p.slot : null,
+    tracking: typeof p.tracking === 'string' ? p.tracking : 'none',
   };
 }
 
@@ -31,6 +33,7 @@ export class ParticipantStore {
     this.tickHz = 0;
     this.maxSpeed = 0;
     this.byId = new Map();
+    this.bySlot = new Map(); // pose-frame slot -> id
   }
 
   get roomId() {
@@ -53,6 +56,16 @@ export class ParticipantStore {
     return [...this.byId.values()];
   }
 
+  /** The participant a pose-frame slot names, or null. */
+  bySlotOf(slot) {
+    const id = this.bySlot.get(slot);
+    return id === undefined ? null : this.byId.get(id) ?? null;
+  }
+
+  #index(p) {
+    if (p.slot !== null) this.bySlot.set(p.slot, p.id);
+  }
+
   /** Replace the state with a join snapshot; returns the participants now present. */
   applySnapshot(selfId, snapshot) {
     this.reset();
@@ -65,15 +78,17 @@ export class ParticipantStore {
     for (const p of snapshot.participants || []) {
       const c = copyParticipant(p);
       this.byId.set(c.id, c);
+      this.#index(c);
     }
     this.#syncSeats();
     return this.list();
   }
 
   /**
-   * Apply one `room:delta`. Returns `{joined, left, moved, t}` with the participant
-   * records concerned (`moved` as `[participant, x, z, h]`), or null when the delta is for
-   * another room or is not newer than what we already hold.
+   * Apply one `room:delta`. Returns `{joined, left, moved, tracking, t}` with the
+   * participant records concerned (`moved` as `[participant, x, z, h]`, `tracking` as
+   * participants whose mode changed), or null when the delta is for another room or is not
+   * newer than what we already hold.
    */
   applyDelta(delta) {
     if (!this.room || !delta || delta.room !== this.room.id) return null;
@@ -82,17 +97,25 @@ export class ParticipantStore {
     if (Number.isFinite(tick)) this.tick = tick;
     const t = Number(delta.t) || this.t;
     this.t = t;
-    const out = { joined: [], left: [], moved: [], t };
+    const out = { joined: [], left: [], moved: [], tracking: [], t };
     for (const p of delta.joined || []) {
       const c = copyParticipant(p);
       this.byId.set(c.id, c);
+      this.#index(c);
       out.joined.push(c);
     }
     for (const id of delta.left || []) {
       const p = this.byId.get(id);
       if (!p) continue;
       this.byId.delete(id);
+      if (p.slot !== null && this.bySlot.get(p.slot) === id) this.bySlot.delete(p.slot);
       out.left.push(p);
+    }
+    for (const m of delta.tracking || []) {
+      const p = Array.isArray(m) ? this.byId.get(m[0]) : null;
+      if (!p || typeof m[1] !== 'string') continue;
+      p.tracking = m[1];
+      out.tracking.push(p);
     }
     for (const m of delta.moved || []) {
       if (!Array.isArray(m) || m.length < 4) continue;

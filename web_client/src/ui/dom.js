@@ -28,4 +28,4 @@ export const store = {
   },
 };
 
-export const KEYS = { name: 'hiroba.name', lang: 'hiroba.lang', avatar: 'hiroba.avatar' };
+export const KEYS = { name: 'hiroba.name', lang: 'hiroba.lang', avatar: 'hiroba.avatar', device: 'hiroba.device' };

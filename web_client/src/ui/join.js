@@ -11,6 +11,10 @@ const $ = (id) => document.getElementById(id);
 export const KNOWN_REASONS = new Set([
   'bad_name', 'room_full', 'no_such_room', 'rate_limited', 'bad_token', 'internal', 'timeout',
   'bad_field', 'bad_payload', 'unknown_field', 'missing_field', 'not_joined', 'no_room', 'no_webgl',
+  // meetings
+  'forbidden', 'muted', 'banned', 'in_lobby', 'protected_target', 'wrong_state', 'duplicate',
+  'no_such_item', 'too_long', 'ng_word', 'code_required', 'bad_code', 'bad_credentials',
+  'session_expired', 'bad_csrf',
 ]);
 
 /** Translated message for a server reason code. */
@@ -35,6 +39,7 @@ export class JoinScreen {
       this.#submit();
     });
     $('join-lang').addEventListener('change', (e) => this.onLang(e.target.value));
+    $('join-room').addEventListener('change', () => this.#roomChosen());
     $('join-name').addEventListener('input', () => this.showError(''));
   }
 
@@ -100,7 +105,14 @@ export class JoinScreen {
       sel.append(o);
     }
     if (keep && rooms.some((r) => r.id === keep)) sel.value = keep;
+    this.#roomChosen();
     if (this.roomsFailed && !rooms.length) this.showError(reasonText('no_room'));
+  }
+
+  /** Meeting rooms offer the public gallery (watch and listen only). */
+  #roomChosen() {
+    const room = this.rooms.find((r) => r.id === $('join-room').value);
+    $('join-gallery-field').hidden = !room || room.kind === 'plaza';
   }
 
   setLang(lang) {
@@ -131,12 +143,22 @@ export class JoinScreen {
     store.set(KEYS.avatar, JSON.stringify(avatar));
     const payload = { name, room, lang: i18n.lang, avatar };
     if (this.token && room === this.wantedRoom) payload.token = this.token;
+    // the device token the server gave this browser (one support per person, bans)
+    const device = store.get(KEYS.device);
+    if (device && /^d_[A-Za-z0-9_-]{32}$/.test(device)) payload.device = device;
+    const code = $('join-code').value.trim();
+    if (code) payload.code = code;
+    if ($('join-gallery').checked && !$('join-gallery-field').hidden) payload.gallery = true;
     this.showError('');
     this.setBusy(true);
     try {
       await this.onJoin(payload);
     } catch (e) {
       this.showError(reasonText(e.reason || 'internal'));
+      if (e.reason === 'code_required' || e.reason === 'bad_code') {
+        $('join-code-field').hidden = false;
+        $('join-code').focus();
+      }
       if (e.reason === 'no_such_room' || e.reason === 'room_full') this.loadRooms();
     } finally {
       this.setBusy(false);

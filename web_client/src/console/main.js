@@ -1,0 +1,327 @@
+/**
+ * The staff console: log in, pick a room, and run its meeting — lobby, floor and timer,
+ * agenda, people and sanctions, moderation queue, polls, opinions, Q&A, captions,
+ * invitations, registration code, exports and the audit log. Socket actions go through
+ * the same permission policy as everyone's; HTTP calls carry the CSRF token.
+ */
+import { io } from 'socket.io-client';
+import { i18n, pickLang, t } from '../i18n.js';
+import * as E from '../net/events.js';
+import { fetchRooms } from '../net/api.js';
+import { MeetingState } from '../state/meeting.js';
+import { applyTranslations, KEYS, store } from '../ui/dom.js';
+import { byId, el, fill } from '../ui/el.js';
+import { reasonText } from '../ui/join.js';
+import { ApiError, ConsoleApi } from './api.js';
+import * as R from './render.js';
+import { StaffState } from './state.js';
+
+const api = new ConsoleApi();
+const meeting = new MeetingState();
+const staff = new StaffState();
+let socket = null;
+let room = null;
+let rooms = [];
+let self = null;
+let timer = null;
+
+const views = ['login-view', 'rooms-view', 'room-view'];
+function show(view) {
+  for (const v of views) byId(v).hidden = v !== view;
+}
+
+function say(text) {
+  byId('console-live').textContent = text;
+}
+
+function showError(e) {
+  byId('console-error').textContent = e ? reasonText(e.reason || 'internal') : '';
+}
+
+/** A socket action of this console's seat; shows the reason when refused. */
+async function act(event, payload = {}) {
+  showError(null);
+  if (!socket?.connected) return showError({ reason: 'timeout' }), null;
+  let ack;
+  try {
+    ack = await socket.timeout(10000).emitWithAck(event, payload);
+  } catch {
+    ack = { ok: false, reason: 'timeout' };
+  }
+  if (!ack?.ok) {
+    showError(ack);
+    if (ack?.reason === 'session_expired') await toLogin();
+    return null;
+  }
+  return ack;
+}
+
+const ctx = () => ({ meeting, staff, act, room, self });
+
+function renderAll() {
+  if (!room) return;
+  const c = ctx();
+  R.renderFloor(c);
+  R.renderAgenda(c);
+  R.renderLobby(c);
+  R.renderPeople(c);
+  R.renderSanctions(c);
+  R.renderReports(c);
+  R.renderPolls(c);
+  R.renderOpinions(c);
+  R.renderQuestions(c);
+  R.renderCaptions(c);
+  R.renderAudit(c);
+  R.renderCode(staff);
+}
+
+const SECTIONS = {
+  lobby: R.renderLobby, people: R.renderPeople, sanctions: R.renderSanctions, reports: R.renderReports,
+  chat: R.renderReports, opinions: R.renderOpinions, audit: R.renderAudit,
+};
+
+// -- login and rooms ---------------------------------------------------------------------
+
+async function toLogin() {
+  closeSocket();
+  room = null;
+  byId('console-logout').hidden = true;
+  byId('console-who').textContent = '';
+  show('login-view');
+  byId('login-account').focus();
+}
+
+async function toRooms() {
+  closeSocket();
+  room = null;
+  byId('console-logout').hidden = false;
+  byId('console-who').textContent = t('console.loggedIn', { name: api.account?.display || '' });
+  show('rooms-view');
+  try {
+    rooms = await fetchRooms();
+  } catch {
+    rooms = [];
+  }
+  fill(byId('room-list'), rooms.map((r) => el('li', {},
+    el('button', { type: 'button', class: 'room-pick', dataset: { room: r.id }, onclick: () => openRoom(r.id) },
+      i18n.pick(r.name), el('span', { class: 'hint' }, ` ${t(`kind.${r.kind}`)} · ${t('hud.count', { count: r.participants })}`)))));
+  const first = byId('room-list').querySelector('button');
+  first?.focus();
+}
+
+byId('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  byId('login-error').textContent = '';
+  byId('login-submit').disabled = true;
+  try {
+    await api.login(byId('login-account').value.trim(), byId('login-password').value);
+    byId('login-password').value = '';
+    await toRooms();
+  } catch (err) {
+    byId('login-error').textContent = reasonText(err.reason || 'internal');
+  } finally {
+    byId('login-submit').disabled = false;
+  }
+});
+
+byId('console-logout').addEventListener('click', async () => {
+  try {
+    await api.logout();
+  } catch {
+    /* the session may already be gone */
+  }
+  await toLogin();
+});
+
+byId('room-back').addEventListener('click', () => toRooms());
+byId('console-lang').addEventListener('change', (e) => setLang(e.target.value));
+
+async function setLang(lang) {
+  await i18n.setLang(lang);
+  store.set(KEYS.lang, i18n.lang);
+  byId('console-lang').value = i18n.lang;
+  applyTranslations();
+  if (room) {
+    byId('room-title').textContent = i18n.pick(rooms.find((r) => r.id === room)?.name) || room;
+    R.renderExports(room);
+    renderAll();
+  } else if (!byId('rooms-view').hidden) await toRooms();
+}
+
+// -- a room ------------------------------------------------------------------------------
+
+function closeSocket() {
+  clearInterval(timer);
+  timer = null;
+  if (socket) {
+    socket.removeAllListeners();
+    socket.disconnect();
+  }
+  socket = null;
+}
+
+async function enter() {
+  const ack = await socket.timeout(10000).emitWithAck(E.CONSOLE_JOIN, { room }).catch(() => ({ ok: false, reason: 'timeout' }));
+  if (!ack.ok) {
+    showError(ack);
+    if (ack.reason === 'session_expired') await toLogin();
+    return;
+  }
+  self = ack.self;
+  meeting.load(ack.meeting);
+  staff.load(ack.staff);
+  byId('room-status').textContent = '';
+  renderAll();
+  refreshInvitations();
+}
+
+async function openRoom(id) {
+  closeSocket();
+  room = id;
+  show('room-view');
+  byId('room-title').textContent = i18n.pick(rooms.find((r) => r.id === id)?.name) || id;
+  R.renderExports(id);
+  socket = io({ transports: ['websocket'], reconnectionDelayMax: 8000 });
+  socket.on('connect', () => enter());
+  socket.on('disconnect', () => (byId('room-status').textContent = t('status.reconnecting')));
+  socket.on(E.MEETING_FLOOR, (f) => {
+    const change = meeting.applyFloor(f);
+    if (change.speaker && f.holder) say(t('live.floorTo', { name: f.holder_name }));
+    R.renderFloor(ctx());
+  });
+  socket.on(E.MEETING_AGENDA, (a) => {
+    meeting.applyAgenda(a);
+    R.renderAgenda(ctx());
+  });
+  socket.on(E.MEETING_EVENT, (e) => {
+    const { what } = meeting.applyEvent(e);
+    if (what === 'polls') R.renderPolls(ctx());
+    else if (what === 'questions') R.renderQuestions(ctx());
+    else if (what === 'captions') R.renderCaptions(ctx());
+  });
+  socket.on(E.MEETING_STAFF, (batch) => {
+    if (batch.room !== room) return;
+    const changed = staff.apply(batch.events);
+    if (changed.has('lobby') && staff.lobby.size) say(t('console.someoneWaits', { n: staff.lobby.size }));
+    for (const section of changed) SECTIONS[section]?.(ctx());
+  });
+  socket.on(E.ROOM_DELTA, (d) => {
+    if (d.room !== room) return;
+    if (d.joined?.length || d.left?.length || d.tracking?.length) {
+      staff.applyDelta(d);
+      R.renderPeople(ctx());
+    }
+  });
+  clearInterval(timer);
+  timer = setInterval(() => {
+    if (!room) return;
+    R.renderFloor(ctx());
+    R.renderAgenda(ctx());
+  }, 1000);
+  byId('room-title').focus({ preventScroll: true });
+}
+
+// -- forms and buttons -------------------------------------------------------------------
+
+byId('floor-give').addEventListener('click', () => act('floor:give', R.floorLimit()));
+byId('floor-next').addEventListener('click', () => act('floor:next', R.floorLimit()));
+byId('floor-extend').addEventListener('click', () => act('floor:extend', { seconds: 60 }));
+byId('floor-revoke').addEventListener('click', () => act('floor:revoke'));
+byId('agenda-advance').addEventListener('click', () => act('agenda:advance'));
+byId('agenda-close').addEventListener('click', () => act('agenda:close'));
+byId('agenda-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const title = byId('agenda-title').value.trim();
+  if (!title) return;
+  const planned = Math.round((Number(byId('agenda-minutes').value) || 0) * 60);
+  if (await act('agenda:add', { title, planned })) byId('agenda-title').value = '';
+});
+byId('poll-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const question = byId('poll-question').value.trim();
+  const options = byId('poll-options').value.split('\n').map((o) => o.trim()).filter(Boolean);
+  const multiple = byId('poll-multiple').checked;
+  const payload = { question, options, multiple, electorate: byId('poll-electorate').value };
+  if (multiple) payload.max_choices = options.length;
+  if (await act('poll:create', payload)) {
+    byId('poll-question').value = '';
+    byId('poll-options').value = '';
+    say(t('console.pollMade'));
+  }
+});
+byId('caption-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const text = byId('caption-text').value.trim();
+  if (text && (await act('caption:post', { text }))) byId('caption-text').value = '';
+});
+byId('caption-fix').addEventListener('click', async () => {
+  const text = byId('caption-text').value.trim();
+  if (text && (await act('caption:correct', { text }))) byId('caption-text').value = '';
+});
+
+async function http(fn) {
+  showError(null);
+  try {
+    return await fn();
+  } catch (e) {
+    showError(e instanceof ApiError ? e : { reason: 'internal' });
+    if (e.reason === 'session_expired') await toLogin();
+    return null;
+  }
+}
+
+async function refreshInvitations() {
+  const body = await http(() => api.get(`/api/rooms/${encodeURIComponent(room)}/invitations`));
+  if (body) R.renderInvitations(body.invitations, revokeInvitation);
+}
+
+async function revokeInvitation(tokenId) {
+  if (await http(() => api.post(`/api/invitations/${encodeURIComponent(tokenId)}/revoke`, {}))) refreshInvitations();
+}
+
+byId('invite-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const name = byId('invite-name').value.trim();
+  const hours = Math.max(1, Math.min(720, Number(byId('invite-hours').value) || 24));
+  const body = await http(() => api.post(`/api/rooms/${encodeURIComponent(room)}/invitations`,
+    { role: byId('invite-role').value, ...(name ? { name } : {}), ttl: hours * 3600 }));
+  if (!body) return;
+  const link = new URL('/', location.origin);
+  link.searchParams.set('room', room);
+  link.searchParams.set('token', body.token);
+  byId('invite-link').textContent = link.href;
+  say(t('console.linkMade'));
+  refreshInvitations();
+});
+
+async function setCode(action) {
+  const body = await http(() => api.post(`/api/rooms/${encodeURIComponent(room)}/registration-code`, { action }));
+  if (body) {
+    staff.code = body.code;
+    R.renderCode(staff);
+  }
+}
+byId('code-new').addEventListener('click', () => setCode('new'));
+byId('code-clear').addEventListener('click', () => setCode('clear'));
+
+/** Test and debugging hook. */
+window.hiroba = {
+  console: () => ({
+    room,
+    self,
+    lobby: staff.lobbyList().map((w) => ({ pid: w.pid, name: w.name })),
+    people: staff.roster().map((p) => ({ pid: p.pid, name: p.name, role: p.role, place: p.place, tracking: p.tracking, muted: p.muted })),
+    queue: meeting.floor?.queue || [],
+    holder: meeting.floor?.holder ?? null,
+    floorState: meeting.floor?.state ?? null,
+    agenda: meeting.currentItem()?.item.title ?? null,
+    polls: meeting.pollsList().map((p) => ({ id: p.id, question: p.question, counts: p.counts, state: p.state })),
+    audit: staff.audit.map((e) => e.action),
+    reports: staff.openReports().length,
+    code: staff.code,
+  }),
+};
+
+await setLang(pickLang(store.get(KEYS.lang)));
+if (await api.session().catch(() => null)) await toRooms();
+else await toLogin();

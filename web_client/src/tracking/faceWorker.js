@@ -1,0 +1,79 @@
+/**
+ * Module worker: MediaPipe's FaceLandmarker (tasks-vision, WASM on the CPU) and the pose
+ * pipeline, off the page's main thread. It receives camera frames (VideoFrame or
+ * ImageBitmap, transferred) and answers with encoded pose records; frames are closed as
+ * soon as they are tracked and never leave the device.
+ *
+ * Messages in: {type: 'init', bundleUrl, wasmBase, modelUrl}, {type: 'frame', frame, t},
+ * {type: 'close'}. Out: {type: 'ready'}, {type: 'error', message},
+ * {type: 'pose', record, found, ms, roll, pitch, yaw}, {type: 'blocked', uri, directive}.
+ */
+import { encodePose } from '../net/poseCodec.js';
+import { FacePipeline } from '../state/faceSolver.js';
+
+let landmarker = null;
+let pipeline = null;
+let lastTs = -1;
+
+// tasks-vision posts usage reports to a Google host every 60 s; the CSP (connect-src
+// 'self') refuses them (docs/privacy.md). Tell the page, which shows it in its state.
+self.addEventListener('securitypolicyviolation', (e) => {
+  self.postMessage({ type: 'blocked', uri: e.blockedURI, directive: e.effectiveDirective });
+});
+
+// MediaPipe's WASM prints its informational log lines on stderr, which the browser shows
+// as errors ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU."): keep them info.
+const consoleError = console.error.bind(console);
+console.error = (...args) => (/^(INFO|I\d{4} )/.test(String(args[0])) ? console.info(...args) : consoleError(...args));
+
+async function init(m) {
+  // The import map does not reach workers: the bundle is imported by its URL.
+  const vision = await import(m.bundleUrl);
+  const fileset = await vision.FilesetResolver.forVisionTasks(m.wasmBase, true);
+  landmarker = await vision.FaceLandmarker.createFromOptions(fileset, {
+    baseOptions: { modelAssetPath: m.modelUrl, delegate: 'CPU' },
+    runningMode: 'VIDEO',
+    numFaces: 1,
+    outputFaceBlendshapes: true,
+    outputFacialTransformationMatrixes: true,
+  });
+  pipeline = new FacePipeline();
+}
+
+function track(frame, t) {
+  const started = performance.now();
+  try {
+    const ts = Math.max(Math.round(t), lastTs + 1); // MediaPipe wants increasing times
+    lastTs = ts;
+    const w = frame.displayWidth ?? frame.width;
+    const h = frame.displayHeight ?? frame.height;
+    const result = landmarker.detectForVideo(frame, ts);
+    const { pose, found } = pipeline.process(result, w, h, ts);
+    const record = encodePose(pose);
+    const ms = performance.now() - started;
+    self.postMessage({ type: 'pose', record, found, ms, roll: pose.roll, pitch: pose.pitch, yaw: pose.yaw }, [record.buffer]);
+  } finally {
+    frame.close();
+  }
+}
+
+self.onmessage = async (e) => {
+  const m = e.data;
+  try {
+    if (m.type === 'init') {
+      await init(m);
+      self.postMessage({ type: 'ready' });
+    } else if (m.type === 'frame') {
+      if (!landmarker) m.frame.close();
+      else track(m.frame, m.t);
+    } else if (m.type === 'close') {
+      // Closing the task also flushes tasks-vision's usage report, which the page's CSP
+      // refuses (docs/privacy.md); give that refusal a moment before the worker goes.
+      landmarker?.close();
+      landmarker = null;
+      setTimeout(() => self.close(), 300);
+    }
+  } catch (err) {
+    self.postMessage({ type: 'error', message: String(err?.message || err) });
+  }
+};

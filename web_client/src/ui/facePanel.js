@@ -1,0 +1,46 @@
+/**
+ * The face-tracking controls in the HUD: an on/off button, the consent to send the
+ * camera to the server (only where the server offers it), and the mode in use.
+ */
+import { t } from '../i18n.js';
+import { store } from './dom.js';
+
+const $ = (id) => document.getElementById(id);
+const CONSENT_KEY = 'hiroba.faceServer';
+
+/** The status line for a tracking status (tracking/manager.js). */
+export function statusText(status) {
+  if (!status.on) return t('face.status.off');
+  if (status.phase === 'starting' || status.phase === 'measuring') return t('face.status.starting');
+  const mode = t(`face.status.${status.mode}`);
+  return status.reason ? `${mode} ${t(`face.reason.${status.reason}`)}` : mode;
+}
+
+export class FacePanel {
+  /** handlers: onToggle(on), onAllowServer(allowed) */
+  constructor(handlers) {
+    this.h = handlers;
+    this.status = { on: false, mode: 'none', phase: 'off', reason: null };
+    this.allow = store.get(CONSENT_KEY) === 'yes';
+    $('face-server').checked = this.allow;
+    $('face-toggle').addEventListener('click', () => this.h.onToggle(!this.status.on));
+    $('face-server').addEventListener('change', (e) => {
+      this.allow = e.target.checked;
+      store.set(CONSENT_KEY, this.allow ? 'yes' : 'no');
+      this.h.onAllowServer(this.allow);
+    });
+  }
+
+  /** Show the consent box only to those the server offers server-side tracking. */
+  setServerOffered(offered) {
+    $('face-server-field').hidden = !offered;
+  }
+
+  render(status = this.status) {
+    this.status = status;
+    const button = $('face-toggle');
+    button.setAttribute('aria-pressed', status.on ? 'true' : 'false');
+    button.dataset.mode = status.mode;
+    $('face-status').textContent = statusText(status);
+  }
+}

@@ -1,0 +1,382 @@
+/**
+ * The meeting in the plaza page: lobby waiting screen, floor banner with countdown (also
+ * over the stage in 3D), hand and queue, agenda, chat, opinions, questions, polls,
+ * captions, the chair's controls, and notices (muted, removed, banned...).
+ *
+ * main.js hooks it in with a few calls: `attach(net)` once the socket exists,
+ * `joined(ack)` after every join (false: waiting in the lobby), `entered(scene, room)` and
+ * `exited()` around the 3D room. Everything else arrives as `meeting:*` socket events.
+ */
+import { i18n, t } from '../i18n.js';
+import * as E from '../net/events.js';
+import { MeetingState, formatClock } from '../state/meeting.js';
+import { KEYS, store } from './dom.js';
+import { byId } from './el.js';
+import { reasonText } from './join.js';
+import * as V from './meetingViews.js';
+
+const TABS = ['floor', 'chat', 'opinions', 'questions', 'polls', 'chair'];
+/** Seconds the chair's "extend" adds. */
+const EXTEND_SECONDS = 60;
+
+export class MeetingUi {
+  /**
+   * @param {object} hooks enter(self, snapshot): put the avatar scene up;
+   *   back(message): leave to the join screen and say why; announce(text): polite live region.
+   */
+  constructor(hooks) {
+    this.hooks = hooks;
+    this.state = new MeetingState();
+    this.net = null;
+    this.tab = 'floor';
+    this.mine = new Set(); // ids of opinions this person submitted
+    this.lastNotice = null;
+    this.lobby = null;
+    this.board = null;
+    this.timer = null;
+    this.#wire();
+    i18n.onChange(() => this.render());
+  }
+
+  // -- lifecycle -------------------------------------------------------------------------
+
+  attach(net) {
+    if (this.net) return;
+    this.net = net;
+    const on = (name, fn) => net.socket.on(name, fn);
+    on(E.MEETING_EVENT, (e) => this.#onEvent(e));
+    on(E.MEETING_FLOOR, (f) => this.#onFloor(f));
+    on(E.MEETING_AGENDA, (a) => this.#onAgenda(a));
+    on(E.MEETING_NOTICE, (n) => this.#onNotice(n));
+    on(E.MEETING_ADMITTED, (ack) => this.#onAdmitted(ack));
+  }
+
+  /** After a join acknowledgement: true if the person enters the room now. */
+  joined(ack) {
+    if (ack.device) {
+      store.set(KEYS.device, ack.device);
+      if (this.net?.joinPayload) this.net.joinPayload = { ...this.net.joinPayload, device: ack.device };
+    }
+    if (ack.place === 'lobby') {
+      this.#showLobby(ack);
+      return false;
+    }
+    this.#hideLobby();
+    if (ack.meeting) this.#load(ack.meeting, ack.place);
+    return true;
+  }
+
+  /** The 3D room is up: draw the meeting over its stage too. */
+  entered(scene, room) {
+    this.#disposeBoard();
+    if (!room?.stage) return;
+    import('../scene/stageBoard.js').then(
+      ({ StageBoard }) => {
+        if (!this.state.active) return;
+        this.board = new StageBoard(scene, room);
+        this.#drawBoard();
+      },
+      (e) => console.warn('stage board', e),
+    );
+  }
+
+  /** Left the room (or sent away): forget the meeting. */
+  exited() {
+    this.state.reset();
+    this.place = null;
+    byId('meeting').hidden = true;
+    byId('meeting-panel').hidden = true;
+    clearInterval(this.timer);
+    this.timer = null;
+    this.#disposeBoard();
+  }
+
+  #load(meeting, place) {
+    this.state.load(meeting);
+    this.place = place;
+    this.mine = new Set();
+    byId('meeting').hidden = false;
+    const wide = matchMedia('(min-width: 60rem)').matches;
+    this.#setPanel(wide);
+    this.#select(this.state.may('floor.give') ? 'chair' : 'floor');
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.#tick(), 250);
+    this.render();
+  }
+
+  #disposeBoard() {
+    this.board?.dispose();
+    this.board = null;
+  }
+
+  // -- actions ---------------------------------------------------------------------------
+
+  /** Send a meeting action; show the reason if refused. Resolves true on success. */
+  async act(event, payload = {}, doneText = '') {
+    const err = byId('meeting-error');
+    err.textContent = '';
+    let ack;
+    try {
+      ack = await this.net.request(event, payload);
+    } catch {
+      ack = { ok: false, reason: 'timeout' };
+    }
+    if (!ack || ack.ok !== true) {
+      err.textContent = reasonText(ack?.reason || 'internal');
+      return false;
+    }
+    this.#after(event, payload, ack);
+    if (doneText) this.hooks.announce?.(doneText);
+    return true;
+  }
+
+  #after(event, payload, ack) {
+    const s = this.state.self;
+    if (!s) return;
+    if (event === 'opinion:submit' && ack.opinion) this.mine.add(ack.opinion);
+    if (event === 'poll:vote') this.state.setBallot(payload.poll, payload.choices);
+    if (event === 'opinion:support') s.supported.add(payload.opinion);
+    if (event === 'opinion:withdraw') s.supported.delete(payload.opinion);
+    if (event === 'question:vote') {
+      if (payload.withdraw) s.voted.delete(payload.question);
+      else s.voted.add(payload.question);
+    }
+    this.render();
+  }
+
+  #wire() {
+    const act = (...a) => this.act(...a);
+    byId('meeting-toggle').addEventListener('click', () => this.#setPanel(byId('meeting-panel').hidden));
+    for (const b of document.querySelectorAll('#meeting-panel [role="tab"]')) {
+      b.addEventListener('click', () => this.#select(b.dataset.tab));
+      b.addEventListener('keydown', (e) => this.#tabKey(e));
+    }
+    byId('hand-raise').addEventListener('click', () => act('hand:raise', {}, t('floor.raised')));
+    byId('hand-lower').addEventListener('click', () => act('hand:lower', {}, t('floor.lowered')));
+    byId('floor-yield').addEventListener('click', () => act('floor:yield'));
+    byId('plaza-caption-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const input = byId('plaza-caption-text');
+      const text = input.value.trim();
+      if (text && (await act('caption:post', { text }))) input.value = '';
+    });
+    byId('chat-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const input = byId('chat-text');
+      const text = input.value.trim();
+      if (text && (await act('chat:send', { text }))) input.value = '';
+    });
+    byId('opinion-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const text = byId('opinion-text').value.trim();
+      if (!text) return;
+      const category = byId('opinion-category').value || undefined;
+      if (await act('opinion:submit', { text, category }, t('opinion.thanks'))) byId('opinion-text').value = '';
+    });
+    byId('question-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const text = byId('question-text').value.trim();
+      if (text && (await act('question:ask', { text }, t('question.thanks')))) byId('question-text').value = '';
+    });
+    const limit = () => Math.max(5, Number(byId('chair-limit').value) || 180);
+    byId('chair-give').addEventListener('click', () => act('floor:give', { limit: limit() }));
+    byId('chair-next').addEventListener('click', () => act('floor:next', { limit: limit() }));
+    byId('chair-extend').addEventListener('click', () => act('floor:extend', { seconds: EXTEND_SECONDS }));
+    byId('chair-revoke').addEventListener('click', () => act('floor:revoke'));
+    byId('chair-advance').addEventListener('click', () => act('agenda:advance'));
+    byId('chair-close').addEventListener('click', () => act('agenda:close'));
+    byId('lobby-leave').addEventListener('click', async () => {
+      this.#hideLobby();
+      await this.net?.leave();
+      this.hooks.back?.('');
+    });
+    byId('notice-ok').addEventListener('click', () => this.#closeNotice());
+  }
+
+  #setPanel(open) {
+    byId('meeting-panel').hidden = !open;
+    const toggle = byId('meeting-toggle');
+    toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+    toggle.textContent = t(open ? 'meeting.close' : 'meeting.open');
+  }
+
+  #select(tab) {
+    if (!TABS.includes(tab) || byId(`tab-${tab}`).hidden) tab = 'floor';
+    this.tab = tab;
+    for (const name of TABS) {
+      const b = byId(`tab-${name}`);
+      b.setAttribute('aria-selected', name === tab ? 'true' : 'false');
+      b.tabIndex = name === tab ? 0 : -1;
+      byId(`panel-${name}`).hidden = name !== tab;
+    }
+  }
+
+  #tabKey(e) {
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    const shown = TABS.filter((n) => !byId(`tab-${n}`).hidden);
+    const i = shown.indexOf(this.tab);
+    const next = shown[(i + (e.key === 'ArrowRight' ? 1 : shown.length - 1)) % shown.length];
+    this.#select(next);
+    byId(`tab-${next}`).focus();
+    e.preventDefault();
+  }
+
+  // -- events from the server ------------------------------------------------------------
+
+  #onFloor(f) {
+    if (!this.state.active) return;
+    const me = this.state.self?.pid;
+    const change = this.state.applyFloor(f);
+    if (change.speaker) {
+      if (f.holder && f.holder === me) {
+        const c = this.state.countdown();
+        this.#alert(c?.remaining != null ? t('live.youHaveFloor', { clock: formatClock(c.remaining) }) : t('live.youHaveFloorFree'));
+      } else if (f.holder) this.#alert(t('live.floorTo', { name: f.holder_name }));
+      else if (change.previous?.holder === me) this.#alert(t('live.floorEnded'));
+      else this.#alert(t('live.floorOpen'));
+    } else if (change.state && f.state === 'overtime') {
+      this.#alert(f.holder === me ? t('live.yourTimeUp') : t('live.timeUp', { name: f.holder_name }));
+    }
+    this.render();
+  }
+
+  #onAgenda(a) {
+    if (!this.state.active) return;
+    const change = this.state.applyAgenda(a);
+    if (change.current) {
+      const cur = this.state.currentItem();
+      this.hooks.announce?.(cur ? t('live.agendaItem', { n: cur.index + 1, title: cur.item.title }) : t('live.agendaRecess'));
+    }
+    this.render();
+  }
+
+  #onEvent(e) {
+    if (!this.state.active) return;
+    const { what } = this.state.applyEvent(e);
+    if (what === 'chat') V.renderChat(this.state, (...a) => this.act(...a));
+    else if (what === 'captions') {
+      V.renderCaptions(this.state);
+      this.#drawBoard();
+    } else if (what) this.render();
+  }
+
+  #onNotice(n) {
+    this.lastNotice = n.kind;
+    const reason = n.reason ? t('notice.reason', { reason: n.reason }) : '';
+    const until = n.until ? t('notice.until', { time: new Date(n.until * 1000).toLocaleString(i18n.lang) }) : '';
+    const text = `${t(`notice.${n.kind}.text`)} ${reason} ${until}`.trim();
+    if (n.kind === 'muted' || n.kind === 'unmuted') {
+      this.state.setMuted(n.kind === 'muted');
+      this.render();
+    }
+    if (n.kind === 'removed' || n.kind === 'banned' || n.kind === 'refused') {
+      if (this.net) this.net.joinPayload = null; // no automatic rejoin
+      this.#hideLobby();
+      this.hooks.back?.(text);
+    }
+    this.#showNotice(t(`notice.${n.kind}.title`), text);
+  }
+
+  #onAdmitted(ack) {
+    if (!this.lobby) return;
+    this.lobby = null;
+    this.joined(ack);
+    this.hooks.enter(ack.self, ack.snapshot);
+    this.hooks.announce?.(t('live.admitted'));
+  }
+
+  // -- lobby and notices -----------------------------------------------------------------
+
+  #showLobby(ack) {
+    this.lobby = ack;
+    byId('join-screen').hidden = true;
+    byId('lobby-screen').hidden = false;
+    byId('lobby-room').textContent = i18n.pick(ack.lobby?.room?.name);
+    byId('lobby-position').textContent = t('lobby.position', { n: ack.lobby?.position ?? 1 });
+    byId('lobby-title').focus({ preventScroll: true });
+  }
+
+  #hideLobby() {
+    this.lobby = null;
+    byId('lobby-screen').hidden = true;
+  }
+
+  #showNotice(title, text) {
+    this.noticeReturn = document.activeElement;
+    byId('notice-title').textContent = title;
+    byId('notice-text').textContent = text;
+    byId('notice').hidden = false;
+    byId('notice-ok').focus({ preventScroll: true });
+  }
+
+  #closeNotice() {
+    byId('notice').hidden = true;
+    const back = this.noticeReturn;
+    if (back && document.contains(back) && !back.closest('[hidden]')) back.focus({ preventScroll: true });
+  }
+
+  #alert(text) {
+    byId('floor-live').textContent = text;
+  }
+
+  // -- drawing ---------------------------------------------------------------------------
+
+  #tick() {
+    if (!this.state.active) return;
+    V.renderBanner(this.state);
+    if (!byId('tab-chair').hidden && !byId('panel-chair').hidden) V.renderChair(this.state, (...a) => this.act(...a));
+    this.#drawBoard();
+  }
+
+  #drawBoard() {
+    if (!this.board || !this.state.active) return;
+    const b = V.bannerTexts(this.state);
+    const caption = this.state.captions.at(-1)?.text || '';
+    this.board.update({ agenda: b.agenda, floor: b.floor, caption, over: b.over || b.overtime });
+  }
+
+  render() {
+    if (!this.state.active) {
+      if (this.lobby) this.#showLobby(this.lobby);
+      return;
+    }
+    const act = (...a) => this.act(...a);
+    byId('meeting-toggle').textContent = t(byId('meeting-panel').hidden ? 'meeting.open' : 'meeting.close');
+    byId('tab-chair').hidden = !this.state.may('floor.give');
+    byId('plaza-caption-form').hidden = !this.state.may('caption.post');
+    if (this.tab === 'chair' && byId('tab-chair').hidden) this.#select('floor');
+    V.renderBanner(this.state);
+    V.renderFloor(this.state, act);
+    V.renderChat(this.state, act);
+    V.renderOpinions(this.state, act, this.mine);
+    V.renderQuestions(this.state, act);
+    V.renderPolls(this.state, act);
+    V.renderCaptions(this.state);
+    this.#drawBoard();
+  }
+
+  /** For tests and debugging (window.hiroba.meeting()). */
+  snapshot() {
+    const s = this.state;
+    const cur = s.currentItem();
+    const c = s.countdown();
+    return {
+      active: s.active,
+      lobby: !!this.lobby,
+      place: this.place ?? null,
+      role: s.self?.role ?? null,
+      muted: s.muted,
+      notice: this.lastNotice,
+      position: s.myPosition(),
+      holder: s.floor?.holder ?? null,
+      floorState: s.floor?.state ?? null,
+      remaining: c?.remaining ?? null,
+      agenda: cur ? cur.item.title : null,
+      chat: s.chat.map((m) => m.text),
+      captions: s.captions.map((x) => x.text),
+      opinions: s.opinionsRanked().map((o) => ({ id: o.id, text: o.text, supports: o.supports })),
+      polls: s.pollsList().map((p) => ({ id: p.id, counts: p.counts, state: p.state })),
+      board: !!this.board,
+    };
+  }
+}

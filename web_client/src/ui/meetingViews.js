@@ -1,0 +1,305 @@
+/**
+ * Drawing the meeting in the plaza page: the banner (agenda item, speaker and countdown),
+ * the hand and queue, the agenda, chat, opinions, questions, polls, captions and the
+ * chair's controls. Each function redraws its part from the state; `act(event, payload)`
+ * sends an action. Everything people wrote goes in as text (ui/el.js).
+ */
+import { i18n, t } from '../i18n.js';
+import { MeetingState, formatClock } from '../state/meeting.js';
+import { byId, el, fill, fillKeyed } from './el.js';
+
+/** "12:30 / 20:00" for an agenda item. */
+function itemClock(spent, planned) {
+  return planned > 0 ? `${formatClock(spent)} / ${formatClock(planned)}` : formatClock(spent);
+}
+
+export function bannerTexts(state, nowMs = Date.now()) {
+  const cur = state.currentItem(nowMs);
+  const n = state.agenda?.items?.length || 0;
+  const agenda = cur
+    ? t(cur.over ? 'banner.agendaOver' : 'banner.agenda', {
+        n: cur.index + 1,
+        of: n,
+        title: cur.item.title,
+        clock: itemClock(cur.spent, cur.item.planned),
+      })
+    : '';
+  const c = state.countdown(nowMs);
+  let floor = '';
+  if (c) {
+    const who = c.holder === state.self?.pid ? t('banner.you') : c.name;
+    if (c.remaining === null) floor = t('banner.speakingFree', { name: who });
+    else if (c.overtime) floor = t('banner.overtime', { name: who, grace: formatClock(c.grace ?? 0) });
+    else floor = t('banner.speaking', { name: who, clock: formatClock(c.remaining) });
+  }
+  return { agenda, floor, overtime: !!c?.overtime, over: !!cur?.over };
+}
+
+export function renderBanner(state, nowMs = Date.now()) {
+  const b = bannerTexts(state, nowMs);
+  byId('agenda-now').textContent = b.agenda;
+  byId('agenda-now').classList.toggle('over', b.over);
+  byId('floor-now').textContent = b.floor;
+  byId('floor-now').classList.toggle('over', b.overtime);
+  byId('floor-banner').hidden = !b.agenda && !b.floor;
+  return b;
+}
+
+export function renderFloor(state, act) {
+  const pos = state.myPosition();
+  const holder = state.holdsFloor;
+  const muted = state.muted;
+  let status = '';
+  if (muted) status = t('floor.muted');
+  else if (holder) status = t('floor.youSpeak');
+  else if (pos) status = t('floor.position', { n: pos, of: state.floor.queue.length });
+  byId('hand-status').textContent = status;
+  const raise = byId('hand-raise');
+  raise.hidden = !state.may('hand.raise') || !!pos || holder;
+  raise.disabled = muted;
+  byId('hand-lower').hidden = !pos;
+  byId('floor-yield').hidden = !holder;
+  const queue = state.floor?.queue || [];
+  fillKeyed(
+    byId('queue-list'),
+    JSON.stringify([queue, state.self?.pid, i18n.lang]),
+    () => queue.length
+      ? queue.map((w, i) =>
+          el('li', { class: w.pid === state.self?.pid ? 'me' : null }, `${i + 1}. `, w.name,
+            w.pid === state.self?.pid ? ` (${t('floor.you')})` : ''),
+        )
+      : [el('li', { class: 'empty', text: t('floor.queueEmpty') })],
+  );
+  renderAgendaList(byId('agenda-list'), state, null);
+  if (!byId('panel-chair').hidden || state.may('floor.give')) renderChair(state, act);
+}
+
+function renderAgendaList(list, state, act) {
+  const items = state.agenda?.items || [];
+  const cur = state.currentItem();
+  const key = JSON.stringify([items.map((i) => [i.id, i.title, i.state, i.planned]), cur?.item.id, cur?.over, !!act, i18n.lang]);
+  if (!fillKeyed(list, key, () => agendaItems(items, cur, act))) {
+    // same items: only the clock of the open one moves
+    const open = cur && list.querySelector('[aria-current="true"] .clock');
+    if (open) open.textContent = itemClock(cur.spent, cur.item.planned);
+  }
+}
+
+function agendaItems(items, cur, act) {
+  return items.length
+      ? items.map((item, i) => {
+          const open = cur && cur.item.id === item.id;
+          const spent = open ? cur.spent : item.elapsed || 0;
+          const li = el(
+            'li',
+            { class: `agenda-item ${item.state}`, 'aria-current': open ? 'true' : null },
+            el('span', { class: 'title' }, `${i + 1}. `, item.title),
+            el('span', { class: 'clock' }, itemClock(spent, item.planned)),
+            open && cur.over ? el('span', { class: 'badge over', text: t('agenda.overrun') }) : null,
+            item.state === 'done' ? el('span', { class: 'badge', text: t('agenda.done') }) : null,
+          );
+          if (act && !open) {
+            li.append(el('button', { type: 'button', class: 'small', onclick: () => act('agenda:open', { item: item.id }) },
+              t('agenda.open')));
+          }
+          return li;
+        })
+      : [el('li', { class: 'empty', text: t('agenda.empty') })];
+}
+
+export function renderChair(state, act) {
+  const tab = byId('tab-chair');
+  tab.hidden = !state.may('floor.give');
+  if (tab.hidden) return;
+  const c = state.countdown();
+  byId('chair-give').disabled = !!c || !(state.floor?.queue || []).length;
+  byId('chair-next').disabled = !(state.floor?.queue || []).length;
+  byId('chair-extend').disabled = !c || c.remaining === null;
+  byId('chair-revoke').disabled = !c;
+  byId('chair-advance').hidden = !state.may('agenda.advance');
+  byId('chair-close').disabled = !state.currentItem();
+  renderAgendaList(byId('chair-agenda'), state, state.may('agenda.advance') ? act : null);
+}
+
+export function renderChat(state, act) {
+  const list = byId('chat-list');
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const mine = state.self?.pid;
+  fill(
+    list,
+    state.chat.map((m) =>
+      el(
+        'li',
+        { class: m.author === mine ? 'mine' : null, dataset: { id: m.id } },
+        el('span', { class: `who role-${m.author_role}` }, m.author_name),
+        el('span', { class: 'what' }, m.text),
+        m.author !== mine && state.may('chat.report')
+          ? el('button', {
+              type: 'button',
+              class: 'small quiet',
+              'aria-label': t('chat.reportOf', { name: m.author_name }),
+              onclick: () => act('chat:report', { message: m.id }, t('chat.reported')),
+            }, t('chat.report'))
+          : null,
+      ),
+    ),
+  );
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  const can = state.may('chat.send') && !state.muted;
+  byId('chat-text').disabled = !can;
+  byId('chat-send').disabled = !can;
+  byId('chat-text').placeholder = state.may('chat.send') ? (state.muted ? t('floor.muted') : '') : t('chat.cannot');
+}
+
+export function renderOpinions(state, act, mine) {
+  const form = byId('opinion-form');
+  form.hidden = !state.may('opinion.submit');
+  const select = byId('opinion-category');
+  const keep = select.value;
+  const cats = state.categories.length ? state.categories : [''];
+  fill(select, cats.map((c) => el('option', { value: c }, c || t('opinion.noCategory'))));
+  if (cats.includes(keep)) select.value = keep;
+  byId('opinion-submit').disabled = state.muted;
+  const ops = state.opinionsRanked();
+  fill(
+    byId('opinion-list'),
+    ops.length
+      ? ops.map((o) => {
+          const supported = state.self?.supported?.has(o.id);
+          const own = mine.has(o.id);
+          return el(
+            'li',
+            { class: 'card', dataset: { id: o.id } },
+            el('p', { class: 'meta' },
+              o.category ? el('span', { class: 'badge', text: o.category }) : null,
+              el('span', { class: 'badge status', text: t(`opinion.status.${o.status}`) }),
+              el('span', { text: o.author_name })),
+            el('p', { class: 'text', text: o.text }),
+            o.response ? el('p', { class: 'response' }, el('b', { text: t('opinion.response') }), ' ', o.response) : null,
+            el('p', { class: 'row' },
+              el('span', { class: 'count', text: t('opinion.supports', { n: o.supports }) }),
+              state.may('opinion.support') && !own
+                ? el('button', {
+                    type: 'button',
+                    class: supported ? 'small pressed' : 'small',
+                    'aria-pressed': supported ? 'true' : 'false',
+                    onclick: () => act(supported ? 'opinion:withdraw' : 'opinion:support', { opinion: o.id }),
+                  }, t(supported ? 'opinion.supported' : 'opinion.support'))
+                : null),
+          );
+        })
+      : [el('li', { class: 'empty', text: t('opinion.empty') })],
+  );
+}
+
+export function renderQuestions(state, act) {
+  byId('question-form').hidden = !state.may('question.ask');
+  byId('question-submit').disabled = state.muted;
+  const qs = state.questionsRanked();
+  fill(
+    byId('question-list'),
+    qs.length
+      ? qs.map((q) => {
+          const voted = state.self?.voted?.has(q.id);
+          const open = q.state === 'open';
+          return el(
+            'li',
+            { class: `card ${q.state}`, dataset: { id: q.id } },
+            el('p', { class: 'meta' }, el('span', { class: 'badge status', text: t(`question.state.${q.state}`) }),
+              el('span', { text: q.author_name })),
+            el('p', { class: 'text', text: q.text }),
+            q.answer ? el('p', { class: 'response' }, el('b', { text: t('question.answer') }), ' ', q.answer) : null,
+            el('p', { class: 'row' },
+              el('span', { class: 'count', text: t('question.votes', { n: q.votes }) }),
+              open && state.may('question.vote')
+                ? el('button', {
+                    type: 'button',
+                    class: voted ? 'small pressed' : 'small',
+                    'aria-pressed': voted ? 'true' : 'false',
+                    onclick: () => act('question:vote', voted ? { question: q.id, withdraw: true } : { question: q.id }),
+                  }, t(voted ? 'question.voted' : 'question.vote'))
+                : null,
+              open && state.may('question.answer')
+                ? el('button', { type: 'button', class: 'small', onclick: () => act('question:answer', { question: q.id }) },
+                    t('question.markAnswered'))
+                : null),
+          );
+        })
+      : [el('li', { class: 'empty', text: t('question.empty') })],
+  );
+}
+
+function ballotForm(state, poll, act) {
+  const mine = state.myBallot(poll.id) || [];
+  const type = poll.multiple ? 'checkbox' : 'radio';
+  const name = `poll-${poll.id}`;
+  const form = el('form', { class: 'ballot', 'aria-label': poll.question });
+  poll.options.forEach((option, i) => {
+    form.append(
+      el('label', { class: 'check' },
+        el('input', { type, name, value: i, checked: mine.includes(i) }),
+        el('span', { text: option })),
+    );
+  });
+  form.append(el('button', { type: 'submit', class: 'small primary' }, t(mine.length ? 'poll.change' : 'poll.vote')));
+  if (poll.multiple) form.append(el('span', { class: 'hint', text: t('poll.upTo', { n: poll.max_choices }) }));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const choices = [...form.querySelectorAll('input:checked')].map((x) => Number(x.value));
+    act('poll:vote', { poll: poll.id, choices }, t('poll.thanks'));
+  });
+  return form;
+}
+
+function bar(pct) {
+  const fillEl = el('span', { class: 'fill' });
+  fillEl.style.width = `${Math.max(0, Math.min(100, pct))}%`; // CSSOM: allowed by the CSP
+  return el('span', { class: 'bar', 'aria-hidden': 'true' }, fillEl);
+}
+
+export function renderPolls(state, act) {
+  const polls = state.pollsList();
+  const role = state.self?.role;
+  fill(
+    byId('poll-list'),
+    polls.length
+      ? polls.map((p) => {
+          const shares = MeetingState.shares(p);
+          const canVote = p.state === 'open' && state.may('poll.vote') && p.electorate.includes(role);
+          return el(
+            'li',
+            { class: `card poll ${p.state}`, dataset: { id: p.id } },
+            el('p', { class: 'meta' }, el('span', { class: 'badge status', text: t(`poll.state.${p.state}`) }),
+              el('span', { text: t('poll.voters', { n: p.voters }) })),
+            el('p', { class: 'text', text: p.question }),
+            canVote ? ballotForm(state, p, act) : null,
+            el('ul', { class: 'results', 'aria-label': t('poll.results') },
+              p.options.map((o, i) =>
+                el('li', {},
+                  el('span', { class: 'option', text: o }),
+                  bar(shares[i]),
+                  el('span', { class: 'share', text: t('poll.share', { n: p.counts[i], pct: shares[i] }) })))),
+            p.state === 'open' && state.may('poll.close')
+              ? el('button', { type: 'button', class: 'small', onclick: () => act('poll:close', { poll: p.id }) }, t('poll.close'))
+              : null,
+          );
+        })
+      : [el('li', { class: 'empty', text: t('poll.empty') })],
+  );
+}
+
+/**
+ * Show the latest caption lines. The box is a polite live region (a log): new lines are
+ * appended and corrections change a line in place, so a screen reader reads each line once.
+ */
+export function renderCaptions(state, keep = 2) {
+  const box = byId('captions');
+  for (const c of state.captions.slice(-keep)) {
+    const line = box.querySelector(`[data-seq="${Number(c.seq)}"]`);
+    if (line) {
+      if (line.textContent !== c.text) line.textContent = c.text;
+    } else box.append(el('span', { class: 'line', dataset: { seq: c.seq } }, c.text));
+  }
+  while (box.children.length > keep) box.firstElementChild.remove();
+  box.hidden = !box.children.length;
+}
