@@ -222,9 +222,15 @@ class Room:
             tick_hz=tick_hz,
         )
 
-    def take_delta(self, now_ms: int) -> Delta | None:
-        """Advance the tick and return what changed since the last one, or None."""
+    def take_delta(self, now_ms: int, *, include_moved: bool = True) -> Delta | None:
+        """Advance the tick and return what changed since the last one, or None.
+
+        Without ``include_moved`` positions are left out: clients then get them from the
+        motion plane, and the control plane carries only joins, leaves and modes.
+        """
         self.tick += 1
+        if not include_moved:
+            self._moved.clear()
         if not (self._joined or self._left or self._moved or self._tracking):
             return None
         delta = Delta(

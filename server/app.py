@@ -17,6 +17,8 @@ from server.meeting_seed import seed_meetings
 from server.meeting_service import MeetingService
 from server.model_files import add_model_route
 from server.models import model_path
+from server.motion.endpoint import motion_handler
+from server.motion.service import MOTION_PATH, MotionService
 from server.secret import load_or_create_secret
 from server.security import content_security_policy, import_map, security_headers_middleware
 from server.seed import seed_demo
@@ -56,6 +58,16 @@ def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]
         scheme = "https" if secure else environ.get("wsgi.url_scheme", "http")
         own = f"{scheme}://{environ.get('HTTP_HOST', '')}"
         return origin == own or origin in allowed
+
+    return check
+
+
+def motion_origin_check(extra: tuple[str, ...]) -> Callable[[str | None, str], bool]:
+    """The motion WebSocket follows the same origin rule as socket.io."""
+    allowed = frozenset(extra)
+
+    def check(origin: str | None, own: str) -> bool:
+        return origin is None or origin == own or origin in allowed
 
     return check
 
@@ -100,6 +112,14 @@ def create_app(
     add_model_route(app, model_path(settings))
     meetings = MeetingService(settings, hub, sio, store)
     app[MEETINGS_KEY] = meetings
+    motion = MotionService(settings, hub)
+    app.router.add_get(
+        MOTION_PATH,
+        motion_handler(
+            motion.plane, settings.motion_hz, motion_origin_check(settings.allowed_origins)
+        ),
+    )
+    app.router.add_get("/api/motion/stats", motion.stats)
     add_staff_routes(app)
 
     async def startup(app: web.Application) -> None:
@@ -113,12 +133,13 @@ def create_app(
             None, load_or_create_secret, settings.secret_path
         )
         await meetings.load(secret)
-        api = SocketApi(sio, hub, secret, meetings)
+        api = SocketApi(sio, hub, secret, meetings, motion)
         MeetingApi(lambda event, handler: sio.on(event, api._guard(handler)), meetings)
         meetings.start()
         tracking.bind(api)
         tracking.start()
         ticker.start()
+        motion.start()
         log.info("serving %d rooms", len(hub.rooms))
 
     async def shutdown(app: web.Application) -> None:
@@ -130,6 +151,7 @@ def create_app(
 
     async def cleanup(app: web.Application) -> None:
         await ticker.stop()
+        await motion.stop()
         await meetings.stop()
         await store.close()
 

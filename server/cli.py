@@ -14,6 +14,7 @@ from aiohttp import web
 
 from rooms.errors import HirobaError
 from server import __version__
+from server.cli_bench import add_commands as add_bench_commands
 from server.cli_staff import add_commands as add_staff_commands
 from server.cli_tracking import add_commands as add_tracking_commands
 from server.settings import Settings, env_name, load_settings, setting_fields
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_staff_commands(sub, _add_setting_flags, _settings)
     add_tracking_commands(sub, _add_setting_flags, _settings)
+    add_bench_commands(sub)
     return parser
 
 

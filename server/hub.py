@@ -166,7 +166,7 @@ class Hub:
         now = wall_ms()
         deltas = []
         for room in self.rooms.values():
-            delta = room.take_delta(now)
+            delta = room.take_delta(now, include_moved=self.settings.move_deltas)
             if delta is not None:
                 deltas.append(delta)
         return deltas

@@ -123,6 +123,29 @@ class Settings:
     tracking_d_cutoff: float = field(
         default=1.0, metadata=_doc("face tracking: cutoff for the speed estimate, in hertz")
     )
+    move_deltas: bool = field(
+        default=True,
+        metadata=_doc(
+            "also send positions in the 10 Hz room:delta (the browser client's path until it "
+            "moves to the motion plane; off when every client uses /motion)"
+        ),
+    )
+    motion_hz: float = field(
+        default=20.0,
+        metadata=_doc("motion-plane frames per second to each client (/motion WebSocket)"),
+    )
+    motion_near_k: int = field(
+        default=8, metadata=_doc("nearest plaza neighbours each client gets at full rate")
+    )
+    motion_near_radius: float = field(
+        default=12.0, metadata=_doc("metres within which those neighbours are looked for")
+    )
+    motion_cull_radius: float = field(
+        default=30.0, metadata=_doc("metres beyond which plaza avatars are not sent at all")
+    )
+    motion_far_hz: float = field(
+        default=1.0, metadata=_doc("updates per second of avatars in range but not near")
+    )
     pose_hz: float = field(
         default=20.0,
         metadata=_doc("face poses sent to each room per second, one batched frame per tick"),
@@ -238,10 +261,13 @@ def load_settings(
     for name in ("tracking_head_min_cutoff", "tracking_face_min_cutoff", "tracking_d_cutoff"):
         if not getattr(settings, name) > 0:
             raise HirobaError(Reason.BAD_FIELD, f"{name} must be positive")
-    if not (5 <= settings.floor_limit_seconds <= 6 * 3600
-            and 0 <= settings.floor_grace_seconds <= 600):
-        raise HirobaError(Reason.BAD_FIELD, "floor_limit_seconds must be 5 s to 6 h, "
-                          "floor_grace_seconds 0 to 600 s")
+    if not (
+        5 <= settings.floor_limit_seconds <= 6 * 3600 and 0 <= settings.floor_grace_seconds <= 600
+    ):
+        raise HirobaError(
+            Reason.BAD_FIELD,
+            "floor_limit_seconds must be 5 s to 6 h, floor_grace_seconds 0 to 600 s",
+        )
     if not settings.staff_login_attempts_per_minute > 0:
         raise HirobaError(Reason.BAD_FIELD, "staff_login_attempts_per_minute must be positive")
     for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):
@@ -253,6 +279,10 @@ def load_settings(
 
 def _check_media(settings: Settings) -> None:
     """Face-tracking relay and WebRTC settings (see docs/operations.md)."""
+    if not 1 <= settings.motion_hz <= 60 or not 0 < settings.motion_far_hz <= settings.motion_hz:
+        raise HirobaError(
+            Reason.BAD_FIELD, "need 1 <= motion_hz <= 60 and 0 < motion_far_hz <= motion_hz"
+        )
     if not 1 <= settings.pose_hz <= 60:
         raise HirobaError(Reason.BAD_FIELD, "pose_hz must be between 1 and 60")
     if not 1 <= settings.server_tracking_fps <= 60:

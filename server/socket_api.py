@@ -21,6 +21,7 @@ from server import events
 from server.hub import Hub, Session
 from server.meeting_service import MeetingService
 from server.messages import JoinRequest, LeaveRequest, MoveRequest
+from server.motion.service import MotionService
 from server.seats import Seat
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,18 @@ class SocketApi:
     """Binds the hub to a python-socketio server."""
 
     def __init__(
-        self, sio: socketio.AsyncServer, hub: Hub, secret: bytes, meetings: MeetingService
+        self,
+        sio: socketio.AsyncServer,
+        hub: Hub,
+        secret: bytes,
+        meetings: MeetingService,
+        motion: MotionService | None = None,
     ) -> None:
         self.sio = sio
         self.hub = hub
         self.secret = secret
         self.meetings = meetings
+        self.motion = motion
         meetings.bind(self.enter)
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
@@ -104,9 +111,16 @@ class SocketApi:
         # Who the person is (invitation, staff login, device) and where they go (lobby,
         # gallery, room) is the meeting's to decide (server/meeting_service.py).
         entry = await self.meetings.join(
-            session, room, name=request.name, lang=request.lang, style=request.avatar,
-            device=request.device, token=request.token, code=request.code,
-            gallery=request.gallery, staff=request.staff,
+            session,
+            room,
+            name=request.name,
+            lang=request.lang,
+            style=request.avatar,
+            device=request.device,
+            token=request.token,
+            code=request.code,
+            gallery=request.gallery,
+            staff=request.staff,
         )
         if not session.connected:
             # The socket went away while the meeting was deciding: its disconnect handler
@@ -145,7 +159,9 @@ class SocketApi:
             "track_on_server": self.hub.settings.server_tracking_max > 0
             and policy.decide(participant.role, policy.Action.TRACKING_SERVER).allowed,
         }
-        ack = {"ok": True, "self": participant.id, "snapshot": snapshot}
+        ack: Ack = {"ok": True, "self": participant.id, "snapshot": snapshot}
+        if self.motion is not None:
+            ack["motion"] = self.motion.joined(room, participant)
         return {**ack, **await self.meetings.welcome(session.sid)}
 
     async def leave(self, session: Session, payload: object) -> Ack:

@@ -112,9 +112,7 @@ def compact_pose(record: bytes) -> bytes:
     if values.size % 2:
         values = np.append(values, np.uint8(0))
     packed = (values[0::2] | (values[1::2] << 4)).astype(np.uint8)
-    head = COMPACT_HEAD.pack(
-        state, roll, pitch, yaw, _mm4(px), _mm4(py), _mm4(pz), mask.tobytes()
-    )
+    head = COMPACT_HEAD.pack(state, roll, pitch, yaw, _mm4(px), _mm4(py), _mm4(pz), mask.tobytes())
     return head + packed.tobytes()
 
 
@@ -152,8 +150,14 @@ def decode_compact(data: bytes | memoryview, at: int = 0) -> tuple[CompactPose, 
     values[1::2] = packed >> 4
     weights = np.zeros(WEIGHT_COUNT)
     weights[bits.astype(bool)] = values[:k] / 15.0
-    pose = CompactPose(state, roll / 100, pitch / 100, yaw / 100, (px * 4, py * 4, pz * 4),
-                       tuple(float(w) for w in weights))
+    pose = CompactPose(
+        state,
+        roll / 100,
+        pitch / 100,
+        yaw / 100,
+        (px * 4, py * 4, pz * 4),
+        tuple(float(w) for w in weights),
+    )
     return pose, start + nbytes
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
@@ -34,7 +34,7 @@ def motion_handler(
     plane: MotionPlane,
     tick_hz: float,
     origin_allowed: Callable[[str | None, str], bool],
-) -> Callable[[web.Request], object]:
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for ``/motion``, bound to a plane."""
 
     async def handle(request: web.Request) -> web.StreamResponse:

@@ -46,8 +46,11 @@ class MotionStats:
 
     def summary(self) -> dict[str, object]:
         def pct(values: deque[float], q: float) -> float | None:
-            return round(float(np.percentile(np.fromiter(values, float), q)) * 1000, 3) \
-                if values else None
+            return (
+                round(float(np.percentile(np.fromiter(values, float), q)) * 1000, 3)
+                if values
+                else None
+            )
 
         return {
             "ticks": self.ticks,
@@ -92,8 +95,9 @@ class RoomMotion:
         self.posed[row] = self.records[row] = None
         return self.transports.pop(row, None)
 
-    def update(self, row: int, x: float, z: float, h: float, pose: bytes | None,
-               now: float) -> None:
+    def update(
+        self, row: int, x: float, z: float, h: float, pose: bytes | None, now: float
+    ) -> None:
         entry = self.plain[row]
         self.plain[row] = codec.plain_entry(int(entry["slot"]), x, z, h)
         self.table.moved(self.pids[row], x, z)
@@ -117,8 +121,9 @@ class RoomMotion:
 class MotionPlane:
     """All rooms' motion state in this process, and the per-tick fan-out."""
 
-    def __init__(self, config: InterestConfig, mover: Mover,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, config: InterestConfig, mover: Mover, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.config = config
         self.mover = mover
         self.clock = clock
@@ -132,8 +137,9 @@ class MotionPlane:
     def add_room(self, room_id: str, capacity: int) -> None:
         self.rooms[room_id] = RoomMotion(room_id, capacity, self.config)
 
-    def join(self, room_id: str, pid: str, slot: int, x: float, z: float, h: float,
-             on_stage: bool) -> str:
+    def join(
+        self, room_id: str, pid: str, slot: int, x: float, z: float, h: float, on_stage: bool
+    ) -> str:
         """Register a participant; returns the token its client opens the plane with."""
         self.rooms[room_id].add(pid, slot, x, z, h, on_stage)
         token = secrets.token_urlsafe(18)

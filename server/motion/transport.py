@@ -42,8 +42,11 @@ class WebSocketTransport:
 
     def busy(self) -> bool:
         t = self._transport
-        return self.ws.closed or t is None or t.is_closing() or (
-            t.get_write_buffer_size() > BUSY_BYTES
+        return (
+            self.ws.closed
+            or t is None
+            or t.is_closing()
+            or (t.get_write_buffer_size() > BUSY_BYTES)
         )
 
     async def send(self, frame: bytes) -> None:
@@ -69,9 +72,7 @@ class DataChannelTransport:
         self.channel = channel
 
     def busy(self) -> bool:
-        return bool(
-            self.channel.readyState != "open" or self.channel.bufferedAmount > BUSY_BYTES
-        )
+        return bool(self.channel.readyState != "open" or self.channel.bufferedAmount > BUSY_BYTES)
 
     async def send(self, frame: bytes) -> None:
         if self.channel.readyState == "open":

@@ -187,3 +187,16 @@ def test_moves_stay_in_bounds_off_stage_and_under_speed(kind, role, steps) -> No
         assert math.hypot(p.x - px, p.z - pz) <= 4.0 * min(dt, 1.0) + MOVE_SLACK + 1e-6
         if lay.stage is not None and not policy.may_enter_stage(role):
             assert not lay.stage.contains(p.x, p.z, AVATAR_RADIUS - 1e-6)
+
+
+def test_delta_without_moves_when_the_motion_plane_carries_them() -> None:
+    room = make_room()
+    join(room, "a")
+    room.take_delta(1)
+    a = room.participants["a"]
+    room.move("a", a.x + 0.2, a.z, 0.0, now=1.0)
+    assert room.take_delta(2, include_moved=False) is None
+    room.move("a", a.x + 0.2, a.z, 0.0, now=2.0)
+    room.leave("a")
+    delta = room.take_delta(3, include_moved=False)
+    assert delta is not None and delta.moved == () and delta.left == ("a",)

@@ -1,0 +1,263 @@
+"""Load and measure the motion plane: N citizens and M face-tracked stage members.
+
+Starts a Hiroba server on 127.0.0.1 (or targets ``--url``), joins N simulated citizens
+and M members (seated on the stage through invitation links) from worker processes over
+loopback, lets every client send its state at the tick rate (members with a changing pose
+record) and receive its frames for S seconds, then prints:
+
+- server CPU seconds per second (from /proc, the server process only),
+- frames and bytes delivered per client per second, deliveries per server CPU-second,
+- server-added latency p50/p99 (uplink arrival to the first frame carrying it, and tick
+  start to frame written), frames skipped for busy clients, rejected uplinks.
+
+    .venv/bin/hiroba bench motion --clients 500 --stage 12 --seconds 20 --json
+
+Counts and time are bounded (at most 1000 clients, 120 s); traffic stays on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_CLIENTS = 1000
+MAX_SECONDS = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(data_dir: str, tick_hz: float) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data-dir",
+         data_dir, "--log-level", "warning", "--motion-hz", str(tick_hz), "--move-deltas", "false",
+         "--events-per-second", "100", "--events-burst", "200"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def invite_tokens(data_dir: str, count: int, room: str) -> list[str]:
+    tokens = []
+    for i in range(count):
+        out = subprocess.run(
+            [sys.executable, "-m", "server.cli", "invite", room, "--role", "member",
+             "--name", f"委員{i + 1}", "--data-dir", data_dir],
+            cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+        ).stdout.strip()
+        tokens.append(parse_qs(urlparse(out).query)["token"][0])
+    return tokens
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def client(url: str, index: int, room: str, token: str | None, tick_hz: float,
+                 start_at: float, stop_at: float, out: dict[str, Any]) -> None:
+    import socketio
+    import websockets
+
+    from avatar import codec as pose_codec
+    from avatar.pose import N_BLENDSHAPES, Pose, TrackingState
+    from server.motion.codec import encode_uplink
+
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(url, transports=["websocket"], wait_timeout=30)
+    payload: dict[str, Any] = {"name": f"c{index}", "room": room, "lang": "ja"}
+    if token:
+        payload["token"] = token
+    ack = await sio.call("join", payload, timeout=30)
+    if not ack.get("ok"):
+        out["errors"].append(ack)
+        await sio.disconnect()
+        return
+    me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
+    motion = ack["motion"]
+    rng = random.Random(index)
+    x, z, h = me["x"], me["z"], me["h"]
+    seated = me["seat"] is not None
+    period = 1.0 / tick_hz
+    ws_url = url.replace("http", "ws", 1) + motion["path"]
+    frames = nbytes = 0
+    async with websockets.connect(ws_url, max_size=2**20, compression=None) as ws:
+        await ws.send(motion["token"])
+        assert await ws.recv() == "ok"
+        loop = asyncio.get_running_loop()
+
+        async def receive() -> None:
+            nonlocal frames, nbytes
+            async for frame in ws:
+                now = loop.time()
+                if start_at <= now < stop_at:
+                    frames += 1
+                    nbytes += len(frame)
+
+        receiver = asyncio.create_task(receive())
+        t0 = loop.time()
+        phase = rng.uniform(0, period)
+        await asyncio.sleep(phase)
+        n = 0
+        while loop.time() < stop_at:
+            n += 1
+            pose = None
+            if seated:
+                t = loop.time() - t0
+                weights = [0.0] * N_BLENDSHAPES
+                weights[24] = 0.5 + 0.5 * math.sin(t * 9 + index)  # jawOpen: talking
+                weights[8] = weights[9] = 1.0 if (t * 0.3 + index) % 1 < 0.05 else 0.0
+                weights[43] = weights[44] = 0.3
+                pose = pose_codec.encode(Pose(
+                    int(t * 1000), TrackingState.TRACKED, roll=8 * math.sin(t + index),
+                    pitch=5 * math.sin(t * 0.7), yaw=20 * math.sin(t * 0.4 + index),
+                    weights=tuple(weights)))
+            else:
+                h += rng.uniform(-0.3, 0.3)
+                x += -math.sin(h) * 1.2 * period
+                z += -math.cos(h) * 1.2 * period
+                if abs(x) > 26 or abs(z) > 26:
+                    h += math.pi
+            await ws.send(encode_uplink(x, z, h, pose))
+            next_send = t0 + phase + n * period
+            await asyncio.sleep(max(0.0, next_send - loop.time()))
+        receiver.cancel()
+        with suppress(asyncio.CancelledError):
+            await receiver
+    await sio.disconnect()
+    out["frames"].append(frames)
+    out["bytes"].append(nbytes)
+
+
+def worker(url: str, jobs: list[tuple[int, str, str | None]], tick_hz: float,
+           start_wall: float, stop_wall: float, queue: Any) -> None:
+    sys.path.insert(0, str(ROOT))
+
+    async def run() -> dict[str, Any]:
+        out: dict[str, Any] = {"frames": [], "bytes": [], "errors": []}
+        loop = asyncio.get_running_loop()
+        offset = loop.time() - time.time()
+        tasks = []
+        for index, room, token in jobs:
+            tasks.append(asyncio.create_task(client(
+                url, index, room, token, tick_hz, start_wall + offset, stop_wall + offset, out)))
+            await asyncio.sleep(0.01)  # joins spread out, as people arrive
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        out["errors"].extend(repr(r) for r in results if isinstance(r, BaseException))
+        return out
+
+    queue.put(asyncio.run(run()))
+
+
+def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    clients = min(max(args.clients, 0), MAX_CLIENTS)
+    stage = min(max(args.stage, 0), 12)
+    seconds = min(max(args.seconds, 1.0), MAX_SECONDS)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = os.path.join(tmp, "data")
+        proc = None
+        url = args.url
+        if url is None:
+            proc, url = start_server(data_dir, args.tick_hz)
+        try:
+            room = args.room
+            tokens = invite_tokens(data_dir, stage, room) if stage else []
+            jobs = [(i, room, tokens[i] if i < stage else None) for i in range(clients + stage)]
+            workers = max(1, min(args.workers, len(jobs)))
+            join_time = 0.012 * len(jobs) / workers + 8.0
+            start_wall = time.time() + join_time + args.warmup
+            stop_wall = start_wall + seconds
+            queue: Any = mp.get_context("spawn").Queue()
+            procs = [mp.get_context("spawn").Process(
+                target=worker, args=(url, jobs[w::workers], args.tick_hz, start_wall,
+                                     stop_wall, queue)) for w in range(workers)]
+            for p in procs:
+                p.start()
+            time.sleep(max(0.0, start_wall - time.time()))
+            cpu0 = cpu_seconds(proc.pid) if proc else None
+            stats0 = json.load(urllib.request.urlopen(url + "/api/motion/stats", timeout=10))
+            time.sleep(max(0.0, stop_wall - time.time()))
+            cpu1 = cpu_seconds(proc.pid) if proc else None
+            stats1 = json.load(urllib.request.urlopen(url + "/api/motion/stats", timeout=10))
+            results = [queue.get(timeout=seconds + 120) for _ in procs]
+            for p in procs:
+                p.join(30)
+        finally:
+            if proc is not None:
+                proc.terminate()
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(10)
+    frames = [f for r in results for f in r["frames"]]
+    nbytes = [b for r in results for b in r["bytes"]]
+    errors = [e for r in results for e in r["errors"]]
+    delivered = stats1["frames_sent"] - stats0["frames_sent"]
+    cpu = (cpu1 - cpu0) / seconds if cpu0 is not None and cpu1 is not None else None
+    return {
+        "clients": clients, "stage": stage, "seconds": seconds, "tick_hz": args.tick_hz,
+        "connected": len(frames), "errors": errors[:5],
+        "server_cpu_per_s": round(cpu, 3) if cpu is not None else None,
+        "frames_per_client_per_s": round(sum(frames) / max(1, len(frames)) / seconds, 2),
+        "bytes_per_client_per_s": round(sum(nbytes) / max(1, len(nbytes)) / seconds, 1),
+        "max_bytes_per_client_per_s": round(max(nbytes, default=0) / seconds, 1),
+        "deliveries_per_cpu_s": round(delivered / (cpu * seconds), 0) if cpu else None,
+        "frames_skipped_busy": stats1["frames_skipped_busy"] - stats0["frames_skipped_busy"],
+        "uplinks_rejected": stats1["uplinks_rejected"] - stats0["uplinks_rejected"],
+        "server": {k: v for k, v in stats1.items() if "ms" in k},
+    }
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=500, help="citizens (max 1000)")
+    parser.add_argument("--stage", type=int, default=12, help="tracked members (max 12)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured time (max 120)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument("--tick-hz", type=float, default=20.0, help="motion ticks per second")
+    parser.add_argument("--workers", type=int, default=4, help="client processes")
+    parser.add_argument("--room", default="plaza", help="room id")
+    parser.add_argument("--url", help="an already running server on 127.0.0.1")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result = run_bench(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>28}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
