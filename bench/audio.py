@@ -1,0 +1,282 @@
+"""Load and measure the audio plane: one floor speaker forwarded to N listeners.
+
+The measuring process is the server: it runs an :class:`server.audio.plane.AudioPlane`
+behind a tiny HTTP signalling endpoint on 127.0.0.1 (a port in 8300–8399). One worker
+process sends a tone from an aiortc "microphone"; 2–4 worker processes hold the N
+listener peers (real aiortc peers, 3 audio slots each, as a browser negotiates) and count
+the RTP payloads they receive through :mod:`server.audio.tap` without decoding them, so the
+clients stay cheaper than the server. After everyone is connected and a warm-up, it
+measures for S seconds and prints:
+
+- server CPU seconds per second (``time.process_time`` of the server process, all threads),
+- packets delivered per listener per second (received by the listener peers),
+- loss: packets pushed to listener slots by the server vs received by the listeners
+  (after the speaker stops and in-flight packets land), and slot drops (slow listeners).
+
+    .venv/bin/python -m bench.audio --listeners 100 --seconds 10 --json
+
+Bounded: at most 400 listeners and 60 s; ICE only on 127.0.0.1, no STUN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import multiprocessing as mp
+import os
+import socket
+import time
+from contextlib import suppress
+from typing import Any
+
+MAX_LISTENERS = 400
+MAX_SECONDS = 60.0
+PORTS = range(8300, 8400)
+ROOM = "bench"
+SPEAKER = "speaker"
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as s, suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            return port
+    raise RuntimeError("no free port in 8300-8399")
+
+
+async def _post(url: str, body: dict[str, str]) -> str:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.post(url, json=body) as resp:
+        resp.raise_for_status()
+        data = await resp.json()
+        return str(data["sdp"])
+
+
+# --- worker processes -------------------------------------------------------------------
+async def _speaker(base: str, done: Any, out: Any) -> None:
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from server.ice import rtc_configuration, use_host_addresses
+    from tests.audio_peers import Tone
+
+    use_host_addresses(["127.0.0.1"])
+    pc = RTCPeerConnection(rtc_configuration([]))
+    tone = Tone(440.0)
+    pc.addTrack(tone)
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await _post(base + "/uplink", {"pid": SPEAKER, "sdp": pc.localDescription.sdp})
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    out.put(("ready", 0))
+    await asyncio.get_running_loop().run_in_executor(None, done.wait)
+    out.put(("speaker", {"frames": tone.frames}))
+    await pc.close()
+
+
+async def _listeners(base: str, ids: list[str], slots: int, events: Any, out: Any) -> None:
+    from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+
+    from server.audio.tap import install_tap
+    from server.ice import rtc_configuration, use_host_addresses
+
+    use_host_addresses(["127.0.0.1"])
+    start, stop, done = events
+    config = rtc_configuration([])
+    counts = dict.fromkeys(ids, 0)
+    pcs: list[RTCPeerConnection] = []
+
+    async def connect(pid: str) -> None:
+        pc = RTCPeerConnection(config)
+        pcs.append(pc)
+        for _ in range(slots):
+            pc.addTransceiver("audio", direction="recvonly")
+
+        def count(_payload: bytes, _ts: int) -> None:
+            counts[pid] += 1
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+            install_tap(receiver, count, decode=False)
+
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await _post(base + "/listener", {"pid": pid, "sdp": pc.localDescription.sdp})
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+
+    errors: list[str] = []
+    for i in range(0, len(ids), 8):
+        results = await asyncio.gather(
+            *(connect(p) for p in ids[i : i + 8]), return_exceptions=True
+        )
+        errors += [repr(r) for r in results if isinstance(r, BaseException)]
+    out.put(("ready", len(ids)))
+    loop = asyncio.get_running_loop()
+    # (The multiprocessing events are waited for on a thread, off this loop.)
+    await loop.run_in_executor(None, start.wait)
+    at_start = dict(counts)
+    await loop.run_in_executor(None, stop.wait)
+    window = {p: counts[p] - at_start[p] for p in ids}
+    await loop.run_in_executor(None, done.wait)
+    out.put(("listeners", {"window": window, "total": dict(counts), "errors": errors[:3]}))
+    for pc in pcs:
+        await pc.close()
+
+
+def speaker_worker(base: str, done: Any, out: Any) -> None:
+    asyncio.run(_speaker(base, done, out))
+
+
+def listener_worker(base: str, ids: list[str], slots: int, events: Any, out: Any) -> None:
+    # The clients share this machine's cores with the server they measure: at a lower
+    # priority they cannot starve the server or the speaker (whose catch-up bursts
+    # would then overflow slots).
+    os.nice(10)
+    asyncio.run(_listeners(base, ids, slots, events, out))
+
+
+# --- the server process -----------------------------------------------------------------
+async def _serve(args: argparse.Namespace) -> dict[str, Any]:
+    from aiohttp import web
+
+    from server.audio.plane import AudioPlane, AudioSettings
+    from server.ice import rtc_configuration, use_host_addresses
+
+    listeners = min(max(args.listeners, 1), MAX_LISTENERS)
+    seconds = min(max(args.seconds, 1.0), MAX_SECONDS)
+    workers = min(max(args.workers, 1), 4, listeners)
+    use_host_addresses(["127.0.0.1"])
+    config = rtc_configuration([])
+    plane = AudioPlane(lambda: config, AudioSettings(slots=args.slots))
+    plane.set_speakers(ROOM, [SPEAKER])
+
+    async def uplink(request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response({"sdp": await plane.open_uplink(body["pid"], ROOM, body["sdp"])})
+
+    async def listener(request: web.Request) -> web.Response:
+        body = await request.json()
+        sdp = await plane.open_listener(body["pid"], ROOM, body["sdp"])
+        return web.json_response({"sdp": sdp})
+
+    app = web.Application()
+    app.router.add_post("/uplink", uplink)
+    app.router.add_post("/listener", listener)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    base = f"http://127.0.0.1:{port}"
+
+    ctx = mp.get_context("spawn")
+    out: Any = ctx.Queue()
+    start, stop, done = ctx.Event(), ctx.Event(), ctx.Event()
+    ids = [f"l{i}" for i in range(listeners)]
+    procs = [ctx.Process(target=speaker_worker, args=(base, done, out))]
+    procs += [
+        ctx.Process(target=listener_worker, args=(base, ids[w::workers], args.slots,
+                                                  (start, stop, done), out))
+        for w in range(workers)
+    ]  # fmt: skip
+    loop = asyncio.get_running_loop()
+    t0 = time.monotonic()
+    for p in procs:
+        p.start()
+    results: dict[str, Any] = {"listeners": [], "speaker": {}}
+    try:
+        for _ in procs:
+            kind, _n = await loop.run_in_executor(None, out.get, True, 60 + listeners)
+        connect_s = time.monotonic() - t0
+        await asyncio.sleep(args.warmup)
+
+        def forwarded() -> dict[str, tuple[int, int]]:
+            return {
+                p: (s["forwarded"], s["dropped"]) for p, s in plane.stats()["listeners"].items()
+            }
+
+        fwd0, cpu0, wall0 = forwarded(), time.process_time(), time.monotonic()
+        packets0 = plane.stats()["uplinks"].get(SPEAKER, {}).get("packets", 0)
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
+        start.set()
+        await asyncio.sleep(seconds)
+        stop.set()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        cpu1, wall1, fwd1 = time.process_time(), time.monotonic(), forwarded()
+        packets1 = plane.stats()["uplinks"].get(SPEAKER, {}).get("packets", 0)
+        await plane.close_uplink(SPEAKER)  # nothing more is pushed; let in-flight land
+        await asyncio.sleep(1.0)
+        final = forwarded()
+        done.set()
+        for _ in procs:
+            kind, data = await loop.run_in_executor(None, out.get, True, 60)
+            if kind == "listeners":
+                results["listeners"].append(data)
+            else:
+                results["speaker"] = data
+    finally:
+        done.set()
+        for p in procs:
+            await loop.run_in_executor(None, p.join, 30)
+            if p.is_alive():
+                p.terminate()
+        await plane.close()
+        await runner.cleanup()
+    elapsed = wall1 - wall0
+    window = [n for r in results["listeners"] for n in r["window"].values()]
+    received = sum(n for r in results["listeners"] for n in r["total"].values())
+    pushed = sum(f for f, _d in final.values())
+    dropped = sum(d for _f, d in final.values())
+    pushed_window = sum(fwd1[p][0] - fwd0.get(p, (0, 0))[0] for p in fwd1)
+    cpu = (cpu1 - cpu0) / elapsed
+    return {
+        "listeners": listeners, "seconds": round(elapsed, 2), "workers": workers,
+        "connected": len(final), "connect_seconds": round(connect_s, 1),
+        "errors": [e for r in results["listeners"] for e in r["errors"]][:3],
+        "speaker_packets_per_s": round((packets1 - packets0) / elapsed, 1),
+        "server_cpu_per_s": round(cpu, 3),
+        "server_cpu_per_listener_pct": round(100 * cpu / listeners, 3),
+        "packets_per_listener_per_s": round(sum(window) / max(1, len(window)) / elapsed, 2),
+        "min_packets_per_listener_per_s": round(min(window, default=0) / elapsed, 2),
+        "pushed_per_s": round(pushed_window / elapsed, 1),
+        # Over the measured window (server and listeners sample within ~1 ms of each other).
+        "loss": round(1 - sum(window) / pushed_window, 4) if pushed_window else None,
+        # Whole run: also counts the few packets pushed before a listener's DTLS was up.
+        "loss_incl_startup": round(1 - received / pushed, 4) if pushed else None,
+        "slot_drops": dropped,
+    }  # fmt: skip
+
+
+def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    return asyncio.run(_serve(args))
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--listeners", type=int, default=100, help="listener peers (max 400)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time (max 60)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    parser.add_argument("--workers", type=int, default=3, help="listener processes (1-4)")
+    parser.add_argument("--slots", type=int, default=3, help="audio slots per listener")
+    parser.add_argument("--profile", help="write a cProfile of the measured window here")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result = run_bench(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>30}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

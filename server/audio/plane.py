@@ -1,0 +1,434 @@
+"""The audio plane: microphones in over WebRTC, encoded Opus forwarded to listeners.
+
+Design (issue 4, DESIGN.md "aiortc audio"):
+
+- **Uplinks** (:meth:`AudioPlane.open_uplink`): one receive-only peer per speaking
+  participant. Its Opus packets are taken off aiortc's receive path by
+  :mod:`server.audio.tap` and routed, still encoded, to listeners; nothing is decoded or
+  re-encoded per listener. The answer returned to the browser asks for mono speech Opus at
+  ``speech_bitrate`` (~20 kbps) with in-band FEC (:func:`server.audio.sdp.munge_opus_speech`):
+  forwarded packets keep the speaker's own bitrate, so this is where the bitrate is set.
+  The server itself encodes no audio at all.
+- **Active speakers**: each uplink is decoded **once** (the tap's ``decode=True``), on the
+  receiver's own decoder thread, and a reader task computes the RFC 6464 level of every
+  decoded frame with numpy (:func:`avatar.voice.audio_level_dbov`, ~0.03 ms a frame).
+  Chosen over the RFC 6464 ``ssrc-audio-level`` RTP header extension because aiortc neither
+  negotiates nor exposes it on receive, and the tap sees payloads, not headers; one decode
+  per *speaker* is cheap (tens of speakers, not hundreds of listeners). A speaker is active
+  while a frame reached ``active_dbov`` within the last ``active_hold`` seconds;
+  ``on_active(room, ids)`` is called when a room's active set changes (the lead turns it
+  into the avatar highlight).
+- **Listeners** (:meth:`AudioPlane.open_listener`): one peer per listening participant,
+  negotiated once with a fixed number of audio slots (the browser offers ``slots``
+  receive-only audio transceivers; each becomes a
+  :class:`server.audio.forward.ForwardedAudioTrack`). Who is heard on which slot changes
+  with no renegotiation; ``on_slots(listener, {slot: speaker})`` tells the browser which
+  slot carries whom, so it can place each slot's WebAudio panner at that avatar. A slot's
+  queue is bounded (a listener that stops reading loses its oldest packets, counted in
+  ``dropped``; others are unaffected).
+- **Who hears whom** (:mod:`server.audio.routing`, pure): in a ``FLOOR`` room
+  (committee, consultation: the default) everyone hears the ids given to
+  :meth:`set_speakers` (the floor holders; moderation drives it). In a ``PROXIMITY`` room
+  (the plaza) each listener hears the ``proximity_n`` loudest *active* speakers within
+  ``proximity_radius`` of their position (:meth:`set_positions`). Slots are sticky: a
+  voice keeps its slot while it is heard.
+
+Wiring points for the socket layer (the lead): ``set_mode`` when a room is created,
+``set_speakers`` on every floor change, ``set_positions`` once per motion tick (only the
+plaza), ``open_uplink`` / ``open_listener`` from the ``rtc:offer``-style events (answers
+returned in the ack), ``move`` when a participant changes room, ``leave`` on disconnect,
+``close`` at shutdown. Callbacks run on the event loop and must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import av
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from avatar.voice import MIN_DBOV, audio_level_dbov
+from rooms.errors import HirobaError, Reason
+from server.audio.forward import ForwardedAudioTrack
+from server.audio.routing import assign_slots, nearest_loudest
+from server.audio.sdp import DEFAULT_SPEECH_BITRATE, munge_opus_speech, speech_fmtp
+from server.audio.tap import install_tap
+
+log = logging.getLogger(__name__)
+
+#: ``(room, active speaker ids)``, whenever a room's active set changes.
+ActiveListener = Callable[[str, frozenset[str]], None]
+#: ``(listener id, {slot index: speaker id})``, whenever a listener's slots change.
+SlotListener = Callable[[str, dict[int, str]], None]
+
+
+class RoomMode(enum.Enum):
+    FLOOR = "floor"  # committee / consultation: the floor holders, heard by everyone
+    PROXIMITY = "proximity"  # plaza: the N loudest active speakers near each listener
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSettings:
+    """The plane's knobs; the lead maps them from :class:`server.settings.Settings`."""
+
+    slots: int = 3
+    proximity_n: int = 3
+    proximity_radius: float = 12.0
+    speech_bitrate: int = DEFAULT_SPEECH_BITRATE
+    active_dbov: float = -50.0
+    active_hold: float = 0.6
+    #: Least time between two proximity re-rankings of one room on level changes.
+    rerank_interval: float = 0.25
+
+    def __post_init__(self) -> None:
+        speech_fmtp(self.speech_bitrate)  # raises ValueError outside 16–24 kbps
+        if not 1 <= self.slots <= 8 or not 1 <= self.proximity_n <= self.slots:
+            raise ValueError("need 1 <= proximity_n <= slots <= 8")
+
+
+def audio_mlines(sdp: str) -> list[str]:
+    return [line[2:].split(" ", 1)[0] for line in sdp.splitlines() if line.startswith("m=")]
+
+
+@dataclass(eq=False)
+class _Peer:
+    pid: str
+    room: str
+    pc: RTCPeerConnection
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class _Uplink(_Peer):
+    packets: int = 0
+    frames: int = 0
+    level: float = float(MIN_DBOV)  # smoothed, for ranking
+    last_loud: float = -1e9
+
+
+@dataclass(eq=False)
+class _Listener(_Peer):
+    tracks: list[ForwardedAudioTrack] = field(default_factory=list)
+    slots: dict[str, int] = field(default_factory=dict)  # speaker → slot
+
+
+class AudioPlane:
+    """Every uplink and listener peer of the process, and the routing between them."""
+
+    def __init__(
+        self,
+        config_of: Callable[[], RTCConfiguration],
+        settings: AudioSettings | None = None,
+        on_active: ActiveListener | None = None,
+        on_slots: SlotListener | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings or AudioSettings()
+        self._config_of = config_of
+        self._on_active = on_active
+        self._on_slots = on_slots
+        self._clock = clock
+        self._modes: dict[str, RoomMode] = {}
+        self._speakers: dict[str, tuple[str, ...]] = {}
+        self._positions: dict[str, dict[str, tuple[float, float]]] = {}
+        self._active: dict[str, frozenset[str]] = {}
+        self._uplinks: dict[str, _Uplink] = {}
+        self._listeners: dict[str, _Listener] = {}
+        # speaker id → the slots their packets go to (rebuilt on every routing change)
+        self._routes: dict[str, list[ForwardedAudioTrack]] = {}
+        self._reranked: dict[str, float] = {}
+        self._dirty: set[str] = set()  # rooms whose positions changed since their re-ranking
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # --- room state supplied from outside -------------------------------------------
+    def set_mode(self, room: str, mode: RoomMode) -> None:
+        self._modes[room] = mode
+        self._reroute(room)
+
+    def set_speakers(self, room: str, ids: Iterable[str]) -> None:
+        """The floor holders of a FLOOR room (heard by everyone in it), in priority order."""
+        self._speakers[room] = tuple(dict.fromkeys(ids))
+        self._reroute(room)
+
+    def set_positions(self, room: str, positions: Mapping[str, tuple[float, float]]) -> None:
+        """Everyone's plaza position ``(x, z)`` in a PROXIMITY room (replaces the last)."""
+        self._positions[room] = dict(positions)
+        if self._mode(room) is not RoomMode.PROXIMITY:
+            return
+        # Positions arrive every motion tick; re-ranking at most every rerank_interval
+        # keeps a 500-person plaza cheap (the sweeper picks up the rest).
+        if self._clock() - self._reranked.get(room, -1e9) >= self.settings.rerank_interval:
+            self._reroute(room)
+        else:
+            self._dirty.add(room)
+
+    def active_speakers(self, room: str) -> frozenset[str]:
+        return self._active.get(room, frozenset())
+
+    def heard_by(self, listener: str) -> dict[int, str]:
+        """Slot index → speaker id currently routed to ``listener``."""
+        peer = self._listeners.get(listener)
+        return {} if peer is None else {slot: s for s, slot in peer.slots.items()}
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for benchmarks and diagnostics (no personal data)."""
+        return {
+            "uplinks": {
+                p: {"packets": u.packets, "frames": u.frames} for p, u in self._uplinks.items()
+            },
+            "listeners": {
+                p: {"forwarded": sum(t.forwarded for t in li.tracks),
+                    "dropped": sum(t.dropped for t in li.tracks)}
+                for p, li in self._listeners.items()
+            },
+        }  # fmt: skip
+
+    # --- peers ----------------------------------------------------------------------
+    async def open_uplink(self, pid: str, room: str, offer_sdp: str) -> str:
+        """Receive ``pid``'s microphone; returns the SDP answer (asking for mono speech)."""
+        if audio_mlines(offer_sdp) != ["audio"]:
+            raise HirobaError(Reason.BAD_FIELD, "the offer must hold exactly one audio stream")
+        await self._close_peer(self._uplinks.pop(pid, None))
+        peer = _Uplink(pid, room, RTCPeerConnection(self._config_of()))
+        self._uplinks[pid] = peer
+
+        @peer.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind != "audio" or peer.tasks:
+                return
+            receiver = next(
+                t.receiver for t in peer.pc.getTransceivers() if t.receiver.track is track
+            )
+            install_tap(receiver, lambda payload, _ts: self._forward(peer, payload), decode=True)
+            self._spawn(peer, self._read_levels(peer, track))
+
+        self._watch(peer, self._uplinks)
+        try:
+            answer = await self._negotiate(peer, offer_sdp, "recvonly")
+        except Exception as exc:
+            await self._discard(peer, self._uplinks, exc)
+        self._ensure_sweeper()
+        self._reroute(room)
+        return munge_opus_speech(answer, self.settings.speech_bitrate)
+
+    async def open_listener(self, pid: str, room: str, offer_sdp: str) -> str:
+        """Send audio to ``pid`` on the receive-only audio slots of their offer (1..slots)."""
+        kinds = audio_mlines(offer_sdp)
+        if not 1 <= len(kinds) <= self.settings.slots or set(kinds) != {"audio"}:
+            raise HirobaError(
+                Reason.BAD_FIELD, f"the offer must hold 1 to {self.settings.slots} audio streams"
+            )
+        await self._close_peer(self._listeners.pop(pid, None))
+        peer = _Listener(pid, room, RTCPeerConnection(self._config_of()))
+        self._listeners[pid] = peer
+        self._watch(peer, self._listeners)
+        try:
+            await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            for _ in kinds:
+                track = ForwardedAudioTrack()
+                peer.tracks.append(track)
+                peer.pc.addTrack(track)
+            answer = await self._answer(peer, "sendonly")
+        except Exception as exc:
+            await self._discard(peer, self._listeners, exc)
+        self._reroute(room)
+        return answer
+
+    def move(self, pid: str, room: str) -> None:
+        """``pid`` (uplink and listener, if any) is now in ``room``."""
+        old = {p.room for p in (self._uplinks.get(pid), self._listeners.get(pid)) if p}
+        for peer in (self._uplinks.get(pid), self._listeners.get(pid)):
+            if peer is not None:
+                peer.room = room
+        for r in old - {room}:
+            self._positions.get(r, {}).pop(pid, None)
+        for r in old | {room}:
+            if not self._set_active(r):  # (re-routes by itself when it changes)
+                self._reroute(r)
+
+    async def close_uplink(self, pid: str) -> None:
+        peer = self._uplinks.pop(pid, None)
+        await self._close_peer(peer)
+        if peer is not None:
+            self._set_active(peer.room)
+            self._reroute(peer.room)
+
+    async def close_listener(self, pid: str) -> None:
+        peer = self._listeners.pop(pid, None)
+        await self._close_peer(peer)
+        if peer is not None:
+            self._reroute(peer.room)
+
+    async def leave(self, pid: str) -> None:
+        """Everything of ``pid`` stopped: their uplink, their listener peer, their position."""
+        for positions in self._positions.values():
+            positions.pop(pid, None)
+        await self.close_uplink(pid)
+        await self.close_listener(pid)
+
+    async def close(self) -> None:
+        """Stop every peer and task (server shutdown)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        peers: list[_Peer] = [*self._uplinks.values(), *self._listeners.values()]
+        self._uplinks.clear()
+        self._listeners.clear()
+        self._routes.clear()
+        for peer in peers:
+            await self._close_peer(peer)
+
+    # --- internals --------------------------------------------------------------------
+    def _mode(self, room: str) -> RoomMode:
+        return self._modes.get(room, RoomMode.FLOOR)
+
+    def _forward(self, peer: _Uplink, payload: bytes) -> None:
+        peer.packets += 1
+        for track in self._routes.get(peer.pid, ()):
+            track.push(payload)
+
+    async def _read_levels(self, peer: _Uplink, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            pcm = frame.to_ndarray()
+            level = audio_level_dbov(np.asarray(pcm, dtype=np.int16))
+            peer.frames += 1
+            # Fast attack, slow release: a ranking that does not flicker between words.
+            peer.level = level if level > peer.level else 0.9 * peer.level + 0.1 * level
+            now = self._clock()
+            if level >= self.settings.active_dbov:
+                peer.last_loud = now
+            if self._set_active(peer.room):
+                continue  # _set_active re-routed already
+            due = now - self._reranked.get(peer.room, -1e9) >= self.settings.rerank_interval
+            if due and self._mode(peer.room) is RoomMode.PROXIMITY:
+                self._reroute(peer.room)
+
+    def _set_active(self, room: str) -> bool:
+        """Recompute ``room``'s active set; True (and re-routed, told) if it changed."""
+        now, hold = self._clock(), self.settings.active_hold
+        active = frozenset(
+            p.pid for p in self._uplinks.values() if p.room == room and now - p.last_loud <= hold
+        )
+        if active == self._active.get(room, frozenset()):
+            return False
+        self._active[room] = active
+        if self._mode(room) is RoomMode.PROXIMITY:
+            self._reroute(room)
+        if self._on_active is not None:
+            self._on_active(room, active)
+        return True
+
+    async def _sweep(self) -> None:
+        # Speakers whose packets stop (muted, DTX) still fall silent after the hold.
+        period = min(self.settings.active_hold / 2, self.settings.rerank_interval)
+        while True:
+            await asyncio.sleep(period)
+            for room in {p.room for p in self._uplinks.values()} | set(self._active):
+                self._set_active(room)
+            for room in list(self._dirty):
+                self._reroute(room)
+
+    def _ensure_sweeper(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.ensure_future(self._sweep())
+
+    def _wanted(self, room: str, listeners: list[_Listener]) -> dict[str, list[str]]:
+        sending = {p.pid for p in self._uplinks.values() if p.room == room}
+        if self._mode(room) is RoomMode.FLOOR:
+            floor = [s for s in self._speakers.get(room, ()) if s in sending]
+            return {li.pid: [s for s in floor if s != li.pid] for li in listeners}
+        positions = self._positions.get(room, {})
+        active = self.active_speakers(room)
+        candidates = {s: positions[s] for s in sending if s in active and s in positions}
+        placed = {li.pid: positions[li.pid] for li in listeners if li.pid in positions}
+        levels = {s: self._uplinks[s].level for s in candidates}
+        near = nearest_loudest(
+            placed, candidates, levels, self.settings.proximity_radius, self.settings.proximity_n
+        )
+        return {li.pid: near.get(li.pid, []) for li in listeners}
+
+    def _reroute(self, room: str) -> None:
+        self._reranked[room] = self._clock()
+        self._dirty.discard(room)
+        listeners = [li for li in self._listeners.values() if li.room == room and not li.closed]
+        wanted = self._wanted(room, listeners)
+        for li in listeners:
+            slots = assign_slots(li.slots, wanted[li.pid], len(li.tracks))
+            if slots != li.slots:
+                li.slots = slots
+                if self._on_slots is not None:
+                    self._on_slots(li.pid, {slot: s for s, slot in slots.items()})
+        routes: dict[str, list[ForwardedAudioTrack]] = {}
+        for li in self._listeners.values():
+            if li.closed:
+                continue
+            for speaker, slot in li.slots.items():
+                routes.setdefault(speaker, []).append(li.tracks[slot])
+        self._routes = routes
+
+    async def _negotiate(self, peer: _Peer, offer_sdp: str, direction: str) -> str:
+        await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        return await self._answer(peer, direction)
+
+    async def _answer(self, peer: _Peer, direction: str) -> str:
+        for transceiver in peer.pc.getTransceivers():
+            transceiver.direction = direction
+        await peer.pc.setLocalDescription(await peer.pc.createAnswer())
+        return str(peer.pc.localDescription.sdp)
+
+    def _spawn(self, peer: _Peer, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        peer.tasks.add(task)
+        task.add_done_callback(peer.tasks.discard)
+
+    def _watch(self, peer: _Peer, registry: Mapping[str, _Peer]) -> None:
+        @peer.pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if peer.pc.connectionState in ("failed", "closed") and registry.get(peer.pid) is peer:
+                log.info("audio peer of %s ended: %s", peer.pid, peer.pc.connectionState)
+                if isinstance(peer, _Uplink):
+                    await self.close_uplink(peer.pid)
+                else:
+                    await self.close_listener(peer.pid)
+
+    async def _discard(self, peer: _Peer, registry: dict[str, Any], exc: Exception) -> NoReturn:
+        """A peer whose negotiation failed: forgotten, closed, and the reason raised."""
+        if registry.get(peer.pid) is peer:
+            del registry[peer.pid]
+        await self._close_peer(peer)
+        if isinstance(exc, HirobaError):
+            raise exc
+        raise HirobaError(Reason.BAD_FIELD, f"unusable offer: {exc}") from exc
+
+    async def _close_peer(self, peer: _Peer | None) -> None:
+        if peer is None or peer.closed:
+            return
+        peer.closed = True
+        if isinstance(peer, _Listener):
+            for track in peer.tracks:
+                track.stop()
+        tasks = list(peer.tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await peer.pc.close()
