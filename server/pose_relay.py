@@ -10,8 +10,6 @@ WebSocket plane replaces only that).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,6 +20,7 @@ from avatar import codec
 from avatar.frame import encode_frame
 from rooms.errors import Reason, ValidationError
 from server import events
+from server.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -98,45 +97,14 @@ class SocketIoTransport:
         await self.sio.emit(events.POSE_FRAME, frame, room=room)
 
 
-class PoseTicker:
+class PoseTicker(Periodic):
     """Runs the relay's tick at ``hz`` and sends each frame through the transport."""
 
-    def __init__(
-        self,
-        relay: PoseRelay,
-        transport: FrameTransport,
-        hz: float,
-    ) -> None:
+    def __init__(self, relay: PoseRelay, transport: FrameTransport, hz: float) -> None:
+        super().__init__("pose-ticker", hz, self._send_frames)
         self.relay = relay
         self.transport = transport
-        self.period = 1.0 / hz
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="pose-ticker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def tick(self) -> None:
+    async def _send_frames(self) -> None:
         for room, frame in self.relay.take_frames():
             await self.transport.send_frame(room, frame)
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time()
-        while True:
-            deadline += self.period
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("pose tick failed")
-            delay = deadline - loop.time()
-            if delay < 0:
-                deadline = loop.time()  # fell behind: skip ticks rather than burst
-                delay = 0
-            await asyncio.sleep(delay)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 from typing import Any
@@ -16,6 +15,7 @@ from rooms.model import Participant
 from rooms.room import Room
 from server.hub import Hub
 from server.motion.plane import MotionPlane
+from server.periodic import Periodic
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class MotionService:
         self.settings = settings
         self.hub = hub
         self.plane = MotionPlane(interest_config(settings), self._move, clock=hub.clock)
-        self._task: asyncio.Task[None] | None = None
+        self._ticker = Periodic("motion-tick", settings.motion_hz, self.plane.tick)
         self._closing: set[asyncio.Task[Any]] = set()
         hub.leave_listeners.append(self._left)
 
@@ -77,30 +77,10 @@ class MotionService:
             task.add_done_callback(self._closing.discard)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="motion-tick")
+        self._ticker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        period = 1.0 / self.settings.motion_hz
-        deadline = loop.time()
-        while True:
-            deadline += period
-            try:
-                await self.plane.tick()
-            except Exception:
-                log.exception("motion tick failed")
-            delay = deadline - loop.time()
-            if delay < 0:
-                deadline = loop.time()  # fell behind: skip, do not burst
-                delay = 0
-            await asyncio.sleep(delay)
+        await self._ticker.stop()
 
     async def stats(self, request: web.Request) -> web.Response:
         """``GET /api/motion/stats``: counters for benchmarks, from loopback only."""
