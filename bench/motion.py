@@ -24,7 +24,6 @@ import math
 import multiprocessing as mp
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,34 +34,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from bench import server as bench_server
+
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLIENTS = 1000
 MAX_SECONDS = 120.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(data_dir: str, tick_hz: float) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data-dir",
-         data_dir, "--log-level", "warning", "--motion-hz", str(tick_hz), "--move-deltas", "false",
-         "--events-per-second", "100", "--events-burst", "200"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    # Positions only on the motion plane, as when every client uses it; joins fast.
+    return bench_server.start_server(
+        data_dir, "--motion-hz", str(tick_hz), "--move-deltas", "false",
+        "--events-per-second", "100", "--events-burst", "200",
     )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def invite_tokens(data_dir: str, count: int, room: str) -> list[str]:

@@ -19,10 +19,8 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -30,31 +28,10 @@ from typing import Any
 import socketio
 from playwright.async_api import async_playwright
 
+from bench.server import start_server
 from tests.chromium import ARGS, CHROMIUM, PHONE
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-         "--data-dir", data_dir, "--log-level", "warning"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 async def bot(url: str, index: int, stop: asyncio.Event) -> None:
