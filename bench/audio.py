@@ -26,24 +26,15 @@ import cProfile
 import json
 import multiprocessing as mp
 import os
-import socket
 import time
-from contextlib import suppress
 from typing import Any
+
+from bench.server import free_port
 
 MAX_LISTENERS = 400
 MAX_SECONDS = 60.0
-PORTS = range(8300, 8400)
 ROOM = "bench"
 SPEAKER = "speaker"
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s, suppress(OSError):
-            s.bind(("127.0.0.1", port))
-            return port
-    raise RuntimeError("no free port in 8300-8399")
 
 
 async def _post(url: str, body: dict[str, str]) -> str:

@@ -133,8 +133,8 @@ def create_app(
             None, load_or_create_secret, settings.secret_path
         )
         await meetings.load(secret)
-        api = SocketApi(sio, hub, secret, meetings, motion)
-        MeetingApi(lambda event, handler: sio.on(event, api._guard(handler)), meetings)
+        api = SocketApi(sio, hub, meetings, motion)
+        MeetingApi(lambda event, handler: sio.on(event, api.guard(handler)), meetings)
         meetings.start()
         tracking.bind(api)
         tracking.start()

@@ -296,7 +296,8 @@ class MeetingService:
         person = meeting.people.get(seat.pid)
         if person is None:
             return {}
-        if seat.role is Role.STAFF:
+        # Staff-only broadcasts (reports, audit) go to those the policy lets see them.
+        if policy.decide(seat.role, policy.Action.REPORTS_VIEW).allowed:
             await self.out.enter(sid, seat.room, staff=True)
         return {"place": seat.place.value, "device": seat.device,
                 "meeting": views.public_state(meeting, person, self.clock())}

@@ -37,21 +37,19 @@ class SocketApi:
         self,
         sio: socketio.AsyncServer,
         hub: Hub,
-        secret: bytes,
         meetings: MeetingService,
         motion: MotionService | None = None,
     ) -> None:
         self.sio = sio
         self.hub = hub
-        self.secret = secret
         self.meetings = meetings
         self.motion = motion
         meetings.bind(self.enter)
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
-        sio.on(events.JOIN, self._guard(self.join))
-        sio.on(events.LEAVE, self._guard(self.leave))
-        sio.on(events.MOVE, self._guard(self.move, move=True))
+        sio.on(events.JOIN, self.guard(self.join))
+        sio.on(events.LEAVE, self.guard(self.leave))
+        sio.on(events.MOVE, self.guard(self.move, move=True))
         sio.on("*", self.on_unknown)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
@@ -66,7 +64,7 @@ class SocketApi:
     async def on_unknown(self, event: str, sid: str, *args: object) -> Ack:
         return HirobaError(Reason.UNKNOWN_EVENT, f"no event {str(event)[:40]!r}").to_ack()
 
-    def _guard(
+    def guard(
         self,
         handler: Handler,
         move: bool = False,

@@ -117,7 +117,7 @@ class FaceTracking:
     def bind(self, api: SocketApi) -> None:
         """Register the socket events, behind the API's rate limits and error acks."""
         on = self.sio.on
-        guard = api._guard  # the one wrapper every handler goes through
+        guard = api.guard  # the one wrapper every handler goes through
         on(events.POSE, guard(self.pose, bucket_of=lambda s: s.poses))
         on(events.TRACKING, guard(self.tracking))
         on(events.RTC_OFFER, guard(self.rtc_offer))
