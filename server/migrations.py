@@ -182,3 +182,27 @@ MIGRATIONS += (
     );
     """,
 )
+
+MIGRATIONS += (
+    # 3: recordings (issue 6). The index of the recordings kept under the recordings
+    # folder (server/recording/): one row per recording folder. No foreign key to rooms:
+    # a recording is a public record and outlives the room it was made in.
+    """
+    CREATE TABLE recordings (
+        id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        started REAL NOT NULL,
+        stopped REAL,
+        state TEXT NOT NULL CHECK (state IN ('recording', 'stopped', 'failed')),
+        published INTEGER NOT NULL DEFAULT 0 CHECK (published IN (0, 1)),
+        published_at REAL,
+        duration_ms INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        started_by TEXT NOT NULL DEFAULT '',
+        recovered INTEGER NOT NULL DEFAULT 0 CHECK (recovered IN (0, 1))
+    );
+    CREATE INDEX recordings_by_room ON recordings (room_id, started);
+    CREATE INDEX recordings_by_state ON recordings (published, state, started);
+    """,
+)
