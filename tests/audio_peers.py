@@ -1,16 +1,25 @@
-"""Client-side aiortc peers for audio-plane tests: a tone 'microphone' and a listener."""
+"""Client-side aiortc peers for audio-plane tests: a tone 'microphone' and a listener.
+
+:func:`take_rtp` is the cheap listener of the benchmark and of the lean-path tests: it
+reaches below aiortc's receive path (aioice's datagram callback), so it is checked against
+the aiortc / aioice versions :mod:`server.audio.lean` is pinned to.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import fractions
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import numpy as np
+import pylibsrtp
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtp import is_rtcp
 from av import AudioFrame
 
 from avatar.voice import audio_level_dbov
+from server.audio.lean import lean_supported
 
 #: (client id, room, offer sdp) -> answer sdp
 Signal = Callable[[str, str, str], Awaitable[str]]
@@ -110,3 +119,65 @@ class Listener:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pc.close()
+
+
+def take_rtp(pc: RTCPeerConnection, on_rtp: Callable[[bytes], None]) -> None:
+    """Hand every SRTP media packet ``pc`` receives, unprotected, to ``on_rtp`` instead of
+    aiortc's receive path (no queue, no RTP parsing, no jitter buffer, no decoder).
+
+    ``pc`` stays a real ICE/DTLS peer: STUN (consent), DTLS and RTCP take aiortc's own way;
+    a packet that fails SRTP authentication is not handed on. Call it once the local
+    description is set (ICE has its sockets then); bundled transceivers share one
+    transport, so this covers all of them.
+    """
+    if not lean_supported():
+        raise RuntimeError("take_rtp reaches into aiortc/aioice internals of other versions")
+    dtls = pc.getTransceivers()[0].receiver.transport
+    for protocol in dtls.transport._connection._protocols:
+        protocol.datagram_received = _srtp_first(  # type: ignore[method-assign,assignment]
+            dtls, protocol.datagram_received, on_rtp
+        )
+
+
+_Datagram = Callable[[bytes | str, tuple[Any, ...]], None]
+
+
+def _srtp_first(dtls: Any, original: _Datagram, on_rtp: Callable[[bytes], None]) -> _Datagram:
+    def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
+        session = dtls._rx_srtp  # set once DTLS is up; before that aiortc drops media too
+        if (
+            session is not None
+            and isinstance(data, bytes)
+            and 127 < data[0] < 192
+            and not is_rtcp(data)
+        ):
+            try:
+                plain = session.unprotect(data)
+            except pylibsrtp.Error:
+                return
+            on_rtp(plain)
+            return
+        original(data, addr)
+
+    return datagram_received
+
+
+def count_opus_codec_calls(monkeypatch: Any) -> dict[str, int]:
+    """Count every Opus encode and decode in this process from now on (the forwarding
+    path must do neither per listener); returns the live counters."""
+    from aiortc.codecs import opus
+
+    calls = {"encode": 0, "decode": 0}
+    real_encode, real_decode = opus.OpusEncoder.encode, opus.OpusDecoder.decode
+
+    def counting_encode(self: Any, frame: Any, force_keyframe: bool = False) -> Any:
+        calls["encode"] += 1
+        return real_encode(self, frame, force_keyframe)
+
+    def counting_decode(self: Any, encoded_frame: Any) -> Any:
+        calls["decode"] += 1
+        return real_decode(self, encoded_frame)
+
+    monkeypatch.setattr(opus.OpusEncoder, "encode", counting_encode)
+    monkeypatch.setattr(opus.OpusDecoder, "decode", counting_decode)
+    return calls

@@ -23,9 +23,14 @@ Design (issue 4, DESIGN.md "aiortc audio"):
   receive-only audio transceivers; each becomes a
   :class:`server.audio.forward.ForwardedAudioTrack`). Who is heard on which slot changes
   with no renegotiation; ``on_slots(listener, {slot: speaker})`` tells the browser which
-  slot carries whom, so it can place each slot's WebAudio panner at that avatar. A slot's
-  queue is bounded (a listener that stops reading loses its oldest packets, counted in
-  ``dropped``; others are unaffected).
+  slot carries whom, so it can place each slot's WebAudio panner at that avatar. By
+  default (``lean_forwarding``) each speaker packet is sent to all its listener slots in
+  one loop by :mod:`server.audio.lean` (no task, queue or ``av.Packet`` per listener;
+  ~2x cheaper, docs/performance.md "Audio plane"); the slot's track then stays idle and
+  its aiortc sender only does RTCP. On an aiortc that module is not pinned to, aiortc's
+  sender sends each slot's track. Either way a listener that does not drain loses packets
+  (its socket holding ~100 ms unsent, or its slot queue 5 packets), counted in
+  ``dropped``; others are unaffected.
 - **Who hears whom** (:mod:`server.audio.routing`, pure): in a ``FLOOR`` room
   (committee, consultation: the default) everyone hears the ids given to
   :meth:`set_speakers` (the floor holders; moderation drives it). In a ``PROXIMITY`` room
@@ -59,6 +64,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from avatar.voice import MIN_DBOV, audio_level_dbov
 from rooms.errors import HirobaError, Reason
 from server.audio.forward import ForwardedAudioTrack
+from server.audio.lean import LeanSlot, lean_supported, send_to_slots
 from server.audio.routing import assign_slots, nearest_loudest
 from server.audio.sdp import DEFAULT_SPEECH_BITRATE, munge_opus_speech, speech_fmtp
 from server.audio.tap import install_tap
@@ -88,6 +94,9 @@ class AudioSettings:
     active_hold: float = 0.6
     #: Least time between two proximity re-rankings of one room on level changes.
     rerank_interval: float = 0.25
+    #: Send to listeners through :mod:`server.audio.lean` (one loop per speaker packet)
+    #: rather than aiortc's sender task per slot; ignored on an aiortc it is not pinned to.
+    lean_forwarding: bool = True
 
     def __post_init__(self) -> None:
         speech_fmtp(self.speech_bitrate)  # raises ValueError outside 16–24 kbps
@@ -119,6 +128,7 @@ class _Uplink(_Peer):
 @dataclass(eq=False)
 class _Listener(_Peer):
     tracks: list[ForwardedAudioTrack] = field(default_factory=list)
+    lean: list[LeanSlot] = field(default_factory=list)  # the same slots, lean path
     slots: dict[str, int] = field(default_factory=dict)  # speaker → slot
 
 
@@ -146,6 +156,10 @@ class AudioPlane:
         self._listeners: dict[str, _Listener] = {}
         # speaker id → the slots their packets go to (rebuilt on every routing change)
         self._routes: dict[str, list[ForwardedAudioTrack]] = {}
+        self._lean_routes: dict[str, list[LeanSlot]] = {}
+        self._lean = self.settings.lean_forwarding and lean_supported()
+        if self.settings.lean_forwarding and not self._lean:
+            log.warning("lean audio forwarding not pinned to this aiortc; using its senders")
         self._reranked: dict[str, float] = {}
         self._dirty: set[str] = set()  # rooms whose positions changed since their re-ranking
         self._sweeper: asyncio.Task[None] | None = None
@@ -187,8 +201,9 @@ class AudioPlane:
                 p: {"packets": u.packets, "frames": u.frames} for p, u in self._uplinks.items()
             },
             "listeners": {
-                p: {"forwarded": sum(t.forwarded for t in li.tracks),
-                    "dropped": sum(t.dropped for t in li.tracks)}
+                p: {"forwarded": sum(t.forwarded for t in li.tracks)
+                                 + sum(s.forwarded for s in li.lean),
+                    "dropped": sum(t.dropped for t in li.tracks) + sum(s.dropped for s in li.lean)}
                 for p, li in self._listeners.items()
             },
         }  # fmt: skip
@@ -209,7 +224,7 @@ class AudioPlane:
             receiver = next(
                 t.receiver for t in peer.pc.getTransceivers() if t.receiver.track is track
             )
-            install_tap(receiver, lambda payload, _ts: self._forward(peer, payload), decode=True)
+            install_tap(receiver, lambda payload, ts: self._forward(peer, payload, ts), decode=True)
             self._spawn(peer, self._read_levels(peer, track))
 
         self._watch(peer, self._uplinks)
@@ -239,6 +254,9 @@ class AudioPlane:
                 peer.tracks.append(track)
                 peer.pc.addTrack(track)
             answer = await self._answer(peer, "sendonly")
+            if self._lean:
+                senders = {id(t.sender.track): t for t in peer.pc.getTransceivers()}
+                peer.lean = [LeanSlot(senders[id(track)]) for track in peer.tracks]
         except Exception as exc:
             await self._discard(peer, self._listeners, exc)
         self._reroute(room)
@@ -287,6 +305,7 @@ class AudioPlane:
         self._uplinks.clear()
         self._listeners.clear()
         self._routes.clear()
+        self._lean_routes.clear()
         for peer in peers:
             await self._close_peer(peer)
 
@@ -294,8 +313,11 @@ class AudioPlane:
     def _mode(self, room: str) -> RoomMode:
         return self._modes.get(room, RoomMode.FLOOR)
 
-    def _forward(self, peer: _Uplink, payload: bytes) -> None:
+    def _forward(self, peer: _Uplink, payload: bytes, timestamp: int) -> None:
         peer.packets += 1
+        if self._lean:
+            send_to_slots(self._lean_routes.get(peer.pid, ()), peer, payload, timestamp)
+            return
         for track in self._routes.get(peer.pid, ()):
             track.push(payload)
 
@@ -377,12 +399,16 @@ class AudioPlane:
                 if self._on_slots is not None:
                     self._on_slots(li.pid, {slot: s for s, slot in slots.items()})
         routes: dict[str, list[ForwardedAudioTrack]] = {}
+        lean: dict[str, list[LeanSlot]] = {}
         for li in self._listeners.values():
             if li.closed:
                 continue
             for speaker, slot in li.slots.items():
                 routes.setdefault(speaker, []).append(li.tracks[slot])
+                if li.lean:
+                    lean.setdefault(speaker, []).append(li.lean[slot])
         self._routes = routes
+        self._lean_routes = lean
 
     async def _negotiate(self, peer: _Peer, offer_sdp: str, direction: str) -> str:
         await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
-from aiortc.codecs import opus
 from av import AudioFrame
 
 from avatar.voice import audio_level_dbov
 from server.audio.forward import ForwardedAudioTrack
 from server.audio.tap import install_tap
 from server.ice import rtc_configuration, use_host_addresses
+from tests.audio_peers import count_opus_codec_calls
 
 
 class Tone(MediaStreamTrack):
@@ -58,19 +58,8 @@ async def connect(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> No
 
 
 async def test_speaker_forwarded_to_listeners_without_transcoding(loopback, monkeypatch) -> None:
-    calls = {"encode": 0, "decode": 0}
-    real_encode, real_decode = opus.OpusEncoder.encode, opus.OpusDecoder.decode
+    calls = count_opus_codec_calls(monkeypatch)
 
-    def counting_encode(self, frame, force_keyframe=False):  # type: ignore[no-untyped-def]
-        calls["encode"] += 1
-        return real_encode(self, frame, force_keyframe)
-
-    def counting_decode(self, encoded_frame):  # type: ignore[no-untyped-def]
-        calls["decode"] += 1
-        return real_decode(self, encoded_frame)
-
-    monkeypatch.setattr(opus.OpusEncoder, "encode", counting_encode)
-    monkeypatch.setattr(opus.OpusDecoder, "decode", counting_decode)
 
     config = rtc_configuration([])
     speaker, server_in = RTCPeerConnection(config), RTCPeerConnection(config)
