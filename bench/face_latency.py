@@ -2,11 +2,12 @@
 
 A Hiroba server runs in this process with the real MediaPipe model. A Python aiortc peer
 joins as an invited member and sends a "camera" (frames of scikit-image's astronaut
-rolling ±20°, made in memory, real-time paced); another socket.io client in the room
-receives the pose frames. Each pose names the time of its camera frame (the record's
-timestamp counts milliseconds from the first frame the server received), so its latency
-is its arrival time minus the moment that frame was handed to aiortc: VP8 encoding, RTP
-over loopback, decoding, waiting for the tracker, tracking, the pose tick, socket.io.
+rolling ±20°, made in memory, real-time paced); another client in the room receives the
+motion frames. Each pose names the time of its camera frame (the record's timestamp counts
+milliseconds from the first frame the server received; a frame's compact pose is matched
+to the record the tracker made), so its latency is its arrival time minus the moment that
+frame was handed to aiortc: VP8 encoding, RTP over loopback, decoding, waiting for the
+tracker, tracking, the motion tick, the WebSocket.
 The frame alignment is checked against the roll sweep (the pose's roll must match the
 frame it names). Prints p50/p95/max, the server-side part, frame sizes and rates.
 
@@ -39,7 +40,8 @@ from server.models import fetch_model
 from server.settings import Settings, load_settings
 from server.tracking_api import mediapipe_factory
 from tests.face_video import Shot, photo, render
-from tests.rtc_camera import FramesTrack, PoseWatcher, offer_camera
+from tests.motion_client import MotionWatcher
+from tests.rtc_camera import FramesTrack, RecordTap, offer_camera
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,6 +107,24 @@ def align(
     return k, best[1], latencies
 
 
+def received(
+    compact: list[tuple[float, int, Any]], records: list[tuple[float, Any]]
+) -> list[tuple[float, Any]]:
+    """``(arrival at the viewer, full pose)``: motion frames carry a compact pose without
+    its timestamp, so each is matched to the latest record with the same angles and state
+    that the tracker handed to the plane before it arrived."""
+    out = []
+    for arrived, _tick, c in compact:
+        key = (c.state, c.roll, c.pitch, c.yaw)
+        match = [
+            p for at, p in records
+            if at <= arrived and (p.state.value, p.roll, p.pitch, p.yaw) == key
+        ]  # fmt: skip
+        if match:
+            out.append((arrived, match[-1]))
+    return out
+
+
 async def run(seconds: float, fps: float, base: Settings) -> dict[str, Any]:
     tmp = tempfile.TemporaryDirectory(prefix="hiroba-bench-")
     settings = replace(
@@ -147,8 +167,10 @@ async def run(seconds: float, fps: float, base: Settings) -> dict[str, Any]:
                                          "token": token})  # fmt: skip
         assert ack["ok"], ack
         slot = next(p["slot"] for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
-        assert (await viewer.call("join", {"name": "viewer", "room": "plaza", "lang": "en"}))["ok"]
-        watcher = PoseWatcher(viewer)
+        viewer_ack = await viewer.call("join", {"name": "viewer", "room": "plaza", "lang": "en"})
+        assert viewer_ack["ok"], viewer_ack
+        watcher = await MotionWatcher.open(url, viewer_ack)
+        tap = RecordTap(app[TRACKING_KEY].plane)
         track = FramesTrack(frames, fps)
         pc, answer = await offer_camera(member, track)
         assert answer["ok"], answer
@@ -157,7 +179,8 @@ async def run(seconds: float, fps: float, base: Settings) -> dict[str, Any]:
         server_ms = list(session.stats.latencies_ms)
         stats = session.stats
         arrivals = list(stats.arrivals)
-        relay = app[TRACKING_KEY].relay.stats
+        motion = app[TRACKING_KEY].plane.stats
+        await watcher.close()
     finally:
         if pc is not None:
             await pc.close()
@@ -166,7 +189,11 @@ async def run(seconds: float, fps: float, base: Settings) -> dict[str, Any]:
         await runner.cleanup()
         tmp.cleanup()
 
-    poses = [(at, pose) for at, pose in watcher.poses.get(slot, []) if pose.state.name == "TRACKED"]
+    poses = [
+        (at, pose)
+        for at, pose in received(watcher.poses.get(slot, []), tap.records[ack["self"]])
+        if pose.state.name == "TRACKED"
+    ]
     k, spread, latencies = align(poses, track.sent, rolls)
     sent_at = {pts: t for pts, t in track.sent}
     to_server = [
@@ -177,12 +204,11 @@ async def run(seconds: float, fps: float, base: Settings) -> dict[str, Any]:
     warm = latencies[10:]  # the first poses include the tracker's start-up
     lat = np.array(warm)
     srv = np.array(server_ms[10:])
-    frames_bytes = sorted({len(f) for f in watcher.frames})
     return {
         "seconds": seconds,
         "camera_fps": fps,
         "server_tracking_fps": settings.server_tracking_fps,
-        "pose_hz": settings.pose_hz,
+        "motion_hz": settings.motion_hz,
         "poses_received": len(poses),
         "frames_sent": len(track.sent),
         "frames_received_by_server": stats.received,
@@ -200,9 +226,8 @@ async def run(seconds: float, fps: float, base: Settings) -> dict[str, Any]:
         "capture_to_server_ms_p95": round(float(np.percentile(to_server, 95)), 1),
         "tracker_ms_p50": round(float(np.percentile(cpu_ms[10:], 50)), 1),
         "tracker_ms_p95": round(float(np.percentile(cpu_ms[10:], 95)), 1),
-        "pose_frame_bytes": frames_bytes,
-        "relay_frames": relay.frames,
-        "relay_bytes": relay.bytes_sent,
+        "motion_frames": motion.frames_sent,
+        "motion_bytes": motion.bytes_sent,
     }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import multiprocessing as mp
@@ -42,11 +43,56 @@ MAX_SECONDS = 120.0
 
 
 def start_server(data_dir: str, tick_hz: float) -> tuple[subprocess.Popen[bytes], str]:
-    # Positions only on the motion plane, as when every client uses it; joins fast.
+    # Positions only on the motion plane, as when every client uses it; joins fast; data
+    # channels over loopback host candidates, as many as there may be clients.
     return bench_server.start_server(
         data_dir, "--motion-hz", str(tick_hz), "--move-deltas", "false",
         "--events-per-second", "100", "--events-burst", "200",
+        "--ice-host-addresses", "127.0.0.1", "--motion-datachannel-max", str(MAX_CLIENTS + 12),
     )
+
+
+class ChannelLink:
+    """The motion plane on a WebRTC data channel (aiortc), shaped like a websocket."""
+
+    def __init__(self) -> None:
+        from aiortc import RTCPeerConnection
+
+        from server.ice import rtc_configuration
+
+        self.pc = RTCPeerConnection(rtc_configuration([]))
+        self.channel = self.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.opened = asyncio.Event()
+        self.channel.on("open", self.opened.set)
+        self.channel.on("message", self.queue.put_nowait)
+        self.channel.on("close", lambda: self.queue.put_nowait(None))
+
+    async def open(self, sio: Any) -> None:
+        from aiortc import RTCSessionDescription
+
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        ack = await sio.call("motion:offer", {"type": "offer", "sdp": self.pc.localDescription.sdp},
+                             timeout=60)
+        if not ack.get("ok"):
+            raise RuntimeError(f"motion:offer refused: {ack}")
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=ack["sdp"], type="answer"))
+        await asyncio.wait_for(self.opened.wait(), 60)
+
+    async def send(self, data: bytes) -> None:
+        self.channel.send(data)
+
+    def __aiter__(self) -> ChannelLink:
+        return self
+
+    async def __anext__(self) -> bytes:
+        item = await self.queue.get()
+        if item is None:
+            raise StopAsyncIteration
+        return item
+
+    async def close(self) -> None:
+        await self.pc.close()
 
 
 def invite_tokens(data_dir: str, count: int, room: str) -> list[str]:
@@ -67,7 +113,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def client(url: str, index: int, room: str, token: str | None, tick_hz: float,
-                 start_at: float, stop_at: float, out: dict[str, Any]) -> None:
+                 start_at: float, stop_at: float, out: dict[str, Any],
+                 align: bool = True, lead: float = 0.008,
+                 transport: str = "websocket") -> None:
     import socketio
     import websockets
 
@@ -93,24 +141,37 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
     period = 1.0 / tick_hz
     ws_url = url.replace("http", "ws", 1) + motion["path"]
     frames = nbytes = 0
-    async with websockets.connect(ws_url, max_size=2**20, compression=None) as ws:
-        await ws.send(motion["token"])
-        assert await ws.recv() == "ok"
+    async with contextlib.AsyncExitStack() as stack:
+        ws: Any
+        if transport == "datachannel":
+            ws = ChannelLink()
+            stack.push_async_callback(ws.close)
+            await ws.open(sio)
+        else:
+            ws = await stack.enter_async_context(
+                websockets.connect(ws_url, max_size=2**20, compression=None))
+            await ws.send(motion["token"])
+            assert await ws.recv() == "ok"
         loop = asyncio.get_running_loop()
 
+        # When the server's ticks begin, on this loop's clock: byte 1 of a frame is how
+        # long after its tick began it was sent (docs/protocol.md, "Motion plane").
+        tick_origin: float | None = None
+
         async def receive() -> None:
-            nonlocal frames, nbytes
+            nonlocal frames, nbytes, tick_origin
             async for frame in ws:
                 now = loop.time()
+                tick_origin = now - frame[1] / 1000
                 if start_at <= now < stop_at:
                     frames += 1
                     nbytes += len(frame)
 
         receiver = asyncio.create_task(receive())
         t0 = loop.time()
-        phase = rng.uniform(0, period)
-        await asyncio.sleep(phase)
+        await asyncio.sleep(rng.uniform(0, period))
         n = 0
+        last_sent = -1.0
         while loop.time() < stop_at:
             n += 1
             pose = None
@@ -131,8 +192,17 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
                 if abs(x) > 26 or abs(z) > 26:
                     h += math.pi
             await ws.send(encode_uplink(x, z, h, pose))
-            next_send = t0 + phase + n * period
-            await asyncio.sleep(max(0.0, next_send - loop.time()))
+            last_sent = loop.time()
+            # Aim to arrive `lead` before the server's next tick, as the page does; until
+            # a frame has shown the tick's phase, send once a period.
+            if align and tick_origin is not None:
+                ahead = last_sent + lead - tick_origin
+                target = tick_origin + period * (math.floor(ahead / period) + 1) - lead
+                if target - last_sent < period / 2:
+                    target += period
+            else:
+                target = last_sent + period
+            await asyncio.sleep(max(0.0, target - loop.time()))
         receiver.cancel()
         with suppress(asyncio.CancelledError):
             await receiver
@@ -142,8 +212,16 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
 
 
 def worker(url: str, jobs: list[tuple[int, str, str | None]], tick_hz: float,
-           start_wall: float, stop_wall: float, queue: Any) -> None:
+           start_wall: float, stop_wall: float, queue: Any, lead: float | None,
+           transport: str, nice: int) -> None:
     sys.path.insert(0, str(ROOT))
+    # The clients share this machine with the server they measure; a deployment's server
+    # has its cores to itself. Niced, they take what the server leaves.
+    os.nice(nice)
+    if transport == "datachannel":
+        from server.ice import use_host_addresses
+
+        use_host_addresses(["127.0.0.1"])  # loopback host candidates only, no STUN
 
     async def run() -> dict[str, Any]:
         out: dict[str, Any] = {"frames": [], "bytes": [], "errors": []}
@@ -152,7 +230,8 @@ def worker(url: str, jobs: list[tuple[int, str, str | None]], tick_hz: float,
         tasks = []
         for index, room, token in jobs:
             tasks.append(asyncio.create_task(client(
-                url, index, room, token, tick_hz, start_wall + offset, stop_wall + offset, out)))
+                url, index, room, token, tick_hz, start_wall + offset, stop_wall + offset, out,
+                align=lead is not None, lead=lead or 0.0, transport=transport)))
             await asyncio.sleep(0.01)  # joins spread out, as people arrive
         results = await asyncio.gather(*tasks, return_exceptions=True)
         out["errors"].extend(repr(r) for r in results if isinstance(r, BaseException))
@@ -176,13 +255,16 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             tokens = invite_tokens(data_dir, stage, room) if stage else []
             jobs = [(i, room, tokens[i] if i < stage else None) for i in range(clients + stage)]
             workers = max(1, min(args.workers, len(jobs)))
+            lead = None if args.lead_ms < 0 else args.lead_ms / 1000
             join_time = 0.012 * len(jobs) / workers + 8.0
             start_wall = time.time() + join_time + args.warmup
             stop_wall = start_wall + seconds
             queue: Any = mp.get_context("spawn").Queue()
             procs = [mp.get_context("spawn").Process(
                 target=worker, args=(url, jobs[w::workers], args.tick_hz, start_wall,
-                                     stop_wall, queue)) for w in range(workers)]
+                                     stop_wall, queue, lead, args.transport,
+                                     args.client_nice))
+                     for w in range(workers)]
             for p in procs:
                 p.start()
             time.sleep(max(0.0, start_wall - time.time()))
@@ -206,6 +288,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     cpu = (cpu1 - cpu0) / seconds if cpu0 is not None and cpu1 is not None else None
     return {
         "clients": clients, "stage": stage, "seconds": seconds, "tick_hz": args.tick_hz,
+        "client_nice": args.client_nice, "transport": args.transport,
+        "lead_ms": args.lead_ms if args.lead_ms >= 0 else None,
         "connected": len(frames), "errors": errors[:5],
         "server_cpu_per_s": round(cpu, 3) if cpu is not None else None,
         "frames_per_client_per_s": round(sum(frames) / max(1, len(frames)) / seconds, 2),
@@ -227,6 +311,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--tick-hz", type=float, default=20.0, help="motion ticks per second")
     parser.add_argument("--workers", type=int, default=4, help="client processes")
     parser.add_argument("--room", default="plaza", help="room id")
+    parser.add_argument("--client-nice", type=int, default=0,
+                        help="niceness of the client processes (0-19)")
+    parser.add_argument("--transport", choices=("websocket", "datachannel"),
+                        default="websocket", help="how clients reach the motion plane")
+    parser.add_argument("--lead-ms", type=float, default=8.0,
+                        help="send uplinks this long before the server's tick, as the page "
+                             "does (negative: at a random phase, unaligned)")
     parser.add_argument("--url", help="an already running server on 127.0.0.1")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser

@@ -1,12 +1,16 @@
 """Page weight and frame rate of the plaza on a phone-sized page.
 
-Starts a Hiroba server on 127.0.0.1 (or uses --url), lets N simulated people walk in the
-plaza over real sockets, opens the page in Debian's Chromium at 390x844, joins, and prints:
-bytes transferred (compressed) before any tracking assets, by kind, and the rendering
-frame rate reported by the page. Headless Chromium here renders WebGL with SwiftShader on
-the CPU, so the frame rate is a floor for a phone with a GPU, not a phone measurement.
+Starts a Hiroba server on 127.0.0.1 (or uses --url), lets N simulated people into the
+plaza over real sockets (python-socketio clients in niced worker processes, joining in
+batches; 30 of them walk, the rest stand and step now and then), opens the page in
+Debian's Chromium at 390x844, joins, and prints: bytes transferred (compressed) before any
+tracking assets, by kind, the rendering frame rate reported by the page, and its draw
+calls, triangles and avatars per level of detail (``window.hiroba.state().render``).
+Headless Chromium here renders WebGL with SwiftShader on the CPU, so the frame rate is a
+floor for a phone with a GPU, not a phone measurement.
 
     .venv/bin/python -m bench.page --bots 30 --seconds 10 [--json]
+    .venv/bin/python -m bench.page --bots 30,200,500 --json     # one fresh run per count
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ import argparse
 import asyncio
 import json
 import math
+import multiprocessing as mp
 import os
+import queue
 import random
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import suppress
@@ -32,29 +39,147 @@ from bench.server import start_server
 from tests.chromium import ARGS, CHROMIUM, PHONE
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_BOTS = 599  # the seeded plaza holds 600 people, the page included
 
 
-async def bot(url: str, index: int, stop: asyncio.Event) -> None:
+BATCH = 25  # bots joining at once
+DRIFT_SECONDS = (20.0, 40.0)  # a standing bot takes a step this often
+
+
+def bot_worker(url: str, indices: list[int], walkers: int, ready: Any, stop: Any) -> None:
+    """A process of bots (spawned): joins its bots in batches, reports each batch on
+    ``ready``, then walks or drifts until ``stop`` is set. Niced, so that the page's
+    rendering, not the load generator, gets the CPU."""
+    with suppress(OSError):
+        os.nice(10)
+    asyncio.run(_bots(url, indices, walkers, ready, stop))
+
+
+async def _bots(url: str, indices: list[int], walkers: int, ready: Any, stop: Any) -> None:
+    clients: list[socketio.AsyncClient] = []
+    tasks: list[asyncio.Task[None]] = []
+    for at in range(0, len(indices), BATCH):
+        batch = indices[at:at + BATCH]
+        joined = await asyncio.gather(*(_join(url, i) for i in batch), return_exceptions=True)
+        ok = 0
+        for i, got in zip(batch, joined, strict=True):
+            if isinstance(got, BaseException):
+                continue
+            sio, me = got
+            clients.append(sio)
+            tasks.append(asyncio.create_task(_move(sio, i, me, i < walkers)))
+            ok += 1
+        ready.put(ok)
+    await asyncio.to_thread(stop.wait)
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+
+
+async def _join(url: str, index: int) -> tuple[socketio.AsyncClient, dict[str, Any]]:
     sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(url, transports=["websocket"])
-    ack = await sio.call("join", {"name": f"bot{index}", "room": "plaza", "lang": "ja"})
+    await sio.connect(url, transports=["websocket"], wait_timeout=30)
+    ack = await sio.call("join", {"name": f"bot{index}", "room": "plaza", "lang": "ja"},
+                         timeout=60)
+    if not ack.get("ok", True) or "snapshot" not in ack:
+        await sio.disconnect()
+        raise RuntimeError(f"bot{index} not admitted: {ack}")
     me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
+    return sio, me
+
+
+async def _move(sio: socketio.AsyncClient, index: int, me: dict[str, Any], walks: bool) -> None:
+    """Walkers go round circles at 10 Hz (as every bot did before); the others stand and
+    take a step now and then, so that a crowd of 500 costs the server and the page almost
+    nothing but drawing."""
     rng = random.Random(index)
     cx, cz, r = me["x"], me["z"], rng.uniform(2, 6)
     phase = rng.uniform(0, math.tau)
     t0 = time.monotonic()
-    while not stop.is_set():
-        a = phase + (time.monotonic() - t0) * 0.4
-        await sio.emit("move", {"x": cx + r * math.cos(a), "z": cz + r * math.sin(a),
-                                "h": -a})
-        await asyncio.sleep(0.1)
-    await sio.disconnect()
+    if walks:
+        while True:
+            a = phase + (time.monotonic() - t0) * 0.4
+            await sio.emit("move", {"x": cx + r * math.cos(a), "z": cz + r * math.sin(a),
+                                    "h": -a})
+            await asyncio.sleep(0.1)
+    x, z = cx, cz
+    while True:
+        await asyncio.sleep(rng.uniform(*DRIFT_SECONDS))
+        a = rng.uniform(0, math.tau)
+        x, z = cx + 0.5 * math.cos(a), cz + 0.5 * math.sin(a)
+        await sio.emit("move", {"x": x, "z": z, "h": -a})
 
 
-async def measure(url: str, bots: int, seconds: float) -> dict[str, Any]:
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(bot(url, i, stop)) for i in range(bots)]
+def start_bots(url: str, bots: int, walkers: int) -> tuple[list[Any], Any, int]:
+    """Spawn the bot processes (one per 250 bots) and wait until all have joined."""
+    ctx = mp.get_context("spawn")
+    ready, stop = ctx.Queue(), ctx.Event()
+    workers = math.ceil(bots / 250)
+    procs = [ctx.Process(target=bot_worker, daemon=True,
+                         args=(url, list(range(w, bots, workers)), walkers, ready, stop))
+             for w in range(workers)]
+    for proc in procs:
+        proc.start()
+    joined, deadline = 0, time.monotonic() + 30 + bots * 0.3
+    while joined < bots and time.monotonic() < deadline:
+        with suppress(queue.Empty):
+            joined += ready.get(timeout=1.0)
+    if joined < bots:
+        print(f"only {joined} of {bots} bots joined", file=sys.stderr)
+    return procs, stop, joined
+
+
+async def _perf(cdp: Any) -> dict[str, float]:
+    got = await cdp.send("Performance.getMetrics")
+    return {m["name"]: float(m["value"]) for m in got["metrics"]}
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by the Chromium processes this program
+    started (all its descendants named chromium): the cost of drawing, whatever else
+    shares the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, str, float]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        with suppress(OSError, IndexError, ValueError):
+            raw = (d / "stat").read_text()
+            comm = raw[raw.index("(") + 1:raw.rindex(")")]
+            f = raw.rsplit(")", 1)[1].split()
+            procs[int(d.name)] = (int(f[1]), comm, (int(f[11]) + int(f[12])) / tick)
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, _, _) in procs.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    return sum(cpu for pid, (_, comm, cpu) in procs.items()
+               if pid in mine and "chrom" in comm)
+
+
+def stop_bots(procs: list[Any], stop: Any) -> None:
+    stop.set()
+    for proc in procs:
+        proc.join(15)
+        if proc.is_alive():
+            proc.terminate()
+
+
+async def measure(url: str, bots: int, seconds: float, walkers: int = 30) -> dict[str, Any]:
+    procs, stop, joined = await asyncio.to_thread(start_bots, url, bots, min(walkers, bots))
     await asyncio.sleep(1.0)
+    try:
+        return await _measure_page(url, bots, joined, seconds, min(walkers, bots))
+    finally:
+        await asyncio.to_thread(stop_bots, procs, stop)
+
+
+async def _measure_page(url: str, bots: int, joined: int, seconds: float,
+                        walkers: int) -> dict[str, Any]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         ctx = await browser.new_context(**PHONE)
@@ -74,12 +199,30 @@ async def measure(url: str, bots: int, seconds: float) -> dict[str, Any]:
         await page.click("#join-submit")
         await page.wait_for_function("() => window.hiroba && window.hiroba.state().joined")
         await page.wait_for_function(
-            "(n) => window.hiroba.state().participants.length >= n", arg=bots + 1, timeout=20000)
+            "(n) => window.hiroba.state().participants.length >= n", arg=joined + 1,
+            timeout=60000)
         await asyncio.sleep(2.0)
-        fps = []
+        fps, calls, triangles, render = [], [], [], None
+        await cdp.send("Performance.enable")
+        perf0 = await _perf(cdp)
+        cpu0, t0 = chromium_cpu_seconds(), time.monotonic()
         for _ in range(int(seconds)):
             await asyncio.sleep(1.0)
-            fps.append((await page.evaluate("() => window.hiroba.state()"))["fps"])
+            st = await page.evaluate(
+                "() => { const s = window.hiroba.state(); "
+                "return {fps: s.fps, n: s.participants.length, render: s.render ?? null}; }")
+            fps.append(st["fps"])
+            render = st["render"]
+            if render:
+                calls.append(render["calls"])
+                triangles.append(render["triangles"])
+        cpu = chromium_cpu_seconds() - cpu0
+        wall = time.monotonic() - t0
+        perf1 = await _perf(cdp)
+        frames = sum(fps)
+        page_ms = {k: round(1000 * (perf1[k] - perf0[k]) / frames, 1) if frames else None
+                   for k in ("TaskDuration", "ScriptDuration", "LayoutDuration",
+                             "RecalcStyleDuration")}
         ARTIFACTS = ROOT / "test-artifacts"
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "bench-phone.png"))
@@ -87,8 +230,6 @@ async def measure(url: str, bots: int, seconds: float) -> dict[str, Any]:
             .getContext('webgl2'); const d = gl && gl.getExtension('WEBGL_debug_renderer_info');
             return d ? gl.getParameter(d.UNMASKED_RENDERER_WEBGL) : 'unknown'; }""")
         await browser.close()
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
     by_kind: dict[str, int] = {}
     for rid, size in sizes.items():
         u = urls.get(rid, "")
@@ -104,34 +245,64 @@ async def measure(url: str, bots: int, seconds: float) -> dict[str, Any]:
         "fps_median": statistics.median(fps) if fps else None,
         "fps_min": min(fps) if fps else None,
         "renderer": renderer,
+        "bots_joined": joined,
+        "bots_walking": walkers,
+        "draw_calls_median": statistics.median(calls) if calls else None,
+        "triangles_median": statistics.median(triangles) if triangles else None,
+        "lod": ({k: render[k] for k in ("near", "mid", "far", "drawn")} if render else None),
+        "pixel_ratio": render.get("pixelRatio") if render else None,
+        "main_thread_ms": ({k: render.get(k) for k in ("avatarMs", "renderMs")}
+                           if render else None),
+        "seen_participants": st["n"] if fps else None,
+        # Chromium's CPU time (all its processes) per second and per frame drawn: less
+        # sensitive than fps to whatever else shares the two cores
+        "chromium_cpu_per_second": round(cpu / wall, 3),
+        "chromium_cpu_ms_per_frame": round(1000 * cpu / sum(fps), 1) if sum(fps) else None,
+        # the page's main thread per frame (CDP Performance): all tasks, and JS alone
+        "page_main_thread_ms_per_frame": {"tasks": page_ms["TaskDuration"],
+                                          "script": page_ms["ScriptDuration"],
+                                          "layout": page_ms["LayoutDuration"],
+                                          "style": page_ms["RecalcStyleDuration"]},
+        "load_average": os.getloadavg()[0],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="an already running server on 127.0.0.1")
-    parser.add_argument("--bots", type=int, default=30, help="simulated people (max 200)")
+    parser.add_argument("--bots", default="30",
+                        help=f"simulated people (max {MAX_BOTS}); a comma list such as "
+                             "30,200,500 measures each with a fresh server and page")
+    parser.add_argument("--walkers", type=int, default=30,
+                        help="bots that walk circles at 10 Hz; the others stand and "
+                             "take a step every 20-40 s")
     parser.add_argument("--seconds", type=float, default=10.0, help="frame-rate window (max 60)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
-    bots, seconds = min(max(args.bots, 0), 200), min(max(args.seconds, 1), 60)
+    counts = [min(max(int(b), 0), MAX_BOTS) for b in str(args.bots).split(",") if b.strip()]
+    seconds = min(max(args.seconds, 1), 60)
+    results = [run_once(args.url, bots, seconds, max(args.walkers, 0)) for bots in counts]
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+        return
+    for result in results:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+        print()
+
+
+def run_once(url: str | None, bots: int, seconds: float, walkers: int) -> dict[str, Any]:
     proc = None
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.url
         if url is None:
             proc, url = start_server(os.path.join(tmp, "data"))
         try:
-            result = asyncio.run(measure(url, bots, seconds))
+            return asyncio.run(measure(url, bots, seconds, walkers))
         finally:
             if proc is not None:
                 proc.terminate()
                 with suppress(subprocess.TimeoutExpired):
                     proc.wait(10)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>22}: {value}")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,8 @@ class Action(StrEnum):
     TRACKING_SERVER = "tracking.server"
     RECORDING_START = "recording.start"
     RECORDING_STOP = "recording.stop"
+    #: Send one's microphone to the audio plane (heard by the room or, in the plaza, nearby).
+    AUDIO_PUBLISH = "audio.publish"
 
 
 class Cell(StrEnum):
@@ -105,6 +107,9 @@ class Flag(StrEnum):
     RANKED = "ranked"
     #: Written to the audit log.
     AUDIT = "audit"
+    #: Outside the plaza, only while audible to the room: holding the floor, or of a role
+    #: that speaks freely (``floor.speak_freely``).
+    AUDIBLE = "audible"
 
 
 #: The order of the role columns in the table below.
@@ -169,6 +174,7 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.TRACKING_SERVER,        "-   Y   Y   Y   -   -", ""),
     (Action.RECORDING_START,        "-   -   -   Y   -   -", "audit"),
     (Action.RECORDING_STOP,         "-   -   -   Y   -   -", "audit"),
+    (Action.AUDIO_PUBLISH,          "Y   Y   Y   Y   -   -", "voice audible"),
 )
 # fmt: on
 
@@ -252,11 +258,18 @@ def _cell_allows(cell: Cell, ctx: Context) -> bool:
     return False
 
 
+def _audible(role: Role, ctx: Context) -> bool:
+    if ctx.kind is RoomKind.PLAZA or ctx.holds_floor:
+        return True
+    return _cell_allows(RULES[Action.FLOOR_SPEAK_FREELY].cells[role], ctx)
+
+
 def decide(role: Role, action: Action, ctx: Context | None = None) -> Decision:
     """Whether someone of ``role`` may do ``action`` in the situation ``ctx``.
 
     Checked in this order, so that the reason is the most useful one: banned, waiting in
-    the lobby, the role's cell (and the gallery's), muted, holding the floor, target rank.
+    the lobby, the role's cell (and the gallery's), muted, holding the floor (or being
+    audible), target rank.
     """
     ctx = ctx or Context()
     rule = RULES[action]
@@ -277,6 +290,8 @@ def decide(role: Role, action: Action, ctx: Context | None = None) -> Decision:
         return _deny(Reason.MUTED, "you are muted")
     if Flag.FLOOR in rule.flags and not ctx.holds_floor:
         return _deny(Reason.WRONG_STATE, "you do not hold the floor")
+    if Flag.AUDIBLE in rule.flags and not _audible(role, ctx):
+        return _deny(Reason.WRONG_STATE, "you may speak once you are given the floor")
     if Flag.RANKED in rule.flags:
         if ctx.target_self:
             return _deny(Reason.FORBIDDEN, f"one may not {action} oneself")
@@ -317,6 +332,7 @@ _FLAG_WORDS = {
     Flag.FLOOR: "only while holding the floor",
     Flag.RANKED: "only against a lower rank",
     Flag.AUDIT: "audited",
+    Flag.AUDIBLE: "outside the plaza only while holding the floor or speaking freely",
 }
 
 

@@ -6,7 +6,8 @@ Each tick every receiver gets one frame holding the entities it needs:
 - its ``near_k`` nearest neighbours within ``near_radius``, whenever they changed;
 - everyone else within ``cull_radius`` at a lower rate (once every ``far_period`` ticks,
   staggered by row so the load spreads over the ticks), if they changed;
-- nobody beyond ``cull_radius``.
+- nobody beyond ``cull_radius``;
+- itself only when its pose is made on the server (``echo``), whenever it changed.
 
 Anything in view that a receiver has not been sent for ``refresh_period`` ticks is sent
 again even if unchanged: frames may be lost on an unreliable transport or skipped for a
@@ -65,6 +66,9 @@ class InterestTable:
         self.active = np.zeros(capacity, np.bool_)
         self.receiving = np.zeros(capacity, np.bool_)
         self.on_stage = np.zeros(capacity, np.bool_)
+        #: Rows that receive their own entry: their pose is made on the server (server-side
+        #: tracking), so their page has no other way to show them their own face.
+        self.echo = np.zeros(capacity, np.bool_)
         self.xz = np.zeros((capacity, 2), np.float32)
         # int32 versions and ticks wrap after 2^31 ticks: over three years at 20 Hz.
         self.version = np.zeros(capacity, np.int32)
@@ -112,7 +116,7 @@ class InterestTable:
     def remove(self, key: str) -> None:
         row = self._rows.pop(key)
         self._keys[row] = None
-        self.active[row] = self.receiving[row] = self.on_stage[row] = False
+        self.active[row] = self.receiving[row] = self.on_stage[row] = self.echo[row] = False
         self.near[row, :] = self.near[:, row] = False
         self.in_range[row, :] = self.in_range[:, row] = False
         self._free.append(row)
@@ -125,6 +129,10 @@ class InterestTable:
             # A (re)connected receiver knows nothing: send it everything in view.
             self.last_sent[row, :] = 0
             self.last_sent_tick[row, :] = 0
+
+    def set_echo(self, key: str, echo: bool) -> None:
+        """Whether ``key`` receives its own entry when it changes (see :attr:`echo`)."""
+        self.echo[self._rows[key]] = echo
 
     def set_on_stage(self, key: str, on_stage: bool) -> None:
         row = self._rows[key]
@@ -154,8 +162,13 @@ class InterestTable:
         self.in_range[:, :] = False
         if n == 0:
             return
-        xz = self.xz[:n].astype(np.float64)
-        d2 = ((xz[:, None, :] - xz[None, :, :]) ** 2).sum(axis=2)
+        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one small matrix product instead of an
+        # (n, n, 2) difference array, ten times faster at 500 people. float32 keeps
+        # centimetres over the plaza's tens of metres; rounding may dip just below 0.
+        xz = self.xz[:n]
+        sq = (xz * xz).sum(axis=1)
+        d2 = sq[:, None] + sq[None, :] - 2 * (xz @ xz.T)
+        np.maximum(d2, 0, out=d2)
         inactive = ~self.active[:n]
         d2[:, inactive] = np.inf
         np.fill_diagonal(d2, np.inf)
@@ -181,17 +194,36 @@ class InterestTable:
     def select(self, tick: int, paused: Indices | None = None) -> dict[int, Indices]:
         """For each receiving row, the entity rows to put in its frame this tick.
 
+        The same decision as :meth:`select_pairs`, grouped by receiver (for tests and
+        callers that want a mapping); receivers whose frame would be empty are left out.
+        """
+        receivers, entities = self.select_pairs(tick, paused)
+        if receivers.size == 0:
+            return {}
+        cuts = np.flatnonzero(np.diff(receivers)) + 1
+        return {
+            int(group[0]): ents
+            for group, ents in zip(
+                np.split(receivers, cuts), np.split(entities, cuts), strict=True
+            )
+        }
+
+    def select_pairs(
+        self, tick: int, paused: Indices | None = None
+    ) -> tuple[Indices, Indices]:
+        """Every (receiver, entity) pair to send this tick, sorted by receiver, then entity.
+
         Marks them as sent: call once per tick. Rows in ``paused`` (receivers whose
         connection is still busy with earlier frames) get nothing this tick and are
         marked with nothing, so they receive the latest state when they catch up.
-        Receivers whose frame would be empty are left out.
         """
         cfg = self.config
         if tick % cfg.neighbour_period == 0:
             self.recompute_neighbourhoods()
         n = self._bound()
         if n == 0:
-            return {}
+            empty = np.zeros(0, np.intp)
+            return empty, empty
         rows = np.arange(n)
         version = self.version[:n]
         last_sent = self.last_sent[:n, :n]
@@ -207,9 +239,11 @@ class InterestTable:
         if paused is not None and paused.size:
             send[paused[paused < n], :] = False
         np.fill_diagonal(send, False)
-        last_sent[send] = np.broadcast_to(version[None, :], send.shape)[send]
-        last_tick[send] = tick
-        out: dict[int, Indices] = {}
-        for receiver in np.flatnonzero(send.any(axis=1)):
-            out[int(receiver)] = np.flatnonzero(send[receiver])
-        return out
+        own = np.flatnonzero(self.echo[:n] & self.receiving[:n] & np.diagonal(changed))
+        if paused is not None and paused.size:
+            own = own[~np.isin(own, paused)]
+        send[own, own] = True
+        receivers, entities = np.nonzero(send)  # row-major: grouped by receiver
+        last_sent[receivers, entities] = version[entities]
+        last_tick[receivers, entities] = tick
+        return receivers.astype(np.intp), entities.astype(np.intp)

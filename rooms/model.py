@@ -101,7 +101,7 @@ class Participant:
     seat: str | None = None
     last_move_at: float = 0.0
     joined_at: float = field(default=0.0)
-    #: Small number, unique in the room while present, naming them in pose frames.
+    #: Small number, unique in the room while present, naming them in motion frames.
     slot: int = 0
     tracking: TrackingMode = TrackingMode.NONE
 

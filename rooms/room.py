@@ -20,7 +20,7 @@ MOVE_SLACK = 0.5
 #: Longest gap (seconds) credited when judging a move's speed: a client that paused for a
 #: minute may not teleport across the plaza in one step.
 MAX_MOVE_GAP = 1.0
-#: Participant slots (pose frames name people by slot) run 0..SLOT_LIMIT-1, a u16.
+#: Participant slots (motion frames name people by slot) run 0..SLOT_LIMIT-1, a u16.
 SLOT_LIMIT = 1 << 16
 
 
@@ -84,7 +84,7 @@ class Room:
 
     def _new_slot(self) -> int:
         """The next unused slot. Slots count up and wrap, so a slot freed by someone who
-        left is not handed out again soon: a pose frame sent just before a receiver heard
+        left is not handed out again soon: a motion frame sent just before a receiver heard
         of the leave still names the person who left, never a newcomer."""
         used = {p.slot for p in self.participants.values()}
         for _ in range(SLOT_LIMIT):

@@ -10,6 +10,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from server.audio_api import AudioApi
 from server.camera import PipelineFactory
 from server.hub import Hub
 from server.meeting_api import MeetingApi
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 STORE_KEY = web.AppKey("store", Store)
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
 TRACKING_KEY = web.AppKey("tracking", FaceTracking)
+AUDIO_KEY = web.AppKey("audio", AudioApi)
 
 
 def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -100,7 +102,8 @@ def create_app(
     )
     sio.attach(app)
     ticker = Ticker(sio, hub)
-    tracking = FaceTracking(settings, sio, hub, pipeline_factory)
+    motion = MotionService(settings, hub)
+    tracking = FaceTracking(settings, sio, hub, motion.plane, pipeline_factory)
     app[TRACKING_KEY] = tracking
     app[HUB_KEY] = hub
     app[STORE_KEY] = store
@@ -112,7 +115,8 @@ def create_app(
     add_model_route(app, model_path(settings))
     meetings = MeetingService(settings, hub, sio, store)
     app[MEETINGS_KEY] = meetings
-    motion = MotionService(settings, hub)
+    audio = AudioApi(settings, sio, hub, meetings)
+    app[AUDIO_KEY] = audio
     app.router.add_get(
         MOTION_PATH,
         motion_handler(
@@ -138,12 +142,16 @@ def create_app(
         meetings.start()
         tracking.bind(api)
         tracking.start()
+        motion.bind(api)
+        audio.bind(api)
+        audio.start()
         ticker.start()
         motion.start()
         log.info("serving %d rooms", len(hub.rooms))
 
     async def shutdown(app: web.Application) -> None:
         await tracking.stop()  # peer connections and tracker threads first
+        await audio.stop()
         # Close every socket so that clients reconnect elsewhere at once instead of
         # waiting for the graceful-shutdown timeout.
         for sid in list(hub.sessions):

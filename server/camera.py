@@ -45,8 +45,8 @@ class FramePipeline(Protocol):
 
 #: Makes a pipeline; blocking (loads the model), called in the session's worker thread.
 PipelineFactory = Callable[[], FramePipeline]
-#: Receives each pose record: ``(room, slot, record)``. Called on the event loop.
-PoseSink = Callable[[str, int, bytes], None]
+#: Receives each pose record: ``(room, pid, record)``. Called on the event loop.
+PoseSink = Callable[[str, str, bytes], None]
 #: Told when a session ends by itself (peer gone, track ended): ``(pid, reason)``.
 EndListener = Callable[[str, str], Awaitable[None]]
 
@@ -144,14 +144,13 @@ class CameraSession:
         self,
         pid: str,
         room: str,
-        slot: int,
         config: RTCConfiguration,
         factory: PipelineFactory,
         sink: PoseSink,
         fps: float,
         on_end: Callable[[CameraSession, str], None],
     ) -> None:
-        self.pid, self.room, self.slot = pid, room, slot
+        self.pid, self.room = pid, room
         self.period = 1.0 / fps
         self.stats = SessionStats()
         self._factory = factory
@@ -239,7 +238,7 @@ class CameraSession:
             result = await loop.run_in_executor(self._executor, self._process, arrived)
             self.stats.tracked += 1
             self.stats.found += result.found
-            self._sink(self.room, self.slot, result.record)
+            self._sink(self.room, self.pid, result.record)
             self.stats.latencies_ms.append((loop.time() - arrived.at) * 1000.0)
 
     def _close_pipeline(self) -> None:
@@ -292,7 +291,7 @@ class CameraTracking:
         """Whether ``pid`` could open a session now (theirs would replace their own)."""
         return pid in self.sessions or len(self.sessions) < self.max_sessions
 
-    async def open(self, pid: str, room: str, slot: int, offer_sdp: str) -> str:
+    async def open(self, pid: str, room: str, offer_sdp: str) -> str:
         """Start tracking ``pid``'s camera; returns the SDP answer.
 
         Raises ``TRACKING_FULL`` at capacity, ``BAD_FIELD`` for an unusable offer.
@@ -306,7 +305,7 @@ class CameraTracking:
         # Registered before the first await, so that concurrent offers count it.
         old = self.sessions.get(pid)
         session = CameraSession(
-            pid, room, slot, self._config_of(), self._factory, self._sink, self.fps,
+            pid, room, self._config_of(), self._factory, self._sink, self.fps,
             self._ended,
         )  # fmt: skip
         self.sessions[pid] = session

@@ -6,11 +6,21 @@ MOVE = "move"
 ROOM_DELTA = "room:delta"
 # Face tracking (docs/protocol.md, "Face tracking").
 POSE = "pose"
-POSE_FRAME = "pose:frame"
 TRACKING = "tracking"
 RTC_OFFER = "rtc:offer"
 RTC_CLOSE = "rtc:close"
+# The motion plane over a WebRTC data channel (docs/protocol.md, "Motion plane").
+MOTION_OFFER = "motion:offer"
+MOTION_CLOSE = "motion:close"
 RTC_CLOSED = "rtc:closed"
+# Audio plane (docs/protocol.md, "Audio"): client → server, each acknowledged.
+AUDIO_PUBLISH = "audio:publish"
+AUDIO_LISTEN = "audio:listen"
+AUDIO_CLOSE = "audio:close"
+# Audio plane: server → client.
+AUDIO_SLOTS = "audio:slots"
+AUDIO_ACTIVE = "audio:active"
+AUDIO_CLOSED = "audio:closed"
 # Meetings (docs/protocol.md, "Meetings"): client → server, each acknowledged.
 CONSOLE_JOIN = "console:join"
 CHAT_SEND = "chat:send"

@@ -115,6 +115,9 @@ class MeetingService:
         #: token id → device reference of every redeemed (or revoked) invitation.
         self.redeemed: dict[str, str] = {}
         self.enter_room: EnterRoom | None = None
+        #: Called as ``listener(room)`` after every commit ("" when it concerned every
+        #: room), e.g. so that the audio plane follows the floor and mutes.
+        self.change_listeners: list[Callable[[str], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._purged_at = 0.0
 
@@ -355,6 +358,8 @@ class MeetingService:
             log.exception("could not store the events of %s", room or "the server")
         await self.out.events(room, meeting, happened, self.clock())
         await self._carry_out(room, happened, ejected)
+        for listener in self.change_listeners:
+            listener(room)
 
     def _detach(self, happened: Sequence[DomainEvent]) -> list[tuple[Seat, str]]:
         """People refused, removed or banned lose their seat and avatar at once."""

@@ -128,3 +128,28 @@ class LeaveRequest:
     def parse(cls, payload: object) -> LeaveRequest:
         _object(payload, set(), set())
         return cls()
+
+
+#: Longest SDP offer accepted (a one-video offer with candidates is 3-6 kB, a browser's
+#: audio offer ~1.5 kB per stream; the socket message limit applies anyway).
+MAX_SDP_LENGTH = 15_000
+
+
+@dataclass(frozen=True, slots=True)
+class RtcOfferRequest:
+    sdp: str
+
+    @classmethod
+    def parse(cls, payload: object) -> RtcOfferRequest:
+        data = _object(payload, {"type", "sdp"}, set())
+        if data["type"] != "offer":
+            raise ValidationError(Reason.BAD_FIELD, "type must be offer")
+        return cls(_string(data, "sdp", MAX_SDP_LENGTH))
+
+
+@dataclass(frozen=True, slots=True)
+class RtcCloseRequest:
+    @classmethod
+    def parse(cls, payload: object) -> RtcCloseRequest:
+        _object(payload, set(), set())
+        return cls()

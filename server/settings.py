@@ -124,10 +124,10 @@ class Settings:
         default=1.0, metadata=_doc("face tracking: cutoff for the speed estimate, in hertz")
     )
     move_deltas: bool = field(
-        default=True,
+        default=False,
         metadata=_doc(
-            "also send positions in the 10 Hz room:delta (the browser client's path until it "
-            "moves to the motion plane; off when every client uses /motion)"
+            "also send positions in the room:delta (for clients without the /motion "
+            "WebSocket; the browser does not need it)"
         ),
     )
     motion_hz: float = field(
@@ -146,9 +146,11 @@ class Settings:
     motion_far_hz: float = field(
         default=1.0, metadata=_doc("updates per second of avatars in range but not near")
     )
-    pose_hz: float = field(
-        default=20.0,
-        metadata=_doc("face poses sent to each room per second, one batched frame per tick"),
+    motion_datachannel_max: int = field(
+        default=100,
+        metadata=_doc(
+            "most clients on the motion plane's WebRTC data-channel fallback (0: none)"
+        ),
     )
     server_tracking_max: int = field(
         default=4,
@@ -169,6 +171,30 @@ class Settings:
             "allowed); none: every non-loopback interface"
         ),
     )
+    audio_slots: int = field(
+        default=3, metadata=_doc("audio: voices each listener's browser can play at once (1-8)")
+    )
+    audio_proximity_n: int = field(
+        default=3,
+        metadata=_doc("audio: loudest nearby plaza speakers each listener hears (<= audio_slots)"),
+    )
+    audio_radius: float = field(
+        default=12.0, metadata=_doc("audio: metres within which plaza speakers are heard")
+    )
+    audio_speech_bitrate: int = field(
+        default=20_000,
+        metadata=_doc("audio: Opus bitrate speakers are asked to send, bit/s (16000-24000)"),
+    )
+    audio_positions_hz: float = field(
+        default=4.0, metadata=_doc("audio: plaza positions fed to proximity routing per second")
+    )
+    recordings_dir: Path | None = field(
+        default=None, metadata=_doc("folder of meeting recordings (default: DATA_DIR/recordings)")
+    )
+    recording_retention_days: float = field(
+        default=90.0,
+        metadata=_doc("days an unpublished recording is kept before deletion (0: keep all)"),
+    )
 
     @property
     def database_path(self) -> Path:
@@ -181,6 +207,10 @@ class Settings:
     @property
     def model_dir(self) -> Path:
         return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
 
     @property
     def tls(self) -> bool:
@@ -273,6 +303,8 @@ def load_settings(
     for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):
         if not getattr(settings, name) >= 0:
             raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")
+    if not 0 <= settings.recording_retention_days <= 36_500:
+        raise HirobaError(Reason.BAD_FIELD, "recording_retention_days must be 0 to 36500")
     _check_media(settings)
     return settings
 
@@ -283,12 +315,20 @@ def _check_media(settings: Settings) -> None:
         raise HirobaError(
             Reason.BAD_FIELD, "need 1 <= motion_hz <= 60 and 0 < motion_far_hz <= motion_hz"
         )
-    if not 1 <= settings.pose_hz <= 60:
-        raise HirobaError(Reason.BAD_FIELD, "pose_hz must be between 1 and 60")
+    if settings.motion_datachannel_max < 0:
+        raise HirobaError(Reason.BAD_FIELD, "motion_datachannel_max must not be negative")
     if not 1 <= settings.server_tracking_fps <= 60:
         raise HirobaError(Reason.BAD_FIELD, "server_tracking_fps must be between 1 and 60")
     if settings.server_tracking_max < 0:
         raise HirobaError(Reason.BAD_FIELD, "server_tracking_max must not be negative")
+    if not 1 <= settings.audio_proximity_n <= settings.audio_slots <= 8:
+        raise HirobaError(Reason.BAD_FIELD, "need 1 <= audio_proximity_n <= audio_slots <= 8")
+    if not 16_000 <= settings.audio_speech_bitrate <= 24_000:
+        raise HirobaError(Reason.BAD_FIELD, "audio_speech_bitrate must be 16000 to 24000")
+    if not settings.audio_radius > 0 or not 0.5 <= settings.audio_positions_hz <= 20:
+        raise HirobaError(
+            Reason.BAD_FIELD, "audio_radius must be positive, audio_positions_hz 0.5 to 20"
+        )
     for url in settings.ice_servers:
         if url.split(":", 1)[0] not in ("stun", "stuns", "turn", "turns"):
             raise HirobaError(Reason.BAD_FIELD, f"ice_servers: {url!r} is not a STUN/TURN URL")

@@ -16,6 +16,7 @@ from moderation import policy
 from moderation.rate_limit import TokenBucket
 from rooms.appearance import AvatarStyle
 from rooms.errors import HirobaError, Reason
+from rooms.model import Participant
 from rooms.room import Room
 from server import events
 from server.hub import Hub, Session
@@ -44,6 +45,8 @@ class SocketApi:
         self.hub = hub
         self.meetings = meetings
         self.motion = motion
+        #: Extra parts of the join ack, ``extra(room, participant)`` (e.g. the audio plane).
+        self.join_extras: list[Callable[[Room, Participant], dict[str, object]]] = []
         meetings.bind(self.enter)
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
@@ -160,6 +163,8 @@ class SocketApi:
         ack: Ack = {"ok": True, "self": participant.id, "snapshot": snapshot}
         if self.motion is not None:
             ack["motion"] = self.motion.joined(room, participant)
+        for extra in self.join_extras:
+            ack.update(extra(room, participant))
         return {**ack, **await self.meetings.welcome(session.sid)}
 
     async def leave(self, session: Session, payload: object) -> Ack:
@@ -173,6 +178,9 @@ class SocketApi:
     async def move(self, session: Session, payload: object) -> Ack:
         request = MoveRequest.parse(payload)
         p = self.hub.move(session, request.x, request.z, request.h)
+        if self.motion is not None and session.room is not None:
+            # A fallback upload: the position reaches others on the motion plane only.
+            self.motion.plane.place(session.room, p.id, p.x, p.z, p.h)
         return {"ok": True, "x": round(p.x, 2), "z": round(p.z, 2), "h": round(p.h, 3)}
 
 

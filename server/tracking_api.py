@@ -1,9 +1,10 @@
 """Face tracking in the server: pose uploads, tracking modes and camera signalling.
 
-One object wires it all to the app: the pose relay and its ticker, the camera sessions of
-server-side tracking, the socket events of ``docs/protocol.md`` ("Face tracking"), and
-the clean-up when someone leaves. Handlers stay a few lines each; the work is in
-:mod:`server.pose_relay` and :mod:`server.camera`.
+One object wires it all to the app: the camera sessions of server-side tracking, the
+socket events of ``docs/protocol.md`` ("Face tracking"), and the clean-up when someone
+leaves. Every pose, whoever made it, ends on the motion plane (:mod:`server.motion.plane`),
+which carries it to the room: there is one downlink for poses. Handlers stay a few lines
+each; the work is in :mod:`server.camera` and the plane.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import socketio
 
+from avatar import codec
 from avatar.pipeline import TrackingPipeline
 from moderation import policy
 from moderation.policy import Action
@@ -25,17 +27,27 @@ from server import events
 from server.camera import CameraTracking, FramePipeline, PipelineFactory
 from server.hub import Hub, Session
 from server.ice import rtc_configuration, use_host_addresses
-from server.messages import _object, _string
+from server.messages import RtcCloseRequest, RtcOfferRequest, _object
 from server.models import model_path, read_verified
-from server.pose_relay import PoseRelay, PoseTicker, SocketIoTransport, parse_record
+from server.motion.plane import MotionPlane
 from server.settings import Settings
 from server.socket_api import SocketApi
 
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
-#: Longest SDP offer accepted (a one-video offer with candidates is 3-6 kB).
-MAX_SDP_LENGTH = 15_000
+
+
+def parse_record(payload: object) -> bytes:
+    """An uploaded pose record, checked: binary, exactly one record, decodable.
+
+    Raises ``ValidationError(BAD_PAYLOAD)`` otherwise.
+    """
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise ValidationError(Reason.BAD_PAYLOAD, "a pose is one binary record")
+    record = bytes(payload)
+    codec.decode(record)  # length, version, state and angle ranges
+    return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,26 +62,6 @@ class TrackingRequest:
         except ValueError:
             modes = ", ".join(m.value for m in TrackingMode)
             raise ValidationError(Reason.BAD_FIELD, f"mode must be one of {modes}") from None
-
-
-@dataclass(frozen=True, slots=True)
-class RtcOfferRequest:
-    sdp: str
-
-    @classmethod
-    def parse(cls, payload: object) -> RtcOfferRequest:
-        data = _object(payload, {"type", "sdp"}, set())
-        if data["type"] != "offer":
-            raise ValidationError(Reason.BAD_FIELD, "type must be offer")
-        return cls(_string(data, "sdp", MAX_SDP_LENGTH))
-
-
-@dataclass(frozen=True, slots=True)
-class RtcCloseRequest:
-    @classmethod
-    def parse(cls, payload: object) -> RtcCloseRequest:
-        _object(payload, set(), set())
-        return cls()
 
 
 def mediapipe_factory(settings: Settings) -> PipelineFactory:
@@ -94,17 +86,17 @@ class FaceTracking:
         settings: Settings,
         sio: socketio.AsyncServer,
         hub: Hub,
+        plane: MotionPlane,
         factory: PipelineFactory | None = None,
     ) -> None:
         self.settings = settings
         self.sio = sio
         self.hub = hub
-        self.relay = PoseRelay()
-        self.ticker = PoseTicker(self.relay, SocketIoTransport(sio), settings.pose_hz)
+        self.plane = plane
         self.camera = CameraTracking(
             config_of=lambda: rtc_configuration(settings.ice_servers),
             factory=factory or mediapipe_factory(settings),
-            sink=self.relay.submit,
+            sink=self._server_pose,
             on_end=self._camera_ended,
             max_sessions=settings.server_tracking_max,
             fps=settings.server_tracking_fps,
@@ -125,13 +117,11 @@ class FaceTracking:
 
     def start(self) -> None:
         use_host_addresses(self.settings.ice_host_addresses)
-        self.ticker.start()
 
     async def stop(self) -> None:
         await self.camera.close_all()
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        await self.ticker.stop()
 
     def _joined(self, session: Session) -> Participant:
         room, pid = self.hub.joined_room(session)
@@ -142,8 +132,12 @@ class FaceTracking:
         room, pid = self.hub.joined_room(session)
         if pid in self.camera.sessions:
             raise HirobaError(Reason.WRONG_STATE, "your poses come from server-side tracking")
-        self.relay.submit(room.id, room.participants[pid].slot, record)
+        self.plane.set_pose(room.id, pid, record)
         return {"ok": True}
+
+    def _server_pose(self, room_id: str, pid: str, record: bytes) -> None:
+        # Made here, not in the person's page: their own frames carry it back to them.
+        self.plane.set_pose(room_id, pid, record, echo=True)
 
     async def tracking(self, session: Session, payload: object) -> Ack:
         request = TrackingRequest.parse(payload)
@@ -152,6 +146,8 @@ class FaceTracking:
             raise HirobaError(Reason.WRONG_STATE, "start server-side tracking with rtc:offer")
         if request.mode is not TrackingMode.SERVER:
             await self.camera.close(pid)
+        if request.mode is TrackingMode.NONE:
+            self.plane.set_pose(room.id, pid, None)  # no frozen face: the avatar idles
         if pid in room.participants:
             room.set_tracking(pid, request.mode)
         return {"ok": True}
@@ -164,7 +160,7 @@ class FaceTracking:
         if not self.camera.has_room(me.id):
             raise HirobaError(Reason.TRACKING_FULL, "server-side tracking is at its limit")
         await self._check_model()
-        answer = await self.camera.open(me.id, str(room_id), me.slot, request.sdp)
+        answer = await self.camera.open(me.id, str(room_id), request.sdp)
         if session.pid != me.id or session.room != room_id:
             # Left (or moved rooms) while the connection was negotiated.
             await self.camera.close(me.id)
@@ -182,6 +178,7 @@ class FaceTracking:
         await self.camera.close(me.id)
         if me.tracking is TrackingMode.SERVER and session.room is not None:
             self.hub.room(session.room).set_tracking(me.id, TrackingMode.NONE)
+            self.plane.set_pose(session.room, me.id, None)
         return {"ok": True}
 
     async def _check_model(self) -> None:
@@ -197,7 +194,6 @@ class FaceTracking:
         task.add_done_callback(self._tasks.discard)
 
     def _left(self, room_id: str, participant: Participant) -> None:
-        self.relay.forget(room_id, participant.slot)
         if participant.id in self.camera.sessions:
             self._spawn(self.camera.close(participant.id))
 
@@ -209,6 +205,7 @@ class FaceTracking:
         p = room.participants.get(pid) if room is not None else None
         if room is not None and p is not None and p.tracking is TrackingMode.SERVER:
             room.set_tracking(pid, TrackingMode.NONE)
+            self.plane.set_pose(room.id, pid, None)
         await self.sio.emit(
             events.RTC_CLOSED, {"reason": "ended", "message": reason}, to=session.sid
         )

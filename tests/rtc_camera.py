@@ -21,9 +21,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import VideoStreamTrack
 
 from avatar import codec
-from avatar.frame import decode_frame
 from avatar.pose import Pose
 from server.ice import rtc_configuration
+from server.motion.plane import MotionPlane
 
 VIDEO_CLOCK = 90_000
 
@@ -80,38 +80,22 @@ class FramesTrack(VideoStreamTrack):
         return frame
 
 
-class PoseWatcher:
-    """Collects the pose frames a socket.io client receives, decoded per slot."""
+class RecordTap:
+    """The full pose records handed to the motion plane, per participant, with the time
+    each arrived: what a tracker made, before the plane's compact (render) form and with
+    its timestamp (motion frames carry neither)."""
 
-    def __init__(self, sio: socketio.AsyncClient, clock: Callable[[], float] = time.monotonic):
-        self.clock = clock
-        self.frames: list[bytes] = []
-        #: slot -> [(arrival time, pose)]
-        self.poses: dict[int, list[tuple[float, Pose]]] = {}
-        self.arrived = asyncio.Event()
-        sio.on("pose:frame", self._on_frame)
+    def __init__(self, plane: MotionPlane, clock: Callable[[], float] = time.monotonic):
+        #: pid -> [(arrival time, pose)]
+        self.records: dict[str, list[tuple[float, Pose]]] = {}
+        forward = plane.set_pose
 
-    async def _on_frame(self, data: bytes) -> None:
-        now = self.clock()
-        self.frames.append(bytes(data))
-        for slot, record in decode_frame(data):
-            self.poses.setdefault(slot, []).append((now, codec.decode(record)))
-        self.arrived.set()
+        def tapped(room_id: str, pid: str, record: bytes | None, *, echo: bool = False) -> None:
+            if record is not None:
+                self.records.setdefault(pid, []).append((clock(), codec.decode(record)))
+            forward(room_id, pid, record, echo=echo)
 
-    async def wait_poses(self, slot: int, count: int, within: float = 10.0) -> None:
-        """Wait until ``count`` poses of ``slot`` have arrived."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while len(self.poses.get(slot, [])) < count:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                have = len(self.poses.get(slot, []))
-                raise AssertionError(f"only {have} of {count} poses of slot {slot} arrived")
-            self.arrived.clear()
-            try:
-                await asyncio.wait_for(self.arrived.wait(), remaining)
-            except TimeoutError:
-                continue
+        plane.set_pose = tapped  # type: ignore[method-assign]
 
 
 def announces(pid: str, mode: str) -> Callable[[dict[str, Any]], bool]:

@@ -9,16 +9,14 @@ closed with code 4400; a bad token closes it with 4401.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
-from moderation.rate_limit import TokenBucket
-from rooms.errors import HirobaError
 from server.motion import codec
 from server.motion.plane import MotionPlane
 from server.motion.transport import WebSocketTransport
+from server.motion.uplink import UplinkReader, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +24,6 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_BAD_INPUT = 4400
 CLOSE_FORBIDDEN_ORIGIN = 4403
 AUTH_TIMEOUT = 5.0
-#: Malformed uplinks tolerated before the socket is closed.
-MAX_BAD_UPLINKS = 50
 
 
 def motion_handler(
@@ -58,22 +54,14 @@ def motion_handler(
             await ws.close(code=CLOSE_BAD_TOKEN, message=b"unknown motion token")
             return ws
         room_id, pid = bound
-        # Uplinks at the tick rate with jitter; beyond that they are dropped unread.
-        bucket = TokenBucket(rate=tick_hz * 1.5, burst=tick_hz * 2)
-        bad = 0
+        reader = UplinkReader(plane, room_id, pid, tick_hz)
         try:
             await ws.send_str("ok")
             async for msg in ws:
-                if msg.type is not WSMsgType.BINARY:
-                    bad += 1
-                elif bucket.allow(time.monotonic()):
-                    try:
-                        plane.uplink(room_id, pid, msg.data)
-                    except HirobaError:
-                        bad += 1
-                    except KeyError:
-                        break  # the participant left the room: this socket is done
-                if bad > MAX_BAD_UPLINKS:
+                verdict = reader.feed(msg.data if msg.type is WSMsgType.BINARY else None)
+                if verdict is Verdict.GONE:
+                    break
+                if verdict is Verdict.CLOSE_BAD_INPUT:
                     await ws.close(code=CLOSE_BAD_INPUT, message=b"malformed motion data")
                     break
         finally:

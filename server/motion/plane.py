@@ -17,12 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from rooms.interest import InterestConfig, InterestTable
 from server.motion import codec
+from server.motion.assembly import TickFrames, assemble, stamp_delay
 from server.motion.transport import MotionTransport
 
 log = logging.getLogger(__name__)
+
+#: Latency samples kept per room per tick (of up to tens of thousands of pairs).
+LATENCY_SAMPLES_PER_TICK = 500
 
 #: Validates a move with the room's rules and returns the accepted (x, z, h).
 Mover = Callable[[str, str, float, float, float], tuple[float, float, float]]
@@ -101,9 +106,18 @@ class RoomMotion:
         entry = self.plain[row]
         self.plain[row] = codec.plain_entry(int(entry["slot"]), x, z, h)
         self.table.moved(self.pids[row], x, z)
+        # The cached posed entry starts with the plain one: re-encoded lazily, once, at the
+        # next tick (keeping it would send a posed person's old position).
+        self.posed[row] = None
         if pose is not None:
             self.records[row] = pose
-            self.posed[row] = None  # re-encoded lazily, once, at the next tick
+        self.arrived[row] = now
+
+    def set_pose(self, row: int, pose: bytes | None, now: float) -> None:
+        """A new latest pose (None: none any more) without a new position."""
+        self.records[row] = pose
+        self.posed[row] = None
+        self.table.changed(self.pids[row])
         self.arrived[row] = now
 
     def entity_bytes(self, row: int) -> bytes | None:
@@ -187,13 +201,49 @@ class MotionPlane:
             raise
         x, z, h = self.mover(room_id, pid, up.x, up.z, up.h)
         room = self.rooms[room_id]
-        room.update(room.table.row(pid), x, z, h, up.pose, self.clock())
+        row = room.table.row(pid)
+        # While the server makes this person's poses (server-side tracking), the server's
+        # win, as with the socket.io upload (wrong_state there).
+        pose = None if room.table.echo[row] else up.pose
+        room.update(row, x, z, h, pose, self.clock())
+
+    def set_pose(
+        self, room_id: str, pid: str, record: bytes | None, *, echo: bool = False
+    ) -> None:
+        """Keep ``record`` (a checked 69-byte pose record) as the participant's latest pose,
+        for poses that do not come with an uplink: server-side tracking and the socket.io
+        ``pose`` upload. ``echo``: the participant's own frames carry it too (its page did
+        not make it). None drops the pose (tracking off): the avatar idles again instead of
+        freezing on its last face. Unknown rooms and participants (just left) are ignored.
+        """
+        room = self.rooms.get(room_id)
+        if room is None or pid not in room.table:
+            return
+        room.table.set_echo(pid, echo and record is not None)
+        room.set_pose(room.table.row(pid), record, self.clock())
+
+    def place(self, room_id: str, pid: str, x: float, z: float, h: float) -> None:
+        """A position the room already accepted by another way (the socket.io ``move``
+        fallback, a seat): the plane sends it like an uplink's."""
+        room = self.rooms.get(room_id)
+        if room is None or pid not in room.table:
+            return
+        room.update(room.table.row(pid), x, z, h, None, self.clock())
+
+    def token_of(self, room_id: str, pid: str) -> str | None:
+        """The motion token of a participant in the plane (None: not in it)."""
+        return self._token_of.get((room_id, pid))
 
     def set_on_stage(self, room_id: str, pid: str, on_stage: bool) -> None:
         self.rooms[room_id].table.set_on_stage(pid, on_stage)
 
     async def tick(self) -> None:
-        """Send every client the frame it needs this tick."""
+        """Send every client the frame it needs this tick.
+
+        All of a room's frames are assembled before the first is sent
+        (:mod:`server.motion.assembly`), so sending is the only per-client work and every
+        frame holds the state as of the tick's start.
+        """
         started = self.clock()
         tick = self.tick_number = self.tick_number + 1
         stats = self.stats
@@ -204,37 +254,45 @@ class MotionPlane:
                 (row for row, t in room.transports.items() if t.busy()), dtype=np.intp
             )
             stats.frames_skipped_busy += int(busy.size)
-            picks = room.table.select(tick, paused=busy)
-            # Uplinks that arrived since the previous tick began are new in this tick's
-            # frames: their wait is the server-added latency.
-            fresh_after = self._last_tick_started
-            for receiver, rows in picks.items():
+            receivers, entities = room.table.select_pairs(tick, paused=busy)
+            if receivers.size == 0:
+                continue
+            posed = [room.entity_bytes(r) for r in range(len(room.records))]
+            frames = assemble(tick, room.plain, posed, receivers, entities)
+            sent_at = np.full(len(frames), np.nan)
+            for i, receiver in enumerate(frames.receivers.tolist()):
                 transport = room.transports.get(receiver)
-                if transport is None:
+                if transport is None:  # detached while earlier frames were being sent
                     continue
-                posed_parts = []
-                plain_rows = []
-                for r in rows.tolist():
-                    block = room.entity_bytes(r)
-                    if block is None:
-                        plain_rows.append(r)
-                    else:
-                        posed_parts.append(block)
-                frame = b"".join(
-                    (
-                        codec.frame_header(tick, len(posed_parts), len(plain_rows)),
-                        *posed_parts,
-                        room.plain[plain_rows].tobytes(),
-                    )
-                )
+                stamp_delay(frames, i, (self.clock() - started) * 1000)
+                frame = frames.buffer[frames.starts[i] : frames.ends[i]].tobytes()
                 await transport.send(frame)
-                sent_at = self.clock()
+                sent_at[i] = self.clock()
                 stats.frames_sent += 1
                 stats.bytes_sent += len(frame)
-                stats.tick_to_send.append(sent_at - started)
-                arrived = room.arrived[rows]
-                for a in arrived[arrived > fresh_after].tolist():
-                    stats.arrival_to_send.append(sent_at - a)
+            self._record_latency(room, frames, sent_at, receivers, entities, started)
         self._last_tick_started = started
         stats.ticks += 1
         stats.tick_seconds.append(self.clock() - started)
+
+    def _record_latency(
+        self,
+        room: RoomMotion,
+        frames: TickFrames,
+        sent_at: npt.NDArray[np.float64],
+        receivers: npt.NDArray[np.intp],
+        entities: npt.NDArray[np.intp],
+        started: float,
+    ) -> None:
+        sent = sent_at[~np.isnan(sent_at)]
+        self.stats.tick_to_send.extend((sent - started).tolist())
+        # Uplinks that arrived since the previous tick began are new in this tick's
+        # frames: their wait is the server-added latency. A bounded, evenly spread sample
+        # per tick keeps the bookkeeping cheap at tens of thousands of pairs.
+        pair_sent = sent_at[np.searchsorted(frames.receivers, receivers)]
+        arrived = room.arrived[entities]
+        fresh = (arrived > self._last_tick_started) & ~np.isnan(pair_sent)
+        waits = (pair_sent - arrived)[fresh]
+        if waits.size > LATENCY_SAMPLES_PER_TICK:
+            waits = waits[:: waits.size // LATENCY_SAMPLES_PER_TICK + 1]
+        self.stats.arrival_to_send.extend(waits.tolist())

@@ -5,18 +5,26 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from moderation import policy
+from rooms.errors import HirobaError, Reason
 from rooms.interest import InterestConfig
 from rooms.model import Participant
 from rooms.room import Room
-from server.hub import Hub
+from server import events
+from server.hub import Hub, Session
+from server.ice import rtc_configuration
+from server.messages import RtcCloseRequest, RtcOfferRequest
 from server.motion.plane import MotionPlane
+from server.motion.rtc import MotionChannels
 from server.periodic import Periodic
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.socket_api import SocketApi
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,12 @@ class MotionService:
         self.hub = hub
         self.plane = MotionPlane(interest_config(settings), self._move, clock=hub.clock)
         self._ticker = Periodic("motion-tick", settings.motion_hz, self.plane.tick)
+        self.channels = MotionChannels(
+            self.plane,
+            lambda: rtc_configuration(settings.ice_servers),
+            settings.motion_hz,
+            settings.motion_datachannel_max,
+        )
         self._closing: set[asyncio.Task[Any]] = set()
         hub.leave_listeners.append(self._left)
 
@@ -54,8 +68,9 @@ class MotionService:
         room.move(pid, x, z, h, self.hub.clock(), may_enter_stage=policy.may_enter_stage(p.role))
         return p.x, p.z, p.h
 
-    def joined(self, room: Room, participant: Participant) -> dict[str, str]:
-        """Register a newcomer; the result goes into the join acknowledgement."""
+    def joined(self, room: Room, participant: Participant) -> dict[str, str | float]:
+        """Register a newcomer; the result goes into the join acknowledgement (the page
+        needs the tick rate to place frames in time: tick n is n / motion_hz seconds)."""
         if room.id not in self.plane.rooms:
             self.plane.add_room(room.id, room.info.capacity)
         token = self.plane.join(
@@ -67,20 +82,47 @@ class MotionService:
             participant.h,
             on_stage=participant.seat is not None,
         )
-        return {"token": token, "path": MOTION_PATH}
+        return {"token": token, "path": MOTION_PATH, "hz": self.settings.motion_hz}
 
     def _left(self, room_id: str, participant: Participant) -> None:
         transport = self.plane.leave(room_id, participant.id)
+        self._spawn(self.channels.leave(room_id, participant.id))
         if transport is not None:
-            task = asyncio.get_running_loop().create_task(transport.close())
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._spawn(transport.close())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def bind(self, api: SocketApi) -> None:
+        """Register the data-channel signalling events behind the API's guard."""
+        api.sio.on(events.MOTION_OFFER, api.guard(self.offer))
+        api.sio.on(events.MOTION_CLOSE, api.guard(self.close_channel))
+
+    async def offer(self, session: Session, payload: object) -> dict[str, Any]:
+        """``motion:offer``: open the motion plane on a WebRTC data channel."""
+        request = RtcOfferRequest.parse(payload)
+        room, pid = self.hub.joined_room(session)
+        answer = await self.channels.open(room.id, pid, request.sdp)
+        if session.pid != pid or session.room != room.id:
+            await self.channels.leave(room.id, pid)  # left while it was negotiated
+            raise HirobaError(Reason.NOT_JOINED, "left the room during set-up")
+        return {"ok": True, "type": "answer", "sdp": answer}
+
+    async def close_channel(self, session: Session, payload: object) -> dict[str, Any]:
+        """``motion:close``: back to the WebSocket (or to nothing)."""
+        RtcCloseRequest.parse(payload)
+        room, pid = self.hub.joined_room(session)
+        await self.channels.leave(room.id, pid)
+        return {"ok": True}
 
     def start(self) -> None:
         self._ticker.start()
 
     async def stop(self) -> None:
         await self._ticker.stop()
+        await self.channels.close()
 
     async def stats(self, request: web.Request) -> web.Response:
         """``GET /api/motion/stats``: counters for benchmarks, from loopback only."""

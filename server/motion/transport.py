@@ -68,8 +68,9 @@ class DataChannelTransport:
 
     kind = "datachannel"
 
-    def __init__(self, channel: Any) -> None:
+    def __init__(self, channel: Any, peer: Any = None) -> None:
         self.channel = channel
+        self.peer = peer  # the RTCPeerConnection it belongs to, closed with it
 
     def busy(self) -> bool:
         return bool(self.channel.readyState != "open" or self.channel.bufferedAmount > BUSY_BYTES)
@@ -80,3 +81,5 @@ class DataChannelTransport:
 
     async def close(self) -> None:
         self.channel.close()
+        if self.peer is not None:
+            await self.peer.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, WebSocket, async_playwright
 
 from tests.chromium import ARGS, CHROMIUM
 
@@ -43,6 +43,35 @@ class PageWatch:
     def _console(self, msg: ConsoleMessage) -> None:
         if msg.type == "error" or "Content Security Policy" in msg.text:
             self.errors.append(msg.text)
+
+
+class MotionTraffic:
+    """What a page sends and receives on its motion-plane WebSocket(s) (``/motion``)."""
+
+    def __init__(self, page: Page) -> None:
+        self.urls: list[str] = []
+        self.texts: list[str] = []
+        #: sizes of the binary uplinks: 8 bytes (position), 77 (with a pose record)
+        self.uplinks: list[int] = []
+        self.frames = 0
+        page.on("websocket", self._opened)
+
+    def _opened(self, ws: WebSocket) -> None:
+        if not ws.url.endswith("/motion"):
+            return
+        self.urls.append(ws.url)
+        ws.on("framesent", self._sent)
+        ws.on("framereceived", self._received)
+
+    def _sent(self, payload: str | bytes) -> None:
+        if isinstance(payload, str):
+            self.texts.append(payload)
+        else:
+            self.uplinks.append(len(payload))
+
+    def _received(self, payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            self.frames += 1
 
 
 async def open_page(browser: Browser, url: str, **context: Any) -> tuple[Page, PageWatch]:

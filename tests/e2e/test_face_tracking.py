@@ -28,10 +28,12 @@ from server.models import fetch_model
 from server.settings import Settings
 from tests.chromium import ARGS, CHROMIUM
 from tests.conftest import ROOT
-from tests.e2e.conftest import PageWatch, join, shot, state
+from tests.e2e.conftest import MotionTraffic, PageWatch, join, shot, state
 from tests.face_video import Shot, photo, render, write_video
 
 FPS = 20
+#: A motion uplink carrying a pose: 8-byte header + 69-byte record.
+POSED_UPLINK = 77
 SWEEP = [*range(0, 21), *range(19, -21, -1), *range(-19, 1)]  # degrees on screen, per frame
 PERIOD_S = len(SWEEP) / FPS
 SMALL = {"viewport": {"width": 400, "height": 300}}  # software WebGL: keep pages cheap
@@ -146,6 +148,7 @@ async def test_server_tracking_drives_the_remote_avatar(server, browser) -> None
     member, member_watch, member_egress = await open_watched(
         browser, f"{server.url}/?{query}&tracking=server"
     )
+    member_motion = MotionTraffic(member)
     me = await join(member, "顔の委員")
     viewer, viewer_watch, viewer_egress = await open_watched(browser, server.url)
     await join(viewer, "見る人")
@@ -166,6 +169,8 @@ async def test_server_tracking_drives_the_remote_avatar(server, browser) -> None
     assert corr > 0.85 and span > 25, (corr, span, samples[::10])
     own = await roll_samples(member, pid, PERIOD_S)
     assert follows_sweep(own)[1] > 20, "the member sees their own face move (from the server)"
+    # ...in its own motion frames: the page itself sends positions at most, no poses.
+    assert member_motion.frames > 0 and POSED_UPLINK not in member_motion.uplinks
     await shot(viewer, "face-server-viewer")
 
     await member.click("#face-toggle")
@@ -184,6 +189,7 @@ async def test_browser_tracking_drives_the_remote_avatar(server, browser) -> Non
     citizen, citizen_watch, citizen_egress = await open_watched(
         browser, f"{server.url}/?tracking=browser"
     )
+    citizen_motion = MotionTraffic(citizen)
     me = await join(citizen, "手元で追跡")
     viewer, viewer_watch, viewer_egress = await open_watched(browser, server.url)
     await join(viewer, "見る人")
@@ -203,6 +209,8 @@ async def test_browser_tracking_drives_the_remote_avatar(server, browser) -> Non
     assert corr > 0.8 and span > 20, (corr, span, samples[::10])
     st = await state(citizen)
     assert st["tracking"]["sent"] > 0, st["tracking"]
+    # The poses went up in motion uplinks (position + 69-byte record).
+    assert citizen_motion.uplinks.count(POSED_UPLINK) > 0, citizen_motion.uplinks[:20]
     await shot(viewer, "face-browser-viewer")
 
     # Turning tracking off closes the landmarker, which makes tasks-vision try to send

@@ -9,7 +9,7 @@ from typing import Any
 from playwright.async_api import CDPSession, Page
 
 from tests.chromium import PHONE
-from tests.e2e.conftest import join, open_page, shot, state
+from tests.e2e.conftest import MotionTraffic, join, open_page, shot, state
 
 
 def find(st: dict[str, Any], pid: str) -> dict[str, Any] | None:
@@ -29,6 +29,7 @@ async def wait_seen(page: Page, pid: str) -> dict[str, Any]:
 async def test_keyboard_walk_is_seen_by_another_page(server, browser) -> None:
     walker, walker_watch = await open_page(browser, server.url)
     viewer, viewer_watch = await open_page(browser, server.url)
+    walker_motion, viewer_motion = MotionTraffic(walker), MotionTraffic(viewer)
     me = await join(walker, "歩く人")
     other = await join(viewer, "Viewer")
     walker_id = me["selfId"]
@@ -54,6 +55,13 @@ async def test_keyboard_walk_is_seen_by_another_page(server, browser) -> None:
         }""",
         arg=[walker_id, own["x"], own["z"]], timeout=5000,
     )
+    # Positions travel on the motion plane only (room:delta carries none by default): the
+    # walker's page sent uplinks of its position after the token, the viewer's got frames.
+    assert not server.settings.move_deltas
+    assert walker_motion.urls == [server.url.replace("http", "ws", 1) + "/motion"]
+    assert len(walker_motion.texts) == 1 and set(walker_motion.uplinks) == {8}
+    assert len(walker_motion.uplinks) <= 1.5 * 20 * 3, "at most one uplink per tick"
+    assert viewer_motion.frames > 0
     await shot(walker, "desktop-walker")
     await shot(viewer, "desktop-viewer")
     assert not walker_watch.errors, walker_watch.errors

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import Client
+from tests.motion_client import MotionWatcher, moved_to
 
 BAD_JOINS = [
     (None, "bad_payload"),
@@ -40,7 +41,7 @@ BAD_MOVES = [
 
 async def test_every_bad_payload_is_answered_with_its_reason(server, clients) -> None:
     watcher, mover, bad = await clients(), await clients(), await clients()
-    await watcher.join("watcher")
+    motion = await MotionWatcher.open(server.url, await watcher.join("watcher"))
     ack = await mover.join("mover")
     mover_id = ack["self"]
     me = next(p for p in ack["snapshot"]["participants"] if p["id"] == mover_id)
@@ -61,9 +62,13 @@ async def test_every_bad_payload_is_answered_with_its_reason(server, clients) ->
     assert (await bad.call("shout", {"text": "hi"}))["reason"] == "unknown_event"
     assert (await bad.call("leave", {"all": True}))["reason"] == "unknown_field"
 
-    # The others were not disturbed: a move still reaches the watcher.
+    # The others were not disturbed: a move (the socket.io fallback upload) still reaches
+    # the watcher, on the motion plane.
     await mover.sio.emit("move", {"x": me["x"] + 0.2, "z": me["z"], "h": 1.0})
-    await watcher.wait_for(lambda d: any(m[0] == mover_id and m[3] == 1.0 for m in d["moved"]))
+    try:
+        await motion.wait_for(lambda es: any(e.slot == me["slot"] and e.h == 1.0 for e in es))
+    finally:
+        await motion.close()
 
 
 @pytest.fixture
@@ -74,7 +79,7 @@ def settings(settings):  # type: ignore[no-untyped-def]
 
 async def test_flooding_client_is_limited_then_disconnected(server, clients) -> None:
     calm, flood = await clients(), await clients()
-    calm_id = (await calm.join("calm"))["self"]
+    calm_ack = await calm.join("calm")
     await flood.join("flood")
     started = asyncio.get_running_loop().time()
     replies = await asyncio.gather(
@@ -100,9 +105,21 @@ async def test_flooding_client_is_limited_then_disconnected(server, clients) -> 
     # The calm client is still served.
     health = await _health(server)
     assert health["participants"] == 1
-    reply = await calm.call("move", {"x": 0.1, "z": 12.0, "h": 0.5})
-    assert reply["ok"] is True
-    await calm.wait_for(lambda d: any(m[0] == calm_id for m in d["moved"]))
+    await _move_is_seen(server, clients, calm, calm_ack, 0.1, 12.0, 0.5)
+
+
+async def _move_is_seen(server, clients, mover, ack, x: float, z: float, h: float) -> None:
+    """``mover`` moves (``move``, acked) and a newcomer sees it on the motion plane: the
+    server still serves the room."""
+    slot = next(p["slot"] for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
+    observer = await clients()
+    motion = await MotionWatcher.open(server.url, await observer.join("observer"))
+    try:
+        reply = await mover.call("move", {"x": x, "z": z, "h": h})
+        assert reply["ok"] is True
+        await motion.wait_for(moved_to(slot, reply["x"], reply["z"]))
+    finally:
+        await motion.close()
 
 
 async def _health(server) -> dict:
@@ -135,7 +152,7 @@ async def test_clients_vanishing_mid_join_leave_no_ghosts(server, clients) -> No
 
 async def test_oversized_message_drops_only_its_sender(server, clients) -> None:
     calm, big = await clients(), await clients()
-    calm_id = (await calm.join("calm"))["self"]
+    calm_ack = await calm.join("calm")
     await big.join("big")
     huge = {"name": "x" * (server.settings.max_message_bytes * 2), "room": "plaza", "lang": "ja"}
     with pytest.raises(Exception):  # noqa: B017 - the socket is closed under the call
@@ -145,13 +162,12 @@ async def test_oversized_message_drops_only_its_sender(server, clients) -> None:
             break
         await asyncio.sleep(0.05)
     assert (await _health(server))["participants"] == 1
-    assert (await calm.call("move", {"x": 0.0, "z": 12.0, "h": 0.1}))["ok"]
-    await calm.wait_for(lambda d: any(m[0] == calm_id for m in d["moved"]))
+    await _move_is_seen(server, clients, calm, calm_ack, 0.0, 12.0, 0.1)
 
 
 async def test_raw_garbage_on_the_socket_does_not_hurt_others(server, clients) -> None:
     calm = await clients()
-    calm_id = (await calm.join("calm"))["self"]
+    calm_ack = await calm.join("calm")
     async with aiohttp.ClientSession() as http, http.ws_connect(
         server.url + "/socket.io/?EIO=4&transport=websocket"
     ) as ws:
@@ -161,6 +177,5 @@ async def test_raw_garbage_on_the_socket_does_not_hurt_others(server, clients) -
             await ws.send_str(junk)
         await ws.send_bytes(b"\x04\xff\x00garbage")
         await asyncio.sleep(0.2)
-    assert (await calm.call("move", {"x": 0.3, "z": 12.0, "h": 0.2}))["ok"]
-    await calm.wait_for(lambda d: any(m[0] == calm_id for m in d["moved"]))
     assert (await _health(server))["participants"] == 1
+    await _move_is_seen(server, clients, calm, calm_ack, 0.3, 12.0, 0.2)

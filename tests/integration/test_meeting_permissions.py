@@ -38,9 +38,10 @@ from tests.unit.test_moderation_policy import ROLES, expected_table
 
 TABLE = expected_table()
 #: Actions with no entry point of their own yet (recording and notice boards are later
-#: issues); ``tracking.server`` is asked by ``rtc:offer`` in the face-tracking tests.
+#: issues); ``tracking.server`` is asked by ``rtc:offer`` in the face-tracking tests,
+#: ``audio.publish`` by ``audio:publish`` in tests/integration/test_audio_api.py.
 NOT_HERE = {Action.RECORDING_START, Action.RECORDING_STOP, Action.NOTICE_POST}
-ELSEWHERE = {"tracking.server"}
+ELSEWHERE = {"tracking.server", "audio.publish"}
 Ack = dict[str, Any]
 #: Citizens kept around for probes that need someone else in the room.
 POOL = 6

@@ -1,4 +1,5 @@
-"""Joining, moving and leaving with real socket.io clients against a real server."""
+"""Joining, moving and leaving with real socket.io and motion-plane clients against a real
+server."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from moderation.tokens import issue_token
 from rooms.model import Role
 from server.secret import load_or_create_secret
 from tests.meetings import add_staff, console, invitation, participant
+from tests.motion_client import MotionWatcher, moved_to
 
 
 async def get_json(url: str) -> dict:
@@ -37,17 +39,27 @@ async def test_two_people_see_each_other_join_move_and_leave(server, clients) ->
     await a.wait_for(lambda d: any(p["id"] == b_id for p in d["joined"]))
     assert await participants(server) == 2
 
+    assert ack_a["motion"]["path"] == "/motion" and ack_b["motion"]["hz"] == 20
+    motion_a = await MotionWatcher.open(server.url, ack_a)
+    motion_b = await MotionWatcher.open(server.url, ack_b)
     me = next(p for p in snap["participants"] if p["id"] == a_id)
     target = (me["x"] + 0.3, me["z"] - 0.2)  # within one step of walking
-    await a.sio.emit("move", {"x": target[0], "z": target[1], "h": 0.25})
-    delta = await b.wait_for(lambda d: any(m[0] == a_id for m in d["moved"]))
-    moved = next(m for m in delta["moved"] if m[0] == a_id)
-    assert math.isclose(moved[1], target[0], abs_tol=0.01)
-    assert math.isclose(moved[2], target[1], abs_tol=0.01)
-    assert moved[3] == 0.25
+    await motion_a.send(target[0], target[1], 0.25)
+    entries = await motion_b.wait_for(lambda es: any(e.slot == me["slot"] for e in es))
+    moved = next(e for e in entries if e.slot == me["slot"])
+    assert math.isclose(moved.x, target[0], abs_tol=0.01)
+    assert math.isclose(moved.z, target[1], abs_tol=0.01)
+    assert moved.h == 0.25
 
     assert await a.call("leave", {}) == {"ok": True}
     await b.wait_for(lambda d: a_id in d["left"])
+    for _ in range(40):  # leaving closes the leaver's motion socket
+        if motion_a.closed_with is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert motion_a.closed_with is not None
+    await motion_a.close()
+    await motion_b.close()
     assert await participants(server) == 1
     await b.close()
     for _ in range(30):
@@ -59,22 +71,30 @@ async def test_two_people_see_each_other_join_move_and_leave(server, clients) ->
 
 async def test_moves_are_batched_once_per_tick(server, clients) -> None:
     a, b = await clients(), await clients()
-    a_id = (await a.join("mover"))["self"]
+    ack_a = await a.join("mover")
+    a_id = ack_a["self"]
     ack = await b.join("watcher")
     start = next(p for p in ack["snapshot"]["participants"] if p["id"] == a_id)
-    # Let the tick that announces both joins pass first.
-    await b.wait_for(lambda d: any(p["id"] == ack["self"] for p in d["joined"]))
-    b.deltas.clear()
-    # Ten moves in quick succession (under the move rate limit's burst).
-    for i in range(10):
-        await a.sio.emit("move", {"x": start["x"] + 0.1 * (i + 1), "z": start["z"], "h": 0.0})
-    await asyncio.sleep(0.6)
-    carrying = [d for d in b.deltas if any(m[0] == a_id for m in d["moved"])]
-    assert 1 <= len(carrying) <= 3, "moves must be coalesced per tick, not forwarded one by one"
-    last = next(m for m in carrying[-1]["moved"] if m[0] == a_id)
-    assert math.isclose(last[1], start["x"] + 1.0, abs_tol=0.01)
-    ticks = [d["tick"] for d in b.deltas]
-    assert ticks == sorted(set(ticks)), "one delta per tick at most"
+    motion_a = await MotionWatcher.open(server.url, ack_a)
+    motion_b = await MotionWatcher.open(server.url, ack)
+    try:
+        # The watcher's first frame tells it where the mover is; then ten uplinks in quick
+        # succession (under the plane's burst allowance).
+        await motion_b.wait_for(moved_to(start["slot"], start["x"], start["z"]))
+        since = len(motion_b.frames)
+        for i in range(10):
+            await motion_a.send(start["x"] + 0.1 * (i + 1), start["z"], 0.0)
+        await motion_b.wait_for(moved_to(start["slot"], start["x"] + 1.0, start["z"]), since=since)
+        await asyncio.sleep(0.3)
+        frames = motion_b.frames[since:]
+        carrying = [es for _, _, es in frames if any(e.slot == start["slot"] for e in es)]
+        assert 1 <= len(carrying) <= 3, "moves must be coalesced per tick, not forwarded one by one"
+        assert all(sum(e.slot == start["slot"] for e in es) == 1 for es in carrying)
+        ticks = [tick for _, tick, _ in motion_b.frames]
+        assert ticks == sorted(set(ticks)), "one frame per tick at most"
+    finally:
+        await motion_a.close()
+        await motion_b.close()
 
 
 async def test_server_is_authoritative_on_speed_and_bounds(server, clients) -> None:

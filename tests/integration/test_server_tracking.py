@@ -2,8 +2,9 @@
 
 A Python peer plays a y4m face video (the astronaut photograph with a known roll sweep)
 as its camera through aiortc's MediaPlayer; the server tracks it with the real MediaPipe
-model and relays the poses; another socket.io client receives them and checks that the
-roll follows the sweep. Then capacity, dropping instead of queuing, and ICE hygiene.
+model and hands the poses to the motion plane; another client receives them in motion
+frames, and the poses the tracker made are checked to follow the sweep. Then capacity,
+dropping instead of queuing, and ICE hygiene.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from server.secret import load_or_create_secret
 from server.settings import Settings
 from tests.conftest import ROOT, Server
 from tests.face_video import Shot, photo, render, write_video
-from tests.rtc_camera import FramesTrack, PoseWatcher, announces, offer_camera
+from tests.motion_client import MotionWatcher
+from tests.rtc_camera import FramesTrack, RecordTap, announces, offer_camera
 
 #: The plaza: committee rooms keep invited members in the lobby until staff admit them.
 ROOM = "plaza"
@@ -74,8 +76,9 @@ def own(client: Any) -> dict[str, Any]:
 async def test_server_tracked_roll_follows_the_sweep(server, clients, sweep_y4m) -> None:
     m = await member(server, clients, "田中委員")
     viewer = await clients()
-    await viewer.join("傍聴", room=ROOM)
-    watcher = PoseWatcher(viewer.sio)
+    watcher = await MotionWatcher.open(server.url, await viewer.join("傍聴", room=ROOM))
+    itself = await MotionWatcher.open(server.url, m.ack)
+    tap = RecordTap(server.app[TRACKING_KEY].plane)
     closed: list[dict[str, Any]] = []
     m.sio.on("rtc:closed", closed.append)
     slot = own(m)["slot"]
@@ -92,6 +95,8 @@ async def test_server_tracked_roll_follows_the_sweep(server, clients, sweep_y4m)
     finally:
         player.video.stop()
         await pc.close()
+        await watcher.close()
+        await itself.close()
     # The peer went away without rtc:close: the server notices, says so, resets the mode.
     await viewer.wait_for(announces(m.ack["self"], "none"), 15)
     for _ in range(40):  # the member's own notice travels on another socket
@@ -100,7 +105,7 @@ async def test_server_tracked_roll_follows_the_sweep(server, clients, sweep_y4m)
         await asyncio.sleep(0.05)
     assert closed and closed[0]["reason"] == "ended"
 
-    poses = [pose for _, pose in watcher.poses[slot]]
+    poses = [pose for _, pose in tap.records[m.ack["self"]]]
     tracked = [p for p in poses if p.state is TrackingState.TRACKED]
     assert len(tracked) >= 25, f"{len(tracked)} tracked poses at 15 fps over 2.7 s"
     assert len(tracked) >= 0.9 * len(poses)
@@ -117,7 +122,12 @@ async def test_server_tracked_roll_follows_the_sweep(server, clients, sweep_y4m)
     assert np.ptp(roll) > 30.0
     assert error.mean() <= 2.5, f"mean roll error {error.mean():.2f}°"
     assert error.max() <= 8.0, f"max roll error {error.max():.2f}°"
-    assert all(len(f) == 3 + 71 * (len(f) // 71) for f in watcher.frames)
+    # The viewer received them in motion frames (compact: the same angles), and so did the
+    # member, whose page has no other way to show them their own face.
+    made = {(p.state.value, p.roll, p.pitch, p.yaw) for p in poses}
+    for seen in (watcher, itself):
+        got = [(c.state, c.roll, c.pitch, c.yaw) for _, _, c in seen.poses[slot]]
+        assert len(got) >= 25 and all(g in made for g in got), len(got)
     assert not server.app[TRACKING_KEY].camera.sessions
 
 
@@ -224,11 +234,11 @@ async def test_frames_are_dropped_not_queued(slow_settings, no_blocking) -> None
     runner, srv = await start(slow_settings, lambda: SlowPipeline(work))
     a = viewer = None
     pc = None
+    watcher: MotionWatcher | None = None
     try:
         a = await member(srv, lambda: Client(srv.url).connect(), "重い端末")
         viewer = await Client(srv.url).connect()
-        await viewer.join("見る人", room=ROOM)
-        watcher = PoseWatcher(viewer.sio)
+        watcher = await MotionWatcher.open(srv.url, await viewer.join("見る人", room=ROOM))
         track = FramesTrack(gray_frames(), 30)
         pc, ack = await offer_camera(a.sio, track)
         assert ack["ok"], ack
@@ -243,6 +253,8 @@ async def test_frames_are_dropped_not_queued(slow_settings, no_blocking) -> None
         assert np.percentile(latencies, 95) < 2 * work * 1000 + 60, latencies
         assert latencies.max() < 2 * work * 1000 + 150, latencies
     finally:
+        if watcher is not None:
+            await watcher.close()
         if pc is not None:
             await pc.close()
         for c in (a, viewer):

@@ -3,12 +3,13 @@ moderation/policy.py, so that changing who may do what takes a deliberate edit i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from moderation import policy
-from moderation.policy import Action, Context
+from moderation.policy import Action, Context, decide
 from rooms.errors import PermissionDenied, Reason
 from rooms.model import Role, RoomKind
 
@@ -70,6 +71,7 @@ participants.tracking   - - - Y - -
 tracking.server         - Y Y Y - -
 recording.start         - - - Y - -
 recording.stop          - - - Y - -
+audio.publish           Y Y Y Y - -
 """
 
 
@@ -189,3 +191,15 @@ def test_audited_actions() -> None:
 def test_procedure_doc_holds_the_current_matrix() -> None:
     doc = Path(__file__).resolve().parents[2] / "docs" / "meeting-procedure.md"
     assert policy.render_markdown() in doc.read_text()
+
+
+def test_audio_publish_outside_the_plaza_needs_the_floor_or_a_free_voice() -> None:
+    committee = Context(kind=RoomKind.COMMITTEE)
+    denied = decide(Role.CITIZEN, Action.AUDIO_PUBLISH, committee)
+    assert not denied and denied.reason is Reason.WRONG_STATE
+    assert decide(Role.MEMBER, Action.AUDIO_PUBLISH, replace(committee, holds_floor=True))
+    assert decide(Role.CHAIR, Action.AUDIO_PUBLISH, committee)
+    assert decide(Role.CITIZEN, Action.AUDIO_PUBLISH, Context(kind=RoomKind.PLAZA))
+    muted = decide(Role.CITIZEN, Action.AUDIO_PUBLISH, Context(kind=RoomKind.PLAZA, muted=True))
+    assert muted.reason is Reason.MUTED
+    assert not decide(Role.OBSERVER, Action.AUDIO_PUBLISH, Context(kind=RoomKind.PLAZA))

@@ -25,6 +25,10 @@ def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
         ({"HIROBA_SEED_DEMO": "maybe"}, {}),
         ({}, {"tls_cert": "/x.pem"}),
         ({"HIROBA_TICK_HZ": "0"}, {}),
+        ({"HIROBA_AUDIO_SLOTS": "9"}, {}),
+        ({"HIROBA_AUDIO_PROXIMITY_N": "4"}, {}),  # more than the 3 slots
+        ({"HIROBA_AUDIO_SPEECH_BITRATE": "96000"}, {}),
+        ({"HIROBA_AUDIO_RADIUS": "0"}, {}),
     ],
 )
 def test_bad_settings_are_refused(env, overrides) -> None:

@@ -12,13 +12,16 @@ import { applyTranslations, KEYS, store as storage } from './ui/dom.js';
 import { JoinScreen, reasonText } from './ui/join.js';
 import { Hud } from './ui/hud.js';
 import { Announcer } from './ui/announcer.js';
-import { decodeFrame, W } from './net/poseCodec.js';
+import { W } from './net/poseCodec.js';
+import { MotionLink } from './net/motion.js';
 import { RemotePoses } from './state/poseTrack.js';
 import { expressionOf } from './state/expression.js';
 import { preferenceFrom } from './state/trackingMode.js';
 import { FaceTracking } from './tracking/manager.js';
 import { FacePanel } from './ui/facePanel.js';
 import { MeetingUi } from './ui/meeting.js';
+import { Voice } from './net/voice.js';
+import { VoicePanel } from './ui/voicePanel.js';
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
@@ -26,12 +29,15 @@ const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
 const participants = new ParticipantStore();
 const motion = new RemoteMotion();
 const rendered = new Map(); // id -> {x, z, h} as drawn this frame
-const faces = new RemotePoses(); // id -> poses from pose frames, interpolated
+const faces = new RemotePoses(); // id -> poses from motion frames, interpolated
 const drawnFaces = new Map(); // id -> the pose drawn this frame
 let selfFace = null; // {pose, at}: own pose made on this device (browser or voice mode)
 let tracking = null;
 let facePanel = null;
+let voice = null; // the audio plane: listening on entry, the microphone on demand
+let voicePanel = null;
 let net = null;
+let link = null; // MotionLink: own position and pose up, everyone's down
 let plaza = null;
 let controls = null;
 let mover = null;
@@ -44,7 +50,7 @@ const frameTimes = [];
 
 const announcer = new Announcer($('live'));
 const meeting = new MeetingUi({
-  enter: (self, snapshot) => enterRoom(self, snapshot),
+  enter: (self, snapshot, motionInfo, audioInfo) => enterRoom(self, snapshot, motionInfo, audioInfo),
   back: (message) => {
     exitRoom();
     join.showError(message);
@@ -99,10 +105,9 @@ function ensureSocket() {
     onStatus: (s) => hud.setStatus(s === 'connected' ? 'connected' : 'reconnecting'),
     onRejoin: (res) => {
       if (!meeting.joined(res)) return exitRoom(false); // back in the lobby
-      enterRoom(res.self, res.snapshot);
+      enterRoom(res.self, res.snapshot, res.motion, res.audio);
       tracking?.rejoined();
     },
-    onPoseFrame,
     onRtcClosed: () => tracking?.onServerClosed(),
     onRejoinFailed: (err) => {
       exitRoom();
@@ -110,10 +115,17 @@ function ensureSocket() {
     },
   });
   meeting.attach(net);
+  link = new MotionLink({ onFrame: onMotionFrame });
+  voicePanel = new VoicePanel({ onToggle: (on) => voice.setMic(on) });
+  voice = new Voice(net, {
+    onActive: (id, on) => plaza?.avatars.setSpeaking?.(id, on),
+    onMicEnded: (reason) => voicePanel.ended(reason),
+  });
 }
 
 async function doJoin(payload) {
   ensureSocket();
+  voice.unlock(); // within the join click: browsers let audio start after a gesture
   // load the 3D code while the server answers; a device without WebGL cannot stay
   const view = ensurePlaza().then(
     () => null,
@@ -126,7 +138,7 @@ async function doJoin(payload) {
     await net.leave();
     throw new JoinError('no_webgl');
   }
-  if (meeting.joined(res)) enterRoom(res.self, res.snapshot);
+  if (meeting.joined(res)) enterRoom(res.self, res.snapshot, res.motion, res.audio);
 }
 
 /** The face-tracking controls and manager, made on first entry to a room. */
@@ -138,6 +150,7 @@ function ensureTracking() {
   });
   tracking = new FaceTracking({
     net,
+    sendPose: (record) => link.setPose(record),
     preference: preferenceFrom(location.search),
     onSelfPose: (pose) => (selfFace = pose ? { pose, at: performance.now() } : null),
     onChange: (status) => facePanel.render(status),
@@ -146,25 +159,26 @@ function ensureTracking() {
   facePanel.render();
 }
 
-/** A binary pose frame: each entry's slot names a participant of the room. */
-function onPoseFrame(data) {
+/**
+ * A motion frame: each entry's slot names a participant of the room (unknown slots are
+ * people whose `joined` has not arrived yet). The frame's tick is the server's clock for
+ * both positions and poses. The own entry comes only with poses made on the server
+ * (server-side tracking); the own position is never echoed, so there is none to reconcile.
+ */
+function onMotionFrame({ tick, entries }) {
   if (!joined) return;
-  let entries;
-  try {
-    entries = decodeFrame(data);
-  } catch (e) {
-    console.warn('pose frame', e);
-    return;
-  }
   const now = performance.now();
-  faces.observeFrame(now);
-  for (const { slot, pose } of entries) {
+  const moved = [];
+  for (const { slot, x, z, h, pose } of entries) {
     const p = participants.bySlotOf(slot);
-    if (p) faces.push(p.id, pose, now);
+    if (!p) continue;
+    if (pose) faces.push(p.id, pose, now);
+    if (p.id !== participants.selfId) moved.push([p.id, x, z, h]);
   }
+  motion.onMoved(link.tickMs(tick), moved, now);
 }
 
-function enterRoom(selfId, snapshot) {
+function enterRoom(selfId, snapshot, motionInfo, audioInfo) {
   const now = performance.now();
   participants.applySnapshot(selfId, snapshot);
   ensureTracking();
@@ -174,14 +188,16 @@ function enterRoom(selfId, snapshot) {
   drawnFaces.clear();
   const room = participants.room;
   const me = participants.self;
-  motion.configure(participants.tickHz);
-  motion.clear();
-  motion.clock.observe(participants.t, now);
+  // A new token (and, after a server restart, a new tick count): a new clock too.
+  link.open(motionInfo);
+  motion.configure(link.hz);
+  motion.reset();
+  faces.configure(1000 / link.hz);
   rendered.clear();
   announcer.clear();
   if (!joined) cameraMode = room.kind === 'plaza' || !room.stage ? 'follow' : 'stage';
   plaza.load(room, sceneStrings(), cameraMode);
-  for (const p of participants.list()) addAvatar(p, participants.t);
+  for (const p of participants.list()) addAvatar(p);
   const seat = participants.seatOf(me);
   mover = new LocalMover({
     x: seat ? seat.x : me.x,
@@ -192,8 +208,7 @@ function enterRoom(selfId, snapshot) {
     blocked: !snapshot.self_may?.enter_stage && room.stage ? [room.stage] : [],
     seated: !!seat,
   });
-  gate = new MoveGate(participants.tickHz);
-  net.setTickHz(participants.tickHz);
+  gate = new MoveGate(link.hz);
   joined = true;
   document.body.dataset.joined = 'true';
   join.show(false);
@@ -211,6 +226,8 @@ function enterRoom(selfId, snapshot) {
   }
   announcer.say(t('live.youJoined', { room: i18n.pick(room.name), count: participants.size }));
   meeting.entered(plaza.scene, room);
+  voicePanel.render(false, 'off');
+  voice.enter(audioInfo ?? { slots: 3, mode: room.kind === 'plaza' ? 'proximity' : 'floor' });
   if (!running) {
     running = true;
     lastFrame = now;
@@ -218,19 +235,18 @@ function enterRoom(selfId, snapshot) {
   }
 }
 
-function addAvatar(p, t0) {
+function addAvatar(p) {
   const isSelf = p.id === participants.selfId;
   plaza.avatars.add(p, isSelf);
-  if (!isSelf) motion.place(p.id, t0, p.x, p.z, p.h);
+  // drawn at p.x, p.z until motion frames place them (their clock is the motion tick's)
 }
 
 function onDelta(d) {
   if (!joined) return;
   const out = participants.applyDelta(d);
   if (!out) return;
-  const now = performance.now();
   for (const p of out.joined) {
-    addAvatar(p, out.t);
+    addAvatar(p);
     if (p.id !== participants.selfId) announcer.joined(p.name);
   }
   for (const p of out.left) {
@@ -241,12 +257,6 @@ function onDelta(d) {
     drawnFaces.delete(p.id);
     announcer.left(p.name);
   }
-  const others = [];
-  for (const [p, x, z, h] of out.moved) {
-    if (p.id === participants.selfId) mover.reconcile(x, z, now);
-    else others.push([p.id, x, z, h]);
-  }
-  motion.onMoved(out.t, others, now);
   if (out.joined.length || out.left.length) hud.setCount(participants.size);
 }
 
@@ -269,6 +279,9 @@ function exitRoom(showJoin = true) {
   joined = false;
   meeting.exited();
   tracking?.shutdown();
+  link?.close();
+  voice?.exit();
+  voicePanel?.render(false, 'off');
   faces.clear();
   drawnFaces.clear();
   running = false;
@@ -297,12 +310,15 @@ function frame(now) {
   if (!mover.seated) {
     mover.step(dt, controls.read());
     const msg = gate.poll(now, mover.x, mover.z, mover.h);
-    if (msg) {
-      if (net.move(msg.x, msg.z, msg.h, now)) mover.markSent(now, msg.x, msg.z, msg.h);
-      else gate.reset(); // not sent (reconnecting, throttled): offer it again next frame
-    }
+    if (link.send(now, mover.x, mover.z, mover.h, !!msg)) {
+      if (msg) mover.markSent(now, msg.x, msg.z, msg.h);
+    } else if (msg) gate.reset(); // not sent (connecting, a pose just went): offer it again
     if (!mover.target) plaza.showMarker(null);
-  } else controls.read();
+  } else {
+    controls.read();
+    const seat = participants.seatOf(participants.self);
+    if (seat) link.send(now, seat.x, seat.z, seat.h, false); // own pose only, if any
+  }
 
   let selfPose = null;
   for (const p of participants.byId.values()) {
@@ -317,11 +333,18 @@ function frame(now) {
     if (p.id === participants.selfId) selfPose = { ...pose, y, seated: !!seat };
   }
   drawFaces(now);
+  voice.frame(voicePosition, selfPose, now);
   plaza.render(now, dt, selfPose, participants.selfId);
   plaza.adapt(frameTimes.length, now);
 }
 
-/** Faces driven by poses: own (made here) or from pose frames, else the avatar idles. */
+/** Where a voice comes from: the avatar as drawn this frame. */
+function voicePosition(id) {
+  const r = rendered.get(id);
+  return r ? { x: r.x, y: plaza.floorAt(r.x, r.z), z: r.z } : null;
+}
+
+/** Faces driven by poses: own (made here) or from motion frames, else the avatar idles. */
 function drawFaces(now) {
   drawnFaces.clear();
   for (const p of participants.byId.values()) {
@@ -361,6 +384,8 @@ window.hiroba = {
           })
         : [],
       tracking: tracking ? { ...tracking.status, fps: tracking.fps, sent: tracking.sent, blocked: tracking.blocked } : null,
+      render: running && plaza ? plaza.renderStats : null, // {calls, triangles, near, mid, far, drawn, pixelRatio}
+      audio: voice ? voice.state() : { listening: false, publishing: false, slots: [], level: 0, active: [] },
     };
   },
   meeting: () => meeting.snapshot(),

@@ -35,7 +35,23 @@ test('track interpolates linearly between straddling samples', () => {
   close(p.z, -3);
   close(p.h, 0.75);
   assert.equal(tr.samples[0].t, 1100, 'samples the render time has passed are pruned');
-  assert.deepEqual(tr.sample(5000), { x: 2, z: -4, h: 1.0 }, 'after the last sample: hold');
+  assert.deepEqual(tr.sample(5000), { x: 2, z: -4, h: 1.0 }, 'long after the last sample: hold');
+});
+
+test('a late frame is bridged by one tick of extrapolation, then taken back', () => {
+  const tr = new Track(100);
+  tr.push(1000, 0, 0, 0);
+  tr.push(1100, 1, 0, 0.1);
+  const late = tr.sample(1150);
+  close(late.x, 1.5); // still walking half a tick past the newest sample
+  close(late.h, 0.15);
+  close(tr.sample(1200).x, 2); // at most one tick ahead
+  close(tr.sample(1250).x, 1.5); // no frame came: the overshoot is taken back
+  close(tr.sample(1300).x, 1);
+  const still = new Track(100);
+  still.push(0, 5, 5, 0);
+  still.push(1000, 5, 5, 0); // a refresh after standing: nothing to extrapolate
+  assert.deepEqual(still.sample(1050), { x: 5, z: 5, h: 0 });
 });
 
 test('track heading interpolation wraps', () => {
@@ -135,4 +151,15 @@ test('the render delay grows when a moving track runs dry, then relaxes', () => 
   m.sample('p', 9000);
   m.sample('p', 30000);
   assert.equal(m.delayMs, 120);
+});
+
+test('a new join starts a new clock: motion ticks may count from zero again', () => {
+  const m = new RemoteMotion(20);
+  m.onMoved(500000, [['a', 1, 1, 0]], 1000); // tick 10000 of a server that then restarts
+  m.reset();
+  assert.equal(m.sample('a', 1000), null, 'tracks are gone');
+  m.onMoved(100, [['a', 2, 0, 0]], 2000); // tick 2 after the restart
+  m.onMoved(150, [['a', 3, 0, 0]], 2050);
+  const p = m.sample('a', 2050 + m.delayMs - 25);
+  assert.ok(p && p.x > 2 && p.x < 3, JSON.stringify(p));
 });

@@ -48,20 +48,6 @@ test('join resolves self and snapshot, or rejects with the reason', async () => 
   assert.deepEqual(sock.emitted.map((e) => e[0]), ['join', 'join', 'join']);
 });
 
-test('moves are sent without ack and at most tick_hz per second', async () => {
-  const { sock, factory } = fakeIo();
-  const net = new HirobaSocket({}, factory);
-  assert.equal(net.move(1, 2, 0, 0), false, 'not joined yet');
-  sock.nextAck = { ok: true, self: 'p_1', snapshot: {} };
-  await net.join({ name: 'a', room: 'r', lang: 'ja' });
-  net.setTickHz(10);
-  let sent = 0;
-  for (let t = 0; t < 1000; t += 10) if (net.move(t, 0, 0, t)) sent++;
-  assert.equal(sent, 10);
-  const moves = sock.emitted.filter((e) => e[0] === 'move');
-  assert.deepEqual(moves[0][1], { x: 0, z: 0, h: 0 });
-});
-
 test('a reconnect rejoins the same room with the same payload', async () => {
   const { sock, factory } = fakeIo();
   const seen = [];

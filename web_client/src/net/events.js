@@ -8,11 +8,21 @@ export const MOVE = 'move';
 export const ROOM_DELTA = 'room:delta';
 // Face tracking (docs/protocol.md, "Face tracking").
 export const POSE = 'pose';
-export const POSE_FRAME = 'pose:frame';
 export const TRACKING = 'tracking';
 export const RTC_OFFER = 'rtc:offer';
 export const RTC_CLOSE = 'rtc:close';
 export const RTC_CLOSED = 'rtc:closed';
+// The motion plane over a WebRTC data channel (the fallback transport).
+export const MOTION_OFFER = 'motion:offer';
+export const MOTION_CLOSE = 'motion:close';
+// Audio plane (docs/protocol.md, "Audio"): client → server, each acknowledged.
+export const AUDIO_PUBLISH = 'audio:publish';
+export const AUDIO_LISTEN = 'audio:listen';
+export const AUDIO_CLOSE = 'audio:close';
+// Audio plane: server → client.
+export const AUDIO_SLOTS = 'audio:slots';
+export const AUDIO_ACTIVE = 'audio:active';
+export const AUDIO_CLOSED = 'audio:closed';
 // Meetings (docs/protocol.md, "Meetings"): client → server, each acknowledged.
 export const CONSOLE_JOIN = 'console:join';
 export const CHAT_SEND = 'chat:send';

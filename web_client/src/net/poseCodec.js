@@ -1,6 +1,6 @@
 /**
- * The pose record and the pose frame on the wire, mirroring avatar/codec.py and
- * avatar/frame.py (docs/protocol.md, "Motion plane: the pose record" and "Face tracking").
+ * The pose record on the wire, mirroring avatar/codec.py (docs/protocol.md, "Motion plane:
+ * the pose record"). Records go up inside motion uplinks (net/motionCodec.js).
  *
  * A pose here is `{t, state, roll, pitch, yaw, x, y, z, weights}`: `t` the sender's clock in
  * ms (mod 2^32), `state` one of STATE, angles in degrees, position in metres, `weights` a
@@ -30,11 +30,8 @@ export const STATE_NAMES = Object.freeze(['tracked', 'lost', 'voice', 'idle']);
 
 export const VERSION = 1;
 export const POSE_SIZE = 69;
-export const FRAME_VERSION = 1;
-export const FRAME_HEADER = 3;
-export const ENTRY_SIZE = 2 + POSE_SIZE;
 
-/** An error for malformed records and frames (the server's `bad_payload`). */
+/** An error for malformed records and motion frames (the server's `bad_payload`). */
 export class PoseFormatError extends Error {
   constructor(message) {
     super(message);
@@ -119,34 +116,4 @@ export function decodePose(data) {
   const view = viewOf(data);
   if (view.byteLength !== POSE_SIZE) throw new PoseFormatError(`a pose record is ${POSE_SIZE} bytes, not ${view.byteLength}`);
   return readPose(view, 0);
-}
-
-/** A pose frame from `[{slot, pose}]` (the server makes these; tests and tools use this). */
-export function encodeFrame(entries) {
-  const out = new Uint8Array(FRAME_HEADER + entries.length * ENTRY_SIZE);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, FRAME_VERSION);
-  view.setUint16(1, entries.length, true);
-  entries.forEach(({ slot, pose }, i) => {
-    const at = FRAME_HEADER + i * ENTRY_SIZE;
-    view.setUint16(at, slot, true);
-    writePose(view, at + 2, pose);
-  });
-  return out;
-}
-
-/** `[{slot, pose}]` of a pose frame; throws PoseFormatError for a malformed one. */
-export function decodeFrame(data) {
-  const view = viewOf(data);
-  if (view.byteLength < FRAME_HEADER) throw new PoseFormatError('a pose frame starts with 3 header bytes');
-  const version = view.getUint8(0);
-  if (version !== FRAME_VERSION) throw new PoseFormatError(`unsupported pose frame version ${version}`);
-  const count = view.getUint16(1, true);
-  if (view.byteLength !== FRAME_HEADER + count * ENTRY_SIZE) throw new PoseFormatError(`a frame of ${count} poses has the wrong size`);
-  const out = [];
-  for (let i = 0; i < count; i++) {
-    const at = FRAME_HEADER + i * ENTRY_SIZE;
-    out.push({ slot: view.getUint16(at, true), pose: readPose(view, at + 2) });
-  }
-  return out;
 }

@@ -1,13 +1,12 @@
 /**
- * Thin socket.io adapter for the control plane: join/leave with acks, moves without ack,
- * deltas to a callback, and a rejoin of the same room after a reconnect.
+ * Thin socket.io adapter for the control plane: join/leave with acks, deltas to a
+ * callback, and a rejoin of the same room after a reconnect. Positions and poses travel on
+ * the motion plane (net/motion.js), not here.
  */
 import { io } from 'socket.io-client';
-import { JOIN, LEAVE, MOVE, POSE, POSE_FRAME, ROOM_DELTA, RTC_CLOSED } from './events.js';
+import { JOIN, LEAVE, ROOM_DELTA, RTC_CLOSED } from './events.js';
 
 const ACK_TIMEOUT_MS = 10000;
-/** Pose uploads: the server accepts up to 30 a second. */
-const POSE_MIN_INTERVAL_MS = 32;
 
 /** An error carrying the server's machine-readable reason code. */
 export class JoinError extends Error {
@@ -23,13 +22,9 @@ export class HirobaSocket {
   constructor(handlers = {}, ioFactory = io) {
     this.handlers = handlers;
     this.joinPayload = null;
-    this.minIntervalMs = 100;
-    this.lastMoveAt = -Infinity;
     this.socket = ioFactory({ transports: ['websocket'], reconnectionDelayMax: 8000 });
     this.socket.on(ROOM_DELTA, (d) => this.handlers.onDelta?.(d));
-    this.socket.on(POSE_FRAME, (f) => this.handlers.onPoseFrame?.(f));
     this.socket.on(RTC_CLOSED, (m) => this.handlers.onRtcClosed?.(m));
-    this.lastPoseAt = -Infinity;
     this.socket.on('connect', () => {
       this.handlers.onStatus?.('connected');
       if (this.socket.recovered || !this.joinPayload || this.joining) return;
@@ -85,35 +80,11 @@ export class HirobaSocket {
         if (!ack || ack.ok !== true) {
           return reject(new JoinError((ack && ack.reason) || 'internal', ack && ack.message));
         }
-        this.lastMoveAt = -Infinity;
         // the whole ack: `self`, `snapshot`, and the meeting's `place`, `device`, `meeting`, `lobby`
         const { ok: _ok, ...res } = ack;
         resolve(res);
       });
     });
-  }
-
-  /** The server accepts at most tick_hz moves per second. */
-  setTickHz(hz) {
-    this.minIntervalMs = 1000 / (hz || 10);
-  }
-
-  /** Send a position without ack; returns false (nothing sent) when called too soon. */
-  move(x, z, h, now = performance.now()) {
-    if (!this.joinPayload || !this.socket.connected) return false;
-    if (now - this.lastMoveAt < this.minIntervalMs - 1) return false;
-    this.lastMoveAt = now;
-    this.socket.emit(MOVE, { x, z, h });
-    return true;
-  }
-
-  /** Send one binary pose record without ack; false (not sent) when too soon or offline. */
-  sendPose(record, now = performance.now()) {
-    if (!this.joinPayload || !this.socket.connected) return false;
-    if (now - this.lastPoseAt < POSE_MIN_INTERVAL_MS) return false;
-    this.lastPoseAt = now;
-    this.socket.emit(POSE, record);
-    return true;
   }
 
   /** Emit `event` and resolve the server's ack (`{ok, ...}`); rejects on timeout. */

@@ -7,10 +7,17 @@ import * as THREE from 'three';
 import { labelTexture } from './textures.js';
 
 export const BODY_TOP = 1.15;
-const NECK_Y = 1.13;
-const HEAD_R = 0.22;
+export const BODY_Y = 0.6; // centre of the body capsule
+export const NECK_Y = 1.13;
+export const HEAD_R = 0.22;
 const LABEL_Y = 1.95;
 const SEATED_DROP = 0.55; // the body sinks into the chair when seated
+export const BLOB_SEATED_Y = SEATED_DROP + 0.47; // the shadow sits on the chair when seated
+
+/** How far a hair cap tilts back so the forehead shows. */
+export function capTilt(hair) {
+  return hair === 'cap' ? 0.22 : 0.38;
+}
 
 let geo = null;
 function geometries() {
@@ -36,6 +43,78 @@ function geometries() {
   return geo;
 }
 
+let crowd = null;
+/**
+ * Cheaper shapes for the crowd (scene/avatars.js merges many copies into one mesh): the
+ * mid avatar (body, head and hair cap with few segments, one geometry whose vertices are
+ * numbered by part: 0 body, 1 skin, 2 hair), the far pawn (a five-sided body and an
+ * octahedron head, 17 vertices, 23 triangles, all part 0) and the ring under a speaking
+ * avatar.
+ */
+export function crowdGeometries() {
+  if (crowd) return crowd;
+  const ring = new THREE.RingGeometry(0.42, 0.56, 24);
+  ring.rotateX(-Math.PI / 2);
+  const body = new THREE.CapsuleGeometry(0.25, 0.6, 2, 6).translate(0, BODY_Y, 0);
+  const head = new THREE.SphereGeometry(HEAD_R, 8, 5).translate(0, NECK_Y + HEAD_R, 0);
+  const cap = new THREE.SphereGeometry(HEAD_R + 0.018, 6, 3, 0, Math.PI * 2, 0, 1.3)
+    .rotateX(capTilt('short'))
+    .translate(0, NECK_Y + HEAD_R, 0);
+  crowd = { mid: mergeParts([body, head, cap]), far: pawn(), ring };
+  return crowd;
+}
+
+/** One indexed geometry from several, each vertex numbered with its part (`part`). */
+function mergeParts(parts) {
+  const pos = [];
+  const nor = [];
+  const part = [];
+  const idx = [];
+  parts.forEach((g, p) => {
+    const base = pos.length / 3;
+    pos.push(...g.attributes.position.array);
+    nor.push(...g.attributes.normal.array);
+    for (let i = 0; i < g.attributes.position.count; i++) part.push(p);
+    for (const i of g.index.array) idx.push(base + i);
+  });
+  const out = new THREE.BufferGeometry();
+  out.setAttribute('position', new THREE.Float32BufferAttribute(pos, 3));
+  out.setAttribute('normal', new THREE.Float32BufferAttribute(nor, 3));
+  out.setAttribute('part', new THREE.Uint8BufferAttribute(part, 1));
+  out.setIndex(idx);
+  return out;
+}
+
+/** The far shape: an indexed five-sided frustum (no bottom) with an octahedron on top. */
+function pawn() {
+  const pos = [];
+  const idx = [];
+  const sides = 5;
+  for (const [r, y] of [[0.27, 0], [0.17, 1.1]]) {
+    for (let i = 0; i < sides; i++) {
+      const a = (i / sides) * Math.PI * 2;
+      pos.push(Math.sin(a) * r, y, Math.cos(a) * r);
+    }
+  }
+  pos.push(0, 1.1, 0); // the top's centre
+  for (let i = 0; i < sides; i++) {
+    const j = (i + 1) % sides;
+    idx.push(i, j, sides + i, j, sides + j, sides + i, sides + i, sides + j, 2 * sides);
+  }
+  const base = pos.length / 3;
+  const hy = NECK_Y + HEAD_R;
+  const hr = 0.21;
+  pos.push(hr, hy, 0, -hr, hy, 0, 0, hy + hr, 0, 0, hy - hr, 0, 0, hy, hr, 0, hy, -hr);
+  const faces = [[0, 2, 4], [0, 5, 2], [0, 3, 5], [0, 4, 3], [1, 4, 2], [1, 2, 5], [1, 5, 3], [1, 3, 4]];
+  for (const f of faces) idx.push(...f.map((k) => base + k));
+  const g = new THREE.BufferGeometry();
+  g.setAttribute('position', new THREE.Float32BufferAttribute(pos, 3));
+  g.setIndex(idx);
+  g.computeVertexNormals();
+  g.setAttribute('part', new THREE.Uint8BufferAttribute(new Uint8Array(pos.length / 3), 1)); // all body colour
+  return g;
+}
+
 const materials = new Map();
 /** One shared Lambert material per colour. */
 export function colorMaterial(hex) {
@@ -52,6 +131,11 @@ export function setBlobTexture(tex) {
   blobMat = new THREE.MeshBasicMaterial({ map: tex, transparent: true, depthWrite: false });
 }
 
+/** The shared ground-shadow geometry and material (null before setBlobTexture). */
+export function blobParts() {
+  return blobMat ? { geometry: geometries().blob, material: blobMat } : null;
+}
+
 function mesh(g, m, x = 0, y = 0, z = 0) {
   const o = new THREE.Mesh(g, m);
   o.position.set(x, y, z);
@@ -63,7 +147,7 @@ function addHair(head, style, color) {
   const m = colorMaterial(color);
   if (style === 'bald') return;
   const cap = mesh(g.cap, m, 0, HEAD_R, 0);
-  cap.rotation.x = style === 'cap' ? 0.22 : 0.38; // tilt back so the forehead shows
+  cap.rotation.x = capTilt(style);
   head.add(cap);
   if (style === 'long') head.add(mesh(g.longBack, m, 0, HEAD_R - 0.12, 0.14));
   if (style === 'bun') head.add(mesh(g.bun, m, 0, HEAD_R + 0.2, 0.14));
@@ -103,7 +187,7 @@ export function createAvatar(style, name, { accent = null } = {}) {
   const root = new THREE.Group();
   const torso = new THREE.Group(); // breathing scales this
   root.add(torso);
-  const body = mesh(g.body, colorMaterial(style.body), 0, 0.6, 0);
+  const body = mesh(g.body, colorMaterial(style.body), 0, BODY_Y, 0);
   body.userData.part = 'body';
   torso.add(body);
 

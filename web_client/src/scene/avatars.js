@@ -1,105 +1,173 @@
 /**
- * All avatars of a room: creation from participants, per-frame placement, idle life and
- * level of detail. With many people present the bodies, heads and ground shadows are drawn
- * as InstancedMeshes (three draw calls instead of three per avatar).
+ * All avatars of a room, in three levels of detail (state/lod.js decides who is where):
+ * - near: the full expressive avatar (face driven by poses, hair, accessories, name label),
+ *   for the own avatar, everyone on the stage and the few others nearest to the camera.
+ *   Their scene graphs are posed as usual but not added to the scene: every frame their
+ *   parts are baked (matrixWorld, colour) into one dynamic mesh, so all of them cost one
+ *   draw, plus one for their ground shadows and one per name label;
+ * - mid: a low-poly body, head and hair cap in the person's colours, no face, no shadow,
+ *   at most `midCount` of them, all merged into one mesh rewritten every frame: one draw;
+ * - far: a 23-triangle pawn in the body colour, all merged likewise: one draw.
+ * The levels are re-bucketed four times a second, not every frame, with hysteresis.
+ * Instances outside the camera's view are left out of the instance buffers, and the rest
+ * are drawn nearest first so that the depth test skips hidden pixels in a dense crowd
+ * (SwiftShader and weak phones pay for every vertex, fragment and draw call). A ring
+ * under an avatar shows who is speaking, at every level.
  */
 import * as THREE from 'three';
 import { normaliseStyle } from '../state/avatarStyle.js';
-import { createAvatar, disposeAvatar, markPosed, setBlobTexture, setExpression, tickIdle, SEATED_DROP } from './avatar.js';
+import { FAR, LodBuckets, MID, NEAR } from '../state/lod.js';
+import {
+  BLOB_SEATED_Y, SEATED_DROP,
+  blobParts, createAvatar, crowdGeometries, disposeAvatar, markPosed, setBlobTexture, setExpression, tickIdle,
+} from './avatar.js';
+import { Batch, Merged, NearMesh } from './batches.js';
 import { blobTexture } from './textures.js';
 
-export const INSTANCING_THRESHOLD = 50;
-const LABEL_DISTANCE = 18;
+const REBUCKET_MS = 250;
+const REBUCKET_SOON_MS = 80; // after joins and leaves
+const LABEL_DISTANCE = 24;
 const DETAIL_DISTANCE = 12;
-const INSTANCED_PARTS = ['body', 'head', 'blob'];
-const HIDDEN = new THREE.Matrix4().makeScale(0, 0, 0); // an instance drawn as nothing
+const OUT_OF_VIEW = 40; // metres added to the distance of avatars outside the view
+const SPEAKING_COLOR = '#f59e0b';
 
-class InstancedPart {
-  constructor(scene, geometry, material, capacity) {
-    this.scene = scene;
-    this.geometry = geometry;
-    this.material = material;
-    this.mesh = null;
-    this.ensure(capacity);
-  }
-
-  ensure(capacity) {
-    if (this.mesh && this.capacity >= capacity) return;
-    const cap = Math.max(64, 2 ** Math.ceil(Math.log2(capacity)));
-    if (this.mesh) {
-      this.scene.remove(this.mesh);
-      this.mesh.dispose();
-    }
-    this.capacity = cap;
-    this.mesh = new THREE.InstancedMesh(this.geometry, this.material, cap);
-    this.mesh.frustumCulled = false; // instances spread over the whole plaza
-    this.mesh.count = 0;
-    this.scene.add(this.mesh);
-  }
-
-  dispose() {
-    this.scene.remove(this.mesh);
-    this.mesh.dispose();
-  }
-}
+const sphere = new THREE.Sphere(new THREE.Vector3(), 1.2);
+const tmpMatrix = new THREE.Matrix4();
 
 export class AvatarLayer {
-  constructor(scene) {
+  constructor(scene, lodOptions = {}) {
     this.scene = scene;
-    this.avatars = new Map();
-    this.instanced = null;
+    /** @type {Map<string, object>} id -> record (position, style, level, full avatar if near) */
+    this.records = new Map();
+    this.order = []; // records nearest to the camera first (as of the last re-bucketing)
+    this.speaking = new Set();
     this.reducedMotion = false;
+    this.lod = new LodBuckets(lodOptions);
+    this.nextBucket = 0;
+    this.frustum = new THREE.Frustum();
+    this.drawn = { near: 0, mid: 0, far: 0 };
     setBlobTexture(blobTexture());
-    this.tmpColor = new THREE.Color();
+    const g = crowdGeometries();
+    const white = new THREE.MeshLambertMaterial({ color: '#ffffff' });
+    const painted = new THREE.MeshLambertMaterial({ color: '#ffffff', vertexColors: true });
+    const blob = blobParts();
+    this.mid = new Merged(scene, g.mid, painted, true);
+    this.near = new NearMesh(scene, painted);
+    this.far = new Merged(scene, g.far, painted, false);
+    this.batches = {
+      blob: new Batch(scene, blob.geometry, blob.material, false),
+      ring: new Batch(scene, g.ring, new THREE.MeshBasicMaterial({ color: SPEAKING_COLOR, transparent: true, opacity: 0.9, depthWrite: false }), false, 1),
+    };
+    this.white = white;
+    /** @type {Map<THREE.BufferGeometry, Batch>} the near avatars' parts, by geometry */
+    this.parts = new Map([[blob.geometry, this.batches.blob]]); // one call for all shadows
+    this.labels = new THREE.Group(); // the near avatars' name labels
+    scene.add(this.labels);
+  }
+
+  #partBatch(mesh) {
+    let b = this.parts.get(mesh.geometry);
+    if (!b) {
+      const colored = mesh.material.isMeshLambertMaterial === true;
+      b = new Batch(this.scene, mesh.geometry, colored ? this.white : mesh.material, colored);
+      b.begin(1);
+      this.parts.set(mesh.geometry, b);
+    }
+    return b;
   }
 
   get count() {
-    return this.avatars.size;
+    return this.records.size;
   }
 
   has(id) {
-    return this.avatars.has(id);
+    return this.records.has(id);
   }
 
+  /** The full avatar (a THREE.Group) of `id` while it is drawn near, else null. */
   get(id) {
-    return this.avatars.get(id) ?? null;
+    return this.records.get(id)?.group ?? null;
+  }
+
+  /** Counts per level after the last re-bucketing, and how many of each were drawn. */
+  get levels() {
+    return { ...this.lod.counts, drawn: { ...this.drawn } };
   }
 
   /** Add (or rebuild) the avatar of participant p. */
   add(p, isSelf = false) {
-    this.remove(p.id);
+    this.#drop(p.id);
+    const style = normaliseStyle(p.avatar);
     const accent = isSelf ? '#2563eb' : p.role === 'chair' || p.role === 'member' ? '#b45309' : p.role === 'staff' || p.role === 'captioner' ? '#047857' : null;
-    const a = createAvatar(normaliseStyle(p.avatar), p.name, { accent });
-    a.userData.id = p.id;
-    a.userData.isSelf = isSelf;
-    this.scene.add(a);
-    this.avatars.set(p.id, a);
-    return a;
+    const rec = {
+      id: p.id, style, name: p.name, accent, isSelf,
+      x: p.x ?? 0, y: 0, z: p.z ?? 0, h: p.h ?? 0, seated: false,
+      level: FAR, group: null, expression: null, posedUntil: 0,
+    };
+    const skin = new THREE.Color(style.skin);
+    // body, skin, hair: the crowd shapes' part colours (a bald head's cap is skin)
+    rec.colors = [new THREE.Color(style.body), skin, style.hair === 'bald' ? skin : new THREE.Color(style.hair_color)];
+    this.records.set(p.id, rec);
+    this.order.push(rec);
+    if (isSelf) this.#promote(rec); // never waits for a re-bucketing
+    this.nextBucket = Math.min(this.nextBucket, performance.now() + REBUCKET_SOON_MS);
+    return rec.group;
   }
 
   remove(id) {
-    const a = this.avatars.get(id);
-    if (!a) return;
-    disposeAvatar(a);
-    this.avatars.delete(id);
+    this.#drop(id);
+    this.speaking.delete(id);
+  }
+
+  #drop(id) {
+    const rec = this.records.get(id);
+    if (!rec) return;
+    this.#demote(rec);
+    rec.gone = true;
+    this.records.delete(id);
+    this.lod.forget(id);
+    this.nextBucket = Math.min(this.nextBucket, performance.now() + REBUCKET_SOON_MS);
   }
 
   clear() {
-    for (const id of [...this.avatars.keys()]) this.remove(id);
-    this.#setInstancing(false);
+    for (const rec of this.records.values()) this.#demote(rec);
+    this.records.clear();
+    this.order = [];
+    this.speaking.clear();
+    this.lod.clear();
+    for (const b of new Set([...Object.values(this.batches), ...this.parts.values(), this.mid, this.far, this.near])) {
+      b.begin(0);
+      b.end();
+    }
+  }
+
+  /**
+   * Show (or stop showing) that `id` is speaking: a ring under the avatar at every level
+   * of detail, gently pulsing unless reduced motion is asked for.
+   */
+  setSpeaking(id, on) {
+    if (on) this.speaking.add(id);
+    else this.speaking.delete(id);
+  }
+
+  isSpeaking(id) {
+    return this.speaking.has(id);
   }
 
   /** Drive an avatar's face (state/expression.js controls) until `untilMs`, then idle. */
   pose(id, expression, untilMs) {
-    const a = this.avatars.get(id);
-    if (!a) return;
-    setExpression(a, expression);
-    markPosed(a, untilMs);
+    const rec = this.records.get(id);
+    if (!rec) return;
+    rec.expression = expression; // kept for when the avatar comes near
+    rec.posedUntil = untilMs;
+    if (!rec.group) return;
+    setExpression(rec.group, expression);
+    markPosed(rec.group, untilMs);
   }
 
-  /** The head angles as drawn, in degrees ({roll, pitch, yaw}), or null. */
+  /** The head angles as drawn, in degrees ({roll, pitch, yaw}); null unless drawn near. */
   headAngles(id) {
-    const r = this.avatars.get(id)?.userData.head.rotation;
+    const r = this.records.get(id)?.group?.userData.head.rotation;
     if (!r) return null;
     const deg = 180 / Math.PI;
     return { roll: r.z * deg, pitch: r.x * deg, yaw: r.y * deg };
@@ -107,81 +175,147 @@ export class AvatarLayer {
 
   /** Place an avatar; y is the floor height under it (stage or ground). */
   place(id, x, z, h, y = 0, seated = false) {
-    const a = this.avatars.get(id);
-    if (!a) return;
-    a.position.set(x, y - (seated ? SEATED_DROP : 0), z);
-    a.rotation.y = h;
-    if (a.userData.blob) a.userData.blob.position.y = seated ? SEATED_DROP + 0.47 : 0.02;
+    const rec = this.records.get(id);
+    if (!rec) return;
+    rec.x = x;
+    rec.y = y;
+    rec.z = z;
+    rec.h = h;
+    rec.seated = seated;
+    if (rec.group) this.#placeGroup(rec);
   }
 
-  /** Per-frame: idle animation, level of detail, instanced parts. */
+  #placeGroup(rec) {
+    const a = rec.group;
+    a.position.set(rec.x, rec.y - (rec.seated ? SEATED_DROP : 0), rec.z);
+    a.rotation.y = rec.h;
+    if (a.userData.blob) a.userData.blob.position.y = rec.seated ? BLOB_SEATED_Y : 0.02;
+    const label = a.userData.label;
+    if (label) label.position.set(a.position.x, a.position.y + a.userData.labelY, a.position.z);
+  }
+
+  #promote(rec) {
+    rec.level = NEAR;
+    if (rec.group) return;
+    const a = createAvatar(rec.style, rec.name, { accent: rec.accent });
+    const u = a.userData;
+    u.id = rec.id;
+    u.isSelf = rec.isSelf;
+    u.meshes = [];
+    a.traverse((o) => {
+      if (o.isMesh) u.meshes.push(o);
+    });
+    if (u.label) {
+      u.labelY = u.label.position.y;
+      this.labels.add(u.label); // drawn from the scene; the avatar itself is not in it
+    }
+    rec.group = a;
+    this.#placeGroup(rec);
+    if (rec.expression && performance.now() < rec.posedUntil) {
+      setExpression(a, rec.expression);
+      markPosed(a, rec.posedUntil);
+    }
+  }
+
+  #demote(rec) {
+    if (!rec.group) return;
+    rec.group.userData.label?.removeFromParent();
+    disposeAvatar(rec.group);
+    rec.group = null;
+  }
+
+  #rebucket(cam) {
+    const entries = [];
+    for (const rec of this.records.values()) {
+      rec.d = Math.hypot(rec.x - cam.x, rec.z - cam.z);
+      const d = rec.d + (this.#inView(rec) ? 0 : OUT_OF_VIEW);
+      entries.push({ id: rec.id, d, self: rec.isSelf, stage: rec.seated || rec.y > 0.01 });
+    }
+    // Instances are drawn in this order: front to back lets the depth test skip hidden
+    // pixels in a dense crowd (software renderers and weak GPUs are fill-bound).
+    this.order = [...this.records.values()].sort((a, b) => a.d - b.d);
+    for (const [id, , to] of this.lod.update(entries)) {
+      const rec = this.records.get(id);
+      if (!rec) continue;
+      if (to === NEAR) this.#promote(rec);
+      else {
+        this.#demote(rec);
+        rec.level = to;
+      }
+    }
+  }
+
+  #inView(rec) {
+    sphere.center.set(rec.x, rec.y + 0.9, rec.z);
+    return this.frustum.intersectsSphere(sphere);
+  }
+
+  /** Per frame: re-bucket when due, idle life of the near avatars, fill the instances. */
   update(nowMs, camera) {
+    camera.updateMatrixWorld();
+    this.frustum.setFromProjectionMatrix(tmpMatrix.multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse));
     const cam = camera.position;
-    for (const a of this.avatars.values()) {
-      tickIdle(a, nowMs, this.reducedMotion);
-      const d = a.userData.isSelf ? 0 : Math.hypot(a.position.x - cam.x, a.position.z - cam.z);
-      const near = d < DETAIL_DISTANCE;
-      for (const o of a.userData.details) o.visible = near;
-      if (a.userData.label) a.userData.label.visible = d < LABEL_DISTANCE;
+    if (nowMs >= this.nextBucket) {
+      this.nextBucket = nowMs + REBUCKET_MS;
+      this.#rebucket(cam);
     }
-    const want = this.avatars.size > INSTANCING_THRESHOLD;
-    if (want !== !!this.instanced) this.#setInstancing(want);
-    if (this.instanced) this.#fillInstances();
-  }
-
-  #setInstancing(on) {
-    if (on && !this.instanced) {
-      const any = this.avatars.values().next().value;
-      if (!any) return;
-      const white = new THREE.MeshLambertMaterial({ color: '#ffffff' });
-      const cap = this.avatars.size;
-      this.instanced = {
-        body: new InstancedPart(this.scene, any.userData.body.geometry, white, cap),
-        head: new InstancedPart(this.scene, findPart(any, 'head').geometry, white, cap),
-        blob: any.userData.blob ? new InstancedPart(this.scene, any.userData.blob.geometry, any.userData.blob.material, cap) : null,
-      };
-    } else if (!on && this.instanced) {
-      for (const k of INSTANCED_PARTS) this.instanced[k]?.dispose();
-      this.instanced = null;
-    }
-    for (const a of this.avatars.values()) {
-      for (const k of INSTANCED_PARTS) {
-        const o = findPart(a, k);
-        if (o) o.visible = !on;
+    const n = this.records.size;
+    const b = this.batches;
+    for (const part of Object.values(b)) part.begin(n);
+    this.mid.begin(this.lod.counts.mid + 1);
+    this.near.begin();
+    this.far.begin(n);
+    const nearMax = 2 * (this.lod.counts.near + 2); // eyes and lenses come in pairs
+    for (const part of this.parts.values()) if (part !== b.blob) part.begin(nearMax);
+    const drawn = { near: 0, mid: 0, far: 0 };
+    const pulse = this.reducedMotion ? 1 : 1 + 0.08 * Math.sin(nowMs / 160);
+    for (const rec of this.order) {
+      if (rec.gone) continue;
+      const drop = rec.seated ? SEATED_DROP : 0;
+      if (rec.group) {
+        const a = rec.group;
+        tickIdle(a, nowMs, this.reducedMotion);
+        const d = rec.isSelf ? 0 : Math.hypot(rec.x - cam.x, rec.z - cam.z);
+        const detail = d < DETAIL_DISTANCE;
+        for (const o of a.userData.details) o.visible = detail;
+        const label = a.userData.label;
+        if (label) label.visible = a.visible && d < LABEL_DISTANCE;
+        if (!a.visible) continue;
+        if (this.#inView(rec)) {
+          drawn.near++;
+          a.updateMatrixWorld(true);
+          for (const o of a.userData.meshes) {
+            if (!o.visible) continue;
+            if (o.material.isMeshLambertMaterial && o.geometry.index) {
+              this.near.add(o);
+              continue;
+            }
+            const batch = this.#partBatch(o);
+            if (batch.n >= batch.capacity) batch.grow(nearMax * 2);
+            batch.putMatrix(o.matrixWorld, batch.colored ? o.material.color : null);
+          }
+        }
+      } else {
+        if (!this.#inView(rec)) continue;
+        if (rec.level === MID) {
+          drawn.mid++;
+          if (this.mid.n >= this.mid.capacity) continue; // a level change not yet counted
+          this.mid.put(rec.x, rec.y - drop, rec.z, rec.h, rec.colors);
+        } else {
+          drawn.far++;
+          this.far.put(rec.x, rec.y - drop, rec.z, 0, rec.colors);
+        }
+      }
+      if (this.speaking.has(rec.id)) {
+        const s = (rec.level === FAR ? 2 : 1) * pulse; // far rings must stay visible
+        b.ring.put(rec.x, rec.y + (rec.seated ? BLOB_SEATED_Y - drop : 0) + 0.03, rec.z, s);
       }
     }
+    for (const part of Object.values(b)) part.end();
+    this.mid.end();
+    this.far.end();
+    this.near.end();
+    for (const part of this.parts.values()) if (part !== b.blob) part.end();
+    this.drawn = drawn;
   }
-
-  #fillInstances() {
-    const n = this.avatars.size;
-    for (const k of INSTANCED_PARTS) this.instanced[k]?.ensure(n);
-    let i = 0;
-    for (const a of this.avatars.values()) {
-      a.updateMatrixWorld(true);
-      for (const k of INSTANCED_PARTS) {
-        const part = this.instanced[k];
-        const o = findPart(a, k);
-        if (!part || !o) continue;
-        o.visible = false; // new avatars arrive visible
-        part.mesh.setMatrixAt(i, a.visible ? o.matrixWorld : HIDDEN);
-        if (k !== 'blob') part.mesh.setColorAt(i, o.material.color);
-      }
-      i++;
-    }
-    for (const k of INSTANCED_PARTS) {
-      const part = this.instanced[k];
-      if (!part) continue;
-      part.mesh.count = n;
-      part.mesh.instanceMatrix.needsUpdate = true;
-      if (part.mesh.instanceColor) part.mesh.instanceColor.needsUpdate = true;
-    }
-  }
-}
-
-function findPart(a, name) {
-  const u = a.userData;
-  if (name === 'body') return u.body;
-  if (name === 'blob') return u.blob ?? null;
-  if (!u.skull) u.skull = u.head.children.find((c) => c.userData.part === 'head') ?? null;
-  return u.skull;
 }

@@ -1,17 +1,25 @@
 /**
  * The 3D view: renderer, scene, world, avatars and camera, sized to the window. Tuned for
- * phones: pixel ratio at most 2, no antialiasing on small screens, no shadow maps.
+ * phones: pixel ratio at most 2 (1.5 on small screens, lowered further while the frame
+ * rate is low), no antialiasing on small screens, no shadow maps, avatars in levels of
+ * detail (scene/avatars.js).
  */
 import * as THREE from 'three';
 import { AvatarLayer } from './avatars.js';
 import { CameraRig } from './camera.js';
 import { World } from './world.js';
 
+const MAX_RATIO = 2;
+const MAX_RATIO_SMALL = 1.5; // phones: 3x screens drawn at 1.5x look the same at arm's length
+const MIN_RATIO_SMALL = 0.75; // a weak phone's last resort: a little blur beats a slideshow
+const TARGET_FPS = 30;
+
 export class Plaza {
   constructor(canvas) {
     const small = Math.min(screen.width, screen.height) < 600;
+    this.small = small;
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !small, powerPreference: 'high-performance' });
-    this.pixelRatio = Math.min(devicePixelRatio || 1, 2);
+    this.pixelRatio = Math.min(devicePixelRatio || 1, small ? MAX_RATIO_SMALL : MAX_RATIO);
     this.renderer.setPixelRatio(this.pixelRatio);
     this.renderer.shadowMap.enabled = false;
     this.scene = new THREE.Scene();
@@ -87,15 +95,17 @@ export class Plaza {
   }
 
   /**
-   * Drop the resolution step by step while the frame rate stays low (weak phones are
-   * fill-rate bound); never raised again, so it cannot oscillate.
+   * Drop the resolution step by step while the frame rate stays under the 30 fps target
+   * (weak phones, and SwiftShader, are fill-rate bound): 2 or 1.5, then 1, and on small
+   * screens 0.75 as a last resort; never raised again, so it cannot oscillate.
    */
   adapt(fps, nowMs) {
     if (!this.adaptFrom) this.adaptFrom = nowMs + 3000; // let the first frames settle
     if (nowMs < this.adaptFrom) return;
     this.adaptFrom = nowMs + 2000;
-    if (fps >= 24 || this.pixelRatio <= 1) return;
-    this.pixelRatio = Math.max(1, this.pixelRatio - 0.5);
+    const floor = this.small ? MIN_RATIO_SMALL : 1;
+    if (fps >= TARGET_FPS - 2 || this.pixelRatio <= floor) return;
+    this.pixelRatio = Math.max(floor, this.pixelRatio - (this.pixelRatio > 1 ? 0.5 : 0.25));
     this.renderer.setPixelRatio(this.pixelRatio);
     this.resize();
   }
@@ -104,7 +114,31 @@ export class Plaza {
     this.rig.update(dt, self);
     const own = this.avatars.get(selfId);
     if (own) own.visible = !this.rig.firstPerson(self);
+    const t0 = performance.now();
     this.avatars.update(nowMs, this.camera);
+    const t1 = performance.now();
     this.renderer.render(this.scene, this.camera);
+    const t2 = performance.now();
+    // main-thread milliseconds per frame, smoothed: placing avatars, and three.js's render
+    this.avatarMs = ((this.avatarMs ?? 0) * 0.9) + (t1 - t0) * 0.1;
+    this.renderMs = ((this.renderMs ?? 0) * 0.9) + (t2 - t1) * 0.1;
+    const info = this.renderer.info.render;
+    this.drawCalls = info.calls;
+    this.triangles = info.triangles;
+  }
+
+  /**
+   * What the last frame cost (read-only, for `window.hiroba.state().render`): draw calls,
+   * triangles, avatars per level of detail (`drawn`: of those, how many were in view), the
+   * pixel ratio in use and the main thread's milliseconds per frame (smoothed) spent
+   * placing avatars and in three.js's render call.
+   */
+  get renderStats() {
+    const { near, mid, far, drawn } = this.avatars.levels;
+    const ms = (v) => Math.round((v ?? 0) * 100) / 100;
+    return {
+      calls: this.drawCalls ?? 0, triangles: this.triangles ?? 0, near, mid, far, drawn,
+      pixelRatio: this.pixelRatio, avatarMs: ms(this.avatarMs), renderMs: ms(this.renderMs),
+    };
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Smooth remote motion: positions arrive at tick_hz (10 Hz) stamped with server time; we
- * render them about one tick in the past and interpolate between the two samples that
- * straddle the render time. Pure: the caller passes the clock readings.
+ * Smooth remote motion: positions arrive in motion frames (motion_hz, 20 Hz) stamped with
+ * the server's tick time; we render them one to two ticks in the past and interpolate
+ * between the two samples that straddle the render time. Pure: the caller passes the clock
+ * readings.
  */
 import { lerpAngle } from './geom.js';
 
@@ -63,13 +64,25 @@ export class Track {
     this.samples = [{ t, x, z, h }];
   }
 
-  /** Interpolated pose at server time t; holds the nearest end outside the samples. */
+  /**
+   * Interpolated pose at server time t. Past the newest sample of someone who was moving
+   * (a frame is late), the motion is carried on for at most one tick: a late frame does
+   * not stop a walker dead. If nothing comes, they really stopped: the overshoot (one
+   * tick's step at most) is taken back over the next tick and the last sample held.
+   */
   sample(t) {
     const s = this.samples;
     if (s.length === 0) return null;
     if (t <= s[0].t) return { x: s[0].x, z: s[0].z, h: s[0].h };
     const last = s[s.length - 1];
-    if (t >= last.t) return { x: last.x, z: last.z, h: last.h };
+    if (t >= last.t) {
+      const prev = s[s.length - 2];
+      if (!prev || last.t - prev.t > this.tickMs * 2.5) return { x: last.x, z: last.z, h: last.h };
+      const late = t - last.t;
+      const ahead = late <= this.tickMs ? late : Math.max(0, 2 * this.tickMs - late);
+      const f = ahead / (last.t - prev.t);
+      return { x: last.x + (last.x - prev.x) * f, z: last.z + (last.z - prev.z) * f, h: lerpAngle(prev.h, last.h, 1 + f) };
+    }
     let i = s.length - 2;
     while (i > 0 && s[i].t > t) i--;
     const a = s[i];
@@ -106,6 +119,12 @@ export class RemoteMotion {
 
   clear() {
     this.tracks.clear();
+  }
+
+  /** Forget every track and the clock (a new join: the server's tick may start over). */
+  reset() {
+    this.tracks.clear();
+    this.clock = new ServerClock();
   }
 
   /** Start (or restart) a track at a known position. */

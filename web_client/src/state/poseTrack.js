@@ -1,5 +1,5 @@
 /**
- * Smooth remote faces: poses arrive in batched frames (pose_hz, 20 a second) stamped with
+ * Smooth remote faces: poses arrive in motion frames (motion_hz, 20 a second) stamped with
  * each sender's own clock. Per sender we map its clock to ours (the smallest
  * `local - sender` difference seen is the least delayed), render about one pose tick in
  * the past and interpolate between the two poses that straddle that time. Pure: the
@@ -89,7 +89,7 @@ export class PoseTrack {
 }
 
 /**
- * Every remote face, keyed by participant id. `tickMs` is the pose tick (1000 / pose_hz);
+ * Every remote face, keyed by participant id. `tickMs` is the motion tick (1000 / motion_hz);
  * a face with no pose for `staleMs` is released (the avatar goes back to idle).
  */
 export class RemotePoses {

@@ -1,6 +1,6 @@
 /**
- * Decides when the own pose goes out as a `move`: at most tick_hz times a second and only
- * when it changed by more than the wire's rounding (1 cm, 0.001 rad).
+ * Decides when the own position goes up in a motion uplink: at most motion_hz times a
+ * second and only when it changed by more than the wire's rounding (1 cm, 0.001 rad).
  */
 import { wrapAngle } from './geom.js';
 

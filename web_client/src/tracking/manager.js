@@ -1,9 +1,9 @@
 /**
  * Face tracking for this page: picks a mode (state/trackingMode.js), runs it, reports it
- * to the server (`tracking`), sends the poses (`pose`, 15-30 a second) and hands them to
- * the own avatar. Nothing starts until the person turns tracking on; camera and
- * microphone are asked for only then, and the trackers (tasks-vision, its WASM and the
- * model) are loaded only then.
+ * to the server (`tracking`), hands the poses to the motion plane (they go up with the next
+ * uplink, at most one a motion tick) and to the own avatar. Nothing starts until the
+ * person turns tracking on; camera and microphone are asked for only then, and the
+ * trackers (tasks-vision, its WASM and the model) are loaded only then.
  */
 import { TRACKING } from '../net/events.js';
 import { decodePose } from '../net/poseCodec.js';
@@ -14,13 +14,15 @@ const CAMERA = { video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRa
 export class FaceTracking {
   /**
    * @param {object} o
-   * @param {object} o.net HirobaSocket (request, sendPose)
+   * @param {object} o.net HirobaSocket (request)
+   * @param {(record: Uint8Array) => boolean} o.sendPose hand a pose record on (false: offline)
    * @param {string} o.preference 'auto' or a mode to try first
    * @param {(pose: object|null) => void} o.onSelfPose own pose to draw (null: none)
    * @param {(status: object) => void} o.onChange status for the UI
    */
-  constructor({ net, preference = 'auto', onSelfPose = () => {}, onChange = () => {} }) {
+  constructor({ net, sendPose = () => false, preference = 'auto', onSelfPose = () => {}, onChange = () => {} }) {
     this.net = net;
+    this.sendPose = sendPose;
     this.preference = preference;
     this.onSelfPose = onSelfPose;
     this.onChange = onChange;
@@ -107,7 +109,7 @@ export class FaceTracking {
   }
 
   #emitPose(record, local) {
-    this.sent += this.net.sendPose(record) ? 1 : 0;
+    this.sent += this.sendPose(record) ? 1 : 0;
     this.onSelfPose(local ? decodePose(record) : null);
   }
 

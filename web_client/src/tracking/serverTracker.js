@@ -5,8 +5,8 @@
  * offer leaves once gathering is complete.
  */
 import { RTC_CLOSE, RTC_OFFER } from '../net/events.js';
+import { gathered } from '../net/ice.js';
 
-const GATHER_TIMEOUT_MS = 5000;
 
 /** A refusal with the server's reason code (`tracking_full`, `forbidden`, ...). */
 export class TrackingError extends Error {
@@ -15,19 +15,6 @@ export class TrackingError extends Error {
     this.name = 'TrackingError';
     this.reason = reason;
   }
-}
-
-function gathered(pc) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState !== 'complete') return;
-      pc.removeEventListener('icegatheringstatechange', done);
-      resolve();
-    };
-    pc.addEventListener('icegatheringstatechange', done);
-    setTimeout(resolve, GATHER_TIMEOUT_MS); // send what we have
-  });
 }
 
 export class ServerTracker {

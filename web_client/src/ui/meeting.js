@@ -21,7 +21,7 @@ const EXTEND_SECONDS = 60;
 
 export class MeetingUi {
   /**
-   * @param {object} hooks enter(self, snapshot): put the avatar scene up;
+   * @param {object} hooks enter(self, snapshot, motion, audio): put the avatar scene up;
    *   back(message): leave to the join screen and say why; announce(text): polite live region.
    */
   constructor(hooks) {
@@ -281,7 +281,7 @@ export class MeetingUi {
     if (!this.lobby) return;
     this.lobby = null;
     this.joined(ack);
-    this.hooks.enter(ack.self, ack.snapshot);
+    this.hooks.enter(ack.self, ack.snapshot, ack.motion, ack.audio);
     this.hooks.announce?.(t('live.admitted'));
   }
 

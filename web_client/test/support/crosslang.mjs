@@ -1,11 +1,14 @@
 /**
- * Cross-language check of the pose codec (run by tests/integration/test_codec_js.py):
- * reads a fixture that Python's avatar/codec.py and avatar/frame.py wrote, decodes it with
- * net/poseCodec.js, re-encodes it, and prints what it found as JSON. Without an argument
- * (e.g. when `node --test` walks this folder) it does nothing.
+ * Cross-language check of the pose and motion codecs (run by
+ * tests/integration/test_codec_js.py): reads a fixture that Python's avatar/codec.py and
+ * server/motion/codec.py wrote, decodes it with net/poseCodec.js and net/motionCodec.js,
+ * re-encodes the records, encodes the uplinks the fixture asks for, and prints what it
+ * found as JSON. Without an argument (e.g. when `node --test` walks this folder) it does
+ * nothing.
  */
 import { readFileSync } from 'node:fs';
-import { decodeFrame, decodePose, encodeFrame, encodePose, STATE_NAMES } from '../../src/net/poseCodec.js';
+import { decodePose, encodePose, STATE_NAMES } from '../../src/net/poseCodec.js';
+import { decodeFrame, encodeUplink } from '../../src/net/motionCodec.js';
 
 const path = process.argv[2];
 if (path) {
@@ -16,11 +19,18 @@ if (path) {
     const pose = decodePose(Buffer.from(h, 'hex'));
     return { pose: plain(pose), reencoded: hex(encodePose(pose)) };
   });
-  const entries = decodeFrame(Buffer.from(fixture.frame, 'hex'));
-  const frame = {
-    entries: entries.map(({ slot, pose }) => ({ slot, pose: plain(pose) })),
-    reencoded: hex(encodeFrame(entries)),
-  };
+  const { tick, entries } = decodeFrame(Buffer.from(fixture.frame, 'hex'), (n) => n * 50);
+  const frame = { tick, entries: entries.map((e) => ({ ...e, pose: e.pose && plain(e.pose) })) };
+  const uplinks = fixture.uplinks.map(([x, z, h, rec]) =>
+    hex(encodeUplink(x, z, h, rec === null ? null : new Uint8Array(Buffer.from(rec, 'hex')))));
+  const badFrames = fixture.bad_frames.map((h) => {
+    try {
+      decodeFrame(Buffer.from(h, 'hex'));
+      return false;
+    } catch (e) {
+      return e.name === 'PoseFormatError';
+    }
+  });
   const refused = fixture.bad.map((h) => {
     try {
       decodePose(Buffer.from(h, 'hex'));
@@ -29,5 +39,5 @@ if (path) {
       return e.name === 'PoseFormatError';
     }
   });
-  process.stdout.write(JSON.stringify({ records, frame, refused }));
+  process.stdout.write(JSON.stringify({ records, frame, uplinks, refused, badFrames }));
 }

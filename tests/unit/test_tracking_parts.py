@@ -1,18 +1,15 @@
-"""Pose frames, the pose relay, tracking modes in rooms, and the small pieces of
-server-side tracking that need no network (mailbox, RTP clock, offer check, settings)."""
+"""Pose uploads, tracking modes in rooms, the motion plane's pose entries, and the small
+pieces of server-side tracking that need no network (mailbox, RTP clock, offer check,
+settings)."""
 
 from __future__ import annotations
 
 import asyncio
-import math
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from avatar import codec
-from avatar.frame import ENTRY_SIZE, decode_frame, encode_frame, frame_size
 from avatar.pose import Pose, TrackingState
 from rooms.appearance import AvatarStyle
 from rooms.errors import HirobaError, ValidationError
@@ -20,65 +17,13 @@ from rooms.layouts import default_layout
 from rooms.model import Role, RoomKind, TrackingMode
 from rooms.room import SLOT_LIMIT, Room, RoomInfo
 from server.camera import LatestFrame, RtpClock, only_video
-from server.pose_relay import PoseRelay, parse_record
 from server.settings import load_settings
 from server.static_files import vendor_file
-from server.tracking_api import RtcOfferRequest, TrackingRequest
+from server.tracking_api import RtcOfferRequest, TrackingRequest, parse_record
 
 
 def record(roll: float = 0.0, t: int = 0, state: TrackingState = TrackingState.TRACKED) -> bytes:
     return codec.encode(Pose(timestamp_ms=t, state=state, roll=roll))
-
-
-def test_frame_layout_is_header_then_slot_and_record() -> None:
-    a, b = record(10.0), record(-5.0)
-    frame = encode_frame([(3, a), (65535, b)])
-    assert ENTRY_SIZE == 71 and len(frame) == frame_size(2) == 3 + 2 * 71
-    assert frame[:3] == bytes([1, 2, 0])
-    assert frame[3:5] == (3).to_bytes(2, "little") and frame[5:74] == a
-    assert decode_frame(frame) == [(3, a), (65535, b)]
-    assert decode_frame(encode_frame([])) == []
-
-
-@given(st.dictionaries(st.integers(0, 65535), st.floats(-180, 180), max_size=40))
-def test_frame_round_trip(poses: dict[int, float]) -> None:
-    entries = [(slot, record(roll)) for slot, roll in poses.items()]
-    assert decode_frame(encode_frame(entries)) == entries
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [b"", b"\x01\x00", b"\x02\x00\x00", b"\x01\x01\x00", bytes([1, 1, 0]) + bytes(71),
-     bytes([1, 2, 0]) + (b"\x01\x00" + record()) * 2],
-)
-def test_bad_frames_are_refused(bad: bytes) -> None:
-    with pytest.raises(ValidationError):
-        decode_frame(bad)
-
-
-def test_encode_frame_refuses_repeated_slots_and_bad_records() -> None:
-    with pytest.raises(ValueError):
-        encode_frame([(1, record()), (1, record())])
-    with pytest.raises(ValueError):
-        encode_frame([(1, b"short")])
-
-
-def test_relay_keeps_the_latest_pose_per_slot_and_batches_per_room() -> None:
-    relay = PoseRelay()
-    assert relay.take_frames() == []
-    relay.submit("a", 1, record(1.0))
-    relay.submit("a", 1, record(2.0))
-    relay.submit("a", 7, record(3.0))
-    relay.submit("b", 1, record(4.0))
-    relay.submit("c", 2, record(5.0))
-    relay.forget("c", 2)
-    frames = dict(relay.take_frames())
-    assert set(frames) == {"a", "b"}
-    a = decode_frame(frames["a"])
-    assert [s for s, _ in a] == [1, 7]
-    assert codec.decode(a[0][1]).roll == 2.0, "only the latest pose of slot 1 is sent"
-    assert relay.take_frames() == [], "nothing new, nothing sent"
-    assert relay.stats.poses_sent == 3 and relay.stats.submitted == 5
 
 
 def test_uploads_are_checked() -> None:
@@ -179,7 +124,7 @@ def test_latest_frame_keeps_only_the_newest() -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{"HIROBA_POSE_HZ": "0"}, {"HIROBA_POSE_HZ": "61"}, {"HIROBA_SERVER_TRACKING_MAX": "-1"},
+    [{"HIROBA_SERVER_TRACKING_MAX": "-1"},
      {"HIROBA_SERVER_TRACKING_FPS": "0"}, {"HIROBA_ICE_SERVERS": "http://stun.example"},
      {"HIROBA_ICE_HOST_ADDRESSES": "localhost"}],
 )
@@ -191,7 +136,7 @@ def test_bad_media_settings_are_refused(env: dict[str, str]) -> None:
 def test_media_settings_defaults_contact_no_third_party() -> None:
     s = load_settings({})
     assert s.ice_servers == () and s.ice_host_addresses == ()
-    assert (s.pose_hz, s.server_tracking_max) == (20.0, 4)
+    assert s.server_tracking_max == 4
     s = load_settings({"HIROBA_ICE_HOST_ADDRESSES": "127.0.0.1, ::1",
                        "HIROBA_ICE_SERVERS": "stun:stun.city.example:3478"})
     assert s.ice_host_addresses == ("127.0.0.1", "::1")
@@ -207,10 +152,3 @@ def test_tasks_vision_whitelist() -> None:
     assert vendor_file(root, pkg, "vision_bundle.cjs") is None
     assert vendor_file(root, pkg, "package.json") is None
     assert vendor_file(root, "@mediapipe", "tasks-vision/vision_bundle.mjs") is None
-
-
-def test_pose_record_angles_survive_the_frame() -> None:
-    frame = encode_frame([(9, record(roll=-33.33, t=123456))])
-    (slot, rec), = decode_frame(frame)
-    pose = codec.decode(rec)
-    assert slot == 9 and pose.timestamp_ms == 123456 and math.isclose(pose.roll, -33.33)

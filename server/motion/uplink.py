@@ -1,0 +1,47 @@
+"""What every motion transport does with a client's incoming messages.
+
+One reader per connected client: uplinks beyond the tick rate (with jitter) are dropped
+unread, malformed ones are counted, not answered (answering each bad uplink would let a
+flood double itself), and after :data:`MAX_BAD_UPLINKS` the transport is told to close.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+
+from moderation.rate_limit import TokenBucket
+from rooms.errors import HirobaError
+from server.motion.plane import MotionPlane
+
+#: Malformed uplinks tolerated before the transport is closed.
+MAX_BAD_UPLINKS = 50
+
+
+class Verdict(enum.Enum):
+    OK = "ok"
+    CLOSE_BAD_INPUT = "bad_input"  # too many malformed messages
+    GONE = "gone"  # the participant left the room: this transport is done
+
+
+class UplinkReader:
+    """Feeds one client's messages into the plane."""
+
+    def __init__(self, plane: MotionPlane, room_id: str, pid: str, tick_hz: float) -> None:
+        self.plane = plane
+        self.room_id = room_id
+        self.pid = pid
+        self.bucket = TokenBucket(rate=tick_hz * 1.5, burst=tick_hz * 2)
+        self.bad = 0
+
+    def feed(self, data: object) -> Verdict:
+        if not isinstance(data, bytes | bytearray):
+            self.bad += 1
+        elif self.bucket.allow(time.monotonic()):
+            try:
+                self.plane.uplink(self.room_id, self.pid, bytes(data))
+            except HirobaError:
+                self.bad += 1
+            except KeyError:
+                return Verdict.GONE
+        return Verdict.CLOSE_BAD_INPUT if self.bad > MAX_BAD_UPLINKS else Verdict.OK
