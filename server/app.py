@@ -20,6 +20,7 @@ from server.model_files import add_model_route
 from server.models import model_path
 from server.motion.endpoint import motion_handler
 from server.motion.service import MOTION_PATH, MotionService
+from server.recording_service import RecordingService
 from server.secret import load_or_create_secret
 from server.security import content_security_policy, import_map, security_headers_middleware
 from server.seed import seed_demo
@@ -45,6 +46,7 @@ STORE_KEY = web.AppKey("store", Store)
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
 TRACKING_KEY = web.AppKey("tracking", FaceTracking)
 AUDIO_KEY = web.AppKey("audio", AudioApi)
+RECORDINGS_KEY = web.AppKey("recordings", RecordingService)
 
 
 def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -117,6 +119,10 @@ def create_app(
     app[MEETINGS_KEY] = meetings
     audio = AudioApi(settings, sio, hub, meetings)
     app[AUDIO_KEY] = audio
+    recordings = RecordingService(settings, hub, sio, meetings, store)
+    app[RECORDINGS_KEY] = recordings
+    audio.plane.on_packet = recordings.on_packet
+    motion.plane.tick_listeners.append(recordings.on_motion)
     app.router.add_get(
         MOTION_PATH,
         motion_handler(
@@ -137,8 +143,11 @@ def create_app(
             None, load_or_create_secret, settings.secret_path
         )
         await meetings.load(secret)
+        await recordings.open()  # closes what a crash left open, before anyone joins
         api = SocketApi(sio, hub, meetings, motion)
         MeetingApi(lambda event, handler: sio.on(event, api.guard(handler)), meetings)
+        recordings.bind(lambda event, handler: sio.on(event, api.guard(handler)))
+        api.join_extras.append(recordings.join_extra)
         meetings.start()
         tracking.bind(api)
         tracking.start()
@@ -152,6 +161,7 @@ def create_app(
     async def shutdown(app: web.Application) -> None:
         await tracking.stop()  # peer connections and tracker threads first
         await audio.stop()
+        await recordings.close()  # files closed and indexed while the store is open
         # Close every socket so that clients reconnect elsewhere at once instead of
         # waiting for the graceful-shutdown timeout.
         for sid in list(hub.sessions):

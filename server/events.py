@@ -77,3 +77,8 @@ MEETING_AGENDA = "meeting:agenda"
 MEETING_STAFF = "meeting:staff"
 MEETING_NOTICE = "meeting:notice"
 MEETING_ADMITTED = "meeting:admitted"
+# Recording (docs/protocol.md, "Recording"): staff console → server, acknowledged.
+RECORDING_START = "recording:start"
+RECORDING_STOP = "recording:stop"
+# Recording: server → room (and the console), on every start and stop.
+MEETING_RECORDING = "meeting:recording"

@@ -69,6 +69,9 @@ class Hub:
     leave_listeners: list[Callable[[str, Participant], None]] = field(default_factory=list)
     #: The meeting of each room (server/meeting_service.py fills it at start).
     meetings: dict[str, Meeting] = field(default_factory=dict)
+    #: Rooms being recorded → when the recording started (Unix seconds); kept by
+    #: server/recording_service.py, read by the room list and join acks.
+    recording_since: dict[str, float] = field(default_factory=dict)
 
     def add_room(self, info: RoomInfo, notices: list[Notice]) -> Room:
         room = Room(
@@ -151,6 +154,12 @@ class Hub:
         room, pid = self.joined_room(session)
         role = room.participants[pid].role
         return room.move(pid, x, z, h, self.clock(), may_enter_stage=policy.may_enter_stage(role))
+
+    def recording_status(self, room_id: str) -> dict[str, object]:
+        """``{room, recording, since}``: what everyone is told about a room's recording
+        (``meeting:recording``, join and lobby acks; docs/protocol.md "Recording")."""
+        since = self.recording_since.get(room_id)
+        return {"room": room_id, "recording": since is not None, "since": since}
 
     def speakers(self, room_id: str) -> frozenset[str]:
         """Participant ids audible to the whole room now (the floor holder, present chairs

@@ -372,3 +372,10 @@ class CaptionCorrect(Message):
 @dataclass(frozen=True, slots=True)
 class ConsoleJoin(Message):
     room: str = _f(room_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingRoom(Message):
+    """``recording:start`` / ``recording:stop``: the room (the console's own)."""
+
+    room: str = _f(room_id)

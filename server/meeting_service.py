@@ -91,6 +91,8 @@ class Entry:
 
 #: Puts an admitted person's avatar into the room and returns the join ack (SocketApi).
 EnterRoom = Callable[[Session, Room, Seat], Awaitable[dict[str, Any]]]
+#: ``(room, its meeting or None, what happened)`` after a commit.
+EventListener = Callable[[str, Meeting | None, Sequence[DomainEvent]], None]
 
 
 class MeetingService:
@@ -118,6 +120,9 @@ class MeetingService:
         #: Called as ``listener(room)`` after every commit ("" when it concerned every
         #: room), e.g. so that the audio plane follows the floor and mutes.
         self.change_listeners: list[Callable[[str], None]] = []
+        #: Called as ``listener(room, meeting, events)`` after every commit, before the
+        #: change listeners, with what happened (the recorder's event log).
+        self.event_listeners: list[EventListener] = []
         self._task: asyncio.Task[None] | None = None
         self._purged_at = 0.0
 
@@ -276,6 +281,7 @@ class MeetingService:
         log.info("%s waits in the lobby of %s", name, room.id)
         return Entry(seat, waiting=True, ack={
             "ok": True, "self": pid, "place": Place.LOBBY.value, "device": device,
+            "recording": self.hub.recording_status(room.id),
             "lobby": {"position": meeting.lobby.position(pid),
                       "room": {"id": room.id, "kind": room.kind.value,
                                "name": {"ja": room.info.name_ja, "en": room.info.name_en}}},
@@ -322,6 +328,7 @@ class MeetingService:
         return {"ok": True, "self": pid,
                 "account": {"name": identity.name, "display_name": identity.display_name},
                 "meeting": views.public_state(meeting, meeting.person(pid), now),
+                "recording": self.hub.recording_status(room_id),
                 "staff": await self.staff_view(meeting)}
 
     async def staff_view(self, meeting: Meeting) -> dict[str, object]:
@@ -358,6 +365,8 @@ class MeetingService:
             log.exception("could not store the events of %s", room or "the server")
         await self.out.events(room, meeting, happened, self.clock())
         await self._carry_out(room, happened, ejected)
+        for on_events in self.event_listeners:
+            on_events(room, meeting, happened)
         for listener in self.change_listeners:
             listener(room)
 

@@ -91,6 +91,7 @@ async def list_rooms(request: web.Request) -> web.Response:
             "name": {"ja": room.info.name_ja, "en": room.info.name_en},
             "capacity": room.info.capacity,
             "participants": len(room.participants),
+            "recording": room.id in hub.recording_since,
         }
         for room in hub.rooms.values()
     ]

@@ -44,7 +44,7 @@ class MeetingClient(Client):
         self.seen: list[tuple[str, Any]] = []
         self.got = asyncio.Event()
         for name in ("meeting:event", "meeting:floor", "meeting:agenda", "meeting:staff",
-                     "meeting:notice", "meeting:admitted"):
+                     "meeting:notice", "meeting:admitted", "meeting:recording"):
             self.sio.on(name, self._recorder(name))
         self.ack: dict[str, Any] = {}
         #: Where the join put them first (``lobby`` for someone admitted later).

@@ -75,6 +75,9 @@ log = logging.getLogger(__name__)
 ActiveListener = Callable[[str, frozenset[str]], None]
 #: ``(listener id, {slot index: speaker id})``, whenever a listener's slots change.
 SlotListener = Callable[[str, dict[int, str]], None]
+#: ``(room, speaker id, Opus payload, RTP timestamp)`` for every packet an uplink forwards
+#: (the recorder's tap: still encoded, on the event loop; it must not block).
+PacketListener = Callable[[str, str, bytes, int], None]
 
 
 class RoomMode(enum.Enum):
@@ -163,6 +166,8 @@ class AudioPlane:
         self._reranked: dict[str, float] = {}
         self._dirty: set[str] = set()  # rooms whose positions changed since their re-ranking
         self._sweeper: asyncio.Task[None] | None = None
+        #: Sees every received packet (recording); None costs one test per packet.
+        self.on_packet: PacketListener | None = None
 
     # --- room state supplied from outside -------------------------------------------
     def set_mode(self, room: str, mode: RoomMode) -> None:
@@ -315,6 +320,8 @@ class AudioPlane:
 
     def _forward(self, peer: _Uplink, payload: bytes, timestamp: int) -> None:
         peer.packets += 1
+        if self.on_packet is not None:
+            self.on_packet(peer.room, peer.pid, payload, timestamp)
         if self._lean:
             send_to_slots(self._lean_routes.get(peer.pid, ()), peer, payload, timestamp)
             return

@@ -31,6 +31,9 @@ LATENCY_SAMPLES_PER_TICK = 500
 
 #: Validates a move with the room's rules and returns the accepted (x, z, h).
 Mover = Callable[[str, str, float, float, float], tuple[float, float, float]]
+#: Called with the plane at the start of every tick (the recorder reads each room's
+#: latest state there, once per tick, instead of decoding frames per client).
+TickListener = Callable[["MotionPlane"], None]
 
 
 @dataclass
@@ -147,6 +150,7 @@ class MotionPlane:
         self.tick_number = 0
         self.stats = MotionStats()
         self._last_tick_started = clock()
+        self.tick_listeners: list[TickListener] = []
 
     def add_room(self, room_id: str, capacity: int) -> None:
         self.rooms[room_id] = RoomMotion(room_id, capacity, self.config)
@@ -247,6 +251,8 @@ class MotionPlane:
         started = self.clock()
         tick = self.tick_number = self.tick_number + 1
         stats = self.stats
+        for listener in self.tick_listeners:
+            listener(self)
         for room in self.rooms.values():
             if not room.transports:
                 continue

@@ -24,6 +24,8 @@ let room = null;
 let rooms = [];
 let self = null;
 let timer = null;
+/** RecordingStatus of the room (docs/protocol.md "Recording"). */
+let recording = { recording: false, since: null };
 
 const views = ['login-view', 'rooms-view', 'room-view'];
 function show(view) {
@@ -58,8 +60,20 @@ async function act(event, payload = {}) {
 
 const ctx = () => ({ meeting, staff, act, room, self });
 
+/** The recording badge and the start / stop button. */
+function renderRecording() {
+  const on = !!recording.recording;
+  const badge = byId('rec-state');
+  badge.textContent = `${on ? '● ' : ''}${t(on ? 'recording.on' : 'recording.off')}`;
+  badge.classList.toggle('off', !on);
+  const button = byId('rec-toggle');
+  button.textContent = t(on ? 'console.recordStop' : 'console.recordStart');
+  button.setAttribute('aria-pressed', on ? 'true' : 'false');
+}
+
 function renderAll() {
   if (!room) return;
+  renderRecording();
   const c = ctx();
   R.renderFloor(c);
   R.renderAgenda(c);
@@ -104,7 +118,7 @@ async function toRooms() {
   }
   fill(byId('room-list'), rooms.map((r) => el('li', {},
     el('button', { type: 'button', class: 'room-pick', dataset: { room: r.id }, onclick: () => openRoom(r.id) },
-      i18n.pick(r.name), el('span', { class: 'hint' }, ` ${t(`kind.${r.kind}`)} · ${t('hud.count', { count: r.participants })}`)))));
+      i18n.pick(r.name), el('span', { class: 'hint' }, ` ${t(`kind.${r.kind}`)} · ${t('hud.count', { count: r.participants })}${r.recording ? ` · ● ${t('recording.on')}` : ''}`)))));
   const first = byId('room-list').querySelector('button');
   first?.focus();
 }
@@ -168,6 +182,7 @@ async function enter() {
     return;
   }
   self = ack.self;
+  recording = ack.recording || { recording: false, since: null };
   meeting.load(ack.meeting);
   staff.load(ack.staff);
   byId('room-status').textContent = '';
@@ -188,6 +203,13 @@ async function openRoom(id) {
     const change = meeting.applyFloor(f);
     if (change.speaker && f.holder) say(t('live.floorTo', { name: f.holder_name }));
     R.renderFloor(ctx());
+  });
+  socket.on(E.MEETING_RECORDING, (status) => {
+    if (status.room !== room) return;
+    const changed = !!status.recording !== !!recording.recording;
+    recording = status;
+    renderRecording();
+    if (changed) say(t(status.recording ? 'live.recordingStarted' : 'live.recordingStopped'));
   });
   socket.on(E.MEETING_AGENDA, (a) => {
     meeting.applyAgenda(a);
@@ -227,6 +249,13 @@ byId('floor-give').addEventListener('click', () => act('floor:give', R.floorLimi
 byId('floor-next').addEventListener('click', () => act('floor:next', R.floorLimit()));
 byId('floor-extend').addEventListener('click', () => act('floor:extend', { seconds: 60 }));
 byId('floor-revoke').addEventListener('click', () => act('floor:revoke'));
+byId('rec-toggle').addEventListener('click', async () => {
+  const ack = await act(recording.recording ? E.RECORDING_STOP : E.RECORDING_START, { room });
+  if (ack) {
+    recording = { room, recording: ack.recording, since: ack.since };
+    renderRecording();
+  }
+});
 byId('agenda-advance').addEventListener('click', () => act('agenda:advance'));
 byId('agenda-close').addEventListener('click', () => act('agenda:close'));
 byId('agenda-form').addEventListener('submit', async (e) => {
@@ -319,6 +348,7 @@ window.hiroba = {
     audit: staff.audit.map((e) => e.action),
     reports: staff.openReports().length,
     code: staff.code,
+    recording: !!recording.recording,
   }),
 };
 

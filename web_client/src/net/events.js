@@ -79,3 +79,8 @@ export const MEETING_AGENDA = 'meeting:agenda';
 export const MEETING_STAFF = 'meeting:staff';
 export const MEETING_NOTICE = 'meeting:notice';
 export const MEETING_ADMITTED = 'meeting:admitted';
+// Recording (docs/protocol.md, "Recording"): staff console → server, acknowledged.
+export const RECORDING_START = 'recording:start';
+export const RECORDING_STOP = 'recording:stop';
+// Recording: server → room (and the console), on every start and stop.
+export const MEETING_RECORDING = 'meeting:recording';

@@ -100,7 +100,7 @@ export class JoinScreen {
             kind: t(`kind.${r.kind}`),
             count: r.participants ?? 0,
             capacity: r.capacity ?? '?',
-          })
+          }) + (r.recording ? ` ${t('join.recordingMark')}` : '')
         : r.id;
       sel.append(o);
     }
@@ -113,6 +113,8 @@ export class JoinScreen {
   #roomChosen() {
     const room = this.rooms.find((r) => r.id === $('join-room').value);
     $('join-gallery-field').hidden = !room || room.kind === 'plaza';
+    // Told before entering: the room is being recorded (issue 6).
+    $('join-recording').hidden = !room?.recording;
   }
 
   setLang(lang) {

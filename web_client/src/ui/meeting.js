@@ -14,6 +14,7 @@ import { KEYS, store } from './dom.js';
 import { byId } from './el.js';
 import { reasonText } from './join.js';
 import * as V from './meetingViews.js';
+import { RecordingBadge } from './recordingBadge.js';
 
 const TABS = ['floor', 'chat', 'opinions', 'questions', 'polls', 'chair'];
 /** Seconds the chair's "extend" adds. */
@@ -34,6 +35,7 @@ export class MeetingUi {
     this.lobby = null;
     this.board = null;
     this.timer = null;
+    this.recording = new RecordingBadge();
     this.#wire();
     i18n.onChange(() => this.render());
   }
@@ -49,6 +51,7 @@ export class MeetingUi {
     on(E.MEETING_AGENDA, (a) => this.#onAgenda(a));
     on(E.MEETING_NOTICE, (n) => this.#onNotice(n));
     on(E.MEETING_ADMITTED, (ack) => this.#onAdmitted(ack));
+    on(E.MEETING_RECORDING, (status) => this.#onRecording(status));
   }
 
   /** After a join acknowledgement: true if the person enters the room now. */
@@ -57,6 +60,7 @@ export class MeetingUi {
       store.set(KEYS.device, ack.device);
       if (this.net?.joinPayload) this.net.joinPayload = { ...this.net.joinPayload, device: ack.device };
     }
+    this.recording.set(ack.recording);
     if (ack.place === 'lobby') {
       this.#showLobby(ack);
       return false;
@@ -84,6 +88,7 @@ export class MeetingUi {
   exited() {
     this.state.reset();
     this.place = null;
+    this.recording.set(null);
     byId('meeting').hidden = true;
     byId('meeting-panel').hidden = true;
     clearInterval(this.timer);
@@ -285,6 +290,15 @@ export class MeetingUi {
     this.hooks.announce?.(t('live.admitted'));
   }
 
+  /** Recording started or stopped in the room (or the lobby's room): show and say it. */
+  #onRecording(status) {
+    if (!this.state.active && !this.lobby) return;
+    if (this.recording.set(status)) {
+      this.hooks.announce?.(t(status.recording ? 'live.recordingStarted' : 'live.recordingStopped'));
+    }
+    if (this.lobby) byId('lobby-recording').hidden = !this.recording.recording;
+  }
+
   // -- lobby and notices -----------------------------------------------------------------
 
   #showLobby(ack) {
@@ -293,6 +307,7 @@ export class MeetingUi {
     byId('lobby-screen').hidden = false;
     byId('lobby-room').textContent = i18n.pick(ack.lobby?.room?.name);
     byId('lobby-position').textContent = t('lobby.position', { n: ack.lobby?.position ?? 1 });
+    byId('lobby-recording').hidden = !this.recording.recording;
     byId('lobby-title').focus({ preventScroll: true });
   }
 
@@ -377,6 +392,7 @@ export class MeetingUi {
       opinions: s.opinionsRanked().map((o) => ({ id: o.id, text: o.text, supports: o.supports })),
       polls: s.pollsList().map((p) => ({ id: p.id, counts: p.counts, state: p.state })),
       board: !!this.board,
+      recording: this.recording.recording,
     };
   }
 }
