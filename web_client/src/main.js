@@ -115,7 +115,12 @@ function ensureSocket() {
     },
   });
   meeting.attach(net);
-  link = new MotionLink({ onFrame: onMotionFrame });
+  link = new MotionLink({
+    onFrame: onMotionFrame,
+    signal: (event, payload) => net.request(event, payload),
+    // ?motion=datachannel starts on the WebRTC fallback (tests, diagnosis)
+    prefer: new URLSearchParams(location.search).get('motion') === 'datachannel' ? 'datachannel' : 'websocket',
+  });
   voicePanel = new VoicePanel({ onToggle: (on) => voice.setMic(on) });
   voice = new Voice(net, {
     onActive: (id, on) => plaza?.avatars.setSpeaking?.(id, on),
@@ -384,6 +389,7 @@ window.hiroba = {
           })
         : [],
       tracking: tracking ? { ...tracking.status, fps: tracking.fps, sent: tracking.sent, blocked: tracking.blocked } : null,
+      motion: link ? { transport: link.transport, ready: link.ready } : null,
       render: running && plaza ? plaza.renderStats : null, // {calls, triangles, near, mid, far, drawn, pixelRatio}
       audio: voice ? voice.state() : { listening: false, publishing: false, slots: [], level: 0, active: [] },
     };

@@ -232,3 +232,109 @@ test('closing (leaving) cancels a pending retry and closes the socket', () => {
   assert.equal(timers.pending.length, 0);
   assert.equal(l.ready, false);
 });
+
+class FakeChannel {
+  constructor() {
+    this.sent = [];
+    this.readyState = 'connecting';
+  }
+  send(m) {
+    this.sent.push(m);
+  }
+}
+
+class FakePc {
+  static made = [];
+  constructor(config) {
+    this.config = config;
+    this.iceGatheringState = 'complete';
+    this.connectionState = 'new';
+    this.closed = false;
+    FakePc.made.push(this);
+  }
+  createDataChannel(label, options) {
+    this.channel = Object.assign(new FakeChannel(), { label, options });
+    return this.channel;
+  }
+  async createOffer() {
+    return { type: 'offer', sdp: 'v=0 offer' };
+  }
+  async setLocalDescription(d) {
+    this.localDescription = d;
+  }
+  async setRemoteDescription(d) {
+    this.remoteDescription = d;
+  }
+  close() {
+    this.closed = true;
+  }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+test('a WebSocket that never answers twice falls back to the data channel', async () => {
+  FakeWs.made = [];
+  FakePc.made = [];
+  const timers = fakeTimers();
+  const offers = [];
+  const frames = [];
+  const l = new MotionLink({
+    onFrame: (f) => frames.push(f),
+    signal: async (event, payload) => {
+      offers.push([event, payload]);
+      return { ok: true, type: 'answer', sdp: 'v=0 answer' };
+    },
+    WebSocket: FakeWs,
+    RTCPeerConnection: FakePc,
+    location: { protocol: 'http:', host: 'h' },
+    timers,
+  });
+  l.open({ token: 't', path: '/motion', hz: 20 });
+  FakeWs.made[0].drop(1006); // the proxy refused the upgrade
+  timers.run();
+  assert.equal(l.transport, 'websocket', 'one failure is not enough');
+  FakeWs.made[1].drop(1006);
+  assert.equal(l.transport, 'datachannel');
+  timers.run();
+  await settle();
+  assert.equal(FakeWs.made.length, 2, 'no third WebSocket');
+  const pc = FakePc.made[0];
+  assert.deepEqual(pc.config, { iceServers: [] }, 'no STUN or TURN of anyone else');
+  assert.deepEqual(pc.channel.options, { ordered: false, maxRetransmits: 0 });
+  assert.deepEqual(offers, [['motion:offer', { type: 'offer', sdp: 'v=0 offer' }]]);
+  assert.equal(pc.remoteDescription.sdp, 'v=0 answer');
+  assert.equal(l.ready, false, 'ready once the channel opens');
+  pc.channel.onopen();
+  assert.equal(l.ready, true);
+  assert.equal(l.send(0, 1, 2, 0, true), true);
+  assert.equal(pc.channel.sent.length, 1, 'the uplink went on the channel');
+  pc.channel.onmessage({ data: frameBytes().buffer });
+  assert.equal(frames.length, 1, 'frames come off the channel');
+  l.close();
+  assert.equal(pc.closed, true);
+  assert.equal(l.ready, false);
+});
+
+test('a refused offer is retried later; one that was never joined waits for the next join', async () => {
+  FakePc.made = [];
+  const timers = fakeTimers();
+  let answer = { ok: false, reason: 'room_full', message: 'full' };
+  const l = new MotionLink({
+    onFrame: () => {},
+    signal: async () => answer,
+    WebSocket: FakeWs,
+    RTCPeerConnection: FakePc,
+    location: { protocol: 'http:', host: 'h' },
+    timers,
+    prefer: 'datachannel',
+  });
+  l.open({ token: 't', path: '/motion', hz: 20 });
+  await settle();
+  assert.equal(FakePc.made[0].closed, true);
+  assert.equal(timers.pending.length, 1, 'retried later');
+  answer = { ok: false, reason: 'not_joined', message: 'join first' };
+  timers.run();
+  await settle();
+  assert.equal(FakePc.made.length, 2);
+  assert.equal(timers.pending.length, 0, 'nothing to retry with until the next join');
+});

@@ -8,8 +8,16 @@
  * server restarted) and 4403 (origin refused) are final until the next join; 4400 (our
  * uplinks were malformed) is a bug here, retried once after a long pause at most; any other
  * close (network) is retried with the same token, backing off.
+ *
+ * The fallback: when the WebSocket cannot be opened at all (a proxy that refuses the
+ * upgrade: it failed twice without ever answering `ok`), the same uplinks and frames go
+ * over a WebRTC data channel negotiated with `motion:offer` on socket.io (unordered, no
+ * retransmissions). `?motion=datachannel` in the page's address starts with it (tests,
+ * diagnosis).
  */
 import { decodeFrame, encodeUplink } from './motionCodec.js';
+import { MOTION_OFFER } from './events.js';
+import { gathered } from './ice.js';
 
 export const CLOSE_BAD_INPUT = 4400;
 export const CLOSE_BAD_TOKEN = 4401;
@@ -17,6 +25,8 @@ export const CLOSE_FORBIDDEN_ORIGIN = 4403;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 15000;
 const BAD_INPUT_RETRY_MS = 30000;
+/** WebSocket failures without ever reaching `ok` after which the data channel is tried. */
+export const WS_FAILURES_BEFORE_FALLBACK = 2;
 /**
  * Uplinks are timed to reach the server this long before its next tick, so the tick's
  * frames carry them at once instead of after up to a whole tick (docs/protocol.md,
@@ -35,11 +45,30 @@ export class MotionLink {
    * @param {object} o
    * @param {(frame: {tick, entries}) => void} o.onFrame a decoded frame
    * @param {(open: boolean) => void} [o.onStatus]
+   * @param {Function} [o.signal] `(event, payload) => Promise<ack>` over socket.io
    * @param {Function} [o.WebSocket] the WebSocket class (tests pass a fake)
+   * @param {Function} [o.RTCPeerConnection] likewise, for the data-channel fallback
+   * @param {string} [o.prefer] 'websocket' (default) or 'datachannel'
    * @param {object} [o.location] where the page came from (tests)
    */
-  constructor({ onFrame, onStatus = () => {}, WebSocket = globalThis.WebSocket, location = globalThis.location, timers = globalThis, now = () => performance.now() }) {
+  constructor({
+    onFrame,
+    onStatus = () => {},
+    signal = null,
+    WebSocket = globalThis.WebSocket,
+    RTCPeerConnection = globalThis.RTCPeerConnection,
+    location = globalThis.location,
+    timers = globalThis,
+    now = () => performance.now(),
+    prefer = 'websocket',
+  }) {
     this.onFrame = onFrame;
+    this.signal = signal; // (event, payload) => Promise<ack>: socket.io, for the fallback
+    this.PC = RTCPeerConnection;
+    this.prefer = prefer;
+    this.transport = prefer; // 'websocket' or 'datachannel', for this join
+    this.wsFailures = 0;
+    this.pc = null;
     this.onStatus = onStatus;
     this.WS = WebSocket;
     this.location = location;
@@ -78,6 +107,8 @@ export class MotionLink {
     this.intervalMs = 1000 / (motion.hz || 20);
     this.retryMs = RETRY_MIN_MS;
     this.badInputRetried = false;
+    this.wsFailures = 0;
+    this.transport = this.PC && this.signal ? this.prefer : 'websocket';
     this.#connect(this.gen);
   }
 
@@ -93,6 +124,9 @@ export class MotionLink {
     this.ws = null;
     this.#setReady(false);
     if (ws && ws.readyState <= 1) ws.close(1000);
+    const pc = this.pc;
+    this.pc = null;
+    pc?.close(); // the server closes its end too when the channel goes
   }
 
   /** Keep `record` (69 bytes) as the own pose for the next uplink; false when offline. */
@@ -158,38 +192,101 @@ export class MotionLink {
   }
 
   #connect(gen) {
+    if (this.transport === 'datachannel') return void this.#connectChannel(gen);
     const ws = new this.WS(motionUrl(this.motion.path, this.location));
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    let answered = false;
     ws.onopen = () => ws.send(this.motion.token);
     ws.onmessage = (ev) => {
       if (gen !== this.gen) return;
       if (typeof ev.data === 'string') {
         if (ev.data === 'ok') {
-          this.retryMs = RETRY_MIN_MS;
-          this.lastSentAt = -Infinity;
-          this.#setReady(true);
+          answered = true;
+          this.wsFailures = 0;
+          this.#opened();
         }
         return;
       }
-      let frame;
-      try {
-        frame = decodeFrame(ev.data, (tick) => this.tickMs(tick));
-      } catch (e) {
-        console.warn('motion frame', e);
-        return;
-      }
-      this.tickOrigin = this.now() - frame.delay;
-      this.onFrame(frame);
+      this.#frame(ev.data);
     };
     ws.onclose = (ev) => {
       if (gen !== this.gen) return;
-      this.ws = null;
-      this.tickOrigin = null; // another server (or a restart) may tick at another phase
-      this.#cancelFlush();
-      this.#setReady(false);
+      this.#lost();
+      if (!answered && ev.code === 1006 && ++this.wsFailures >= WS_FAILURES_BEFORE_FALLBACK && this.PC && this.signal) {
+        console.warn('motion WebSocket unreachable: trying the data channel');
+        this.transport = 'datachannel';
+        this.retryMs = RETRY_MIN_MS;
+      }
       this.#closed(ev.code, gen);
     };
+  }
+
+  /** The fallback: the plane on a WebRTC data channel, offered over socket.io. */
+  async #connectChannel(gen) {
+    const pc = new this.PC({ iceServers: [] });
+    this.pc = pc;
+    const channel = pc.createDataChannel('motion', { ordered: false, maxRetransmits: 0 });
+    channel.binaryType = 'arraybuffer';
+    channel.onopen = () => {
+      if (gen !== this.gen) return;
+      this.ws = channel; // sends like a WebSocket
+      this.#opened();
+    };
+    channel.onmessage = (ev) => {
+      if (gen === this.gen && typeof ev.data !== 'string') this.#frame(ev.data);
+    };
+    let failed = false;
+    const fail = (code) => {
+      if (failed || gen !== this.gen) return;
+      failed = true;
+      pc.close();
+      if (this.pc === pc) this.pc = null;
+      this.#lost();
+      this.#closed(code, gen);
+    };
+    channel.onclose = () => fail(1006);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed') fail(1006);
+    };
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc);
+      if (gen !== this.gen) return void pc.close();
+      const ack = await this.signal(MOTION_OFFER, { type: 'offer', sdp: pc.localDescription.sdp });
+      if (gen !== this.gen) return void pc.close();
+      // refused (not joined: the next join brings a new attempt; full: retry later)
+      if (!ack?.ok) return fail(ack?.reason === 'not_joined' ? CLOSE_BAD_TOKEN : 1006);
+      await pc.setRemoteDescription({ type: 'answer', sdp: ack.sdp });
+    } catch (e) {
+      console.warn('motion data channel', e);
+      fail(1006);
+    }
+  }
+
+  #opened() {
+    this.retryMs = RETRY_MIN_MS;
+    this.lastSentAt = -Infinity;
+    this.#setReady(true);
+  }
+
+  #frame(data) {
+    let frame;
+    try {
+      frame = decodeFrame(data, (tick) => this.tickMs(tick));
+    } catch (e) {
+      console.warn('motion frame', e);
+      return;
+    }
+    this.tickOrigin = this.now() - frame.delay;
+    this.onFrame(frame);
+  }
+
+  #lost() {
+    this.ws = null;
+    this.tickOrigin = null; // another server (or a restart) may tick at another phase
+    this.#cancelFlush();
+    this.#setReady(false);
   }
 
   #closed(code, gen) {
