@@ -1,4 +1,4 @@
-"""The ``hiroba`` command line: serve, cert, invite, staff, models, track."""
+"""The ``hiroba`` command line: serve, cert, invite, staff, models, track, minutes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aiohttp import web
 from rooms.errors import HirobaError
 from server import __version__
 from server.cli_bench import add_commands as add_bench_commands
+from server.cli_minutes import add_commands as add_minutes_commands
 from server.cli_staff import add_commands as add_staff_commands
 from server.cli_tracking import add_commands as add_tracking_commands
 from server.settings import Settings, env_name, load_settings, setting_fields
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_staff_commands(sub, _add_setting_flags, _settings)
     add_tracking_commands(sub, _add_setting_flags, _settings)
+    add_minutes_commands(sub, _add_setting_flags, _settings)
     add_bench_commands(sub)
     return parser
 

@@ -1,0 +1,506 @@
+"""Minutes (議事録) of a recorded meeting, built from its folder (issue 6).
+
+:func:`build_minutes` reads ``recording.json``, ``events.jsonl`` and (for how long each
+speaker really talked) the packet sizes of ``audio/*.opus``, and returns a frozen
+:class:`Minutes`; :func:`render_markdown` and :func:`render_html` write it out. Building
+reads files and so blocks: callers on the event loop run it in an executor. Nothing else
+here does I/O.
+
+Times come from the event log's ``t`` (milliseconds since the recording started, from a
+monotonic clock) added to the manifest's ``started``, and are shown in the server's local
+time zone unless ``tz`` is given. What the public minutes hold is what the room saw live:
+opinions and questions without their authors' names (as the exports), hidden ones left
+out, citizens in the attendance counted but not named; ``include_moderation`` (staff)
+adds names, hidden items and the moderation actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from rooms.model import Role
+from server.recording.event_log import Event, read_events
+from server.recording.index import RecordingRow
+from server.recording.minutes_render import render_html, render_markdown
+from server.recording.recorder import AUDIO, EVENTS, read_manifest
+from server.recording.speech import Speech, overlap, speech_of
+
+__all__ = [
+    "Minutes", "build_minutes", "render_html", "render_markdown",
+]
+
+#: Seconds since the recording started → the time shown.
+At = Callable[[float], datetime]
+#: Order of the attendance groups (then anyone with a role this list does not know).
+ROLE_ORDER = (Role.CHAIR, Role.MEMBER, Role.STAFF, Role.CAPTIONER, Role.OBSERVER,
+              Role.CITIZEN)
+#: Speech outside the speaker's own floor turns shorter than this is not a timeline entry
+#: (an aside; it still counts in their speaking time).
+MIN_VOICE_TURN_S = 1.0
+#: Pauses shorter than this join two stretches of such speech into one timeline entry.
+VOICE_TURN_GAP_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """One person in the room during the recording (reconnections merged by name and role)."""
+
+    name: str
+    role: str
+    joined: datetime
+    #: None: still in the room when the recording ended.
+    left: datetime | None
+    present_at_start: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaEntry:
+    """An agenda item taken up during the recording: when first opened, time spent on it
+    (all its openings; an item still open at the end runs to the end)."""
+
+    item_id: int
+    title: str
+    start: datetime
+    seconds: float
+    planned: int
+    overran: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Someone speaking: a floor turn (``source`` "floor"), or speech heard outside one
+    (the chair, staff: "voice"). ``voiced`` is the seconds their audio held speech (None
+    without an audio file for them)."""
+
+    name: str
+    role: str
+    start: datetime
+    end: datetime
+    seconds: float
+    voiced: float | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakingTime:
+    """One person's speaking in the meeting: floor turns and time, and speech in the audio."""
+
+    name: str
+    role: str
+    turns: int
+    floor_seconds: float
+    voiced_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionEntry:
+    at: datetime
+    text: str
+    #: The captioner's correction, when the line was corrected.
+    corrected: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    question: str
+    options: tuple[str, ...]
+    counts: tuple[int, ...]
+    voters: int
+    opened: datetime | None
+    #: None: still open when the recording ended.
+    closed: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpinionEntry:
+    at: datetime
+    category: str
+    text: str
+    supports: int
+    status: str
+    response: str
+    #: Staff minutes only (empty in the public ones).
+    author: str = ""
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionEntry:
+    at: datetime
+    text: str
+    votes: int
+    status: str
+    answer: str
+    author: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationEntry:
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    reason: str
+    details: str
+
+
+@dataclass(frozen=True, slots=True)
+class Minutes:
+    """Everything the minutes of one recording say."""
+
+    recording_id: str
+    room: str
+    title: str
+    started: datetime
+    ended: datetime
+    seconds: float
+    recovered: bool
+    #: True for the staff version (names, hidden items, moderation).
+    staff: bool
+    attendance: tuple[Attendee, ...]
+    #: Citizens in the room (named in ``attendance`` only in the staff version).
+    citizens: int
+    agenda: tuple[AgendaEntry, ...]
+    timeline: tuple[Turn, ...]
+    speaking: tuple[SpeakingTime, ...]
+    captions: tuple[CaptionEntry, ...]
+    polls: tuple[PollResult, ...]
+    opinions: tuple[OpinionEntry, ...]
+    questions: tuple[QuestionEntry, ...]
+    #: None in the public version.
+    moderation: tuple[ModerationEntry, ...] | None
+    #: Whether speaking times were refined from the audio files.
+    audio: bool
+
+
+def _s(value: object) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _f(value: object, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else default
+
+
+def _i(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _d(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+@dataclass
+class _Builder:
+    """Walks the event log once; times in seconds since the recording started."""
+
+    end: float
+    staff: bool
+    #: pid → (name, role) of everyone named in the log.
+    who: dict[str, tuple[str, str]] = field(default_factory=dict)
+    stays: dict[str, list[list[float | None]]] = field(default_factory=dict)
+    at_start: set[str] = field(default_factory=set)
+    titles: dict[int, str] = field(default_factory=dict)
+    planned: dict[int, int] = field(default_factory=dict)
+    overran: set[int] = field(default_factory=set)
+    opened: dict[int, float] = field(default_factory=dict)
+    agenda_first: dict[int, float] = field(default_factory=dict)
+    agenda_spent: dict[int, float] = field(default_factory=dict)
+    turns: list[tuple[str, float, float]] = field(default_factory=list)
+    holder: tuple[str, float] | None = None
+    captions: dict[int, tuple[float, str, str | None]] = field(default_factory=dict)
+    polls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    poll_times: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)
+    opinions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    questions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    moderation: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+
+    def name(self, data: Mapping[str, Any]) -> None:
+        pid = data.get("pid")
+        if isinstance(pid, str) and "pid_name" in data:
+            self.who[pid] = (_s(data["pid_name"]), _s(data.get("pid_role")))
+
+    def event(self, t: float, e: Event) -> None:
+        data = e.data
+        self.name(data)
+        handler = getattr(self, f"_{e.kind.value}", None)
+        if handler is not None:
+            handler(t, data)
+
+    def _join(self, t: float, data: Mapping[str, Any]) -> None:
+        pid = _s(data.get("pid"))
+        if not pid:
+            return
+        if data.get("type") == "meeting.present":
+            self.at_start.add(pid)
+        stays = self.stays.setdefault(pid, [])
+        if not stays or stays[-1][1] is not None:  # not already in (place_changed twice)
+            stays.append([t, None])
+
+    def _leave(self, t: float, data: Mapping[str, Any]) -> None:
+        stays = self.stays.get(_s(data.get("pid")))
+        if stays and stays[-1][1] is None:
+            stays[-1][1] = t
+        if self.holder is not None and self.holder[0] == data.get("pid"):
+            self._end_turn(t)
+
+    def _end_turn(self, t: float) -> None:
+        if self.holder is not None:
+            self.turns.append((self.holder[0], self.holder[1], t))
+            self.holder = None
+
+    def _floor(self, t: float, data: Mapping[str, Any]) -> None:
+        kind, pid = data.get("type"), _s(data.get("pid"))
+        if kind == "floor.given" and pid:
+            self._end_turn(t)
+            self.holder = (pid, t)
+        elif kind == "floor.ended" and pid:
+            if self.holder is None or self.holder[0] != pid:
+                # Given before the recording started: the turn's own length says when.
+                self.holder = (pid, max(0.0, t - _f(data.get("spoken"))))
+            self._end_turn(t)
+
+    def _agenda(self, t: float, data: Mapping[str, Any]) -> None:
+        kind = data.get("type")
+        item = _d(data.get("item"))
+        if kind in ("agenda.added", "agenda.edited") and "id" in item:
+            self.titles[_i(item["id"])] = _s(item.get("title"))
+            self.planned[_i(item["id"])] = _i(item.get("planned"))
+            return
+        item_id = _i(data.get("item_id"))
+        if kind == "agenda.opened":
+            self.titles[item_id] = _s(data.get("title"))
+            self.planned[item_id] = _i(data.get("planned"))
+            self.opened[item_id] = t
+            self.agenda_first.setdefault(item_id, t)
+        elif kind == "agenda.closed":
+            # Opened before the recording started: it was open from its start.
+            since = self.opened.pop(item_id, 0.0)
+            self.agenda_first.setdefault(item_id, since)
+            self.agenda_spent[item_id] = self.agenda_spent.get(item_id, 0.0) + t - since
+        elif kind == "agenda.overran":
+            self.overran.add(item_id)
+
+    def _caption(self, t: float, data: Mapping[str, Any]) -> None:
+        line = _d(data.get("line"))
+        seq = _i(line.get("seq"))
+        if data.get("type") == "caption.posted":
+            self.captions[seq] = (t, _s(line.get("text")), None)
+        elif data.get("type") == "caption.corrected":
+            at, text, _ = self.captions.get(seq, (t, "", None))
+            self.captions[seq] = (at, text, _s(line.get("text")))
+
+    def _poll(self, t: float, data: Mapping[str, Any]) -> None:
+        poll = _d(data.get("poll"))
+        poll_id = _i(poll.get("id"))
+        self.polls[poll_id] = poll
+        opened, closed = self.poll_times.get(poll_id, (None, None))
+        if data.get("change") == "opened":
+            opened = t
+        if poll.get("state") == "closed" and closed is None:
+            closed = t
+        self.poll_times[poll_id] = (opened, closed)
+
+    def _opinion(self, t: float, data: Mapping[str, Any]) -> None:
+        view = _d(data.get("opinion"))
+        opinion_id = _i(view.get("id"))
+        before = self.opinions.get(opinion_id, {})
+        # A hidden opinion is logged by id only: keep what it said for the staff minutes.
+        self.opinions[opinion_id] = {**before, **view}
+
+    def _question(self, t: float, data: Mapping[str, Any]) -> None:
+        view = _d(data.get("question"))
+        self.questions[_i(view.get("id"))] = view
+
+    def _moderation(self, t: float, data: Mapping[str, Any]) -> None:
+        if data.get("type") in ("sanction.imposed", "sanction.lifted"):
+            return  # its audit entry says the same, with who did it
+        if self.staff:
+            self.moderation.append((t, dict(data)))
+
+    def finish(self) -> None:
+        self._end_turn(self.end)
+        for item_id, since in list(self.opened.items()):
+            self.agenda_spent[item_id] = self.agenda_spent.get(item_id, 0.0) + self.end - since
+        self.opened.clear()
+
+
+def _moderation_entry(at: datetime, data: Mapping[str, Any]) -> ModerationEntry:
+    if data.get("type") == "audit.entry":
+        entry = _d(data.get("entry"))
+        details = "; ".join(f"{k}={v}" for k, v in _d(entry.get("details")).items())
+        return ModerationEntry(at, _s(entry.get("actor_name")), _s(entry.get("action")),
+                               _s(entry.get("target_name")), _s(entry.get("reason")), details)
+    sanction = _d(data.get("sanction"))
+    report = _d(data.get("report"))
+    if sanction:
+        return ModerationEntry(at, "", _s(data.get("type")), _s(sanction.get("name")),
+                               _s(sanction.get("reason")), _s(sanction.get("kind")))
+    return ModerationEntry(at, _s(report.get("reporter_name")), _s(data.get("type")),
+                           _s(_d(report.get("message")).get("author_name")),
+                           _s(report.get("reason")), f"message={_s(report.get('message_id'))}")
+
+
+def _role_rank(role: str) -> int:
+    values = [r.value for r in ROLE_ORDER]
+    return values.index(role) if role in values else len(values)
+
+
+def _speech(folder: Path, speakers: Mapping[str, str]) -> dict[str, list[Speech]]:
+    out: dict[str, list[Speech]] = {}
+    for name, pid in speakers.items():
+        path = folder / name
+        if path.parent != folder / AUDIO or not path.is_file():
+            continue  # only our own audio files, whatever a manifest says
+        out.setdefault(pid, []).extend(speech_of(path))
+    return out
+
+
+def build_minutes(
+    folder: Path, row: RecordingRow | None, *, include_moderation: bool,
+    tz: tzinfo | None = None, audio: bool = True,
+) -> Minutes:
+    """The minutes of the recording in ``folder`` (its index ``row`` when known: the title
+    there wins). ``include_moderation`` makes the staff version. ``tz``: the time zone
+    times are shown in (default: the server's local one). ``audio``: refine speaking times
+    from the audio files' packet sizes. Blocking (reads the folder). Raises
+    ``HirobaError(NOT_FOUND)`` when the folder holds no readable recording."""
+    manifest = read_manifest(folder)
+    log = read_events(folder / EVENTS) if (folder / EVENTS).is_file() else None
+    events = [] if log is None else log.events
+    end_ms = max([manifest.duration_ms, *(e.t_ms for e in events)])
+    b = _Builder(end_ms / 1000, include_moderation)
+    for e in events:
+        b.event(e.t_ms / 1000, e)
+    b.finish()
+    # The local zone as it was on the meeting's day (not today's offset), unless told.
+    start = (datetime.fromtimestamp(manifest.started, tz) if tz is not None
+             else datetime.fromtimestamp(manifest.started, UTC).astimezone())
+
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    speech = _speech(folder, manifest.speakers) if audio else {}
+    return Minutes(
+        recording_id=manifest.id,
+        room=row.room_id if row is not None else manifest.room,
+        title=(row.title if row is not None and row.title else manifest.title) or manifest.room,
+        started=start, ended=at(b.end), seconds=b.end, recovered=manifest.recovered,
+        staff=include_moderation,
+        attendance=_attendance(b, at, include_moderation),
+        citizens=len({b.who.get(p, ("", ""))[0] for p in b.stays
+                      if b.who.get(p, ("", ""))[1] == Role.CITIZEN.value}),
+        agenda=tuple(
+            AgendaEntry(i, b.titles.get(i) or f"#{i}", at(first), b.agenda_spent.get(i, 0.0),
+                        b.planned.get(i, 0), i in b.overran)
+            for i, first in sorted(b.agenda_first.items(), key=lambda kv: kv[1])),
+        timeline=_timeline(b, speech, at, bool(audio and manifest.speakers)),
+        speaking=_speaking(b, speech, bool(audio and manifest.speakers)),
+        captions=tuple(CaptionEntry(at(t), text, corrected)
+                       for _seq, (t, text, corrected) in sorted(b.captions.items())),
+        polls=tuple(_poll(p, b.poll_times.get(i, (None, None)), at)
+                    for i, p in sorted(b.polls.items())),
+        opinions=tuple(_opinion(o, start, include_moderation)
+                       for _i_, o in sorted(b.opinions.items())
+                       if include_moderation or not o.get("hidden")),
+        questions=tuple(QuestionEntry(
+            _from_unix(q.get("at"), start), _s(q.get("text")), _i(q.get("votes")),
+            _s(q.get("state")), _s(q.get("answer")),
+            _s(q.get("author_name")) if include_moderation else "")
+            for _i_, q in sorted(b.questions.items())),
+        moderation=tuple(_moderation_entry(at(t), d) for t, d in b.moderation)
+        if include_moderation else None,
+        audio=bool(audio and manifest.speakers),
+    )
+
+
+def _from_unix(value: object, start: datetime) -> datetime:
+    """A Unix time of the meeting (``at`` of an opinion or question) in ``start``'s zone."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, start.tzinfo)
+    return start
+
+
+def _attendance(b: _Builder, at: At, staff: bool) -> tuple[Attendee, ...]:
+    merged: dict[tuple[str, str], list[float | None]] = {}
+    starting: set[tuple[str, str]] = set()
+    for pid, stays in b.stays.items():
+        key = b.who.get(pid, (pid, ""))
+        if key[1] == Role.CITIZEN.value and not staff:
+            continue  # counted, not named, in the public minutes
+        first, last = merged.get(key, [None, 0.0])
+        for joined, left in stays:
+            first = joined if first is None else min(first, joined or 0.0)
+            last = None if last is None or left is None else max(last, left)
+        merged[key] = [first, last]
+        if pid in b.at_start:
+            starting.add(key)
+    people = [Attendee(name, role, at(first or 0.0), None if left is None else at(left),
+                       (name, role) in starting)
+              for (name, role), (first, left) in merged.items()]
+    return tuple(sorted(people, key=lambda a: (_role_rank(a.role), a.joined, a.name)))
+
+
+def _timeline(b: _Builder, speech: dict[str, list[Speech]], at: At,
+              audio: bool) -> tuple[Turn, ...]:
+    turns = []
+    own: dict[str, list[tuple[float, float]]] = {}
+    for pid, s, e in b.turns:
+        name, role = b.who.get(pid, (pid, ""))
+        voiced = overlap(speech[pid], s, e) if pid in speech else (0.0 if audio else None)
+        turns.append((s, Turn(name, role, at(s), at(e), e - s, voiced, "floor")))
+        own.setdefault(pid, []).append((s, e))
+    for pid, stretches in speech.items():
+        name, role = b.who.get(pid, (pid, ""))
+        outside = [x for x in stretches
+                   if not any(s <= (x.start + x.end) / 2 <= e for s, e in own.get(pid, []))]
+        joined: list[list[float]] = []
+        for x in outside:
+            if joined and x.start - joined[-1][1] <= VOICE_TURN_GAP_S:
+                joined[-1][1] = x.end
+            else:
+                joined.append([x.start, x.end])
+        for s, e in joined:
+            if e - s >= MIN_VOICE_TURN_S:
+                turns.append((s, Turn(name, role, at(s), at(e), e - s,
+                                      overlap(stretches, s, e), "voice")))
+    return tuple(t for _s_, t in sorted(turns, key=lambda x: x[0]))
+
+
+def _speaking(b: _Builder, speech: dict[str, list[Speech]],
+              audio: bool) -> tuple[SpeakingTime, ...]:
+    totals: dict[tuple[str, str], list[float]] = {}
+    for pid, s, e in b.turns:
+        row = totals.setdefault(b.who.get(pid, (pid, "")), [0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += e - s
+    for pid, stretches in speech.items():
+        row = totals.setdefault(b.who.get(pid, (pid, "")), [0, 0.0, 0.0])
+        row[2] += sum(x.seconds for x in stretches)
+    out = [SpeakingTime(name, role, int(n), floor, voiced if audio else None)
+           for (name, role), (n, floor, voiced) in totals.items()]
+    return tuple(sorted(out, key=lambda x: -(x.voiced_seconds or x.floor_seconds)))
+
+
+def _poll(p: Mapping[str, Any], times: tuple[float | None, float | None],
+          at: At) -> PollResult:
+    opened, closed = times
+    options = p.get("options")
+    counts = p.get("counts")
+    return PollResult(
+        _s(p.get("question")),
+        tuple(_s(o) for o in options) if isinstance(options, list) else (),
+        tuple(_i(c) for c in counts) if isinstance(counts, list) else (),
+        _i(p.get("voters")),
+        None if opened is None else at(opened), None if closed is None else at(closed))
+
+
+def _opinion(o: Mapping[str, Any], start: datetime, staff: bool) -> OpinionEntry:
+    return OpinionEntry(
+        _from_unix(o.get("at"), start), _s(o.get("category")), _s(o.get("text")),
+        _i(o.get("supports")), _s(o.get("status")), _s(o.get("response")),
+        _s(o.get("author_name")) if staff else "", bool(o.get("hidden")))

@@ -1,0 +1,317 @@
+"""Minutes as Markdown or as a standalone HTML page (Japanese headings by default).
+
+Both renderers share one layout (:func:`_layout`: sections of paragraphs and tables of
+plain text) and differ only in how they write it out and escape it. All user text (names,
+titles, captions, opinions, poll options) is escaped: in Markdown the characters that would
+open a link, an HTML tag or emphasis, or break a table row (``|``, newlines); in HTML every
+``<``, ``>``, ``&`` and quote. The HTML page loads nothing from anywhere (inline CSS, a
+Content-Security-Policy that forbids scripts) and reflows on a phone.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.recording.minutes import Minutes
+
+#: Labels of the document (a generator's own words, not the web page's i18n catalogues).
+LABELS: dict[str, dict[str, str]] = {
+    "ja": {
+        "title": "議事録", "meeting": "会議", "room": "会場", "date": "開催日",
+        "start": "開始", "end": "終了", "duration": "所要時間", "recording": "記録",
+        "recovered": "（サーバー停止から復旧した記録です）",
+        "attendance": "出席者", "name": "氏名", "joined": "入室", "left": "退室",
+        "at_start": "開始時在室", "until_end": "終了まで在室", "citizens_count": "市民の参加者",
+        "people": "名", "agenda": "議事", "item": "議題", "planned": "予定", "overran": "超過",
+        "timeline": "発言の記録", "speaker": "発言者", "role": "役割", "from": "開始",
+        "to": "終了", "seconds": "時間", "voiced": "音声", "source": "種別",
+        "floor": "発言権", "voice": "音声のみ", "speaking": "発言時間",
+        "turns": "発言回数", "floor_time": "発言権の時間", "voiced_time": "音声で確認した発言時間",
+        "captions": "字幕", "time": "時刻", "text": "内容", "corrected": "訂正後",
+        "polls": "投票結果", "option": "選択肢", "votes": "票数", "voters": "投票者数",
+        "closed_at": "締切", "still_open": "記録終了時に受付中", "opinions": "意見",
+        "category": "分類", "supports": "賛同", "status": "状況", "response": "回答",
+        "author": "投稿者", "hidden": "非表示", "questions": "質問", "answer": "回答",
+        "moderation": "運営上の措置（職員用）", "actor": "実施者", "action": "操作",
+        "target": "対象", "reason": "理由", "details": "詳細", "none": "なし",
+        "edition_public": "公開版", "edition_staff": "職員用（非公開）",
+        "generated": "この議事録は会議の記録から自動で作成しました。",
+        "yes": "はい",
+    },
+    "en": {
+        "title": "Minutes", "meeting": "Meeting", "room": "Room", "date": "Date",
+        "start": "Start", "end": "End", "duration": "Duration", "recording": "Recording",
+        "recovered": "(recovered after the server stopped)",
+        "attendance": "Attendance", "name": "Name", "joined": "Joined", "left": "Left",
+        "at_start": "present at start", "until_end": "until the end",
+        "citizens_count": "Citizens taking part", "people": "", "agenda": "Agenda",
+        "item": "Item", "planned": "Planned", "overran": "overran",
+        "timeline": "Speaker timeline", "speaker": "Speaker", "role": "Role", "from": "From",
+        "to": "To", "seconds": "Length", "voiced": "Voice", "source": "Kind",
+        "floor": "floor", "voice": "voice only", "speaking": "Speaking time",
+        "turns": "Turns", "floor_time": "Time holding the floor",
+        "voiced_time": "Speech heard in the audio",
+        "captions": "Captions", "time": "Time", "text": "Text", "corrected": "Corrected",
+        "polls": "Poll results", "option": "Option", "votes": "Votes", "voters": "Voters",
+        "closed_at": "Closed", "still_open": "still open when the recording ended",
+        "opinions": "Opinions", "category": "Category", "supports": "Supports",
+        "status": "Status", "response": "Response", "author": "Author", "hidden": "Hidden",
+        "questions": "Questions", "answer": "Answer",
+        "moderation": "Moderation actions (staff only)", "actor": "By", "action": "Action",
+        "target": "Target", "reason": "Reason", "details": "Details", "none": "None",
+        "edition_public": "Public edition", "edition_staff": "Staff edition (not public)",
+        "generated": "These minutes were generated from the meeting's recording.",
+        "yes": "yes",
+    },
+}
+ROLES: dict[str, dict[str, str]] = {
+    "ja": {"chair": "議長", "member": "委員", "staff": "事務局", "captioner": "要約筆記",
+           "observer": "傍聴・報道", "citizen": "市民"},
+    "en": {"chair": "Chair", "member": "Members", "staff": "Staff", "captioner": "Captioners",
+           "observer": "Observers and press", "citizen": "Citizens"},
+}
+#: One person's role, for table cells (the group headings above are plural in English).
+ROLE_NAMES: dict[str, dict[str, str]] = {
+    "ja": ROLES["ja"],
+    "en": {"chair": "chair", "member": "member", "staff": "staff", "captioner": "captioner",
+           "observer": "observer", "citizen": "citizen"},
+}
+STATUSES: dict[str, dict[str, str]] = {
+    "ja": {"submitted": "受付", "under_review": "検討中", "adopted": "採用",
+           "partly_adopted": "一部採用", "not_adopted": "不採用", "noted": "参考",
+           "merged": "統合", "open": "未回答", "answered": "回答済み", "dismissed": "見送り"},
+    "en": {"submitted": "submitted", "under_review": "under review", "adopted": "adopted",
+           "partly_adopted": "partly adopted", "not_adopted": "not adopted", "noted": "noted",
+           "merged": "merged", "open": "open", "answered": "answered",
+           "dismissed": "dismissed"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    heading: str
+    #: Paragraphs (``str``), tables, and sub-headings (``("h", text)``), in order.
+    blocks: list[str | _Table | tuple[str, str]]
+
+
+def _lang(lang: str) -> str:
+    return lang if lang in LABELS else "ja"
+
+
+def _time(t: datetime | None) -> str:
+    return "" if t is None else t.strftime("%H:%M:%S")
+
+
+def _duration(seconds: float, lang: str) -> str:
+    s = max(0, round(seconds))
+    h, m, sec = s // 3600, s % 3600 // 60, s % 60
+    if lang == "ja":
+        return (f"{h}時間{m:02d}分{sec:02d}秒" if h else f"{m}分{sec:02d}秒" if m
+                else f"{sec}秒")
+    return f"{h} h {m:02d} min {sec:02d} s" if h else f"{m} min {sec:02d} s" if m else f"{sec} s"
+
+
+def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
+    """The document's title, its opening lines, and its sections, as plain text."""
+    lb, roles, statuses = LABELS[lang], ROLES[lang], STATUSES[lang]
+
+    def group(r: str) -> str:
+        return roles.get(r, r)
+
+    def role(r: str) -> str:
+        return ROLE_NAMES[lang].get(r, r)
+
+    def status(s: str) -> str:
+        return statuses.get(s, s)
+
+    def dur(s: float | None) -> str:
+        return "" if s is None else _duration(s, lang)
+
+    end = _time(m.ended) if m.ended.date() == m.started.date() else (
+        f"{m.ended.date().isoformat()} {_time(m.ended)}")
+    head = [
+        f"{lb['meeting']}: {m.title}", f"{lb['room']}: {m.room}",
+        f"{lb['date']}: {m.started.date().isoformat()}",
+        f"{lb['start']}: {_time(m.started)}  {lb['end']}: {end}  "
+        f"({m.started.strftime('%Z') or m.started.strftime('%z')})",
+        f"{lb['duration']}: {_duration(m.seconds, lang)}",
+        f"{lb['recording']}: {m.recording_id}"
+        + (f" {lb['recovered']}" if m.recovered else ""),
+        lb["edition_staff"] if m.staff else lb["edition_public"],
+    ]
+    sections: list[_Section] = []
+
+    attendance: list[str | _Table | tuple[str, str]] = []
+    groups: dict[str, list[tuple[str, ...]]] = {}
+    for a in m.attendance:
+        groups.setdefault(a.role, []).append((
+            a.name, _time(a.joined) + (f" ({lb['at_start']})" if a.present_at_start else ""),
+            _time(a.left) if a.left is not None else lb["until_end"]))
+    for r, rows in groups.items():
+        attendance += [("h", f"{group(r)} ({len(rows)})"),
+                       _Table((lb["name"], lb["joined"], lb["left"]), rows)]
+    if not m.staff:
+        attendance.append(f"{lb['citizens_count']}: {m.citizens}{lb['people']}")
+    sections.append(_Section(lb["attendance"], attendance or [lb["none"]]))
+
+    sections.append(_Section(lb["agenda"], [_Table(
+        (lb["item"], lb["start"], lb["seconds"], lb["planned"]),
+        [(a.title + (f" ({lb['overran']})" if a.overran else ""), _time(a.start),
+          dur(a.seconds), dur(a.planned) if a.planned else "") for a in m.agenda])]))
+
+    sections.append(_Section(lb["timeline"], [_Table(
+        (lb["from"], lb["to"], lb["speaker"], lb["role"], lb["seconds"], lb["voiced"],
+         lb["source"]),
+        [(_time(t.start), _time(t.end), t.name, role(t.role), dur(t.seconds), dur(t.voiced),
+          lb.get(t.source, t.source)) for t in m.timeline])]))
+    sections.append(_Section(lb["speaking"], [_Table(
+        (lb["speaker"], lb["role"], lb["turns"], lb["floor_time"], lb["voiced_time"]),
+        [(s.name, role(s.role), str(s.turns), dur(s.floor_seconds), dur(s.voiced_seconds))
+         for s in m.speaking])]))
+
+    sections.append(_Section(lb["captions"], [_Table(
+        (lb["time"], lb["text"], lb["corrected"]),
+        [(_time(c.at), c.text, c.corrected or "") for c in m.captions])]))
+
+    polls: list[str | _Table | tuple[str, str]] = []
+    for p in m.polls:
+        closed = (f"{lb['closed_at']}: {_time(p.closed)}" if p.closed is not None
+                  else lb["still_open"])
+        polls += [("h", p.question), f"{lb['voters']}: {p.voters}  {closed}",
+                  _Table((lb["option"], lb["votes"]),
+                         [(o, str(c)) for o, c in zip(p.options, p.counts, strict=False)])]
+    sections.append(_Section(lb["polls"], polls or [lb["none"]]))
+
+    staff_cols = (lb["author"], lb["hidden"]) if m.staff else ()
+    sections.append(_Section(lb["opinions"], [_Table(
+        (lb["time"], lb["category"], lb["text"], lb["supports"], lb["status"], lb["response"],
+         *staff_cols),
+        [(_time(o.at), o.category, o.text, str(o.supports), status(o.status), o.response,
+          *((o.author, lb["yes"] if o.hidden else "") if m.staff else ()))
+         for o in m.opinions])]))
+    sections.append(_Section(lb["questions"], [_Table(
+        (lb["time"], lb["text"], lb["votes"], lb["status"], lb["answer"],
+         *((lb["author"],) if m.staff else ())),
+        [(_time(q.at), q.text, str(q.votes), status(q.status), q.answer,
+          *((q.author,) if m.staff else ())) for q in m.questions])]))
+
+    if m.moderation is not None:
+        sections.append(_Section(lb["moderation"], [_Table(
+            (lb["time"], lb["actor"], lb["action"], lb["target"], lb["reason"], lb["details"]),
+            [(_time(x.at), x.actor, x.action, x.target, x.reason, x.details)
+             for x in m.moderation])]))
+    return f"{lb['title']}: {m.title}", head, sections
+
+
+# -- Markdown ---------------------------------------------------------------------------
+
+#: Characters that start Markdown syntax (emphasis, links, HTML, code, tables, entities).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#!~])")
+_NEWLINES = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
+
+
+def md_escape(text: str) -> str:
+    """``text`` safe as Markdown inline text and in a table cell: one line, its syntax
+    characters backslash-escaped (so ``<script>`` is shown, not run, and ``|`` does not
+    split a cell)."""
+    return _MD_SPECIAL.sub(r"\\\1", _NEWLINES.sub(" ", text))
+
+
+def render_markdown(m: Minutes, lang: str = "ja") -> str:
+    """The minutes as Markdown (CommonMark with GFM tables)."""
+    lang = _lang(lang)
+    title, head, sections = _layout(m, lang)
+    out = [f"# {md_escape(title)}", ""]
+    out += [f"- {md_escape(line)}" for line in head] + [""]
+    for section in sections:
+        out += [f"## {md_escape(section.heading)}", ""]
+        for block in section.blocks:
+            if isinstance(block, _Table):
+                out += _md_table(block, LABELS[lang]["none"])
+            elif isinstance(block, tuple):
+                out += [f"### {md_escape(block[1])}", ""]
+            else:
+                out += [md_escape(block), ""]
+    out += [f"*{md_escape(LABELS[lang]['generated'])}*", ""]
+    return "\n".join(out)
+
+
+def _md_table(table: _Table, none: str) -> list[str]:
+    if not table.rows:
+        return [md_escape(none), ""]
+    lines = ["| " + " | ".join(md_escape(h) for h in table.headers) + " |",
+             "|" + "---|" * len(table.headers)]
+    lines += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in table.rows]
+    return [*lines, ""]
+
+
+# -- HTML -------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;
+margin:0 auto;padding:1rem;max-width:60rem;line-height:1.6;color:#1a1a1a;background:#fff}
+h1{font-size:1.5rem;border-bottom:2px solid #333;padding-bottom:.3rem}
+h2{font-size:1.2rem;margin-top:2rem;border-left:4px solid #2a6;padding-left:.5rem}
+h3{font-size:1rem;margin-bottom:.3rem}
+ul.head{list-style:none;padding:0}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+table{border-collapse:collapse;width:100%;font-size:.92rem}
+th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top;min-width:3em;
+overflow-wrap:break-word}
+th{background:#eef3ef}
+footer{margin-top:2rem;font-size:.85rem;color:#555}
+@media print{h2{break-after:avoid}.scroll{overflow:visible}}
+"""
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=True).replace("\r\n", "<br>").replace("\n", "<br>")
+
+
+def render_html(m: Minutes, lang: str = "ja") -> str:
+    """The minutes as one standalone HTML document (no scripts, no external resources)."""
+    lang = _lang(lang)
+    title, head, sections = _layout(m, lang)
+    out = [
+        "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # A downloaded page opened from disk: nothing may run or be fetched.
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';'
+        ' style-src \'unsafe-inline\'">',
+        f"<title>{_h(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        f"<h1>{_h(title)}</h1>", '<ul class="head">',
+        *[f"<li>{_h(line)}</li>" for line in head], "</ul>",
+    ]
+    for section in sections:
+        out += ["<section>", f"<h2>{_h(section.heading)}</h2>"]
+        for block in section.blocks:
+            if isinstance(block, _Table):
+                out += _html_table(block, LABELS[lang]["none"])
+            elif isinstance(block, tuple):
+                out.append(f"<h3>{_h(block[1])}</h3>")
+            else:
+                out.append(f"<p>{_h(block)}</p>")
+        out.append("</section>")
+    out += [f"<footer>{_h(LABELS[lang]['generated'])}</footer>", "</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+def _html_table(table: _Table, none: str) -> list[str]:
+    if not table.rows:
+        return [f"<p>{_h(none)}</p>"]
+    out = ['<div class="scroll"><table>', "<thead><tr>"
+           + "".join(f'<th scope="col">{_h(h)}</th>' for h in table.headers) + "</tr></thead>",
+           "<tbody>"]
+    out += ["<tr>" + "".join(f"<td>{_h(c)}</td>" for c in row) + "</tr>" for row in table.rows]
+    return [*out, "</tbody></table></div>"]
