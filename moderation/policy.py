@@ -79,6 +79,10 @@ class Action(StrEnum):
     TRACKING_SERVER = "tracking.server"
     RECORDING_START = "recording.start"
     RECORDING_STOP = "recording.stop"
+    #: See unpublished recordings (list, manifest, files, minutes with moderation lines).
+    RECORDING_VIEW = "recording.view"
+    #: Publish a stopped recording to the public archive, or take it back.
+    RECORDING_PUBLISH = "recording.publish"
     #: Send one's microphone to the audio plane (heard by the room or, in the plaza, nearby).
     AUDIO_PUBLISH = "audio.publish"
 
@@ -174,6 +178,8 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.TRACKING_SERVER,        "-   Y   Y   Y   -   -", ""),
     (Action.RECORDING_START,        "-   -   -   Y   -   -", "audit"),
     (Action.RECORDING_STOP,         "-   -   -   Y   -   -", "audit"),
+    (Action.RECORDING_VIEW,         "-   -   -   Y   -   -", ""),
+    (Action.RECORDING_PUBLISH,      "-   -   -   Y   -   -", "audit"),
     (Action.AUDIO_PUBLISH,          "Y   Y   Y   Y   -   -", "voice audible"),
 )
 # fmt: on

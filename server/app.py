@@ -21,6 +21,7 @@ from server.models import model_path
 from server.motion.endpoint import motion_handler
 from server.motion.service import MOTION_PATH, MotionService
 from server.recording_service import RecordingService
+from server.recordings_http import add_recording_routes
 from server.secret import load_or_create_secret
 from server.security import content_security_policy, import_map, security_headers_middleware
 from server.seed import seed_demo
@@ -131,6 +132,7 @@ def create_app(
     )
     app.router.add_get("/api/motion/stats", motion.stats)
     add_staff_routes(app)
+    add_recording_routes(app, recordings.index, hub, meetings)
 
     async def startup(app: web.Application) -> None:
         await store.open()

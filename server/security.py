@@ -29,6 +29,27 @@ def script_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode() + "'"
 
 
+def style_hash(style: str) -> str:
+    """The CSP source that allows one inline ``<style>`` block by its content."""
+    return script_hash(style)
+
+
+def document_security_policy(inline_styles: list[str]) -> str:
+    """For a standalone document served by us (the minutes as HTML): nothing runs, nothing
+    is fetched, only its own inline styles apply."""
+    styles = " ".join(style_hash(s) for s in inline_styles) or "'none'"
+    return "; ".join(
+        (
+            "default-src 'none'",
+            f"style-src {styles}",
+            "img-src 'self' data:",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'none'",
+        )
+    )
+
+
 def content_security_policy(inline_script: str) -> str:
     """A strict policy: only our own files, plus the one inline import map by hash."""
     return "; ".join(
@@ -69,7 +90,12 @@ def security_headers_middleware(csp: str, tls: bool) -> Middleware:
         except web.HTTPException as exc:
             exc.headers.update(headers)
             raise
+        own_csp = response.headers.get("Content-Security-Policy")
         response.headers.update(headers)
+        if own_csp is not None:
+            # A handler's own policy for a document that is not the app (the minutes as
+            # HTML: no scripts at all, its one inline style by hash) replaces the app's.
+            response.headers["Content-Security-Policy"] = own_csp
         return response
 
     return middleware

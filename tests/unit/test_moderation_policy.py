@@ -71,6 +71,8 @@ participants.tracking   - - - Y - -
 tracking.server         - Y Y Y - -
 recording.start         - - - Y - -
 recording.stop          - - - Y - -
+recording.view          - - - Y - -
+recording.publish       - - - Y - -
 audio.publish           Y Y Y Y - -
 """
 

@@ -13,7 +13,7 @@ const CATALOGUES = Object.fromEntries(LANGS.map((l) => [l, load(l)]));
 
 test('every language of the pickers has a catalogue', () => {
   assert.deepEqual(LANGS, ['ja', 'en', 'zh', 'ko']);
-  for (const page of ['index.html', 'console.html']) {
+  for (const page of ['index.html', 'console.html', 'archive.html']) {
     const html = readFileSync(join(root, page), 'utf8');
     for (const lang of LANGS) assert.ok(html.includes(`value="${lang}"`), `${page} offers ${lang}`);
   }
@@ -83,10 +83,11 @@ test('every key the UI uses exists in every catalogue', () => {
     for (const m of src.matchAll(/\bt\(\s*'([\w.]+)'/g)) used.add(m[1]);
     for (const m of src.matchAll(/'((?:hud|live|scene|error|status)\.[\w]+)'/g)) used.add(m[1]);
   }
-  for (const page of ['index.html', 'console.html']) {
+  for (const page of ['index.html', 'console.html', 'archive.html']) {
     const html = readFileSync(join(root, page), 'utf8');
     for (const m of html.matchAll(/data-i18n(?:-aria|-placeholder)?="([\w.]+)"/g)) used.add(m[1]);
   }
+  for (const st of ['recording', 'stopped', 'failed']) used.add(`console.recordingState.${st}`);
   for (const r of KNOWN_REASONS) used.add(`error.${r}`);
   for (const k of ['plaza', 'consultation', 'committee']) used.add(`kind.${k}`);
   for (const k of ['joined', 'left', 'joinedMany', 'leftMany']) used.add(`live.${k}`);

@@ -13,6 +13,7 @@ import { applyTranslations, KEYS, store } from '../ui/dom.js';
 import { byId, el, fill } from '../ui/el.js';
 import { reasonText } from '../ui/join.js';
 import { ApiError, ConsoleApi } from './api.js';
+import { RecordingsPanel } from './recordings.js';
 import * as R from './render.js';
 import { StaffState } from './state.js';
 
@@ -159,6 +160,7 @@ async function setLang(lang) {
     byId('room-title').textContent = i18n.pick(rooms.find((r) => r.id === room)?.name) || room;
     R.renderExports(room);
     renderAll();
+    recordingsPanel.render();
   } else if (!byId('rooms-view').hidden) await toRooms();
 }
 
@@ -188,6 +190,7 @@ async function enter() {
   byId('room-status').textContent = '';
   renderAll();
   refreshInvitations();
+  recordingsPanel.refresh(room);
 }
 
 async function openRoom(id) {
@@ -210,6 +213,7 @@ async function openRoom(id) {
     recording = status;
     renderRecording();
     if (changed) say(t(status.recording ? 'live.recordingStarted' : 'live.recordingStopped'));
+    if (changed) recordingsPanel.refresh(room);
   });
   socket.on(E.MEETING_AGENDA, (a) => {
     meeting.applyAgenda(a);
@@ -323,6 +327,9 @@ byId('invite-form').addEventListener('submit', async (e) => {
   refreshInvitations();
 });
 
+const recordingsPanel = new RecordingsPanel(api, http, say);
+byId('recordings-refresh').addEventListener('click', () => recordingsPanel.refresh(room));
+
 async function setCode(action) {
   const body = await http(() => api.post(`/api/rooms/${encodeURIComponent(room)}/registration-code`, { action }));
   if (body) {
@@ -349,6 +356,7 @@ window.hiroba = {
     reports: staff.openReports().length,
     code: staff.code,
     recording: !!recording.recording,
+    recordings: recordingsPanel.mine().map((r) => ({ id: r.id, state: r.state, published: r.published })),
   }),
 };
 

@@ -1,0 +1,72 @@
+/**
+ * The console's recordings panel: the room's recordings with their state, a published
+ * switch (POST publish / unpublish with the CSRF token; the server refuses anything but a
+ * stopped recording), the minutes (with or without the moderation actions) and a replay
+ * link. docs/protocol.md "Recordings".
+ */
+import { i18n, t } from '../i18n.js';
+import { formatDuration } from '../ui/duration.js';
+import { byId, el, fill } from '../ui/el.js';
+
+export class RecordingsPanel {
+  /**
+   * @param {import('./api.js').ConsoleApi} api
+   * @param {(fn: () => Promise<any>) => Promise<any>} http runs a call, shows its error, null on failure
+   * @param {(text: string) => void} say announces to screen readers
+   */
+  constructor(api, http, say) {
+    this.api = api;
+    this.http = http;
+    this.say = say;
+    this.room = null;
+    this.list = [];
+  }
+
+  /** Reload the list (staff see every recording: ``?all=1``) and show ``room``'s. */
+  async refresh(room) {
+    this.room = room;
+    const list = await this.http(() => this.api.get('/api/recordings?all=1'));
+    if (Array.isArray(list)) this.list = list;
+    this.render();
+  }
+
+  mine() {
+    return this.list.filter((r) => r.room === this.room);
+  }
+
+  async setPublished(rec, published) {
+    const body = await this.http(() =>
+      this.api.post(`/api/recordings/${encodeURIComponent(rec.id)}/${published ? 'publish' : 'unpublish'}`, {}));
+    if (body) {
+      this.list = this.list.map((r) => (r.id === body.id ? { ...r, ...body } : r));
+      this.say(t(published ? 'console.published' : 'console.unpublished', { title: rec.title || rec.room_name }));
+    }
+    this.render();
+  }
+
+  render() {
+    const rows = this.mine();
+    fill(byId('recording-list'), rows.length ? rows.map((r) => this.row(r)) : [el('li', { class: 'hint' }, t('console.recordingsEmpty'))]);
+  }
+
+  row(rec) {
+    const title = rec.title || rec.room_name || rec.room;
+    const when = new Date(rec.started * 1000).toLocaleString(i18n.lang);
+    const toggle = el('input', {
+      type: 'checkbox',
+      checked: !!rec.published,
+      disabled: rec.state !== 'stopped',
+      'aria-label': t('console.publishOf', { title }),
+      onchange: (e) => this.setPublished(rec, e.target.checked),
+    });
+    const md = rec.minutes?.md;
+    return el('li', { class: 'recording-row', dataset: { id: rec.id } },
+      el('b', {}, title), ' ',
+      el('span', { class: 'hint' }, `${when} · ${formatDuration(rec.duration_ms)} · ${t(`console.recordingState.${rec.state}`)}`),
+      el('div', { class: 'row wrap' },
+        el('label', { class: 'check' }, toggle, ' ', el('span', {}, t('console.publishedOn'))),
+        md && el('a', { href: md, download: '', 'data-minutes': 'md' }, t('console.minutesMd')),
+        md && el('a', { href: `${md}&staff=1`, download: '', 'data-minutes': 'staff' }, t('console.minutesStaff')),
+        el('a', { href: rec.replay, target: '_blank', rel: 'noopener' }, t('console.replay'))));
+  }
+}
