@@ -245,7 +245,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     stage = min(max(args.stage, 0), 12)
     seconds = min(max(args.seconds, 1.0), MAX_SECONDS)
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = os.path.join(tmp, "data")
+        # With --url, --data-dir names that server's data (for the stage's invitations).
+        data_dir = args.data_dir or os.path.join(tmp, "data")
         proc = None
         url = args.url
         if url is None:
@@ -319,6 +320,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="send uplinks this long before the server's tick, as the page "
                              "does (negative: at a random phase, unaligned)")
     parser.add_argument("--url", help="an already running server on 127.0.0.1")
+    parser.add_argument("--data-dir", help="with --url: that server's data folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

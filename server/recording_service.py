@@ -153,8 +153,13 @@ class RecordingService:
         recorder.start()  # the folder and files are made on its thread
         active = _Active(recorder, recorder.manifest.started, self.hub.speakers(room))
         self.active[room] = active  # before any await: a second start is refused
+        here = self.hub.room(room).participants
         for line in attendance(meeting, active.names):
-            recorder.feed_event(EventKind.JOIN, line)
+            # The motion log names avatars by slot: the replay learns whose it is (and how
+            # the avatar looks) from these.
+            avatar = here.get(line["pid"])
+            recorder.feed_event(EventKind.JOIN, line if avatar is None else
+                                {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire()})
         try:
             await self.index.add(recorder.manifest, who)
         except Exception:
@@ -194,7 +199,16 @@ class RecordingService:
         await self.sio.emit(ev.MEETING_RECORDING, self.hub.recording_status(room), room=room)
 
     def join_extra(self, room: Room, participant: Participant) -> dict[str, object]:
-        """The join ack's ``recording`` part (SocketApi.join_extras)."""
+        """The join ack's ``recording`` part (SocketApi.join_extras); in a recorded room,
+        also logs which motion slot the avatar that just entered has, and its look (the
+        meeting's join line was logged before the avatar had one; the replay draws and
+        names slots by these)."""
+        active = self.active.get(room.id)
+        if active is not None:
+            active.recorder.feed_event(EventKind.JOIN, {
+                "type": "avatar.entered", "at": time.time(), "pid": participant.id,
+                "pid_name": participant.name, "pid_role": participant.role.value,
+                "slot": participant.slot, "avatar": participant.style.to_wire()})
         return {"recording": self.hub.recording_status(room.id)}
 
     # -- feeds (event loop; nothing here blocks) ----------------------------------------

@@ -53,6 +53,11 @@ async def index(request: web.Request) -> web.Response:
     return await serve_page(request, "index.html")
 
 
+async def replay(request: web.Request) -> web.Response:
+    """The replay page; it asks /api/recordings/{id}, which checks who may see what."""
+    return await serve_page(request, "replay.html")
+
+
 async def serve_page(request: web.Request, filename: str) -> web.Response:
     """An HTML page of web_client/ with the import map inserted (hashed into the CSP)."""
     static = request.app[STATIC_KEY]
@@ -123,6 +128,7 @@ async def vendor_static(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
+    app.router.add_get("/replay", replay)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/rooms", list_rooms)
     app.router.add_get("/app/{path:.+}", app_static)

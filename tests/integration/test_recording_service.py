@@ -26,6 +26,7 @@ from server.ice import rtc_configuration
 from server.recording.event_log import EventKind, read_events
 from server.recording.ids import new_recording_id
 from server.recording.index import RecordingIndex
+from server.recording.minutes import build_minutes
 from server.recording.motion_log import KIND_POSE, MotionLog
 from server.recording.recorder import (
     EVENTS,
@@ -166,6 +167,10 @@ async def test_record_a_meeting(server: Server, made: list[Client]) -> None:
     joins = {e.data["pid_name"]: e.data["pid_role"] for e in events if e.kind is EventKind.JOIN}
     assert joins == {"事務局": "staff", "田中委員": "member", "さくら": "citizen"}, (
         "present at the start; a joiner waiting in the lobby is not in the room")
+    # The replay names the motion log's slots by the join lines that carry them.
+    slots = {e.data["slot"]: e.data["pid_name"] for e in events
+             if e.kind is EventKind.JOIN and "slot" in e.data}
+    assert slots[slot] == "田中委員" and set(slots.values()) <= set(joins)
     floor = [e.data for e in events if e.kind is EventKind.FLOOR]
     assert any(d["type"] == "floor.given" and d["pid_name"] == "田中委員" for d in floor)
     chat = [e.data for e in events if e.kind is EventKind.CHAT]
@@ -178,6 +183,17 @@ async def test_record_a_meeting(server: Server, made: list[Client]) -> None:
     assert audited[0] == "recording.start" and audited[-1] == "recording.stop"
     assert any(e.kind is EventKind.SPEAKER for e in events)
     assert [e.seq for e in events] == list(range(len(events)))
+
+    # Minutes: the member spoke (the audio says ~2 s of it), the poll's result.
+    minutes = await asyncio.to_thread(build_minutes, folder, row, include_moderation=True)
+    (turn,) = [t for t in minutes.timeline if t.source == "floor"]
+    assert (turn.name, turn.role) == ("田中委員", "member") and turn.voiced is not None
+    assert 1.2 < turn.voiced <= turn.seconds + 0.1, turn
+    (result,) = minutes.polls
+    assert (result.question, result.counts, result.voters) == ("賛成ですか", (1, 0), 1)
+    assert result.closed is not None
+    assert {(a.name, a.role) for a in minutes.attendance} >= {
+        ("事務局", "staff"), ("田中委員", "member"), ("さくら", "citizen")}
 
 
 async def test_restart_closes_a_recording_left_open(settings: Settings, no_blocking: None) -> None:
