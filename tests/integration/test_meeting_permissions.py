@@ -37,11 +37,13 @@ from tests.meetings import (
 from tests.unit.test_moderation_policy import ROLES, expected_table
 
 TABLE = expected_table()
-#: Actions with no entry point of their own yet (recording and notice boards are later
-#: issues); ``tracking.server`` is asked by ``rtc:offer`` in the face-tracking tests,
-#: ``audio.publish`` by ``audio:publish`` in tests/integration/test_audio_api.py.
-NOT_HERE = {Action.RECORDING_START, Action.RECORDING_STOP, Action.NOTICE_POST}
-ELSEWHERE = {"tracking.server", "audio.publish"}
+#: Actions with no entry point of their own yet (notice boards are a later issue);
+#: ``tracking.server`` is asked by ``rtc:offer`` in the face-tracking tests,
+#: ``audio.publish`` by ``audio:publish`` in tests/integration/test_audio_api.py, and
+#: ``recording.publish`` (it needs a stopped recording: no session 401, staff audited) in
+#: tests/integration/test_recordings_http.py.
+NOT_HERE = {Action.NOTICE_POST}
+ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish"}
 Ack = dict[str, Any]
 #: Citizens kept around for probes that need someone else in the room.
 POOL = 6
@@ -501,7 +503,23 @@ async def _audit(w: World, role: Role) -> Ack:
 
 
 #: Actions only staff accounts reach (HTTP): the other roles have no account to present.
-HTTP_ONLY = {"poll.export", "data.export", "audit.view"}
+@probe("recording.start")
+async def _record(w: World, role: Role) -> Ack:
+    return await w.by[role].call("recording:start", {"room": COMMITTEE})  # type: ignore[no-any-return]
+
+
+@probe("recording.stop")
+async def _unrecord(w: World, role: Role) -> Ack:
+    # Staff stop what their own probe started; the others are refused before any state.
+    return await w.by[role].call("recording:stop", {"room": COMMITTEE})  # type: ignore[no-any-return]
+
+
+@probe("recording.view")
+async def _recordings(w: World, role: Role) -> Ack:
+    return await w.http(role, "/api/recordings?all=1")
+
+
+HTTP_ONLY = {"poll.export", "data.export", "audit.view", "recording.view"}
 
 
 def expected_allowed(action: str, role: Role) -> bool:
