@@ -16,6 +16,7 @@ from server.hub import Hub
 from server.meeting_api import MeetingApi
 from server.meeting_seed import seed_meetings
 from server.meeting_service import MeetingService
+from server.metrics import MetricsSources, add_metrics_route
 from server.model_files import add_model_route
 from server.models import model_path
 from server.motion.endpoint import motion_handler
@@ -131,6 +132,11 @@ def create_app(
         ),
     )
     app.router.add_get("/api/motion/stats", motion.stats)
+    add_metrics_route(
+        app,
+        settings.metrics_allow,
+        MetricsSources(hub, motion.plane, audio.plane, tracking.camera),
+    )
     add_staff_routes(app)
     add_recording_routes(app, recordings.index, hub, meetings)
 

@@ -18,6 +18,7 @@ from server.cli_bench import add_commands as add_bench_commands
 from server.cli_minutes import add_commands as add_minutes_commands
 from server.cli_staff import add_commands as add_staff_commands
 from server.cli_tracking import add_commands as add_tracking_commands
+from server.logs import configure_logging
 from server.settings import Settings, env_name, load_settings, setting_fields
 
 log = logging.getLogger("hiroba")
@@ -49,10 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     settings = _settings(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     ssl_context = None
     if settings.tls_cert is not None and settings.tls_key is not None:
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -75,6 +75,13 @@ class Settings:
         ),
     )
     log_level: str = field(default="info", metadata=_doc("debug, info, warning or error"))
+    log_format: str = field(
+        default="text", metadata=_doc("text, or json: one JSON object per log line")
+    )
+    metrics_allow: tuple[str, ...] = field(
+        default=("127.0.0.0/8", "::1/128"),
+        metadata=_doc("networks (CIDR, comma separated) whose requests /metrics answers"),
+    )
     floor_limit_seconds: float = field(
         default=180.0,
         metadata=_doc("meetings: time limit when the floor is given without one, in seconds"),
@@ -305,6 +312,15 @@ def load_settings(
             raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")
     if not 0 <= settings.recording_retention_days <= 36_500:
         raise HirobaError(Reason.BAD_FIELD, "recording_retention_days must be 0 to 36500")
+    if settings.log_format not in ("text", "json"):
+        raise HirobaError(Reason.BAD_FIELD, "log_format must be text or json")
+    for network in settings.metrics_allow:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError:
+            raise HirobaError(
+                Reason.BAD_FIELD, f"metrics_allow: {network!r} is not a CIDR network"
+            ) from None
     _check_media(settings)
     return settings
 

@@ -135,6 +135,13 @@ class _Listener(_Peer):
     slots: dict[str, int] = field(default_factory=dict)  # speaker → slot
 
 
+def _listener_counts(li: _Listener) -> tuple[int, int]:
+    """Packets forwarded to and dropped for one listener, on either sending path."""
+    forwarded = sum(t.forwarded for t in li.tracks) + sum(s.forwarded for s in li.lean)
+    dropped = sum(t.dropped for t in li.tracks) + sum(s.dropped for s in li.lean)
+    return forwarded, dropped
+
+
 class AudioPlane:
     """Every uplink and listener peer of the process, and the routing between them."""
 
@@ -168,6 +175,10 @@ class AudioPlane:
         self._sweeper: asyncio.Task[None] | None = None
         #: Sees every received packet (recording); None costs one test per packet.
         self.on_packet: PacketListener | None = None
+        # Packets of listeners already closed: /metrics counters must not fall when
+        # someone leaves.
+        self._closed_forwarded = 0
+        self._closed_dropped = 0
 
     # --- room state supplied from outside -------------------------------------------
     def set_mode(self, room: str, mode: RoomMode) -> None:
@@ -212,6 +223,15 @@ class AudioPlane:
                 for p, li in self._listeners.items()
             },
         }  # fmt: skip
+
+    def totals(self) -> tuple[int, int, int, int]:
+        """``(uplinks, listeners, packets forwarded, packets dropped)``: the peers open now
+        and packet counts since start, closed listeners included (for /metrics)."""
+        forwarded, dropped = self._closed_forwarded, self._closed_dropped
+        for li in self._listeners.values():
+            f, d = _listener_counts(li)
+            forwarded, dropped = forwarded + f, dropped + d
+        return len(self._uplinks), len(self._listeners), forwarded, dropped
 
     # --- peers ----------------------------------------------------------------------
     async def open_uplink(self, pid: str, room: str, offer_sdp: str) -> str:
@@ -458,6 +478,9 @@ class AudioPlane:
         if isinstance(peer, _Listener):
             for track in peer.tracks:
                 track.stop()
+            forwarded, dropped = _listener_counts(peer)
+            self._closed_forwarded += forwarded
+            self._closed_dropped += dropped
         tasks = list(peer.tasks)
         for task in tasks:
             task.cancel()

@@ -47,6 +47,8 @@ class MotionStats:
     uplinks: int = 0
     uplinks_rejected: int = 0
     tick_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    #: Every tick's duration added up (the window above forgets; a summary's _sum must not).
+    tick_seconds_sum: float = 0.0
     #: From an uplink's arrival to the first frame carrying it being written.
     arrival_to_send: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
     #: From the tick's start to a frame being written (the assembly queue within a tick).
@@ -279,7 +281,9 @@ class MotionPlane:
             self._record_latency(room, frames, sent_at, receivers, entities, started)
         self._last_tick_started = started
         stats.ticks += 1
-        stats.tick_seconds.append(self.clock() - started)
+        took = self.clock() - started
+        stats.tick_seconds.append(took)
+        stats.tick_seconds_sum += took
 
     def _record_latency(
         self,

@@ -1,0 +1,279 @@
+"""``GET /metrics``: the process's state in the Prometheus text format (version 0.0.4).
+
+Written by hand rather than with ``prometheus_client``: the figures already live in the
+hub and the planes, and rendering them is a few string joins per scrape. One function per
+source turns it into :class:`Family` values; :func:`render` writes them out.
+
+Labels carry room ids, roles and tracking modes only — never a participant's id, name or
+address — so a scrape can be stored anywhere without becoming personal data.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from aiohttp import web
+
+from rooms.model import Role, TrackingMode
+from server.audio.plane import AudioPlane
+from server.camera import CameraTracking
+from server.hub import Hub
+from server.motion.plane import MotionPlane, MotionStats
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+METRICS_PATH = "/metrics"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One line: ``name+suffix{labels} value``."""
+
+    value: float
+    labels: Labels = ()
+    suffix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A metric with its HELP and TYPE (``counter``, ``gauge`` or ``summary``)."""
+
+    name: str
+    kind: str
+    help: str
+    samples: list[Sample] = field(default_factory=list)
+
+
+def escape_label(value: str) -> str:
+    """A label value as the text format wants it: backslash, quote and newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def escape_help(text: str) -> str:
+    """HELP text escapes backslash and newline only (quotes stay as they are)."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def format_value(value: float) -> str:
+    """Integers without a decimal point; NaN and infinities as Prometheus spells them."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
+def render(families: Iterable[Family]) -> str:
+    """The exposition text of ``families``, ending with a newline."""
+    lines: list[str] = []
+    for family in families:
+        lines.append(f"# HELP {family.name} {escape_help(family.help)}")
+        lines.append(f"# TYPE {family.name} {family.kind}")
+        for s in family.samples:
+            labels = ""
+            if s.labels:
+                inner = ",".join(f'{k}="{escape_label(v)}"' for k, v in s.labels)
+                labels = "{" + inner + "}"
+            lines.append(f"{family.name}{s.suffix}{labels} {format_value(s.value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _quantiles(values: Sequence[float], qs: Sequence[float], scale: float = 1.0) -> list[Sample]:
+    """``{quantile="q"}`` samples of ``values`` (times ``scale``); NaN for no values."""
+    if values:
+        found = np.quantile(np.asarray(values, dtype=np.float64), qs) * scale
+    else:
+        found = np.full(len(qs), np.nan)
+    return [Sample(float(v), (("quantile", str(q)),)) for q, v in zip(qs, found, strict=True)]
+
+
+# --- one function per source -----------------------------------------------------------
+def hub_families(hub: Hub) -> list[Family]:
+    """Rooms, participants by room, role and tracking mode, sockets, recordings."""
+    # Every combination is written, zeros included, so that series do not vanish and
+    # reappear as people come and go (an absent series is not the same as 0 in queries).
+    counts: dict[tuple[str, str, str], int] = {}
+    for room in hub.rooms.values():
+        for p in room.participants.values():
+            key = (room.id, p.role.value, p.tracking.value)
+            counts[key] = counts.get(key, 0) + 1
+    participants = Family(
+        "hiroba_participants", "gauge", "Participants in a room by role and tracking mode."
+    )
+    recording = Family(
+        "hiroba_recording_active", "gauge", "1 while the room is being recorded, else 0."
+    )
+    for room_id in sorted(hub.rooms):
+        for role in Role:
+            for mode in TrackingMode:
+                n = counts.get((room_id, role.value, mode.value), 0)
+                labels = (("room", room_id), ("role", role.value), ("tracking", mode.value))
+                participants.samples.append(Sample(n, labels))
+        active = 1 if room_id in hub.recording_since else 0
+        recording.samples.append(Sample(active, (("room", room_id),)))
+    return [
+        Family("hiroba_rooms", "gauge", "Rooms served by this process.",
+               [Sample(len(hub.rooms))]),
+        participants,
+        Family("hiroba_sockets", "gauge", "Connected socket.io sessions, joined or not.",
+               [Sample(len(hub.sessions))]),
+        recording,
+    ]  # fmt: skip
+
+
+def motion_families(stats: MotionStats) -> list[Family]:
+    """The motion plane's tick and frame counters."""
+    tick = Family(
+        "hiroba_motion_tick_seconds", "summary",
+        "Duration of a motion tick; quantiles over the last 2000 ticks.",
+        _quantiles(list(stats.tick_seconds), (0.5, 0.99)),
+    )  # fmt: skip
+    tick.samples.append(Sample(stats.tick_seconds_sum, suffix="_sum"))
+    tick.samples.append(Sample(stats.ticks, suffix="_count"))
+
+    def counter(name: str, text: str, value: int) -> Family:
+        return Family(name, "counter", text, [Sample(value)])
+
+    return [
+        counter("hiroba_motion_ticks_total", "Motion ticks run.", stats.ticks),
+        tick,
+        counter("hiroba_motion_frames_sent_total", "Motion frames written to clients.",
+                stats.frames_sent),
+        counter("hiroba_motion_frames_skipped_total",
+                "Motion frames not sent because the client was still busy with earlier ones.",
+                stats.frames_skipped_busy),
+        counter("hiroba_motion_bytes_sent_total", "Bytes of motion frames written.",
+                stats.bytes_sent),
+        counter("hiroba_motion_uplinks_total", "Motion uplinks received.", stats.uplinks),
+        counter("hiroba_motion_uplinks_rejected_total", "Motion uplinks rejected as malformed.",
+                stats.uplinks_rejected),
+    ]  # fmt: skip
+
+
+def audio_families(plane: AudioPlane) -> list[Family]:
+    """Open microphones and listeners, and packets forwarded or dropped since start."""
+    uplinks, listeners, forwarded, dropped = plane.totals()
+    return [
+        Family("hiroba_audio_uplinks", "gauge", "Open microphone (uplink) peers.",
+               [Sample(uplinks)]),
+        Family("hiroba_audio_listeners", "gauge", "Open listener peers.", [Sample(listeners)]),
+        Family("hiroba_audio_packets_forwarded_total", "counter",
+               "Opus packets forwarded to listeners.", [Sample(forwarded)]),
+        Family("hiroba_audio_packets_dropped_total", "counter",
+               "Opus packets dropped for listeners that could not keep up.", [Sample(dropped)]),
+    ]  # fmt: skip
+
+
+def tracking_families(camera: CameraTracking) -> list[Family]:
+    """Server-side tracking sessions and the tracker's recent latency."""
+    recent: list[float] = []
+    for session in camera.sessions.values():
+        recent.extend(session.stats.latencies_ms)
+    # A gauge with a quantile label, not a summary: the windows belong to the sessions
+    # open now, so there is no monotonic _sum/_count to go with them.
+    latency = Family(
+        "hiroba_tracker_seconds", "gauge",
+        "Server-side tracking, camera frame arrival to pose: quantiles over the open "
+        "sessions' recent frames (NaN without any).",
+        _quantiles(recent, (0.5, 0.95), scale=0.001),
+    )  # fmt: skip
+    return [
+        Family("hiroba_tracking_sessions", "gauge", "Open server-side face-tracking sessions.",
+               [Sample(len(camera.sessions))]),
+        latency,
+    ]  # fmt: skip
+
+
+def process_families(proc: str = "/proc/self") -> list[Family]:
+    """Resident memory and open file descriptors, from procfs (absent elsewhere)."""
+    families: list[Family] = []
+    # procfs is generated in memory by the kernel: reading it does not wait on a disk.
+    try:
+        with open(f"{proc}/statm", encoding="ascii") as fh:
+            resident_pages = int(fh.read().split()[1])
+        rss = resident_pages * os.sysconf("SC_PAGE_SIZE")
+        families.append(Family("process_resident_memory_bytes", "gauge",
+                               "Resident memory size in bytes.", [Sample(rss)]))  # fmt: skip
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        fds = len(os.listdir(f"{proc}/fd"))
+        families.append(Family("process_open_fds", "gauge", "Open file descriptors.",
+                               [Sample(fds)]))  # fmt: skip
+    except OSError:
+        pass
+    return families
+
+
+@dataclass(frozen=True)
+class MetricsSources:
+    """Where the figures come from: the live objects of one process."""
+
+    hub: Hub
+    motion: MotionPlane
+    audio: AudioPlane
+    camera: CameraTracking
+
+    def families(self) -> list[Family]:
+        return [
+            *hub_families(self.hub),
+            *motion_families(self.motion.stats),
+            *audio_families(self.audio),
+            *tracking_families(self.camera),
+            *process_families(),
+        ]
+
+
+# --- access ------------------------------------------------------------------------------
+def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """CIDR networks (a bare address is a /32 or /128); raises ValueError on a bad one."""
+    return tuple(ipaddress.ip_network(v.strip()) for v in values)
+
+
+def allowed(remote: str | None, networks: Sequence[Network]) -> bool:
+    """Whether a peer address is inside one of ``networks``."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
+    return any(address in net for net in networks)
+
+
+#: Headers a reverse proxy adds. The allowlist checks the TCP peer, which behind a proxy on
+#: the same host is 127.0.0.1 for everyone: a forwarded request is refused outright.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def metrics_handler(
+    allow: Sequence[str], sources: MetricsSources
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The ``GET /metrics`` handler, serving peers inside ``allow`` (CIDR strings) only."""
+    networks = parse_networks(allow)
+
+    async def handle(request: web.Request) -> web.Response:
+        if any(h in request.headers for h in FORWARDING_HEADERS):
+            raise web.HTTPForbidden(
+                text="metrics are not served through a proxy: scrape the server directly"
+            )
+        if not allowed(request.remote, networks):
+            raise web.HTTPForbidden(text="metrics are served to the metrics_allow networks only")
+        body = render(sources.families())
+        return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+    return handle
+
+
+def add_metrics_route(app: web.Application, allow: Sequence[str], sources: MetricsSources) -> None:
+    """Register ``GET /metrics`` on ``app``."""
+    app.router.add_get(METRICS_PATH, metrics_handler(allow, sources))
