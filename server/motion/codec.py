@@ -138,13 +138,17 @@ class CompactPose:
 
 
 def decode_compact(data: bytes | memoryview, at: int = 0) -> tuple[CompactPose, int]:
-    """A compact pose and the offset just after it."""
-    state, roll, pitch, yaw, px, py, pz, mask = COMPACT_HEAD.unpack_from(data, at)
-    bits = np.unpackbits(np.frombuffer(mask, np.uint8), bitorder="little")[:WEIGHT_COUNT]
-    k = int(bits.sum())
-    start = at + COMPACT_HEAD.size
-    nbytes = (k + 1) // 2
-    packed = np.frombuffer(data, np.uint8, nbytes, start)
+    """A compact pose and the offset just after it; raises ``ValidationError(BAD_PAYLOAD)``
+    when ``data`` ends before it does."""
+    try:
+        state, roll, pitch, yaw, px, py, pz, mask = COMPACT_HEAD.unpack_from(data, at)
+        bits = np.unpackbits(np.frombuffer(mask, np.uint8), bitorder="little")[:WEIGHT_COUNT]
+        k = int(bits.sum())
+        start = at + COMPACT_HEAD.size
+        nbytes = (k + 1) // 2
+        packed = np.frombuffer(data, np.uint8, nbytes, start)
+    except (struct.error, ValueError) as exc:
+        raise ValidationError(Reason.BAD_PAYLOAD, "truncated compact pose") from exc
     values = np.empty(nbytes * 2, np.uint8)
     values[0::2] = packed & 0x0F
     values[1::2] = packed >> 4

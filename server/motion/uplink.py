@@ -2,7 +2,8 @@
 
 One reader per connected client: uplinks beyond the tick rate (with jitter) are dropped
 unread, malformed ones are counted, not answered (answering each bad uplink would let a
-flood double itself), and after :data:`MAX_BAD_UPLINKS` the transport is told to close.
+flood double itself), and after :data:`MAX_BAD_UPLINKS` malformed ones, or a flood far over
+the rate (:data:`MAX_FLOOD_UPLINKS`), the transport is told to close.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from server.motion.plane import MotionPlane
 
 #: Malformed uplinks tolerated before the transport is closed.
 MAX_BAD_UPLINKS = 50
+#: Uplinks over the rate limit tolerated (with one tick's worth forgiven each tick) before
+#: the transport is closed as flooding: a network stall delivers a few seconds of queued
+#: uplinks at once, a flood thousands a second, and each still costs the server its
+#: receive path (an aiortc data-channel message ~150 us) even when dropped unread.
+MAX_FLOOD_UPLINKS = 200
 
 
 class Verdict(enum.Enum):
     OK = "ok"
-    CLOSE_BAD_INPUT = "bad_input"  # too many malformed messages
+    CLOSE_BAD_INPUT = "bad_input"  # too many malformed messages, or a flood
     GONE = "gone"  # the participant left the room: this transport is done
 
 
@@ -33,15 +39,19 @@ class UplinkReader:
         self.pid = pid
         self.bucket = TokenBucket(rate=tick_hz * 1.5, burst=tick_hz * 2)
         self.bad = 0
+        self.flood = TokenBucket(rate=tick_hz, burst=MAX_FLOOD_UPLINKS)
 
     def feed(self, data: object) -> Verdict:
+        now = time.monotonic()
         if not isinstance(data, bytes | bytearray):
             self.bad += 1
-        elif self.bucket.allow(time.monotonic()):
+        elif self.bucket.allow(now):
             try:
                 self.plane.uplink(self.room_id, self.pid, bytes(data))
             except HirobaError:
                 self.bad += 1
             except KeyError:
                 return Verdict.GONE
+        elif not self.flood.allow(now):
+            return Verdict.CLOSE_BAD_INPUT
         return Verdict.CLOSE_BAD_INPUT if self.bad > MAX_BAD_UPLINKS else Verdict.OK

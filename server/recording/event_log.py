@@ -95,7 +95,9 @@ def _parse(line: bytes) -> Event | None:
         obj = json.loads(line)
         data = {k: v for k, v in obj.items() if k not in _RESERVED}
         return Event(int(obj["t"]), int(obj["seq"]), EventKind(obj["kind"]), data)
-    except (ValueError, KeyError, TypeError, AttributeError):
+    # OverflowError: a time of 1e999 (json reads inf); RecursionError: a line nested
+    # deeper than json's limit. Both are lines that do not parse, not a reader failure.
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
         return None
 
 

@@ -101,13 +101,20 @@ def iter_records(body: bytes) -> Iterator[tuple[int, int, int, bytes | list[Posi
     positions, whose payload is the list of entries)."""
     at = 0
     while at < len(body):
-        kind, t_ms, slot = _REC.unpack_from(body, at)
-        at += _REC.size
+        try:
+            kind, t_ms, slot = _REC.unpack_from(body, at)
+            at += _REC.size
+            if kind == KIND_POSE and at + POSE_SIZE > len(body):
+                raise struct.error("short pose record")
+            if kind == KIND_POSITIONS:
+                entries = [_ENTRY.unpack_from(body, at + i * _ENTRY.size) for i in range(slot)]
+        except struct.error as exc:
+            # The chunk's CRC only proves the bytes are what a writer wrote.
+            raise ValidationError(Reason.BAD_PAYLOAD, "truncated motion record") from exc
         if kind == KIND_POSE:
             yield kind, t_ms, slot, body[at : at + POSE_SIZE]
             at += POSE_SIZE
         elif kind == KIND_POSITIONS:
-            entries = [_ENTRY.unpack_from(body, at + i * _ENTRY.size) for i in range(slot)]
             at += slot * _ENTRY.size
             yield kind, t_ms, 0, entries
         elif kind == KIND_GONE:
@@ -240,7 +247,10 @@ class MotionLog:
         length, _crc, _t0, flags = CHUNK_HEADER.unpack_from(self._data, chunk.offset)
         start = chunk.offset + CHUNK_HEADER.size
         body = self._data[start : start + length]
-        return zlib.decompress(body) if flags & FLAG_ZLIB else body
+        try:
+            return zlib.decompress(body) if flags & FLAG_ZLIB else body
+        except zlib.error as exc:
+            raise ValidationError(Reason.BAD_PAYLOAD, "a motion chunk does not inflate") from exc
 
     def records(self, start: int = 0) -> Iterator[tuple[int, int, int, bytes | list[Position]]]:
         """Every record from chunk number ``start`` on, in file order."""
