@@ -26,13 +26,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import multiprocessing as mp
 import os
 import socket
 import time
 from typing import Any
 
+from bench.report import print_result
 from bench.server import free_port
 
 MAX_LISTENERS = 600
@@ -342,12 +342,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result = run_bench(args)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>30}: {value}")
+    print_result(run_bench(args), args.json)
     return 0
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from bench import server as bench_server
+from bench.report import print_result
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLIENTS = 1000
@@ -327,12 +328,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result = run_bench(args)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>28}: {value}")
+    print_result(run_bench(args), args.json)
     return 0
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import socketio
 from playwright.async_api import async_playwright
 
+from bench.report import print_result
 from bench.server import start_server
 from tests.chromium import ARGS, CHROMIUM, PHONE
 
@@ -286,8 +287,7 @@ def main() -> None:
         print(json.dumps(results[0] if len(results) == 1 else results))
         return
     for result in results:
-        for key, value in result.items():
-            print(f"{key:>22}: {value}")
+        print_result(result, as_json=False)
         print()
 
 

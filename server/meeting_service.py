@@ -14,7 +14,6 @@ sanction expiry) come from :meth:`MeetingService.tick`, a few times a second.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -51,6 +50,7 @@ from server import meeting_views as views
 from server.hub import Hub, Session, new_participant_id
 from server.meeting_broadcast import Broadcaster
 from server.meeting_store import MeetingStore, Write, writes_for
+from server.periodic import Periodic
 from server.seats import Seat, Seats
 from server.settings import Settings
 from server.staff_auth import StaffAuth, StaffIdentity
@@ -123,7 +123,7 @@ class MeetingService:
         #: Called as ``listener(room, meeting, events)`` after every commit, before the
         #: change listeners, with what happened (the recorder's event log).
         self.event_listeners: list[EventListener] = []
-        self._task: asyncio.Task[None] | None = None
+        self._ticker = Periodic("meeting-tick", TICK_HZ, self.tick)
         self._purged_at = 0.0
 
     # -- start and stop ---------------------------------------------------------------
@@ -165,22 +165,10 @@ class MeetingService:
         self.enter_room = enter_room
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="meeting-ticker")
+        self._ticker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(1.0 / TICK_HZ)
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("meeting tick failed")
+        await self._ticker.stop()
 
     async def tick(self) -> None:
         """Time-driven changes of every meeting, and expired sanctions."""

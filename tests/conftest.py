@@ -150,3 +150,12 @@ async def clients(server: Server) -> AsyncIterator[Callable[[], Any]]:
     yield make
     for client in made:
         await client.close()
+
+
+@pytest.fixture
+async def made() -> AsyncIterator[list[Client]]:
+    """Clients a test makes through the meeting helpers (tests/meetings.py), closed after."""
+    clients: list[Client] = []
+    yield clients
+    for c in clients:
+        await c.close()

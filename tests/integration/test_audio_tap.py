@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import fractions
 from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
-from av import AudioFrame
 
 from avatar.voice import audio_level_dbov
 from server.audio.forward import ForwardedAudioTrack
 from server.audio.tap import install_tap
 from server.ice import rtc_configuration, use_host_addresses
-from tests.audio_peers import count_opus_codec_calls
-
-
-class Tone(MediaStreamTrack):
-    """A 440 Hz tone in 20 ms frames, as a microphone would deliver speech."""
-
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.frames = 0
-        self._start: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        loop = asyncio.get_running_loop()
-        if self._start is None:
-            self._start = loop.time()
-        await asyncio.sleep(max(0.0, self._start + self.frames * 0.02 - loop.time()))
-        t = (np.arange(960) + self.frames * 960) / 48_000
-        samples = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = 48_000
-        frame.pts = self.frames * 960
-        frame.time_base = fractions.Fraction(1, 48_000)
-        self.frames += 1
-        return frame
+from tests.audio_peers import Tone, count_opus_codec_calls
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import aiohttp
-import pytest
 
 from moderation.invitations import issue_invitation
 from rooms.model import Role
@@ -23,14 +22,6 @@ from tests.meetings import (
     participant,
     staff_post,
 )
-
-
-@pytest.fixture
-async def made():  # type: ignore[no-untyped-def]
-    clients: list[Any] = []
-    yield clients
-    for c in clients:
-        await c.close()
 
 
 async def join(server, made, **payload: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]

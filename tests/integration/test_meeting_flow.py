@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
 
 import aiohttp
 import pytest
@@ -28,13 +27,6 @@ from tests.meetings import (
 def settings(settings):  # type: ignore[no-untyped-def]
     return replace(settings, floor_grace_seconds=1.0)
 
-
-@pytest.fixture
-async def made():  # type: ignore[no-untyped-def]
-    clients: list[Any] = []
-    yield clients
-    for c in clients:
-        await c.close()
 
 
 async def test_committee_meeting(server, made) -> None:

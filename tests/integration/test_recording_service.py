@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -51,13 +50,6 @@ CONFIG = rtc_configuration([])
 def settings(settings: Settings) -> Settings:
     return replace(settings, ice_host_addresses=("127.0.0.1",))
 
-
-@pytest.fixture
-async def made() -> AsyncIterator[list[Client]]:
-    clients: list[Client] = []
-    yield clients
-    for c in clients:
-        await c.close()
 
 
 async def publish(client: Client, tone: Tone) -> RTCPeerConnection:

@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 import aiohttp
-import pytest
 
 from moderation.rate_limit import KeyedBuckets
 from moderation.sessions import IDLE_SECONDS
@@ -22,14 +21,6 @@ from tests.meetings import (
     login,
     participant,
 )
-
-
-@pytest.fixture
-async def made():  # type: ignore[no-untyped-def]
-    clients: list[Any] = []
-    yield clients
-    for c in clients:
-        await c.close()
 
 
 async def post(url: str, body: Any, **headers: str) -> tuple[int, dict[str, Any], Any]:
