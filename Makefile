@@ -40,8 +40,9 @@ web_client/node_modules/.installed: web_client/package.json web_client/package-l
 	touch $@
 
 # Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one),
+# redis-server for the cluster tests (tests/cluster_harness.py starts it on a free port),
 # and a Japanese font so that screenshots kept as test artifacts show the Japanese UI.
-TEST_APT_PACKAGES := chromium fonts-ipafont-gothic strace
+TEST_APT_PACKAGES := chromium fonts-ipafont-gothic strace redis-server
 chromium:
 	@missing=$$(for p in $(TEST_APT_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -29,6 +29,8 @@ class Reason(StrEnum):
     #: Server-side face tracking is at its capacity (``server_tracking_max``).
     TRACKING_FULL = "tracking_full"
     INTERNAL = "internal"
+    #: Cluster mode: the leader could not be reached (it is changing over); try again.
+    UNAVAILABLE = "unavailable"
     # Meeting procedure and governance (moderation/).
     FORBIDDEN = "forbidden"
     MUTED = "muted"

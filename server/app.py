@@ -12,6 +12,8 @@ from aiohttp import web
 
 from server.audio_api import AudioApi
 from server.camera import PipelineFactory
+from server.cluster.node import ClusterNode
+from server.cluster.sio_server import ClusterServer
 from server.hub import Hub
 from server.meeting_api import MeetingApi
 from server.meeting_seed import seed_meetings
@@ -49,6 +51,7 @@ SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
 TRACKING_KEY = web.AppKey("tracking", FaceTracking)
 AUDIO_KEY = web.AppKey("audio", AudioApi)
 RECORDINGS_KEY = web.AppKey("recordings", RecordingService)
+CLUSTER_KEY = web.AppKey("cluster", ClusterNode)
 
 
 def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -95,15 +98,21 @@ def create_app(
     )
     hub = Hub(settings)
     store = SQLiteStore(settings.database_path)
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp",
-        cors_allowed_origins=origin_check(settings.allowed_origins),
-        max_http_buffer_size=settings.max_message_bytes,
-        ping_interval=20,
-        ping_timeout=20,
-        logger=False,
-        engineio_logger=False,
-    )
+    sio_options: dict[str, Any] = {
+        "async_mode": "aiohttp",
+        "cors_allowed_origins": origin_check(settings.allowed_origins),
+        "max_http_buffer_size": settings.max_message_bytes,
+        "ping_interval": 20,
+        "ping_timeout": 20,
+        "logger": False,
+        "engineio_logger": False,
+    }
+    if settings.redis_url:
+        # Broadcasts, room membership and disconnects reach sockets on every node.
+        manager = socketio.AsyncRedisManager(settings.redis_url, channel="hiroba:sio")
+        sio: socketio.AsyncServer = ClusterServer(client_manager=manager, **sio_options)
+    else:
+        sio = socketio.AsyncServer(**sio_options)
     sio.attach(app)
     ticker = Ticker(sio, hub)
     motion = MotionService(settings, hub)
@@ -123,6 +132,25 @@ def create_app(
     app[AUDIO_KEY] = audio
     recordings = RecordingService(settings, hub, sio, meetings, store)
     app[RECORDINGS_KEY] = recordings
+    cluster: ClusterNode | None = None
+    if isinstance(sio, ClusterServer):
+        node = cluster = ClusterNode(settings, hub, motion.plane, sio.trigger_here)
+
+        async def promote() -> None:
+            # This node takes over as the cluster's leader (the last one stopped).
+            await meetings.load(node.secret)
+            await recordings.open()
+            meetings.start()
+            motion.start()
+
+        node.promote_services = promote
+        motion.plane.capacity_of = lambda r: hub.rooms[r].info.capacity if r in hub.rooms else 64
+        motion.plane.tick_listeners.append(node.publish_state)
+        node.audio = audio
+        node.disconnect = sio.disconnect
+        sio.cluster = node
+        app[CLUSTER_KEY] = node
+        app.middlewares.append(node.http.middleware)
     audio.plane.on_packet = recordings.on_packet
     motion.plane.tick_listeners.append(recordings.on_motion)
     app.router.add_get(
@@ -150,20 +178,26 @@ def create_app(
         secret = await asyncio.get_running_loop().run_in_executor(
             None, load_or_create_secret, settings.secret_path
         )
-        await meetings.load(secret)
-        await recordings.open()  # closes what a crash left open, before anyone joins
+        if cluster is not None:
+            await cluster.start(secret)
+        leading = cluster is None or cluster.is_leader
+        await meetings.load(secret, recover=leading)
+        if leading:
+            await recordings.open()  # closes what a crash left open, before anyone joins
         api = SocketApi(sio, hub, meetings, motion)
         MeetingApi(lambda event, handler: sio.on(event, api.guard(handler)), meetings)
         recordings.bind(lambda event, handler: sio.on(event, api.guard(handler)))
         api.join_extras.append(recordings.join_extra)
-        meetings.start()
+        if leading:
+            meetings.start()
         tracking.bind(api)
         tracking.start()
         motion.bind(api)
         audio.bind(api)
         audio.start()
         ticker.start()
-        motion.start()
+        if leading:
+            motion.start()  # an edge ticks when the leader's state arrives
         log.info("serving %d rooms", len(hub.rooms))
 
     async def shutdown(app: web.Application) -> None:
@@ -173,12 +207,15 @@ def create_app(
         # Close every socket so that clients reconnect elsewhere at once instead of
         # waiting for the graceful-shutdown timeout.
         for sid in list(hub.sessions):
-            await sio.disconnect(sid)
+            if sio.manager.is_connected(sid, "/"):  # a cluster leader keeps others' sockets
+                await sio.disconnect(sid)
 
     async def cleanup(app: web.Application) -> None:
         await ticker.stop()
         await motion.stop()
         await meetings.stop()
+        if CLUSTER_KEY in app:
+            await app[CLUSTER_KEY].stop()
         await store.close()
 
     app.on_startup.append(startup)

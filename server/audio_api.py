@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -79,10 +80,23 @@ class AudioApi:
         self.listening: dict[str, tuple[str, str]] = {}
         self._slot_counts: dict[str, int] = {}
         self._speakers: dict[str, frozenset[str]] = {}
+        self._speaker_order: dict[str, tuple[str, ...]] = {}
         self._moded: set[str] = set()
         self._outbox: asyncio.Queue[_Emit] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = False
+        # Cluster mode (server/cluster/node.py). On an edge, ``grant`` asks the leader for
+        # the room, id and permission of a socket's audio event; the peers are this node's.
+        # On the leader, ``speakers_changed`` tells every node a room's floor speakers, and
+        # ``remote_gone(pid, sid, what)`` closes peers another node holds ("publish", "all").
+        self.grant: Callable[[Session, str], Awaitable[dict[str, Any]]] | None = None
+        self.speakers_changed: Callable[[str, list[str]], None] | None = None
+        self.remote_gone: Callable[[str, str, str], None] | None = None
+        self.emit_active = True
+        #: Edge: plaza positions from the motion plane's replica (the hub has no people).
+        self.positions_of: Callable[[str], dict[str, tuple[float, float]]] | None = None
+        #: Leader: pid → socket id of audio peers another node holds.
+        self.remote_peers: dict[str, str] = {}
         hub.leave_listeners.append(self._left)
         meetings.change_listeners.append(self.refresh)
 
@@ -113,15 +127,20 @@ class AudioApi:
     # --- socket events ------------------------------------------------------------
     async def publish(self, session: Session, payload: object) -> Ack:
         request = AudioPublish.parse(payload)
-        room, pid = self.hub.joined_room(session)
-        meeting = self.meetings.meeting(room.id)
-        meeting.require(pid, Action.AUDIO_PUBLISH, self.meetings.clock())
+        if self.grant is not None:
+            room, pid = await self._granted(session, "publish")
+        else:
+            room, pid = self.hub.joined_room(session)
+            meeting = self.meetings.meeting(room.id)
+            meeting.require(pid, Action.AUDIO_PUBLISH, self.meetings.clock())
         self._ensure_mode(room)
         self.publishing[pid] = (session.sid, room.id)
         try:
             answer = await self.plane.open_uplink(pid, room.id, request.sdp)
         except Exception:
             self.publishing.pop(pid, None)
+            if self.grant is not None:
+                await self.grant(session, "close:publish")
             raise
         await self._still_there(session, pid, room.id)
         log.info("microphone on in %s (%d sending)", room.id, len(self.publishing))
@@ -129,13 +148,16 @@ class AudioApi:
 
     async def listen(self, session: Session, payload: object) -> Ack:
         request = AudioListen.parse(payload)
-        room, pid = self.hub.joined_room(session)
         if request.slots > self.settings.audio_slots:
             raise HirobaError(
                 Reason.BAD_FIELD, f"at most {self.settings.audio_slots} slots on this server"
             )
+        if self.grant is None:
+            room, pid = self.hub.joined_room(session)
         if len(audio_mlines(request.sdp)) != request.slots:
             raise HirobaError(Reason.BAD_FIELD, "the offer must hold exactly `slots` streams")
+        if self.grant is not None:
+            room, pid = await self._granted(session, "listen")
         self._ensure_mode(room)
         self.listening[pid] = (session.sid, room.id)
         self._slot_counts[pid] = request.slots
@@ -161,7 +183,81 @@ class AudioApi:
         if request.what in (AudioTarget.LISTEN, AudioTarget.ALL):
             self.listening.pop(pid, None)
             await self.plane.close_listener(pid)
+        if self.grant is not None:
+            await self.grant(session, "close:" + request.what.value)
         return {"ok": True}
+
+    # --- cluster mode ---------------------------------------------------------------------
+    async def _granted(self, session: Session, op: str) -> tuple[Room, str]:
+        """Edge: the leader's answer for this socket's ``op``; raises its refusal."""
+        assert self.grant is not None
+        answer = await self.grant(session, op)
+        if answer.get("ok") is not True:
+            reason = str(answer.get("reason", "internal"))
+            raise HirobaError(Reason(reason) if reason in Reason.__members__.values()
+                              else Reason.INTERNAL, str(answer.get("message", "")))
+        room = self.hub.room(str(answer["room"]))
+        session.room, session.pid = room.id, str(answer["pid"])
+        self._ensure_mode(room)
+        self.apply_speakers(room.id, [str(s) for s in answer.get("speakers", [])])
+        return room, session.pid
+
+    async def serve_grant(self, session: Session, op: str) -> Ack:
+        """Leader: may the socket (on another node) do ``op``; registers its peers."""
+        room, pid = self.hub.joined_room(session)
+        if op == "publish":
+            self.meetings.meeting(room.id).require(pid, Action.AUDIO_PUBLISH,
+                                                   self.meetings.clock())
+            self.publishing[pid] = (session.sid, room.id)
+            self.remote_peers[pid] = session.sid
+        elif op == "listen":
+            self.listening[pid] = (session.sid, room.id)
+            self.remote_peers[pid] = session.sid
+        elif op.startswith("close:"):
+            what = op.removeprefix("close:")
+            if what in ("publish", "all"):
+                self.publishing.pop(pid, None)
+            if what in ("listen", "all"):
+                self.listening.pop(pid, None)
+            if pid not in self.publishing and pid not in self.listening:
+                self.remote_peers.pop(pid, None)
+        else:
+            raise HirobaError(Reason.BAD_FIELD, f"no audio operation {op[:20]!r}")
+        meeting = self.meetings.meetings.get(room.id)
+        holder = meeting.floor.holder if meeting is not None else None
+        speakers = sorted(self.hub.speakers(room.id), key=lambda s: (s != holder, s))
+        return {"ok": True, "room": room.id, "pid": pid, "speakers": speakers}
+
+    def apply_speakers(self, room_id: str, ids: list[str]) -> None:
+        """Edge: a room's floor speakers as the leader decided them."""
+        if tuple(ids) != self._speaker_order.get(room_id):
+            self._speaker_order[room_id] = tuple(ids)
+            self.plane.set_speakers(room_id, ids)
+
+    async def regrant(self) -> None:
+        """Edge, after the leader changed: tell the new one about this node's peers; a
+        microphone it no longer allows closes."""
+        assert self.grant is not None
+        for op, peers in (("publish", self.publishing), ("listen", self.listening)):
+            for pid, (sid, _room) in list(peers.items()):
+                session = self.hub.sessions.get(sid)
+                if session is None:
+                    continue
+                answer = await self.grant(session, op)
+                if answer.get("ok") is not True:
+                    await self.drop(pid, "publish" if op == "publish" else "all")
+                    body = {"reason": answer.get("reason", "forbidden"),
+                            "message": answer.get("message", "")}
+                    self._emit(events.AUDIO_CLOSED, body, to=sid)
+
+    async def drop(self, pid: str, what: str = "all") -> None:
+        """Edge: close this node's peers of ``pid`` (the leader said so, or it left)."""
+        if what in ("publish", "all"):
+            await self._close_uplink(pid)
+        if what == "all":
+            self.listening.pop(pid, None)
+            self._slot_counts.pop(pid, None)
+            await self.plane.leave(pid)
 
     # --- meeting changes and positions ------------------------------------------------
     def refresh(self, room_id: str) -> None:
@@ -177,7 +273,10 @@ class AudioApi:
             if speakers != self._speakers.get(rid):
                 self._speakers[rid] = speakers
                 holder = meeting.floor.holder
-                self.plane.set_speakers(rid, sorted(speakers, key=lambda s: (s != holder, s)))
+                ordered = sorted(speakers, key=lambda s: (s != holder, s))
+                self.plane.set_speakers(rid, ordered)
+                if self.speakers_changed is not None:
+                    self.speakers_changed(rid, ordered)
             now = self.meetings.clock()
             for pid, (sid, room) in list(self.publishing.items()):
                 if room != rid:
@@ -191,6 +290,8 @@ class AudioApi:
                 if not decision.allowed:
                     self.publishing.pop(pid, None)
                     self._spawn(self.plane.close_uplink(pid))
+                    if pid in self.remote_peers and self.remote_gone is not None:
+                        self.remote_gone(pid, self.remote_peers[pid], "publish")
                     reason = decision.reason or Reason.FORBIDDEN
                     body = {"reason": reason.value, "message": decision.message}
                     self._emit(events.AUDIO_CLOSED, body, to=sid)
@@ -200,7 +301,10 @@ class AudioApi:
         for rid in rooms:
             room = self.hub.rooms.get(rid)
             if room is not None and room.kind is RoomKind.PLAZA:
-                where = {p.id: (p.x, p.z) for p in room.participants.values()}
+                if self.positions_of is not None:
+                    where = self.positions_of(rid)
+                else:
+                    where = {p.id: (p.x, p.z) for p in room.participants.values()}
                 self.plane.set_positions(rid, where)
 
     # --- internals ----------------------------------------------------------------------
@@ -236,6 +340,8 @@ class AudioApi:
                        to=found[0])  # fmt: skip
 
     def _on_active(self, room: str, ids: frozenset[str]) -> None:
+        if not self.emit_active:
+            return  # a cluster edge: the leader, who hears every node's speakers, tells
         self._emit(events.AUDIO_ACTIVE, {"room": room, "active": sorted(ids)}, room=room)
 
     def _emit(self, event: str, body: Any, **target: str) -> None:
@@ -252,6 +358,9 @@ class AudioApi:
 
     def _left(self, room_id: str, participant: Participant) -> None:
         pid = participant.id
+        remote_sid = self.remote_peers.pop(pid, None)
+        if remote_sid is not None and self.remote_gone is not None:
+            self.remote_gone(pid, remote_sid, "all")
         self.publishing.pop(pid, None)
         self.listening.pop(pid, None)
         self._slot_counts.pop(pid, None)

@@ -31,6 +31,7 @@ from moderation.floor import AutoMuted
 from moderation.invitations import redeem
 from moderation.lobby import Place, placement
 from moderation.meeting import Meeting
+from moderation.resume import issue_resume, verify_resume
 from moderation.roster import Joined, Left, MeetingRules, Person, PlaceChanged
 from moderation.sanctions import (
     SanctionBook,
@@ -128,9 +129,11 @@ class MeetingService:
 
     # -- start and stop ---------------------------------------------------------------
 
-    async def load(self, secret: bytes) -> None:
+    async def load(self, secret: bytes, recover: bool = True) -> None:
         """Build every room's meeting from the store (call once the hub has its rooms);
-        ``secret`` signs invitations and CSRF tokens."""
+        ``secret`` signs invitations and CSRF tokens. ``recover``: close the attendance
+        and floor of a previous run (False on a cluster node that is not the leader: the
+        leader's people are live)."""
         self.secret = self.auth.secret = secret
         now = self.clock()
         loop = asyncio.get_running_loop()
@@ -138,7 +141,8 @@ class MeetingService:
         self.sanctions = SanctionBook.from_records(await self.records.sanctions(), now)
         self.redeemed = await self.staff.redemptions()
         codes = await self.staff.registration_codes()
-        await self.records.close_attendance(now)
+        if recover:
+            await self.records.close_attendance(now)
         for room in self.hub.rooms.values():
             categories, lobby = await self.records.rules(room.id)
             rules = MeetingRules(
@@ -156,7 +160,8 @@ class MeetingService:
                     stale += meeting.floor.leave(pid, now)
             for waiter in meeting.lobby.waiting():
                 stale += meeting.lobby.leave(waiter.pid, now)
-            await self.records.apply(writes_for(meeting, stale))
+            if recover:
+                await self.records.apply(writes_for(meeting, stale))
             self.meetings[room.id] = meeting
         self.hub.meetings = self.meetings
 
@@ -223,6 +228,7 @@ class MeetingService:
     async def join(
         self, session: Session, room: Room, *, name: str, lang: str, style: AvatarStyle,
         device: str | None, token: str | None, code: str | None, gallery: bool, staff: bool,
+        resume: str | None = None,
     ) -> Entry:
         """Identify the person, enter the room's meeting, leave any previous seat.
 
@@ -249,7 +255,12 @@ class MeetingService:
         present = 1 if session.room == room.id else 0
         if place is not Place.LOBBY and len(room.participants) - present >= room.info.capacity:
             raise RoomError(Reason.ROOM_FULL, f"room {room.id} is full")
-        pid = new_participant_id()
+        pid = self.resumed(resume, room.id, device) if resume else new_participant_id()
+        if pid in meeting.people:
+            # Still seated from a socket that went away (its node stopped): that seat ends.
+            stale = self.seats.of(pid)
+            if stale is not None:
+                await self.leave(stale.sid)
         happened = meeting.join(pid, name, role, now, device=device, account=account,
                                 gallery=gallery, code=code)
         # Nothing below may fail: the person is in.
@@ -275,6 +286,10 @@ class MeetingService:
                                "name": {"ja": room.info.name_ja, "en": room.info.name_en}}},
         })
 
+    def resumed(self, resume: str, room: str, device: str | None) -> str:
+        """The participant id a join's resume token keeps (``bad_token`` if it cannot)."""
+        return verify_resume(self.secret, resume, room, device, self.clock())
+
     async def _take(self, seat: Seat, now: float) -> None:
         """Seat someone, leaving the socket's previous seat (a socket has one room)."""
         previous = self.seats.remove(seat.sid)
@@ -296,7 +311,8 @@ class MeetingService:
         # Staff-only broadcasts (reports, audit) go to those the policy lets see them.
         if policy.decide(seat.role, policy.Action.REPORTS_VIEW).allowed:
             await self.out.enter(sid, seat.room, staff=True)
-        return {"place": seat.place.value, "device": seat.device,
+        resume = issue_resume(self.secret, seat.room, seat.pid, seat.device or "", self.clock())
+        return {"place": seat.place.value, "device": seat.device, "resume": resume,
                 "meeting": views.public_state(meeting, person, self.clock())}
 
     async def console_join(self, session: Session, room_id: str) -> dict[str, object]:

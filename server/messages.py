@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from moderation.credentials import MAX_CODE_INPUT, is_device_token
+from moderation.resume import MAX_RESUME_LENGTH
 from moderation.tokens import MAX_TOKEN_LENGTH
 from rooms.appearance import AvatarStyle
 from rooms.errors import Reason, ValidationError
@@ -73,15 +74,19 @@ class JoinRequest:
     gallery: bool = False
     #: Enter as staff, under the staff login of this browser (its session cookie).
     staff: bool = False
+    #: The resume token of an earlier join's ack: keep that participant id.
+    resume: str | None = None
 
     @classmethod
     def parse(cls, payload: object) -> JoinRequest:
         data = _object(payload, {"name", "room", "lang"},
-                       {"token", "avatar", "device", "code", "gallery", "staff"})
+                       {"token", "avatar", "device", "code", "gallery", "staff", "resume"})
         lang = data["lang"]
         if lang not in LANGUAGES:
             raise ValidationError(Reason.BAD_FIELD, f"lang must be one of {', '.join(LANGUAGES)}")
-        token = device = code = None
+        token = device = code = resume = None
+        if data.get("resume") is not None:
+            resume = _string(data, "resume", MAX_RESUME_LENGTH)
         if data.get("token") is not None:
             token = _string(data, "token", MAX_TOKEN_LENGTH)
         if data.get("device") is not None:
@@ -103,6 +108,7 @@ class JoinRequest:
             code=code,
             gallery=bool(data.get("gallery", False)),
             staff=bool(data.get("staff", False)),
+            resume=resume,
         )
 
 

@@ -203,6 +203,31 @@ class Settings:
         metadata=_doc("days an unpublished recording is kept before deletion (0: keep all)"),
     )
 
+    redis_url: str | None = field(
+        default=None,
+        metadata=_doc(
+            "cluster mode: the Redis server joining this node to others "
+            "(redis://host:6379/0, docs/cluster.md); none: one process"
+        ),
+    )
+    node_id: str | None = field(
+        default=None, metadata=_doc("cluster mode: this node's name (default: host:port)")
+    )
+    node_url: str | None = field(
+        default=None,
+        metadata=_doc(
+            "cluster mode: this node's address for the other nodes' HTTP calls "
+            "(default: http://HOST:PORT, 127.0.0.1 for 0.0.0.0)"
+        ),
+    )
+    cluster_lease_seconds: float = field(
+        default=5.0,
+        metadata=_doc(
+            "cluster mode: seconds a silent leader or node is waited for before the others "
+            "take over its work"
+        ),
+    )
+
     @property
     def database_path(self) -> Path:
         return self.data_dir / "hiroba.sqlite3"
@@ -218,6 +243,10 @@ class Settings:
     @property
     def recordings_path(self) -> Path:
         return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def node_name(self) -> str:
+        return self.node_id or f"{self.host}:{self.port}"
 
     @property
     def tls(self) -> bool:
@@ -253,6 +282,8 @@ def _convert(name: str, raw: object) -> object:
             return Path(str(raw))
         if kind == "Path | None":
             return None if raw in (None, "") else Path(str(raw))
+        if kind == "str | None":
+            return None if raw in (None, "") else str(raw)
         if kind == "tuple[str, ...]":
             items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
             return tuple(str(i).strip() for i in items if str(i).strip())

@@ -109,6 +109,9 @@ class SocketApi:
     async def join(self, session: Session, payload: object) -> Ack:
         request = JoinRequest.parse(payload)
         room = self.hub.room(request.room)
+        if request.resume is not None:
+            await self._end_stale(self.meetings.resumed(request.resume, room.id, request.device),
+                                  session)
         # Who the person is (invitation, staff login, device) and where they go (lobby,
         # gallery, room) is the meeting's to decide (server/meeting_service.py).
         entry = await self.meetings.join(
@@ -122,6 +125,7 @@ class SocketApi:
             code=request.code,
             gallery=request.gallery,
             staff=request.staff,
+            resume=request.resume,
         )
         if not session.connected:
             # The socket went away while the meeting was deciding: its disconnect handler
@@ -131,6 +135,15 @@ class SocketApi:
         if entry.waiting:
             return entry.ack
         return await self.enter(session, room, entry.seat)
+
+    async def _end_stale(self, pid: str, session: Session) -> None:
+        """A resumed id still held by another socket (one whose node stopped before it
+        could say so): that socket's person leaves, so the id is free for this join."""
+        for other in list(self.hub.sessions.values()):
+            if other.pid == pid and other is not session:
+                self.hub.disconnect(other.sid)
+                await self.meetings.leave(other.sid)
+                await self.sio.disconnect(other.sid)
 
     async def enter(self, session: Session, room: Room, seat: Seat) -> Ack:
         """Put a seated person's avatar into ``room``: on joining, or once admitted from

@@ -78,6 +78,9 @@ SlotListener = Callable[[str, dict[int, str]], None]
 #: ``(room, speaker id, Opus payload, RTP timestamp)`` for every packet an uplink forwards
 #: (the recorder's tap: still encoded, on the event loop; it must not block).
 PacketListener = Callable[[str, str, bytes, int], None]
+#: ``(room, speaker, Opus payload, RTP timestamp, level dBov, loud)`` for every packet of
+#: an uplink of this process, to send to the other nodes of a cluster.
+PacketRelay = Callable[[str, str, bytes, int, float, bool], None]
 
 
 class RoomMode(enum.Enum):
@@ -129,6 +132,22 @@ class _Uplink(_Peer):
 
 
 @dataclass(eq=False)
+class _Remote:
+    """A speaker whose microphone another cluster node receives (server/cluster/)."""
+
+    pid: str
+    room: str
+    level: float = float(MIN_DBOV)
+    last_loud: float = -1e9
+    last_packet: float = 0.0
+    packets: int = 0
+
+
+#: How long a remote speaker stays routed after their last packet (DTX pauses included).
+REMOTE_SILENCE_SECONDS = 1.5
+
+
+@dataclass(eq=False)
 class _Listener(_Peer):
     tracks: list[ForwardedAudioTrack] = field(default_factory=list)
     lean: list[LeanSlot] = field(default_factory=list)  # the same slots, lean path
@@ -175,6 +194,9 @@ class AudioPlane:
         self._sweeper: asyncio.Task[None] | None = None
         #: Sees every received packet (recording); None costs one test per packet.
         self.on_packet: PacketListener | None = None
+        #: Cluster mode: local uplinks' packets go to the other nodes too.
+        self.relay: PacketRelay | None = None
+        self._remote: dict[str, _Remote] = {}
         # Packets of listeners already closed: /metrics counters must not fall when
         # someone leaves.
         self._closed_forwarded = 0
@@ -329,6 +351,7 @@ class AudioPlane:
         peers: list[_Peer] = [*self._uplinks.values(), *self._listeners.values()]
         self._uplinks.clear()
         self._listeners.clear()
+        self._remote.clear()
         self._routes.clear()
         self._lean_routes.clear()
         for peer in peers:
@@ -338,10 +361,64 @@ class AudioPlane:
     def _mode(self, room: str) -> RoomMode:
         return self._modes.get(room, RoomMode.FLOOR)
 
+    def remote_packet(
+        self, room: str, pid: str, payload: bytes, timestamp: int, level: float, loud: bool
+    ) -> None:
+        """A packet of a speaker whose uplink is on another cluster node: routed and
+        forwarded to this process's listeners like a local one (and recorded here)."""
+        if pid in self._uplinks:
+            return  # (their uplink moved here meanwhile)
+        now = self._clock()
+        peer = self._remote.get(pid)
+        new = peer is None or peer.room != room
+        if peer is None:
+            peer = self._remote[pid] = _Remote(pid, room)
+        old_room, peer.room = peer.room, room
+        peer.level, peer.last_packet = level, now
+        peer.packets += 1
+        if loud:
+            peer.last_loud = now
+        if self.on_packet is not None:
+            self.on_packet(room, pid, payload, timestamp)
+        if new:
+            self._ensure_sweeper()
+            for r in {old_room, room}:
+                if not self._set_active(r):
+                    self._reroute(r)
+        elif loud and self._active.get(room, frozenset()).isdisjoint({pid}):
+            self._set_active(room)
+        if self._lean:
+            send_to_slots(self._lean_routes.get(pid, ()), peer, payload, timestamp)
+            return
+        for track in self._routes.get(pid, ()):
+            track.push(payload)
+
+    def _forget_silent_remotes(self) -> None:
+        now = self._clock()
+        for pid, peer in list(self._remote.items()):
+            if now - peer.last_packet > REMOTE_SILENCE_SECONDS:
+                del self._remote[pid]
+                if not self._set_active(peer.room):
+                    self._reroute(peer.room)
+
+    def _speaking(self) -> list[_Uplink | _Remote]:
+        """Every speaker: this process's uplinks and other nodes' (cluster mode)."""
+        return [*self._uplinks.values(), *self._remote.values()]
+
+    def _level(self, pid: str) -> float:
+        peer = self._uplinks.get(pid)
+        if peer is not None:
+            return peer.level
+        remote = self._remote.get(pid)
+        return remote.level if remote is not None else float(MIN_DBOV)
+
     def _forward(self, peer: _Uplink, payload: bytes, timestamp: int) -> None:
         peer.packets += 1
         if self.on_packet is not None:
             self.on_packet(peer.room, peer.pid, payload, timestamp)
+        if self.relay is not None:
+            loud = self._clock() - peer.last_loud <= self.settings.active_hold
+            self.relay(peer.room, peer.pid, payload, timestamp, peer.level, loud)
         if self._lean:
             send_to_slots(self._lean_routes.get(peer.pid, ()), peer, payload, timestamp)
             return
@@ -374,7 +451,7 @@ class AudioPlane:
         """Recompute ``room``'s active set; True (and re-routed, told) if it changed."""
         now, hold = self._clock(), self.settings.active_hold
         active = frozenset(
-            p.pid for p in self._uplinks.values() if p.room == room and now - p.last_loud <= hold
+            p.pid for p in self._speaking() if p.room == room and now - p.last_loud <= hold
         )
         if active == self._active.get(room, frozenset()):
             return False
@@ -390,7 +467,9 @@ class AudioPlane:
         period = min(self.settings.active_hold / 2, self.settings.rerank_interval)
         while True:
             await asyncio.sleep(period)
-            for room in {p.room for p in self._uplinks.values()} | set(self._active):
+            self._forget_silent_remotes()
+            rooms = {p.room for p in self._speaking()}
+            for room in rooms | set(self._active):
                 self._set_active(room)
             for room in list(self._dirty):
                 self._reroute(room)
@@ -400,7 +479,7 @@ class AudioPlane:
             self._sweeper = asyncio.ensure_future(self._sweep())
 
     def _wanted(self, room: str, listeners: list[_Listener]) -> dict[str, list[str]]:
-        sending = {p.pid for p in self._uplinks.values() if p.room == room}
+        sending = {p.pid for p in self._speaking() if p.room == room}
         if self._mode(room) is RoomMode.FLOOR:
             floor = [s for s in self._speakers.get(room, ()) if s in sending]
             return {li.pid: [s for s in floor if s != li.pid] for li in listeners}
@@ -408,7 +487,7 @@ class AudioPlane:
         active = self.active_speakers(room)
         candidates = {s: positions[s] for s in sending if s in active and s in positions}
         placed = {li.pid: positions[li.pid] for li in listeners if li.pid in positions}
-        levels = {s: self._uplinks[s].level for s in candidates}
+        levels = {s: self._level(s) for s in candidates}
         near = nearest_loudest(
             placed, candidates, levels, self.settings.proximity_radius, self.settings.proximity_n
         )

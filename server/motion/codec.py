@@ -85,6 +85,11 @@ def decode_uplink(data: bytes | bytearray | memoryview) -> Uplink:
     return Uplink(x / _CM, z / _CM, h / _H, pose)
 
 
+def plain_xz(entry: np.void) -> tuple[float, float]:
+    """The position ``(x, z)`` in metres of one :data:`PLAIN_ENTRY` (to the centimetre)."""
+    return int(entry["x"]) / _CM, int(entry["z"]) / _CM
+
+
 def _cm(v: float) -> int:
     return max(-32767, min(32767, round(v * _CM)))
 

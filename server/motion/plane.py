@@ -31,6 +31,12 @@ LATENCY_SAMPLES_PER_TICK = 500
 
 #: Validates a move with the room's rules and returns the accepted (x, z, h).
 Mover = Callable[[str, str, float, float, float], tuple[float, float, float]]
+#: Makes the motion token of ``(room, pid)``; resolves a token no join of this process made.
+TokenMaker = Callable[[str, str], str]
+TokenResolver = Callable[[str], "tuple[str, str] | None"]
+#: Takes a checked uplink instead of applying it here: ``relay(room, pid, raw)`` (a cluster
+#: node that is not the leader sends it on, server/cluster/motion_relay.py).
+UplinkRelay = Callable[[str, str, bytes], None]
 #: Called with the plane at the start of every tick (the recorder reads each room's
 #: latest state there, once per tick, instead of decoding frames per client).
 TickListener = Callable[["MotionPlane"], None]
@@ -92,10 +98,15 @@ class RoomMotion:
         self.transports: dict[int, MotionTransport] = {}
 
     def add(self, pid: str, slot: int, x: float, z: float, h: float, on_stage: bool) -> int:
-        row = self.table.add(pid, x, z, on_stage=on_stage, receiving=False)
+        # Someone already here joins again (a resumed id, a cluster's new leader taking
+        # over its replica): a fresh row, the same connection.
+        transport = self.remove(pid) if pid in self.table else None
+        row = self.table.add(pid, x, z, on_stage=on_stage, receiving=transport is not None)
         self.plain[row] = codec.plain_entry(slot, x, z, h)
         self.posed[row] = self.records[row] = None
         self.pids[row] = pid
+        if transport is not None:
+            self.transports[row] = transport
         return row
 
     def remove(self, pid: str) -> MotionTransport | None:
@@ -153,6 +164,12 @@ class MotionPlane:
         self.stats = MotionStats()
         self._last_tick_started = clock()
         self.tick_listeners: list[TickListener] = []
+        #: Cluster mode (server/cluster/): tokens any node can check, uplinks relayed.
+        self.token_maker: TokenMaker | None = None
+        self.token_resolver: TokenResolver | None = None
+        self.relay: UplinkRelay | None = None
+        #: Capacity of a room first met through a resolved token.
+        self.capacity_of: Callable[[str], int] = lambda room_id: 64
 
     def add_room(self, room_id: str, capacity: int) -> None:
         self.rooms[room_id] = RoomMotion(room_id, capacity, self.config)
@@ -162,7 +179,12 @@ class MotionPlane:
     ) -> str:
         """Register a participant; returns the token its client opens the plane with."""
         self.rooms[room_id].add(pid, slot, x, z, h, on_stage)
-        token = secrets.token_urlsafe(18)
+        old = self._token_of.get((room_id, pid))
+        if old is not None:
+            self.tokens.pop(old, None)
+        token = (
+            self.token_maker(room_id, pid) if self.token_maker else secrets.token_urlsafe(18)
+        )
         self.tokens[token] = (room_id, pid)
         self._token_of[(room_id, pid)] = token
         return token
@@ -179,6 +201,10 @@ class MotionPlane:
     def attach(self, token: str, transport: MotionTransport) -> tuple[str, str] | None:
         """Bind a transport to the participant a token names; None for an unknown token."""
         found = self.tokens.get(token)
+        if found is None and self.token_resolver is not None:
+            found = self.token_resolver(token)
+            if found is not None:
+                self._placeholder(*found)
         if found is None:
             return None
         room_id, pid = found
@@ -187,6 +213,14 @@ class MotionPlane:
         room.transports[row] = transport
         room.table.set_receiving(pid, True)
         return found
+
+    def _placeholder(self, room_id: str, pid: str) -> None:
+        """A row for someone whose join another node made (its state arrives next tick)."""
+        if room_id not in self.rooms:
+            self.add_room(room_id, self.capacity_of(room_id))
+        room = self.rooms[room_id]
+        if pid not in room.table:
+            room.add(pid, 0, 0.0, 0.0, 0.0, False)
 
     def detach(self, room_id: str, pid: str, transport: MotionTransport) -> None:
         room = self.rooms.get(room_id)
@@ -205,6 +239,9 @@ class MotionPlane:
         except Exception:
             self.stats.uplinks_rejected += 1
             raise
+        if self.relay is not None:
+            self.relay(room_id, pid, bytes(data))
+            return
         x, z, h = self.mover(room_id, pid, up.x, up.z, up.h)
         room = self.rooms[room_id]
         row = room.table.row(pid)

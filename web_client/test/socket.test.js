@@ -77,3 +77,24 @@ test('deltas reach the callback', () => {
   sock.fire('room:delta', { room: 'plaza', tick: 3 });
   assert.deepEqual(got, [{ room: 'plaza', tick: 3 }]);
 });
+
+test('a rejoin after a reconnect carries the device and resume token of the last ack', async () => {
+  const { sock, factory } = fakeIo();
+  const net = new HirobaSocket({}, factory);
+  const payload = { name: 'さくら', room: 'plaza', lang: 'ja' };
+  sock.nextAck = { ok: true, self: 'p_1', snapshot: {}, device: 'd_1', resume: 'r1' };
+  await net.join(payload);
+  assert.deepEqual(payload, { name: 'さくら', room: 'plaza', lang: 'ja' }, 'the caller keeps its object');
+  sock.fire('disconnect', 'transport close');
+  sock.nextAck = { ok: true, self: 'p_1', snapshot: {}, device: 'd_1', resume: 'r2' };
+  sock.fire('connect');
+  await new Promise((r) => setImmediate(r));
+  const joins = sock.emitted.filter((e) => e[0] === 'join');
+  assert.deepEqual(joins[1][1], { ...payload, device: 'd_1', resume: 'r1' });
+  // the next reconnect uses the newer token
+  sock.fire('disconnect', 'transport close');
+  sock.fire('connect');
+  await new Promise((r) => setImmediate(r));
+  const again = sock.emitted.filter((e) => e[0] === 'join');
+  assert.equal(again[2][1].resume, 'r2');
+});

@@ -17,6 +17,18 @@ export class JoinError extends Error {
   }
 }
 
+/**
+ * The payload to rejoin with after a reconnect: the same join, plus the device and resume
+ * token of its ack, so that the person keeps their participant id (docs/protocol.md `join`).
+ */
+export function resumable(payload, res) {
+  const next = { ...payload };
+  if (res && typeof res.device === 'string') next.device = res.device;
+  if (res && typeof res.resume === 'string') next.resume = res.resume;
+  else delete next.resume;
+  return next;
+}
+
 export class HirobaSocket {
   /** @param {object} [handlers] onDelta(delta), onRejoin({self, snapshot}), onStatus(status), onRejoinFailed(err) */
   constructor(handlers = {}, ioFactory = io) {
@@ -28,8 +40,17 @@ export class HirobaSocket {
     this.socket.on('connect', () => {
       this.handlers.onStatus?.('connected');
       if (this.socket.recovered || !this.joinPayload || this.joining) return;
-      this.#emitJoin(this.joinPayload).then(
-        (res) => this.handlers.onRejoin?.(res),
+      const payload = this.joinPayload;
+      this.#emitJoin(payload).catch((err) => {
+        // an expired or refused resume token: join again as a newcomer
+        if (err.reason !== 'bad_token' || !payload.resume) throw err;
+        const { resume: _r, ...fresh } = payload;
+        return this.#emitJoin(fresh);
+      }).then(
+        (res) => {
+          this.joinPayload = resumable(payload, res);
+          this.handlers.onRejoin?.(res);
+        },
         (err) => {
           this.joinPayload = null;
           this.handlers.onRejoinFailed?.(err);
@@ -66,7 +87,7 @@ export class HirobaSocket {
     if (!this.socket.connected && !this.socket.active) this.socket.connect();
     try {
       const res = await this.#emitJoin(payload);
-      this.joinPayload = payload;
+      this.joinPayload = resumable(payload, res);
       return res;
     } finally {
       this.joining = false;

@@ -1,0 +1,69 @@
+"""Resume tokens: a joined person's claim to their participant id after a reconnect.
+
+A join acknowledgement carries one. When a socket comes back (its node stopped, the
+network blinked, a cluster's leader changed) and joins again with it, the person keeps
+their participant id, so others see the same avatar and the meeting keeps their place.
+The token names the room, the id and the device that joined: it grants no role. The role
+comes, as on every join, from the invitation, staff login or device presented with it.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+import json
+from dataclasses import dataclass
+
+from moderation.tokens import _b64decode, _sign, encode
+from rooms.errors import HirobaError, Reason
+
+RESUME_TYPE = "resume"
+#: How long after its join a token can resume: long enough for a node restart and a
+#: phone that lost its network for a while, short enough that a leaked one soon expires.
+RESUME_TTL_SECONDS = 6 * 3600
+MAX_RESUME_LENGTH = 400
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeClaim:
+    room: str
+    pid: str
+    device: str
+
+
+def issue_resume(secret: bytes, room: str, pid: str, device: str, now: float) -> str:
+    """A token letting the holder of ``device`` rejoin ``room`` as ``pid``."""
+    return encode(secret, {
+        "typ": RESUME_TYPE, "room": room, "pid": pid, "dev": device,
+        "exp": int(now) + RESUME_TTL_SECONDS,
+    })  # fmt: skip
+
+
+def verify_resume(secret: bytes, token: str, room: str, device: str | None, now: float) -> str:
+    """The participant id ``token`` resumes in ``room`` for ``device``; else ``bad_token``."""
+    if not isinstance(token, str) or len(token) > MAX_RESUME_LENGTH or token.count(".") != 1:
+        raise HirobaError(Reason.BAD_TOKEN, "resume token is malformed")
+    body, signature = token.split(".")
+    try:
+        payload = _b64decode(body)
+        given = _b64decode(signature)
+    except (binascii.Error, ValueError) as exc:
+        raise HirobaError(Reason.BAD_TOKEN, "resume token is malformed") from exc
+    if not hmac.compare_digest(given, _sign(secret, payload)):
+        raise HirobaError(Reason.BAD_TOKEN, "resume token signature does not match")
+    try:
+        data = json.loads(payload)
+        claim = ResumeClaim(str(data["room"]), str(data["pid"]), str(data["dev"]))
+        expires = int(data["exp"])
+        typ = data["typ"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HirobaError(Reason.BAD_TOKEN, "resume token payload is malformed") from exc
+    if typ != RESUME_TYPE:
+        raise HirobaError(Reason.BAD_TOKEN, "not a resume token")
+    if expires <= now:
+        raise HirobaError(Reason.BAD_TOKEN, "resume token has expired")
+    if claim.room != room:
+        raise HirobaError(Reason.BAD_TOKEN, "resume token is for another room")
+    if device is None or not hmac.compare_digest(claim.device, device):
+        raise HirobaError(Reason.BAD_TOKEN, "resume token belongs to another device")
+    return claim.pid

@@ -1,0 +1,1 @@
+"""Cluster mode: several Hiroba nodes joined by Redis (docs/cluster.md)."""
