@@ -202,6 +202,72 @@ async def test_plaza_voices_reach_listeners_on_both_nodes(cluster: Cluster) -> N
         use_host_addresses([])
 
 
+async def test_voice_goes_on_when_the_leader_of_three_nodes_dies(cluster: Cluster) -> None:
+    """Three nodes: a chair speaks through node C, a member listens through node B, the
+    leader A is killed. The surviving nodes elect a leader, rejoin their sockets and
+    grant their peers again: the member hears the chair again without doing anything."""
+    use_host_addresses(["127.0.0.1"])
+    flags = ("--ice-host-addresses", "127.0.0.1")
+    a = cluster.node("a", *flags)
+    b, c = cluster.node("b", *flags), cluster.node("c", *flags)
+    await _add_staff(a)
+    listener = Listener(CONFIG, 3)
+    pcs: list[Any] = []
+    try:
+        chair = await cluster.client(c)
+        await joined(chair, "委員長", room=COMMITTEE,
+                     token=invitation(server_of(a), COMMITTEE, Role.CHAIR, "委員長"))
+        member = await cluster.client(b)
+        m_ack = await joined(member, "委員", room=COMMITTEE,
+                             token=invitation(server_of(a), COMMITTEE, Role.CHAIR, "副委員長"))
+        assert m_ack.get("place", "room") == "room", m_ack
+
+        async def listen(_p: str, _r: str, sdp: str) -> str:
+            ack = await member.call("audio:listen", {"sdp": sdp, "slots": 3})
+            assert ack["ok"], ack
+            return str(ack["sdp"])
+
+        async def publish(_p: str, _r: str, sdp: str) -> str:
+            ack = await chair.call("audio:publish", {"type": "offer", "sdp": sdp})
+            assert ack["ok"], ack
+            return str(ack["sdp"])
+
+        await listener.connect(listen, "", "")
+        pcs.append(await speak(CONFIG, publish, "", "", Tone(700)))
+        listener.clear()
+        await asyncio.sleep(1.5)
+        assert listener.tones() == {700}, "heard through the leader's routing"
+        a.kill()
+        deadline = time.monotonic() + 15
+        while True:  # a leader is elected (lease 1.5 s), sockets rejoin, peers are granted
+            listener.clear()
+            await asyncio.sleep(1.0)
+            if listener.tones(min_frames=20) == {700} or time.monotonic() > deadline:
+                break
+        assert listener.tones(min_frames=20) == {700}, "heard again after the leader died"
+        assert chair.sio.connected and member.sio.connected
+        ack = await until_ok(member, "chat:send", {"text": "聞こえます"})
+        assert ack["ok"], ack
+        # The new leader knows the microphone on C (granted again): muting the chair
+        # from a console on B closes it there.
+        chair.sio.on("audio:closed", chair._recorder("audio:closed"))
+        cookie, _ = await login(SimpleNamespace(url=b.url))  # type: ignore[arg-type]
+        staff = await cluster.client(b, cookie)
+        await staff.act("console:join", {"room": COMMITTEE})
+        await staff.act("sanction:mute", {"target": chair.ack["self"], "reason": "test"})
+        closed = await chair.expect("audio:closed", within=5)
+        assert closed["reason"] == "muted"
+        await asyncio.sleep(0.5)
+        listener.clear()
+        await asyncio.sleep(1.0)
+        assert listener.tones() == set(), "muted on the new leader's word"
+    finally:
+        await listener.close()
+        for pc in pcs:
+            await pc.close()
+        use_host_addresses([])
+
+
 async def test_bad_input_and_floods_through_an_edge_hurt_nobody_else(cluster: Cluster) -> None:
     a, b = cluster.node("a"), cluster.node("b")
     calm_a, calm_b, bad = (await cluster.client(a), await cluster.client(b),
