@@ -14,6 +14,7 @@ from server.audio_api import AudioApi
 from server.camera import PipelineFactory
 from server.cluster.node import ClusterNode
 from server.cluster.sio_server import ClusterServer
+from server.diagnostics import LeakSources, add_diagnostics_route
 from server.hub import Hub
 from server.meeting_api import MeetingApi
 from server.meeting_seed import seed_meetings
@@ -165,6 +166,7 @@ def create_app(
         settings.metrics_allow,
         MetricsSources(hub, motion.plane, audio.plane, tracking.camera),
     )
+    add_diagnostics_route(app, settings, LeakSources(hub, sio, meetings, motion, audio, tracking))
     add_staff_routes(app)
     add_recording_routes(app, recordings.index, hub, meetings)
 

@@ -82,6 +82,13 @@ class Settings:
         default=("127.0.0.0/8", "::1/128"),
         metadata=_doc("networks (CIDR, comma separated) whose requests /metrics answers"),
     )
+    debug_endpoints: bool = field(
+        default=False,
+        metadata=_doc(
+            "serve GET /api/debug/leaks (live object and task counts, loopback only) for "
+            "load tests; keep off in production"
+        ),
+    )
     floor_limit_seconds: float = field(
         default=180.0,
         metadata=_doc("meetings: time limit when the floor is given without one, in seconds"),

@@ -66,6 +66,12 @@ def motion_handler(
                     break
         finally:
             plane.detach(room_id, pid, transport)
+            # A dropped connection cancels this handler (handler_cancellation) without
+            # closing the WebSocket: its heartbeat timer would keep it, its request and
+            # buffers alive for another heartbeat (20 s). Closing a dead one returns at once.
+            gone = request.transport is None or request.transport.is_closing()
+            if gone and not ws.closed:
+                await ws.close()
         return ws
 
     return handle
