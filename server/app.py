@@ -26,7 +26,7 @@ from server.motion.endpoint import motion_handler
 from server.motion.service import MOTION_PATH, MotionService
 from server.recording_service import RecordingService
 from server.recordings_http import add_recording_routes
-from server.secret import load_or_create_secret
+from server.secret import load_or_create_secret, read_secret
 from server.security import content_security_policy, import_map, security_headers_middleware
 from server.seed import seed_demo
 from server.settings import Settings
@@ -171,19 +171,26 @@ def create_app(
     add_recording_routes(app, recordings.index, hub, meetings)
 
     async def startup(app: web.Application) -> None:
-        await store.open()
-        if settings.seed_demo:
-            await seed_demo(store)
-            await seed_meetings(store)
-        for info in await store.list_rooms():
-            hub.add_room(info, await store.list_notices(info.id))
-        secret = await asyncio.get_running_loop().run_in_executor(
-            None, load_or_create_secret, settings.secret_path
-        )
-        if cluster is not None:
+        loop = asyncio.get_running_loop()
+        if cluster is not None and cluster.edge_only:
+            # No database here: the rooms come from the leader, the secret is a copy.
+            secret = await loop.run_in_executor(None, read_secret, settings.secret_path)
             await cluster.start(secret)
+            for info in await cluster.room_infos():
+                hub.add_room(info, [])
+        else:
+            await store.open()
+            if settings.seed_demo:
+                await seed_demo(store)
+                await seed_meetings(store)
+            for info in await store.list_rooms():
+                hub.add_room(info, await store.list_notices(info.id))
+            secret = await loop.run_in_executor(None, load_or_create_secret, settings.secret_path)
+            if cluster is not None:
+                await cluster.start(secret)
         leading = cluster is None or cluster.is_leader
-        await meetings.load(secret, recover=leading)
+        if cluster is None or not cluster.edge_only:
+            await meetings.load(secret, recover=leading)
         if leading:
             await recordings.open()  # closes what a crash left open, before anyone joins
         api = SocketApi(sio, hub, meetings, motion)

@@ -227,6 +227,13 @@ class Settings:
             "(default: http://HOST:PORT, 127.0.0.1 for 0.0.0.0)"
         ),
     )
+    cluster_role: str = field(
+        default="any",
+        metadata=_doc(
+            "cluster mode: any (may become the leader: needs the database in DATA_DIR) or "
+            "edge (never leads: needs only a copy of the secret file, on any machine)"
+        ),
+    )
     cluster_lease_seconds: float = field(
         default=5.0,
         metadata=_doc(

@@ -27,9 +27,9 @@ MAX_AGE_SECONDS = 30
 #: Request headers the leader needs; everything else stays at the edge.
 PASS_REQUEST = ("Cookie", "Content-Type", "Origin", "X-CSRF-Token", "Accept", "Accept-Language",
                 "If-None-Match")  # fmt: skip
-#: Response headers the browser needs (the security middleware adds its own on the way out).
-PASS_RESPONSE = ("Content-Type", "Set-Cookie", "Content-Disposition", "Cache-Control", "ETag",
-                 "Content-Security-Policy", "Retry-After")  # fmt: skip
+#: Response headers that belong to one connection, not passed through.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "date", "server",
+                        "content-length", "upgrade", "proxy-authenticate", "te", "trailer"})
 #: Reads of the shared disk and this node's own counters are served where they arrive.
 LOCAL_PREFIXES = ("/api/motion/stats", "/api/debug/")
 
@@ -62,13 +62,15 @@ def verify_client(secret: bytes, header: str, now: float) -> tuple[str, str, str
     return fields[0], fields[1], fields[2]
 
 
-def forwarded(request: web.Request) -> bool:
-    """Whether the edge should pass ``request`` on to the leader."""
+def forwarded(request: web.Request, local_disk: bool = True) -> bool:
+    """Whether the edge should pass ``request`` on to the leader. ``local_disk``: this node
+    shares the leader's data folder (database and recordings)."""
     path = request.path
     if not path.startswith("/api/") or path.startswith(LOCAL_PREFIXES):
         return False
-    # Recordings' manifests, files and minutes are read from the shared disk and database.
-    return not (request.method in ("GET", "HEAD") and path.startswith("/api/recordings"))
+    # Recordings' manifests, files and minutes can be read from a shared disk and database.
+    reading = request.method in ("GET", "HEAD") and path.startswith("/api/recordings")
+    return not (reading and local_disk)
 
 
 class HttpForwarder:
@@ -79,7 +81,9 @@ class HttpForwarder:
         secret: Callable[[], bytes],
         leader_url: Callable[[], Awaitable[str | None]],
         is_leader: Callable[[], bool],
+        local_disk: bool = True,
     ) -> None:
+        self.local_disk = local_disk
         self.secret = secret
         self.leader_url = leader_url
         self.is_leader = is_leader
@@ -94,7 +98,7 @@ class HttpForwarder:
                 remote, scheme, host = client
                 request = request.clone(remote=remote, scheme=scheme, host=host)
             return await handler(request)
-        if self.is_leader() or not forwarded(request):
+        if self.is_leader() or not forwarded(request, self.local_disk):
             return await handler(request)
         return await self._forward(request)
 
@@ -118,11 +122,16 @@ class HttpForwarder:
             request.method, leader + request.path_qs, headers=headers, data=body,
             allow_redirects=False,
         ) as answer:
-            payload = await answer.read()
-            response = web.Response(status=answer.status, body=payload)
-            for name in PASS_RESPONSE:
-                for value in answer.headers.getall(name, ()):
+            # Streamed through (a recording's audio may be large); the leader's security
+            # headers come with it, this node's middleware cannot add to sent headers.
+            response = web.StreamResponse(status=answer.status)
+            for name, value in answer.headers.items():
+                if name.lower() not in HOP_BY_HOP:
                     response.headers.add(name, value)
+            await response.prepare(request)
+            async for chunk in answer.content.iter_chunked(64 * 1024):
+                await response.write(chunk)
+            await response.write_eof()
             return response
 
     async def close(self) -> None:

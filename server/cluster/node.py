@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from moderation.rate_limit import TokenBucket
 from rooms.errors import HirobaError, Reason
+from rooms.model import RoomKind
+from rooms.room import RoomInfo
 from server import events
 from server.cluster.audio_relay import BATCH_SECONDS, Packet, decode_packets, encode_packets
 from server.cluster.bus import RedisBus, channel
@@ -57,6 +59,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEADER_KEY = channel("leader")
+#: The rooms (as the leader's database has them), for edges without a database.
+ROOMS_KEY = channel("rooms")
 #: Renew the lease if this node holds it, or take it if nobody does (after Redis lost it).
 _RENEW = """
 local holder = redis.call('GET', KEYS[1])
@@ -157,7 +161,11 @@ class ClusterNode:
         trigger: Trigger,
     ) -> None:
         assert settings.redis_url is not None
+        if settings.cluster_role not in ("any", "edge"):
+            raise HirobaError(Reason.BAD_FIELD, "cluster_role must be any or edge")
         self.settings = settings
+        #: Never leads and has no database (cluster_role = edge): any machine.
+        self.edge_only = settings.cluster_role == "edge"
         self.name = settings.node_name
         self.hub = hub
         self.plane = plane
@@ -167,11 +175,13 @@ class ClusterNode:
         self.promote_services: Callable[[], Awaitable[None]] | None = None
         self.secret = b""
         self.url = settings.node_url or _own_url(settings)
-        self.http = HttpForwarder(lambda: self.secret, self.leader_url, lambda: self.is_leader)
+        self.http = HttpForwarder(lambda: self.secret, self.leader_url, lambda: self.is_leader,
+                                  local_disk=not self.edge_only)
         self._leader_url: tuple[str, str, float] | None = None
         self.bus = RedisBus(settings.redis_url, self._receive)
         self.bus.on_connected = self._connected
         self.leader: str | None = None
+        self._last_leader: str | None = None
         self.is_leader = False
         self.lease_ms = int(settings.cluster_lease_seconds * 1000)
         self._calls: dict[int, asyncio.Future[Any]] = {}
@@ -313,6 +323,10 @@ class ClusterNode:
         holder = await self.bus.command("GET", LEADER_KEY)
         current = holder.decode() if isinstance(holder, bytes) else holder
         if current is None:
+            self.leader = None  # events are answered `unavailable` at once meanwhile
+        if current is None and self.edge_only:
+            return  # waits for a node with the database to lead
+        if current is None:
             now = time.monotonic()
             # After a Redis restart the old leader takes the key back on its next renewal;
             # others wait longer than that before taking it.
@@ -332,15 +346,37 @@ class ClusterNode:
                 return
         self._vacant_since = None
         if current != self.leader:
-            previous, self.leader = self.leader, str(current)
-            if previous is not None:
+            previous, self.leader = self._last_leader, str(current)
+            self._last_leader = self.leader
+            if previous is not None and previous != current:
                 self.stats["leader_changes"] += 1
                 log.warning("cluster leader changed from %s to %s", previous, current)
                 self._spawn(self._rejoin_all())
 
+    async def room_infos(self) -> list[RoomInfo]:
+        """Edge without a database: the rooms, as the leader published them."""
+        for _ in range(150):
+            with contextlib.suppress(Exception):
+                raw = await self.bus.command("GET", ROOMS_KEY)
+                if isinstance(raw, bytes):
+                    return [RoomInfo(id=str(r["id"]), kind=RoomKind(r["kind"]),
+                                     name_ja=str(r["name_ja"]), name_en=str(r["name_en"]),
+                                     capacity=int(r["capacity"])) for r in json.loads(raw)]
+            await asyncio.sleep(0.2)
+        raise HirobaError(Reason.UNAVAILABLE, "no leader has published the rooms yet")
+
+    async def _publish_rooms(self) -> None:
+        rooms = [{"id": r.info.id, "kind": r.info.kind.value, "name_ja": r.info.name_ja,
+                  "name_en": r.info.name_en, "capacity": r.info.capacity}
+                 for r in self.hub.rooms.values()]  # fmt: skip
+        await self.bus.command("SET", ROOMS_KEY, json.dumps(rooms, ensure_ascii=False))
+
     async def _become_leader(self, initial: bool) -> None:
-        previous = self.leader
+        previous = self._last_leader
         self.leader, self.is_leader = self.name, True
+        self._last_leader = self.name
+        with contextlib.suppress(Exception):
+            await self._publish_rooms()
         self.plane.relay = None
         await self.bus.unsubscribe(channel("motion", "state"))
         await self.bus.subscribe(channel("motion", "uplinks"))

@@ -123,6 +123,46 @@ async def test_clients_on_two_nodes_see_and_read_each_other(cluster: Cluster) ->
     await ca.wait_for(lambda d: b_ack["self"] in d.get("left", []))
 
 
+async def test_an_edge_on_another_machine_needs_no_database(cluster: Cluster) -> None:
+    """``cluster_role = edge``: its own (empty) data folder and a copy of the secret; it
+    takes the rooms from the leader and passes every database call to it."""
+    a = cluster.node("a")
+    elsewhere = cluster.data.parent / "elsewhere"
+    elsewhere.mkdir()
+    secret = elsewhere / "copied-secret.key"
+    secret.write_bytes((cluster.data / "secret.key").read_bytes())
+    e = Node("e", elsewhere / "data", cluster.redis.url,
+             flags=("--cluster-role", "edge", "--secret-file", str(secret))).start()
+    cluster.nodes["e"] = e
+    ca, ce = await cluster.client(a), await cluster.client(e)
+    a_ack = await joined(ca, "本庁")
+    e_ack = await joined(ce, "支所")
+    assert any(p["id"] == a_ack["self"] for p in e_ack["snapshot"]["participants"])
+    await ce.act("chat:send", {"text": "支所から"})
+    await ca.expect("meeting:event", lambda ev: ev["type"] == "chat.posted"
+                    and ev["message"]["text"] == "支所から")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(e.url + "/api/rooms") as resp:
+            assert resp.status == 200
+            assert resp.headers.get("Content-Security-Policy"), "the leader's headers came"
+            rooms = {r["id"]: r for r in (await resp.json())["rooms"]}
+        assert rooms["plaza"]["participants"] == 2
+        async with http.get(e.url + "/api/recordings") as resp:
+            assert resp.status == 200, await resp.text()
+    assert not (elsewhere / "data" / "hiroba.sqlite3").exists(), "no database on the edge"
+    # It never leads: with the leader gone, it waits (answers unavailable) rather than
+    # run meetings without their records.
+    a.kill()
+    await asyncio.sleep(3.5)
+    ack = await ce.call("chat:send", {"text": "誰かいますか"})
+    assert ack["ok"] is False and ack["reason"] in ("unavailable", "not_joined"), ack
+    # A node with the database comes back and leads; the edge's person is joined again.
+    b = cluster.node("b")
+    ack = await until_ok(ce, "chat:send", {"text": "戻りました"}, within=15)
+    assert ack["ok"], ack
+    assert b.url
+
+
 async def test_a_ban_on_one_node_holds_on_the_other(cluster: Cluster) -> None:
     a, b = cluster.node("a"), cluster.node("b")
     await _add_staff(a)
