@@ -27,7 +27,12 @@ from server.motion.service import MOTION_PATH, MotionService
 from server.recording_service import RecordingService
 from server.recordings_http import add_recording_routes
 from server.secret import load_or_create_secret, read_secret
-from server.security import content_security_policy, import_map, security_headers_middleware
+from server.security import (
+    content_security_policy,
+    import_map,
+    polling_body_limit_middleware,
+    security_headers_middleware,
+)
 from server.seed import seed_demo
 from server.settings import Settings
 from server.socket_api import SocketApi
@@ -94,6 +99,7 @@ def create_app(
         middlewares=[
             security_headers_middleware(content_security_policy(imports), tls=settings.tls),
             error_middleware,
+            polling_body_limit_middleware("/socket.io/", settings.max_message_bytes),
         ],
         client_max_size=64 * 1024,
     )

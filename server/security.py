@@ -99,3 +99,23 @@ def security_headers_middleware(csp: str, tls: bool) -> Middleware:
         return response
 
     return middleware
+
+
+def polling_body_limit_middleware(prefix: str, limit: int) -> Middleware:
+    """Refuse an engine.io long-polling POST under ``prefix`` whose body is over ``limit``
+    bytes before python-engineio sees it (``413 too_long``).
+
+    python-engineio (4.15) answers such a POST by closing the session and waiting for the
+    client to poll its close packet; a client that never polls holds that request, and the
+    server's graceful shutdown, for ever. Refused here, nothing waits.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "POST" and request.path.startswith(prefix):
+            length = request.content_length
+            if length is not None and length > limit:
+                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
+        return await handler(request)
+
+    return middleware
