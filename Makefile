@@ -41,8 +41,9 @@ web_client/node_modules/.installed: web_client/package.json web_client/package-l
 
 # Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one),
 # redis-server for the cluster tests (tests/cluster_harness.py starts it on a free port),
+# coturn for the TURN relay test (tests/e2e/test_turn.py starts it on loopback),
 # and a Japanese font so that screenshots kept as test artifacts show the Japanese UI.
-TEST_APT_PACKAGES := chromium fonts-ipafont-gothic strace redis-server
+TEST_APT_PACKAGES := chromium fonts-ipafont-gothic strace redis-server coturn
 chromium:
 	@missing=$$(for p in $(TEST_APT_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

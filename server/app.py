@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import socketio
 from aiohttp import web
 
+from rooms.model import Participant
+from rooms.room import Room
 from server.audio_api import AudioApi
+from server.browser_ice import load_browser_ice
 from server.camera import PipelineFactory
 from server.cluster.node import ClusterNode
 from server.cluster.sio_server import ClusterServer
@@ -203,6 +207,16 @@ def create_app(
         MeetingApi(lambda event, handler: sio.on(event, api.guard(handler)), meetings)
         recordings.bind(lambda event, handler: sio.on(event, api.guard(handler)))
         api.join_extras.append(recordings.join_extra)
+        browser_ice = await loop.run_in_executor(
+            None, load_browser_ice, settings.turn_urls, settings.turn_secret_file,
+            settings.turn_ttl_seconds,
+        )
+
+        def ice_extra(_room: Room, person: Participant) -> dict[str, object]:
+            # Every join, rejoin and admission: fresh TURN credentials for this person.
+            return {"ice": {"iceServers": browser_ice.servers(person.id, time.time())}}
+
+        api.join_extras.append(ice_extra)
         if leading:
             meetings.start()
         tracking.bind(api)

@@ -178,6 +178,24 @@ class Settings:
         default=(),
         metadata=_doc("STUN/TURN URLs for WebRTC (comma separated); none: no third party"),
     )
+    turn_urls: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "STUN/TURN URLs browsers use (comma separated, e.g. "
+            "turn:turn.example.jp:3478?transport=udp,turns:turn.example.jp:443?transport=tcp)"
+            "; none: browsers use no third party"
+        ),
+    )
+    turn_secret_file: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "file holding the TURN server's shared secret (coturn static-auth-secret): each "
+            "join then gets time-limited TURN credentials"
+        ),
+    )
+    turn_ttl_seconds: int = field(
+        default=6 * 3600, metadata=_doc("how long a browser's TURN credentials are valid")
+    )
     ice_host_addresses: tuple[str, ...] = field(
         default=(),
         metadata=_doc(

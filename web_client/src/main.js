@@ -21,6 +21,7 @@ import { FaceTracking } from './tracking/manager.js';
 import { FacePanel } from './ui/facePanel.js';
 import { MeetingUi } from './ui/meeting.js';
 import { Voice } from './net/voice.js';
+import { setIceServers } from './net/ice.js';
 import { VoicePanel } from './ui/voicePanel.js';
 
 const $ = (id) => document.getElementById(id);
@@ -50,7 +51,7 @@ const frameTimes = [];
 
 const announcer = new Announcer($('live'));
 const meeting = new MeetingUi({
-  enter: (self, snapshot, motionInfo, audioInfo) => enterRoom(self, snapshot, motionInfo, audioInfo),
+  enter: (self, snapshot, motionInfo, audioInfo, ice) => enterRoom(self, snapshot, motionInfo, audioInfo, ice),
   back: (message) => {
     exitRoom();
     join.showError(message);
@@ -105,7 +106,7 @@ function ensureSocket() {
     onStatus: (s) => hud.setStatus(s === 'connected' ? 'connected' : 'reconnecting'),
     onRejoin: (res) => {
       if (!meeting.joined(res)) return exitRoom(false); // back in the lobby
-      enterRoom(res.self, res.snapshot, res.motion, res.audio);
+      enterRoom(res.self, res.snapshot, res.motion, res.audio, res.ice);
       tracking?.rejoined();
     },
     onRtcClosed: () => tracking?.onServerClosed(),
@@ -143,7 +144,7 @@ async function doJoin(payload) {
     await net.leave();
     throw new JoinError('no_webgl');
   }
-  if (meeting.joined(res)) enterRoom(res.self, res.snapshot, res.motion, res.audio);
+  if (meeting.joined(res)) enterRoom(res.self, res.snapshot, res.motion, res.audio, res.ice);
 }
 
 /** The face-tracking controls and manager, made on first entry to a room. */
@@ -183,8 +184,9 @@ function onMotionFrame({ tick, entries }) {
   motion.onMoved(link.tickMs(tick), moved, now);
 }
 
-function enterRoom(selfId, snapshot, motionInfo, audioInfo) {
+function enterRoom(selfId, snapshot, motionInfo, audioInfo, ice) {
   const now = performance.now();
+  setIceServers(ice?.iceServers); // before any peer connection of this stay is made
   participants.applySnapshot(selfId, snapshot);
   ensureTracking();
   tracking.setServerAllowed(!!snapshot.self_may?.track_on_server);

@@ -54,3 +54,15 @@ test('Latin text wraps at spaces, long words are cut, lines are capped', () => {
   assert.ok(capped[1].endsWith('…'));
   assert.deepEqual(tokenize('AB 市役所。'), ['AB ', '市', '役', '所。']);
 });
+
+test('peer connections take the ICE servers of the last join, and nothing malformed', async () => {
+  const { setIceServers, rtcConfiguration } = await import('../src/net/ice.js');
+  assert.deepEqual(rtcConfiguration(), { iceServers: [] }, 'no third party by default');
+  const turn = { urls: ['turns:turn.example.jp:443?transport=tcp'], username: '1:p_1', credential: 'x' };
+  setIceServers([turn, null, { nourls: 1 }, 'junk']);
+  assert.deepEqual(rtcConfiguration(), { iceServers: [turn] });
+  rtcConfiguration().iceServers[0].username = 'changed';
+  assert.equal(rtcConfiguration().iceServers[0].username, '1:p_1', 'callers get a copy');
+  setIceServers(undefined);
+  assert.deepEqual(rtcConfiguration(), { iceServers: [] });
+});

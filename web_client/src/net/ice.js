@@ -5,6 +5,24 @@
  */
 export const GATHER_TIMEOUT_MS = 5000;
 
+let iceServers = [];
+
+/**
+ * Keep the ICE servers of the last join acknowledgement (`ice.iceServers`: the operator's
+ * TURN servers with this person's time-limited credentials; empty by default, and then no
+ * third party is contacted). Anything malformed counts as none.
+ */
+export function setIceServers(list) {
+  iceServers = Array.isArray(list)
+    ? list.filter((s) => s && (typeof s.urls === 'string' || Array.isArray(s.urls)))
+    : [];
+}
+
+/** The configuration for every RTCPeerConnection the page makes. */
+export function rtcConfiguration() {
+  return { iceServers: iceServers.map((s) => ({ ...s })) };
+}
+
 /** Resolves when `pc` has gathered its candidates, or after GATHER_TIMEOUT_MS. */
 export function gathered(pc, timeoutMs = GATHER_TIMEOUT_MS) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();

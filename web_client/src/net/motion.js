@@ -17,7 +17,7 @@
  */
 import { decodeFrame, encodeUplink } from './motionCodec.js';
 import { MOTION_OFFER } from './events.js';
-import { gathered } from './ice.js';
+import { gathered, rtcConfiguration } from './ice.js';
 
 export const CLOSE_BAD_INPUT = 4400;
 export const CLOSE_BAD_TOKEN = 4401;
@@ -224,7 +224,7 @@ export class MotionLink {
 
   /** The fallback: the plane on a WebRTC data channel, offered over socket.io. */
   async #connectChannel(gen) {
-    const pc = new this.PC({ iceServers: [] });
+    const pc = new this.PC(rtcConfiguration());
     this.pc = pc;
     const channel = pc.createDataChannel('motion', { ordered: false, maxRetransmits: 0 });
     channel.binaryType = 'arraybuffer';

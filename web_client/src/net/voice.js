@@ -9,7 +9,7 @@
  * at the own avatar. An AnalyserNode per slot (before the panner) measures what arrives.
  */
 import { AUDIO_ACTIVE, AUDIO_CLOSE, AUDIO_CLOSED, AUDIO_LISTEN, AUDIO_PUBLISH, AUDIO_SLOTS } from './events.js';
-import { gathered } from './ice.js';
+import { gathered, rtcConfiguration } from './ice.js';
 
 const SIGNAL_TIMEOUT_MS = 15000;
 /** Height of a voice above the avatar's feet, metres. */
@@ -125,7 +125,7 @@ export class Voice {
     this.slotCount = Math.max(1, Math.min(8, info.slots | 0 || 3));
     this.slots = Array(this.slotCount).fill(null);
     this.unlock();
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection(rtcConfiguration());
     this.listenPc = pc;
     for (let i = 0; i < this.slotCount; i++) pc.addTransceiver('audio', { direction: 'recvonly' });
     pc.addEventListener('track', (e) => {
@@ -195,7 +195,7 @@ export class Voice {
       } catch (e) {
         throw new VoiceError(e?.name === 'NotAllowedError' || e?.name === 'SecurityError' ? 'denied' : 'no_mic', e?.message);
       }
-      pc = new RTCPeerConnection({ iceServers: [] });
+      pc = new RTCPeerConnection(rtcConfiguration());
       pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc);

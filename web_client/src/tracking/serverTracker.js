@@ -5,7 +5,7 @@
  * offer leaves once gathering is complete.
  */
 import { RTC_CLOSE, RTC_OFFER } from '../net/events.js';
-import { gathered } from '../net/ice.js';
+import { gathered, rtcConfiguration } from '../net/ice.js';
 
 
 /** A refusal with the server's reason code (`tracking_full`, `forbidden`, ...). */
@@ -26,7 +26,7 @@ export class ServerTracker {
   }
 
   async start(videoTrack) {
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection(rtcConfiguration());
     this.pc = pc;
     pc.addTransceiver(videoTrack, { direction: 'sendonly' });
     await pc.setLocalDescription(await pc.createOffer());

@@ -22,7 +22,7 @@ const EXTEND_SECONDS = 60;
 
 export class MeetingUi {
   /**
-   * @param {object} hooks enter(self, snapshot, motion, audio): put the avatar scene up;
+   * @param {object} hooks enter(self, snapshot, motion, audio, ice): put the avatar scene up;
    *   back(message): leave to the join screen and say why; announce(text): polite live region.
    */
   constructor(hooks) {
@@ -286,7 +286,7 @@ export class MeetingUi {
     if (!this.lobby) return;
     this.lobby = null;
     this.joined(ack);
-    this.hooks.enter(ack.self, ack.snapshot, ack.motion, ack.audio);
+    this.hooks.enter(ack.self, ack.snapshot, ack.motion, ack.audio, ack.ice);
     this.hooks.announce?.(t('live.admitted'));
   }
 
