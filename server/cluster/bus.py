@@ -37,8 +37,11 @@ class RedisBus:
         self.url = url
         self.receive = receive
         # Commands (leases, heartbeats) and publishing share one connection, in order.
-        self.redis = self._client()
-        self._lock = asyncio.Lock()
+        # Two connections: publishing, in order, and the lease and heartbeat commands, which
+        # must not wait behind a backlog of published messages (a leader whose renewal
+        # queued behind its own traffic would lose its lease under load).
+        self._links = {"publish": self._client(), "command": self._client()}
+        self._locks = {"publish": asyncio.Lock(), "command": asyncio.Lock()}
         self._channels: set[str] = set()
         self._pubsub: aioredis.client.PubSub | None = None
         self._task: asyncio.Task[None] | None = None
@@ -52,19 +55,21 @@ class RedisBus:
             self.url, single_connection_client=True, socket_timeout=2, socket_connect_timeout=2
         )
 
-    async def _run(self, *args: object) -> object:
-        """One command on the ordered connection, bounded in time; a connection that
-        failed is replaced (after a Redis restart the old one may hang rather than fail)."""
-        async with self._lock:
+    async def _run(self, link: str, *args: object) -> object:
+        """One command on one of the connections, in order and bounded in time; a
+        connection that failed is replaced (after a Redis restart the old one may hang
+        rather than fail)."""
+        async with self._locks[link]:
+            client = self._links[link]
             try:
                 return await asyncio.wait_for(
-                    self.redis.execute_command(*args),  # type: ignore[no-untyped-call]
+                    client.execute_command(*args),  # type: ignore[no-untyped-call]
                     COMMAND_TIMEOUT,
                 )
             except (RedisError, OSError, TimeoutError):
-                old, self.redis = self.redis, self._client()
+                self._links[link] = self._client()
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(old.aclose(), 1.0)
+                    await asyncio.wait_for(client.aclose(), 1.0)
                 raise
 
     async def start(self, channels: set[str]) -> None:
@@ -88,16 +93,16 @@ class RedisBus:
     async def publish(self, name: str, data: bytes) -> bool:
         """Send ``data`` on ``name``; False when Redis cannot be reached (nothing raised)."""
         try:
-            await self._run("PUBLISH", name, data)
+            await self._run("publish", "PUBLISH", name, data)
             return True
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("cannot publish to Redis: %s", type(exc).__name__)
             return False
 
     async def command(self, *args: object) -> object:
-        """One Redis command on the ordered connection (raises RedisError, OSError or
+        """One Redis command on the command connection (raises RedisError, OSError or
         TimeoutError)."""
-        return await self._run(*args)
+        return await self._run("command", *args)
 
     async def _listen(self) -> None:
         pause = 0.2
@@ -143,5 +148,6 @@ class RedisBus:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(Exception):
-            await self.redis.aclose()
+        for client in self._links.values():
+            with contextlib.suppress(Exception):
+                await client.aclose()

@@ -10,7 +10,8 @@ of its clients and sends them to the leader in one message per tick, a few milli
 before the leader's next tick.
 
 State message: ``u32 header length``, a JSON header
-``{"t": tick, "rooms": [{"id", "pids", "stage", "echo", "rec"}]}`` (``stage``/``echo``:
+``{"t": tick, "at": wall-clock start of the tick, "rooms": [{"id", "pids", "stage", "echo",
+"rec"}]}`` (``stage``/``echo``:
 strings of 0/1 per person; ``rec``: indexes of people with a pose record), then per room
 the plain entries (``len(pids)`` x :data:`codec.PLAIN_ENTRY`) and the records (69 bytes
 each, in ``rec`` order). Uplink batch: repeated ``u8 room length, room, u8 pid length,
@@ -46,8 +47,9 @@ class RoomState:
     records: dict[int, bytes]
 
 
-def encode_state(plane: MotionPlane, rooms: Iterable[str]) -> bytes:
-    """The state of ``rooms`` (those the plane has) as one message."""
+def encode_state(plane: MotionPlane, rooms: Iterable[str], at: float = 0.0) -> bytes:
+    """The state of ``rooms`` (those the plane has) as one message; ``at``: the wall-clock
+    time the leader's tick started (other nodes time their frames and uplinks by it)."""
     header: list[dict[str, object]] = []
     body: list[bytes] = []
     for room_id in rooms:
@@ -66,11 +68,12 @@ def encode_state(plane: MotionPlane, rooms: Iterable[str]) -> bytes:
         })  # fmt: skip
         body.append(room.plain[rows].tobytes())
         body.extend(room.records[rows[i]] or b"" for i in rec)
-    head = json.dumps({"t": plane.tick_number, "rooms": header}, separators=(",", ":")).encode()
+    head = json.dumps({"t": plane.tick_number, "at": at, "rooms": header},
+                      separators=(",", ":")).encode()
     return _LEN.pack(len(head)) + head + b"".join(body)
 
 
-def decode_state(data: bytes) -> tuple[int, list[RoomState]]:
+def decode_state(data: bytes) -> tuple[int, float, list[RoomState]]:
     try:
         (n,) = _LEN.unpack_from(data, 0)
         head = json.loads(data[4 : 4 + n])
@@ -86,7 +89,7 @@ def decode_state(data: bytes) -> tuple[int, list[RoomState]]:
                 at += RECORD_SIZE
             states.append(RoomState(str(r["id"]), pids, plain, str(r["stage"]),
                                     str(r["echo"]), records))
-        return int(head["t"]), states
+        return int(head["t"]), float(head.get("at", 0.0)), states
     except (ValueError, KeyError, TypeError, struct.error) as exc:
         raise ValidationError(Reason.BAD_PAYLOAD, "malformed motion state") from exc
 

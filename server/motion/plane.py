@@ -280,8 +280,10 @@ class MotionPlane:
     def set_on_stage(self, room_id: str, pid: str, on_stage: bool) -> None:
         self.rooms[room_id].table.set_on_stage(pid, on_stage)
 
-    async def tick(self) -> None:
-        """Send every client the frame it needs this tick.
+    async def tick(self, lag: float = 0.0) -> None:
+        """Send every client the frame it needs this tick. ``lag``: seconds since the
+        tick really began elsewhere (a cluster edge ticking on the leader's state), added
+        to the delay each frame carries so that clients time their uplinks to that tick.
 
         All of a room's frames are assembled before the first is sent
         (:mod:`server.motion.assembly`), so sending is the only per-client work and every
@@ -309,7 +311,7 @@ class MotionPlane:
                 transport = room.transports.get(receiver)
                 if transport is None:  # detached while earlier frames were being sent
                     continue
-                stamp_delay(frames, i, (self.clock() - started) * 1000)
+                stamp_delay(frames, i, (self.clock() - started + lag) * 1000)
                 frame = frames.buffer[frames.starts[i] : frames.ends[i]].tobytes()
                 await transport.send(frame)
                 sent_at[i] = self.clock()

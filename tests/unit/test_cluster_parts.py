@@ -44,8 +44,8 @@ def test_state_round_trip_builds_the_same_replica() -> None:
     leader.join("plaza", "p_b", 2, 0.0, 30.0, 3.0, on_stage=True)
     record = pose_codec.encode(Pose(1, TrackingState.TRACKED, roll=12.0))
     leader.set_pose("plaza", "p_b", record, echo=True)
-    tick, states = decode_state(encode_state(leader, ["plaza", "nowhere"]))
-    assert tick == leader.tick_number and [s.room for s in states] == ["plaza"]
+    tick, at, states = decode_state(encode_state(leader, ["plaza", "nowhere"], 12.5))
+    assert tick == leader.tick_number and at == 12.5 and [s.room for s in states] == ["plaza"]
     edge = plane()
     held: set[str] = set()
     assert apply_state(edge, states[0], 1.0, held) == []
@@ -63,7 +63,7 @@ def test_state_round_trip_builds_the_same_replica() -> None:
     leader.leave("plaza", "p_a")
     edge.rooms["plaza"].add("p_new", 0, 0, 0, 0, False)
     held.add("p_new")
-    _, states = decode_state(encode_state(leader, ["plaza"]))
+    _, _, states = decode_state(encode_state(leader, ["plaza"]))
     apply_state(edge, states[0], 2.0, held)
     assert set(edge.rooms["plaza"].pids.values()) == {"p_b", "p_new"}
 
