@@ -12,6 +12,14 @@ record) and receive its frames for S seconds, then prints:
 
     .venv/bin/hiroba bench motion --clients 500 --stage 12 --seconds 20 --json
 
+Several servers: ``--url`` repeated (or comma separated) targets running nodes of one
+cluster, and ``--cluster N`` starts redis-server and N nodes itself (tests/cluster_harness).
+Clients are spread round-robin over the nodes (each joins and opens /motion on its own),
+and the report adds per-node figures (CPU when the node's process is found: ``--pid``, or
+by its listening port in /proc) and Redis's CPU. Every 4th client also measures, on its own
+clock, how long a stage member's pose took from its uplink to the first frame carrying it,
+across nodes (the members' yaw carries the send time, in ms modulo 36 s).
+
 Counts and time are bounded (at most 1000 clients, 120 s); traffic stays on loopback.
 """
 
@@ -43,14 +51,82 @@ MAX_CLIENTS = 1000
 MAX_SECONDS = 120.0
 
 
-def start_server(data_dir: str, tick_hz: float) -> tuple[subprocess.Popen[bytes], str]:
+def server_flags(tick_hz: float) -> tuple[str, ...]:
     # Positions only on the motion plane, as when every client uses it; joins fast; data
     # channels over loopback host candidates, as many as there may be clients.
-    return bench_server.start_server(
-        data_dir, "--motion-hz", str(tick_hz), "--move-deltas", "false",
-        "--events-per-second", "100", "--events-burst", "200",
-        "--ice-host-addresses", "127.0.0.1", "--motion-datachannel-max", str(MAX_CLIENTS + 12),
-    )
+    return ("--motion-hz", str(tick_hz), "--move-deltas", "false",
+            "--events-per-second", "100", "--events-burst", "200",
+            "--ice-host-addresses", "127.0.0.1",
+            "--motion-datachannel-max", str(MAX_CLIENTS + 12))
+
+
+def start_server(data_dir: str, tick_hz: float) -> tuple[subprocess.Popen[bytes], str]:
+    return bench_server.start_server(data_dir, *server_flags(tick_hz))
+
+
+class Cluster:
+    """redis-server and ``count`` nodes sharing ``data_dir`` (the first one leads)."""
+
+    def __init__(self, data_dir: str, count: int, tick_hz: float) -> None:
+        sys.path.insert(0, str(ROOT))
+        from tests.cluster_harness import Node, RedisServer
+
+        self.redis = RedisServer(bench_server.free_port()).start()
+        self.nodes: list[Any] = []
+        try:
+            for i in range(count):
+                # Flags after the harness's win: warnings only, as the single server runs,
+                # and the default lease (the harness's 1.5 s is for fast failover tests;
+                # under a bench's load a loop can stall that long and a node fail-stops).
+                node = Node(chr(ord("a") + i), Path(data_dir), self.redis.url,
+                            flags=(*server_flags(tick_hz), "--log-level", "warning",
+                                   "--cluster-lease-seconds", "5"))
+                self.nodes.append(node.start())
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def urls(self) -> list[str]:
+        return [str(node.url) for node in self.nodes]
+
+    @property
+    def pids(self) -> list[int]:
+        return [int(node.proc.pid) for node in self.nodes]
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            if node.proc is not None and node.proc.poll() is not None:
+                print(f"node {node.name} exited ({node.proc.returncode}):\n"
+                      f"{node.log()[-3000:]}", file=sys.stderr)
+        for node in reversed(self.nodes):  # edges first: the leader does not take over
+            node.stop()
+        self.redis.stop()
+
+
+def listening_pid(url: str) -> int | None:
+    """The process listening on ``url``'s 127.0.0.1 port (one of this user's), from /proc."""
+    port = urlparse(url).port
+    if port is None:
+        return None
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                with suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        return int(proc.name)
+    return None
 
 
 class ChannelLink:
@@ -108,6 +184,35 @@ def invite_tokens(data_dir: str, count: int, room: str) -> list[str]:
     return tokens
 
 
+#: Stage members' yaw carries their uplink's send time: wall-clock ms modulo this.
+PROBE_WRAP = 36_000
+#: One client in this many decodes its frames' posed entries to time the members' poses.
+PROBE_EVERY = 4
+_POSED_PLAIN = 8  # slot, x, z, h before a posed entry's compact pose
+_COMPACT_HEAD = 17  # state, roll, pitch, yaw, position, 7-byte weight mask
+
+
+def probe_code() -> int:
+    return int(time.time() * 1000) % PROBE_WRAP
+
+
+def posed_yaws(frame: bytes) -> list[tuple[int, int, int]]:
+    """(slot, roll, yaw) of a frame's posed entries, angles in hundredths of a degree
+    (docs/protocol.md); the bench's members roll their head 10° per node index."""
+    n_posed = int.from_bytes(frame[6:8], "little")
+    at = 10
+    out = []
+    for _ in range(n_posed):
+        slot = int.from_bytes(frame[at : at + 2], "little")
+        pose = at + _POSED_PLAIN
+        roll = int.from_bytes(frame[pose + 1 : pose + 3], "little", signed=True)
+        yaw = int.from_bytes(frame[pose + 5 : pose + 7], "little", signed=True)
+        mask = int.from_bytes(frame[pose + 10 : pose + 17], "little") & ((1 << 52) - 1)
+        out.append((slot, roll, yaw))
+        at = pose + _COMPACT_HEAD + (mask.bit_count() + 1) // 2
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -116,7 +221,7 @@ def cpu_seconds(pid: int) -> float:
 async def client(url: str, index: int, room: str, token: str | None, tick_hz: float,
                  start_at: float, stop_at: float, out: dict[str, Any],
                  align: bool = True, lead: float = 0.008,
-                 transport: str = "websocket") -> None:
+                 transport: str = "websocket", node: int = 0, probe: bool = False) -> None:
     import socketio
     import websockets
 
@@ -158,6 +263,7 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
         # When the server's ticks begin, on this loop's clock: byte 1 of a frame is how
         # long after its tick began it was sent (docs/protocol.md, "Motion plane").
         tick_origin: float | None = None
+        seen: dict[int, int] = {}
 
         async def receive() -> None:
             nonlocal frames, nbytes, tick_origin
@@ -167,6 +273,14 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
                 if start_at <= now < stop_at:
                     frames += 1
                     nbytes += len(frame)
+                    if probe:
+                        code = probe_code()
+                        for slot, roll, yaw in posed_yaws(frame):
+                            sent = yaw + 18000
+                            if seen.get(slot, sent) != sent:
+                                out["latency"].append(
+                                    (round(roll / 1000), node, (code - sent) % PROBE_WRAP))
+                            seen[slot] = sent
 
         receiver = asyncio.create_task(receive())
         t0 = loop.time()
@@ -182,9 +296,11 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
                 weights[24] = 0.5 + 0.5 * math.sin(t * 9 + index)  # jawOpen: talking
                 weights[8] = weights[9] = 1.0 if (t * 0.3 + index) % 1 < 0.05 else 0.0
                 weights[43] = weights[44] = 0.3
+                # The yaw is the send time (see posed_yaws): a head turning at 100°/s;
+                # the roll, this client's node.
                 pose = pose_codec.encode(Pose(
-                    int(t * 1000), TrackingState.TRACKED, roll=8 * math.sin(t + index),
-                    pitch=5 * math.sin(t * 0.7), yaw=20 * math.sin(t * 0.4 + index),
+                    int(t * 1000), TrackingState.TRACKED, roll=10.0 * node,
+                    pitch=5 * math.sin(t * 0.7), yaw=(probe_code() - 18000) / 100,
                     weights=tuple(weights)))
             else:
                 h += rng.uniform(-0.3, 0.3)
@@ -210,11 +326,12 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
     await sio.disconnect()
     out["frames"].append(frames)
     out["bytes"].append(nbytes)
+    out["nodes"].append(node)
 
 
-def worker(url: str, jobs: list[tuple[int, str, str | None]], tick_hz: float,
+def worker(jobs: list[tuple[int, int, str, str, str | None, bool]], tick_hz: float,
            start_wall: float, stop_wall: float, queue: Any, lead: float | None,
-           transport: str, nice: int) -> None:
+           transport: str, nice: int, join_gap: float = 0.01) -> None:
     sys.path.insert(0, str(ROOT))
     # The clients share this machine with the server they measure; a deployment's server
     # has its cores to itself. Niced, they take what the server leaves.
@@ -225,15 +342,17 @@ def worker(url: str, jobs: list[tuple[int, str, str | None]], tick_hz: float,
         use_host_addresses(["127.0.0.1"])  # loopback host candidates only, no STUN
 
     async def run() -> dict[str, Any]:
-        out: dict[str, Any] = {"frames": [], "bytes": [], "errors": []}
+        out: dict[str, Any] = {"frames": [], "bytes": [], "nodes": [], "latency": [],
+                               "errors": []}
         loop = asyncio.get_running_loop()
         offset = loop.time() - time.time()
         tasks = []
-        for index, room, token in jobs:
+        for index, node, url, room, token, probe in jobs:
             tasks.append(asyncio.create_task(client(
                 url, index, room, token, tick_hz, start_wall + offset, stop_wall + offset, out,
-                align=lead is not None, lead=lead or 0.0, transport=transport)))
-            await asyncio.sleep(0.01)  # joins spread out, as people arrive
+                align=lead is not None, lead=lead or 0.0, transport=transport, node=node,
+                probe=probe)))
+            await asyncio.sleep(join_gap)  # joins spread out, as people arrive
         results = await asyncio.gather(*tasks, return_exceptions=True)
         out["errors"].extend(repr(r) for r in results if isinstance(r, BaseException))
         return out
@@ -241,54 +360,208 @@ def worker(url: str, jobs: list[tuple[int, str, str | None]], tick_hz: float,
     queue.put(asyncio.run(run()))
 
 
+def machine_busy() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine since boot (all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
+
+
+def percentiles(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"p50": None, "p99": None, "samples": 0}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {"p50": at(0.5), "p99": at(0.99), "samples": len(ordered)}
+
+
+def split_urls(values: list[str] | None) -> list[str]:
+    return [u.strip().rstrip("/") for v in values or [] for u in v.split(",") if u.strip()]
+
+
+def get_stats(url: str) -> dict[str, Any]:
+    stats: dict[str, Any] = json.load(urllib.request.urlopen(url + "/api/motion/stats",
+                                                             timeout=10))
+    return stats
+
+
+def relay_costs(people: int, posed: int, ticks: int = 200) -> dict[str, Any]:
+    """In-process, no network: per tick, what the cluster relay adds for one room of
+    ``people`` walkers (``posed`` of them with a new pose every tick): the leader encoding
+    the state message, an edge decoding it and bringing its replica up to date, and the
+    uplink batch of every person (encode on an edge, decode and apply on the leader)."""
+    sys.path.insert(0, str(ROOT))
+    from avatar import codec as pose_codec
+    from avatar.pose import Pose, TrackingState
+    from rooms.interest import InterestConfig
+    from server.cluster.motion_relay import (
+        apply_state,
+        decode_state,
+        decode_uplinks,
+        encode_state,
+        encode_uplinks,
+    )
+    from server.motion.codec import encode_uplink
+    from server.motion.plane import MotionPlane
+
+    def plane() -> MotionPlane:
+        made = MotionPlane(InterestConfig(), lambda room, pid, x, z, h: (x, z, h))
+        made.add_room("plaza", people + 16)
+        return made
+
+    leader, edge = plane(), plane()
+    rng = random.Random(1)
+    pids = [f"p_{rng.getrandbits(40):010x}" for _ in range(people)]
+    for i, pid in enumerate(pids):
+        leader.join("plaza", pid, i + 1, rng.uniform(-25, 25), rng.uniform(-25, 25), 0.0,
+                    on_stage=i < posed)
+    timings: dict[str, list[float]] = {"encode": [], "decode_apply": [], "uplinks": []}
+    size = batch = 0
+    for t in range(ticks):
+        ups = {}
+        for i, pid in enumerate(pids):
+            pose = pose_codec.encode(Pose(t * 50, TrackingState.TRACKED, yaw=t % 90,
+                                          roll=i % 30)) if i < posed else None
+            ups[("plaza", pid)] = encode_uplink(rng.uniform(-25, 25), rng.uniform(-25, 25),
+                                                0.1 * t, pose)
+        t0 = time.perf_counter()
+        batch_data = encode_uplinks(ups)
+        for room, pid, data in decode_uplinks(batch_data):
+            leader.uplink(room, pid, data)
+        t1 = time.perf_counter()
+        state = encode_state(leader, ["plaza"])
+        t2 = time.perf_counter()
+        _, states = decode_state(state)
+        for s in states:
+            apply_state(edge, s, float(t), set())
+        t3 = time.perf_counter()
+        if t >= 10:  # the first ticks add every row
+            timings["uplinks"].append(t1 - t0)
+            timings["encode"].append(t2 - t1)
+            timings["decode_apply"].append(t3 - t2)
+        size, batch = len(state), len(batch_data)
+    return {
+        "people": people, "posed": posed, "state_bytes": size, "uplink_batch_bytes": batch,
+        **{f"{k}_ms_p50": round(sorted(v)[len(v) // 2] * 1000, 3) for k, v in timings.items()},
+    }
+
+
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     clients = min(max(args.clients, 0), MAX_CLIENTS)
     stage = min(max(args.stage, 0), 12)
     seconds = min(max(args.seconds, 1.0), MAX_SECONDS)
+    urls = split_urls(args.url)
+    if urls and args.cluster:
+        raise SystemExit("--cluster starts its own nodes: give --url or --cluster, not both")
     with tempfile.TemporaryDirectory() as tmp:
         # With --url, --data-dir names that server's data (for the stage's invitations).
         data_dir = args.data_dir or os.path.join(tmp, "data")
         proc = None
-        url = args.url
-        if url is None:
+        cluster = None
+        pids: list[int | None] = list(args.pid or [])
+        if args.cluster:
+            os.makedirs(data_dir, exist_ok=True)
+            cluster = Cluster(data_dir, min(max(args.cluster, 1), 8), args.tick_hz)
+            urls, pids = cluster.urls, list(cluster.pids)
+        elif not urls:
             proc, url = start_server(data_dir, args.tick_hz)
+            urls, pids = [url], [proc.pid]
+        pids += [None] * (len(urls) - len(pids))
+        pids = [pid if pid is not None else listening_pid(url)
+                for pid, url in zip(pids, urls, strict=True)]
+        redis_pid = args.redis_pid
+        if cluster is not None and cluster.redis.proc is not None:
+            redis_pid = cluster.redis.proc.pid
+        procs: list[Any] = []
         try:
             room = args.room
             tokens = invite_tokens(data_dir, stage, room) if stage else []
-            jobs = [(i, room, tokens[i] if i < stage else None) for i in range(clients + stage)]
+            n = len(urls)
+            jobs = [(i, i % n, urls[i % n], room, tokens[i] if i < stage else None,
+                     (i // n) % PROBE_EVERY == 0) for i in range(clients + stage)]
             workers = max(1, min(args.workers, len(jobs)))
             lead = None if args.lead_ms < 0 else args.lead_ms / 1000
-            join_time = 0.012 * len(jobs) / workers + 8.0
+            # Each worker joins one client per join_gap (default 10 ms: 100/s per worker).
+            join_gap = workers / args.join_rate if args.join_rate > 0 else 0.01
+            join_time = (join_gap + 0.002) * len(jobs) / workers + 8.0
             start_wall = time.time() + join_time + args.warmup
             stop_wall = start_wall + seconds
             queue: Any = mp.get_context("spawn").Queue()
-            procs = [mp.get_context("spawn").Process(
-                target=worker, args=(url, jobs[w::workers], args.tick_hz, start_wall,
+            procs += [mp.get_context("spawn").Process(
+                target=worker, args=(jobs[w::workers], args.tick_hz, start_wall,
                                      stop_wall, queue, lead, args.transport,
-                                     args.client_nice))
+                                     args.client_nice, join_gap))
                      for w in range(workers)]
             for p in procs:
                 p.start()
             time.sleep(max(0.0, start_wall - time.time()))
-            cpu0 = cpu_seconds(proc.pid) if proc else None
-            stats0 = json.load(urllib.request.urlopen(url + "/api/motion/stats", timeout=10))
+
+            def cpus() -> list[float | None]:
+                out: list[float | None] = []
+                for pid in [*pids, redis_pid, *(p.pid for p in procs)]:
+                    try:
+                        out.append(cpu_seconds(pid) if pid else None)
+                    except OSError:
+                        out.append(None)
+                return out
+
+            cpu0, busy0, load0 = cpus(), machine_busy(), os.getloadavg()
+            stats0 = [get_stats(url) for url in urls]
             time.sleep(max(0.0, stop_wall - time.time()))
-            cpu1 = cpu_seconds(proc.pid) if proc else None
-            stats1 = json.load(urllib.request.urlopen(url + "/api/motion/stats", timeout=10))
+            cpu1, busy1, load1 = cpus(), machine_busy(), os.getloadavg()
+            stats1 = [get_stats(url) for url in urls]
             results = [queue.get(timeout=seconds + 120) for _ in procs]
             for p in procs:
                 p.join(30)
         finally:
+            for p in procs:  # after a failure (a node gone): not left waiting on the queue
+                if p.is_alive():
+                    p.terminate()
             if proc is not None:
                 proc.terminate()
                 with suppress(subprocess.TimeoutExpired):
                     proc.wait(10)
+            if cluster is not None:
+                cluster.stop()
     frames = [f for r in results for f in r["frames"]]
     nbytes = [b for r in results for b in r["bytes"]]
+    nodes_of = [n for r in results for n in r["nodes"]]
+    latency = [tuple(s) for r in results for s in r["latency"]]
     errors = [e for r in results for e in r["errors"]]
-    delivered = stats1["frames_sent"] - stats0["frames_sent"]
-    cpu = (cpu1 - cpu0) / seconds if cpu0 is not None and cpu1 is not None else None
-    return {
+
+    def rate(a: float | None, b: float | None) -> float | None:
+        return round((b - a) / seconds, 3) if a is not None and b is not None else None
+
+    per_node = []
+    for n, url in enumerate(urls):
+        s0, s1 = stats0[n], stats1[n]
+        per_node.append({
+            "url": url, "pid": pids[n], "clients": nodes_of.count(n),
+            "cpu_per_s": rate(cpu0[n], cpu1[n]),
+            # An edge ticks once per state message it gets from the leader.
+            "ticks_per_s": round((s1["ticks"] - s0["ticks"]) / seconds, 2),
+            "frames_sent_per_s": round((s1["frames_sent"] - s0["frames_sent"]) / seconds, 1),
+            "bytes_sent_per_s": round((s1["bytes_sent"] - s0["bytes_sent"]) / seconds, 1),
+            "uplinks_per_s": round((s1["uplinks"] - s0["uplinks"]) / seconds, 1),
+            "frames_skipped_busy": s1["frames_skipped_busy"] - s0["frames_skipped_busy"],
+            "uplinks_rejected": s1["uplinks_rejected"] - s0["uplinks_rejected"],
+            # Poses this node's probing clients received, by the node their member is on.
+            "pose_latency_ms_from": {
+                f"node{m}": percentiles([ms for src, dst, ms in latency if (src, dst) == (m, n)])
+                for m in range(len(urls))},
+            "server": {k: v for k, v in s1.items() if "ms" in k},
+        })  # fmt: skip
+    node_cpus = [n["cpu_per_s"] for n in per_node]
+    cpu = sum(c for c in node_cpus if c is not None) if None not in node_cpus else None
+    delivered = sum(s1["frames_sent"] - s0["frames_sent"]
+                    for s0, s1 in zip(stats0, stats1, strict=True))
+    client_cpus = [rate(a, b) for a, b in zip(cpu0[len(urls) + 1 :], cpu1[len(urls) + 1 :],
+                                              strict=True)]
+    result: dict[str, Any] = {
         "clients": clients, "stage": stage, "seconds": seconds, "tick_hz": args.tick_hz,
         "client_nice": args.client_nice, "transport": args.transport,
         "lead_ms": args.lead_ms if args.lead_ms >= 0 else None,
@@ -298,10 +571,21 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "bytes_per_client_per_s": round(sum(nbytes) / max(1, len(nbytes)) / seconds, 1),
         "max_bytes_per_client_per_s": round(max(nbytes, default=0) / seconds, 1),
         "deliveries_per_cpu_s": round(delivered / (cpu * seconds), 0) if cpu else None,
-        "frames_skipped_busy": stats1["frames_skipped_busy"] - stats0["frames_skipped_busy"],
-        "uplinks_rejected": stats1["uplinks_rejected"] - stats0["uplinks_rejected"],
-        "server": {k: v for k, v in stats1.items() if "ms" in k},
-    }
+        "frames_skipped_busy": sum(n["frames_skipped_busy"] for n in per_node),
+        "uplinks_rejected": sum(n["uplinks_rejected"] for n in per_node),
+        "server": per_node[0]["server"] if len(urls) == 1 else None,
+        # Client-side, every PROBE_EVERY-th client: a member's uplink sent to the first
+        # frame carrying its pose received (one machine, one clock).
+        "pose_latency_ms": percentiles([ms for _, _, ms in latency]),
+        "redis_cpu_per_s": rate(cpu0[len(urls)], cpu1[len(urls)]),
+        "clients_cpu_per_s": round(sum(c for c in client_cpus if c is not None), 3),
+        "machine_busy_cores": round((busy1[0] - busy0[0]) / seconds, 2),
+        "machine_cores": os.cpu_count(),
+        "loadavg_1m_start_end": [round(load0[0], 2), round(load1[0], 2)],
+    }  # fmt: skip
+    if len(urls) > 1 or cluster is not None:
+        result["nodes"] = per_node
+    return result
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -313,6 +597,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--tick-hz", type=float, default=20.0, help="motion ticks per second")
     parser.add_argument("--workers", type=int, default=4, help="client processes")
     parser.add_argument("--room", default="plaza", help="room id")
+    parser.add_argument("--join-rate", type=float, default=0.0,
+                        help="joins per second in all (default: 100 per client process)")
     parser.add_argument("--client-nice", type=int, default=0,
                         help="niceness of the client processes (0-19)")
     parser.add_argument("--transport", choices=("websocket", "datachannel"),
@@ -320,7 +606,20 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--lead-ms", type=float, default=8.0,
                         help="send uplinks this long before the server's tick, as the page "
                              "does (negative: at a random phase, unaligned)")
-    parser.add_argument("--url", help="an already running server on 127.0.0.1")
+    parser.add_argument("--url", action="append",
+                        help="an already running server on 127.0.0.1; repeat it (or give "
+                             "several, comma separated) for the nodes of one cluster: "
+                             "clients are spread round-robin over them")
+    parser.add_argument("--pid", type=int, action="append",
+                        help="with --url: the process id of each node, in --url order, for "
+                             "its CPU (default: the process listening on the URL's port)")
+    parser.add_argument("--redis-pid", type=int, help="with --url: redis-server's process id")
+    parser.add_argument("--cluster", type=int, default=0, metavar="N",
+                        help="start redis-server and N cluster nodes (node a leads) instead "
+                             "of one plain server")
+    parser.add_argument("--relay-cost", type=int, default=0, metavar="PEOPLE",
+                        help="instead: time the cluster relay's per-tick work in-process for "
+                             "one room of PEOPLE (--stage of them posed)")
     parser.add_argument("--data-dir", help="with --url: that server's data folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -328,6 +627,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.relay_cost:
+        print_result(relay_costs(min(args.relay_cost, MAX_CLIENTS + 12), args.stage), args.json)
+        return 0
     print_result(run_bench(args), args.json)
     return 0
 
