@@ -16,6 +16,7 @@ from __future__ import annotations
 import struct
 
 from rooms.errors import Reason, ValidationError
+from server.cluster.wire import put_short, take_short
 
 _ENTRY = struct.Struct("!IfBH")
 #: The batch period: one 20 ms Opus frame.
@@ -25,28 +26,22 @@ Packet = tuple[str, str, bytes, int, float, bool]
 
 
 def encode_packets(node: str, packets: list[Packet]) -> bytes:
-    n = node.encode()
-    out = bytearray((len(n),)) + n
+    out = bytearray()
+    put_short(out, node)
     for room, pid, payload, ts, level, loud in packets:
-        r, p = room.encode(), pid.encode()
-        out += bytes((len(r),)) + r + bytes((len(p),)) + p
+        put_short(out, room)
+        put_short(out, pid)
         out += _ENTRY.pack(ts & 0xFFFFFFFF, level, 1 if loud else 0, len(payload)) + payload
     return bytes(out)
 
 
 def decode_packets(data: bytes) -> tuple[str, list[Packet]]:
     try:
-        n = data[0]
-        node = data[1 : 1 + n].decode()
-        at = 1 + n
+        node, at = take_short(data, 0)
         out: list[Packet] = []
         while at < len(data):
-            n = data[at]
-            room = data[at + 1 : at + 1 + n].decode()
-            at += 1 + n
-            n = data[at]
-            pid = data[at + 1 : at + 1 + n].decode()
-            at += 1 + n
+            room, at = take_short(data, at)
+            pid, at = take_short(data, at)
             ts, level, loud, size = _ENTRY.unpack_from(data, at)
             at += _ENTRY.size
             out.append((room, pid, data[at : at + size], ts, level, bool(loud)))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rooms.errors import Reason, ValidationError
+from server.cluster.wire import put_short, take_short
 from server.motion import codec
 from server.motion.plane import MotionPlane, RoomMotion
 from server.motion.transport import MotionTransport
@@ -140,8 +141,9 @@ def apply_state(
 def encode_uplinks(uplinks: dict[tuple[str, str], bytes]) -> bytes:
     out = bytearray()
     for (room, pid), data in uplinks.items():
-        r, p = room.encode(), pid.encode()
-        out += bytes((len(r),)) + r + bytes((len(p),)) + p + _U16.pack(len(data)) + data
+        put_short(out, room)
+        put_short(out, pid)
+        out += _U16.pack(len(data)) + data
     return bytes(out)
 
 
@@ -150,12 +152,8 @@ def decode_uplinks(data: bytes) -> list[tuple[str, str, bytes]]:
     at = 0
     try:
         while at < len(data):
-            n = data[at]
-            room = data[at + 1 : at + 1 + n].decode()
-            at += 1 + n
-            n = data[at]
-            pid = data[at + 1 : at + 1 + n].decode()
-            at += 1 + n
+            room, at = take_short(data, at)
+            pid, at = take_short(data, at)
             (n,) = _U16.unpack_from(data, at)
             out.append((room, pid, data[at + 2 : at + 2 + n]))
             at += 2 + n

@@ -212,22 +212,12 @@ async def test_plaza_voices_reach_listeners_on_both_nodes(cluster: Cluster) -> N
             speaker = await cluster.client(node)
             await joined(speaker, f"話す{name}")
 
-            async def publish(_p: str, _r: str, sdp: str, c: MeetingClient = speaker) -> str:
-                ack = await c.call("audio:publish", {"type": "offer", "sdp": sdp})
-                assert ack["ok"], ack
-                return str(ack["sdp"])
-
-            pcs.append(await speak(CONFIG, publish, "", "", Tone(hz)))
+            pcs.append(await speak(CONFIG, signal(speaker, "audio:publish"), "", "", Tone(hz)))
         for name, node in (("a", a), ("b", b)):
             hearer = await cluster.client(node)
             await joined(hearer, f"聞く{name}")
 
-            async def listen(_p: str, _r: str, sdp: str, c: MeetingClient = hearer) -> str:
-                ack = await c.call("audio:listen", {"sdp": sdp, "slots": 3})
-                assert ack["ok"], ack
-                return str(ack["sdp"])
-
-            await listeners[name].connect(listen, "", "")
+            await listeners[name].connect(signal(hearer, "audio:listen"), "", "")
         await asyncio.sleep(1.0)  # positions reach the edge's replica, ranking settles
         for listener in listeners.values():
             listener.clear()
@@ -262,18 +252,8 @@ async def test_voice_goes_on_when_the_leader_of_three_nodes_dies(cluster: Cluste
                              token=invitation(server_of(a), COMMITTEE, Role.CHAIR, "副委員長"))
         assert m_ack.get("place", "room") == "room", m_ack
 
-        async def listen(_p: str, _r: str, sdp: str) -> str:
-            ack = await member.call("audio:listen", {"sdp": sdp, "slots": 3})
-            assert ack["ok"], ack
-            return str(ack["sdp"])
-
-        async def publish(_p: str, _r: str, sdp: str) -> str:
-            ack = await chair.call("audio:publish", {"type": "offer", "sdp": sdp})
-            assert ack["ok"], ack
-            return str(ack["sdp"])
-
-        await listener.connect(listen, "", "")
-        pcs.append(await speak(CONFIG, publish, "", "", Tone(700)))
+        await listener.connect(signal(member, "audio:listen"), "", "")
+        pcs.append(await speak(CONFIG, signal(chair, "audio:publish"), "", "", Tone(700)))
         listener.clear()
         await asyncio.sleep(1.5)
         assert listener.tones() == {700}, "heard through the leader's routing"
@@ -340,6 +320,19 @@ async def test_bad_input_and_floods_through_an_edge_hurt_nobody_else(cluster: Cl
     await calm_a.expect("meeting:event", lambda e: e["type"] == "chat.posted"
                         and e["message"]["text"] == "まだ話せる")
     assert calm_a.sio.connected and calm_b.sio.connected
+
+
+def signal(client: MeetingClient, event: str) -> Any:
+    """The SDP exchange of ``audio:publish`` or ``audio:listen`` through ``client``."""
+
+    async def exchange(_pid: str, _room: str, sdp: str) -> str:
+        body = {"sdp": sdp, "slots": 3} if event == "audio:listen" else {"type": "offer",
+                                                                        "sdp": sdp}
+        ack = await client.call(event, body)
+        assert ack["ok"], ack
+        return str(ack["sdp"])
+
+    return exchange
 
 
 async def metric(node: Node, name: str) -> float:
@@ -491,19 +484,9 @@ async def test_floor_voice_on_one_node_is_heard_and_recorded_on_the_other(
             await staff.act("lobby:admit", {"target": m_ack["self"]})
             await member.expect("meeting:admitted")
 
-        async def listen(_pid: str, _room: str, sdp: str) -> str:
-            ack = await member.call("audio:listen", {"sdp": sdp, "slots": 3})
-            assert ack["ok"], ack
-            return str(ack["sdp"])
-
-        async def publish(_pid: str, _room: str, sdp: str) -> str:
-            ack = await chair.call("audio:publish", {"type": "offer", "sdp": sdp})
-            assert ack["ok"], ack
-            return str(ack["sdp"])
-
-        await listener.connect(listen, "", "")
+        await listener.connect(signal(member, "audio:listen"), "", "")
         started = await staff.act("recording:start", {"room": COMMITTEE})
-        pcs.append(await speak(CONFIG, publish, "", "", Tone(600)))
+        pcs.append(await speak(CONFIG, signal(chair, "audio:publish"), "", "", Tone(600)))
         listener.clear()
         await asyncio.sleep(2.0)
         assert listener.tones() == {600}, "the chair on node B is heard on node A"
