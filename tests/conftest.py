@@ -21,6 +21,8 @@ from server.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
+#: The test clients' socket.io / engine.io read loops (python-socketio's client side).
+CLIENT_LOOPS = ("engineio/async_client.py", "socketio/async_client.py")
 
 
 def free_port() -> int:
@@ -44,7 +46,9 @@ class LoopBlockWatch(logging.Handler):
         if "coro=<test_" in message:
             return
         where = re.search(r"running at (\S+?):\d+", message)
-        if where is not None and Path(where.group(1)).is_relative_to(TESTS):
+        if where is not None and (
+            Path(where.group(1)).is_relative_to(TESTS) or where.group(1).endswith(CLIENT_LOOPS)
+        ):
             return
         if "took" in message and ("Executing" in message or "callback" in message.lower()):
             self.slow.append(message)
