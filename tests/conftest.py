@@ -21,8 +21,9 @@ from server.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-#: The test clients' socket.io / engine.io read loops (python-socketio's client side).
-CLIENT_LOOPS = ("engineio/async_client.py", "socketio/async_client.py")
+#: Not the server's work: the test clients' socket.io / engine.io read loops, and
+#: pytest-asyncio's fixture set-up and tear-down (building the app, before it serves).
+NOT_SERVER = ("engineio/async_client.py", "socketio/async_client.py", "pytest_asyncio/plugin.py")
 
 
 def free_port() -> int:
@@ -47,7 +48,7 @@ class LoopBlockWatch(logging.Handler):
             return
         where = re.search(r"running at (\S+?):\d+", message)
         if where is not None and (
-            Path(where.group(1)).is_relative_to(TESTS) or where.group(1).endswith(CLIENT_LOOPS)
+            Path(where.group(1)).is_relative_to(TESTS) or where.group(1).endswith(NOT_SERVER)
         ):
             return
         if "took" in message and ("Executing" in message or "callback" in message.lower()):

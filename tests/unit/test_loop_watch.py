@@ -20,8 +20,10 @@ def test_server_tasks_are_flagged_test_tasks_are_not() -> None:
     reader = ("Executing <Task pending name='Task-4' coro=<AsyncClient._read_loop_websocket() "
               "running at /x/.venv/lib/python3.11/site-packages/engineio/async_client.py:601> "
               "took 0.295 seconds")
+    setup = ("Executing <Task pending name='Task-5' coro=<_wrap_asyncgen_fixture.<locals>."
+             "setup() running at /x/site-packages/pytest_asyncio/plugin.py:410> took 0.312 s")
     own = "Executing <Task pending name='Task-3' coro=<test_flood() running at x.py:1> took 0.4"
     handle = "Executing <Handle <TaskStepMethWrapper>> took 0.260 seconds"
-    for message in (server, client, reader, own, handle):
+    for message in (server, client, reader, setup, own, handle):
         watch.emit(record(message))
     assert watch.slow == [server, handle]
