@@ -78,12 +78,10 @@ def issue_token(
     })
 
 
-def decode(
-    secret: bytes, token: str, room: str, now: float, *, typ: str | None
-) -> tuple[RoleGrant, dict[str, Any]]:
-    """Check a token's form, signature, type, expiry and room; return its grant and
-    claims, or raise ``bad_token``."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+def signed_claims(secret: bytes, token: object, max_length: int = MAX_TOKEN_LENGTH) -> Any:
+    """The JSON claims of a token :func:`encode` signed with ``secret``; ``bad_token`` if
+    its form or signature is wrong. The caller checks what the claims must hold."""
+    if not isinstance(token, str) or len(token) > max_length or token.count(".") != 1:
         raise _bad("token is malformed")
     body, signature = token.split(".")
     try:
@@ -94,7 +92,18 @@ def decode(
     if not hmac.compare_digest(given, _sign(secret, payload)):
         raise _bad("token signature does not match")
     try:
-        data = json.loads(payload)
+        return json.loads(payload)
+    except ValueError as exc:
+        raise _bad("token payload is malformed") from exc
+
+
+def decode(
+    secret: bytes, token: str, room: str, now: float, *, typ: str | None
+) -> tuple[RoleGrant, dict[str, Any]]:
+    """Check a token's form, signature, type, expiry and room; return its grant and
+    claims, or raise ``bad_token``."""
+    data = signed_claims(secret, token)
+    try:
         if data["v"] != TOKEN_VERSION:
             raise _bad("token version is not supported")
         grant = RoleGrant(

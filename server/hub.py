@@ -55,6 +55,14 @@ class Session:
     pid: str | None = None
     connected: bool = True
 
+    def over_the_limit(self, now: float) -> bool:
+        """A rate-limited event: True once too many came (the caller disconnects the
+        socket; it is marked gone so that this happens once)."""
+        if not self.violations.allow(now) and self.connected:
+            self.connected = False
+            return True
+        return False
+
 
 @dataclass
 class Hub:

@@ -89,8 +89,7 @@ class SocketApi:
             else:
                 bucket = session.moves if move else session.events
             if not bucket.allow(now):
-                if not session.violations.allow(now) and session.connected:
-                    session.connected = False
+                if session.over_the_limit(now):
                     log.warning("disconnecting socket %s for flooding", sid)
                     await self.sio.disconnect(sid)
                 return HirobaError(Reason.RATE_LIMITED, "too many messages").to_ack()

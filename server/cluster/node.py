@@ -24,16 +24,17 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import hmac
 import json
 import logging
 import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from moderation.rate_limit import TokenBucket
+from moderation.tokens import encode, signed_claims
 from rooms.errors import HirobaError, Reason
 from rooms.model import RoomKind
 from rooms.room import RoomInfo
@@ -129,32 +130,33 @@ def _unavailable() -> dict[str, Any]:
     ).to_ack()
 
 
+@dataclass(frozen=True)
+class RememberedJoin:
+    """A socket's last successful join (with its ack's resume token and device), to join
+    it again with a new leader, and the participant id it got."""
+
+    payload: dict[str, Any]
+    pid: str
+
+
 class MotionTokens:
-    """Motion tokens any node can check: HMAC of room and participant id."""
+    """Motion tokens any node can check: room and participant id, signed (with a key of
+    their own, derived from the secret, so that no other kind of token passes)."""
 
     def __init__(self, secret: bytes) -> None:
         self.key = hashlib.sha256(b"hiroba-motion-token\0" + secret).digest()
 
     def make(self, room: str, pid: str) -> str:
-        body = base64.urlsafe_b64encode(f"{room}\n{pid}".encode()).decode().rstrip("=")
-        return f"{body}.{self._mac(body)}"
+        return encode(self.key, {"typ": "motion", "room": room, "pid": pid})
 
     def resolve(self, token: str) -> tuple[str, str] | None:
-        if len(token) > 300 or token.count(".") != 1:
-            return None
-        body, mac = token.split(".")
-        if not hmac.compare_digest(mac, self._mac(body)):
-            return None
         try:
-            room, pid = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().split(
-                "\n"
-            )
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return room, pid
-
-    def _mac(self, body: str) -> str:
-        return hmac.new(self.key, body.encode(), hashlib.sha256).hexdigest()[:32]
+            data = signed_claims(self.key, token, 400)
+            if data["typ"] == "motion":
+                return str(data["room"]), str(data["pid"])
+        except (HirobaError, KeyError, TypeError):
+            pass
+        return None
 
 
 class ClusterNode:
@@ -199,7 +201,7 @@ class ClusterNode:
         #: This node's own sockets: request headers, and the last join that succeeded
         #: (with the resume token and device from its acknowledgement).
         self.local: dict[str, dict[str, Any]] = {}
-        self.joins: dict[str, dict[str, Any]] = {}
+        self.joins: dict[str, RememberedJoin] = {}
         self._uplinks: dict[tuple[str, str], bytes] = {}
         self._flush: asyncio.TimerHandle | None = None
         self._held: dict[str, set[str]] = {}
@@ -392,7 +394,7 @@ class ClusterNode:
         self.stats["leader_changes"] += 1
         log.warning("node %s takes over as leader from %s", self.name, previous)
         # The replica held other nodes' people: they come back through their joins.
-        ours = {self.joins[sid].get("_pid") for sid in self.local if sid in self.joins}
+        ours = {self.joins[sid].pid for sid in self.local if sid in self.joins}
         for room in self.plane.rooms.values():
             for pid in list(room.pids.values()):
                 if pid not in ours:
@@ -478,8 +480,7 @@ class ClusterNode:
         if bucket.allow(now):
             return True
         session = self.hub.sessions.get(sid)
-        if session is not None and not session.violations.allow(now) and session.connected:
-            session.connected = False
+        if session is not None and session.over_the_limit(now):
             log.warning("disconnecting socket %s for flooding", sid)
             await self.disconnect(sid)
         return False
@@ -492,8 +493,7 @@ class ClusterNode:
             kept["resume"] = ack["resume"]
             if isinstance(ack.get("device"), str):
                 kept["device"] = ack["device"]
-            kept["_pid"] = ack.get("self")
-            self.joins[sid] = kept
+            self.joins[sid] = RememberedJoin(kept, str(ack.get("self")))
 
     async def _call(self, event: str, sid: str, args: list[Any], kind: str = "event") -> Any:
         leader = self.leader
@@ -526,10 +526,10 @@ class ClusterNode:
         for sid, environ in list(self.local.items()):
             if not self.is_leader:
                 await self._send_leader({"k": "connect", "sid": sid, "env": environ})
-        for sid, payload in list(self.joins.items()):
+        for sid, remembered in list(self.joins.items()):
             if sid not in self.local:
                 continue
-            body = {k: v for k, v in payload.items() if not k.startswith("_")}
+            body = remembered.payload
             if self.is_leader:
                 ack = await self.trigger(events.JOIN, "/", sid, body)
             else:

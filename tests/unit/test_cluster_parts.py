@@ -94,8 +94,12 @@ def test_motion_tokens_any_node_can_check() -> None:
     assert MotionTokens(SECRET).resolve(token) == ("park-consultation", "p_0123456789")
     assert MotionTokens(b"x" * 32).resolve(token) is None
     body, mac = token.split(".")
-    assert tokens.resolve(body + "." + mac[:-1] + ("0" if mac[-1] != "0" else "1")) is None
+    flipped = mac[:5] + ("A" if mac[5] != "A" else "B") + mac[6:]
+    assert tokens.resolve(body + "." + flipped) is None
     assert tokens.resolve("garbage") is None and tokens.resolve("a.b.c") is None
+    # Another kind of token signed with the secret itself is no motion token.
+    assert tokens.resolve(issue_resume(SECRET, "park-consultation", "p_0123456789", "d_x",
+                                       time.time())) is None
 
 
 def test_resume_tokens() -> None:
