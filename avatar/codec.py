@@ -12,7 +12,8 @@ Layout of version 1 (documented in ``docs/protocol.md``, "Motion plane: the pose
 
 Quantisation error: angles ≤ 0.005°, position ≤ 0.5 mm inside the range, weights ≤ 1/510.
 Decoding refuses anything that is not exactly that: wrong length, unknown version or
-state, roll or yaw outside ±180°, pitch outside ±90°.
+state, roll or yaw outside ±180°, pitch outside ±90°, a position of -32768 mm (no encoder
+writes it, so a record that holds it would not survive a round trip).
 
 Many poses at once (a motion frame) are simply concatenated records; ``encode_batch`` and
 ``decode_batch`` do that with numpy in one pass.
@@ -46,6 +47,8 @@ assert POSE_SIZE == 69
 
 _ANGLE_LIMITS = np.array([18000, 9000, 18000], dtype=np.int32)  # roll, pitch, yaw (0.01°)
 _N_STATES = len(TrackingState)
+#: The one i16 the encoders never write (they clamp to ±32767): refused on decoding.
+_POS_NEVER = -32768
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +140,8 @@ def decode_batch(data: bytes | bytearray | memoryview) -> PoseArrays:
     rot = rec["rot"].astype(np.int32)
     if np.any(np.abs(rot) > _ANGLE_LIMITS):
         raise _bad("pose angle out of range")
+    if np.any(rec["pos"] == _POS_NEVER):
+        raise _bad("pose position out of range")
     return PoseArrays(
         timestamp_ms=rec["t"].astype(np.int64),
         state=state.astype(np.uint8),
@@ -193,6 +198,8 @@ def decode(data: bytes | bytearray | memoryview) -> Pose:
         raise _bad(f"unknown tracking state {head & 0x0F}")
     if abs(roll) > 18000 or abs(pitch) > 9000 or abs(yaw) > 18000:
         raise _bad("pose angle out of range")
+    if _POS_NEVER in (x, y, z):
+        raise _bad("pose position out of range")
     return Pose(
         timestamp_ms=t,
         state=TrackingState(head & 0x0F),

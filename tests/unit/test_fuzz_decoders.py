@@ -110,6 +110,7 @@ def frames(draw: st.DrawFn) -> bytes:
 @given(st.binary(max_size=200) | mutated(records))
 @example(b"")
 @example(b"\x10" + b"\xff" * (POSE_SIZE - 1))
+@example(b"\x10" + b"\x00" * 15 + b"\x80" + b"\x00" * 52)  # z = -32768 mm: found by CI
 def test_pose_decode_refuses_with_a_reason(data: bytes) -> None:
     pose = only_reasoned(pose_codec.decode, data)
     if pose is not None:

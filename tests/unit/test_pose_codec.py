@@ -135,12 +135,19 @@ def test_garbage_raises_only_validation_error(data: bytes) -> None:
         bytes([0x14]) + bytes(68),  # state 4
         bytes([0x10, 0, 0, 0, 0]) + np.array([18001, 0, 0], "<i2").tobytes() + bytes(58),
         bytes([0x10, 0, 0, 0, 0]) + np.array([0, -9001, 0], "<i2").tobytes() + bytes(58),
+        # -32768 mm: the encoders clamp to ±32767, so this would not round-trip.
+        bytes([0x10]) + bytes(14) + np.array([-32768], "<i2").tobytes() + bytes(52),
+        bytes([0x10]) + bytes(10) + np.array([-32768, 0, 0], "<i2").tobytes() + bytes(52),
     ],
 )
 def test_malformed_records_are_refused(record: bytes) -> None:
     with pytest.raises(ValidationError) as info:
         codec.decode(record)
     assert info.value.reason is Reason.BAD_PAYLOAD
+    if record and len(record) % codec.POSE_SIZE == 0:
+        with pytest.raises(ValidationError) as info:
+            codec.decode_batch(record * 2)
+        assert info.value.reason is Reason.BAD_PAYLOAD
 
 
 def test_non_binary_is_refused() -> None:

@@ -42,6 +42,11 @@ test('malformed records are refused', () => {
   const angle = rec.slice();
   new DataView(angle.buffer).setInt16(5, 18001, true);
   assert.throws(() => decodePose(angle), /angle/);
+  for (const at of [11, 13, 15]) {
+    const far = rec.slice();
+    new DataView(far.buffer).setInt16(at, -32768, true); // no encoder writes it
+    assert.throws(() => decodePose(far), /position/);
+  }
   assert.throws(() => decodePose('x'), { name: 'PoseFormatError' });
 });
 

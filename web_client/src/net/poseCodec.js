@@ -89,6 +89,11 @@ export function readPose(view, offset = 0) {
   if (Math.abs(roll) > 18000 || Math.abs(pitch) > 9000 || Math.abs(yaw) > 18000) {
     throw new PoseFormatError('pose angle out of range');
   }
+  const x = view.getInt16(offset + 11, true);
+  const y = view.getInt16(offset + 13, true);
+  const z = view.getInt16(offset + 15, true);
+  // -32768 is the one value no encoder writes (they clamp to ±32767), as on the server.
+  if (x === -32768 || y === -32768 || z === -32768) throw new PoseFormatError('pose position out of range');
   const weights = new Float32Array(N_BLENDSHAPES);
   for (let i = 0; i < N_BLENDSHAPES; i++) weights[i] = view.getUint8(offset + 17 + i) / 255;
   return {
@@ -97,9 +102,9 @@ export function readPose(view, offset = 0) {
     roll: roll / 100,
     pitch: pitch / 100,
     yaw: yaw / 100,
-    x: view.getInt16(offset + 11, true) / 1000,
-    y: view.getInt16(offset + 13, true) / 1000,
-    z: view.getInt16(offset + 15, true) / 1000,
+    x: x / 1000,
+    y: y / 1000,
+    z: z / 1000,
     weights,
   };
 }
