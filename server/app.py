@@ -19,6 +19,7 @@ from server.camera import PipelineFactory
 from server.cluster.node import ClusterNode
 from server.cluster.sio_server import ClusterServer
 from server.diagnostics import LeakSources, add_diagnostics_route
+from server.forwarded import forwarded_client_middleware
 from server.hub import Hub
 from server.meeting_api import MeetingApi
 from server.meeting_seed import seed_meetings
@@ -71,10 +72,14 @@ def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]
     def check(origin: str | None, environ: dict[str, Any]) -> bool:
         if origin is None:
             return True  # not a browser: no ambient credentials to abuse
-        # engineio's aiohttp driver reports 'http' even over TLS: ask the request itself.
+        # engineio's aiohttp driver reports 'http' even over TLS, and takes
+        # X-Forwarded-Proto from anyone: ask the request itself (a trusted proxy's scheme
+        # is already in it, see server/forwarded.py).
         request = environ.get("aiohttp.request")
-        secure = bool(getattr(request, "secure", False))
-        scheme = "https" if secure else environ.get("wsgi.url_scheme", "http")
+        if request is not None:
+            scheme = "https" if request.secure else "http"
+        else:
+            scheme = environ.get("wsgi.url_scheme", "http")
         own = f"{scheme}://{environ.get('HTTP_HOST', '')}"
         return origin == own or origin in allowed
 
@@ -101,6 +106,8 @@ def create_app(
     imports = import_map()
     app = web.Application(
         middlewares=[
+            # First, so that every later middleware and handler sees the browser's address.
+            forwarded_client_middleware(settings.trusted_proxies),
             security_headers_middleware(content_security_policy(imports), tls=settings.tls),
             error_middleware,
             polling_body_limit_middleware("/socket.io/", settings.max_message_bytes),

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from server.metrics import FORWARDING_HEADERS, allowed, parse_networks, process_families
+from server.metrics import process_families
+from server.networks import allowed, parse_networks, through_untrusted_proxy
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ def leaks_handler(sources: LeakSources) -> Callable[[web.Request], Awaitable[web
     """The ``GET /api/debug/leaks`` handler (loopback peers only)."""
 
     async def handle(request: web.Request) -> web.Response:
-        if any(h in request.headers for h in FORWARDING_HEADERS):
+        if through_untrusted_proxy(request):
             raise web.HTTPForbidden(text="debug endpoints are not served through a proxy")
         if not allowed(request.remote, LOOPBACK):
             raise web.HTTPForbidden(text="debug endpoints are served to loopback only")

@@ -10,7 +10,6 @@ address — so a scrape can be stored anywhere without becoming personal data.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -24,11 +23,11 @@ from server.audio.plane import AudioPlane
 from server.camera import CameraTracking
 from server.hub import Hub
 from server.motion.plane import MotionPlane, MotionStats
+from server.networks import allowed, parse_networks, through_untrusted_proxy
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METRICS_PATH = "/metrics"
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Labels = tuple[tuple[str, str], ...]
 
 
@@ -234,27 +233,6 @@ class MetricsSources:
 
 
 # --- access ------------------------------------------------------------------------------
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """CIDR networks (a bare address is a /32 or /128); raises ValueError on a bad one."""
-    return tuple(ipaddress.ip_network(v.strip()) for v in values)
-
-
-def allowed(remote: str | None, networks: Sequence[Network]) -> bool:
-    """Whether a peer address is inside one of ``networks``."""
-    try:
-        address = ipaddress.ip_address(remote or "")
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
-    return any(address in net for net in networks)
-
-
-#: Headers a reverse proxy adds. The allowlist checks the TCP peer, which behind a proxy on
-#: the same host is 127.0.0.1 for everyone: a forwarded request is refused outright.
-FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
-
-
 def metrics_handler(
     allow: Sequence[str], sources: MetricsSources
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -262,7 +240,7 @@ def metrics_handler(
     networks = parse_networks(allow)
 
     async def handle(request: web.Request) -> web.Response:
-        if any(h in request.headers for h in FORWARDING_HEADERS):
+        if through_untrusted_proxy(request):
             raise web.HTTPForbidden(
                 text="metrics are not served through a proxy: scrape the server directly"
             )

@@ -80,18 +80,22 @@ def security_headers_middleware(csp: str, tls: bool) -> Middleware:
         "Cross-Origin-Opener-Policy": "same-origin",
         "Permissions-Policy": "camera=(self), microphone=(self), geolocation=(), payment=()",
     }
-    if tls:
-        headers["Strict-Transport-Security"] = "max-age=31536000"
+    hsts = {"Strict-Transport-Security": "max-age=31536000"}
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Over HTTPS, Hiroba's own or a trusted proxy's (server/forwarded.py), browsers are
+        # told to come back only that way.
+        extra = hsts if tls or request.secure else {}
         try:
             response = await handler(request)
         except web.HTTPException as exc:
             exc.headers.update(headers)
+            exc.headers.update(extra)
             raise
         own_csp = response.headers.get("Content-Security-Policy")
         response.headers.update(headers)
+        response.headers.update(extra)
         if own_csp is not None:
             # A handler's own policy for a document that is not the app (the minutes as
             # HTML: no scripts at all, its one inline style by hash) replaces the app's.

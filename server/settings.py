@@ -82,6 +82,14 @@ class Settings:
         default=("127.0.0.0/8", "::1/128"),
         metadata=_doc("networks (CIDR, comma separated) whose requests /metrics answers"),
     )
+    trusted_proxies: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "networks (CIDR, comma separated) of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed (e.g. 127.0.0.1/32 for nginx on this machine); "
+            "none: every peer is the client"
+        ),
+    )
     debug_endpoints: bool = field(
         default=False,
         metadata=_doc(
@@ -377,13 +385,14 @@ def load_settings(
         raise HirobaError(Reason.BAD_FIELD, "recording_retention_days must be 0 to 36500")
     if settings.log_format not in ("text", "json"):
         raise HirobaError(Reason.BAD_FIELD, "log_format must be text or json")
-    for network in settings.metrics_allow:
-        try:
-            ipaddress.ip_network(network)
-        except ValueError:
-            raise HirobaError(
-                Reason.BAD_FIELD, f"metrics_allow: {network!r} is not a CIDR network"
-            ) from None
+    for name in ("metrics_allow", "trusted_proxies"):
+        for network in getattr(settings, name):
+            try:
+                ipaddress.ip_network(network)
+            except ValueError:
+                raise HirobaError(
+                    Reason.BAD_FIELD, f"{name}: {network!r} is not a CIDR network"
+                ) from None
     _check_media(settings)
     return settings
 

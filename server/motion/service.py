@@ -20,6 +20,7 @@ from server.ice import rtc_configuration
 from server.messages import RtcCloseRequest, RtcOfferRequest
 from server.motion.plane import MotionPlane
 from server.motion.rtc import MotionChannels
+from server.networks import through_untrusted_proxy
 from server.periodic import Periodic
 from server.settings import Settings
 
@@ -126,6 +127,8 @@ class MotionService:
 
     async def stats(self, request: web.Request) -> web.Response:
         """``GET /api/motion/stats``: counters for benchmarks, from loopback only."""
+        if through_untrusted_proxy(request):  # a proxy on this machine is loopback too
+            raise web.HTTPForbidden(text="motion statistics are not served through a proxy")
         remote = request.remote or ""
         try:
             local = ipaddress.ip_address(remote).is_loopback

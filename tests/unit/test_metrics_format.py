@@ -11,16 +11,15 @@ from rooms.errors import HirobaError
 from server.metrics import (
     Family,
     Sample,
-    allowed,
     escape_help,
     escape_label,
     format_value,
     motion_families,
-    parse_networks,
     process_families,
     render,
 )
 from server.motion.plane import MotionStats
+from server.networks import allowed, parse_networks
 from server.settings import load_settings
 from tests.prometheus_text import parse, parse_labels
 

@@ -1,0 +1,38 @@
+"""Address checks shared by the endpoints that answer some networks only."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from aiohttp import web
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Headers a reverse proxy adds. An allowlist checks the TCP peer, which behind a proxy on
+#: the same host is 127.0.0.1 for everyone: unless the proxy is one of ``trusted_proxies``
+#: (server/forwarded.py then puts the browser's address in the request and removes these
+#: headers), such a request is refused outright.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """CIDR networks (a bare address is a /32 or /128); raises ValueError on a bad one."""
+    return tuple(ipaddress.ip_network(v.strip()) for v in values)
+
+
+def allowed(remote: str | None, networks: Sequence[Network]) -> bool:
+    """Whether a peer address is inside one of ``networks``."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
+    return any(address in net for net in networks)
+
+
+def through_untrusted_proxy(request: web.Request) -> bool:
+    """Whether ``request`` carries forwarding headers that no trusted proxy vouched for:
+    its ``remote`` is then a proxy's, not the client's."""
+    return any(h in request.headers for h in FORWARDING_HEADERS)
