@@ -352,6 +352,16 @@ class MeetingService:
         await self.out.leave(sid, seat.room)
         await self.commit(seat.room, self.meeting(seat.room).leave(seat.pid, self.clock()))
 
+    async def end_staff_session(self, key: str) -> int:
+        """A staff login ended here (logout): its sockets leave their meetings and are
+        disconnected now, not at their next recheck (:meth:`acting`). Their pages reconnect
+        and are told ``session_expired``. Returns how many sockets were sent away."""
+        ended = [seat for seat in self.seats if seat.session_key == key]
+        for seat in ended:
+            await self.leave(seat.sid)
+            await self.out.disconnect(seat.sid)
+        return len(ended)
+
     # -- after an operation -----------------------------------------------------------
 
     async def commit(

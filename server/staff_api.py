@@ -139,6 +139,7 @@ async def logout(request: web.Request) -> web.Response:
     identity = await service.auth.identify(request.headers.get("Cookie"), service.clock())
     service.auth.check_csrf(identity, request.headers.get(CSRF_HEADER))
     await service.auth.logout(identity)
+    await service.end_staff_session(identity.session.key)
     response = _json({"ok": True})
     response.del_cookie(COOKIE, path="/")
     return response

@@ -276,3 +276,19 @@ async def test_hostile_text_is_shown_as_text(server, browser) -> None:
         await bot.disconnect()
     assert not viewer_watch.errors, viewer_watch.errors
     assert not errors(console_watch), console_watch.errors
+
+
+async def test_logging_out_in_one_tab_ends_the_console_in_another(server, browser) -> None:
+    await add_staff(server)
+    first, _ = await staff_console(browser, server, COMMITTEE)
+    # A second tab of the same browser (same cookie) with the console of the same room.
+    second = await first.context.new_page()
+    await second.goto(server.url + "/console")
+    await second.click(f"button[data-room='{COMMITTEE}']")
+    await second.wait_for_function("() => window.hiroba.console().self")
+    await first.click("#console-logout")
+    await first.wait_for_selector("#login-view", state="visible")
+    # The server sends the other tab's console away at once; it finds the login gone and
+    # shows the login form instead of staying on a console that can do nothing.
+    await second.wait_for_selector("#login-view", state="visible", timeout=5_000)
+    assert await second.is_hidden("#room-view")

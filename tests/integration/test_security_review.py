@@ -285,17 +285,31 @@ async def test_tampered_and_ended_staff_sessions_grant_nothing(server: Server,
         assert (status, body["reason"]) == (401, "session_expired"), bad
         ack = await join(server, made, cookie=bad, staff=True)
         assert ack["reason"] == "session_expired", bad
-    # The genuine cookie works; a live console holds it; then the staff member logs out.
+    # The genuine cookie works; a live console holds it, and a second login of the same
+    # account holds another; then the first logs out.
     live = MeetingClient(server.url, cookie)
     await live.connect()
     made.append(live)
     await live.act("console:join", {"room": COMMITTEE})
     assert (await live.call("participants:list", {}))["ok"]
+    other_cookie, _ = await login(server)
+    other = MeetingClient(server.url, other_cookie)
+    await other.connect()
+    made.append(other)
+    await other.act("console:join", {"room": COMMITTEE})
     status, _, _ = await http("POST", server.url + "/api/logout", body={}, Cookie=cookie,
                               **{"X-CSRF-Token": csrf})
     assert status == 200
     status, body, _ = await http("GET", server.url + "/api/session", Cookie=cookie)
     assert (status, body["reason"]) == (401, "session_expired")
+    # The console of the ended login is sent away at once (its page reconnects and is told
+    # session_expired, below); the other login's console goes on.
+    for _ in range(40):
+        if not live.sio.connected:
+            break
+        await asyncio.sleep(0.05)
+    assert not live.sio.connected
+    assert (await other.call("participants:list", {}))["ok"]
     fresh = MeetingClient(server.url, cookie)
     await fresh.connect()
     made.append(fresh)
@@ -303,14 +317,16 @@ async def test_tampered_and_ended_staff_sessions_grant_nothing(server: Server,
                            ("join", {"name": "x", "room": COMMITTEE, "lang": "ja",
                                      "staff": True})):
         assert (await fresh.call(event, payload))["reason"] == "session_expired", event
-    # The console opened before the logout loses its rights at its next recheck.
+    # A login ended elsewhere (a staff CLI in another process disabling the account deletes
+    # its sessions) is found at the console's next recheck.
     service = server.app[MEETINGS_KEY]
+    await service.staff.delete_session(session_key(other_cookie.split("=", 1)[1]))
     real = service.clock
     service.clock = lambda: real() + SESSION_RECHECK_SECONDS + 1
     try:
-        ack = await live.call("agenda:add", {"title": "議題", "planned": 60})
+        ack = await other.call("agenda:add", {"title": "議題", "planned": 60})
         assert ack["reason"] == "session_expired", ack
-        assert (await live.call("participants:list", {}))["reason"] == "not_joined"
+        assert (await other.call("participants:list", {}))["reason"] == "not_joined"
     finally:
         service.clock = real
 

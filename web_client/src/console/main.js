@@ -201,7 +201,13 @@ async function openRoom(id) {
   R.renderExports(id);
   socket = io({ transports: ['websocket'], reconnectionDelayMax: 8000 });
   socket.on('connect', () => enter());
-  socket.on('disconnect', () => (byId('room-status').textContent = t('status.reconnecting')));
+  socket.on('disconnect', (reason) => {
+    byId('room-status').textContent = t('status.reconnecting');
+    // The server sent this console away (its login ended, e.g. a logout in another tab):
+    // socket.io does not retry that by itself. Rejoining tells the console why
+    // (session_expired takes it to the login form).
+    if (reason === 'io server disconnect') socket.connect();
+  });
   socket.on(E.MEETING_FLOOR, (f) => {
     const change = meeting.applyFloor(f);
     if (change.speaker && f.holder) say(t('live.floorTo', { name: f.holder_name }));
