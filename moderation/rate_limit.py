@@ -61,3 +61,40 @@ class KeyedBuckets:
 
 
 _PRUNE_ABOVE = 1024
+
+
+@dataclass(slots=True)
+class ConnectionCounts:
+    """Open connections per client address, refusing more than ``limit`` from one address
+    (0: no limit). The caller decides which addresses are counted at all."""
+
+    limit: int
+    _address_of: dict[str, str] = field(default_factory=dict)
+    _open: dict[str, int] = field(default_factory=dict)
+
+    def open(self, key: str, address: str) -> bool:
+        """Count connection ``key`` from ``address``; False (not counted) if it is over."""
+        held = self._open.get(address, 0)
+        if self.limit and held >= self.limit:
+            return False
+        self._address_of[key] = address
+        self._open[address] = held + 1
+        return True
+
+    def close(self, key: str) -> None:
+        """Connection ``key`` ended (unknown keys are ignored)."""
+        address = self._address_of.pop(key, None)
+        if address is None:
+            return
+        left = self._open[address] - 1
+        if left:
+            self._open[address] = left
+        else:
+            del self._open[address]
+
+    def held(self, address: str) -> int:
+        """How many connections ``address`` holds."""
+        return self._open.get(address, 0)
+
+    def __len__(self) -> int:
+        return len(self._address_of)

@@ -68,6 +68,14 @@ class Settings:
         default=30.0, metadata=_doc("sustained socket events per client")
     )
     events_burst: float = field(default=60.0, metadata=_doc("burst of socket events per client"))
+    max_connections_per_address: int = field(
+        default=200,
+        metadata=_doc(
+            "socket.io connections one client address may hold on this node (0: no limit); "
+            "loopback addresses are not counted (a proxy on this machine: see "
+            "trusted_proxies)"
+        ),
+    )
     flood_disconnect_after: int = field(
         default=200,
         metadata=_doc(
@@ -376,6 +384,8 @@ def load_settings(
             Reason.BAD_FIELD,
             "floor_limit_seconds must be 5 s to 6 h, floor_grace_seconds 0 to 600 s",
         )
+    if settings.max_connections_per_address < 0:
+        raise HirobaError(Reason.BAD_FIELD, "max_connections_per_address must not be negative")
     if not settings.staff_login_attempts_per_minute > 0:
         raise HirobaError(Reason.BAD_FIELD, "staff_login_attempts_per_minute must be positive")
     for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):

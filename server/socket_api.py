@@ -6,6 +6,7 @@ for one. Errors go back as ``{"ok": false, "reason", "message"}`` and never reac
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import socketio
 
 from moderation import policy
-from moderation.rate_limit import TokenBucket
+from moderation.rate_limit import ConnectionCounts, TokenBucket
 from rooms.appearance import AvatarStyle
 from rooms.errors import HirobaError, Reason
 from rooms.model import Participant
@@ -29,6 +30,23 @@ log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
 Handler = Callable[[Session, object], Awaitable[Ack]]
+
+
+def client_address(environ: dict[str, Any]) -> str | None:
+    """The address a socket's connection counts against, or None if it is not counted:
+    a socket of another cluster node (its own node counted it) or a loopback peer (a proxy
+    on this machine that is not in ``trusted_proxies`` would make every browser one)."""
+    request = environ.get("aiohttp.request")
+    remote = getattr(request, "remote", None)
+    if not isinstance(remote, str):
+        return None
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return None if address.is_loopback else str(address)
 
 
 class SocketApi:
@@ -47,6 +65,8 @@ class SocketApi:
         self.motion = motion
         #: Extra parts of the join ack, ``extra(room, participant)`` (e.g. the audio plane).
         self.join_extras: list[Callable[[Room, Participant], dict[str, object]]] = []
+        #: Sockets per client address on this node (docs/security.md, "per address").
+        self.connections = ConnectionCounts(hub.settings.max_connections_per_address)
         meetings.bind(self.enter)
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
@@ -56,9 +76,17 @@ class SocketApi:
         sio.on("*", self.on_unknown)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        address = client_address(environ)
+        if address is not None and not self.connections.open(sid, address):
+            log.warning("refused a socket: %d open from one address", self.connections.limit)
+            message = "too many connections from your network; try again later"
+            raise socketio.exceptions.ConnectionRefusedError(
+                message, {"reason": Reason.RATE_LIMITED.value, "message": message}
+            )
         self.hub.connect(sid)
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        self.connections.close(sid)
         session = self.hub.disconnect(sid)
         await self.meetings.leave(sid)
         if session is not None:

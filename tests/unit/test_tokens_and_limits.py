@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.rate_limit import TokenBucket
+from moderation.rate_limit import ConnectionCounts, TokenBucket
 from moderation.tokens import issue_token, verify_token
 from rooms.errors import HirobaError, Reason
 from rooms.model import Role
@@ -47,3 +47,21 @@ def test_token_bucket_allows_burst_then_rate() -> None:
     assert bucket.allow(0.1)  # one token back after 100 ms
     assert not bucket.allow(0.1)
     assert all(bucket.allow(10.0) for _ in range(5))
+
+
+def test_connection_counts_per_address() -> None:
+    counts = ConnectionCounts(limit=2)
+    assert counts.open("s1", "198.51.100.7") and counts.open("s2", "198.51.100.7")
+    assert not counts.open("s3", "198.51.100.7")  # over: not counted either
+    assert counts.open("s4", "198.51.100.8")
+    assert (counts.held("198.51.100.7"), counts.held("198.51.100.8"), len(counts)) == (2, 1, 3)
+    counts.close("s3")  # never counted: no effect
+    counts.close("s1")
+    counts.close("s1")  # twice: no effect
+    assert counts.held("198.51.100.7") == 1 and counts.open("s5", "198.51.100.7")
+    for key in ("s2", "s4", "s5"):
+        counts.close(key)
+    assert len(counts) == 0 and counts.held("198.51.100.7") == 0
+    assert counts._open == {}  # nothing kept for addresses that left
+    unlimited = ConnectionCounts(limit=0)
+    assert all(unlimited.open(f"s{i}", "203.0.113.1") for i in range(1000))

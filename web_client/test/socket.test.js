@@ -31,6 +31,10 @@ function fakeIo() {
     fire(ev, ...args) {
       handlers[ev]?.(...args);
     },
+    disconnect() {
+      this.connected = false;
+      this.closed = (this.closed || 0) + 1;
+    },
   };
   return { sock, factory: () => sock };
 }
@@ -97,4 +101,18 @@ test('a rejoin after a reconnect carries the device and resume token of the last
   await new Promise((r) => setImmediate(r));
   const again = sock.emitted.filter((e) => e[0] === 'join');
   assert.equal(again[2][1].resume, 'r2');
+});
+
+test('a refused connection fails the waiting join with its reason', async () => {
+  const { sock, factory } = fakeIo();
+  const net = new HirobaSocket({}, factory);
+  // The join waits (no ack comes) until the server refuses the connection itself.
+  sock.timeout = () => ({ emit: (ev, payload) => sock.emitted.push([ev, payload]) });
+  const joining = net.join({ name: 'a', room: 'r', lang: 'ja' });
+  const err = new Error('too many connections from your network');
+  err.data = { reason: 'rate_limited', message: 'too many connections from your network' };
+  sock.fire('connect_error', new Error('xhr poll error')); // a network error: still waiting
+  sock.fire('connect_error', err);
+  await assert.rejects(joining, (e) => e.name === 'JoinError' && e.reason === 'rate_limited');
+  assert.equal(sock.closed, 1, 'the refused transport is closed, not left idle');
 });

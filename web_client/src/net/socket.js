@@ -30,6 +30,9 @@ export function resumable(payload, res) {
 }
 
 export class HirobaSocket {
+  /** Rejecters of the joins waiting for an answer (see connect_error below). */
+  #waiting = new Set();
+
   /** @param {object} [handlers] onDelta(delta), onRejoin({self, snapshot}), onStatus(status), onRejoinFailed(err) */
   constructor(handlers = {}, ioFactory = io) {
     this.handlers = handlers;
@@ -37,6 +40,16 @@ export class HirobaSocket {
     this.socket = ioFactory({ transports: ['websocket'], reconnectionDelayMax: 8000 });
     this.socket.on(ROOM_DELTA, (d) => this.handlers.onDelta?.(d));
     this.socket.on(RTC_CLOSED, (m) => this.handlers.onRtcClosed?.(m));
+    // The server may refuse the connection itself (too many from one address): that comes
+    // as connect_error with a reason, not as an ack, and socket.io does not retry it. A join
+    // waiting for the connection fails at once with that reason instead of timing out.
+    this.socket.on('connect_error', (err) => {
+      const reason = err?.data?.reason;
+      if (typeof reason !== 'string') return;
+      const refusal = new JoinError(reason, err.data.message);
+      this.socket.disconnect(); // let the server close the idle transport too; join() reopens
+      for (const reject of this.#waiting) reject(refusal);
+    });
     this.socket.on('connect', () => {
       this.handlers.onStatus?.('connected');
       if (this.socket.recovered || !this.joinPayload || this.joining) return;
@@ -95,7 +108,10 @@ export class HirobaSocket {
   }
 
   #emitJoin(payload) {
+    let refused;
     return new Promise((resolve, reject) => {
+      refused = reject;
+      this.#waiting.add(refused);
       this.socket.timeout(ACK_TIMEOUT_MS).emit(JOIN, payload, (err, ack) => {
         if (err) return reject(new JoinError('timeout', 'no answer from the server'));
         if (!ack || ack.ok !== true) {
@@ -105,7 +121,7 @@ export class HirobaSocket {
         const { ok: _ok, ...res } = ack;
         resolve(res);
       });
-    });
+    }).finally(() => this.#waiting.delete(refused));
   }
 
   /** Emit `event` and resolve the server's ack (`{ok, ...}`); rejects on timeout. */
