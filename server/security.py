@@ -9,6 +9,9 @@ import json
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from rooms.errors import Reason
+from server.web import error_response
+
 
 def import_map(vendor_prefix: str = "/vendor") -> str:
     """The import map that lets plain ES modules import npm packages by name."""
@@ -112,13 +115,21 @@ def polling_body_limit_middleware(prefix: str, limit: int) -> Middleware:
     python-engineio (4.15) answers such a POST by closing the session and waiting for the
     client to poll its close packet; a client that never polls holds that request, and the
     server's graceful shutdown, for ever. Refused here, nothing waits.
+
+    A POST without ``Content-Length`` (chunked) is refused with ``411``: python-engineio
+    reads exactly ``Content-Length`` bytes, so it would drop such a body and answer ``ok``.
+    Browsers always send the length.
     """
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == "POST" and request.path.startswith(prefix):
             length = request.content_length
-            if length is not None and length > limit:
+            if length is None:
+                return error_response(
+                    411, Reason.BAD_PAYLOAD, "send the polling body with a Content-Length"
+                )
+            if length > limit:
                 raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
         return await handler(request)
 

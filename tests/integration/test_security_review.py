@@ -536,6 +536,19 @@ async def test_socket_messages_over_the_limit(server: Server, made: list[Any]) -
             server.settings.max_message_bytes * 2)}])
         async with asyncio.timeout(3), session.post(f"{url}&sid={sid}", data=payload) as r:
             assert (r.status, (await r.json())["reason"]) == (413, "too_long")
+        # A chunked body (no Content-Length), which engine.io would silently drop, large or
+        # small: refused with a reason instead of "ok".
+        for size in (10, server.settings.max_message_bytes * 3):
+            async def chunks(n: int = size) -> Any:
+                body = ("42" + json.dumps(["chat:send", {"text": "x" * n}])).encode()
+                for i in range(0, len(body), 4096):
+                    yield body[i:i + 4096]
+            async with aiohttp.ClientSession() as fresh:
+                async with fresh.get(url) as r:
+                    sid = json.loads((await r.text())[1:])["sid"]
+                async with asyncio.timeout(3), fresh.post(f"{url}&sid={sid}",
+                                                          data=chunks()) as r:
+                    assert (r.status, (await r.json())["reason"]) == (411, "bad_payload"), size
     assert (await calm.call("chat:send", {"text": "まだいます"}))["ok"]
 
 
