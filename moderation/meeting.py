@@ -104,11 +104,15 @@ class Meeting(ForumOps):
     def join(
         self, pid: str, name: str, role: Role, now: float, *, device: str | None = None,
         account: str | None = None, gallery: bool = False, code: object = None,
-        console: bool = False,
+        console: bool = False, admitted_at: float | None = None,
     ) -> list[DomainEvent]:
         """Enter the meeting. Raises ``banned`` (banned, or removed from this room),
         ``code_required`` / ``bad_code`` for a citizen where a code is required.
-        A :class:`Joined` event with place ``lobby`` means: wait, do not enter the room."""
+        A :class:`Joined` event with place ``lobby`` means: wait, do not enter the room.
+
+        ``admitted_at``: the person was in the room at that time (a resume token says so,
+        after a reconnect): they do not wait in the lobby again, unless they were removed
+        or banned since."""
         if pid in self.people:
             raise ProcedureError(Reason.DUPLICATE, f"{pid} is already in {self.room}")
         self.sanctions.check_entry(self.room, now, device=device, account=account)
@@ -117,6 +121,10 @@ class Meeting(ForumOps):
             check_registration_code(self.rules.registration_code, code)
         place = Place.ROOM if console else placement(role, lobby=self.has_lobby,
                                                      gallery=gallery)
+        if (place is Place.LOBBY and admitted_at is not None
+                and not self.sanctions.sent_away_since(self.room, admitted_at, device=device,
+                                                       account=account)):
+            place = Place.ROOM
         person = Person(pid, name, role, place, now, device, account, console)
         self.people[pid] = person
         events: list[DomainEvent] = [Joined(self.room, now, person=PersonView.of(person))]

@@ -5,6 +5,12 @@ network blinked, a cluster's leader changed) and joins again with it, the person
 their participant id, so others see the same avatar and the meeting keeps their place.
 The token names the room, the id and the device that joined: it grants no role. The role
 comes, as on every join, from the invitation, staff login or device presented with it.
+
+It also says where the person was (``room``, ``lobby``, ``gallery``) and when it was
+issued. A person admitted from a committee's lobby holds a token saying ``room``; a join
+with it goes straight back into the room instead of waiting again, unless a removal or ban
+reaching them was imposed since (see ``Meeting.join``). Otherwise a failover or a network
+blink would put every admitted citizen back in the lobby.
 """
 
 from __future__ import annotations
@@ -24,25 +30,42 @@ MAX_RESUME_LENGTH = 400
 
 @dataclass(frozen=True, slots=True)
 class ResumeClaim:
+    """What a valid resume token says: the room, participant id and device, where the
+    person was when it was issued (a :class:`moderation.lobby.Place` value, or ``""`` for a
+    token that does not say) and when that was."""
+
     room: str
     pid: str
     device: str
+    place: str = ""
+    issued_at: float = 0.0
 
 
-def issue_resume(secret: bytes, room: str, pid: str, device: str, now: float) -> str:
-    """A token letting the holder of ``device`` rejoin ``room`` as ``pid``."""
+def issue_resume(
+    secret: bytes, room: str, pid: str, device: str, now: float, place: str = ""
+) -> str:
+    """A token letting the holder of ``device`` rejoin ``room`` as ``pid`` (``place``:
+    where they are now)."""
     return encode(secret, {
-        "typ": RESUME_TYPE, "room": room, "pid": pid, "dev": device,
-        "exp": int(now) + RESUME_TTL_SECONDS,
+        "typ": RESUME_TYPE, "room": room, "pid": pid, "dev": device, "plc": place,
+        "iat": int(now), "exp": int(now) + RESUME_TTL_SECONDS,
     })  # fmt: skip
 
 
-def verify_resume(secret: bytes, token: str, room: str, device: str | None, now: float) -> str:
-    """The participant id ``token`` resumes in ``room`` for ``device``; else ``bad_token``."""
+def verify_resume(
+    secret: bytes, token: str, room: str, device: str | None, now: float
+) -> ResumeClaim:
+    """What ``token`` resumes in ``room`` for ``device``; else ``bad_token``."""
     data = signed_claims(secret, token, MAX_RESUME_LENGTH)
+    if not isinstance(data, dict):
+        raise HirobaError(Reason.BAD_TOKEN, "resume token payload is malformed")
     try:
-        claim = ResumeClaim(str(data["room"]), str(data["pid"]), str(data["dev"]))
         expires = int(data["exp"])
+        claim = ResumeClaim(
+            str(data["room"]), str(data["pid"]), str(data["dev"]), str(data.get("plc", "")),
+            # Tokens from before the claim existed: issued a whole lifetime before expiry.
+            float(data.get("iat", expires - RESUME_TTL_SECONDS)),
+        )
         typ = data["typ"]
     except (ValueError, KeyError, TypeError) as exc:
         raise HirobaError(Reason.BAD_TOKEN, "resume token payload is malformed") from exc
@@ -54,4 +77,4 @@ def verify_resume(secret: bytes, token: str, room: str, device: str | None, now:
         raise HirobaError(Reason.BAD_TOKEN, "resume token is for another room")
     if device is None or not hmac.compare_digest(claim.device, device):
         raise HirobaError(Reason.BAD_TOKEN, "resume token belongs to another device")
-    return claim.pid
+    return claim

@@ -192,6 +192,20 @@ class SanctionBook:
                 until = "for good" if record.expires_at is None else "for now"
                 raise PermissionDenied(Reason.BANNED, f"you are barred {where} {until}")
 
+    def sent_away_since(
+        self, room: str, since: float, *, device: str | None, account: str | None
+    ) -> bool:
+        """Whether the person was removed from ``room`` or banned at or after ``since``,
+        whether or not that has ended: an admission from before it no longer counts."""
+        ref = device_ref(device)
+        return any(
+            record.at >= since
+            and (record.kind == SanctionKind.BAN
+                 or (record.kind == SanctionKind.REMOVE and record.room == room))
+            and record.reaches(None, ref, account)
+            for record in self._records.values()
+        )
+
     def active(self, now: float, room: str | None = None) -> list[SanctionRecord]:
         """Active sanctions, of one room (plus every ban) when ``room`` is given."""
         return [

@@ -165,6 +165,7 @@ def create_app(
         motion.plane.capacity_of = lambda r: hub.rooms[r].info.capacity if r in hub.rooms else 64
         motion.plane.tick_listeners.append(node.publish_state)
         node.audio = audio
+        meetings.resume_listeners.append(node.resume_issued)
         node.disconnect = sio.disconnect
         sio.cluster = node
         app[CLUSTER_KEY] = node

@@ -31,7 +31,7 @@ from moderation.floor import AutoMuted
 from moderation.invitations import redeem
 from moderation.lobby import Place, placement
 from moderation.meeting import Meeting
-from moderation.resume import issue_resume, verify_resume
+from moderation.resume import ResumeClaim, issue_resume, verify_resume
 from moderation.roster import Joined, Left, MeetingRules, Person, PlaceChanged
 from moderation.sanctions import (
     SanctionBook,
@@ -124,6 +124,9 @@ class MeetingService:
         #: Called as ``listener(room, meeting, events)`` after every commit, before the
         #: change listeners, with what happened (the recorder's event log).
         self.event_listeners: list[EventListener] = []
+        #: ``(sid, token)`` when a socket gets a resume token outside a join ack (an
+        #: admission from the lobby): a cluster keeps it where the socket is.
+        self.resume_listeners: list[Callable[[str, str], None]] = []
         self._ticker = Periodic("meeting-tick", TICK_HZ, self.tick)
         self._purged_at = 0.0
 
@@ -251,18 +254,24 @@ class MeetingService:
             grant = redeem(self.secret, token, room.id, self.redeemed, device_ref(device) or "",
                            now)
             role, name = grant.role, grant.name or name
+        claim = self.resumed(resume, room.id, device) if resume else None
+        # A resume token from someone who was in the room keeps them out of the lobby.
+        admitted_at = (claim.issued_at if claim is not None and claim.place == Place.ROOM.value
+                       else None)
         place = placement(role, lobby=meeting.has_lobby, gallery=gallery)
+        if place is Place.LOBBY and admitted_at is not None:
+            place = Place.ROOM  # (Meeting.join may still send them to the lobby)
         present = 1 if session.room == room.id else 0
         if place is not Place.LOBBY and len(room.participants) - present >= room.info.capacity:
             raise RoomError(Reason.ROOM_FULL, f"room {room.id} is full")
-        pid = self.resumed(resume, room.id, device) if resume else new_participant_id()
+        pid = claim.pid if claim is not None else new_participant_id()
         if pid in meeting.people:
             # Still seated from a socket that went away (its node stopped): that seat ends.
             stale = self.seats.of(pid)
             if stale is not None:
                 await self.leave(stale.sid)
         happened = meeting.join(pid, name, role, now, device=device, account=account,
-                                gallery=gallery, code=code)
+                                gallery=gallery, code=code, admitted_at=admitted_at)
         # Nothing below may fail: the person is in.
         extra: list[Write] = []
         if grant is not None and grant.redemption is not None:
@@ -280,14 +289,16 @@ class MeetingService:
         log.info("%s waits in the lobby of %s", name, room.id)
         return Entry(seat, waiting=True, ack={
             "ok": True, "self": pid, "place": Place.LOBBY.value, "device": device,
+            "resume": issue_resume(self.secret, room.id, pid, device, now, Place.LOBBY.value),
             "recording": self.hub.recording_status(room.id),
             "lobby": {"position": meeting.lobby.position(pid),
                       "room": {"id": room.id, "kind": room.kind.value,
                                "name": {"ja": room.info.name_ja, "en": room.info.name_en}}},
         })
 
-    def resumed(self, resume: str, room: str, device: str | None) -> str:
-        """The participant id a join's resume token keeps (``bad_token`` if it cannot)."""
+    def resumed(self, resume: str, room: str, device: str | None) -> ResumeClaim:
+        """What a join's resume token keeps: the participant id, and whether they were in
+        the room (``bad_token`` if it cannot be used)."""
         return verify_resume(self.secret, resume, room, device, self.clock())
 
     async def _take(self, seat: Seat, now: float) -> None:
@@ -311,7 +322,8 @@ class MeetingService:
         # Staff-only broadcasts (reports, audit) go to those the policy lets see them.
         if policy.decide(seat.role, policy.Action.REPORTS_VIEW).allowed:
             await self.out.enter(sid, seat.room, staff=True)
-        resume = issue_resume(self.secret, seat.room, seat.pid, seat.device or "", self.clock())
+        resume = issue_resume(self.secret, seat.room, seat.pid, seat.device or "", self.clock(),
+                              seat.place.value)
         return {"place": seat.place.value, "device": seat.device, "resume": resume,
                 "meeting": views.public_state(meeting, person, self.clock())}
 
@@ -447,3 +459,7 @@ class MeetingService:
             await self.leave(seat.sid)
             return
         await self.out.admitted(seat.sid, ack)
+        token = ack.get("resume")
+        if isinstance(token, str):
+            for listener in self.resume_listeners:
+                listener(seat.sid, token)

@@ -137,8 +137,8 @@ class SocketApi:
         request = JoinRequest.parse(payload)
         room = self.hub.room(request.room)
         if request.resume is not None:
-            await self._end_stale(self.meetings.resumed(request.resume, room.id, request.device),
-                                  session)
+            claim = self.meetings.resumed(request.resume, room.id, request.device)
+            await self._end_stale(claim.pid, session)
         # Who the person is (invitation, staff login, device) and where they go (lobby,
         # gallery, room) is the meeting's to decide (server/meeting_service.py).
         entry = await self.meetings.join(

@@ -567,6 +567,9 @@ class ClusterNode:
             if future is not None and not future.done():
                 future.set_result(_unpack(message.get("ack")))
             return
+        if kind == "resume":
+            self._keep_resume(str(message["sid"]), str(message["resume"]))
+            return
         if kind == "audio_close":
             if self.audio is not None:
                 self._spawn(self.audio.drop(str(message["pid"]), str(message["what"])))
@@ -691,6 +694,23 @@ class ClusterNode:
     def _publish_speakers(self, room: str, ids: list[str]) -> None:
         body = json.dumps({"room": room, "ids": ids}).encode()
         self._spawn(self.bus.publish(channel("audio", "ctl"), body))
+
+    def resume_issued(self, sid: str, token: str) -> None:
+        """MeetingService: the leader gave a socket a resume token outside a join ack (an
+        admission from the lobby). The node holding the socket keeps it for its next rejoin,
+        so that an admitted person is not sent back to the lobby by a failover."""
+        if sid in self.local:
+            self._keep_resume(sid, token)
+            return
+        node = self.remote.get(sid)
+        if node is not None:
+            body = json.dumps({"k": "resume", "sid": sid, "resume": token}).encode()
+            self._spawn(self.bus.publish(channel("ctl", node), body))
+
+    def _keep_resume(self, sid: str, token: str) -> None:
+        remembered = self.joins.get(sid)
+        if remembered is not None:
+            remembered.payload["resume"] = token
 
     def _audio_gone(self, pid: str, sid: str, what: str) -> None:
         node = self.remote.get(sid)

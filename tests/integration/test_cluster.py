@@ -403,11 +403,28 @@ async def test_killed_leader_the_other_node_takes_over(cluster: Cluster) -> None
     a_ack = await joined(on_a, "委員A", token=token)
     b_ack = await joined(on_b, "市民B")
     await on_b.act("chat:send", {"text": "前"})
+    # A committee member on B waits in the lobby and is admitted by staff on A.
+    await _add_staff(a)
+    cookie, _ = await login(SimpleNamespace(url=b.url))  # type: ignore[arg-type]
+    staff = await cluster.client(a, cookie)
+    await staff.act("console:join", {"room": COMMITTEE})
+    member = await cluster.client(b)
+    m_ack = await joined(member, "委員C", room=COMMITTEE, token=invitation(
+        server_of(a), COMMITTEE, Role.MEMBER, "委員C"))
+    assert m_ack["place"] == "lobby", m_ack
+    await staff.act("lobby:admit", {"target": m_ack["self"]})
+    await member.expect("meeting:admitted")
+    await member.act("chat:send", {"text": "前"})
+    await asyncio.sleep(0.3)  # the admission's resume token reaches B beside the ack
     a.kill()
     # B's socket stays; once B leads (lease 1.5 s), it has joined B's person again.
     ack = await until_ok(on_b, "chat:send", {"text": "後"})
     assert ack["ok"], ack
     assert on_b.sio.connected
+    # The admitted member was joined again into the committee room, not its lobby: they
+    # can speak in the chat (from the lobby: in_lobby), under the same id.
+    ack = await until_ok(member, "chat:send", {"text": "後"})
+    assert ack["ok"] and member.sio.connected, ack
     back = await cluster.client(b)
     ack = await joined(back, "委員A", token=token, device=a_ack["device"], resume=a_ack["resume"])
     assert ack["self"] == a_ack["self"]

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from avatar import codec as pose_codec
 from avatar.pose import Pose, TrackingState
-from moderation.resume import issue_resume, verify_resume
+from moderation.resume import RESUME_TTL_SECONDS, issue_resume, verify_resume
+from moderation.tokens import encode
 from rooms.errors import HirobaError, Reason, ValidationError
 from rooms.interest import InterestConfig
 from server.cluster.audio_relay import decode_packets, encode_packets
@@ -104,8 +105,20 @@ def test_motion_tokens_any_node_can_check() -> None:
 
 def test_resume_tokens() -> None:
     now = time.time()
-    token = issue_resume(SECRET, "plaza", "p_1", "d_dev", now)
-    assert verify_resume(SECRET, token, "plaza", "d_dev", now) == "p_1"
+    token = issue_resume(SECRET, "plaza", "p_1", "d_dev", now, "room")
+    claim = verify_resume(SECRET, token, "plaza", "d_dev", now)
+    assert (claim.pid, claim.place, claim.issued_at) == ("p_1", "room", int(now))
+    # A token from before the place was written says nothing about it.
+    old = encode(SECRET, {"typ": "resume", "room": "plaza", "pid": "p_1", "dev": "d_dev",
+                          "exp": int(now) + RESUME_TTL_SECONDS})
+    claim = verify_resume(SECRET, old, "plaza", "d_dev", now)
+    assert (claim.pid, claim.place, claim.issued_at) == ("p_1", "", int(now))
+    for claims in ([1, 2], "text", {"typ": "resume", "room": "plaza"},
+                   {"typ": "resume", "room": "plaza", "pid": "p_1", "dev": "d_dev",
+                    "exp": "soon"}):
+        with pytest.raises(HirobaError) as info:
+            verify_resume(SECRET, encode(SECRET, claims), "plaza", "d_dev", now)  # type: ignore[arg-type]
+        assert info.value.reason is Reason.BAD_TOKEN
     for room, device, at, secret in (("other", "d_dev", now, SECRET),
                                      ("plaza", "d_x", now, SECRET),
                                      ("plaza", None, now, SECRET),

@@ -291,3 +291,40 @@ def test_captions_limits_and_round_trip() -> None:
     assert c.post("cap", "a\nb", 5).line.text == "a b"  # one line each
     again = Captions.from_records("r", c.to_records(), history=2)
     assert again == c
+
+
+def test_an_admitted_person_who_comes_back_skips_the_lobby() -> None:
+    m = committee()
+    m.join("mem", "田中委員", Role.MEMBER, 1, device="d_m")
+    m.admit("staff", "mem", 2)
+    m.leave("mem", 3)  # the connection dropped
+    # Back with a resume token saying they were in the room at 2: straight in, no lobby
+    # event, no audit entry (the admission was audited once).
+    events = m.join("mem", "田中委員", Role.MEMBER, 4, device="d_m", admitted_at=2)
+    assert of(events, Joined)[0].person.place == "room" and not of(events, LobbyEntered)
+    assert not of(events, AuditEntry)
+    # Removed since (even if the removal was lifted at once): the admission no longer
+    # counts, and they wait again.
+    events = m.remove("staff", "mem", 5, reason="議事妨害", duration=60)
+    sanction = of(events, SanctionImposed)[0].sanction
+    m.lift("staff", sanction.id, 6)
+    events = m.join("mem", "田中委員", Role.MEMBER, 7, device="d_m", admitted_at=2)
+    assert of(events, Joined)[0].person.place == "lobby" and of(events, LobbyEntered)
+    m.leave("mem", 8)
+    # An admission after that removal counts again.
+    events = m.join("mem", "田中委員", Role.MEMBER, 9, device="d_m", admitted_at=8)
+    assert of(events, Joined)[0].person.place == "room"
+    m.leave("mem", 10)
+    # A ban anywhere since, lifted or not, also undoes it; the gallery is unaffected.
+    plaza = Meeting("plaza", RoomKind.PLAZA, m.sanctions, WORDS)
+    plaza.join("s", "S", Role.STAFF, 10, account="s1")
+    plaza.join("m2", "田中委員", Role.CITIZEN, 10, device="d_m")
+    ban = of(plaza.ban("s", "m2", 11, reason="x", duration=60),
+             SanctionImposed)[0].sanction
+    plaza.lift("s", ban.id, 12)
+    events = m.join("mem", "田中委員", Role.MEMBER, 13, device="d_m", admitted_at=9)
+    assert of(events, Joined)[0].person.place == "lobby"
+    # Without a resume token's admission nothing changes.
+    m.leave("mem", 14)
+    assert of(m.join("mem", "田中委員", Role.MEMBER, 15, device="d_m"), Joined)[0].person.place \
+        == "lobby"

@@ -9,6 +9,7 @@
  */
 import { i18n, t } from '../i18n.js';
 import * as E from '../net/events.js';
+import { resumable } from '../net/socket.js';
 import { MeetingState, formatClock } from '../state/meeting.js';
 import { KEYS, store } from './dom.js';
 import { byId } from './el.js';
@@ -56,10 +57,10 @@ export class MeetingUi {
 
   /** After a join acknowledgement: true if the person enters the room now. */
   joined(ack) {
-    if (ack.device) {
-      store.set(KEYS.device, ack.device);
-      if (this.net?.joinPayload) this.net.joinPayload = { ...this.net.joinPayload, device: ack.device };
-    }
+    if (ack.device) store.set(KEYS.device, ack.device);
+    // Rejoin after a reconnect with this ack's device and resume token: after an admission
+    // from the lobby the token says "in the room", so a reconnect does not wait again.
+    if (this.net?.joinPayload) this.net.joinPayload = resumable(this.net.joinPayload, ack);
     this.recording.set(ack.recording);
     if (ack.place === 'lobby') {
       this.#showLobby(ack);
