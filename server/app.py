@@ -40,6 +40,7 @@ from server.security import (
 )
 from server.seed import seed_demo
 from server.settings import Settings
+from server.sio_packet import GuardedPacket
 from server.socket_api import SocketApi
 from server.staff_api import MEETINGS_KEY, add_staff_routes
 from server.static_files import StaticFiles
@@ -120,6 +121,9 @@ def create_app(
         "async_mode": "aiohttp",
         "cors_allowed_origins": origin_check(settings.allowed_origins),
         "max_http_buffer_size": settings.max_message_bytes,
+        # Undecodable or over-deep packets end their socket instead of raising inside
+        # python-socketio (server/sio_packet.py).
+        "serializer": GuardedPacket,
         "ping_interval": 20,
         "ping_timeout": 20,
         "logger": False,

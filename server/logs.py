@@ -11,6 +11,8 @@ import ipaddress
 import json
 import logging
 import re
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -86,6 +88,40 @@ class RedactAddresses(logging.Filter):
         return True
 
 
+class ThrottleLibraryErrors(logging.Filter):
+    """At most ``burst`` error records per ``window`` seconds from each other library's
+    logger; the rest are counted and reported in one line when the window ends.
+
+    python-engineio and aiohttp log every frame or request they cannot read with a full
+    traceback, at the rate a peer can send them: one hostile client could fill the disk or
+    drown the lines that matter. The first ones of each window still show what happened.
+    """
+
+    def __init__(self, burst: int = 10, window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.burst, self.window, self.clock = burst, window, clock
+        #: logger name -> (window start, records let through, records held back)
+        self._seen: dict[str, tuple[float, int, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR or record.name.split(".", 1)[0] in OWN_LOGGERS:
+            return True
+        now = self.clock()
+        start, passed, held = self._seen.get(record.name, (now, 0, 0))
+        if now - start >= self.window:
+            if held:
+                # Told with the first record of the next window from that logger.
+                record.msg = f"{held} more errors of this logger were not logged " \
+                             f"in the last {self.window:.0f} s; " + str(record.msg)
+            start, passed, held = now, 0, 0
+        if passed < self.burst:
+            self._seen[record.name] = (start, passed + 1, held)
+            return True
+        self._seen[record.name] = (start, passed, held + 1)
+        return False
+
+
 def formatter(log_format: str) -> logging.Formatter:
     """The formatter for the ``log_format`` setting (``text`` or ``json``)."""
     return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
@@ -95,5 +131,6 @@ def configure_logging(level: str, log_format: str) -> None:
     """Send the root logger's records to stderr at ``level``, in ``log_format``."""
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(log_format))
+    handler.addFilter(ThrottleLibraryErrors())
     handler.addFilter(RedactAddresses())
     logging.basicConfig(level=level.upper(), handlers=[handler])

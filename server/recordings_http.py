@@ -37,7 +37,7 @@ from server.recording.index import RecordingIndex, RecordingRow
 from server.recording.recorder import AUDIO, EVENTS, MANIFEST, MOTION, read_manifest
 from server.security import document_security_policy
 from server.staff_api import staff
-from server.web import serve_page
+from server.web import error_response, serve_page
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,7 +85,7 @@ def filter_public_events(data: bytes) -> bytes:
         at = nl + 1
         try:
             kind = json.loads(line).get("kind")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # (nested deeper than json goes)
             continue
         if isinstance(kind, str) and kind not in PRIVATE_KINDS:
             out.append(line)
@@ -94,6 +94,37 @@ def filter_public_events(data: bytes) -> bytes:
 
 def _read_public_events(path: Path) -> bytes:
     return filter_public_events(path.read_bytes())
+
+
+def _sized_file(folder: Path, name: str) -> tuple[Path, int] | None:
+    """:func:`_existing_file` and its size in bytes."""
+    path = _existing_file(folder, name)
+    try:
+        return None if path is None else (path, path.stat().st_size)
+    except OSError:
+        return None
+
+
+def range_refusal(request: web.Request, size: int) -> web.Response | None:
+    """A ``416`` with a reason for a ``Range`` a file of ``size`` bytes cannot satisfy
+    (aiohttp's ``FileResponse`` would answer it with an empty body), else None. With
+    ``If-Range`` the range may be ignored, which ``FileResponse`` decides."""
+    if "Range" not in request.headers or "If-Range" in request.headers:
+        return None
+    try:
+        wanted = request.http_range
+        start = wanted.start
+        if start is not None and start < 0 and wanted.stop is None:
+            start = max(0, start + size)  # the last -start bytes
+        unsatisfiable = start is not None and start >= size
+        message = f"the range starts beyond the file's {size} bytes"
+    except ValueError:
+        unsatisfiable, message = True, "the Range header is not bytes=start-end"
+    if not unsatisfiable:
+        return None
+    response = error_response(416, Reason.BAD_FIELD, message)
+    response.headers["Content-Range"] = f"bytes */{size}"
+    return response
 
 
 def _existing_file(folder: Path, name: str) -> Path | None:
@@ -275,9 +306,10 @@ class RecordingsHttp:
             raise HirobaError(Reason.NOT_FOUND, "no such file")
         row, is_staff = await self._visible(request)
         folder = recording_dir(self.root, row.id)
-        path = await self._off_loop(_existing_file, folder, name)
-        if path is None:
+        found = await self._off_loop(_sized_file, folder, name)
+        if found is None:
             raise HirobaError(Reason.NOT_FOUND, "no such file")
+        path, size = found
         headers = {"Cache-Control": self._cache(row) if not is_staff else PRIVATE_CACHE,
                    "Content-Type": CONTENT_TYPES.get(name, CONTENT_TYPES[".opus"])}
         if name == EVENTS and not is_staff:
@@ -286,6 +318,9 @@ class RecordingsHttp:
             return web.Response(body=body, headers=headers)
         if name in (EVENTS, MANIFEST):
             headers["Content-Type"] += "; charset=utf-8"
+        refusal = range_refusal(request, size)
+        if refusal is not None:
+            return refusal
         return web.FileResponse(path, headers=headers)
 
     async def minutes(self, request: web.Request) -> web.Response:

@@ -67,7 +67,7 @@ async def read_json(request: web.Request, limit: int = MAX_BODY_BYTES) -> dict[s
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
     try:
         data = json.loads(raw or b"{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # (nested deeper than json can read)
         raise ValidationError(Reason.BAD_PAYLOAD, "the body is not JSON") from exc
     if not isinstance(data, dict):
         raise ValidationError(Reason.BAD_PAYLOAD, "the body must be a JSON object")

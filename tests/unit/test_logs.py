@@ -9,7 +9,13 @@ import logging
 import pytest
 
 from rooms.errors import HirobaError
-from server.logs import JsonFormatter, RedactAddresses, formatter, redact_addresses
+from server.logs import (
+    JsonFormatter,
+    RedactAddresses,
+    ThrottleLibraryErrors,
+    formatter,
+    redact_addresses,
+)
 from server.settings import load_settings
 
 
@@ -89,3 +95,27 @@ def test_log_format_setting() -> None:
     assert load_settings({"HIROBA_LOG_FORMAT": "json"}).log_format == "json"
     with pytest.raises(HirobaError, match="log_format"):
         load_settings({"HIROBA_LOG_FORMAT": "xml"})
+
+
+def test_library_errors_are_throttled_per_logger() -> None:
+    now = [0.0]
+    throttle = ThrottleLibraryErrors(burst=3, window=60.0, clock=lambda: now[0])
+
+    def record(name: str, level: int = logging.ERROR, msg: str = "Unknown receive error"
+               ) -> logging.LogRecord:
+        return logging.LogRecord(name, level, __file__, 1, msg, None, None)
+
+    passed = [throttle.filter(record("engineio.server")) for _ in range(10)]
+    assert passed == [True] * 3 + [False] * 7
+    # Other loggers have their own allowance; warnings, and our own loggers, always pass.
+    assert throttle.filter(record("aiohttp.server"))
+    assert throttle.filter(record("engineio.server", logging.WARNING))
+    assert all(throttle.filter(record("server.app")) for _ in range(20))
+    # The next window says how many were held back, on its first record.
+    now[0] = 61.0
+    first = record("engineio.server")
+    assert throttle.filter(first)
+    assert first.getMessage() == ("7 more errors of this logger were not logged in the "
+                                  "last 60 s; Unknown receive error")
+    second = record("engineio.server")
+    assert throttle.filter(second) and second.getMessage() == "Unknown receive error"
