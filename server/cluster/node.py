@@ -50,6 +50,7 @@ from server.cluster.motion_relay import (
     encode_uplinks,
 )
 from server.hub import Hub, Session
+from server.motion import codec as motion_codec
 from server.motion.plane import MotionPlane
 from server.periodic import Periodic
 from server.settings import Settings
@@ -151,7 +152,7 @@ class MotionTokens:
 
     def resolve(self, token: str) -> tuple[str, str] | None:
         try:
-            data = signed_claims(self.key, token, 400)
+            data = signed_claims(self.key, token, motion_codec.MAX_TOKEN_LENGTH)
             if data["typ"] == "motion":
                 return str(data["room"]), str(data["pid"])
         except (HirobaError, KeyError, TypeError):

@@ -45,6 +45,9 @@ PLAIN_SIZE = PLAIN_ENTRY.itemsize
 COMPACT_HEAD = struct.Struct("<B3h3b7s")
 WEIGHT_COUNT = 52
 MAX_UPLINK = UPLINK_HEADER.size + POSE_SIZE
+#: Longest motion token a client may present (the cluster's signed tokens run to about 200
+#: characters for a 64-character room id; a single node's are 24).
+MAX_TOKEN_LENGTH = 400
 _CM = 100.0
 _H = 10_000.0
 

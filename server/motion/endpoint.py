@@ -34,8 +34,11 @@ def motion_handler(
     """The aiohttp handler for ``/motion``, bound to a plane."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        # Room for the first message, the token, as well as for uplinks; anything larger
+        # is closed by aiohttp with 1009 (message too big).
         ws = web.WebSocketResponse(
-            max_msg_size=codec.MAX_UPLINK + 64, heartbeat=20.0, compress=False
+            max_msg_size=max(codec.MAX_UPLINK, codec.MAX_TOKEN_LENGTH) + 64, heartbeat=20.0,
+            compress=False,
         )
         await ws.prepare(request)
         own = f"{request.scheme}://{request.host}"

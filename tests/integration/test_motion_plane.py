@@ -89,6 +89,14 @@ async def test_bad_token_and_garbage_close_only_that_socket(server, clients) -> 
             await ws.send_str("forged-token")
             msg = await ws.receive()
             assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 4401
+        # A token as long as any a node issues (a cluster's signed one for a 64-character
+        # room id is ~200) reaches the token check; only more than that is too big (1009).
+        for first, code in (("t" * codec.MAX_TOKEN_LENGTH, 4401),
+                            ("t" * (codec.MAX_TOKEN_LENGTH + 200), 1009)):
+            async with http.ws_connect(url) as ws:
+                await ws.send_str(first)
+                msg = await ws.receive()
+                assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == code, len(first)
         async with http.ws_connect(url, headers={"Origin": "https://evil.example"}) as ws:
             msg = await ws.receive()
             assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 4403
