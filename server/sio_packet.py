@@ -17,7 +17,13 @@ from typing import Any
 
 from socketio import packet
 
+from rooms.errors import Reason, ValidationError
+
 log = logging.getLogger(__name__)
+
+
+def _bad(message: str) -> ValidationError:
+    return ValidationError(Reason.BAD_PAYLOAD, message)
 
 #: Deepest nesting of lists and objects a client's payload may have.
 MAX_DEPTH = 32
@@ -26,12 +32,8 @@ _CLIENT_TYPES = frozenset({packet.CONNECT, packet.DISCONNECT, packet.EVENT, pack
                            packet.BINARY_EVENT, packet.BINARY_ACK})
 
 
-class UndecodablePacket(ValueError):
-    """Why a client's packet was not accepted."""
-
-
 def check_payload(data: object, attachments: int) -> None:
-    """Raise :class:`UndecodablePacket` if ``data`` nests deeper than :data:`MAX_DEPTH`
+    """Raise ``ValidationError(bad_payload)`` if ``data`` nests deeper than :data:`MAX_DEPTH`
     or holds a binary placeholder that is not one of its ``attachments``. Iterative, so
     that it cannot itself run out of stack."""
     stack: list[tuple[object, int]] = [(data, 1)]
@@ -44,12 +46,12 @@ def check_payload(data: object, attachments: int) -> None:
                 num = value["num"]
                 if not (isinstance(num, int) and not isinstance(num, bool)
                         and 0 <= num < attachments):
-                    raise UndecodablePacket("a binary placeholder names no attachment")
+                    raise _bad("a binary placeholder names no attachment")
             children = list(value.values())
         else:
             continue
         if depth > MAX_DEPTH:
-            raise UndecodablePacket(f"the payload is nested deeper than {MAX_DEPTH} levels")
+            raise _bad(f"the payload is nested deeper than {MAX_DEPTH} levels")
         stack.extend((child, depth + 1) for child in children)
 
 
@@ -70,13 +72,13 @@ class GuardedPacket(packet.Packet):  # type: ignore[misc]
             # (getattr: python-socketio sets these untyped, in decode itself)
             kind: object = getattr(self, "packet_type", None)
             if kind not in _CLIENT_TYPES:
-                raise UndecodablePacket(f"packet type {kind!r} is not a client's")
+                raise _bad(f"packet type {kind!r} is not a client's")
             data: object = getattr(self, "data", None)
             check_payload(data, attachments)
             return attachments
-        except (ValueError, TypeError, RecursionError) as exc:
+        except (ValidationError, ValueError, TypeError, RecursionError) as exc:
             log.warning("closing a socket that sent an undecodable packet: %s",
-                        str(exc)[:80] if isinstance(exc, UndecodablePacket)
+                        exc.message if isinstance(exc, ValidationError)
                         else type(exc).__name__)
             # Read as the client leaving the default namespace: the server ends the socket
             # and runs its disconnect handler, like any other departure.

@@ -7,7 +7,8 @@ import json
 import pytest
 from socketio import packet
 
-from server.sio_packet import MAX_DEPTH, GuardedPacket, UndecodablePacket, check_payload
+from rooms.errors import ValidationError
+from server.sio_packet import MAX_DEPTH, GuardedPacket, check_payload
 
 
 def nested(depth: int) -> object:
@@ -19,16 +20,16 @@ def nested(depth: int) -> object:
 
 def test_depth_limit_is_exact() -> None:
     check_payload(nested(MAX_DEPTH), 0)
-    with pytest.raises(UndecodablePacket):
+    with pytest.raises(ValidationError):
         check_payload(nested(MAX_DEPTH + 1), 0)
-    with pytest.raises(UndecodablePacket):
+    with pytest.raises(ValidationError):
         check_payload(nested(100_000), 0)
 
 
 def test_placeholders_must_name_an_attachment() -> None:
     check_payload(["pose", {"_placeholder": True, "num": 0}], 1)
     for bad in (1, -1, "0", True, None, 0.0):
-        with pytest.raises(UndecodablePacket):
+        with pytest.raises(ValidationError):
             check_payload(["pose", {"_placeholder": True, "num": bad}], 1)
     check_payload(["x", {"_placeholder": "yes", "num": 7}], 0)  # not a placeholder
 
