@@ -119,18 +119,29 @@ class Meeting(ForumOps):
         policy.require(role, Action.ROOM_JOIN, policy.Context(kind=self.kind))
         if role is policy.ANONYMOUS_ROLE:
             check_registration_code(self.rules.registration_code, code)
-        place = Place.ROOM if console else placement(role, lobby=self.has_lobby,
-                                                     gallery=gallery)
-        if (place is Place.LOBBY and admitted_at is not None
-                and not self.sanctions.sent_away_since(self.room, admitted_at, device=device,
-                                                       account=account)):
-            place = Place.ROOM
+        place = self.place_for(role, gallery=gallery, console=console,
+                               admitted_at=admitted_at, device=device, account=account)
         person = Person(pid, name, role, place, now, device, account, console)
         self.people[pid] = person
         events: list[DomainEvent] = [Joined(self.room, now, person=PersonView.of(person))]
         if place is Place.LOBBY:
             events.append(self.lobby.enter(pid, name, role, now))
         return events
+
+    def place_for(
+        self, role: Role, *, gallery: bool = False, console: bool = False,
+        admitted_at: float | None = None, device: str | None = None,
+        account: str | None = None,
+    ) -> Place:
+        """Where someone joining goes (see :meth:`join` for ``admitted_at``)."""
+        if console:
+            return Place.ROOM
+        place = placement(role, lobby=self.has_lobby, gallery=gallery)
+        if (place is Place.LOBBY and admitted_at is not None
+                and not self.sanctions.sent_away_since(self.room, admitted_at, device=device,
+                                                       account=account)):
+            return Place.ROOM
+        return place
 
     def leave(self, pid: str, now: float) -> list[DomainEvent]:
         """The person left (or disconnected): out of queue, floor and lobby."""

@@ -20,7 +20,6 @@ forwarding headers, so every handler after the middleware (``request.remote``,
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -28,7 +27,7 @@ from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict
 
 from rooms.errors import Reason
-from server.networks import FORWARDING_HEADERS, Network, allowed, parse_networks
+from server.networks import FORWARDING_HEADERS, Network, allowed, parse_networks, peer_address
 from server.web import error_response
 
 _SCHEMES = frozenset({"http", "https"})
@@ -41,10 +40,8 @@ def _address(text: str) -> str | None:
         text = text[1 : text.index("]")]
     elif text.count(":") == 1:
         text = text.split(":", 1)[0]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return None
+    address = peer_address(text)
+    return None if address is None else str(address)
 
 
 def client_address(

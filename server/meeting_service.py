@@ -29,7 +29,7 @@ from moderation.credentials import device_ref, is_device_token, new_device_token
 from moderation.events import DomainEvent
 from moderation.floor import AutoMuted
 from moderation.invitations import redeem
-from moderation.lobby import Place, placement
+from moderation.lobby import Place
 from moderation.meeting import Meeting
 from moderation.resume import ResumeClaim, issue_resume, verify_resume
 from moderation.roster import Joined, Left, MeetingRules, Person, PlaceChanged
@@ -258,9 +258,8 @@ class MeetingService:
         # A resume token from someone who was in the room keeps them out of the lobby.
         admitted_at = (claim.issued_at if claim is not None and claim.place == Place.ROOM.value
                        else None)
-        place = placement(role, lobby=meeting.has_lobby, gallery=gallery)
-        if place is Place.LOBBY and admitted_at is not None:
-            place = Place.ROOM  # (Meeting.join may still send them to the lobby)
+        place = meeting.place_for(role, gallery=gallery, admitted_at=admitted_at,
+                                  device=device, account=account)
         present = 1 if session.room == room.id else 0
         if place is not Place.LOBBY and len(room.participants) - present >= room.info.capacity:
             raise RoomError(Reason.ROOM_FULL, f"room {room.id} is full")

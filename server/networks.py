@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from aiohttp import web
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: Headers a reverse proxy adds. An allowlist checks the TCP peer, which behind a proxy on
 #: the same host is 127.0.0.1 for everyone: unless the proxy is one of ``trusted_proxies``
@@ -21,15 +22,27 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(v.strip()) for v in values)
 
 
-def allowed(remote: str | None, networks: Sequence[Network]) -> bool:
-    """Whether a peer address is inside one of ``networks``."""
+def peer_address(remote: str | None) -> Address | None:
+    """A peer's address as an IP address (IPv4 for an IPv4-mapped IPv6 one), or None."""
     try:
         address = ipaddress.ip_address(remote or "")
     except ValueError:
-        return False
+        return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
-    return any(address in net for net in networks)
+    return address
+
+
+def is_loopback(remote: str | None) -> bool:
+    """Whether a peer address is a loopback one."""
+    address = peer_address(remote)
+    return address is not None and address.is_loopback
+
+
+def allowed(remote: str | None, networks: Sequence[Network]) -> bool:
+    """Whether a peer address is inside one of ``networks``."""
+    address = peer_address(remote)
+    return address is not None and any(address in net for net in networks)
 
 
 def through_untrusted_proxy(request: web.Request) -> bool:

@@ -64,7 +64,7 @@ class GuardedPacket(packet.Packet):  # type: ignore[misc]
         if encoded is not None and not encoded:
             # An empty message: python-socketio skips decoding it and would dispatch an
             # event without a name. Nothing a client sends is empty.
-            self.decode("")
+            self._refuse("an empty packet")
 
     def decode(self, encoded_packet: Any) -> int:
         try:
@@ -76,14 +76,17 @@ class GuardedPacket(packet.Packet):  # type: ignore[misc]
             data: object = getattr(self, "data", None)
             check_payload(data, attachments)
             return attachments
-        except (ValidationError, ValueError, TypeError, RecursionError) as exc:
-            log.warning("closing a socket that sent an undecodable packet: %s",
-                        exc.message if isinstance(exc, ValidationError)
-                        else type(exc).__name__)
-            # Read as the client leaving the default namespace: the server ends the socket
-            # and runs its disconnect handler, like any other departure.
-            self.packet_type = packet.DISCONNECT
-            self.namespace = None
-            self.id = None
-            self.data = None
-            return 0
+        except ValidationError as exc:
+            self._refuse(exc.message)
+        except (ValueError, TypeError, RecursionError) as exc:
+            self._refuse(type(exc).__name__)
+        return 0
+
+    def _refuse(self, why: str) -> None:
+        """Read this packet as the client leaving the default namespace: the server ends
+        the socket and runs its disconnect handler, like any other departure."""
+        log.warning("closing a socket that sent an undecodable packet: %s", why)
+        self.packet_type = packet.DISCONNECT
+        self.namespace = None
+        self.id = None
+        self.data = None

@@ -6,7 +6,6 @@ for one. Errors go back as ``{"ok": false, "reason", "message"}`` and never reac
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +23,7 @@ from server.hub import Hub, Session
 from server.meeting_service import MeetingService
 from server.messages import JoinRequest, LeaveRequest, MoveRequest
 from server.motion.service import MotionService
+from server.networks import peer_address
 from server.seats import Seat
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,9 @@ def client_address(environ: dict[str, Any]) -> str | None:
     remote = getattr(request, "remote", None)
     if not isinstance(remote, str):
         return None
-    try:
-        address = ipaddress.ip_address(remote)
-    except ValueError:
-        return remote
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = peer_address(remote)
+    if address is None:
+        return remote  # (a Unix socket's peer: counted as one address)
     return None if address.is_loopback else str(address)
 
 

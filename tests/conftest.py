@@ -116,7 +116,12 @@ class Client:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.deltas: list[dict[str, Any]] = []
         self.got_delta = asyncio.Event()
+        self.left = asyncio.Event()
         self.sio.on("room:delta", self._on_delta)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    async def _on_disconnect(self, *reason: Any) -> None:
+        self.left.set()
 
     async def _on_delta(self, data: dict[str, Any]) -> None:
         self.deltas.append(data)
@@ -151,6 +156,12 @@ class Client:
             self.got_delta.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.got_delta.wait(), remaining)
+
+    async def ended(self, within: float = 2.5) -> bool:
+        """Whether the server has ended this socket, waiting up to ``within`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.left.wait(), within)
+        return not self.sio.connected
 
     async def close(self) -> None:
         if self.sio.connected:

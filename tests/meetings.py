@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from moderation.accounts import new_account
 from moderation.invitations import issue_invitation
@@ -178,3 +180,18 @@ async def staff_post(server: Server, path: str, body: Any, *, cookie: str,
         server.url + path, json=body
     ) as resp:
         return resp.status, await resp.json()
+
+
+async def http(method: str, url: str, *, body: Any = None, raw: Any = None,
+               encoded: Any = False, connector: Any = None,
+               **headers: str) -> tuple[int, Any, aiohttp.ClientResponse]:
+    """One request; the JSON answer (or the raw bytes when not JSON) and the response."""
+    target = URL(url, encoded=True) if encoded else url
+    async with aiohttp.ClientSession(connector=connector) as session, session.request(
+        method, target, json=body if raw is None else None, data=raw, headers=headers
+    ) as r:
+        data = await r.read()
+        try:
+            return r.status, json.loads(data), r
+        except ValueError:
+            return r.status, data, r

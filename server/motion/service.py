@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from server.ice import rtc_configuration
 from server.messages import RtcCloseRequest, RtcOfferRequest
 from server.motion.plane import MotionPlane
 from server.motion.rtc import MotionChannels
-from server.networks import through_untrusted_proxy
+from server.networks import is_loopback, through_untrusted_proxy
 from server.periodic import Periodic
 from server.settings import Settings
 
@@ -129,11 +128,6 @@ class MotionService:
         """``GET /api/motion/stats``: counters for benchmarks, from loopback only."""
         if through_untrusted_proxy(request):  # a proxy on this machine is loopback too
             raise web.HTTPForbidden(text="motion statistics are not served through a proxy")
-        remote = request.remote or ""
-        try:
-            local = ipaddress.ip_address(remote).is_loopback
-        except ValueError:
-            local = False
-        if not local:
+        if not is_loopback(request.remote):
             raise web.HTTPForbidden(text="motion statistics are served to loopback only")
         return web.json_response(self.plane.stats.summary())

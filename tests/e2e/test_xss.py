@@ -15,7 +15,7 @@ from typing import Any
 import socketio
 from playwright.async_api import Browser, Dialog, Page, Request
 
-from tests.e2e.conftest import PageWatch, shot
+from tests.e2e.conftest import PageWatch, join, shot
 from tests.e2e.test_meeting import SMALL, errors, panel
 from tests.meetings import CONSULTATION, STAFF_PASSWORD, add_staff
 
@@ -105,13 +105,7 @@ async def test_hostile_text_never_runs(server: Any, browser: Browser) -> None:
     # A citizen types a hostile name and a hostile chat message into the real page.
     viewer, viewer_watch = await open_watched(browser, server.url + "/", dialogs, fetched,
                                               **SMALL)
-    await viewer.fill("#join-name", NAME_TYPED)
-    await viewer.wait_for_function(
-        "(room) => [...document.querySelectorAll('#join-room option')].some(o => o.value === room)",
-        arg=CONSULTATION)
-    await viewer.select_option("#join-room", CONSULTATION)
-    await viewer.click("#join-submit")
-    await viewer.wait_for_function("() => window.hiroba.state().joined", timeout=20_000)
+    await join(viewer, NAME_TYPED, CONSULTATION)
     await panel(viewer, "chat")
     await viewer.fill("#chat-text", CHAT_TYPED)
     await viewer.click("#chat-send")

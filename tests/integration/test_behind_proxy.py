@@ -9,7 +9,6 @@ identical headers must be ignored.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import aiohttp
 import pytest
@@ -17,7 +16,7 @@ import socketio
 
 from server.staff_auth import COOKIE
 from tests.conftest import Server
-from tests.meetings import CONSULTATION, STAFF_PASSWORD, add_staff
+from tests.meetings import CONSULTATION, STAFF_PASSWORD, add_staff, http
 
 BROWSER_A = "198.51.100.7"
 BROWSER_B = "198.51.100.8"
@@ -32,15 +31,6 @@ def not_the_proxy() -> aiohttp.TCPConnector:
     return aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
 
 
-async def request(method: str, url: str, *, body: Any = None, connector: Any = None,
-                  **headers: str) -> tuple[int, Any, aiohttp.ClientResponse]:
-    async with aiohttp.ClientSession(connector=connector) as session, session.request(
-        method, url, json=body, headers=headers
-    ) as r:
-        data = await r.json() if r.content_type == "application/json" else await r.read()
-        return r.status, data, r
-
-
 async def test_the_login_limit_counts_each_browser_behind_the_proxy(server: Server) -> None:
     await add_staff(server)
     login = server.url + "/api/login"
@@ -48,17 +38,17 @@ async def test_the_login_limit_counts_each_browser_behind_the_proxy(server: Serv
     right = {"account": "jimu", "password": STAFF_PASSWORD}
     attempts = int(server.settings.staff_login_attempts_per_minute)
     for _ in range(attempts):
-        assert (await request("POST", login, body=wrong, **{"X-Forwarded-For": BROWSER_A}))[0] \
+        assert (await http("POST", login, body=wrong, **{"X-Forwarded-For": BROWSER_A}))[0] \
             == 401
-    status, body, _ = await request("POST", login, body=right, **{"X-Forwarded-For": BROWSER_A})
+    status, body, _ = await http("POST", login, body=right, **{"X-Forwarded-For": BROWSER_A})
     assert (status, body["reason"]) == (429, "rate_limited")
     # The browser cannot escape by writing another address in front of the proxy's entry:
     # only the entry the proxy appended (the rightmost) is believed.
-    status, body, _ = await request("POST", login, body=right,
+    status, body, _ = await http("POST", login, body=right,
                                     **{"X-Forwarded-For": f"{BROWSER_B}, {BROWSER_A}"})
     assert (status, body["reason"]) == (429, "rate_limited")
     # Another citizen behind the same proxy is not held up by the first one.
-    status, body, _ = await request("POST", login, body=right, **{"X-Forwarded-For": BROWSER_B})
+    status, body, _ = await http("POST", login, body=right, **{"X-Forwarded-For": BROWSER_B})
     assert status == 200 and body["ok"], body
 
 
@@ -69,10 +59,10 @@ async def test_a_peer_that_is_not_the_proxy_cannot_claim_an_address(server: Serv
     attempts = int(server.settings.staff_login_attempts_per_minute)
     for i in range(attempts):
         # A fresh "address" every time: ignored, every attempt counts against 127.0.0.2.
-        status, _, _ = await request("POST", login, body=wrong, connector=not_the_proxy(),
+        status, _, _ = await http("POST", login, body=wrong, connector=not_the_proxy(),
                                      **{"X-Forwarded-For": f"203.0.113.{i + 1}"})
         assert status == 401
-    status, body, _ = await request("POST", login, body=wrong, connector=not_the_proxy(),
+    status, body, _ = await http("POST", login, body=wrong, connector=not_the_proxy(),
                                     **{"X-Forwarded-For": "203.0.113.200"})
     assert (status, body["reason"]) == (429, "rate_limited")
 
@@ -83,23 +73,23 @@ async def test_https_at_the_proxy_gives_a_secure_cookie_and_hsts(server: Server)
     public = f"https://{host}"
     right = {"account": "jimu", "password": STAFF_PASSWORD}
     via_tls = {"X-Forwarded-For": BROWSER_A, "X-Forwarded-Proto": "https", "Origin": public}
-    status, body, r = await request("POST", server.url + "/api/login", body=right, **via_tls)
+    status, body, r = await http("POST", server.url + "/api/login", body=right, **via_tls)
     assert status == 200 and body["ok"], body
     assert r.cookies[COOKIE]["secure"] is True
     assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
     # The same headers from a peer that is not the proxy: plain HTTP, so the https origin
     # is foreign (CSRF refusal), and the own http origin gets no Secure cookie and no HSTS.
-    status, body, r = await request("POST", server.url + "/api/login", body=right,
+    status, body, r = await http("POST", server.url + "/api/login", body=right,
                                     connector=not_the_proxy(), **via_tls)
     assert (status, body["reason"]) == (403, "bad_csrf")
-    status, body, r = await request("POST", server.url + "/api/login", body=right,
+    status, body, r = await http("POST", server.url + "/api/login", body=right,
                                     connector=not_the_proxy(),
                                     **{**via_tls, "Origin": server.url})
     assert status == 200 and body["ok"], body
     assert not r.cookies[COOKIE]["secure"]
     assert "Strict-Transport-Security" not in r.headers
     # A scheme that is neither http nor https is ignored.
-    status, _, r = await request("GET", server.url + "/", **{"X-Forwarded-Proto": "gopher"})
+    status, _, r = await http("GET", server.url + "/", **{"X-Forwarded-Proto": "gopher"})
     assert status == 200 and "Strict-Transport-Security" not in r.headers
 
 
@@ -118,10 +108,10 @@ async def test_sockets_through_the_proxy_keep_the_origin_rule(server: Server) ->
     finally:
         await client.disconnect()
     polling = server.url + "/socket.io/?EIO=4&transport=polling"
-    status, _, _ = await request("GET", polling, **proxied)
+    status, _, _ = await http("GET", polling, **proxied)
     assert status == 200
     # From a peer that is not the proxy the same https origin is foreign.
-    status, _, _ = await request("GET", polling, connector=not_the_proxy(), **proxied)
+    status, _, _ = await http("GET", polling, connector=not_the_proxy(), **proxied)
     assert status == 400
 
 
@@ -138,18 +128,18 @@ async def test_loopback_only_endpoints_see_the_browser(server: Server) -> None:
     stats = server.url + "/api/motion/stats"
     metrics = server.url + "/metrics"
     # The proxy itself (no forwarded address) is loopback; a browser behind it is not.
-    assert (await request("GET", stats))[0] == 200
-    assert (await request("GET", metrics))[0] == 200
+    assert (await http("GET", stats))[0] == 200
+    assert (await http("GET", metrics))[0] == 200
     for url in (stats, metrics):
-        status, text, _ = await request("GET", url, **{"X-Forwarded-For": BROWSER_A})
+        status, text, _ = await http("GET", url, **{"X-Forwarded-For": BROWSER_A})
         assert status == 403, (url, text)
     # A peer that is not the proxy, sending forwarding headers, is refused outright: its
     # own address (127.0.0.2, loopback) may be a proxy's on this machine.
     for url in (stats, metrics):
-        status, _, _ = await request("GET", url, connector=not_the_proxy(),
+        status, _, _ = await http("GET", url, connector=not_the_proxy(),
                                      **{"X-Forwarded-For": "127.0.0.1"})
         assert status == 403, url
-        status, _, _ = await request("GET", url, connector=not_the_proxy())
+        status, _, _ = await http("GET", url, connector=not_the_proxy())
         assert status == 200, url
 
 
@@ -161,17 +151,17 @@ async def test_unreadable_forwarding_headers_are_refused_or_skipped(server: Serv
     # browser's header on unchecked, and the request is refused with a reason.
     for value in ("garbage", f"{BROWSER_A}, garbage", ",,,", "[::1", "127.0.0.1, "):
         for url in (rooms, stats):
-            status, body, _ = await request("GET", url, **{"X-Forwarded-For": value})
+            status, body, _ = await http("GET", url, **{"X-Forwarded-For": value})
             assert status == 400 and body["reason"] == "bad_payload", (value, url)
             assert "X-Forwarded-For" in body["message"]
     # An unreadable entry left of a trusted hop stops the walk at that hop: the browser
     # is 127.0.0.5 (loopback, served by the stats), never what the garbage might claim.
-    assert (await request("GET", stats, **{"X-Forwarded-For": "garbage, 127.0.0.5"}))[0] == 200
-    assert (await request("GET", stats, **{"X-Forwarded-For": "garbage, 198.51.100.9"}))[0] \
+    assert (await http("GET", stats, **{"X-Forwarded-For": "garbage, 127.0.0.5"}))[0] == 200
+    assert (await http("GET", stats, **{"X-Forwarded-For": "garbage, 198.51.100.9"}))[0] \
         == 403
     # Ports and brackets as some proxies write them.
     for value in ("198.51.100.9:4711", "[2001:db8::9]:4711", "2001:db8::9"):
-        status, _, _ = await request("GET", stats, **{"X-Forwarded-For": value})
+        status, _, _ = await http("GET", stats, **{"X-Forwarded-For": value})
         assert status == 403, value
     # And the server goes on serving everyone.
-    assert (await request("GET", rooms))[0] == 200
+    assert (await http("GET", rooms))[0] == 200

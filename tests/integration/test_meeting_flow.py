@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import aiohttp
@@ -80,11 +79,7 @@ async def test_committee_meeting(server, made) -> None:
     assert removed["sanction"] > 0
     notice = await troll.expect("meeting:notice", lambda n: n["kind"] == "removed")
     assert notice["reason"] == "不規則発言" and notice["until"]
-    for _ in range(50):
-        if not troll.sio.connected:
-            break
-        await asyncio.sleep(0.05)
-    assert not troll.sio.connected, "the removed person is disconnected"
+    assert await troll.ended(), "the removed person is disconnected"
     again = await MeetingClient(server.url).connect()
     made.append(again)
     refused = await again.call("join", {"name": "別名", "room": COMMITTEE, "lang": "ja",

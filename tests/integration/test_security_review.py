@@ -22,7 +22,6 @@ from typing import Any
 import aiohttp
 import pytest
 import socketio
-from yarl import URL
 
 from moderation.invitations import issue_invitation
 from moderation.sessions import session_key
@@ -41,6 +40,7 @@ from tests.meetings import (
     MeetingClient,
     add_staff,
     console,
+    http,
     invitation,
     login,
     participant,
@@ -57,21 +57,6 @@ def settings(settings):  # type: ignore[no-untyped-def]
     # the flood test stays short; the mechanisms are the production ones.
     return replace(settings, allowed_origins=(ALLOWED,), events_per_second=20.0,
                    events_burst=30.0, flood_disconnect_after=40)
-
-
-async def http(method: str, url: str, *, body: Any = None, raw: Any = None,
-               encoded: Any = False, connector: Any = None,
-               **headers: str) -> tuple[int, Any, aiohttp.ClientResponse]:
-    """One request; the JSON answer (or the raw bytes when not JSON) and the response."""
-    target = URL(url, encoded=True) if encoded else url
-    async with aiohttp.ClientSession(connector=connector) as session, session.request(
-        method, target, json=body if raw is None else None, data=raw, headers=headers
-    ) as r:
-        data = await r.read()
-        try:
-            return r.status, json.loads(data), r
-        except ValueError:
-            return r.status, data, r
 
 
 def secret_of(server: Server) -> bytes:
@@ -304,11 +289,7 @@ async def test_tampered_and_ended_staff_sessions_grant_nothing(server: Server,
     assert (status, body["reason"]) == (401, "session_expired")
     # The console of the ended login is sent away at once (its page reconnects and is told
     # session_expired, below); the other login's console goes on.
-    for _ in range(40):
-        if not live.sio.connected:
-            break
-        await asyncio.sleep(0.05)
-    assert not live.sio.connected
+    assert await live.ended(within=2)
     assert (await other.call("participants:list", {}))["ok"]
     fresh = MeetingClient(server.url, cookie)
     await fresh.connect()
@@ -521,11 +502,7 @@ async def test_socket_messages_over_the_limit(server: Server, made: list[Any]) -
     with pytest.raises(Exception):  # noqa: B017 - the socket is closed under the call
         await talker.sio.call("chat:send", {"text": "x" * (server.settings.max_message_bytes
                                                            + 10)}, timeout=2)
-    for _ in range(40):
-        if not talker.sio.connected:
-            break
-        await asyncio.sleep(0.05)
-    assert not talker.sio.connected
+    assert await talker.ended(within=2)
     # The HTTP long-polling transport has the same limit, answered at once (python-engineio
     # alone would hold such a request until the client polls again: for ever).
     async with aiohttp.ClientSession() as session:
@@ -569,11 +546,7 @@ async def test_event_flood_is_limited_then_disconnected_others_unaffected(
             break
         await flood.sio.emit("hand:lower", {})
         await asyncio.sleep(0.002)
-    for _ in range(40):
-        if not flood.sio.connected:
-            break
-        await asyncio.sleep(0.05)
-    assert not flood.sio.connected, "a client that keeps flooding is disconnected"
+    assert await flood.ended(within=2), "a client that keeps flooding is disconnected"
     # Someone else in the same room meanwhile: unaffected, and sees the room go on.
     assert calm.sio.connected
     ack = await calm.call("chat:send", {"text": "平常どおり"})
