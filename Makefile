@@ -14,13 +14,36 @@ run: setup
 
 setup: $(VENV)/.deps $(VENV)/.model web_client/node_modules/.installed
 
+# A venv made by another Python (or by hand) is made anew: the lock is for Python 3.11+.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
-	touch $@
+# Every Python package comes from requirements.lock (hashed, compiled by uv from
+# pyproject.toml: `make lock`). uv is bootstrapped from its own hashed line of the lock,
+# then `uv pip sync` makes the venv exactly the lock: it installs what is missing, changes
+# what has another version and removes what the lock does not name (a package installed by
+# hand, or left by an older lock), so a stale venv cannot differ from a fresh one. It runs on
+# every make (well under a second when nothing changed).
+.PHONY: deps lock
+deps: | $(BIN)/python
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "$(VENV) uses $$($(BIN)/python --version); Hiroba needs Python 3.11+: make clean"; exit 1; }
+	@$(BIN)/uv --version 2>/dev/null | grep -qx "uv $(UV_VERSION)" || \
+	  $(BIN)/python -m pip install -q --no-deps --require-hashes \
+	    -r <(awk '/^uv==/{p=1} p&&/# via/{exit} p' requirements.lock)
+	@$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes requirements.lock
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@$(BIN)/python -m server.versions
+
+UV_VERSION := $(shell awk -F'[= ]+' '/^uv==/{print $$2}' requirements.lock)
+
+# Re-resolve the lock after changing pyproject.toml (a deliberate commit of its own).
+lock: deps
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --universal \
+	  --python-version 3.11 --quiet -o requirements.lock
+
+$(VENV)/.deps: deps
+	@touch $@
 
 # The face-tracking model (docs/models.md): fetched once into the default cache, verified
 # by sha256; fetched again if the file has gone. `hiroba models fetch` is quick when cached.
@@ -30,10 +53,6 @@ $(VENV)/.model: $(VENV)/.deps $(if $(wildcard $(MODEL_FILE)),,model-missing)
 	touch $@
 
 .PHONY: model-missing
-
-$(VENV)/.test-deps: pyproject.toml $(VENV)/.deps
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $@
 
 web_client/node_modules/.installed: web_client/package.json web_client/package-lock.json
 	cd web_client && npm ci --no-audit --no-fund --loglevel=error
@@ -53,7 +72,7 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-setup-test: setup $(VENV)/.test-deps chromium
+setup-test: setup chromium
 
 lint: setup-test
 	$(BIN)/ruff check .

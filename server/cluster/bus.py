@@ -139,7 +139,7 @@ class RedisBus:
             finally:
                 self._pubsub = None
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             await asyncio.sleep(pause)
             pause = min(pause * 2, 2.0)
 
