@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
+from rooms.errors import HirobaError, Reason
+
 
 @dataclass(frozen=True, slots=True)
 class Guard:
@@ -65,6 +67,13 @@ def problems() -> list[str]:
                 "install the lock (make run) or see docs/operations.md, 'Upgrading dependencies'"
             )
     return out
+
+
+def require_supported() -> None:
+    """Raise ``HirobaError(internal)`` naming every unsupported library version."""
+    found = problems()
+    if found:
+        raise HirobaError(Reason.INTERNAL, "; ".join(found))
 
 
 def main() -> int:
