@@ -48,8 +48,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
+    from server.versions import require_supported
 
     settings = _settings(args)
+    # Before anything else: on an untested aiortc/aioice everyone would be silently unheard.
+    require_supported()
     configure_logging(settings.log_level, settings.log_format)
     ssl_context = None
     if settings.tls_cert is not None and settings.tls_key is not None:

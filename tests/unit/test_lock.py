@@ -71,7 +71,8 @@ def test_the_venv_is_exactly_the_lock() -> None:
         try:
             found = version(name)
         except PackageNotFoundError:
-            raise AssertionError(f"{name} {wanted} is locked but not installed: make deps")
+            missing = f"{name} {wanted} is locked but not installed: make deps"
+            raise AssertionError(missing) from None
         assert found == wanted, f"{name} {found} installed, {wanted} locked: make deps"
     seeded = {"pip", "setuptools", "wheel", "hiroba"}  # the venv's own, and this project
     extra = {canonicalize_name(d.metadata["Name"]) for d in distributions()} - set(locked)
