@@ -24,255 +24,453 @@ OFFICIAL_MODEL_URL = (
 )
 
 
-def _doc(text: str) -> dict[str, str]:
-    return {"doc": text}
+#: The groups of ``hiroba serve --help`` and ``hiroba config show``, in the order shown,
+#: each with the sentence that introduces it. Every setting names one (``_doc(group=)``).
+GROUPS: dict[str, str] = {
+    "network": "Where Hiroba listens and how browsers reach it.",
+    "security": "Who may connect, how fast, and the secret that signs tokens.",
+    "storage": "Folders and files on this machine, and what goes into a new database.",
+    "meetings": "Meeting procedure: the floor's time limits and the chat filter.",
+    "motion": "Walking and the motion plane (/motion WebSocket) that carries positions and poses.",
+    "media": "Voices and WebRTC: audio routing, ICE and TURN.",
+    "tracking": "Face tracking: the model, its smoothing filters, tracking on the server.",
+    "cluster": "Several nodes joined through Redis (docs/cluster.md); none: one process.",
+    "logging": "Logs, metrics and debugging.",
+}
+
+
+def _doc(
+    text: str,
+    group: str | None = None,
+    *,
+    metavar: str | None = None,
+    choices: tuple[str, ...] = (),
+    secret: bool = False,
+) -> dict[str, object]:
+    """A field's metadata: its help ``text``, its ``group`` (a key of :data:`GROUPS`), the
+    ``metavar`` ``--help`` shows (else one by type), the only values it accepts
+    (``choices``, matched case-insensitively) and whether its value is ``secret`` (masked by
+    ``hiroba config show``; a URL keeps its host, the rest of a secret goes)."""
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"setting group {group!r} is not one of {', '.join(GROUPS)}")
+    return {"doc": text, "group": group, "metavar": metavar, "choices": choices,
+            "secret": secret}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Settings:
     """Every setting of a Hiroba process. Field docs appear in ``hiroba serve --help``."""
 
-    host: str = field(default="127.0.0.1", metadata=_doc("address to listen on"))
-    port: int = field(default=8080, metadata=_doc("TCP port to listen on"))
+    host: str = field(
+        default="127.0.0.1", metadata=_doc("address to listen on", "network", metavar="ADDRESS")
+    )
+    port: int = field(
+        default=8080, metadata=_doc("TCP port to listen on", "network", metavar="PORT")
+    )
     data_dir: Path = field(
-        default=Path("data"), metadata=_doc("folder for the SQLite database and secrets")
+        default=Path("data"),
+        metadata=_doc("folder for the SQLite database and secrets", "storage", metavar="DIR"),
     )
     tls_cert: Path | None = field(
-        default=None, metadata=_doc("PEM certificate; with tls_key serves HTTPS")
+        default=None,
+        metadata=_doc("PEM certificate; with tls_key serves HTTPS", "network", metavar="FILE"),
     )
-    tls_key: Path | None = field(default=None, metadata=_doc("PEM private key for tls_cert"))
+    tls_key: Path | None = field(
+        default=None, metadata=_doc("PEM private key for tls_cert", "network", metavar="FILE")
+    )
     web_root: Path = field(
-        default=_PROJECT_ROOT / "web_client", metadata=_doc("folder of the browser client")
+        default=_PROJECT_ROOT / "web_client",
+        metadata=_doc("folder of the browser client", "storage", metavar="DIR"),
     )
     tick_hz: float = field(
-        default=10.0, metadata=_doc("movement updates per second sent to each room")
+        default=10.0,
+        metadata=_doc("movement updates per second sent to each room", "motion", metavar="HZ"),
     )
     max_speed: float = field(
-        default=4.0, metadata=_doc("fastest walking speed in metres per second")
+        default=4.0,
+        metadata=_doc("fastest walking speed in metres per second", "motion", metavar="M/S"),
     )
     seed_demo: bool = field(
-        default=True, metadata=_doc("create the demo rooms and notices on first start")
+        default=True, metadata=_doc("create the demo rooms and notices on first start", "storage")
     )
     secret_file: Path | None = field(
         default=None,
-        metadata=_doc("file holding the token-signing secret (default: DATA_DIR/secret.key)"),
+        metadata=_doc(
+            "file holding the token-signing secret (default: DATA_DIR/secret.key)",
+            "security",
+            metavar="FILE",
+        ),
     )
     allowed_origins: tuple[str, ...] = field(
         default=(),
         metadata=_doc(
-            "extra origins allowed to open sockets (comma separated); same origin always is"
+            "extra origins allowed to open sockets (comma separated); same origin always is",
+            "security",
+            metavar="ORIGIN,...",
         ),
     )
-    max_message_bytes: int = field(default=16_384, metadata=_doc("largest socket message accepted"))
-    events_per_second: float = field(
-        default=30.0, metadata=_doc("sustained socket events per client")
+    max_message_bytes: int = field(
+        default=16_384,
+        metadata=_doc("largest socket message accepted", "security", metavar="BYTES"),
     )
-    events_burst: float = field(default=60.0, metadata=_doc("burst of socket events per client"))
+    events_per_second: float = field(
+        default=30.0,
+        metadata=_doc("sustained socket events per client", "security", metavar="PER_SECOND"),
+    )
+    events_burst: float = field(
+        default=60.0,
+        metadata=_doc("burst of socket events per client", "security", metavar="EVENTS"),
+    )
     max_connections_per_address: int = field(
         default=200,
         metadata=_doc(
             "socket.io connections one client address may hold on this node (0: no limit); "
             "loopback addresses are not counted (a proxy on this machine: see "
-            "trusted_proxies)"
+            "trusted_proxies)",
+            "security",
+            metavar="N",
         ),
     )
     flood_disconnect_after: int = field(
         default=200,
         metadata=_doc(
-            "rate-limited events tolerated (2 forgiven per second) before a client is disconnected"
+            "rate-limited events tolerated (2 forgiven per second) before a client is disconnected",
+            "security",
+            metavar="EVENTS",
         ),
     )
-    log_level: str = field(default="info", metadata=_doc("debug, info, warning or error"))
+    log_level: str = field(
+        default="info",
+        metadata=_doc(
+            "debug, info, warning or error",
+            "logging",
+            choices=("debug", "info", "warning", "error"),
+        ),
+    )
     log_format: str = field(
-        default="text", metadata=_doc("text, or json: one JSON object per log line")
+        default="text",
+        metadata=_doc(
+            "text, or json: one JSON object per log line", "logging", choices=("text", "json")
+        ),
     )
     metrics_allow: tuple[str, ...] = field(
         default=("127.0.0.0/8", "::1/128"),
-        metadata=_doc("networks (CIDR, comma separated) whose requests /metrics answers"),
+        metadata=_doc(
+            "networks (CIDR, comma separated) whose requests /metrics answers",
+            "logging",
+            metavar="CIDR,...",
+        ),
     )
     trusted_proxies: tuple[str, ...] = field(
         default=(),
         metadata=_doc(
             "networks (CIDR, comma separated) of reverse proxies whose X-Forwarded-For and "
             "X-Forwarded-Proto are believed (e.g. 127.0.0.1/32 for nginx on this machine); "
-            "none: every peer is the client"
+            "none: every peer is the client",
+            "network",
+            metavar="CIDR,...",
         ),
     )
     debug_endpoints: bool = field(
         default=False,
         metadata=_doc(
             "serve GET /api/debug/leaks (live object and task counts, loopback only) for "
-            "load tests; keep off in production"
+            "load tests; keep off in production",
+            "logging",
         ),
     )
     floor_limit_seconds: float = field(
         default=180.0,
-        metadata=_doc("meetings: time limit when the floor is given without one, in seconds"),
+        metadata=_doc(
+            "meetings: time limit when the floor is given without one, in seconds",
+            "meetings",
+            metavar="SECONDS",
+        ),
     )
     floor_grace_seconds: float = field(
         default=10.0,
-        metadata=_doc("meetings: grace after a speaker's limit before the automatic mute"),
+        metadata=_doc(
+            "meetings: grace after a speaker's limit before the automatic mute",
+            "meetings",
+            metavar="SECONDS",
+        ),
     )
     ng_word_files: tuple[str, ...] = field(
         default=(),
-        metadata=_doc("chat NG-word list files (comma separated); none: the bundled ja and en"),
+        metadata=_doc(
+            "chat NG-word list files (comma separated); none: the bundled ja and en",
+            "meetings",
+            metavar="FILE,...",
+        ),
     )
     staff_login_attempts_per_minute: float = field(
-        default=10.0, metadata=_doc("staff login attempts allowed per client address per minute")
+        default=10.0,
+        metadata=_doc(
+            "staff login attempts allowed per client address per minute",
+            "security",
+            metavar="PER_MINUTE",
+        ),
     )
     model_path: Path | None = field(
         default=None,
         metadata=_doc(
-            "face_landmarker.task to take first (verified, then copied into the model cache)"
+            "face_landmarker.task to take first (verified, then copied into the model cache)",
+            "tracking",
+            metavar="FILE",
         ),
     )
     model_cache_dir: Path | None = field(
-        default=None, metadata=_doc("folder for the face-tracking model (default: DATA_DIR/models)")
+        default=None,
+        metadata=_doc(
+            "folder for the face-tracking model (default: DATA_DIR/models)",
+            "tracking",
+            metavar="DIR",
+        ),
     )
     model_url: str = field(
         default=OFFICIAL_MODEL_URL,
-        metadata=_doc("MediaPipe's download address for the model, tried next (empty: skip)"),
+        metadata=_doc(
+            "MediaPipe's download address for the model, tried next (empty: skip)",
+            "tracking",
+            metavar="URL",
+        ),
     )
     model_fetch_timeout: float = field(
-        default=5.0, metadata=_doc("seconds to wait for model_url before the next source")
+        default=5.0,
+        metadata=_doc(
+            "seconds to wait for model_url before the next source", "tracking", metavar="SECONDS"
+        ),
     )
     tracking_head_min_cutoff: float = field(
-        default=0.5, metadata=_doc("face tracking: head smoothing cutoff at rest, in hertz")
+        default=0.5,
+        metadata=_doc(
+            "face tracking: head smoothing cutoff at rest, in hertz", "tracking", metavar="HZ"
+        ),
     )
     tracking_head_beta: float = field(
         default=0.1,
-        metadata=_doc("face tracking: how fast the head cutoff rises with speed (per deg/s)"),
+        metadata=_doc(
+            "face tracking: how fast the head cutoff rises with speed (per deg/s)",
+            "tracking",
+            metavar="BETA",
+        ),
     )
     tracking_face_min_cutoff: float = field(
-        default=1.0, metadata=_doc("face tracking: expression smoothing cutoff at rest, in hertz")
+        default=1.0,
+        metadata=_doc(
+            "face tracking: expression smoothing cutoff at rest, in hertz", "tracking", metavar="HZ"
+        ),
     )
     tracking_face_beta: float = field(
         default=5.0,
-        metadata=_doc("face tracking: how fast the expression cutoff rises with speed"),
+        metadata=_doc(
+            "face tracking: how fast the expression cutoff rises with speed",
+            "tracking",
+            metavar="BETA",
+        ),
     )
     tracking_d_cutoff: float = field(
-        default=1.0, metadata=_doc("face tracking: cutoff for the speed estimate, in hertz")
+        default=1.0,
+        metadata=_doc(
+            "face tracking: cutoff for the speed estimate, in hertz", "tracking", metavar="HZ"
+        ),
     )
     move_deltas: bool = field(
         default=False,
         metadata=_doc(
             "also send positions in the room:delta (for clients without the /motion "
-            "WebSocket; the browser does not need it)"
+            "WebSocket; the browser does not need it)",
+            "motion",
         ),
     )
     motion_hz: float = field(
         default=20.0,
-        metadata=_doc("motion-plane frames per second to each client (/motion WebSocket)"),
+        metadata=_doc(
+            "motion-plane frames per second to each client (/motion WebSocket)",
+            "motion",
+            metavar="HZ",
+        ),
     )
     motion_near_k: int = field(
-        default=8, metadata=_doc("nearest plaza neighbours each client gets at full rate")
+        default=8,
+        metadata=_doc(
+            "nearest plaza neighbours each client gets at full rate", "motion", metavar="N"
+        ),
     )
     motion_near_radius: float = field(
-        default=12.0, metadata=_doc("metres within which those neighbours are looked for")
+        default=12.0,
+        metadata=_doc(
+            "metres within which those neighbours are looked for", "motion", metavar="METRES"
+        ),
     )
     motion_cull_radius: float = field(
-        default=30.0, metadata=_doc("metres beyond which plaza avatars are not sent at all")
+        default=30.0,
+        metadata=_doc(
+            "metres beyond which plaza avatars are not sent at all", "motion", metavar="METRES"
+        ),
     )
     motion_far_hz: float = field(
-        default=1.0, metadata=_doc("updates per second of avatars in range but not near")
+        default=1.0,
+        metadata=_doc(
+            "updates per second of avatars in range but not near", "motion", metavar="HZ"
+        ),
     )
     motion_datachannel_max: int = field(
         default=100,
         metadata=_doc(
-            "most clients on the motion plane's WebRTC data-channel fallback (0: none)"
+            "most clients on the motion plane's WebRTC data-channel fallback (0: none)",
+            "motion",
+            metavar="N",
         ),
     )
     server_tracking_max: int = field(
         default=4,
-        metadata=_doc("most participants whose camera is tracked on the server at once (0: none)"),
+        metadata=_doc(
+            "most participants whose camera is tracked on the server at once (0: none)",
+            "tracking",
+            metavar="N",
+        ),
     )
     server_tracking_fps: float = field(
         default=15.0,
-        metadata=_doc("camera frames tracked per second per participant on the server"),
+        metadata=_doc(
+            "camera frames tracked per second per participant on the server",
+            "tracking",
+            metavar="FPS",
+        ),
     )
     ice_servers: tuple[str, ...] = field(
         default=(),
-        metadata=_doc("STUN/TURN URLs for WebRTC (comma separated); none: no third party"),
+        metadata=_doc(
+            "STUN/TURN URLs for WebRTC (comma separated); none: no third party",
+            "media",
+            metavar="URL,...",
+        ),
     )
     turn_urls: tuple[str, ...] = field(
         default=(),
         metadata=_doc(
             "STUN/TURN URLs browsers use (comma separated, e.g. "
             "turn:turn.example.jp:3478?transport=udp,turns:turn.example.jp:443?transport=tcp)"
-            "; none: browsers use no third party"
+            "; none: browsers use no third party",
+            "media",
+            metavar="URL,...",
         ),
     )
     turn_secret_file: Path | None = field(
         default=None,
         metadata=_doc(
             "file holding the TURN server's shared secret (coturn static-auth-secret): each "
-            "join then gets time-limited TURN credentials"
+            "join then gets time-limited TURN credentials",
+            "media",
+            metavar="FILE",
         ),
     )
     turn_ttl_seconds: int = field(
-        default=6 * 3600, metadata=_doc("how long a browser's TURN credentials are valid")
+        default=6 * 3600,
+        metadata=_doc(
+            "how long a browser's TURN credentials are valid", "media", metavar="SECONDS"
+        ),
     )
     ice_host_addresses: tuple[str, ...] = field(
         default=(),
         metadata=_doc(
             "IP addresses WebRTC may offer as host candidates (comma separated, loopback "
-            "allowed); none: every non-loopback interface"
+            "allowed); none: every non-loopback interface",
+            "media",
+            metavar="IP,...",
         ),
     )
     audio_slots: int = field(
-        default=3, metadata=_doc("audio: voices each listener's browser can play at once (1-8)")
+        default=3,
+        metadata=_doc(
+            "audio: voices each listener's browser can play at once (1-8)", "media", metavar="N"
+        ),
     )
     audio_proximity_n: int = field(
         default=3,
-        metadata=_doc("audio: loudest nearby plaza speakers each listener hears (<= audio_slots)"),
+        metadata=_doc(
+            "audio: loudest nearby plaza speakers each listener hears (<= audio_slots)",
+            "media",
+            metavar="N",
+        ),
     )
     audio_radius: float = field(
-        default=12.0, metadata=_doc("audio: metres within which plaza speakers are heard")
+        default=12.0,
+        metadata=_doc(
+            "audio: metres within which plaza speakers are heard", "media", metavar="METRES"
+        ),
     )
     audio_speech_bitrate: int = field(
         default=20_000,
-        metadata=_doc("audio: Opus bitrate speakers are asked to send, bit/s (16000-24000)"),
+        metadata=_doc(
+            "audio: Opus bitrate speakers are asked to send, bit/s (16000-24000)",
+            "media",
+            metavar="BIT/S",
+        ),
     )
     audio_positions_hz: float = field(
-        default=4.0, metadata=_doc("audio: plaza positions fed to proximity routing per second")
+        default=4.0,
+        metadata=_doc(
+            "audio: plaza positions fed to proximity routing per second", "media", metavar="HZ"
+        ),
     )
     recordings_dir: Path | None = field(
-        default=None, metadata=_doc("folder of meeting recordings (default: DATA_DIR/recordings)")
+        default=None,
+        metadata=_doc(
+            "folder of meeting recordings (default: DATA_DIR/recordings)", "storage", metavar="DIR"
+        ),
     )
     recording_retention_days: float = field(
         default=90.0,
-        metadata=_doc("days an unpublished recording is kept before deletion (0: keep all)"),
+        metadata=_doc(
+            "days an unpublished recording is kept before deletion (0: keep all)",
+            "storage",
+            metavar="DAYS",
+        ),
     )
 
     redis_url: str | None = field(
         default=None,
         metadata=_doc(
             "cluster mode: the Redis server joining this node to others "
-            "(redis://host:6379/0, docs/cluster.md); none: one process"
+            "(redis://host:6379/0, docs/cluster.md); none: one process",
+            "cluster",
+            metavar="URL",
+            secret=True,
         ),
     )
     node_id: str | None = field(
-        default=None, metadata=_doc("cluster mode: this node's name (default: host:port)")
+        default=None,
+        metadata=_doc(
+            "cluster mode: this node's name (default: host:port)", "cluster", metavar="NAME"
+        ),
     )
     node_url: str | None = field(
         default=None,
         metadata=_doc(
             "cluster mode: this node's address for the other nodes' HTTP calls "
-            "(default: http://HOST:PORT, 127.0.0.1 for 0.0.0.0)"
+            "(default: http://HOST:PORT, 127.0.0.1 for 0.0.0.0)",
+            "cluster",
+            metavar="URL",
         ),
     )
     cluster_role: str = field(
         default="any",
         metadata=_doc(
             "cluster mode: any (may become the leader: needs the database in DATA_DIR) or "
-            "edge (never leads: needs only a copy of the secret file, on any machine)"
+            "edge (never leads: needs only a copy of the secret file, on any machine)",
+            "cluster",
+            choices=("any", "edge"),
         ),
     )
     cluster_lease_seconds: float = field(
         default=5.0,
         metadata=_doc(
             "cluster mode: seconds a silent leader or node is waited for before the others "
-            "take over its work"
+            "take over its work",
+            "cluster",
+            metavar="SECONDS",
         ),
     )
 
