@@ -1,4 +1,4 @@
-"""The ``hiroba`` command line: serve, cert, invite, staff, models, track, minutes."""
+"""The ``hiroba`` command line: serve, config, cert, invite, staff, models, track, minutes."""
 
 from __future__ import annotations
 
@@ -15,35 +15,65 @@ from aiohttp import web
 from rooms.errors import HirobaError
 from server import __version__
 from server.cli_bench import add_commands as add_bench_commands
+from server.cli_config import add_commands as add_config_commands
+from server.cli_config import shown_default
 from server.cli_minutes import add_commands as add_minutes_commands
 from server.cli_staff import add_commands as add_staff_commands
 from server.cli_tracking import add_commands as add_tracking_commands
 from server.logs import configure_logging
-from server.settings import Settings, env_name, load_settings, setting_fields
+from server.settings import GROUPS, ResolvedSettings, Settings, resolve_settings, setting_info
 
 log = logging.getLogger("hiroba")
 
 
+class ManualFormatter(argparse.HelpFormatter):
+    """Wraps paragraphs as usual but keeps text laid out in lines (the examples) as it is."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
-    defaults = Settings()
-    group = parser.add_argument_group(
-        "settings",
-        "Each can also be set by an environment variable or a key in the TOML file given "
-        "with --config (or HIROBA_CONFIG). Precedence: flag > environment > file > default.",
-    )
-    for f in setting_fields():
-        flag = "--" + f.name.replace("_", "-")
-        default = getattr(defaults, f.name)
-        if isinstance(default, tuple):
-            default = ",".join(default) or "none"
-        help_text = f"{f.metadata['doc']} [env {env_name(f.name)}; default: {default}]"
-        group.add_argument(flag, dest=f.name, default=None, help=help_text, metavar="VALUE")
-    parser.add_argument("--config", type=Path, default=None, help="TOML settings file")
+    """One option per setting, in the setting's group, named after it, with its metavar,
+    default and environment variable; booleans as ``--x/--no-x``. Every option defaults to
+    ``None`` (not given), so that :func:`resolve_settings` knows which ones were."""
+    parser.add_argument_group(
+        "configuration",
+        "Every option below can also be set by its environment variable or by its name as "
+        "a key in a TOML file. Precedence: flag > environment > file > default. "
+        "`hiroba config show` prints what is in effect and where each value came from.",
+    ).add_argument(
+        "--config", type=Path, default=None, metavar="FILE",
+        help="TOML settings file, e.g. port = 8443 (env HIROBA_CONFIG; default: none)",
+    )  # fmt: skip
+    groups = {name: parser.add_argument_group(name, text) for name, text in GROUPS.items()}
+    for info in setting_info():
+        group = groups.get(info.group or "")
+        if group is None:  # a setting nobody grouped: still offered (a test refuses it)
+            group = groups["other"] = parser.add_argument_group("other")
+        default = info.default_text or shown_default(info.default)
+        text = f"{info.doc} (default: {default}; env {info.env})"
+        help_text = text.replace("%", "%%")
+        if info.type is bool:
+            group.add_argument(
+                info.flag, dest=info.name, default=None, help=help_text,
+                action=argparse.BooleanOptionalAction,
+            )  # fmt: skip
+        else:
+            group.add_argument(
+                info.flag, dest=info.name, default=None, help=help_text, metavar=info.metavar
+            )
+
+
+def _resolved(args: argparse.Namespace) -> ResolvedSettings:
+    overrides = {info.name: getattr(args, info.name, None) for info in setting_info()}
+    return resolve_settings(os.environ, overrides, args.config)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {f.name: getattr(args, f.name, None) for f in setting_fields()}
-    return load_settings(os.environ, overrides, args.config)
+    return _resolved(args).settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -87,6 +117,17 @@ def _cert(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_EXAMPLES = """\
+examples:
+  hiroba serve --host 0.0.0.0 --tls-cert data/tls/cert.pem --tls-key data/tls/key.pem
+  HIROBA_REDIS_URL=redis://127.0.0.1:6379/0 hiroba serve --port 8081 --no-seed-demo
+  hiroba serve --config /etc/hiroba/hiroba.toml --log-format json
+  hiroba config show --config /etc/hiroba/hiroba.toml   # what is in effect, and why
+
+Every setting, with its meaning in full: docs/operations.md ("Settings").
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hiroba", description="Hiroba: a city's 3D plaza")
     parser.add_argument("--version", action="version", version=f"hiroba {__version__}")
@@ -95,8 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve",
         help="start the server",
-        description="Start Hiroba. Opens the SQLite database in the data "
-        "folder, seeds the demo on first start and serves the plaza.",
+        usage="%(prog)s [--config FILE] [OPTION ...]",
+        description="Start Hiroba: open the SQLite database in the data folder and serve "
+        "the plaza, the staff console and the archive.",
+        epilog=SERVE_EXAMPLES,
+        formatter_class=ManualFormatter,
     )
     _add_setting_flags(serve)
     serve.set_defaults(run=_serve)
@@ -115,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_staff_commands(sub, _add_setting_flags, _settings)
     add_tracking_commands(sub, _add_setting_flags, _settings)
     add_minutes_commands(sub, _add_setting_flags, _settings)
+    add_config_commands(sub, _add_setting_flags, _resolved, ManualFormatter)
     add_bench_commands(sub)
     return parser
 
