@@ -551,7 +551,6 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         proc, url = bench_server.start_server(
             os.path.join(tmp, "data"),
             "--debug-endpoints",
-            "true",
             "--events-per-second",
             "100",
             "--events-burst",

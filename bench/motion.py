@@ -54,7 +54,7 @@ MAX_SECONDS = 120.0
 def server_flags(tick_hz: float) -> tuple[str, ...]:
     # Positions only on the motion plane, as when every client uses it; joins fast; data
     # channels over loopback host candidates, as many as there may be clients.
-    return ("--motion-hz", str(tick_hz), "--move-deltas", "false",
+    return ("--motion-hz", str(tick_hz), "--no-move-deltas",
             "--events-per-second", "100", "--events-burst", "200",
             "--ice-host-addresses", "127.0.0.1",
             "--motion-datachannel-max", str(MAX_CLIENTS + 12))
