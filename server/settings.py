@@ -1,7 +1,9 @@
 """Settings: loaded once into a frozen object; nothing else reads ``os.environ``.
 
 Precedence, lowest first: defaults, the TOML file (``--config`` or ``HIROBA_CONFIG``),
-``HIROBA_*`` environment variables, command-line flags.
+``HIROBA_*`` environment variables, command-line flags. :func:`resolve_settings` also says
+which of them set each value (``hiroba config show``). Each field's metadata (:func:`_doc`)
+gives its ``--help`` text, group and metavar; its real type picks its converter.
 """
 
 from __future__ import annotations
