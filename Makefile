@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: run test setup setup-test chromium lint unit integration e2e js-test clean
 
 run: setup
-	$(BIN)/hiroba serve
+	$(BIN)/hiroba serve --seed-demo
 
 setup: $(VENV)/.deps $(VENV)/.model web_client/node_modules/.installed
 

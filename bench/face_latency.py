@@ -129,7 +129,7 @@ async def run(seconds: float, fps: float, base: Settings) -> dict[str, Any]:
     tmp = tempfile.TemporaryDirectory(prefix="hiroba-bench-")
     settings = replace(
         base, data_dir=Path(tmp.name), port=_free_port(), ice_host_addresses=("127.0.0.1",),
-        model_cache_dir=fetch_model(base).path.parent,
+        model_cache_dir=fetch_model(base).path.parent, seed_demo=True,  # its plaza
     )  # fmt: skip
     cpu_ms: list[float] = []  # wall ms: MediaPipe computes in threads of its own
     real = mediapipe_factory(settings)

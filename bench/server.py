@@ -19,12 +19,12 @@ def free_port() -> int:
 
 
 def start_server(data_dir: str, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
-    """``hiroba serve`` with its data in ``data_dir``; returns the process and its URL
-    once ``/healthz`` answers (20 s at most)."""
+    """``hiroba serve`` with its data in ``data_dir`` and the demo rooms (the benches meet
+    in its plaza); returns the process and its URL once ``/healthz`` answers (20 s at most)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data-dir",
-         data_dir, "--log-level", "warning", *flags],
+         data_dir, "--log-level", "warning", "--seed-demo", *flags],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

@@ -1,4 +1,8 @@
-"""The demo a fresh installation starts with: a plaza, a consultation and a committee."""
+"""The demo rooms: a plaza, a consultation and a committee, with notices on their boards.
+
+Created only when asked (``seed_demo``; ``make run`` passes ``--seed-demo``), never by
+default: a city's database must not start with rooms nobody set up.
+"""
 
 from __future__ import annotations
 

@@ -101,7 +101,11 @@ class Settings:
         metadata=_doc("fastest walking speed in metres per second", "motion", metavar="M/S"),
     )
     seed_demo: bool = field(
-        default=True, metadata=_doc("create the demo rooms and notices on first start", "storage")
+        # Off unless asked (make run asks): a city's database starts empty, not with a
+        # demo plaza and committee its staff would have to find and delete.
+        default=False,
+        metadata=_doc("create the demo rooms and notices on first start (make run does)",
+                      "storage"),
     )
     secret_file: Path | None = field(
         default=None,

@@ -81,7 +81,7 @@ class Node:
             [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
              "--data-dir", str(self.data_dir), "--redis-url", self.redis_url,
              "--node-id", self.name, "--cluster-lease-seconds", "1.5",
-             "--log-level", "info", *self.flags],
+             "--log-level", "info", "--seed-demo", *self.flags],
             cwd=ROOT, stdout=log, stderr=log,
         )
         for _ in range(300):

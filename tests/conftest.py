@@ -94,6 +94,9 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         port=free_port(),
         tick_hz=10.0,
+        # The tests meet in the demo's plaza, consultation and committee: asked for, as
+        # `make run` asks (a city's server starts without them).
+        seed_demo=True,
     )
 
 

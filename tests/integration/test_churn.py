@@ -239,7 +239,7 @@ async def serving(tmp_path: Path, debug: bool) -> AsyncIterator[str]:
     """A server of its own, without the loop-block watch: ``?gc=1`` holds the loop for a
     full collection of this (test) process, by design (docs/operations.md)."""
     settings = replace(Settings(), data_dir=tmp_path / "data", port=free_port(),
-                       debug_endpoints=debug)  # fmt: skip
+                       debug_endpoints=debug, seed_demo=True)  # fmt: skip
     runner = web.AppRunner(create_app(settings))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.port).start()

@@ -205,7 +205,7 @@ def test_serve_seeds_once_and_survives_restart(data_dir: Path) -> None:
     import urllib.request
 
     for _ in range(2):
-        served = start(data_dir)
+        served = start(data_dir, "--seed-demo")
         try:
             with urllib.request.urlopen(served.url + "/api/rooms", timeout=5) as resp:
                 rooms = json.load(resp)["rooms"]
@@ -219,6 +219,19 @@ def test_serve_seeds_once_and_survives_restart(data_dir: Path) -> None:
     assert oct((data_dir / "secret.key").stat().st_mode & 0o777) == "0o600"
 
 
+def test_serve_seeds_no_demo_unless_asked(data_dir: Path) -> None:
+    import json
+    import urllib.request
+
+    served = start(data_dir)  # as a city runs it: no --seed-demo
+    try:
+        with urllib.request.urlopen(served.url + "/api/rooms", timeout=5) as resp:
+            rooms = json.load(resp)["rooms"]
+    finally:
+        out = stop(served)
+    assert rooms == [], out
+
+
 def test_cert_then_https_serve_and_invite(tmp_path: Path, data_dir: Path) -> None:
     tls_dir = tmp_path / "tls"
     result = run("cert", "--out-dir", str(tls_dir), "--name", "hiroba.local")
@@ -226,7 +239,7 @@ def test_cert_then_https_serve_and_invite(tmp_path: Path, data_dir: Path) -> Non
     cert, key = tls_dir / "cert.pem", tls_dir / "key.pem"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     ctx = ssl.create_default_context(cafile=str(cert))
-    served = start(data_dir, "--tls-cert", str(cert), "--tls-key", str(key),
+    served = start(data_dir, "--seed-demo", "--tls-cert", str(cert), "--tls-key", str(key),
                    scheme="https", ssl_ctx=ctx)
     try:
         invite = run("invite", "dx-committee", "--role", "chair", "--name", "委員長",
@@ -263,7 +276,7 @@ async def _join_over_tls(url: str, token: str, ctx: ssl.SSLContext) -> dict:
 
 
 def test_shutdown_closes_sockets_promptly(data_dir: Path) -> None:
-    served = start(data_dir)
+    served = start(data_dir, "--seed-demo")
 
     async def scenario() -> float:
         client = socketio.AsyncClient(reconnection=False)
