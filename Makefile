@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 run: setup
 	$(BIN)/hiroba serve --seed-demo
 
-setup: $(VENV)/.deps $(VENV)/.model web_client/node_modules/.installed
+setup: $(VENV)/.deps $(VENV)/.model client
 
 # A venv made by another Python (or by hand) is made anew: the lock is for Python 3.11+.
 $(BIN)/python:
@@ -58,6 +58,17 @@ web_client/node_modules/.installed: web_client/package.json web_client/package-l
 	cd web_client && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The browser client as it ships: built by Vite (web_client/vite.config.js) into
+# server/static/ with .br/.gz siblings (docs/operations.md, "The web client build"); built
+# again when a file of web_client/ (not its tests) or the npm lock changed. A failed build
+# leaves no build behind, so that the server refuses to start instead of serving half of one.
+.PHONY: client
+CLIENT_SOURCES := $(shell find web_client -path web_client/node_modules -prune \
+  -o -path web_client/test -prune -o -type f -print)
+client: server/static/index.html
+server/static/index.html: web_client/node_modules/.installed $(CLIENT_SOURCES)
+	cd web_client && npm run build --silent || { rm -rf ../server/static; exit 1; }
+
 # Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one),
 # redis-server for the cluster tests (tests/cluster_harness.py starts it on a free port),
 # coturn for the TURN relay test (tests/e2e/test_turn.py starts it on loopback),
@@ -94,4 +105,4 @@ e2e: setup-test
 	$(BIN)/pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) web_client/node_modules test-artifacts
+	rm -rf $(VENV) web_client/node_modules server/static test-artifacts

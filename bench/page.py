@@ -29,8 +29,9 @@ import sys
 import tempfile
 import time
 from contextlib import suppress
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio
 from playwright.async_api import async_playwright
@@ -170,6 +171,19 @@ def stop_bots(procs: list[Any], stop: Any) -> None:
             proc.terminate()
 
 
+def resource_kind(url: str) -> str:
+    """What a request fetched, by its path: the same kinds whether the server serves the
+    built client (``/app/assets/``) or its sources (``/app/``, ``/vendor/``)."""
+    path = urlsplit(url).path
+    if path.startswith("/socket.io/") or path == "/motion":
+        return "socket"
+    if path.startswith("/api/"):
+        return "api"
+    suffix = PurePosixPath(path).suffix
+    return {".js": "script", ".mjs": "script", ".css": "style", ".json": "catalogue"}.get(
+        suffix, "page")
+
+
 async def measure(url: str, bots: int, seconds: float, walkers: int = 30) -> dict[str, Any]:
     procs, stop, joined = await asyncio.to_thread(start_bots, url, bots, min(walkers, bots))
     await asyncio.sleep(1.0)
@@ -189,8 +203,12 @@ async def _measure_page(url: str, bots: int, joined: int, seconds: float,
         await cdp.send("Network.enable")
         urls: dict[str, str] = {}
         sizes: dict[str, int] = {}
+        decoded: dict[str, int] = {}  # bytes after decompression: what the page parses
         cdp.on("Network.responseReceived",
                lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
+        cdp.on("Network.dataReceived",
+               lambda e: decoded.__setitem__(e["requestId"],
+                                             decoded.get(e["requestId"], 0) + e["dataLength"]))
         cdp.on("Network.loadingFinished",
                lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
         await page.goto(url)
@@ -232,17 +250,22 @@ async def _measure_page(url: str, bots: int, joined: int, seconds: float,
             return d ? gl.getParameter(d.UNMASKED_RENDERER_WEBGL) : 'unknown'; }""")
         await browser.close()
     by_kind: dict[str, int] = {}
+    files = script_bytes = 0
     for rid, size in sizes.items():
-        u = urls.get(rid, "")
-        kind = ("vendor" if "/vendor/" in u else "app" if "/app/" in u
-                else "socket" if "/socket.io/" in u else "api" if "/api/" in u else "page")
+        kind = resource_kind(urls.get(rid, ""))
         by_kind[kind] = by_kind.get(kind, 0) + size
+        files += kind not in ("socket", "api")
+        script_bytes += decoded.get(rid, 0) if kind == "script" else 0
     return {
         "viewport": "390x844@2x",
         "avatars_in_room": bots + 1,
         "transferred_bytes": sum(v for k, v in by_kind.items() if k != "socket"),
         "transferred_by_kind": by_kind,
         "requests": len(sizes),
+        # the page, its scripts, styles and catalogues (not the API or the sockets)
+        "files": files,
+        "files_bytes": sum(v for k, v in by_kind.items() if k not in ("socket", "api")),
+        "script_bytes_decoded": script_bytes,
         "fps_median": statistics.median(fps) if fps else None,
         "fps_min": min(fps) if fps else None,
         "renderer": renderer,

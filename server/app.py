@@ -43,18 +43,11 @@ from server.settings import Settings
 from server.sio_packet import GuardedPacket
 from server.socket_api import SocketApi
 from server.staff_api import MEETINGS_KEY, add_staff_routes
-from server.static_files import StaticFiles
+from server.static_files import client_files
 from server.store import SQLiteStore, Store
 from server.ticker import Ticker
 from server.tracking_api import FaceTracking
-from server.web import (
-    HUB_KEY,
-    IMPORTMAP_KEY,
-    STATIC_KEY,
-    WEB_ROOT_KEY,
-    add_routes,
-    error_middleware,
-)
+from server.web import CLIENT_KEY, HUB_KEY, add_routes, error_middleware
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +97,17 @@ def create_app(
 
     ``pipeline_factory`` replaces MediaPipe in server-side tracking (tests).
     """
-    imports = import_map()
+    # The built client, or its sources in dev mode; refuses to start when it is missing
+    # (a server that says ok but serves no page helps nobody).
+    client = client_files(settings.client_dev, settings.client_dir, settings.web_root,
+                          import_map())
     app = web.Application(
         middlewares=[
             # First, so that every later middleware and handler sees the browser's address.
             forwarded_client_middleware(settings.trusted_proxies),
-            security_headers_middleware(content_security_policy(imports), tls=settings.tls),
+            security_headers_middleware(
+                content_security_policy(client.inline_script), tls=settings.tls
+            ),
             error_middleware,
             polling_body_limit_middleware("/socket.io/", settings.max_message_bytes),
         ],
@@ -143,9 +141,7 @@ def create_app(
     app[HUB_KEY] = hub
     app[STORE_KEY] = store
     app[SIO_KEY] = sio
-    app[STATIC_KEY] = StaticFiles()
-    app[WEB_ROOT_KEY] = settings.web_root
-    app[IMPORTMAP_KEY] = imports
+    app[CLIENT_KEY] = client
     add_routes(app)
     add_model_route(app, model_path(settings))
     meetings = MeetingService(settings, hub, sio, store)

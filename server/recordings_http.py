@@ -181,7 +181,7 @@ def _manifest_body(folder: Path) -> dict[str, Any]:
     return body
 
 
-async def archive_page(request: web.Request) -> web.Response:
+async def archive_page(request: web.Request) -> web.StreamResponse:
     """``GET /archive``: the public archive page (it lists what ``/api/recordings`` gives)."""
     return await serve_page(request, "archive.html")
 

@@ -53,13 +53,15 @@ def document_security_policy(inline_styles: list[str]) -> str:
     )
 
 
-def content_security_policy(inline_script: str) -> str:
-    """A strict policy: only our own files, plus the one inline import map by hash."""
+def content_security_policy(inline_script: str | None = None) -> str:
+    """A strict policy: only our own files, plus the pages' one inline script by hash: the
+    import map in dev mode; the built client has none."""
+    inline = f" {script_hash(inline_script)}" if inline_script else ""
     return "; ".join(
         (
             "default-src 'self'",
             # WebAssembly (face tracking in the page, docs/privacy.md); not 'unsafe-eval'.
-        f"script-src 'self' 'wasm-unsafe-eval' {script_hash(inline_script)}",
+            f"script-src 'self' 'wasm-unsafe-eval'{inline}",
             "style-src 'self'",
             "img-src 'self' data: blob:",
             "font-src 'self'",

@@ -90,7 +90,22 @@ class Settings:
     )
     web_root: Path = field(
         default=_PROJECT_ROOT / "web_client",
-        metadata=_doc("folder of the browser client", "storage", metavar="DIR"),
+        metadata=_doc("folder of the browser client's sources (served with client_dev)",
+                      "storage", metavar="DIR"),
+    )
+    client_dir: Path = field(
+        # Package data of `server`: where `make client` builds it, and what the wheel carries.
+        default=Path(__file__).resolve().parent / "static",
+        metadata=_doc("folder of the built browser client (make client)", "storage",
+                      metavar="DIR"),
+    )
+    client_dev: bool = field(
+        default=False,
+        metadata=_doc(
+            "development: serve the browser client's sources from web_root unbuilt, with an "
+            "import map (no make client after each change); never in production",
+            "logging",
+        ),
     )
     tick_hz: float = field(
         default=10.0,

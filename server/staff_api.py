@@ -110,7 +110,7 @@ def _room(request: web.Request) -> str:
 
 # -- pages and sessions -----------------------------------------------------------------
 
-async def console_page(request: web.Request) -> web.Response:
+async def console_page(request: web.Request) -> web.StreamResponse:
     return await serve_page(request, "console.html")
 
 

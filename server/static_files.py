@@ -1,18 +1,27 @@
-"""Static files of the browser client and whitelisted npm packages, cached and gzipped.
+"""The browser client's files: its build, or in dev mode its sources.
 
-Files are read and compressed off the event loop once per change (keyed by mtime and
-size), then served from memory with an ETag.
+Built (what a city runs; ``make client``: Vite, web_client/vite.config.js, into
+``server/static/``, which the wheel carries): the pages at the top and everything else in
+``assets/`` under names that carry a hash of their content, each compressible file with
+``.br`` and ``.gz`` siblings made at build time. Assets are served as immutable, pages as
+``no-cache``; aiohttp's :class:`~aiohttp.web.FileResponse` sends a sibling when the
+browser accepts its encoding, so no request costs compression CPU. The files are listed
+once at start-up and nothing else is ever served: no path from a request reaches the disk.
+
+Dev mode (``client_dev``): web_client/ as it is under ``/app/``, whitelisted files of its
+npm packages under ``/vendor/``, the pages with the import map inserted; uncompressed,
+revalidated on every load, so a change shows on reload without a build.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from aiohttp import web
+
+from rooms.errors import HirobaError, Reason
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -26,9 +35,15 @@ CONTENT_TYPES = {
     ".wasm": "application/wasm",
     ".webmanifest": "application/manifest+json",
 }
-_COMPRESSIBLE = {".html", ".js", ".mjs", ".css", ".json", ".svg", ".wasm", ".webmanifest"}
+#: The pages the server serves (``/``, ``/console``, ``/archive``, ``/replay``).
+PAGES = ("index.html", "console.html", "archive.html", "replay.html")
+#: The build's folder of hashed files (``build.assetsDir`` in vite.config.js).
+ASSETS_DIR = "assets"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+IMPORTMAP_PLACEHOLDER = "<!-- hiroba:importmap -->"
 
-#: npm packages the page may load, and the folders of each it may read.
+#: npm packages the page may load in dev mode, and the folders of each it may read.
 VENDOR_PACKAGES: dict[str, tuple[str, ...]] = {
     "three": ("build/three.module.js", "build/three.core.js", "examples/jsm/"),
     "socket.io-client": ("dist/socket.io.esm.min.js",),
@@ -36,16 +51,7 @@ VENDOR_PACKAGES: dict[str, tuple[str, ...]] = {
     "@mediapipe/tasks-vision": ("vision_bundle.mjs", "wasm/"),
 }
 #: Folders of web_client/ never served under /app/.
-_PRIVATE_TOP = {"node_modules", "test", "tests"}
-
-
-@dataclass(frozen=True, slots=True)
-class CachedFile:
-    key: tuple[int, int]
-    body: bytes
-    gzipped: bytes | None
-    etag: str
-    content_type: str
+_PRIVATE_TOP = {"node_modules", "test", "tests", "scripts"}
 
 
 def safe_relative(raw: str) -> PurePosixPath | None:
@@ -62,55 +68,10 @@ def safe_relative(raw: str) -> PurePosixPath | None:
     return path
 
 
-class StaticFiles:
-    """Serves files below a few roots from a memory cache."""
-
-    def __init__(self) -> None:
-        self._cache: dict[Path, CachedFile] = {}
-
-    def _load(self, path: Path) -> CachedFile | None:
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        if not path.is_file():
-            return None
-        key = (st.st_mtime_ns, st.st_size)
-        cached = self._cache.get(path)
-        if cached is not None and cached.key == key:
-            return cached
-        body = path.read_bytes()
-        gz = gzip.compress(body, 9, mtime=0) if path.suffix in _COMPRESSIBLE else None
-        cached = CachedFile(
-            key=key,
-            body=body,
-            gzipped=gz if gz is not None and len(gz) < len(body) else None,
-            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            content_type=CONTENT_TYPES[path.suffix],
-        )
-        self._cache[path] = cached
-        return cached
-
-    async def get(self, path: Path) -> CachedFile | None:
-        return await asyncio.get_running_loop().run_in_executor(None, self._load, path)
-
-    @staticmethod
-    def respond(request: web.Request, cached: CachedFile, cache_control: str) -> web.Response:
-        headers = {"ETag": cached.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
-        if request.headers.get("If-None-Match") == cached.etag:
-            return web.Response(status=304, headers=headers)
-        body = cached.body
-        if cached.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
-            body = cached.gzipped
-            headers["Content-Encoding"] = "gzip"
-        headers["Content-Type"] = cached.content_type
-        return web.Response(body=body, headers=headers)
-
-
 def app_file(web_root: Path, raw: str) -> Path | None:
     """The file under web_client/ a ``/app/`` path names, or None if it may not be served."""
     rel = safe_relative(raw)
-    if rel is None or rel.parts[0] in _PRIVATE_TOP or rel.name.startswith("package"):
+    if rel is None or rel.parts[0] in _PRIVATE_TOP or rel.name.startswith(("package", "vite.")):
         return None
     return web_root.joinpath(*rel.parts)
 
@@ -125,3 +86,134 @@ def vendor_file(web_root: Path, package: str, raw: str) -> Path | None:
     if not any(text == a or (a.endswith("/") and text.startswith(a)) for a in allowed):
         return None
     return web_root.joinpath("node_modules", package, *rel.parts)
+
+
+def _file_response(path: Path, cache_control: str) -> web.FileResponse:
+    headers = {"Cache-Control": cache_control, "Content-Type": CONTENT_TYPES[path.suffix],
+               # A shared cache must not hand the Brotli copy to a browser without Brotli
+               # (aiohttp says so only when it sends a compressed one).
+               "Vary": "Accept-Encoding"}  # fmt: skip
+    return web.FileResponse(path, headers=headers)
+
+
+def _no_such_file() -> HirobaError:
+    return HirobaError(Reason.NOT_FOUND, "no such file")
+
+
+class ClientFiles(Protocol):
+    """What the routes of server/web.py serve the browser client from."""
+
+    #: The content of the one inline script the pages carry (the import map), whose hash
+    #: the CSP allows; None: the pages have none.
+    inline_script: str | None
+
+    def present(self) -> bool:
+        """Whether the pages are (still) on disk, for readiness checks. It looks at
+        files: call it in an executor."""
+        ...
+
+    async def page(self, request: web.Request, name: str) -> web.StreamResponse:
+        """One of :data:`PAGES`."""
+        ...
+
+    async def app(self, request: web.Request, path: str) -> web.StreamResponse:
+        """A file under ``/app/``."""
+        ...
+
+    async def vendor(self, request: web.Request, package: str, path: str) -> web.StreamResponse:
+        """A file of an npm package under ``/vendor/`` (dev mode only)."""
+        ...
+
+
+class BuiltClient:
+    """The build in ``root``: only the files listed at start-up, served as they are."""
+
+    inline_script: str | None = None
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        missing = [name for name in PAGES if not (root / name).is_file()]
+        if missing:
+            raise HirobaError(
+                Reason.NOT_FOUND,
+                f"the web client is not built ({root} has no {', '.join(missing)}): run "
+                "`make client` (npm ci, then npm run build in web_client/), or serve the "
+                "unbuilt sources with --client-dev for development",
+            )
+        # Listed once, before the server listens (a few dozen entries): requests are
+        # answered from this table, never by looking a request path up on the disk.
+        self.pages = {name: root / name for name in PAGES}
+        self.assets = {
+            path.relative_to(root).as_posix(): path
+            for path in sorted((root / ASSETS_DIR).rglob("*"))
+            if path.is_file() and path.suffix in CONTENT_TYPES and not path.name.startswith(".")
+        }
+
+    def present(self) -> bool:
+        return all(path.is_file() for path in self.pages.values())
+
+    async def page(self, request: web.Request, name: str) -> web.StreamResponse:
+        return _file_response(self.pages[name], REVALIDATE)
+
+    async def app(self, request: web.Request, path: str) -> web.StreamResponse:
+        found = self.assets.get(path)
+        if found is None:
+            raise _no_such_file()
+        # Hashed names: a new build makes new names, so a copy never needs asking again.
+        return _file_response(found, IMMUTABLE)
+
+    async def vendor(self, request: web.Request, package: str, path: str) -> web.StreamResponse:
+        raise _no_such_file()  # the build carries the packages' code in its own assets
+
+
+class SourceClient:
+    """Dev mode: web_client/'s sources and whitelisted npm files, unbuilt."""
+
+    def __init__(self, web_root: Path, import_map: str) -> None:
+        self.web_root = web_root
+        missing = [name for name in PAGES if not (web_root / name).is_file()]
+        if missing or not (web_root / "node_modules").is_dir():
+            raise HirobaError(
+                Reason.NOT_FOUND,
+                f"client_dev serves the sources in {web_root}, which has no "
+                f"{', '.join(missing) or 'node_modules'}: run `make setup` in a checkout",
+            )
+        self.inline_script: str | None = import_map
+
+    def present(self) -> bool:
+        return all((self.web_root / name).is_file() for name in PAGES)
+
+    async def page(self, request: web.Request, name: str) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        html = await loop.run_in_executor(None, (self.web_root / name).read_text, "utf-8")
+        return web.Response(
+            text=html.replace(
+                IMPORTMAP_PLACEHOLDER, f'<script type="importmap">{self.inline_script}</script>', 1
+            ),
+            content_type="text/html",
+            charset="utf-8",
+            headers={"Cache-Control": REVALIDATE},
+        )
+
+    async def app(self, request: web.Request, path: str) -> web.StreamResponse:
+        return await self._serve(app_file(self.web_root, path), REVALIDATE)
+
+    async def vendor(self, request: web.Request, package: str, path: str) -> web.StreamResponse:
+        return await self._serve(vendor_file(self.web_root, package, path), REVALIDATE)
+
+    @staticmethod
+    async def _serve(path: Path | None, cache_control: str) -> web.StreamResponse:
+        if path is None or not await asyncio.get_running_loop().run_in_executor(
+            None, path.is_file
+        ):
+            raise _no_such_file()
+        return _file_response(path, cache_control)
+
+
+def client_files(client_dev: bool, client_dir: Path, web_root: Path,
+                 import_map: str) -> ClientFiles:
+    """The build in ``client_dir``, or with ``client_dev`` the sources in ``web_root``;
+    :class:`HirobaError` (at start-up) when that one is missing."""
+    if client_dev:
+        return SourceClient(web_root, import_map)
+    return BuiltClient(client_dir)

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from aiohttp import web
 
 from rooms.errors import HirobaError, Reason
 from server import __version__
 from server.hub import Hub
-from server.static_files import StaticFiles, app_file, vendor_file
+from server.static_files import ClientFiles
 
-IMPORTMAP_PLACEHOLDER = "<!-- hiroba:importmap -->"
 HUB_KEY = web.AppKey("hub", Hub)
-STATIC_KEY = web.AppKey("static", StaticFiles)
-WEB_ROOT_KEY = web.AppKey("web_root", Path)
-IMPORTMAP_KEY = web.AppKey("importmap", str)
+#: The browser client's files: the build, or the sources in dev mode (server/static_files.py).
+CLIENT_KEY = web.AppKey("client", ClientFiles)
 
 
 #: HTTP status of an error by its reason code (anything else is 400).
@@ -49,29 +46,18 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         return error_response(405, Reason.BAD_PAYLOAD, f"method {exc.method} not allowed")
 
 
-async def index(request: web.Request) -> web.Response:
+async def index(request: web.Request) -> web.StreamResponse:
     return await serve_page(request, "index.html")
 
 
-async def replay(request: web.Request) -> web.Response:
+async def replay(request: web.Request) -> web.StreamResponse:
     """The replay page; it asks /api/recordings/{id}, which checks who may see what."""
     return await serve_page(request, "replay.html")
 
 
-async def serve_page(request: web.Request, filename: str) -> web.Response:
-    """An HTML page of web_client/ with the import map inserted (hashed into the CSP)."""
-    static = request.app[STATIC_KEY]
-    cached = await static.get(request.app[WEB_ROOT_KEY] / filename)
-    if cached is None:
-        raise HirobaError(Reason.NOT_FOUND, "the web client is missing; run make run")
-    script = f'<script type="importmap">{request.app[IMPORTMAP_KEY]}</script>'
-    html = cached.body.decode("utf-8").replace(IMPORTMAP_PLACEHOLDER, script, 1)
-    return web.Response(
-        text=html,
-        content_type="text/html",
-        charset="utf-8",
-        headers={"Cache-Control": "no-cache"},
-    )
+async def serve_page(request: web.Request, filename: str) -> web.StreamResponse:
+    """One of the client's pages (server/static_files.py PAGES), never cached unasked."""
+    return await request.app[CLIENT_KEY].page(request, filename)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -105,25 +91,16 @@ async def list_rooms(request: web.Request) -> web.Response:
     )
 
 
-async def app_static(request: web.Request) -> web.Response:
-    path = app_file(request.app[WEB_ROOT_KEY], request.match_info["path"])
-    cached = None if path is None else await request.app[STATIC_KEY].get(path)
-    if cached is None:
-        raise HirobaError(Reason.NOT_FOUND, "no such file")
-    # Our own files change with every deploy: revalidate (cheap, ETag) instead of caching.
-    return StaticFiles.respond(request, cached, "no-cache")
+async def app_static(request: web.Request) -> web.StreamResponse:
+    return await request.app[CLIENT_KEY].app(request, request.match_info["path"])
 
 
-async def vendor_static(request: web.Request) -> web.Response:
+async def vendor_static(request: web.Request) -> web.StreamResponse:
     package, rest = request.match_info["package"], request.match_info["path"]
     if package.startswith("@") and "/" in rest:  # a scoped npm package: @scope/name/...
         name, rest = rest.split("/", 1)
         package = f"{package}/{name}"
-    path = vendor_file(request.app[WEB_ROOT_KEY], package, rest)
-    cached = None if path is None else await request.app[STATIC_KEY].get(path)
-    if cached is None:
-        raise HirobaError(Reason.NOT_FOUND, "no such file")
-    return StaticFiles.respond(request, cached, "public, max-age=86400")
+    return await request.app[CLIENT_KEY].vendor(request, package, rest)
 
 
 def add_routes(app: web.Application) -> None:

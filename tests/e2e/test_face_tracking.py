@@ -27,6 +27,7 @@ from server.app import TRACKING_KEY
 from server.models import fetch_model
 from server.settings import Settings
 from tests.chromium import ARGS, CHROMIUM
+from tests.client_build import built_asset
 from tests.conftest import ROOT
 from tests.e2e.conftest import MotionTraffic, PageWatch, join, shot, state
 from tests.face_video import Shot, photo, render, write_video
@@ -228,13 +229,14 @@ async def test_browser_tracking_drives_the_remote_avatar(server, browser) -> Non
     assert not viewer_watch.errors, viewer_watch.errors
 
 
-#: Runs the page's own tracking worker in a blob worker (which inherits the page's CSP)
-#: whose 60-second timers fire after 1.5 s: tasks-vision's usage report comes at once.
-WARPED_WORKER = """async () => {
+#: Runs the page's own tracking worker (the built one, by its hashed name) in a blob worker
+#: (which inherits the page's CSP) whose 60-second timers fire after 1.5 s: tasks-vision's
+#: usage report comes at once.
+WARPED_WORKER = """async (workerPath) => {
   const code = `
     const every = self.setInterval.bind(self);
     self.setInterval = (fn, ms, ...rest) => every(fn, ms >= 60000 ? 1500 : ms, ...rest);
-    await import('${location.origin}/app/src/tracking/faceWorker.js');
+    await import('${location.origin}${workerPath}');
     self.postMessage({ type: 'loaded' });`;
   const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
   const worker = new Worker(url, { type: 'module' });
@@ -251,11 +253,8 @@ WARPED_WORKER = """async () => {
     };
   });
   await loaded;
-  const base = location.origin;
-  const vendor = base + '/vendor/@mediapipe/tasks-vision';
-  const modelUrl = base + '/models/face_landmarker.task';
-  worker.postMessage({ type: 'init', bundleUrl: vendor + '/vision_bundle.mjs',
-                       wasmBase: vendor + '/wasm', modelUrl });
+  // The worker finds tasks-vision's files itself (web_client/src/tracking/vision.js).
+  worker.postMessage({ type: 'init', modelUrl: location.origin + '/models/face_landmarker.task' });
   const cam = await navigator.mediaDevices.getUserMedia({ video: true });
   const track = cam.getVideoTracks()[0];
   const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
@@ -275,7 +274,9 @@ WARPED_WORKER = """async () => {
 
 async def test_tasks_vision_usage_reports_are_refused_by_the_csp(server, browser) -> None:
     page, watch, egress = await open_watched(browser, server.url)
-    seen = await page.evaluate(WARPED_WORKER)
+    seen = await page.evaluate(
+        WARPED_WORKER, built_asset(server.settings.client_dir, "faceWorker-*.js")
+    )
     assert seen["poses"] > 5 and not seen["errors"], seen
     assert seen["blocked"], "tasks-vision did not try to report within the warped minute"
     assert all(d == "connect-src" and METRICS_HOST in uri for d, uri in seen["blocked"]), seen

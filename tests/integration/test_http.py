@@ -13,7 +13,7 @@ SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referr
                     "X-Frame-Options", "Permissions-Policy")
 
 
-async def test_page_has_strict_csp_matching_its_only_inline_script(server) -> None:
+async def test_page_has_strict_csp_and_no_inline_script(server) -> None:
     async with aiohttp.ClientSession() as http, http.get(server.url + "/") as resp:
         assert resp.status == 200
         html = await resp.text()
@@ -24,6 +24,37 @@ async def test_page_has_strict_csp_matching_its_only_inline_script(server) -> No
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     assert "default-src 'self'" in csp and "object-src 'none'" in csp
+    # The built page (what ships) loads its scripts from files and allows no inline one.
+    assert not re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html), "an inline script"
+    assert "'sha256-" not in csp
+    assert "style=" not in html, "no inline styles under style-src 'self'"
+
+
+async def test_dev_mode_page_csp_matches_its_only_inline_script(settings, tmp_path) -> None:
+    from dataclasses import replace
+
+    from aiohttp import web
+
+    from server.app import create_app
+
+    app = create_app(replace(settings, client_dev=True))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{settings.port}/") as resp:
+                html = await resp.text()
+                csp = resp.headers["Content-Security-Policy"]
+            # The sources' npm packages by whitelist, revalidated (dev mode: no build).
+            url = f"http://127.0.0.1:{settings.port}/vendor/three/build/three.core.js"
+            async with http.get(url) as resp:
+                assert resp.status == 200 and b"REVISION" in await resp.read()
+                assert resp.headers["Content-Type"].startswith("text/javascript")
+                assert resp.headers["Cache-Control"] == "no-cache"
+    finally:
+        await runner.cleanup()
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S)
     assert len(inline) == 1, "the import map is the only inline script"
     digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
@@ -32,9 +63,12 @@ async def test_page_has_strict_csp_matching_its_only_inline_script(server) -> No
     assert "style=" not in html, "no inline styles under style-src 'self'"
 
 
-async def test_static_files_are_gzipped_cached_and_confined(server) -> None:
+async def test_static_files_are_compressed_cached_and_confined(server) -> None:
     async with aiohttp.ClientSession(auto_decompress=False) as http:
-        url = server.url + "/vendor/three/build/three.core.js"
+        async with http.get(server.url + "/", headers={"Accept-Encoding": "identity"}) as resp:
+            script = re.search(r'<script type="module"[^>]* src="([^"]+)"', await resp.text())
+        assert script is not None
+        url = server.url + script[1]
         async with http.get(url, headers={"Accept-Encoding": "gzip"}) as resp:
             assert resp.status == 200
             assert resp.headers["Content-Encoding"] == "gzip"
@@ -43,14 +77,17 @@ async def test_static_files_are_gzipped_cached_and_confined(server) -> None:
             assert resp.headers["Content-Type"].startswith("text/javascript")
             for header in SECURITY_HEADERS:
                 assert header in resp.headers
-        assert b"REVISION" in body
-        async with http.get(url, headers={"If-None-Match": etag}) as resp:
+        assert b"import" in body
+        async with http.get(url, headers={"If-None-Match": etag,
+                                          "Accept-Encoding": "gzip"}) as resp:
             assert resp.status == 304
         for path in ("/app/../pyproject.toml", "/app/%2e%2e/pyproject.toml",
                      "/app/node_modules/three/package.json", "/vendor/three/package.json",
                      "/vendor/three/../../../server/app.py", "/app/test/store.test.js",
                      "/app/.git/config", "/vendor/evil/x.js", "/app/package.json",
-                     "/app/src/%00.js"):
+                     "/app/src/%00.js", "/app/src/main.js", "/app/index.html",
+                     "/vendor/three/build/three.core.js", "/app/assets/../index.html",
+                     "/app/assets/%2e%2e/index.html", script[1] + ".br"):
             async with http.get(server.url + path) as resp:
                 assert resp.status == 404, path
                 assert (await resp.json())["reason"] == "not_found"

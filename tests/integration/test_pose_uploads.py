@@ -16,6 +16,7 @@ from avatar import codec
 from avatar.pose import Pose, TrackingState
 from server.models import FACE_LANDMARKER
 from server.settings import Settings
+from tests.client_build import built_asset
 from tests.conftest import ROOT
 from tests.motion_client import MotionWatcher
 from tests.rtc_camera import announces
@@ -151,15 +152,30 @@ async def test_model_is_served_from_the_cache(server) -> None:
 
 
 async def test_tasks_vision_files_and_csp(server) -> None:
-    base = server.url + "/vendor/@mediapipe/tasks-vision/"
-    status, headers, body = await get(base + "vision_bundle.mjs")
+    """The build carries tasks-vision's module WASM and its loader byte for byte, under
+    hashed names the tracking worker names; nothing else of the package is served."""
+    package = ROOT / "web_client" / "node_modules" / "@mediapipe" / "tasks-vision"
+    built = server.settings.client_dir
+    worker_path = built_asset(built, "faceWorker-*.js")
+    worker = (built / worker_path.removeprefix("/app/")).read_text()
+    for pattern, original in (("vision_wasm_module_internal-*.wasm", "wasm/"),
+                              ("vision_wasm_module_internal-*.js", "wasm/")):
+        path = built_asset(built, pattern)
+        assert path in worker, f"the worker does not load {path}"
+        status, headers, body = await get(server.url + path, **{"Accept-Encoding": "identity"})
+        assert status == 200 and "immutable" in headers["Cache-Control"]
+        name = path.rsplit("/", 1)[1]
+        stem, suffix = name.rsplit("-", 1)[0], name.rsplit(".", 1)[1]
+        assert body == (package / original / f"{stem}.{suffix}").read_bytes(), path
+        if suffix == "wasm":
+            assert headers["Content-Type"] == "application/wasm" and body[:4] == b"\x00asm"
+    bundle = built_asset(built, "vision_bundle-*.js")
+    status, headers, body = await get(server.url + bundle)
     assert status == 200 and headers["Content-Type"].startswith("text/javascript")
     assert b"FaceLandmarker" in body
-    status, headers, body = await get(base + "wasm/vision_wasm_module_internal.wasm",
-                                      **{"Accept-Encoding": "identity"})  # fmt: skip
-    assert status == 200 and headers["Content-Type"] == "application/wasm"
-    assert body[:4] == b"\x00asm"
-    for path in ("package.json", "vision_bundle.cjs", "../three/build/three.module.js"):
+    base = server.url + "/vendor/@mediapipe/tasks-vision/"
+    for path in ("vision_bundle.mjs", "wasm/vision_wasm_module_internal.wasm", "package.json",
+                 "vision_bundle.cjs", "../three/build/three.module.js"):
         assert (await get(base + path))[0] == 404
     csp = (await get(server.url + "/"))[1]["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
@@ -167,7 +183,7 @@ async def test_tasks_vision_files_and_csp(server) -> None:
     assert "'unsafe-eval'" not in directives["script-src"].replace("'wasm-unsafe-eval'", "")
     assert directives["connect-src"] == "'self'"
     # The tracking worker gets its own policy from its script's answer: the same one.
-    status, headers, _ = await get(server.url + "/app/src/tracking/faceWorker.js")
+    status, headers, _ = await get(server.url + worker_path)
     assert status == 200 and headers["Content-Security-Policy"] == csp
 
 

@@ -32,6 +32,7 @@ from server.recording.ids import new_recording_id
 from server.secret import load_or_create_secret
 from server.staff_api import MAX_BODY_BYTES, MEETINGS_KEY
 from server.staff_auth import COOKIE
+from tests.client_build import built_asset
 from tests.conftest import Server
 from tests.meetings import (
     COMMITTEE,
@@ -434,7 +435,8 @@ async def test_static_files_refuse_traversal(server: Server) -> None:
             raw = body if isinstance(body, bytes) else json.dumps(body).encode()
             assert not any(p in raw for p in private), (base, path)
     # What may be served still is.
-    status, body, _ = await http("GET", server.url + "/app/src/main.js")
+    script = built_asset(server.settings.client_dir, "index-*.js")
+    status, body, _ = await http("GET", server.url + script)
     assert status == 200 and b"import" in body
 
 

@@ -24,11 +24,23 @@ export function pickLang(stored) {
   return LANGS.includes(stored) ? stored : DEFAULT_LANG;
 }
 
+/**
+ * Where each catalogue is. One literal `new URL(...)` per file: served from the sources
+ * (dev mode) they name /app/i18n/<lang>.json; the build (Vite) copies each file under a
+ * hashed name and puts that name here, so a catalogue can be cached for good.
+ */
+export const CATALOGUE_URLS = {
+  ja: new URL('../i18n/ja.json', import.meta.url).href,
+  en: new URL('../i18n/en.json', import.meta.url).href,
+  zh: new URL('../i18n/zh.json', import.meta.url).href,
+  ko: new URL('../i18n/ko.json', import.meta.url).href,
+};
+
 /** Catalogue loader and current language; `fetchJson(url)` is injectable for tests. */
 export class I18n {
-  constructor(fetchJson = defaultFetchJson, base = new URL('../i18n/', import.meta.url)) {
+  constructor(fetchJson = defaultFetchJson, urls = CATALOGUE_URLS) {
     this.fetchJson = fetchJson;
-    this.base = base;
+    this.urls = urls;
     this.catalogues = {};
     this.lang = DEFAULT_LANG;
     this.listeners = new Set();
@@ -37,7 +49,7 @@ export class I18n {
   async #load(lang) {
     if (!this.catalogues[lang]) {
       try {
-        this.catalogues[lang] = await this.fetchJson(new URL(`${lang}.json`, this.base).href);
+        this.catalogues[lang] = await this.fetchJson(this.urls[lang]);
       } catch (e) {
         this.catalogues[lang] = {};
         console.warn('i18n: could not load', lang, e);

@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { I18n, LANGS, format, pickLang, translate } from '../src/i18n.js';
+import { CATALOGUE_URLS, I18n, LANGS, format, pickLang, translate } from '../src/i18n.js';
 import { KNOWN_REASONS } from '../src/ui/join.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -52,13 +52,18 @@ test('Japanese is the default language', () => {
   assert.equal(pickLang('en'), 'en');
 });
 
+test('every language has its catalogue URL, one literal each (the build hashes them)', () => {
+  assert.deepEqual(Object.keys(CATALOGUE_URLS), LANGS);
+  for (const lang of LANGS) assert.ok(CATALOGUE_URLS[lang].endsWith(`/i18n/${lang}.json`), lang);
+});
+
 test('I18n loads the chosen catalogue plus Japanese and survives a failed load', async () => {
   const asked = [];
   const i = new I18n(async (url) => {
     asked.push(url.split('/').pop());
     if (url.endsWith('en.json')) throw new Error('offline');
     return { hello: 'こんにちは' };
-  }, new URL('http://x/app/i18n/'));
+  }, Object.fromEntries(LANGS.map((l) => [l, `http://x/app/i18n/${l}.json`])));
   await i.setLang('en');
   assert.deepEqual(asked.sort(), ['en.json', 'ja.json']);
   assert.equal(i.lang, 'en');

@@ -7,8 +7,6 @@
  * Chromium a <video> element can hand out stale frames); elsewhere from a hidden <video>
  * through createImageBitmap.
  */
-const BUNDLE = '/vendor/@mediapipe/tasks-vision/vision_bundle.mjs';
-const WASM = '/vendor/@mediapipe/tasks-vision/wasm';
 const MODEL = '/models/face_landmarker.task';
 const READY_TIMEOUT_MS = 60000;
 
@@ -53,8 +51,8 @@ export class BrowserTracker {
         reject(new Error(e.message || 'worker failed'));
       };
     });
-    const base = location.origin;
-    this.worker.postMessage({ type: 'init', bundleUrl: base + BUNDLE, wasmBase: base + WASM, modelUrl: base + MODEL });
+    // The worker finds tasks-vision itself (vision.js); the model is ours to name.
+    this.worker.postMessage({ type: 'init', modelUrl: location.origin + MODEL });
     await ready;
     if (this.stopped) return;
     if (typeof MediaStreamTrackProcessor === 'function') this.#readProcessor();

@@ -4,12 +4,13 @@
  * ImageBitmap, transferred) and answers with encoded pose records; frames are closed as
  * soon as they are tracked and never leave the device.
  *
- * Messages in: {type: 'init', bundleUrl, wasmBase, modelUrl}, {type: 'frame', frame, t},
+ * Messages in: {type: 'init', modelUrl}, {type: 'frame', frame, t},
  * {type: 'close'}. Out: {type: 'ready'}, {type: 'error', message},
  * {type: 'pose', record, found, ms, roll, pitch, yaw}, {type: 'blocked', uri, directive}.
  */
 import { encodePose } from '../net/poseCodec.js';
 import { FacePipeline } from '../state/faceSolver.js';
+import { loadVision } from './vision.js';
 
 let landmarker = null;
 let pipeline = null;
@@ -27,9 +28,7 @@ const consoleError = console.error.bind(console);
 console.error = (...args) => (/^(INFO|I\d{4} )/.test(String(args[0])) ? console.info(...args) : consoleError(...args));
 
 async function init(m) {
-  // The import map does not reach workers: the bundle is imported by its URL.
-  const vision = await import(m.bundleUrl);
-  const fileset = await vision.FilesetResolver.forVisionTasks(m.wasmBase, true);
+  const { vision, fileset } = await loadVision();
   landmarker = await vision.FaceLandmarker.createFromOptions(fileset, {
     baseOptions: { modelAssetPath: m.modelUrl, delegate: 'CPU' },
     runningMode: 'VIDEO',
