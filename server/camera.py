@@ -28,6 +28,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from avatar.pipeline import TrackedFrame
 from avatar.tracker import RgbImage
 from rooms.errors import HirobaError, Reason
+from server.histogram import TRACKING_SECONDS, Histogram
 from server.video import frame_to_rgb
 
 log = logging.getLogger(__name__)
@@ -149,10 +150,13 @@ class CameraSession:
         sink: PoseSink,
         fps: float,
         on_end: Callable[[CameraSession, str], None],
+        latency: Histogram,
     ) -> None:
         self.pid, self.room = pid, room
         self.period = 1.0 / fps
         self.stats = SessionStats()
+        #: The process's tracking latency since start (``CameraTracking.latency``).
+        self._latency = latency
         self._factory = factory
         self._sink = sink
         self._on_end = on_end
@@ -239,7 +243,9 @@ class CameraSession:
             self.stats.tracked += 1
             self.stats.found += result.found
             self._sink(self.room, self.pid, result.record)
-            self.stats.latencies_ms.append((loop.time() - arrived.at) * 1000.0)
+            took = loop.time() - arrived.at
+            self.stats.latencies_ms.append(took * 1000.0)
+            self._latency.observe(took)
 
     def _close_pipeline(self) -> None:
         if self._pipeline is not None:
@@ -285,6 +291,9 @@ class CameraTracking:
         self.max_sessions = max_sessions
         self.fps = fps
         self.sessions: dict[str, CameraSession] = {}
+        #: Frame arrival to pose, every session's since start (for /metrics: the sessions'
+        #: own windows go with them).
+        self.latency = Histogram(TRACKING_SECONDS)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def has_room(self, pid: str) -> bool:
@@ -306,7 +315,7 @@ class CameraTracking:
         old = self.sessions.get(pid)
         session = CameraSession(
             pid, room, self._config_of(), self._factory, self._sink, self.fps,
-            self._ended,
+            self._ended, self.latency,
         )  # fmt: skip
         self.sessions[pid] = session
         if old is not None:

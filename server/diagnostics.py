@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from server.metrics import process_families
+from server.metrics import process_collectors, process_families
 from server.networks import allowed, parse_networks, through_untrusted_proxy
 from server.settings import Settings
 
@@ -119,7 +119,8 @@ def live_counts(sources: LeakSources) -> dict[str, Any]:
     plane, channels = motion.plane, motion.channels
     meetings = sources.meetings
     namespace = sio.manager.rooms.get("/", {})
-    process = {f.name: f.samples[0].value for f in process_families() if f.samples}
+    process = {f.name: f.samples[0].value
+               for f in process_families(process_collectors()) if f.samples}
     return {
         "process": {
             "rss_bytes": process.get("process_resident_memory_bytes"),

@@ -1,8 +1,14 @@
 """``GET /metrics``: the process's state in the Prometheus text format (version 0.0.4).
 
-Written by hand rather than with ``prometheus_client``: the figures already live in the
-hub and the planes, and rendering them is a few string joins per scrape. One function per
-source turns it into :class:`Family` values; :func:`render` writes them out.
+Hiroba's own figures are written by hand: they already live in the hub and the planes, and
+rendering them is a few string joins per scrape. One function per source turns it into
+:class:`Family` values; :func:`render` writes them out. The standard ``process_*`` and
+``python_*`` figures (CPU seconds, memory, open and maximum file descriptors, start time,
+garbage collection) come from ``prometheus_client``'s own collectors, turned into the same
+:class:`Family` values, so that dashboards made for any Python service work unchanged.
+
+Durations are histograms (:mod:`server.histogram`), not summaries: bucket counts of several
+nodes add up, quantiles computed in each process do not.
 
 Labels carry room ids, roles and tracking modes only — never a participant's id, name or
 address — so a scrape can be stored anywhere without becoming personal data.
@@ -11,16 +17,16 @@ address — so a scrape can be stored anywhere without becoming personal data.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from aiohttp import web
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from rooms.model import Role, TrackingMode
 from server.audio.plane import AudioPlane
 from server.camera import CameraTracking
+from server.histogram import Histogram
 from server.hub import Hub
 from server.motion.plane import MotionPlane, MotionStats
 from server.networks import allowed, parse_networks, through_untrusted_proxy
@@ -42,7 +48,7 @@ class Sample:
 
 @dataclass(frozen=True, slots=True)
 class Family:
-    """A metric with its HELP and TYPE (``counter``, ``gauge`` or ``summary``)."""
+    """A metric with its HELP and TYPE (``counter``, ``gauge``, ``histogram`` ...)."""
 
     name: str
     kind: str
@@ -86,13 +92,14 @@ def render(families: Iterable[Family]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _quantiles(values: Sequence[float], qs: Sequence[float], scale: float = 1.0) -> list[Sample]:
-    """``{quantile="q"}`` samples of ``values`` (times ``scale``); NaN for no values."""
-    if values:
-        found = np.quantile(np.asarray(values, dtype=np.float64), qs) * scale
-    else:
-        found = np.full(len(qs), np.nan)
-    return [Sample(float(v), (("quantile", str(q)),)) for q, v in zip(qs, found, strict=True)]
+def histogram_family(name: str, text: str, histogram: Histogram) -> Family:
+    """A ``histogram`` family: cumulative ``_bucket{le}`` samples up to ``le="+Inf"``, then
+    ``_sum`` and ``_count``."""
+    samples = [Sample(n, (("le", format_value(bound)),), "_bucket")
+               for bound, n in histogram.cumulative()]  # fmt: skip
+    samples.append(Sample(histogram.sum, suffix="_sum"))
+    samples.append(Sample(histogram.count, suffix="_count"))
+    return Family(name, "histogram", text, samples)
 
 
 # --- one function per source -----------------------------------------------------------
@@ -131,13 +138,9 @@ def hub_families(hub: Hub) -> list[Family]:
 
 def motion_families(stats: MotionStats) -> list[Family]:
     """The motion plane's tick and frame counters."""
-    tick = Family(
-        "hiroba_motion_tick_seconds", "summary",
-        "Duration of a motion tick; quantiles over the last 2000 ticks.",
-        _quantiles(list(stats.tick_seconds), (0.5, 0.99)),
-    )  # fmt: skip
-    tick.samples.append(Sample(stats.tick_seconds_sum, suffix="_sum"))
-    tick.samples.append(Sample(stats.ticks, suffix="_count"))
+    tick = histogram_family(
+        "hiroba_motion_tick_seconds", "Duration of a motion tick.", stats.tick_histogram
+    )
 
     def counter(name: str, text: str, value: int) -> Family:
         return Family(name, "counter", text, [Sample(value)])
@@ -173,18 +176,12 @@ def audio_families(plane: AudioPlane) -> list[Family]:
 
 
 def tracking_families(camera: CameraTracking) -> list[Family]:
-    """Server-side tracking sessions and the tracker's recent latency."""
-    recent: list[float] = []
-    for session in camera.sessions.values():
-        recent.extend(session.stats.latencies_ms)
-    # A gauge with a quantile label, not a summary: the windows belong to the sessions
-    # open now, so there is no monotonic _sum/_count to go with them.
-    latency = Family(
-        "hiroba_tracker_seconds", "gauge",
-        "Server-side tracking, camera frame arrival to pose: quantiles over the open "
-        "sessions' recent frames (NaN without any).",
-        _quantiles(recent, (0.5, 0.95), scale=0.001),
-    )  # fmt: skip
+    """Server-side tracking sessions and the tracker's latency."""
+    latency = histogram_family(
+        "hiroba_tracker_seconds",
+        "Server-side tracking, camera frame arrival to pose, every session since start.",
+        camera.latency,
+    )
     return [
         Family("hiroba_tracking_sessions", "gauge", "Open server-side face-tracking sessions.",
                [Sample(len(camera.sessions))]),
@@ -192,24 +189,34 @@ def tracking_families(camera: CameraTracking) -> list[Family]:
     ]  # fmt: skip
 
 
-def process_families(proc: str = "/proc/self") -> list[Family]:
-    """Resident memory and open file descriptors, from procfs (absent elsewhere)."""
+def process_collectors(proc: str = "/proc") -> CollectorRegistry:
+    """prometheus_client's standard collectors, in a registry of their own (not the
+    library's global one, which a second app in the same process would collide with):
+    ``process_*`` from ``proc`` (Linux procfs; nothing elsewhere), ``python_info`` and
+    ``python_gc_*``."""
+    registry = CollectorRegistry(auto_describe=False)
+    ProcessCollector(proc=proc, registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
+def process_families(registry: CollectorRegistry) -> list[Family]:
+    """The collectors' figures as :class:`Family` values. procfs is generated in memory by
+    the kernel: reading it does not wait on a disk."""
     families: list[Family] = []
-    # procfs is generated in memory by the kernel: reading it does not wait on a disk.
-    try:
-        with open(f"{proc}/statm", encoding="ascii") as fh:
-            resident_pages = int(fh.read().split()[1])
-        rss = resident_pages * os.sysconf("SC_PAGE_SIZE")
-        families.append(Family("process_resident_memory_bytes", "gauge",
-                               "Resident memory size in bytes.", [Sample(rss)]))  # fmt: skip
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        fds = len(os.listdir(f"{proc}/fd"))
-        families.append(Family("process_open_fds", "gauge", "Open file descriptors.",
-                               [Sample(fds)]))  # fmt: skip
-    except OSError:
-        pass
+    for metric in registry.collect():
+        # prometheus_client names a counter without its _total (its samples carry it);
+        # the 0.0.4 text format names the family by the sample. _created is left out:
+        # 0.0.4 has no place for it.
+        name = metric.name + "_total" if metric.type == "counter" else metric.name
+        kind = metric.type if metric.type in ("counter", "gauge", "histogram") else "untyped"
+        samples = [
+            Sample(s.value, tuple(sorted(s.labels.items())), s.name[len(name):])
+            for s in metric.samples
+            if s.name.startswith(name) and not s.name.endswith("_created")
+        ]
+        families.append(Family(name, kind, metric.documentation, samples))
     return families
 
 
@@ -221,6 +228,7 @@ class MetricsSources:
     motion: MotionPlane
     audio: AudioPlane
     camera: CameraTracking
+    process: CollectorRegistry = field(default_factory=process_collectors)
 
     def families(self) -> list[Family]:
         return [
@@ -228,7 +236,7 @@ class MetricsSources:
             *motion_families(self.motion.stats),
             *audio_families(self.audio),
             *tracking_families(self.camera),
-            *process_families(),
+            *process_families(self.process),
         ]
 
 

@@ -1,8 +1,9 @@
 """A strict little reader of the Prometheus text format (0.0.4), for checking /metrics.
 
 It accepts only what the format allows and what our exposition promises: every sample
-line is ``name{labels} value``, and every sample's family has a HELP and a TYPE line
-before it.
+line is ``name{labels} value``, every sample's family has a HELP and a TYPE line
+before it, and every histogram is whole: cumulative buckets that never decrease, ending
+with ``le="+Inf"``, which equals its ``_count``, beside a ``_sum``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ class Exposition:
 
     def label_values(self, name: str, label: str) -> set[str]:
         return {v for (n, ls), _ in self.samples.items() if n == name for k, v in ls if k == label}
+
+    def buckets(self, name: str, **labels: str) -> list[tuple[float, float]]:
+        """``(le, cumulative count)`` of histogram ``name``'s buckets, in ``le`` order."""
+        want = set(labels.items())
+        found = [(float(dict(ls)["le"]), v) for (n, ls), v in self.samples.items()
+                 if n == name + "_bucket" and want == ls - {("le", dict(ls)["le"])}]
+        return sorted(found)
 
 
 def parse_labels(text: str) -> Labels:
@@ -92,4 +100,20 @@ def parse(body: str) -> Exposition:
             key = (name, labels)
             assert key not in out.samples, f"repeated sample {line!r}"
             out.samples[key] = float(value)  # also accepts NaN, +Inf, -Inf
+    for name, kind in out.types.items():
+        if kind == "histogram":
+            _check_histogram(out, name)
     return out
+
+
+def _check_histogram(out: Exposition, name: str) -> None:
+    series = {ls - {kv for kv in ls if kv[0] == "le"}
+              for (n, ls) in out.samples if n == name + "_bucket"}
+    assert series, f"histogram {name} has no buckets"
+    for labels in series:
+        buckets = out.buckets(name, **dict(labels))
+        counts = [v for _, v in buckets]
+        assert counts == sorted(counts), f"{name}: buckets decrease: {buckets}"
+        assert buckets[-1][0] == float("inf"), f"{name}: no le=\"+Inf\" bucket"
+        assert out.samples.get((name + "_count", labels)) == counts[-1], f"{name}: +Inf != _count"
+        assert (name + "_sum", labels) in out.samples, f"{name}: no _sum"

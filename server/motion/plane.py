@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rooms.interest import InterestConfig, InterestTable
+from server.histogram import TICK_SECONDS, Histogram
 from server.motion import codec
 from server.motion.assembly import TickFrames, assemble, stamp_delay
 from server.motion.transport import MotionTransport
@@ -55,6 +56,8 @@ class MotionStats:
     tick_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
     #: Every tick's duration added up (the window above forgets; a summary's _sum must not).
     tick_seconds_sum: float = 0.0
+    #: Every tick's duration in buckets since start, for /metrics (adds up across nodes).
+    tick_histogram: Histogram = field(default_factory=lambda: Histogram(TICK_SECONDS))
     #: From an uplink's arrival to the first frame carrying it being written.
     arrival_to_send: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
     #: From the tick's start to a frame being written (the assembly queue within a tick).
@@ -323,6 +326,7 @@ class MotionPlane:
         took = self.clock() - started
         stats.tick_seconds.append(took)
         stats.tick_seconds_sum += took
+        stats.tick_histogram.observe(took)
 
     def _record_latency(
         self,

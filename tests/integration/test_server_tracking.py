@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+import aiohttp
 import numpy as np
 import pytest
 from aiohttp import web
@@ -32,6 +33,7 @@ from server.settings import Settings
 from tests.conftest import ROOT, Server
 from tests.face_video import Shot, photo, render, write_video
 from tests.motion_client import MotionWatcher
+from tests.prometheus_text import parse
 from tests.rtc_camera import FramesTrack, RecordTap, announces, offer_camera
 
 #: The plaza: committee rooms keep invited members in the lobby until staff admit them.
@@ -252,6 +254,16 @@ async def test_frames_are_dropped_not_queued(slow_settings, no_blocking) -> None
         # Waiting for the worker (at most one frame's work) plus the work itself.
         assert np.percentile(latencies, 95) < 2 * work * 1000 + 60, latencies
         assert latencies.max() < 2 * work * 1000 + 150, latencies
+        # /metrics has every tracked frame in its histogram, in seconds: none faster than
+        # the 120 ms of work, all within 0.5 s.
+        tracked = stats.tracked
+        async with aiohttp.ClientSession() as http, http.get(srv.url + "/metrics") as resp:
+            scraped = parse(await resp.text())
+        count = scraped.value("hiroba_tracker_seconds_count")
+        assert count >= tracked > 0
+        assert scraped.value("hiroba_tracker_seconds_bucket", le="0.1") == 0
+        assert scraped.value("hiroba_tracker_seconds_bucket", le="0.5") == count
+        assert work <= scraped.value("hiroba_tracker_seconds_sum") / count < 0.5
     finally:
         if watcher is not None:
             await watcher.close()

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections import deque
+import time
 
 import pytest
 
 from rooms.errors import HirobaError
+from server.histogram import TICK_SECONDS, Histogram
 from server.metrics import (
     Family,
     Sample,
     escape_help,
     escape_label,
     format_value,
+    histogram_family,
     motion_families,
+    process_collectors,
     process_families,
     render,
 )
@@ -66,28 +69,68 @@ def test_render_has_help_and_type_before_samples() -> None:
     assert exposition.value("a", k="v") == 2
 
 
-def test_motion_summary() -> None:
+def test_histogram_buckets_are_cumulative_and_le_inclusive() -> None:
+    h = Histogram((0.001, 0.01, 0.1))
+    for value in (0.0005, 0.001, 0.002, 0.01, 0.5, 7.0):
+        h.observe(value)
+    # A value equal to a bound counts in that bound's bucket (le means <=).
+    assert h.cumulative() == [(0.001, 2), (0.01, 4), (0.1, 4), (math.inf, 6)]
+    assert h.count == 6 and h.sum == pytest.approx(7.5135)
+    for bad in ((), (0.1, 0.1), (0.2, 0.1), (0.1, math.inf)):
+        with pytest.raises(ValueError):
+            Histogram(bad)
+
+
+def test_motion_tick_histogram() -> None:
     stats = MotionStats(ticks=4, frames_sent=10, bytes_sent=700)
-    stats.tick_seconds = deque([0.001, 0.002, 0.003, 0.010])
-    stats.tick_seconds_sum = 0.016
+    for took in (0.001, 0.002, 0.003, 0.3):
+        stats.tick_histogram.observe(took)
     exposition = parse(render(motion_families(stats)))
-    assert exposition.types["hiroba_motion_tick_seconds"] == "summary"
-    assert exposition.value("hiroba_motion_tick_seconds", quantile="0.5") == pytest.approx(0.0025)
+    assert exposition.types["hiroba_motion_tick_seconds"] == "histogram"
+    buckets = dict(exposition.buckets("hiroba_motion_tick_seconds"))
+    assert list(buckets) == [*TICK_SECONDS, math.inf]
+    assert (buckets[0.001], buckets[0.002], buckets[0.005], buckets[0.25], buckets[0.5]) == (
+        1, 2, 3, 3, 4)
+    assert exposition.value("hiroba_motion_tick_seconds_bucket", le="+Inf") == 4
     assert exposition.value("hiroba_motion_tick_seconds_count") == 4
-    assert exposition.value("hiroba_motion_tick_seconds_sum") == pytest.approx(0.016)
+    assert exposition.value("hiroba_motion_tick_seconds_sum") == pytest.approx(0.306)
     assert exposition.value("hiroba_motion_bytes_sent_total") == 700
 
 
-def test_empty_window_gives_nan_quantiles() -> None:
+def test_histograms_of_two_nodes_add_up() -> None:
+    """What makes a histogram the right type for a cluster: summing two nodes' buckets
+    gives the buckets of all their observations together (quantiles would not)."""
+    a, b, both = (Histogram(TICK_SECONDS) for _ in range(3))
+    for value in (0.0004, 0.003, 0.04):
+        a.observe(value)
+        both.observe(value)
+    for value in (0.002, 0.2, 0.9):
+        b.observe(value)
+        both.observe(value)
+    ea, eb, eboth = (parse(render([histogram_family("x_seconds", "x", h)])) for h in (a, b, both))
+    summed = [(le, na + nb) for (le, na), (_, nb) in zip(
+        ea.buckets("x_seconds"), eb.buckets("x_seconds"), strict=True)]
+    assert summed == eboth.buckets("x_seconds")
+
+
+def test_no_observations_is_a_whole_histogram_of_zeros() -> None:
     exposition = parse(render(motion_families(MotionStats())))
-    assert math.isnan(exposition.value("hiroba_motion_tick_seconds", quantile="0.99"))
+    assert {n for _, n in exposition.buckets("hiroba_motion_tick_seconds")} == {0}
+    assert exposition.value("hiroba_motion_tick_seconds_count") == 0
 
 
-def test_process_figures() -> None:
-    exposition = parse(render(process_families()))
+def test_process_figures_come_from_prometheus_client() -> None:
+    exposition = parse(render(process_families(process_collectors())))
+    assert exposition.types["process_cpu_seconds_total"] == "counter"
+    assert exposition.value("process_cpu_seconds_total") > 0
     assert exposition.value("process_resident_memory_bytes") > 1_000_000
     assert exposition.value("process_open_fds") >= 3
-    assert process_families("/nonexistent") == []
+    assert exposition.value("process_max_fds") >= exposition.value("process_open_fds")
+    assert 0 < exposition.value("process_start_time_seconds") <= time.time()
+    assert exposition.types["python_gc_collections_total"] == "counter"
+    # Without procfs there are no process_* figures, and nothing breaks.
+    elsewhere = parse(render(process_families(process_collectors("/nonexistent"))))
+    assert not any(name.startswith("process_") for name in elsewhere.types)
 
 
 def test_allowlist() -> None:
