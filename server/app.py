@@ -29,6 +29,7 @@ from server.model_files import add_model_route
 from server.models import model_path
 from server.motion.endpoint import motion_handler
 from server.motion.service import MOTION_PATH, MotionService
+from server.readiness import add_readiness_route, readiness_checks
 from server.recording_service import RecordingService
 from server.recordings_http import add_recording_routes
 from server.secret import load_or_create_secret, read_secret
@@ -185,6 +186,9 @@ def create_app(
         MetricsSources(hub, motion.plane, audio.plane, tracking.camera),
     )
     add_diagnostics_route(app, settings, LeakSources(hub, sio, meetings, motion, audio, tracking))
+    # An edge has no database to check; the others are ready only with theirs open.
+    add_readiness_route(app, readiness_checks(
+        None if cluster is not None and cluster.edge_only else store, client, cluster))
     add_staff_routes(app)
     add_recording_routes(app, recordings.index, hub, meetings)
 

@@ -44,6 +44,7 @@ class SQLiteStore:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._closed = False
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
@@ -59,6 +60,11 @@ class SQLiteStore:
         their own tables: ``server/meeting_store.py``, ``server/staff_store.py``)."""
         return await self._run(fn)
 
+    @property
+    def is_open(self) -> bool:
+        """Whether :meth:`open` has run and :meth:`close` has not (for ``/readyz``)."""
+        return self._conn is not None
+
     async def open(self) -> None:
         def connect() -> None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +79,10 @@ class SQLiteStore:
         await asyncio.get_running_loop().run_in_executor(self._executor, connect)
 
     async def close(self) -> None:
+        if self._closed:
+            return  # a second close (a failed start-up, then the app's clean-up) is harmless
+        self._closed = True
+
         def disconnect() -> None:
             if self._conn is not None:
                 self._conn.close()
