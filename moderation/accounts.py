@@ -1,9 +1,14 @@
 """Staff accounts and their passwords.
 
-Passwords are hashed with scrypt (memory-hard, in the standard library) and stored as a
-self-describing string ``scrypt$n$r$p$salt$hash`` (salt and hash base64url, unpadded), so
-that the cost can be raised later: :func:`needs_rehash` tells the server to re-hash at
-the next successful login.
+How a password is hashed is a :class:`PasswordHasher`: the server's is argon2id
+(``server/passwords.py``, through argon2-cffi, which this pure package may not import);
+this module keeps :class:`ScryptHasher`, the standard library's, which older installations
+stored and which the server still verifies until it re-hashes such an account at its next
+successful login (``needs_rehash``).
+
+scrypt hashes are stored as a self-describing string ``scrypt$n$r$p$salt$hash`` (salt and
+hash base64url, unpadded), so that the cost can be raised later: :func:`needs_rehash`
+tells the server to re-hash at the next successful login.
 
 Default cost: n = 2**14, r = 8, p = 1: 16 MiB of memory and ~65 ms on one core of our
 2-core server (measured with ``hashlib.scrypt``; 2**15 takes ~130 ms). That bounds a
@@ -22,7 +27,9 @@ import hmac
 import re
 import secrets
 import unicodedata
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Protocol
 
 from rooms.errors import PermissionDenied, Reason, ValidationError
 
@@ -107,9 +114,45 @@ def needs_rehash(encoded: str, params: ScryptParams = DEFAULT_PARAMS) -> bool:
     return parsed is None or parsed[0] != params
 
 
+class PasswordHasher(Hashable, Protocol):
+    """Hashes new passwords and checks stored hashes. Every call may take tens of
+    milliseconds of CPU and memory: the server runs them off the event loop. Hashable
+    (a frozen dataclass of its parameters), so that each has one dummy hash."""
+
+    def hash(self, password: str) -> str:
+        """A new self-describing hash of ``password`` with a fresh random salt."""
+        ...
+
+    def verify(self, password: str, encoded: str) -> bool:
+        """Whether ``password`` matches ``encoded``; False for a malformed or tampered hash."""
+        ...
+
+    def needs_rehash(self, encoded: str) -> bool:
+        """Whether ``encoded`` should be replaced by a new :meth:`hash` at the next
+        successful login (another algorithm, or other parameters)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScryptHasher:
+    """scrypt with ``params``: the standard library's :class:`PasswordHasher`."""
+
+    params: ScryptParams = DEFAULT_PARAMS
+
+    def hash(self, password: str) -> str:
+        return hash_password(password, params=self.params)
+
+    def verify(self, password: str, encoded: str) -> bool:
+        return verify_password(password, encoded)
+
+    def needs_rehash(self, encoded: str) -> bool:
+        return needs_rehash(encoded, self.params)
+
+
 @functools.cache
-def _dummy_hash() -> str:
-    return hash_password(secrets.token_urlsafe(16))
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    # One per hasher: an unknown name must cost what a real account of that hasher costs.
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 def normalise_account_name(raw: object) -> str:
@@ -145,23 +188,28 @@ class StaffAccount:
 
 def new_account(
     name: object, password: object, now: float, *, display_name: str = "",
-    params: ScryptParams = DEFAULT_PARAMS,
+    params: ScryptParams = DEFAULT_PARAMS, hasher: PasswordHasher | None = None,
 ) -> StaffAccount:
-    """``hiroba staff add NAME``: a new account with a checked, hashed password."""
+    """``hiroba staff add NAME``: a new account with a checked password, hashed by
+    ``hasher`` (the server passes its argon2id; default: scrypt with ``params``)."""
     account = normalise_account_name(name)
-    hashed = hash_password(check_new_password(password, account), params=params)
+    hashed = (hasher or ScryptHasher(params)).hash(check_new_password(password, account))
     return StaffAccount(account, hashed, now, display_name or account)
 
 
-def authenticate(account: StaffAccount | None, password: object) -> StaffAccount:
-    """The account if ``password`` is right, else ``bad_credentials``.
+def authenticate(
+    account: StaffAccount | None, password: object, hasher: PasswordHasher | None = None
+) -> StaffAccount:
+    """The account if ``password`` is right (checked by ``hasher``, default scrypt), else
+    ``bad_credentials``.
 
     An unknown or disabled account costs the same hash as a known one, so timing does not
     tell which account names exist.
     """
+    checker = hasher or ScryptHasher()
     given = password if isinstance(password, str) else ""
-    stored = account.password_hash if account is not None else _dummy_hash()
-    ok = verify_password(given, stored)
+    stored = account.password_hash if account is not None else _dummy_hash(checker)
+    ok = checker.verify(given, stored)
     if account is None or account.disabled or not ok:
         raise PermissionDenied(Reason.BAD_CREDENTIALS, "wrong account name or password")
     return account

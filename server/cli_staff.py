@@ -19,6 +19,7 @@ from moderation.invitations import INVITABLE_ROLES, issue_invitation
 from moderation.policy import Action
 from rooms.model import Role
 from server.meeting_store import MeetingStore, audit_write
+from server.passwords import STAFF_HASHER
 from server.secret import load_or_create_secret
 from server.settings import Settings
 from server.staff_store import StaffStore
@@ -56,7 +57,7 @@ def staff_add(args: argparse.Namespace, settings: Settings) -> int:
     name = accounts.normalise_account_name(args.name)
     password = _read_password(args)
     account = accounts.new_account(name, password, time.time(),
-                                   display_name=args.display_name or "")
+                                   display_name=args.display_name or "", hasher=STAFF_HASHER)
     _with_store(settings, lambda store: StaffStore(store).add_account(account))
     print(f"staff account {account.name!r} added; log in at /console")
     return 0

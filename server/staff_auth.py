@@ -1,5 +1,8 @@
 """Staff login: passwords checked off the event loop, session cookies, CSRF tokens.
 
+Passwords are argon2id (:mod:`server.passwords`); a scrypt hash of an older installation is
+checked as it is and replaced by argon2id at that account's next successful login.
+
 The session cookie (:data:`COOKIE`) is HttpOnly, SameSite=Strict, Secure over TLS, and
 holds a random id whose SHA-256 alone is stored. State-changing HTTP calls must carry
 the header :data:`CSRF_HEADER` with the session's CSRF token (an HMAC of the session key
@@ -20,10 +23,11 @@ from http.cookies import CookieError, SimpleCookie
 from typing import TypeVar
 
 from moderation import accounts, sessions
-from moderation.accounts import StaffAccount
+from moderation.accounts import PasswordHasher, StaffAccount
 from moderation.rate_limit import KeyedBuckets
 from moderation.sessions import StaffSession
 from rooms.errors import HirobaError, PermissionDenied, Reason, ValidationError
+from server.passwords import STAFF_HASHER
 from server.staff_store import StaffStore
 
 log = logging.getLogger(__name__)
@@ -31,7 +35,8 @@ T = TypeVar("T")
 
 COOKIE = "hiroba_session"
 CSRF_HEADER = "X-CSRF-Token"
-#: Password checks (scrypt, ~65 ms and 16 MiB each) running at once, at most.
+#: Password checks and re-hashes running at once, at most (argon2id: ~50 ms and 19 MiB
+#: each; a scrypt account's last check: ~65 ms and 16 MiB).
 CONCURRENT_HASHES = 2
 
 
@@ -68,9 +73,13 @@ def session_id_from_cookies(header: str | None) -> str | None:
 class StaffAuth:
     """Logs staff in and recognises them again, for HTTP requests and sockets alike."""
 
-    def __init__(self, store: StaffStore, secret: bytes, attempts_per_minute: float) -> None:
+    def __init__(
+        self, store: StaffStore, secret: bytes, attempts_per_minute: float,
+        hasher: PasswordHasher = STAFF_HASHER,
+    ) -> None:
         self.store = store
         self.secret = secret
+        self.hasher = hasher
         self.attempts = KeyedBuckets(attempts_per_minute / 60.0, max(1.0, attempts_per_minute))
         self._hashing = asyncio.Semaphore(CONCURRENT_HASHES)
 
@@ -98,10 +107,15 @@ class StaffAuth:
         except ValidationError:
             account_name = ""
         stored = await self.store.account(account_name) if account_name else None
-        account: StaffAccount = await self._off_loop(accounts.authenticate, stored, password)
-        if accounts.needs_rehash(account.password_hash):
-            fresh = await self._off_loop(accounts.hash_password, password)
+        account: StaffAccount = await self._off_loop(
+            accounts.authenticate, stored, password, self.hasher
+        )
+        if self.hasher.needs_rehash(account.password_hash):
+            # The only moment the password is known: an older hash (scrypt, or a lower
+            # cost) becomes the current one. authenticate() succeeded, so it is a str.
+            fresh = await self._off_loop(self.hasher.hash, password)
             await self.store.set_password_hash(account.name, fresh)
+            log.info("staff %s: password re-hashed (argon2id)", account.name)
         session_id, session = sessions.new_session(account.name, now)
         await self.store.add_session(session)
         log.info("staff %s logged in", account.name)

@@ -19,6 +19,7 @@ from yarl import URL
 from moderation.accounts import new_account
 from moderation.invitations import issue_invitation
 from rooms.model import Role
+from server.passwords import STAFF_HASHER
 from server.secret import load_or_create_secret
 from server.staff_api import MEETINGS_KEY
 from tests.conftest import Client, Server
@@ -92,7 +93,8 @@ class MeetingClient(Client):
 
 async def add_staff(server: Server, name: str = "jimu", display: str = "事務局") -> None:
     await server.app[MEETINGS_KEY].staff.add_account(
-        new_account(name, STAFF_PASSWORD, time.time(), display_name=display))
+        new_account(name, STAFF_PASSWORD, time.time(), display_name=display,
+                    hasher=STAFF_HASHER))
 
 
 async def login(server: Server, name: str = "jimu") -> tuple[str, str]:

@@ -43,7 +43,7 @@ async def join(url: str, token: str, device: str | None = None) -> dict:
 
 def test_staff_accounts_and_invitations_from_the_shell(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    served = start(data_dir)
+    served = start(data_dir, "--seed-demo")  # invites to the demo committee
     try:
         weak = add(data_dir, "jimu", "short")
         assert weak.returncode == 2 and "12" in weak.stderr
