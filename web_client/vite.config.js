@@ -8,8 +8,8 @@ import { defineConfig } from 'vite';
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 
 /** The pages, by the name the server asks for (server/web.py serve_page). */
-export const PAGES = ['index', 'console', 'archive', 'replay'];
-export const OUT_DIR = here('../server/static');
+const PAGES = ['index', 'console', 'archive', 'replay'];
+const OUT_DIR = here('../server/static');
 
 /**
  * The sources name their files as the server serves them unbuilt (`/app/style.css`) and
