@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 from moderation.events import DomainEvent
 from moderation.export import csv_text, iso_time
@@ -60,19 +61,19 @@ COLUMNS = (
 )
 
 
-def to_json(e: AuditEntry) -> dict[str, object]:
-    """A JSON-ready dict of one entry (``details`` as an object)."""
+def to_json(e: AuditEntry, tz: tzinfo = UTC) -> dict[str, object]:
+    """A JSON-ready dict of one entry (``details`` as an object; ``time`` in ``tz``)."""
     return {
-        "time": iso_time(e.at), "at": e.at, "room": e.room, "actor": e.actor,
+        "time": iso_time(e.at, tz), "at": e.at, "room": e.room, "actor": e.actor,
         "actor_name": e.actor_name, "actor_role": e.actor_role, "action": e.action,
         "target": e.target, "target_name": e.target_name, "reason": e.reason,
         "details": dict(e.details),
     }
 
 
-def to_row(e: AuditEntry) -> tuple[object, ...]:
+def to_row(e: AuditEntry, tz: tzinfo = UTC) -> tuple[object, ...]:
     details = "; ".join(f"{k}={v}" for k, v in e.details)
-    return (iso_time(e.at), e.room, e.actor, e.actor_name, e.actor_role, e.action, e.target,
+    return (iso_time(e.at, tz), e.room, e.actor, e.actor_name, e.actor_role, e.action, e.target,
             e.target_name, e.reason, details)
 
 

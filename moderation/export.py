@@ -10,14 +10,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def iso_time(at: float) -> str:
-    """Unix seconds as an ISO 8601 UTC timestamp, e.g. ``2026-11-27T10:00:00Z``."""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso_time(at: float, tz: tzinfo = UTC) -> str:
+    """Unix seconds as an ISO 8601 timestamp in ``tz`` with its offset, to the second:
+    ``2026-11-27T19:00:00+09:00`` in Asia/Tokyo, ``2026-11-27T10:00:00Z`` in UTC. The
+    offset is the one in force at that moment (summer time included)."""
+    text = datetime.fromtimestamp(at, tz).isoformat(timespec="seconds")
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 def safe_cell(value: object) -> str:

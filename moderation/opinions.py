@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, tzinfo
 from enum import StrEnum
 
 from moderation.events import DomainEvent
@@ -209,11 +210,12 @@ class Opinions:
         return self._changed("hidden" if hidden else "restored", replace(o, hidden=hidden),
                              now, by)
 
-    def export_rows(self) -> list[tuple[object, ...]]:
-        """Every opinion for the archive, without who wrote or supported it."""
+    def export_rows(self, tz: tzinfo = UTC) -> list[tuple[object, ...]]:
+        """Every opinion for the archive, without who wrote or supported it; times in
+        ``tz`` (the city's)."""
         return [
-            (o.id, iso_time(o.at), o.category, o.status, o.supports, o.text, o.merged_into,
-             o.response, None if o.responded_at is None else iso_time(o.responded_at),
+            (o.id, iso_time(o.at, tz), o.category, o.status, o.supports, o.text, o.merged_into,
+             o.response, None if o.responded_at is None else iso_time(o.responded_at, tz),
              o.hidden)
             for o in sorted(self._items.values(), key=lambda o: o.id)
         ]

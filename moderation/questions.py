@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, tzinfo
 from enum import StrEnum
 
 from moderation.events import DomainEvent
@@ -145,11 +146,11 @@ class Questions:
                     reason=optional_reason(reason))
         return self._changed("dismissed", q, now, by)
 
-    def export_rows(self) -> list[tuple[object, ...]]:
-        """Every question for the archive, without who asked or voted."""
+    def export_rows(self, tz: tzinfo = UTC) -> list[tuple[object, ...]]:
+        """Every question for the archive, without who asked or voted; times in ``tz``."""
         return [
-            (q.id, iso_time(q.at), q.state, q.votes, q.text, q.answer,
-             None if q.closed_at is None else iso_time(q.closed_at), q.reason)
+            (q.id, iso_time(q.at, tz), q.state, q.votes, q.text, q.answer,
+             None if q.closed_at is None else iso_time(q.closed_at, tz), q.reason)
             for q in sorted(self._items.values(), key=lambda q: q.id)
         ]
 

@@ -62,7 +62,7 @@ def minutes(args: argparse.Namespace, settings: Settings) -> int:
         raise HirobaError(Reason.NOT_FOUND, f"no recording in {args.recording!r}")
     row = _row(settings, folder.name) if is_recording_id(folder.name) else None
     try:
-        tz = None if args.tz is None else ZoneInfo(args.tz)
+        tz = settings.zone if args.tz is None else ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise HirobaError(Reason.BAD_FIELD, f"unknown time zone {args.tz!r}") from exc
     m = build_minutes(folder, row, include_moderation=args.staff, tz=tz)
@@ -91,7 +91,8 @@ def add_commands(
                    help="the staff edition: adds moderation actions and names")
     p.add_argument("--lang", choices=("ja", "en"), default="ja", help="headings' language")
     p.add_argument("--tz", default=None,
-                   help="time zone of the times shown, e.g. Asia/Tokyo (default: the local one)")
+                   help="time zone of the times shown, e.g. Europe/Berlin (default: the "
+                   "time_zone setting, Asia/Tokyo unless set)")
     p.add_argument("--output", "-o", default=None, help="file to write (default: stdout)")
     add_flags(p)
     p.set_defaults(run=lambda args: minutes(args, settings_of(args)))

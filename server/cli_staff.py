@@ -10,7 +10,7 @@ import getpass
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -68,7 +68,7 @@ def staff_list(args: argparse.Namespace, settings: Settings) -> int:
     if not found:
         print("no staff accounts (add one with: hiroba staff add NAME)")
     for a in found:
-        created = datetime.fromtimestamp(a.created_at, UTC).strftime("%Y-%m-%d")
+        created = datetime.fromtimestamp(a.created_at, settings.zone).strftime("%Y-%m-%d")
         state = "disabled" if a.disabled else "active"
         print(f"{a.name}\t{a.display_name}\t{state}\tcreated {created}")
     return 0

@@ -17,9 +17,9 @@ import json
 import logging
 import re
 import stat
-import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -347,16 +347,17 @@ class RecordingsHttp:
             lang = "ja"
         folder = recording_dir(self.root, row.id)
         render = render_markdown if fmt == "md" else render_html
+        zone = self.meetings.settings.zone  # the city's, as the exports and the console
 
         def build() -> str:
-            m = build_minutes(folder, row, include_moderation=with_moderation)
+            m = build_minutes(folder, row, include_moderation=with_moderation, tz=zone)
             return render(m, lang=lang)
 
         text = await self._off_loop(build)
         cache = PRIVATE_CACHE if (with_moderation or not row.published) else PUBLIC_CACHE
         headers = {"Cache-Control": cache}
         if fmt == "md":
-            day = _day(row.started)
+            day = _day(row.started, zone)
             headers["Content-Disposition"] = (
                 f'attachment; filename="minutes-{day}-{row.id}.md"')
             return web.Response(text=text, content_type="text/markdown", charset="utf-8",
@@ -395,8 +396,8 @@ class RecordingsHttp:
         return _json({"ok": True, **self.item(changed, full=True)}, cache=PRIVATE_CACHE)
 
 
-def _day(started: float) -> str:
-    return time.strftime("%Y%m%d", time.localtime(started))
+def _day(started: float, zone: tzinfo) -> str:
+    return datetime.fromtimestamp(started, zone).strftime("%Y%m%d")
 
 
 def add_recording_routes(app: web.Application, index: RecordingIndex, hub: Hub,

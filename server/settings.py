@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms.errors import HirobaError, Reason
 
@@ -38,7 +39,8 @@ GROUPS: dict[str, str] = {
     "network": "Where Hiroba listens and how browsers reach it.",
     "security": "Who may connect, how fast, and the secret that signs tokens.",
     "storage": "Folders and files on this machine, and what goes into a new database.",
-    "meetings": "Meeting procedure: the floor's time limits and the chat filter.",
+    "meetings": "Meeting procedure: the floor's time limits, the chat filter, and the time "
+    "zone of minutes, exports and the console.",
     "motion": "Walking and the motion plane (/motion WebSocket) that carries positions and poses.",
     "media": "Voices and WebRTC: audio routing, ICE and TURN.",
     "tracking": "Face tracking: the model, its smoothing filters, tracking on the server.",
@@ -231,6 +233,15 @@ class Settings:
             "chat NG-word list files (comma separated); none: the bundled ja and en",
             "meetings",
             metavar="FILE,...",
+        ),
+    )
+    time_zone: str = field(
+        default="Asia/Tokyo",
+        metadata=_doc(
+            "the city's time zone (IANA name), in which minutes, exports and the staff "
+            "console show times",
+            "meetings",
+            metavar="ZONE",
         ),
     )
     staff_login_attempts_per_minute: float = field(
@@ -518,6 +529,18 @@ class Settings:
     @property
     def tls(self) -> bool:
         return self.tls_cert is not None and self.tls_key is not None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """:attr:`time_zone` as a tzinfo (checked when the settings were loaded)."""
+        return _zone(self.time_zone)
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    # Held here for the life of the process: ZoneInfo's own cache may let a zone go, and
+    # loading it again reads a file, which must not happen on the event loop.
+    return ZoneInfo(name)
 
 
 class Source(StrEnum):
@@ -847,6 +870,14 @@ def _check(settings: Settings) -> None:
             Reason.BAD_FIELD,
             "floor_limit_seconds must be 5 s to 6 h, floor_grace_seconds 0 to 600 s",
         )
+    try:
+        settings.zone  # noqa: B018  (loads the zone: a bad name stops the start here)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HirobaError(
+            Reason.BAD_FIELD,
+            f"time_zone: unknown time zone {settings.time_zone!r}; give an IANA name such "
+            "as Asia/Tokyo",
+        ) from None
     if settings.max_connections_per_address < 0:
         raise HirobaError(Reason.BAD_FIELD, "max_connections_per_address must not be negative")
     if not settings.staff_login_attempts_per_minute > 0:

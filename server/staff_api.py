@@ -117,7 +117,9 @@ async def console_page(request: web.Request) -> web.StreamResponse:
 def _session_body(service: MeetingService, identity: StaffIdentity) -> dict[str, object]:
     return {"ok": True, "account": identity.name, "display_name": identity.display_name,
             "csrf": service.auth.csrf_token(identity.session.key),
-            "expires_at": identity.session.expires_at}
+            "expires_at": identity.session.expires_at,
+            # The console shows every time in the city's zone, not the browser's.
+            "time_zone": service.settings.time_zone}
 
 
 async def login(request: web.Request) -> web.Response:
@@ -164,7 +166,8 @@ async def export(request: web.Request) -> web.Response:
     _, entries = await staff(request, action, room=room,
                              details={"what": what, "format": fmt})
     service = request.app[MEETINGS_KEY]
-    table = await exports.build(what, service.meeting(room), service.records)
+    table = await exports.build(what, service.meeting(room), service.records,
+                                tz=service.settings.zone)
     await service.commit(room, entries)
     headers = {"Content-Disposition": exports.content_disposition(room, what, fmt),
                "Cache-Control": "no-store"}
@@ -185,7 +188,8 @@ async def audit_view(request: web.Request) -> web.Response:
     await staff(request, Action.AUDIT_VIEW, room=room)
     service = request.app[MEETINGS_KEY]
     entries = await service.records.audit(room, limit=limit)
-    return _json({"ok": True, "entries": [audit.to_json(e) for e in entries]})
+    zone = service.settings.zone
+    return _json({"ok": True, "entries": [audit.to_json(e, zone) for e in entries]})
 
 
 # -- invitations and registration codes -------------------------------------------------

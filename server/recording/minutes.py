@@ -7,18 +7,19 @@ reads files and so blocks: callers on the event loop run it in an executor. Noth
 here does I/O.
 
 Times come from the event log's ``t`` (milliseconds since the recording started, from a
-monotonic clock) added to the manifest's ``started``, and are shown in the server's local
-time zone unless ``tz`` is given. What the public minutes hold is what the room saw live:
-opinions and questions without their authors' names (as the exports), hidden ones left
-out, citizens in the attendance counted but not named; ``include_moderation`` (staff)
-adds names, hidden items and the moderation actions.
+monotonic clock) added to the manifest's ``started``, and are shown in ``tz``: the city's
+time zone (the ``time_zone`` setting), never the machine's (often UTC on a server). What
+the public minutes hold is what the room saw live: opinions and questions without their
+authors' names (as the exports), hidden ones left out, citizens in the attendance counted
+but not named; ``include_moderation`` (staff) adds names, hidden items and the moderation
+actions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -362,11 +363,11 @@ def _speech(folder: Path, speakers: Mapping[str, str]) -> dict[str, list[Speech]
 
 def build_minutes(
     folder: Path, row: RecordingRow | None, *, include_moderation: bool,
-    tz: tzinfo | None = None, audio: bool = True,
+    tz: tzinfo, audio: bool = True,
 ) -> Minutes:
     """The minutes of the recording in ``folder`` (its index ``row`` when known: the title
     there wins). ``include_moderation`` makes the staff version. ``tz``: the time zone
-    times are shown in (default: the server's local one). ``audio``: refine speaking times
+    times are shown in (the city's). ``audio``: refine speaking times
     from the audio files' packet sizes. Blocking (reads the folder). Raises
     ``HirobaError(NOT_FOUND)`` when the folder holds no readable recording."""
     manifest = read_manifest(folder)
@@ -377,9 +378,8 @@ def build_minutes(
     for e in events:
         b.event(e.t_ms / 1000, e)
     b.finish()
-    # The local zone as it was on the meeting's day (not today's offset), unless told.
-    start = (datetime.fromtimestamp(manifest.started, tz) if tz is not None
-             else datetime.fromtimestamp(manifest.started, UTC).astimezone())
+    # The zone's offset on the meeting's day (summer time included), not today's.
+    start = datetime.fromtimestamp(manifest.started, tz)
 
     def at(seconds: float) -> datetime:
         return start + timedelta(seconds=seconds)

@@ -113,6 +113,16 @@ def _time(t: datetime | None) -> str:
     return "" if t is None else t.strftime("%H:%M:%S")
 
 
+def _zone(t: datetime) -> str:
+    """The zone of the minutes' times as a reader can check it: ``JST, UTC+09:00``."""
+    offset = t.isoformat()[19:]  # "+09:00" (isoformat's own spelling, minutes included)
+    if offset in ("", "+00:00"):
+        return "UTC"
+    name = t.strftime("%Z")
+    utc = f"UTC{offset}"
+    return utc if not name or name == utc or name.startswith(("+", "-")) else f"{name}, {utc}"
+
+
 def _duration(seconds: float, lang: str) -> str:
     s = max(0, round(seconds))
     h, m, sec = s // 3600, s % 3600 // 60, s % 60
@@ -144,7 +154,7 @@ def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
         f"{lb['meeting']}: {m.title}", f"{lb['room']}: {m.room}",
         f"{lb['date']}: {m.started.date().isoformat()}",
         f"{lb['start']}: {_time(m.started)}  {lb['end']}: {end}  "
-        f"({m.started.strftime('%Z') or m.started.strftime('%z')})",
+        f"({_zone(m.started)})",
         f"{lb['duration']}: {_duration(m.seconds, lang)}",
         f"{lb['recording']}: {m.recording_id}"
         + (f" {lb['recovered']}" if m.recovered else ""),

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def hiroba(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True,
-        text=True, timeout=60, env={**os.environ, "TZ": "Asia/Tokyo"},
+        # The machine's own zone must not matter: the minutes follow the time_zone setting.
+        text=True, timeout=60, env={**os.environ, "TZ": "UTC"},
     )
 
 
@@ -35,10 +36,23 @@ def test_minutes_by_id_as_markdown(data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert text.startswith("# 議事録: 第3回DX推進委員会")
-    assert "- 開催日: 2026-11-27" in text and "- 開始: 10:00:00  終了: 10:01:00" in text
+    assert "- 開催日: 2026-11-27" in text
+    assert "- 開始: 10:00:00  終了: 10:01:00  (JST, UTC+09:00)" in text  # the default zone
     assert "| 10:00:12 | 10:00:30 | 田中委員 | 委員 | 18秒 | 5秒 | 発言権 |" in text
     assert "| 賛成 | 1 |" in text and "| 反対 | 1 |" in text
     assert "運営上の措置" not in text and "alert" not in text, "public: no moderation, no citizens"
+
+
+def test_minutes_follow_the_time_zone_setting(data_dir: Path) -> None:
+    done = hiroba("minutes", RECORDING_ID, "--data-dir", str(data_dir),
+                  "--time-zone", "Asia/Kolkata")
+    assert done.returncode == 0, done.stderr
+    assert "- 開始: 06:30:00  終了: 06:31:00  (IST, UTC+05:30)" in done.stdout
+    assert "| 06:30:12 | 06:30:30 | 田中委員 | 委員 |" in done.stdout
+    # --tz, for this document only, wins over the setting.
+    done = hiroba("minutes", RECORDING_ID, "--data-dir", str(data_dir),
+                  "--time-zone", "Asia/Kolkata", "--tz", "UTC")
+    assert "- 開始: 01:00:00  終了: 01:01:00  (UTC)" in done.stdout
 
 
 def test_staff_html_in_english_to_a_file(data_dir: Path, tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_meeting_date_and_times(public: Minutes) -> None:
 def test_the_index_row_gives_the_title(folder: Path) -> None:
     row = RecordingRow(RECORDING_ID, "dx-committee", "第3回 正式名称", T0, T0 + 60,
                        RecordingState.STOPPED, True, T0 + 100, 60_000, 1, "jimu", False)
-    assert build_minutes(folder, row, include_moderation=False).title == "第3回 正式名称"
+    assert build_minutes(folder, row, include_moderation=False, tz=JST).title == "第3回 正式名称"
 
 
 def test_attendance_by_role(public: Minutes, staff: Minutes) -> None:
@@ -96,7 +96,7 @@ def test_speaker_timeline_and_speaking_time(public: Minutes) -> None:
 
 
 def test_without_audio_only_the_floor_counts(folder: Path) -> None:
-    m = build_minutes(folder, None, include_moderation=False, audio=False)
+    m = build_minutes(folder, None, include_moderation=False, tz=JST, audio=False)
     assert [(t.name, t.voiced) for t in m.timeline] == [("田中委員", None)]
     assert [(s.name, s.voiced_seconds) for s in m.speaking] == [("田中委員", None)]
 
@@ -198,4 +198,4 @@ def test_a_log_that_starts_mid_meeting(tmp_path: Path) -> None:
 
 def test_no_recording_in_the_folder(tmp_path: Path) -> None:
     with pytest.raises(HirobaError):
-        build_minutes(tmp_path, None, include_moderation=False)
+        build_minutes(tmp_path, None, include_moderation=False, tz=JST)

@@ -34,6 +34,7 @@ export class ConsoleApi {
   #remember(body) {
     this.csrf = body.csrf;
     this.account = { name: body.account, display: body.display_name, expires: body.expires_at };
+    this.timeZone = body.time_zone ?? null; // the city's, for every time the console shows
     return body;
   }
 

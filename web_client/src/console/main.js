@@ -16,6 +16,7 @@ import { ApiError, ConsoleApi } from './api.js';
 import { RecordingsPanel } from './recordings.js';
 import * as R from './render.js';
 import { StaffState } from './state.js';
+import { setTimeZone, timeZone } from './times.js';
 
 const api = new ConsoleApi();
 const meeting = new MeetingState();
@@ -111,6 +112,7 @@ async function toRooms() {
   room = null;
   byId('console-logout').hidden = false;
   byId('console-who').textContent = t('console.loggedIn', { name: api.account?.display || '' });
+  setTimeZone(api.timeZone); // after a login or a session check, before anything shows a time
   show('rooms-view');
   try {
     rooms = await fetchRooms();
@@ -351,6 +353,7 @@ window.hiroba = {
   console: () => ({
     room,
     self,
+    timeZone: timeZone(),
     lobby: staff.lobbyList().map((w) => ({ pid: w.pid, name: w.name })),
     people: staff.roster().map((p) => ({ pid: p.pid, name: p.name, role: p.role, place: p.place, tracking: p.tracking, muted: p.muted })),
     queue: meeting.floor?.queue || [],

@@ -7,6 +7,7 @@
 import { i18n, t } from '../i18n.js';
 import { formatDuration } from '../ui/duration.js';
 import { byId, el, fill } from '../ui/el.js';
+import { formatDateTime } from './times.js';
 
 export class RecordingsPanel {
   /**
@@ -51,7 +52,7 @@ export class RecordingsPanel {
 
   row(rec) {
     const title = rec.title || rec.room_name || rec.room;
-    const when = new Date(rec.started * 1000).toLocaleString(i18n.lang);
+    const when = formatDateTime(rec.started, i18n.lang);
     const toggle = el('input', {
       type: 'checkbox',
       checked: !!rec.published,

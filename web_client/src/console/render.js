@@ -6,13 +6,14 @@
 import { i18n, t } from '../i18n.js';
 import { MeetingState, formatClock } from '../state/meeting.js';
 import { byId, el, fill, fillKeyed } from '../ui/el.js';
+import { formatDateTime, formatTime } from './times.js';
 
 const MARKS = ['submitted', 'under_review', 'adopted', 'partly_adopted', 'not_adopted', 'noted'];
 const EXPORTS = ['chat', 'opinions', 'questions', 'polls', 'audit', 'sanctions', 'attendance'];
 
 const empty = (key) => el('li', { class: 'empty', text: t(key) });
 const button = (label, onclick, extra = {}) => el('button', { type: 'button', class: 'small', onclick, ...extra }, label);
-const time = (at) => (at ? new Date(at * 1000).toLocaleTimeString(i18n.lang) : '');
+const time = (at) => formatTime(at, i18n.lang); // in the city's zone (times.js)
 
 function limitPayload() {
   if (byId('floor-unlimited').checked) return { unlimited: true };
@@ -123,7 +124,7 @@ export function renderSanctions({ staff, act }) {
   fill(byId('sanction-list'), list.length ? list.map((s) => el('li', {},
     el('span', { class: 'badge', text: t(`sanction.${s.kind}`) }), ' ', s.name || '—',
     s.reason ? ` — ${s.reason}` : '',
-    ' ', s.expires_at ? t('notice.until', { time: new Date(s.expires_at * 1000).toLocaleString(i18n.lang) }) : `(${t('console.untilLifted')})`,
+    ' ', s.expires_at ? t('notice.until', { time: formatDateTime(s.expires_at, i18n.lang) }) : `(${t('console.untilLifted')})`,
     ' ', button(t('console.lift'), () => act('sanction:lift', { sanction: s.id }))))
     : [empty('console.none')]);
 }
