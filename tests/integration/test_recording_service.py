@@ -177,7 +177,8 @@ async def test_record_a_meeting(server: Server, made: list[Client]) -> None:
     assert [e.seq for e in events] == list(range(len(events)))
 
     # Minutes: the member spoke (the audio says ~2 s of it), the poll's result.
-    minutes = await asyncio.to_thread(build_minutes, folder, row, include_moderation=True)
+    minutes = await asyncio.to_thread(build_minutes, folder, row, include_moderation=True,
+                                      tz=server.settings.zone)
     (turn,) = [t for t in minutes.timeline if t.source == "floor"]
     assert (turn.name, turn.role) == ("田中委員", "member") and turn.voiced is not None
     assert 1.2 < turn.voiced <= turn.seconds + 0.1, turn
