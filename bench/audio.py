@@ -32,7 +32,7 @@ import socket
 import time
 from typing import Any
 
-from bench.report import print_result
+from bench.report import finish, nothing, short_of
 from bench.server import free_port
 
 MAX_LISTENERS = 600
@@ -342,8 +342,18 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    print_result(run_bench(args), args.json)
-    return 0
+    result = run_bench(args)
+    return finish(result, args.json, failures(result))
+
+
+def failures(result: dict[str, Any]) -> list[str]:
+    """Why a run measured nothing that means anything (empty: it did)."""
+    connected = short_of("listeners connected", result["connected"], result["listeners"])
+    return [
+        f"{connected}; first errors: {result['errors'][:2]}" if connected else "",
+        nothing("speaker packets", result["speaker_packets_per_s"]),
+        nothing("packets delivered to listeners", result["packets_per_listener_per_s"]),
+    ]
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from bench import server as bench_server
-from bench.report import print_result
+from bench.report import finish, nothing, print_result, short_of
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLIENTS = 1000
@@ -630,8 +630,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.relay_cost:
         print_result(relay_costs(min(args.relay_cost, MAX_CLIENTS + 12), args.stage), args.json)
         return 0
-    print_result(run_bench(args), args.json)
-    return 0
+    result = run_bench(args)
+    return finish(result, args.json, failures(result))
+
+
+def failures(result: dict[str, Any]) -> list[str]:
+    """Why a run measured nothing that means anything (empty: it did)."""
+    wanted = result["clients"] + result["stage"]
+    connected = short_of("clients joined and received frames", result["connected"], wanted)
+    return [
+        f"{connected}; first errors: {result['errors'][:2]}" if connected else "",
+        nothing("motion frames per client", result["frames_per_client_per_s"]),
+        nothing("server CPU", result["server_cpu_per_s"]),
+    ]
 
 
 if __name__ == "__main__":

@@ -25,7 +25,11 @@ def _run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError:
         print(f"hiroba: bench/{args.bench}.py is part of the source checkout", file=sys.stderr)
         return 2
-    code: int = module.main(args.options)
+    try:
+        code: int = module.main(args.options)
+    except OSError as exc:  # the server to measure could not be reached or started
+        print(f"hiroba bench {args.bench}: FAILED: {exc}", file=sys.stderr)
+        return 1
     return code
 
 

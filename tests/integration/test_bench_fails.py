@@ -1,0 +1,54 @@
+"""A benchmark that measured nothing says so and exits non-zero; it never prints zeros
+as a result (a fresh install without ``websockets`` once did exactly that)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import audio, motion
+from bench.report import finish, short_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench(*options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "bench", "motion", "--workers", "1",
+         "--seconds", "1", "--warmup", "0.5", "--stage", "0", *options],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_motion_bench_whose_clients_cannot_join_fails() -> None:
+    """Its own server, a room that does not exist: every join is refused."""
+    done = _bench("--clients", "3", "--room", "no-such-room")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "bench: FAILED: 0 of 3 clients joined" in done.stderr
+    assert "no_such_room" in done.stderr
+
+
+def test_motion_bench_with_no_server_fails_with_a_reason() -> None:
+    done = _bench("--clients", "2", "--url", "http://127.0.0.1:9")
+    assert done.returncode == 1
+    assert "hiroba bench motion: FAILED" in done.stderr and "refused" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_audio_bench_that_delivered_nothing_fails() -> None:
+    result = {"listeners": 4, "connected": 4, "errors": [], "speaker_packets_per_s": 50.0,
+              "packets_per_listener_per_s": 0.0}
+    assert audio.failures(result) == ["", "", "no packets delivered to listeners measured"]
+    result |= {"connected": 1, "errors": ["ConnectionRefusedError()"]}
+    assert audio.failures(result)[0].startswith("1 of 4 listeners connected")
+
+
+def test_motion_failures_and_exit_code(capsys: object) -> None:
+    good = {"clients": 2, "stage": 1, "connected": 3, "errors": [],
+            "frames_per_client_per_s": 19.5, "server_cpu_per_s": 0.2}
+    assert not any(motion.failures(good))
+    assert finish(good, True, motion.failures(good)) == 0
+    bad = good | {"connected": 0, "frames_per_client_per_s": 0.0}
+    assert finish(bad, True, motion.failures(bad)) == 1
+    assert short_of("things", None, 1) == "0 of 1 things"
