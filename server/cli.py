@@ -18,6 +18,7 @@ from server.cli_bench import add_commands as add_bench_commands
 from server.cli_config import add_commands as add_config_commands
 from server.cli_config import shown_default
 from server.cli_minutes import add_commands as add_minutes_commands
+from server.cli_rooms import add_commands as add_rooms_commands
 from server.cli_staff import add_commands as add_staff_commands
 from server.cli_tracking import add_commands as add_tracking_commands
 from server.logs import configure_logging
@@ -90,9 +91,10 @@ def _serve(args: argparse.Namespace) -> int:
         ssl_context.load_cert_chain(settings.tls_cert, settings.tls_key)
     scheme = "https" if ssl_context else "http"
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    app = create_app(settings)  # refuses a missing client build: say nothing of serving first
     print(f"Hiroba {__version__} on {scheme}://{shown_host}:{settings.port}/", flush=True)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         ssl_context=ssl_context,
@@ -157,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     cert.set_defaults(run=_cert)
 
     add_staff_commands(sub, _add_setting_flags, _settings)
+    add_rooms_commands(sub, _add_setting_flags, _settings)
     add_tracking_commands(sub, _add_setting_flags, _settings)
     add_minutes_commands(sub, _add_setting_flags, _settings)
     add_config_commands(sub, _add_setting_flags, _resolved, ManualFormatter)
