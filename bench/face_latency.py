@@ -243,9 +243,11 @@ def main() -> None:
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     if args.json:
         print(json.dumps(result, indent=2))
-        return
-    for name, value in result.items():
-        print(f"  {name:34} {value}")
+    else:
+        for name, value in result.items():
+            print(f"  {name:34} {value}")
+    if not result.get("poses_received") or not result.get("frames_tracked"):
+        sys.exit("bench: FAILED: no camera frame was tracked into a pose")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import socketio
 from playwright.async_api import async_playwright
 
-from bench.report import print_result
+from bench.report import nothing, print_result, short_of
 from bench.server import start_server
 from tests.chromium import ARGS, CHROMIUM, PHONE
 
@@ -269,6 +269,7 @@ async def _measure_page(url: str, bots: int, joined: int, seconds: float,
         "fps_median": statistics.median(fps) if fps else None,
         "fps_min": min(fps) if fps else None,
         "renderer": renderer,
+        "bots": bots,
         "bots_joined": joined,
         "bots_walking": walkers,
         "draw_calls_median": statistics.median(calls) if calls else None,
@@ -308,10 +309,24 @@ def main() -> None:
     results = [run_once(args.url, bots, seconds, max(args.walkers, 0)) for bots in counts]
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else results))
-        return
-    for result in results:
-        print_result(result, as_json=False)
-        print()
+    else:
+        for result in results:
+            print_result(result, as_json=False)
+            print()
+    found = [f for result in results for f in failures(result) if f]
+    for reason in found:
+        print(f"bench: FAILED: {reason}", file=sys.stderr)
+    if found:
+        sys.exit(1)
+
+
+def failures(result: dict[str, Any]) -> list[str]:
+    """Why a run measured nothing that means anything (empty strings: it did)."""
+    return [
+        short_of("bots joined", result.get("bots_joined"), result["bots"]),
+        nothing("page files transferred", result.get("files")),
+        nothing("frame rate", result.get("fps_median")),
+    ]
 
 
 def run_once(url: str | None, bots: int, seconds: float, walkers: int) -> dict[str, Any]:

@@ -52,3 +52,13 @@ def test_motion_failures_and_exit_code(capsys: object) -> None:
     bad = good | {"connected": 0, "frames_per_client_per_s": 0.0}
     assert finish(bad, True, motion.failures(bad)) == 1
     assert short_of("things", None, 1) == "0 of 1 things"
+
+
+def test_page_bench_that_saw_no_frame_fails() -> None:
+    from bench import page
+
+    good = {"bots": 3, "bots_joined": 3, "files": 17, "fps_median": 24.0}
+    assert not any(page.failures(good))
+    bad = good | {"bots_joined": 1, "fps_median": None}
+    assert [f for f in page.failures(bad) if f] == ["1 of 3 bots joined",
+                                                    "no frame rate measured"]
