@@ -32,7 +32,8 @@ deps: | $(BIN)/python
 	  $(BIN)/python -m pip install -q --no-deps --require-hashes \
 	    -r <(awk '/^uv==/{p=1} p&&/# via/{exit} p' requirements.lock)
 	@$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes requirements.lock
-	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps \
+	  --build-constraint requirements-build.lock -e .
 	@$(BIN)/python -m server.versions
 
 UV_VERSION := $(shell awk -F'[= ]+' '/^uv==/{print $$2}' requirements.lock)
@@ -41,6 +42,8 @@ UV_VERSION := $(shell awk -F'[= ]+' '/^uv==/{print $$2}' requirements.lock)
 lock: deps
 	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --universal \
 	  --python-version 3.11 --quiet -o requirements.lock
+	printf 'setuptools>=77\nwheel\n' | $(BIN)/uv pip compile - --generate-hashes --universal \
+	  --python-version 3.11 --quiet --no-header -o requirements-build.lock
 
 $(VENV)/.deps: deps
 	@touch $@

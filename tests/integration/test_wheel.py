@@ -50,6 +50,8 @@ PAGES = {
     "/replay?id=20261201-120000-plaza": "replay-title",
 }
 #: Straight to the loopback server, whatever proxy the environment names.
+#: The build backend at the hashed versions of requirements-build.lock, as make uses it.
+BUILD_LOCKED = ("--build-constraint", str(ROOT / "requirements-build.lock"))
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -127,7 +129,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stale.parent.mkdir(parents=True)
     stale.write_text("// an asset of an earlier build\n")
     out = tmp_path_factory.mktemp("dist")
-    built = _run(UV, "build", "--wheel", "--out-dir", out, source, cwd=source)
+    built = _run(UV, "build", "--wheel", "--out-dir", out, *BUILD_LOCKED, source, cwd=source)
     assert built.returncode == 0, built.stderr[-3000:]
     (path,) = out.glob("hiroba-*.whl")
     return path
@@ -196,7 +198,7 @@ def test_a_wheel_without_the_built_client_is_refused(
 ) -> None:
     source = _copy_source(tmp_path_factory.mktemp("bare"), with_client=False)
     out = tmp_path_factory.mktemp("bare-dist")
-    built = _run(UV, "build", "--wheel", "--out-dir", out, source, cwd=source)
+    built = _run(UV, "build", "--wheel", "--out-dir", out, *BUILD_LOCKED, source, cwd=source)
     assert built.returncode != 0
     assert "make client" in built.stderr, built.stderr[-3000:]
     assert not list(out.glob("*.whl"))

@@ -53,6 +53,16 @@ def test_every_lock_entry_is_pinned_with_hashes() -> None:
         assert hashes, f"{name} has no hash in requirements.lock"
 
 
+def test_the_build_backend_is_pinned_with_hashes() -> None:
+    text = (ROOT / "requirements-build.lock").read_text()
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    for spec in map(Requirement, requires):
+        match = re.search(rf"^{re.escape(spec.name)}==(\S+) \\\n\s+--hash=sha256:", text,
+                          re.MULTILINE)
+        assert match, f"{spec.name} is not pinned with a hash in requirements-build.lock"
+        assert spec.specifier.contains(match.group(1))
+
+
 def test_every_declared_dependency_is_locked_inside_its_range() -> None:
     locked = _locked_here()
     for requirement in _declared():
