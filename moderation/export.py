@@ -2,13 +2,18 @@
 
 Spreadsheet programs run a cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab or
 carriage return) as a formula; exported text comes from the public, so such cells are
-prefixed with an apostrophe (the usual defence against CSV injection).
+prefixed with an apostrophe (the usual defence against CSV injection). Japanese input
+methods type the full-width forms (``＝``, ``＋``, ``－``, ``＠``), and spreadsheets with
+East Asian input settings turn those into the ASCII ones when a cell is confirmed, so the
+check runs on the NFKC fold of the text (which also maps the ideographic space), after
+any leading spaces.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 
@@ -30,9 +35,19 @@ def safe_cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_START):
+    if isinstance(value, str) and _reads_as_formula(text):
         return "'" + text
     return text
+
+
+def _reads_as_formula(text: str) -> bool:
+    """Whether a spreadsheet could take ``text`` as a formula: the ASCII starts, and
+    their full-width and other compatibility forms once folded (NFKC), also after
+    leading spaces (some programs trim them before they look)."""
+    if text.startswith(_FORMULA_START):
+        return True
+    folded = unicodedata.normalize("NFKC", text)
+    return folded.startswith(_FORMULA_START) or folded.lstrip(" ").startswith(_FORMULA_START)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
