@@ -33,6 +33,20 @@ def peer_address(remote: str | None) -> Address | None:
     return address
 
 
+def limit_key(remote: str, ipv6_prefix: int = 64) -> str:
+    """The key every per-address limit counts ``remote`` under: an IPv4 address as itself,
+    an IPv6 address as its ``/ipv6_prefix`` network. One household is given a whole IPv6
+    prefix (a /64 or more for Japanese IPoE lines) and picks a fresh address from it at
+    will, so counting full IPv6 addresses would be no limit at all. Anything that is not an
+    IP address (a Unix socket's peer) is its own key."""
+    address = peer_address(remote)
+    if address is None:
+        return remote
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    return str(ipaddress.IPv6Network((address, ipv6_prefix), strict=False))
+
+
 def is_loopback(remote: str | None) -> bool:
     """Whether a peer address is a loopback one."""
     address = peer_address(remote)

@@ -163,6 +163,15 @@ class Settings:
             metavar="N",
         ),
     )
+    ipv6_limit_prefix: int = field(
+        default=64,
+        metadata=_doc(
+            "prefix length an IPv6 client is counted by in every per-address limit (sockets, "
+            "staff logins): a household holds a whole /64 or more; IPv4 counts each address",
+            "security",
+            metavar="BITS",
+        ),
+    )
     flood_disconnect_after: int = field(
         default=200,
         metadata=_doc(
@@ -880,6 +889,8 @@ def _check(settings: Settings) -> None:
         ) from None
     if settings.max_connections_per_address < 0:
         raise HirobaError(Reason.BAD_FIELD, "max_connections_per_address must not be negative")
+    if not 1 <= settings.ipv6_limit_prefix <= 128:
+        raise HirobaError(Reason.BAD_FIELD, "ipv6_limit_prefix must be 1 to 128")
     if not settings.staff_login_attempts_per_minute > 0:
         raise HirobaError(Reason.BAD_FIELD, "staff_login_attempts_per_minute must be positive")
     for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):

@@ -23,7 +23,7 @@ from server.hub import Hub, Session
 from server.meeting_service import MeetingService
 from server.messages import JoinRequest, LeaveRequest, MoveRequest
 from server.motion.service import MotionService
-from server.networks import peer_address
+from server.networks import limit_key, peer_address
 from server.seats import Seat
 
 log = logging.getLogger(__name__)
@@ -32,18 +32,26 @@ Ack = dict[str, Any]
 Handler = Callable[[Session, object], Awaitable[Ack]]
 
 
-def client_address(environ: dict[str, Any]) -> str | None:
-    """The address a socket's connection counts against, or None if it is not counted:
-    a socket of another cluster node (its own node counted it) or a loopback peer (a proxy
-    on this machine that is not in ``trusted_proxies`` would make every browser one)."""
+def signalling_address(environ: dict[str, Any]) -> str | None:
+    """The socket's peer address (the browser's, behind a trusted proxy), or None for a
+    socket of another cluster node."""
     request = environ.get("aiohttp.request")
     remote = getattr(request, "remote", None)
-    if not isinstance(remote, str):
+    return remote if isinstance(remote, str) else None
+
+
+def client_address(environ: dict[str, Any], ipv6_prefix: int = 64) -> str | None:
+    """The key a socket's connection counts against (:func:`server.networks.limit_key`),
+    or None if it is not counted: a socket of another cluster node (its own node counted
+    it) or a loopback peer (a proxy on this machine that is not in ``trusted_proxies``
+    would make every browser one)."""
+    remote = signalling_address(environ)
+    if remote is None:
         return None
     address = peer_address(remote)
-    if address is None:
-        return remote  # (a Unix socket's peer: counted as one address)
-    return None if address.is_loopback else str(address)
+    if address is not None and address.is_loopback:
+        return None
+    return limit_key(remote, ipv6_prefix)  # (a Unix socket's peer: counted as one address)
 
 
 class SocketApi:
@@ -73,7 +81,7 @@ class SocketApi:
         sio.on("*", self.on_unknown)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
-        address = client_address(environ)
+        address = client_address(environ, self.hub.settings.ipv6_limit_prefix)
         if address is not None and not self.connections.open(sid, address):
             log.warning("refused a socket: %d open from one address", self.connections.limit)
             message = "too many connections from your network; try again later"

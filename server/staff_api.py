@@ -26,6 +26,7 @@ from rooms.errors import HirobaError, PermissionDenied, ProcedureError, Reason, 
 from rooms.model import Role
 from server import exports
 from server.meeting_service import MeetingService
+from server.networks import limit_key
 from server.staff_auth import COOKIE, CSRF_HEADER, StaffIdentity
 from server.staff_store import invitation_write
 from server.web import serve_page
@@ -128,7 +129,8 @@ async def login(request: web.Request) -> web.Response:
     _fields(data, {"account", "password"}, set())
     service = request.app[MEETINGS_KEY]
     session_id, identity = await service.auth.login(
-        data["account"], data["password"], service.clock(), client=request.remote or "?")
+        data["account"], data["password"], service.clock(),
+        client=limit_key(request.remote or "?", service.settings.ipv6_limit_prefix))
     response = _json(_session_body(service, identity))
     response.set_cookie(COOKIE, session_id, max_age=ABSOLUTE_SECONDS, path="/", httponly=True,
                         samesite="Strict", secure=request.secure or service.settings.tls)
