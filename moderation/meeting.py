@@ -392,6 +392,10 @@ class Meeting(ForumOps):
 
     def lift(self, pid: str, sanction_id: object, now: float) -> list[DomainEvent]:
         """Lift a sanction of this room, or a ban (``sanction.unban``), before it expires."""
+        # Who may not see the list of sanctions is refused before the id is looked up:
+        # otherwise ``forbidden`` for an existing id and ``no_such_item`` for a free one
+        # would tell anyone how many sanctions there are (issue 14, #15).
+        self.require(pid, Action.SANCTIONS_VIEW, now)
         record = self.sanctions.get(check_id(sanction_id, "sanction"))
         if record.room not in (self.room, None):
             raise ProcedureError(Reason.NO_SUCH_ITEM, f"no sanction {record.id} in {self.room}")

@@ -37,3 +37,22 @@ async def test_full_width_formula_prefixes_are_defused_in_csv(server, made) -> N
     assert tables["sanctions"][1][4] == "'＝連投"
     # (Names are folded with NFKC on join already, so the name arrives as ASCII ``=``.)
     assert "'=HYPERLINK(1)" in {r[0] for r in tables["attendance"][1:]}
+
+
+async def test_sanction_lift_tells_a_citizen_nothing_about_which_sanctions_exist(
+    server, made,
+) -> None:
+    """#15: a citizen lifting a sanction gets the same answer for an id that exists and for
+    one that does not, so the answers do not count the sanctions."""
+    await add_staff(server)
+    staff = await console(server, made, room=CONSULTATION)
+    a = await participant(server, made, "たろう", room=CONSULTATION)
+    b = await participant(server, made, "はなこ", room=CONSULTATION)
+    muted = await staff.act("sanction:mute", {"target": b.ack["self"], "reason": "連投"})
+    existing = await a.call("sanction:lift", {"sanction": muted["sanction"]})
+    missing = await a.call("sanction:lift", {"sanction": muted["sanction"] + 1000})
+    assert existing == missing, (existing, missing)
+    assert (existing["ok"], existing["reason"]) == (False, "forbidden"), existing
+    # Staff, who may list sanctions anyway, still hear that an id is unknown.
+    unknown = await staff.call("sanction:lift", {"sanction": muted["sanction"] + 1000})
+    assert unknown["reason"] == "no_such_item", unknown
