@@ -58,6 +58,12 @@ PUBLIC_CACHE = "no-cache"
 PRIVATE_CACHE = "private, no-store"
 #: Event-log kinds the public never receives (reports, sanctions, the audit trail).
 PRIVATE_KINDS = frozenset({EventKind.MODERATION.value})
+#: Fields of public lines the public copy leaves out: who acted (a staff login, or a
+#: participant id, with their name), which the public minutes never show.
+PRIVATE_FIELDS = ("by", "by_name", "by_role")
+#: Why someone left, in the public copy: a removal or ban is a moderation fact (its line
+#: is private); the public minutes show only that they left.
+_LEAVE_CAUSES_SHOWN = frozenset({"left"})
 
 _UNKNOWN = "no such recording"
 #: The inline style blocks of a rendered minutes document (allowed by hash).
@@ -77,19 +83,38 @@ def _not_found() -> HirobaError:
 
 def filter_public_events(data: bytes) -> bytes:
     """An event log as the public may read it: moderation lines removed, and so are lines
-    that do not parse and a torn last line (what cannot be judged is not shown)."""
+    that do not parse and a torn last line (what cannot be judged is not shown). Lines
+    that stay keep only what the public minutes show: no ``by`` (a staff login name on
+    floor, hand and agenda lines) and no removal or ban as a reason for leaving."""
     out = []
     at = 0
     while (nl := data.find(b"\n", at)) >= 0:
         line = data[at : nl + 1]
         at = nl + 1
         try:
-            kind = json.loads(line).get("kind")
+            body = json.loads(line)
+            kind = body.get("kind")
+            if isinstance(kind, str) and kind not in PRIVATE_KINDS:
+                out.append(_public_line(body, line))
         except (ValueError, AttributeError, RecursionError):  # (nested deeper than json goes)
             continue
-        if isinstance(kind, str) and kind not in PRIVATE_KINDS:
-            out.append(line)
     return b"".join(out)
+
+
+def _public_line(body: dict[str, Any], line: bytes) -> bytes:
+    """``line`` (parsed as ``body``) without what the public copy leaves out; the same
+    bytes when nothing is."""
+    private = [key for key in PRIVATE_FIELDS if key in body]
+    cause = body.get("cause")
+    sanctioned = (body.get("kind") == EventKind.LEAVE.value and cause is not None
+                  and cause not in _LEAVE_CAUSES_SHOWN)
+    if not private and not sanctioned:
+        return line
+    for key in private:
+        del body[key]
+    if sanctioned:
+        body["cause"] = "left"
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
 def _read_public_events(path: Path) -> bytes:

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import aiohttp
 
-from tests.meetings import CONSULTATION, add_staff, console, login, participant
+from rooms.model import Role
+from server.recording.recorder import EVENTS
+from tests.meetings import (
+    COMMITTEE,
+    CONSULTATION,
+    add_staff,
+    admitted,
+    console,
+    login,
+    participant,
+)
+from tests.published import publish
 
 
 async def test_full_width_formula_prefixes_are_defused_in_csv(server, made) -> None:
@@ -56,3 +68,40 @@ async def test_sanction_lift_tells_a_citizen_nothing_about_which_sanctions_exist
     # Staff, who may list sanctions anyway, still hear that an id is unknown.
     unknown = await staff.call("sanction:lift", {"sanction": muted["sanction"] + 1000})
     assert unknown["reason"] == "no_such_item", unknown
+
+
+async def test_public_event_log_names_no_login_and_no_removal(server, made) -> None:
+    """#11: the event log of a published recording, as the public reads it, holds no
+    staff login name (``by``) and does not say who was removed: what the public minutes
+    show (names, roles, the floor, the agenda) stays."""
+    await add_staff(server)
+    staff = await console(server, made)
+    member = await admitted(server, made, staff, "田中委員", Role.MEMBER)
+    citizen = await admitted(server, made, staff, "さくら", Role.CITIZEN)
+    started = await staff.act("recording:start", {"room": COMMITTEE})
+    item = await staff.act("agenda:add", {"title": "議題一", "planned": 300})
+    await staff.act("agenda:open", {"item": item["item"]})
+    await staff.act("floor:give", {"target": member.ack["self"], "limit": 60})
+    await staff.act("floor:revoke")
+    await staff.act("sanction:remove", {"target": citizen.ack["self"], "reason": "退場"})
+    await staff.act("recording:stop", {"room": COMMITTEE})
+    await publish(server, started["id"])
+    url = f"{server.url}/api/recordings/{started['id']}/files/{EVENTS}"
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
+        assert r.status == 200
+        lines = [json.loads(line) for line in (await r.text()).splitlines()]
+    text = json.dumps(lines, ensure_ascii=False)
+    assert '"jimu"' not in text, "no staff login name"
+    assert not any(line.get("cause") in ("removed", "banned") for line in lines), lines
+    kinds = {line.get("type") for line in lines}
+    assert {"floor.given", "agenda.opened"} <= kinds, kinds
+    given = next(line for line in lines if line.get("type") == "floor.given")
+    assert given["pid_name"] == "田中委員"
+    left = [line for line in lines if line.get("type") == "meeting.left"]
+    assert [(line["pid_name"], line["cause"]) for line in left] == [("さくら", "left")], left
+    # Staff still read the whole log.
+    cookie, _ = await login(server)
+    async with aiohttp.ClientSession(headers={"Cookie": cookie}) as http, http.get(url) as r:
+        full = await r.text()
+    assert '"by": "jimu"' in full or '"by":"jimu"' in full
+    assert '"cause": "removed"' in full or '"cause":"removed"' in full
