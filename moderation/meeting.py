@@ -23,7 +23,7 @@ from moderation import audit, policy
 from moderation.agenda import Agenda, AgendaItem
 from moderation.captions import CaptionLine, Captions
 from moderation.chat import Chat, ChatMessage, ChatReport
-from moderation.credentials import check_registration_code
+from moderation.credentials import check_registration_code, device_ref
 from moderation.events import DomainEvent
 from moderation.floor import EndCause, Floor, FloorRecord
 from moderation.forum import ForumOps
@@ -386,7 +386,13 @@ class Meeting(ForumOps):
             duration=seconds,
         )
         cause = "banned" if kind is SanctionKind.BAN else "removed"
-        return [imposed, *self._drop(person.pid, now, cause),
+        # The person's other seats here (a second tab of the same device, the same staff
+        # login) go with them: the sanction is the person's, not one socket's.
+        also = [p.pid for p in self.people.values()
+                if p.pid != person.pid
+                and imposed.sanction.reaches(p.pid, device_ref(p.device), p.account)]
+        dropped = [e for pid in [person.pid, *also] for e in self._drop(pid, now, cause)]
+        return [imposed, *dropped,
                 *self.audited(who, action, now, target=person, reason=why,
                               details={"sanction": imposed.sanction.id, "seconds": seconds})]
 

@@ -18,7 +18,7 @@ from moderation.events import DomainEvent
 from moderation.floor import Floor
 from moderation.lobby import Lobby, Place
 from moderation.policy import Action, Context
-from moderation.sanctions import DEFAULT_REMOVAL_SECONDS, SanctionBook
+from moderation.sanctions import DEFAULT_REMOVAL_SECONDS, SanctionBook, SanctionKind
 from rooms.errors import PermissionDenied, Reason, RoomError
 from rooms.model import Role, RoomKind
 
@@ -138,7 +138,11 @@ class MeetingBase:
         return Context(
             kind=self.kind,
             muted=self.is_muted(p, now),
-            banned=self.sanctions.is_banned(p.device, p.account, now),
+            # An active removal from this room counts as a ban here: a seat it somehow
+            # missed (another node's, one that raced the removal) may do nothing.
+            banned=self.sanctions.is_banned(p.device, p.account, now)
+            or self.sanctions.find(SanctionKind.REMOVE, now, room=self.room, device=p.device,
+                                   account=p.account) is not None,
             in_lobby=p.place is Place.LOBBY,
             gallery=p.place is Place.GALLERY,
             holds_floor=self.floor.holder == p.pid,
