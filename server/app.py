@@ -183,7 +183,7 @@ def create_app(
     add_metrics_route(
         app,
         settings.metrics_allow,
-        MetricsSources(hub, motion.plane, audio.plane, tracking.camera),
+        MetricsSources(hub, motion.plane, audio.plane, tracking.camera, meetings.auth.backoff),
     )
     add_diagnostics_route(app, settings, LeakSources(hub, sio, meetings, motion, audio, tracking))
     # An edge has no database to check; the others are ready only with theirs open.

@@ -54,7 +54,7 @@ from server.meeting_store import MeetingStore, Write, writes_for
 from server.periodic import Periodic
 from server.seats import Seat, Seats
 from server.settings import Settings
-from server.staff_auth import StaffAuth, StaffIdentity
+from server.staff_auth import AccountBackoff, StaffAuth, StaffIdentity
 from server.staff_store import StaffStore
 from server.store import SQLiteStore
 
@@ -110,7 +110,11 @@ class MeetingService:
         self.clock = clock
         self.records = MeetingStore(db)
         self.staff = StaffStore(db)
-        self.auth = StaffAuth(self.staff, b"", settings.staff_login_attempts_per_minute)
+        self.auth = StaffAuth(
+            self.staff, b"", settings.staff_login_attempts_per_minute,
+            backoff=AccountBackoff(settings.staff_login_account_failures,
+                                   settings.staff_login_account_backoff_max,
+                                   settings.staff_login_account_window))
         self.meetings: dict[str, Meeting] = {}
         self.sanctions = SanctionBook()
         self.seats = Seats(hub)

@@ -30,6 +30,7 @@ from server.histogram import Histogram
 from server.hub import Hub
 from server.motion.plane import MotionPlane, MotionStats
 from server.networks import allowed, parse_networks, through_untrusted_proxy
+from server.staff_auth import AccountBackoff
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METRICS_PATH = "/metrics"
@@ -175,6 +176,19 @@ def audio_families(plane: AudioPlane) -> list[Family]:
     ]  # fmt: skip
 
 
+def login_families(backoff: AccountBackoff) -> list[Family]:
+    """Staff accounts' login back-offs begun, and attempts refused during one, since start:
+    a rise means someone is guessing passwords (the log names the account)."""
+    return [
+        Family("hiroba_staff_login_backoffs_total", "counter",
+               "Staff accounts backed off after repeated wrong passwords.",
+               [Sample(backoff.bursts)]),
+        Family("hiroba_staff_login_backoff_refused_total", "counter",
+               "Staff login attempts refused because the account was backed off.",
+               [Sample(backoff.refused)]),
+    ]  # fmt: skip
+
+
 def tracking_families(camera: CameraTracking) -> list[Family]:
     """Server-side tracking sessions and the tracker's latency."""
     latency = histogram_family(
@@ -228,6 +242,7 @@ class MetricsSources:
     motion: MotionPlane
     audio: AudioPlane
     camera: CameraTracking
+    login: AccountBackoff | None = None
     process: CollectorRegistry = field(default_factory=process_collectors)
 
     def families(self) -> list[Family]:
@@ -236,6 +251,7 @@ class MetricsSources:
             *motion_families(self.motion.stats),
             *audio_families(self.audio),
             *tracking_families(self.camera),
+            *(login_families(self.login) if self.login is not None else []),
             *process_families(self.process),
         ]
 

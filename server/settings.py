@@ -261,6 +261,32 @@ class Settings:
             metavar="PER_MINUTE",
         ),
     )
+    staff_login_account_failures: int = field(
+        default=5,
+        metadata=_doc(
+            "wrong passwords for one staff account, from any addresses, before its logins "
+            "are backed off (1 s, doubling with each further failure)",
+            "security",
+            metavar="COUNT",
+        ),
+    )
+    staff_login_account_backoff_max: float = field(
+        default=900.0,
+        metadata=_doc(
+            "longest back-off of one staff account's logins, in seconds",
+            "security",
+            metavar="SECONDS",
+        ),
+    )
+    staff_login_account_window: float = field(
+        default=1800.0,
+        metadata=_doc(
+            "seconds without a wrong password after which an account's failures are "
+            "forgotten (at least the longest back-off)",
+            "security",
+            metavar="SECONDS",
+        ),
+    )
     model_path: Path | None = field(
         default=None,
         metadata=_doc(
@@ -893,6 +919,11 @@ def _check(settings: Settings) -> None:
         raise HirobaError(Reason.BAD_FIELD, "ipv6_limit_prefix must be 1 to 128")
     if not settings.staff_login_attempts_per_minute > 0:
         raise HirobaError(Reason.BAD_FIELD, "staff_login_attempts_per_minute must be positive")
+    if settings.staff_login_account_failures < 1:
+        raise HirobaError(Reason.BAD_FIELD, "staff_login_account_failures must be at least 1")
+    if not 0 < settings.staff_login_account_backoff_max <= settings.staff_login_account_window:
+        raise HirobaError(Reason.BAD_FIELD, "staff_login_account_backoff_max must be positive "
+                          "and at most staff_login_account_window")
     for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):
         if not getattr(settings, name) >= 0:
             raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")

@@ -9,6 +9,9 @@ the header :data:`CSRF_HEADER` with the session's CSRF token (an HMAC of the ses
 under the installation secret, given to the page by ``POST /api/login`` and
 ``GET /api/session``) and, when the browser sends one, an ``Origin`` equal to the page's
 own: a synchroniser token plus an origin check.
+
+Password guessing is slowed twice: per client address (a token bucket) and per account
+(:class:`AccountBackoff`), so that many addresses guessing at one account gain nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import TypeVar
 
@@ -38,6 +41,80 @@ CSRF_HEADER = "X-CSRF-Token"
 #: Password checks and re-hashes running at once, at most (argon2id: ~50 ms and 19 MiB
 #: each; a scrypt account's last check: ~65 ms and 16 MiB).
 CONCURRENT_HASHES = 2
+#: Account names whose failures :class:`AccountBackoff` keeps at most: names are the
+#: attacker's to choose, so memory must not grow with them.
+MAX_TRACKED_ACCOUNTS = 10_000
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int = 0
+    last: float = 0.0
+    #: Logins of the account are refused until then.
+    until: float = 0.0
+    #: This burst was logged already (once per burst).
+    warned: bool = False
+
+
+@dataclass
+class AccountBackoff:
+    """Per-account back-off of staff logins, whatever address they come from.
+
+    After ``failures`` wrong passwords in a row (a success, or ``window`` seconds without a
+    failure, starts again), each further one shuts the account's logins for 1 s, then 2,
+    4, ... up to ``max_seconds``; attempts then are refused before any password check.
+    Unknown account names are counted the same way, so the answers do not tell which
+    accounts exist. Kept in this process's memory: in a cluster each node counts its own.
+    """
+
+    failures: int
+    max_seconds: float
+    window: float
+    _by_name: dict[str, _Failures] = field(default_factory=dict)
+    #: Back-off bursts begun and attempts refused during one, since the start (metrics).
+    bursts: int = 0
+    refused: int = 0
+
+    def retry_after(self, name: str, now: float) -> float:
+        """Seconds until ``name`` may try again (0: now), counting a refusal if not 0."""
+        entry = self._by_name.get(name)
+        if entry is None or now >= entry.until:
+            return 0.0
+        self.refused += 1
+        return entry.until - now
+
+    def failed(self, name: str, now: float) -> bool:
+        """Count a wrong password for ``name``; True when this begins a burst's back-off
+        (the moment to warn, once)."""
+        entry = self._by_name.get(name)
+        if entry is None or now - entry.last > self.window:
+            entry = self._by_name[name] = _Failures()
+            self._bound(now)
+        entry.count += 1
+        entry.last = now
+        if entry.count < self.failures:
+            return False
+        entry.until = now + min(self.max_seconds, 2.0 ** (entry.count - self.failures))
+        if entry.warned:
+            return False
+        entry.warned = True
+        self.bursts += 1
+        return True
+
+    def succeeded(self, name: str) -> None:
+        self._by_name.pop(name, None)
+
+    def backed_off(self, now: float) -> int:
+        """Accounts whose logins are refused at ``now``."""
+        return sum(1 for e in self._by_name.values() if now < e.until)
+
+    def _bound(self, now: float) -> None:
+        if len(self._by_name) <= MAX_TRACKED_ACCOUNTS:
+            return
+        for name in [n for n, e in self._by_name.items() if now - e.last > self.window]:
+            del self._by_name[name]
+        while len(self._by_name) > MAX_TRACKED_ACCOUNTS:  # the oldest burst goes first
+            del self._by_name[min(self._by_name, key=lambda n: self._by_name[n].last)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +152,13 @@ class StaffAuth:
 
     def __init__(
         self, store: StaffStore, secret: bytes, attempts_per_minute: float,
-        hasher: PasswordHasher = STAFF_HASHER,
+        hasher: PasswordHasher = STAFF_HASHER, backoff: AccountBackoff | None = None,
     ) -> None:
         self.store = store
         self.secret = secret
         self.hasher = hasher
         self.attempts = KeyedBuckets(attempts_per_minute / 60.0, max(1.0, attempts_per_minute))
+        self.backoff = backoff or AccountBackoff(5, 900.0, 1800.0)
         self._hashing = asyncio.Semaphore(CONCURRENT_HASHES)
 
     def csrf_token(self, session_key: str) -> str:
@@ -106,10 +184,23 @@ class StaffAuth:
             account_name = accounts.normalise_account_name(name)
         except ValidationError:
             account_name = ""
+        # Before any password check: while backed off, even the right password waits.
+        wait = self.backoff.retry_after(account_name, now) if account_name else 0.0
+        if wait:
+            raise HirobaError(Reason.RATE_LIMITED, f"too many wrong passwords for this account; "
+                              f"try again in {max(1, round(wait))} s")
         stored = await self.store.account(account_name) if account_name else None
-        account: StaffAccount = await self._off_loop(
-            accounts.authenticate, stored, password, self.hasher
-        )
+        try:
+            account: StaffAccount = await self._off_loop(
+                accounts.authenticate, stored, password, self.hasher
+            )
+        except PermissionDenied:
+            if account_name and self.backoff.failed(account_name, now):
+                log.warning("staff login: %d wrong passwords in a row for account %r; its "
+                            "logins are backed off (client %s)", self.backoff.failures,
+                            account_name, client)
+            raise
+        self.backoff.succeeded(account_name)
         if self.hasher.needs_rehash(account.password_hash):
             # The only moment the password is known: an older hash (scrypt, or a lower
             # cost) becomes the current one. authenticate() succeeded, so it is a str.

@@ -9,17 +9,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 
 import aiohttp
+import pytest
 
 from rooms.model import Role
 from server.recording.recorder import EVENTS
 from tests.meetings import (
     COMMITTEE,
     CONSULTATION,
+    STAFF_PASSWORD,
     add_staff,
     admitted,
     console,
+    http,
     login,
     participant,
 )
@@ -105,3 +109,45 @@ async def test_public_event_log_names_no_login_and_no_removal(server, made) -> N
         full = await r.text()
     assert '"by": "jimu"' in full or '"by":"jimu"' in full
     assert '"cause": "removed"' in full or '"cause":"removed"' in full
+
+
+async def test_wrong_passwords_for_one_account_back_off_across_addresses(
+    server, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """#12: many addresses guessing one account's password (each under its own address
+    limit) are slowed by the account's back-off: after a few wrong passwords, attempts
+    are answered ``rate_limited`` without a password check, the right password included;
+    one warning in the log, and the metrics count it. Other accounts are not slowed."""
+    await add_staff(server)
+    await add_staff(server, "kacho", "課長")
+    url = server.url + "/api/login"
+    wrong = {"account": "jimu", "password": "guess number 1"}
+    per_address = int(server.settings.staff_login_attempts_per_minute)
+    statuses: list[int] = []
+    with caplog.at_level(logging.WARNING, logger="server.staff_auth"):
+        for n in range(6):  # 127.0.0.2-7: all loopback, six addresses
+            for _ in range(per_address):
+                connector = aiohttp.TCPConnector(local_addr=(f"127.0.0.{n + 2}", 0))
+                statuses.append((await http("POST", url, body=wrong, connector=connector))[0])
+        # The right password waits too, from a fresh address, while the account is backed off.
+        status, body, _ = await http(
+            "POST", url, body={"account": "jimu", "password": STAFF_PASSWORD},
+            connector=aiohttp.TCPConnector(local_addr=("127.0.0.9", 0)))
+    assert len(statuses) == 60 and set(statuses) == {401, 429}, statuses
+    checked = statuses.count(401)
+    # 5 before the back-off, then one each time it ends (1 s, 2 s, 4 s, ...).
+    assert server.settings.staff_login_account_failures <= checked <= 9, statuses
+    assert (status, body["reason"]) == (429, "rate_limited"), body
+    warnings = [rec for rec in caplog.records if "backed off" in rec.getMessage()]
+    assert len(warnings) == 1, [rec.getMessage() for rec in caplog.records]
+    # Another account logs in at once.
+    status, body, _ = await http("POST", url, body={"account": "kacho",
+                                                    "password": STAFF_PASSWORD},
+                                 connector=aiohttp.TCPConnector(local_addr=("127.0.0.10", 0)))
+    assert status == 200 and body["ok"], body
+    status, text, _ = await http("GET", server.url + "/metrics")
+    text = text.decode()
+    assert "hiroba_staff_login_backoffs_total 1" in text
+    refused = next(line for line in text.splitlines()
+                   if line.startswith("hiroba_staff_login_backoff_refused_total "))
+    assert int(float(refused.split()[1])) == statuses.count(429) + 1
