@@ -16,6 +16,7 @@ import pytest
 
 from rooms.model import Role
 from server.recording.recorder import EVENTS
+from tests.conftest import Client, Server
 from tests.meetings import (
     COMMITTEE,
     CONSULTATION,
@@ -30,7 +31,9 @@ from tests.meetings import (
 from tests.published import publish
 
 
-async def test_full_width_formula_prefixes_are_defused_in_csv(server, made) -> None:
+async def test_full_width_formula_prefixes_are_defused_in_csv(
+    server: Server, made: list[Client],
+) -> None:
     """#14: ``＝HYPERLINK(…)`` is a formula once a spreadsheet folds it; every CSV export
     defuses it as it does ``=``."""
     await add_staff(server)
@@ -56,7 +59,7 @@ async def test_full_width_formula_prefixes_are_defused_in_csv(server, made) -> N
 
 
 async def test_sanction_lift_tells_a_citizen_nothing_about_which_sanctions_exist(
-    server, made,
+    server: Server, made: list[Client],
 ) -> None:
     """#15: a citizen lifting a sanction gets the same answer for an id that exists and for
     one that does not, so the answers do not count the sanctions."""
@@ -74,7 +77,9 @@ async def test_sanction_lift_tells_a_citizen_nothing_about_which_sanctions_exist
     assert unknown["reason"] == "no_such_item", unknown
 
 
-async def test_public_event_log_names_no_login_and_no_removal(server, made) -> None:
+async def test_public_event_log_names_no_login_and_no_removal(
+    server: Server, made: list[Client],
+) -> None:
     """#11: the event log of a published recording, as the public reads it, holds no
     staff login name (``by``) and does not say who was removed: what the public minutes
     show (names, roles, the floor, the agenda) stays."""
@@ -112,7 +117,7 @@ async def test_public_event_log_names_no_login_and_no_removal(server, made) -> N
 
 
 async def test_wrong_passwords_for_one_account_back_off_across_addresses(
-    server, caplog: pytest.LogCaptureFixture,
+    server: Server, caplog: pytest.LogCaptureFixture,
 ) -> None:
     """#12: many addresses guessing one account's password (each under its own address
     limit) are slowed by the account's back-off: after a few wrong passwords, attempts
