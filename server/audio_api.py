@@ -32,7 +32,7 @@ from server import events
 from server.audio.plane import AudioPlane, AudioSettings, RoomMode, audio_mlines
 from server.audio_messages import AudioClose, AudioListen, AudioPublish, AudioTarget
 from server.hub import Hub, Session
-from server.ice import rtc_configuration
+from server.ice import rtc_configuration, screen_candidates
 from server.meeting_service import MeetingService
 from server.periodic import Periodic
 from server.settings import Settings
@@ -136,7 +136,8 @@ class AudioApi:
         self._ensure_mode(room)
         self.publishing[pid] = (session.sid, room.id)
         try:
-            answer = await self.plane.open_uplink(pid, room.id, request.sdp)
+            answer = await self.plane.open_uplink(
+                pid, room.id, screen_candidates(request.sdp, session.address))
         except Exception:
             self.publishing.pop(pid, None)
             if self.grant is not None:
@@ -162,7 +163,8 @@ class AudioApi:
         self.listening[pid] = (session.sid, room.id)
         self._slot_counts[pid] = request.slots
         try:
-            answer = await self.plane.open_listener(pid, room.id, request.sdp)
+            answer = await self.plane.open_listener(
+                pid, room.id, screen_candidates(request.sdp, session.address))
         except Exception:
             self.listening.pop(pid, None)
             raise

@@ -54,6 +54,10 @@ class Session:
     room: str | None = None
     pid: str | None = None
     connected: bool = True
+    #: The peer address the socket signals from (the browser's behind a trusted proxy);
+    #: None for a socket served for another cluster node. WebRTC offers are screened
+    #: against it (server/ice.py, ``screen_candidates``).
+    address: str | None = None
 
     def over_the_limit(self, now: float) -> bool:
         """A rate-limited event: True once too many came (the caller disconnects the

@@ -13,6 +13,16 @@ Two aiortc/aioice defaults do not suit a municipal server:
   addresses instead (loopback allowed); with no addresses configured aioice's own lookup
   is left alone.
 
+A third concerns the browser's offer: aioice sends connectivity checks (STUN) to every
+candidate the offer lists. An offer is written by whoever sends it, so left alone it
+would make the server send STUN to any address an attacker names (a private network, a
+third party: about 7 packets per candidate). :func:`screen_candidates` keeps only
+candidates at the signalling peer's own address (its host or server-reflexive one, the
+one it talks to us from) and relayed ones (``typ relay``, a TURN server the page was
+given), at most :data:`MAX_OFFER_CANDIDATES`. A browser whose real candidates are all
+dropped (mDNS names, a proxy on this machine that is not trusted) still connects: its
+own checks reach the server, which learns it as a peer-reflexive candidate.
+
 The second point replaces one module-level function of aioice that
 ``Connection.gather_candidates`` looks up at call time; it is checked against the
 installed aioice version (:data:`SUPPORTED_AIOICE`) and covered by
@@ -27,6 +37,8 @@ from collections.abc import Callable, Sequence
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
+
+from server.networks import peer_address
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +86,42 @@ def host_addresses(use_ipv4: bool = True, use_ipv6: bool = True) -> list[str]:
     """The host addresses aioice would gather now (for tests and diagnostics)."""
     lookup: HostLookup = aioice.ice.get_host_addresses
     return lookup(use_ipv4, use_ipv6)
+
+
+#: Candidates of one offer the server will try; a browser lists a few per interface.
+MAX_OFFER_CANDIDATES = 16
+
+
+def _candidate_target(line: str) -> tuple[str, str] | None:
+    """``(address, type)`` of an ``a=candidate:`` line, or None if it cannot be read."""
+    parts = line.split()
+    if len(parts) < 8 or parts[6] != "typ":
+        return None
+    address = peer_address(parts[4])
+    return None if address is None else (str(address), parts[7])
+
+
+def screen_candidates(sdp: str, peer: str | None) -> str:
+    """``sdp`` with only the candidates the server may send checks to (module doc):
+    relayed ones and those at ``peer``'s address, at most :data:`MAX_OFFER_CANDIDATES`.
+    With ``peer`` unknown (a socket served for another cluster node) only the cap applies.
+    """
+    own = peer_address(peer) if peer is not None else None
+    kept, dropped, out = 0, 0, []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            target = _candidate_target(line)
+            usable = target is not None and (
+                target[1] == "relay" or own is None or target[0] == str(own))
+            if not usable or kept >= MAX_OFFER_CANDIDATES:
+                dropped += 1
+                continue
+            kept += 1
+        out.append(line)
+    if dropped:
+        # No addresses here: the offer's author chose them, and the log is the city's.
+        log.debug("offer: %d candidates dropped, %d kept", dropped, kept)
+    return "\r\n".join(out) + "\r\n"
 
 
 def rtc_configuration(ice_servers: Sequence[str]) -> RTCConfiguration:

@@ -134,3 +134,7 @@ def configure_logging(level: str, log_format: str) -> None:
     handler.addFilter(ThrottleLibraryErrors())
     handler.addFilter(RedactAddresses())
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    if logging.getLevelNamesMapping().get(level.upper(), logging.INFO) > logging.DEBUG:
+        # aioice logs every connectivity check of every candidate pair at info (an offer
+        # listing many candidates wrote ~32 KB); its warnings still show.
+        logging.getLogger("aioice").setLevel(logging.WARNING)

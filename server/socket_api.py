@@ -88,7 +88,7 @@ class SocketApi:
             raise socketio.exceptions.ConnectionRefusedError(
                 message, {"reason": Reason.RATE_LIMITED.value, "message": message}
             )
-        self.hub.connect(sid)
+        self.hub.connect(sid).address = signalling_address(environ)
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         self.connections.close(sid)

@@ -26,7 +26,7 @@ from rooms.model import Participant, TrackingMode
 from server import events
 from server.camera import CameraTracking, FramePipeline, PipelineFactory
 from server.hub import Hub, Session
-from server.ice import rtc_configuration, use_host_addresses
+from server.ice import rtc_configuration, screen_candidates, use_host_addresses
 from server.messages import RtcCloseRequest, RtcOfferRequest, _object
 from server.models import model_path, read_verified
 from server.motion.plane import MotionPlane
@@ -160,7 +160,8 @@ class FaceTracking:
         if not self.camera.has_room(me.id):
             raise HirobaError(Reason.TRACKING_FULL, "server-side tracking is at its limit")
         await self._check_model()
-        answer = await self.camera.open(me.id, str(room_id), request.sdp)
+        answer = await self.camera.open(
+            me.id, str(room_id), screen_candidates(request.sdp, session.address))
         if session.pid != me.id or session.room != room_id:
             # Left (or moved rooms) while the connection was negotiated.
             await self.camera.close(me.id)

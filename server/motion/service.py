@@ -15,7 +15,7 @@ from rooms.model import Participant
 from rooms.room import Room
 from server import events
 from server.hub import Hub, Session
-from server.ice import rtc_configuration
+from server.ice import rtc_configuration, screen_candidates
 from server.messages import RtcCloseRequest, RtcOfferRequest
 from server.motion.plane import MotionPlane
 from server.motion.rtc import MotionChannels
@@ -104,7 +104,8 @@ class MotionService:
         """``motion:offer``: open the motion plane on a WebRTC data channel."""
         request = RtcOfferRequest.parse(payload)
         room, pid = self.hub.joined_room(session)
-        answer = await self.channels.open(room.id, pid, request.sdp)
+        answer = await self.channels.open(
+            room.id, pid, screen_candidates(request.sdp, session.address))
         if session.pid != pid or session.room != room.id:
             await self.channels.leave(room.id, pid)  # left while it was negotiated
             raise HirobaError(Reason.NOT_JOINED, "left the room during set-up")

@@ -13,6 +13,7 @@ from server.logs import (
     JsonFormatter,
     RedactAddresses,
     ThrottleLibraryErrors,
+    configure_logging,
     formatter,
     redact_addresses,
 )
@@ -119,3 +120,22 @@ def test_library_errors_are_throttled_per_logger() -> None:
                                   "last 60 s; Unknown receive error")
     second = record("engineio.server")
     assert throttle.filter(second) and second.getMessage() == "Unknown receive error"
+
+
+def test_ice_checks_are_not_logged_at_info() -> None:
+    """aioice logs each connectivity check at info: an offer listing many candidates wrote
+    tens of kilobytes. Below debug only its warnings are kept."""
+    aioice = logging.getLogger("aioice")
+    root = logging.getLogger()
+    before = (aioice.level, root.level, list(root.handlers))
+    try:
+        configure_logging("info", "text")
+        assert aioice.level == logging.WARNING
+        aioice.setLevel(logging.NOTSET)
+        configure_logging("debug", "text")
+        assert aioice.level == logging.NOTSET
+    finally:
+        for handler in root.handlers[len(before[2]):]:
+            root.removeHandler(handler)
+        aioice.setLevel(before[0])
+        root.setLevel(before[1])
