@@ -92,13 +92,18 @@ def host_addresses(use_ipv4: bool = True, use_ipv6: bool = True) -> list[str]:
 MAX_OFFER_CANDIDATES = 16
 
 
-def _candidate_target(line: str) -> tuple[str, str] | None:
-    """``(address, type)`` of an ``a=candidate:`` line, or None if it cannot be read."""
+def _usable(line: str, own: str | None) -> bool:
+    """Whether an ``a=candidate:`` line is relayed or at the address ``own`` (any address
+    when ``own`` is None); an unreadable line is not."""
     parts = line.split()
     if len(parts) < 8 or parts[6] != "typ":
-        return None
-    address = peer_address(parts[4])
-    return None if address is None else (str(address), parts[7])
+        return False
+    if parts[7] == "relay" or own is None or parts[4] == own:
+        return True
+    if ":" not in parts[4]:
+        return False  # IPv4 has one spelling (leading zeros are refused): no match
+    address = peer_address(parts[4])  # IPv6 has many spellings
+    return address is not None and str(address) == own
 
 
 def screen_candidates(sdp: str, peer: str | None) -> str:
@@ -106,14 +111,12 @@ def screen_candidates(sdp: str, peer: str | None) -> str:
     relayed ones and those at ``peer``'s address, at most :data:`MAX_OFFER_CANDIDATES`.
     With ``peer`` unknown (a socket served for another cluster node) only the cap applies.
     """
-    own = peer_address(peer) if peer is not None else None
+    address = peer_address(peer) if peer is not None else None
+    own = None if address is None else str(address)
     kept, dropped, out = 0, 0, []
     for line in sdp.splitlines():
         if line.startswith("a=candidate:"):
-            target = _candidate_target(line)
-            usable = target is not None and (
-                target[1] == "relay" or own is None or target[0] == str(own))
-            if not usable or kept >= MAX_OFFER_CANDIDATES:
+            if kept >= MAX_OFFER_CANDIDATES or not _usable(line, own):
                 dropped += 1
                 continue
             kept += 1
