@@ -19,7 +19,9 @@ import asyncio
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractStreamWriter
+from multidict import CIMultiDict
 
 from rooms.errors import HirobaError, Reason
 
@@ -88,12 +90,30 @@ def vendor_file(web_root: Path, package: str, raw: str) -> Path | None:
     return web_root.joinpath("node_modules", package, *rel.parts)
 
 
+class _WholeFile(web.FileResponse):
+    """A file of the client, always whole: ``Range`` and ``If-Range`` are ignored.
+
+    The client's files are small or compressed, and a browser never needs part of one.
+    ``FileResponse`` would answer a malformed or unsatisfiable ``Range`` with a ``416`` and
+    an empty body, and measure it against whichever compressed sibling it picked; a server
+    may always ignore ``Range`` (RFC 9110 §14.2) and send the whole file (``200``).
+    """
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        if hdrs.RANGE in request.headers or hdrs.IF_RANGE in request.headers:
+            headers = CIMultiDict(request.headers)
+            headers.popall(hdrs.RANGE, None)
+            headers.popall(hdrs.IF_RANGE, None)
+            request = request.clone(headers=headers)
+        return await super().prepare(request)
+
+
 def _file_response(path: Path, cache_control: str) -> web.FileResponse:
     headers = {"Cache-Control": cache_control, "Content-Type": CONTENT_TYPES[path.suffix],
                # A shared cache must not hand the Brotli copy to a browser without Brotli
                # (aiohttp says so only when it sends a compressed one).
                "Vary": "Accept-Encoding"}  # fmt: skip
-    return web.FileResponse(path, headers=headers)
+    return _WholeFile(path, headers=headers)
 
 
 def _no_such_file() -> HirobaError:

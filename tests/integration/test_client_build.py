@@ -86,6 +86,22 @@ async def test_a_precompressed_sibling_is_sent_as_the_browser_accepts(server) ->
         assert path.with_name(name + ".br").is_file() and path.with_name(name + ".gz").is_file()
 
 
+async def test_a_range_on_a_client_file_gets_the_whole_file(server) -> None:
+    """Malformed, unsatisfiable or partial: the client's files are always sent whole
+    (aiohttp alone answered a bad Range with a 416 and an empty body)."""
+    built = server.settings.client_dir
+    _, _, html = await fetch(server.url + "/", IDENTITY)
+    script = next(u for u in referenced(html.decode()) if u.endswith(".js"))
+    for route, path in (("/", built / "index.html"),
+                        (script, built / script.removeprefix("/app/"))):
+        for wanted in ("bytes=999999999-", "bytes=x-y", "bytes=0-9", "items=1-2"):
+            for extra in ({}, {"If-Range": '"nothing"'}):
+                headers = {**IDENTITY, "Range": wanted, **extra}
+                status, answer, body = await fetch(server.url + route, headers)
+                assert (status, body) == (200, path.read_bytes()), (route, wanted, extra)
+                assert "Content-Range" not in answer
+
+
 async def test_the_built_pages_need_no_inline_script(server) -> None:
     for route in PAGES:
         _, headers, body = await fetch(server.url + route, IDENTITY)
