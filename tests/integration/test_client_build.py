@@ -100,6 +100,11 @@ async def test_a_range_on_a_client_file_gets_the_whole_file(server) -> None:
                 status, answer, body = await fetch(server.url + route, headers)
                 assert (status, body) == (200, path.read_bytes()), (route, wanted, extra)
                 assert "Content-Range" not in answer
+        # Compressed (the HTTP fuzz test's case: bytes=-5 of index.html.gz was sent as gzip).
+        status, answer, body = await fetch(server.url + route,
+                                           {"Accept-Encoding": "gzip", "Range": "bytes=-5"})
+        assert status == 200 and answer["Content-Encoding"] == "gzip", route
+        assert gzip.decompress(body) == path.read_bytes(), route
 
 
 async def test_the_built_pages_need_no_inline_script(server) -> None:

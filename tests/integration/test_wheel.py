@@ -33,6 +33,7 @@ from urllib.parse import urljoin
 
 import pytest
 
+from avatar.telemetry import UNREACHABLE_PROXY
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.wheel
@@ -63,10 +64,13 @@ def _run(*cmd: str | Path, cwd: Path, timeout: float = 300) -> subprocess.Comple
 
 
 def _clean_env(venv: Path | None = None) -> dict[str, str]:
-    """The environment without this checkout's venv, import path or Hiroba settings."""
+    """The environment without this checkout's venv, import path or Hiroba settings, nor
+    the dead proxy that a MediaPipe tracker made earlier in this test process sets to
+    silence its telemetry (avatar/telemetry.py): uv must reach the package registry."""
     env = {
         k: v for k, v in os.environ.items()
         if not k.startswith("HIROBA_") and k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+        and v != UNREACHABLE_PROXY
     }
     if venv is not None:
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
