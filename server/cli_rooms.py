@@ -9,39 +9,25 @@ are then set in the staff console.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable
 
 from rooms.errors import HirobaError, Reason
 from rooms.layouts import DEFAULT_CAPACITY
 from rooms.model import RoomKind
 from rooms.room import RoomInfo
+from server.cli_staff import with_store
 from server.messages import MAX_ROOM_ID_LENGTH
 from server.settings import Settings
 from server.store import SQLiteStore
 
 AddFlags = Callable[[argparse.ArgumentParser], None]
 SettingsOf = Callable[[argparse.Namespace], Settings]
-T = TypeVar("T")
 #: Room ids appear in links (/?room=ID) and file names: lower-case ASCII, digits, '-'.
 ROOM_ID = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{MAX_ROOM_ID_LENGTH - 1}}}")
 MAX_NAME_LENGTH = 80
 MAX_CAPACITY = 2000
-
-
-def _with_store(settings: Settings, fn: Callable[[SQLiteStore], Awaitable[T]]) -> T:
-    async def run() -> T:
-        store = SQLiteStore(settings.database_path)
-        await store.open()
-        try:
-            return await fn(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def room_info(room_id: str, kind: str, name_ja: str, name_en: str,
@@ -71,14 +57,14 @@ def rooms_add(args: argparse.Namespace, settings: Settings) -> int:
         except sqlite3.IntegrityError:
             raise HirobaError(Reason.DUPLICATE, f"a room {info.id!r} exists already") from None
 
-    _with_store(settings, add)
+    with_store(settings, add)
     print(f"room {info.id!r} ({info.kind.value}, {info.capacity} people) added; "
           f"a running server opens it when restarted: /?room={info.id}")
     return 0
 
 
 def rooms_list(args: argparse.Namespace, settings: Settings) -> int:
-    found = _with_store(settings, lambda store: store.list_rooms())
+    found = with_store(settings, lambda store: store.list_rooms())
     if not found:
         print("no rooms (add one with: hiroba rooms add ID --kind KIND --name-ja NAME)")
     for r in found:

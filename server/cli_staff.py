@@ -32,7 +32,9 @@ T = TypeVar("T")
 OPERATOR = "operator"
 
 
-def _with_store(settings: Settings, fn: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+def with_store(settings: Settings, fn: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+    """Run ``fn`` on the database, opened for this command alone (WAL: also while a
+    server runs)."""
     async def run() -> T:
         store = SQLiteStore(settings.database_path)
         await store.open()
@@ -58,13 +60,13 @@ def staff_add(args: argparse.Namespace, settings: Settings) -> int:
     password = _read_password(args)
     account = accounts.new_account(name, password, time.time(),
                                    display_name=args.display_name or "", hasher=STAFF_HASHER)
-    _with_store(settings, lambda store: StaffStore(store).add_account(account))
+    with_store(settings, lambda store: StaffStore(store).add_account(account))
     print(f"staff account {account.name!r} added; log in at /console")
     return 0
 
 
 def staff_list(args: argparse.Namespace, settings: Settings) -> int:
-    found = _with_store(settings, lambda store: StaffStore(store).accounts())
+    found = with_store(settings, lambda store: StaffStore(store).accounts())
     if not found:
         print("no staff accounts (add one with: hiroba staff add NAME)")
     for a in found:
@@ -76,7 +78,7 @@ def staff_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def staff_set_disabled(args: argparse.Namespace, settings: Settings, disabled: bool) -> int:
     name = accounts.normalise_account_name(args.name)
-    changed = _with_store(settings, lambda store: StaffStore(store).set_disabled(name, disabled))
+    changed = with_store(settings, lambda store: StaffStore(store).set_disabled(name, disabled))
     if not changed:
         print(f"hiroba: no staff account {name!r}", file=sys.stderr)
         return 2
@@ -109,7 +111,7 @@ def invite(args: argparse.Namespace, settings: Settings) -> int:
         await MeetingStore(store).apply([audit_write(entry)])
         return token
 
-    token = _with_store(settings, make)
+    token = with_store(settings, make)
     if token is None:
         print(f"hiroba: no room {args.room!r} (start the server once to create the demo)",
               file=sys.stderr)
