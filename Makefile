@@ -14,7 +14,8 @@ run: setup
 
 setup: $(VENV)/.deps $(VENV)/.model client
 
-# A venv made by another Python (or by hand) is made anew: the lock is for Python 3.11+.
+# The venv, made once by Python 3.11 (or newer: the lock is universal); `deps` refuses an
+# older one with a hint to `make clean`.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
