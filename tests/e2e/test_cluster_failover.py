@@ -59,6 +59,11 @@ async def test_page_on_a_dead_node_rejoins_elsewhere_as_the_same_person(
                  return s.joined && s.selfId === pid && s.motion && s.motion.ready; }""",
             arg=pid, timeout=20000)
         await walker.locator("#scene").click()
+        # The watcher on node A sees the walker leave with node B and come back: wait for
+        # the return rather than read its list at once (a clean-clone run caught it between).
+        await watcher.wait_for_function(
+            "(pid) => window.hiroba.state().participants.some(p => p.id === pid)",
+            arg=pid, timeout=10000)
         before = next(p for p in (await state(watcher))["participants"] if p["id"] == pid)
         await walker.keyboard.down("ArrowUp")
         await asyncio.sleep(1.2)
