@@ -35,7 +35,7 @@ deps: | $(BIN)/python
 	@$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes requirements.lock
 	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps \
 	  --build-constraint requirements-build.lock -e .
-	@$(BIN)/python -m server.versions
+	@$(BIN)/python -m server.config.versions
 
 UV_VERSION := $(shell awk -F'[= ]+' '/^uv==/{print $$2}' requirements.lock)
 

@@ -42,8 +42,8 @@ class MediaPipeTracker:
     """MediaPipe Tasks ``FaceLandmarker`` in VIDEO mode, one face, blendshapes and the
     facial transformation matrix on.
 
-    ``model_path`` is ``face_landmarker.task`` (see :mod:`server.models`). Creating one
-    first applies :func:`avatar.telemetry.block_mediapipe_telemetry` with
+    ``model_path`` is ``face_landmarker.task`` (see :mod:`server.tracking.model_fetch`).
+    Creating one first applies :func:`avatar.telemetry.block_mediapipe_telemetry` with
     ``telemetry_proxy`` (tests point it at a listener of their own to observe it).
     """
 

@@ -56,7 +56,7 @@ async def _post(url: str, body: dict[str, str]) -> str:
 async def _speaker(base: str, done: Any, out: Any) -> None:
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from server.ice import rtc_configuration, use_host_addresses
+    from server.rtc.ice import rtc_configuration, use_host_addresses
     from tests.audio_peers import Tone
 
     use_host_addresses(["127.0.0.1"])
@@ -75,7 +75,7 @@ async def _speaker(base: str, done: Any, out: Any) -> None:
 async def _listeners(base: str, ids: list[str], slots: int, events: Any, out: Any) -> None:
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from server.ice import rtc_configuration, use_host_addresses
+    from server.rtc.ice import rtc_configuration, use_host_addresses
     from tests.audio_peers import take_rtp
 
     use_host_addresses(["127.0.0.1"])
@@ -169,7 +169,7 @@ async def _serve(args: argparse.Namespace) -> dict[str, Any]:
     from aiohttp import web
 
     from server.audio.plane import AudioPlane, AudioSettings
-    from server.ice import rtc_configuration, use_host_addresses
+    from server.rtc.ice import rtc_configuration, use_host_addresses
 
     listeners = min(max(args.listeners, 1), MAX_LISTENERS)
     seconds = min(max(args.seconds, 1.0), MAX_SECONDS)

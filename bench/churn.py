@@ -1,7 +1,7 @@
 """Churn: N clients come and go for a bounded time; afterwards nothing is left behind.
 
 Starts a Hiroba server on 127.0.0.1 with its debug endpoint on (``--debug-endpoints``,
-``GET /api/debug/leaks``, server/diagnostics.py), warms it up with a small wave of
+``GET /api/debug/leaks``, server/observe/diagnostics.py), warms it up with a small wave of
 clients, then lets N distinct simulated clients pass through from worker processes, at
 most ``--concurrent`` at once: each connects over socket.io (real
 ``socketio.AsyncClient`` on loopback), joins the plaza, the consultation or the committee
@@ -135,7 +135,7 @@ async def _audio_peer(sio: Any, kind: str, tally: Tally) -> Any:
     """An aiortc peer on the audio plane: a 3-slot listener or a tone microphone."""
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from server.ice import rtc_configuration
+    from server.rtc.ice import rtc_configuration
     from tests.audio_peers import Tone
 
     pc = RTCPeerConnection(rtc_configuration([]))
@@ -320,7 +320,7 @@ def worker(
     sys.path.insert(0, str(ROOT))
     if nice:
         os.nice(nice)
-    from server.ice import use_host_addresses
+    from server.rtc.ice import use_host_addresses
 
     use_host_addresses(["127.0.0.1"])  # audio peers: loopback host candidates, no STUN
     try:

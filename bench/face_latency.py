@@ -36,9 +36,9 @@ import socketio
 from aiohttp import web
 
 from server.app import TRACKING_KEY, create_app
-from server.models import fetch_model
-from server.settings import Settings, load_settings
-from server.tracking_api import mediapipe_factory
+from server.config.settings import Settings, load_settings
+from server.tracking.api import mediapipe_factory
+from server.tracking.model_fetch import fetch_model
 from tests.face_video import Shot, photo, render
 from tests.motion_client import MotionWatcher
 from tests.rtc_camera import FramesTrack, RecordTap, offer_camera
@@ -55,7 +55,7 @@ def _free_port() -> int:
 def _invite(settings: Settings) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HIROBA_")}
     out = subprocess.run(
-        [sys.executable, "-m", "server.cli", "invite", "plaza", "--role", "member",
+        [sys.executable, "-m", "server.cli.main", "invite", "plaza", "--role", "member",
          "--data-dir", str(settings.data_dir), "--port", str(settings.port)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, env=env, check=True,
     )  # fmt: skip

@@ -135,7 +135,7 @@ class ChannelLink:
     def __init__(self) -> None:
         from aiortc import RTCPeerConnection
 
-        from server.ice import rtc_configuration
+        from server.rtc.ice import rtc_configuration
 
         self.pc = RTCPeerConnection(rtc_configuration([]))
         self.channel = self.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
@@ -176,7 +176,7 @@ def invite_tokens(data_dir: str, count: int, room: str) -> list[str]:
     tokens = []
     for i in range(count):
         out = subprocess.run(
-            [sys.executable, "-m", "server.cli", "invite", room, "--role", "member",
+            [sys.executable, "-m", "server.cli.main", "invite", room, "--role", "member",
              "--name", f"委員{i + 1}", "--data-dir", data_dir],
             cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
         ).stdout.strip()
@@ -337,7 +337,7 @@ def worker(jobs: list[tuple[int, int, str, str, str | None, bool]], tick_hz: flo
     # has its cores to itself. Niced, they take what the server leaves.
     os.nice(nice)
     if transport == "datachannel":
-        from server.ice import use_host_addresses
+        from server.rtc.ice import use_host_addresses
 
         use_host_addresses(["127.0.0.1"])  # loopback host candidates only, no STUN
 

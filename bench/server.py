@@ -23,7 +23,7 @@ def start_server(data_dir: str, *flags: str) -> tuple[subprocess.Popen[bytes], s
     in its plaza); returns the process and its URL once ``/healthz`` answers (20 s at most)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data-dir",
+        [sys.executable, "-m", "server.cli.main", "serve", "--port", str(port), "--data-dir",
          data_dir, "--log-level", "warning", "--seed-demo", *flags],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

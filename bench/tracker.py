@@ -33,9 +33,9 @@ from avatar.filters import OneEuroFilter, OneEuroParams, PoseFilter
 from avatar.pose import BLENDSHAPE_INDEX, N_BLENDSHAPES, Pose, TrackingState
 from avatar.solver import Solver
 from avatar.tracker import MediaPipeTracker
-from server.cli_tracking import pose_filter
-from server.models import fetch_model
-from server.settings import Settings, load_settings
+from server.config.settings import Settings, load_settings
+from server.tracking.api import pose_filter
+from server.tracking.model_fetch import fetch_model
 from tests.face_video import Shot, photo, render
 
 

@@ -1,7 +1,7 @@
 """Staff accounts and their passwords.
 
 How a password is hashed is a :class:`PasswordHasher`: the server's is argon2id
-(``server/passwords.py``, through argon2-cffi, which this pure package may not import);
+(``server/staff/passwords.py``, through argon2-cffi, which this pure package may not import);
 this module keeps :class:`ScryptHasher`, the standard library's, which older installations
 stored and which the server still verifies until it re-hashes such an account at its next
 successful login (``needs_rehash``).

@@ -13,42 +13,42 @@ from aiohttp import web
 
 from rooms.model import Participant
 from rooms.room import Room
-from server.audio_api import AudioApi
-from server.browser_ice import load_browser_ice
-from server.camera import PipelineFactory
+from server.audio.api import AudioApi
 from server.cluster.node import ClusterNode
 from server.cluster.sio_server import ClusterServer
-from server.diagnostics import LeakSources, add_diagnostics_route
-from server.forwarded import forwarded_client_middleware
-from server.hub import Hub
-from server.meeting_api import MeetingApi
-from server.meeting_seed import seed_meetings
-from server.meeting_service import MeetingService
-from server.metrics import MetricsSources, add_metrics_route
-from server.model_files import add_model_route
-from server.models import model_path
-from server.motion.endpoint import motion_handler
-from server.motion.service import MOTION_PATH, MotionService
-from server.readiness import add_readiness_route, readiness_checks
-from server.recording_service import RecordingService
-from server.recordings_http import add_recording_routes
-from server.secret import load_or_create_secret, read_secret
-from server.security import (
+from server.config.secret import load_or_create_secret, read_secret
+from server.config.settings import Settings
+from server.http.forwarded import forwarded_client_middleware
+from server.http.routes import CLIENT_KEY, HUB_KEY, add_routes, error_middleware
+from server.http.security import (
     content_security_policy,
     import_map,
     polling_body_limit_middleware,
     security_headers_middleware,
 )
-from server.seed import seed_demo
-from server.settings import Settings
-from server.sio_packet import GuardedPacket
-from server.socket_api import SocketApi
-from server.staff_api import MEETINGS_KEY, add_staff_routes
-from server.static_files import client_files
-from server.store import SQLiteStore, Store
-from server.ticker import Ticker
-from server.tracking_api import FaceTracking
-from server.web import CLIENT_KEY, HUB_KEY, add_routes, error_middleware
+from server.http.static_files import client_files
+from server.meetings.api import MeetingApi
+from server.meetings.seed import seed_meetings
+from server.meetings.service import MeetingService
+from server.motion.endpoint import motion_handler
+from server.motion.service import MOTION_PATH, MotionService
+from server.observe.diagnostics import LeakSources, add_diagnostics_route
+from server.observe.metrics import MetricsSources, add_metrics_route
+from server.observe.readiness import add_readiness_route, readiness_checks
+from server.plaza.api import SocketApi
+from server.plaza.ticker import Ticker
+from server.recording.routes import add_recording_routes
+from server.recording.service import RecordingService
+from server.rtc.browser_ice import load_browser_ice
+from server.sockets.hub import Hub
+from server.sockets.packets import GuardedPacket
+from server.staff.api import MEETINGS_KEY, add_staff_routes
+from server.storage.seed import seed_demo
+from server.storage.store import SQLiteStore, Store
+from server.tracking.api import FaceTracking
+from server.tracking.model_fetch import model_path
+from server.tracking.model_route import add_model_route
+from server.tracking.pipeline import PipelineFactory
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]
             return True  # not a browser: no ambient credentials to abuse
         # engineio's aiohttp driver reports 'http' even over TLS, and takes
         # X-Forwarded-Proto from anyone: ask the request itself (a trusted proxy's scheme
-        # is already in it, see server/forwarded.py).
+        # is already in it, see server/http/forwarded.py).
         request = environ.get("aiohttp.request")
         if request is not None:
             scheme = "https" if request.secure else "http"
@@ -121,7 +121,7 @@ def create_app(
         "cors_allowed_origins": origin_check(settings.allowed_origins),
         "max_http_buffer_size": settings.max_message_bytes,
         # Undecodable or over-deep packets end their socket instead of raising inside
-        # python-socketio (server/sio_packet.py).
+        # python-socketio (server/sockets/packets.py).
         "serializer": GuardedPacket,
         "ping_interval": 20,
         "ping_timeout": 20,

@@ -78,7 +78,7 @@ class Node:
         self.log_path = self.data_dir.parent / f"node-{self.name}-{self.port}.log"
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
+            [sys.executable, "-m", "server.cli.main", "serve", "--port", str(self.port),
              "--data-dir", str(self.data_dir), "--redis-url", self.redis_url,
              "--node-id", self.name, "--cluster-lease-seconds", "1.5",
              "--log-level", "info", "--seed-demo", *self.flags],

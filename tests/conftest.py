@@ -17,7 +17,7 @@ import socketio
 from aiohttp import web
 
 from server.app import create_app
-from server.settings import Settings, load_settings
+from server.config.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"

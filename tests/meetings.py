@@ -19,9 +19,9 @@ from yarl import URL
 from moderation.accounts import new_account
 from moderation.invitations import issue_invitation
 from rooms.model import Role
-from server.passwords import STAFF_HASHER
-from server.secret import load_or_create_secret
-from server.staff_api import MEETINGS_KEY
+from server.config.secret import load_or_create_secret
+from server.staff.api import MEETINGS_KEY
+from server.staff.passwords import STAFF_HASHER
 from tests.conftest import Client, Server
 
 COMMITTEE = "dx-committee"

@@ -1,7 +1,7 @@
 """A short committee meeting recorded by the real :class:`Recorder`, for minutes tests.
 
 The meeting core (:class:`moderation.meeting.Meeting`) runs the procedure and
-:mod:`server.recording_events` words its events, as the server does; a fake clock makes
+:mod:`server.recording.events` words its events, as the server does; a fake clock makes
 every time exact. Audio is fed as Opus-shaped packets (a TOC byte and filler): the
 recorder never decodes, and the minutes only look at packet sizes.
 """
@@ -18,8 +18,8 @@ from moderation.sanctions import SanctionBook
 from moderation.wordfilter import WordFilter
 from rooms.model import Role, RoomKind
 from server.recording.event_log import EventKind
+from server.recording.events import Names, attendance, event_line
 from server.recording.recorder import Recorder
-from server.recording_events import Names, attendance, event_line
 
 #: 2026-11-27 10:00:00 JST.
 T0 = 1_795_741_200.0

@@ -22,8 +22,8 @@ from aiortc.mediastreams import VideoStreamTrack
 
 from avatar import codec
 from avatar.pose import Pose
-from server.ice import rtc_configuration
 from server.motion.plane import MotionPlane
+from server.rtc.ice import rtc_configuration
 
 VIDEO_CLOCK = 90_000
 

@@ -1,13 +1,13 @@
 // The build of the browser client (`npm run build`, `make client`): every page the server
 // serves, minified, with hashed file names, into ../server/static/ (package data of the
 // Python package `server`, so the wheel carries it). The server serves the build as it is
-// (server/static_files.py); `client_dev` serves these sources instead, unbuilt.
+// (server/http/static_files.py); `client_dev` serves these sources instead, unbuilt.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 
-/** The pages, by the name the server asks for (server/web.py serve_page). */
+/** The pages, by the name the server asks for (server/http/routes.py serve_page). */
 const PAGES = ['index', 'console', 'archive', 'replay'];
 const OUT_DIR = here('../server/static');
 

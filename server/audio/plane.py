@@ -90,7 +90,7 @@ class RoomMode(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class AudioSettings:
-    """The plane's knobs; the lead maps them from :class:`server.settings.Settings`."""
+    """The plane's knobs; the lead maps them from :class:`server.config.settings.Settings`."""
 
     slots: int = 3
     proximity_n: int = 3

@@ -38,7 +38,6 @@ from moderation.tokens import encode, signed_claims
 from rooms.errors import HirobaError, Reason
 from rooms.model import RoomKind
 from rooms.room import RoomInfo
-from server import events
 from server.cluster.audio_relay import BATCH_SECONDS, Packet, decode_packets, encode_packets
 from server.cluster.bus import RedisBus, channel
 from server.cluster.http_forward import HttpForwarder
@@ -49,14 +48,15 @@ from server.cluster.motion_relay import (
     encode_state,
     encode_uplinks,
 )
-from server.hub import Hub, Session
+from server.common.periodic import Periodic
+from server.config.settings import Settings
 from server.motion import codec as motion_codec
 from server.motion.plane import MotionPlane
-from server.periodic import Periodic
-from server.settings import Settings
+from server.sockets import events
+from server.sockets.hub import Hub, Session
 
 if TYPE_CHECKING:
-    from server.audio_api import AudioApi
+    from server.audio.api import AudioApi
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rooms.interest import InterestConfig, InterestTable
-from server.histogram import TICK_SECONDS, Histogram
+from server.common.histogram import TICK_SECONDS, Histogram
 from server.motion import codec
 from server.motion.assembly import TickFrames, assemble, stamp_delay
 from server.motion.transport import MotionTransport

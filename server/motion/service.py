@@ -13,18 +13,18 @@ from rooms.errors import HirobaError, Reason
 from rooms.interest import InterestConfig
 from rooms.model import Participant
 from rooms.room import Room
-from server import events
-from server.hub import Hub, Session
-from server.ice import rtc_configuration, screen_candidates
-from server.messages import RtcCloseRequest, RtcOfferRequest
+from server.common.networks import is_loopback, through_untrusted_proxy
+from server.common.periodic import Periodic
+from server.config.settings import Settings
 from server.motion.plane import MotionPlane
 from server.motion.rtc import MotionChannels
-from server.networks import is_loopback, through_untrusted_proxy
-from server.periodic import Periodic
-from server.settings import Settings
+from server.rtc.ice import rtc_configuration, screen_candidates
+from server.sockets import events
+from server.sockets.hub import Hub, Session
+from server.sockets.messages import RtcCloseRequest, RtcOfferRequest
 
 if TYPE_CHECKING:
-    from server.socket_api import SocketApi
+    from server.plaza.api import SocketApi
 
 log = logging.getLogger(__name__)
 

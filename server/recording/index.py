@@ -1,7 +1,7 @@
 """The recordings index in SQLite (migration 3), the retention sweep, and recovery at start.
 
 The ``*_sql`` functions are plain functions of a connection, run in one transaction on the
-store's thread through :meth:`server.store.SQLiteStore.run`; :class:`RecordingIndex` wraps
+store's thread through :meth:`server.storage.store.SQLiteStore.run`; :class:`RecordingIndex` wraps
 them for the event loop. Folder work (deleting, recovering) runs in an executor thread.
 """
 

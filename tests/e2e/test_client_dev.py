@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 from playwright.async_api import Request
 
-from server.models import fetch_model
-from server.settings import Settings
+from server.config.settings import Settings
+from server.tracking.model_fetch import fetch_model
 from tests.conftest import ROOT
 from tests.e2e.conftest import join, open_page
 

@@ -24,8 +24,8 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Request, async_playwright
 
 from server.app import TRACKING_KEY
-from server.models import fetch_model
-from server.settings import Settings
+from server.config.settings import Settings
+from server.tracking.model_fetch import fetch_model
 from tests.chromium import ARGS, CHROMIUM
 from tests.client_build import built_asset
 from tests.conftest import ROOT
@@ -97,7 +97,7 @@ def invitation(settings: Settings, room: str, role: str, name: str) -> str:
     """A member's link, made the way staff make one (``hiroba invite``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HIROBA_")}
     out = subprocess.run(
-        [sys.executable, "-m", "server.cli", "invite", room, "--role", role, "--name", name,
+        [sys.executable, "-m", "server.cli.main", "invite", room, "--role", role, "--name", name,
          "--data-dir", str(settings.data_dir), "--port", str(settings.port)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, env=env, check=True,
     )  # fmt: skip

@@ -20,7 +20,7 @@ import socketio
 from playwright.async_api import Browser, Page
 
 from rooms.model import Role
-from server.staff_api import MEETINGS_KEY
+from server.staff.api import MEETINGS_KEY
 from tests.chromium import PHONE
 from tests.conftest import ROOT
 from tests.e2e.conftest import PageWatch, open_page, shot, state

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from server.settings import Settings
+from server.config.settings import Settings
 from tests.e2e.conftest import MotionTraffic, join, open_page, state
 from tests.e2e.test_walk import find, wait_seen
 

@@ -13,8 +13,8 @@ from aiortc import RTCPeerConnection
 
 from rooms.model import Role
 from server.app import AUDIO_KEY
-from server.ice import rtc_configuration
-from server.settings import Settings
+from server.config.settings import Settings
+from server.rtc.ice import rtc_configuration
 from tests.audio_peers import Listener, Tone, speak
 from tests.conftest import Client, Server
 from tests.meetings import (

@@ -19,7 +19,7 @@ from server.audio import lean
 from server.audio.forward import ForwardedAudioTrack
 from server.audio.lean import LeanSlot, send_to_slots
 from server.audio.plane import AudioPlane, AudioSettings
-from server.ice import rtc_configuration, use_host_addresses
+from server.rtc.ice import rtc_configuration, use_host_addresses
 from tests.audio_peers import Tone, count_opus_codec_calls, speak, take_rtp
 
 CONFIG = rtc_configuration([])

@@ -12,7 +12,7 @@ from aiortc import RTCPeerConnection
 from server.audio.lean import MAX_BUFFERED_BYTES
 from server.audio.plane import AudioPlane, AudioSettings, RoomMode
 from server.audio.sdp import opus_fmtp
-from server.ice import rtc_configuration, use_host_addresses
+from server.rtc.ice import rtc_configuration, use_host_addresses
 from tests.audio_peers import Listener, Tone, count_opus_codec_calls, speak
 
 CONFIG = rtc_configuration([])

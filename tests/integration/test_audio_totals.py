@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from server.audio.plane import AudioPlane, AudioSettings
-from server.ice import rtc_configuration, use_host_addresses
+from server.rtc.ice import rtc_configuration, use_host_addresses
 from tests.audio_peers import Listener, Tone, speak
 
 CONFIG = rtc_configuration([])

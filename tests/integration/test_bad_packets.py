@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from server.sio_packet import MAX_DEPTH
-from server.staff_api import MEETINGS_KEY
+from server.sockets.packets import MAX_DEPTH
+from server.staff.api import MEETINGS_KEY
 from tests.conftest import Server
 from tests.meetings import CONSULTATION, participant
 
@@ -108,7 +108,7 @@ async def test_a_deeply_nested_http_body_is_refused(server: Server) -> None:
 async def test_engineio_garbage_hurts_nobody_else(server: Server, made: list[Any],
                                                   bad: str) -> None:
     """Frames engine.io itself cannot read. python-engineio logs them with a traceback
-    (throttled by server/logs.py) and may close that connection; everyone else goes on and
+    (throttled by server/config/logs.py) and may close that connection; everyone else goes on and
     new connections are served."""
     other = await participant(server, made, "隣の人", room=CONSULTATION)
     raw = await RawSocket.open(server)

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import socketio
 
-from server.staff_auth import COOKIE
+from server.staff.auth import COOKIE
 from tests.conftest import Server
 from tests.meetings import CONSULTATION, STAFF_PASSWORD, add_staff, http
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _bench(*options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "bench", "motion", "--workers", "1",
+        [sys.executable, "-m", "server.cli.main", "bench", "motion", "--workers", "1",
          "--seconds", "1", "--warmup", "0.5", "--stage", "0", *options],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )

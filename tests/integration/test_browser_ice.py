@@ -14,8 +14,8 @@ from aiohttp import web
 
 from rooms.errors import HirobaError
 from server.app import create_app
-from server.browser_ice import load_browser_ice
-from server.settings import Settings
+from server.config.settings import Settings
+from server.rtc.browser_ice import load_browser_ice
 
 TURN = ("turn:turn.example.jp:3478?transport=udp", "turns:turn.example.jp:443?transport=tcp")
 SECRET = "a-long-shared-secret-for-coturn"

@@ -5,7 +5,7 @@ beyond its baseline; and a newcomer is still served.
 
 The bounded twin of ``python -m bench.churn`` (docs/performance.md, "Churn: nothing left
 behind"): the figures come from the server's own ``GET /api/debug/leaks``
-(server/diagnostics.py), on with ``debug_endpoints``.
+(server/observe/diagnostics.py), on with ``debug_endpoints``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from aiohttp.test_utils import make_mocked_request
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from server.app import SIO_KEY, create_app
-from server.diagnostics import DEBUG_LEAKS_PATH, leaks_handler, object_counts
-from server.ice import rtc_configuration
-from server.settings import Settings
+from server.config.settings import Settings
+from server.observe.diagnostics import DEBUG_LEAKS_PATH, leaks_handler, object_counts
+from server.rtc.ice import rtc_configuration
 from tests.conftest import Client, Server, free_port
 from tests.motion_client import MotionWatcher, moved_to
 

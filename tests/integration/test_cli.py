@@ -19,10 +19,10 @@ import aiohttp
 import pytest
 import socketio
 
-from server.settings import GROUPS, setting_info
+from server.config.settings import GROUPS, setting_info
 from tests.conftest import free_port
 
-HIROBA = [sys.executable, "-m", "server.cli"]
+HIROBA = [sys.executable, "-m", "server.cli.main"]
 ROOT = Path(__file__).resolve().parents[2]
 INFOS = {info.name: info for info in setting_info()}
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args, "--data-dir", str(data)],
+    return subprocess.run([sys.executable, "-m", "server.cli.main", *args, "--data-dir", str(data)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 

@@ -1,4 +1,4 @@
-"""The built web client as the server serves it (``make client``, server/static_files.py):
+"""The built web client as the server serves it (``make client``, server/http/static_files.py):
 hashed assets cached for good, pages revalidated, precompressed siblings chosen by the
 browser's Accept-Encoding, no inline script under the CSP, and no start without a build."""
 
@@ -17,7 +17,7 @@ from aiohttp import web
 
 from rooms.errors import HirobaError
 from server.app import create_app
-from server.settings import Settings
+from server.config.settings import Settings
 from tests.conftest import ROOT
 
 PAGES = {"/": "index.html", "/console": "console.html", "/archive": "archive.html",
@@ -173,7 +173,7 @@ async def test_a_missing_build_refuses_to_start(settings, tmp_path, missing) -> 
 
 def test_hiroba_serve_says_why_it_will_not_start_without_a_build(tmp_path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--data-dir",
+        [sys.executable, "-m", "server.cli.main", "serve", "--port", "0", "--data-dir",
          str(tmp_path / "data"), "--client-dir", str(tmp_path / "nothing")],
         cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 
 from rooms.model import Role
-from server.ice import rtc_configuration, use_host_addresses
 from server.motion import codec
+from server.rtc.ice import rtc_configuration, use_host_addresses
 from tests.audio_peers import Listener, Tone, speak
 from tests.cluster_harness import Node, RedisServer
 from tests.conftest import free_port

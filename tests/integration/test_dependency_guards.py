@@ -1,6 +1,6 @@
 """Every library internal Hiroba reaches into still exists in the installed version.
 
-server/versions.py lists the libraries (aiortc, aioice, python-socketio, python-engineio);
+server/config/versions.py lists the libraries (aiortc, aioice, python-socketio, python-engineio);
 these tests name each private attribute or behaviour the code relies on, on real objects,
 so that a dependency upgrade fails here, by name, rather than leaving everyone unheard
 at run time. docs/operations.md ("Upgrading dependencies") lists the same places.
@@ -23,9 +23,9 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpsender import RTCRtpSender
 from socketio import packet
 
-from server import versions
 from server.audio import lean, tap
-from server.sio_packet import GuardedPacket
+from server.config import versions
+from server.sockets.packets import GuardedPacket
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +55,7 @@ def test_serve_refuses_to_start_on_an_untested_aiortc(tmp_path: Path) -> None:
     _fake_distribution(tmp_path / "site", "aiortc", "1.17.0")
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--port", "1", "--data-dir",
+        [sys.executable, "-m", "server.cli.main", "serve", "--port", "1", "--data-dir",
          str(tmp_path / "data")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=20,
     )
@@ -63,7 +63,7 @@ def test_serve_refuses_to_start_on_an_untested_aiortc(tmp_path: Path) -> None:
     assert "aiortc 1.17.0 is installed" in done.stderr
     assert "aiortc 1.16.x" in done.stderr
     assert "Hiroba 0." not in done.stdout  # it never announced itself as serving
-    checked = subprocess.run([sys.executable, "-m", "server.versions"], cwd=ROOT, env=env,
+    checked = subprocess.run([sys.executable, "-m", "server.config.versions"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
     assert checked.returncode == 1 and "aiortc 1.17.0" in checked.stderr
 
@@ -109,7 +109,7 @@ async def test_aiortc_sender_and_transport_internals_of_the_lean_path() -> None:
 
 
 def test_aioice_gathers_host_addresses_through_the_function_ice_py_replaces() -> None:
-    """server/ice.py limits host candidates by replacing aioice.ice.get_host_addresses;
+    """server/rtc/ice.py limits host candidates by replacing aioice.ice.get_host_addresses;
     that only works while gathering looks the name up in the module at call time."""
     assert callable(aioice.ice.get_host_addresses)
     assert "get_host_addresses(" in inspect.getsource(aioice.ice.Connection.gather_candidates)
@@ -117,7 +117,7 @@ def test_aioice_gathers_host_addresses_through_the_function_ice_py_replaces() ->
 
 def test_socketio_internals_the_cluster_server_and_packet_guard_use() -> None:
     """server/cluster/sio_server.py overrides AsyncServer._trigger_event(event, namespace,
-    *args); server/sio_packet.py subclasses packet.Packet, overriding decode and reading
+    *args); server/sockets/packets.py subclasses packet.Packet, overriding decode and reading
     packet_type / data / namespace / id, and is passed as ``serializer``."""
     params = list(inspect.signature(socketio.AsyncServer._trigger_event).parameters)
     assert params[:3] == ["self", "event", "namespace"]
@@ -129,7 +129,7 @@ def test_socketio_internals_the_cluster_server_and_packet_guard_use() -> None:
 
 
 def test_engineio_reads_a_polling_body_by_content_length() -> None:
-    """server/security.py refuses chunked polling POSTs (411) because python-engineio
+    """server/http/security.py refuses chunked polling POSTs (411) because python-engineio
     reads exactly CONTENT_LENGTH bytes of a polling body (0 when absent), and caps long
     bodies itself by closing the session, which the middleware pre-empts (413)."""
     from engineio import async_socket

@@ -1,6 +1,6 @@
 """Property-based fuzzing of every client → server socket event against a real server.
 
-Every event name of server/events.py that a client may send (a new one is fuzzed without
+Every event name of server/sockets/events.py that a client may send (a new one is fuzzed without
 touching this file) gets hypothesis-generated payloads from a joined sender (a committee
 chair, or a staff console) and from a connected but unjoined one. Each must be answered:
 ``ok`` true, or ``ok`` false with a reason of ``rooms.errors.Reason`` other than
@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 from rooms.errors import Reason
 from rooms.model import Role
-from server import events
 from server.app import SIO_KEY
+from server.config.settings import Settings
 from server.motion import codec as motion_codec
-from server.settings import Settings
+from server.sockets import events
 from tests.conftest import Server
 from tests.fuzz_payloads import fits, payloads
 from tests.meetings import COMMITTEE, MeetingClient, add_staff, invitation, login

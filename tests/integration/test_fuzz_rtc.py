@@ -29,11 +29,11 @@ from avatar.pipeline import TrackedFrame
 from avatar.pose import Pose, TrackingState
 from rooms.errors import Reason
 from rooms.model import Role
-from server import events
 from server.app import AUDIO_KEY, TRACKING_KEY, create_app
-from server.ice import rtc_configuration
+from server.config.settings import Settings
 from server.motion import codec as motion_codec
-from server.settings import Settings
+from server.rtc.ice import rtc_configuration
+from server.sockets import events
 from tests.conftest import ROOT, Client, Server
 from tests.integration.test_motion_datachannel import ChannelClient
 from tests.integration.test_motion_plane import frames_until, open_motion

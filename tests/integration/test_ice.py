@@ -1,4 +1,4 @@
-"""server/ice.py against the installed aiortc and aioice: loopback host candidates on
+"""server/rtc/ice.py against the installed aiortc and aioice: loopback host candidates on
 request, aioice's own choice otherwise, and never a STUN or TURN server unless configured.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import VideoStreamTrack
 
-from server import ice
+from server.rtc import ice
 
 
 @pytest.fixture(autouse=True)

@@ -52,7 +52,7 @@ async def test_sockets_from_one_ipv6_64_share_one_allowance(server: Server) -> N
 async def test_a_wider_prefix_is_configurable(server: Server) -> None:
     assert server.settings.ipv6_limit_prefix == 64
     # (the key function itself, with another prefix: a /56 covers 256 /64s)
-    from server.networks import limit_key
+    from server.common.networks import limit_key
     assert limit_key("2001:db8:0:7::1", 56) == limit_key("2001:db8:0:42::1", 56)
     assert limit_key("2001:db8:0:7::1") != limit_key("2001:db8:0:8::1")
     assert limit_key("::ffff:198.51.100.7") == "198.51.100.7"

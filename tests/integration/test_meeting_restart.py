@@ -11,7 +11,7 @@ from aiohttp import web
 
 from rooms.model import Role
 from server.app import create_app
-from server.settings import Settings
+from server.config.settings import Settings
 from tests.conftest import Server
 from tests.meetings import (
     COMMITTEE,

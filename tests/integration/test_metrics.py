@@ -16,10 +16,10 @@ from aiohttp import web
 from moderation.invitations import issue_invitation
 from rooms.model import Role, TrackingMode
 from server.app import create_app
-from server.logs import JsonFormatter
-from server.secret import load_or_create_secret
-from server.settings import Settings
-from server.web import HUB_KEY
+from server.config.logs import JsonFormatter
+from server.config.secret import load_or_create_secret
+from server.config.settings import Settings
+from server.http.routes import HUB_KEY
 from tests.conftest import Server
 from tests.motion_client import MotionWatcher
 from tests.prometheus_text import parse

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def hiroba(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True,
+        [sys.executable, "-m", "server.cli.main", *args], cwd=ROOT, capture_output=True,
         # The machine's own zone must not matter: the minutes follow the time_zone setting.
         text=True, timeout=60, env={**os.environ, "TZ": "UTC"},
     )

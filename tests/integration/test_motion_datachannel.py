@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from server.ice import rtc_configuration
+from server.config.settings import Settings
 from server.motion import codec
-from server.settings import Settings
+from server.rtc.ice import rtc_configuration
 from tests.integration.test_motion_plane import frames_until, open_motion, slot_of
 
 

@@ -11,8 +11,8 @@ from avatar import codec as pose_codec
 from avatar.pose import Pose, TrackingState
 from moderation.invitations import issue_invitation
 from rooms.model import Role
+from server.config.secret import load_or_create_secret
 from server.motion import codec
-from server.secret import load_or_create_secret
 
 
 async def open_motion(server, ack) -> tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]:

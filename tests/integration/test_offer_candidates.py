@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from server.app import AUDIO_KEY
-from server.ice import MAX_OFFER_CANDIDATES, rtc_configuration
-from server.settings import Settings
+from server.config.settings import Settings
+from server.rtc.ice import MAX_OFFER_CANDIDATES, rtc_configuration
 from tests.audio_peers import Listener
 from tests.conftest import Server
 from tests.meetings import MeetingClient

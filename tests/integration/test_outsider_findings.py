@@ -129,7 +129,7 @@ async def test_wrong_passwords_for_one_account_back_off_across_addresses(
     wrong = {"account": "jimu", "password": "guess number 1"}
     per_address = int(server.settings.staff_login_attempts_per_minute)
     statuses: list[int] = []
-    with caplog.at_level(logging.WARNING, logger="server.staff_auth"):
+    with caplog.at_level(logging.WARNING, logger="server.staff.auth"):
         for n in range(6):  # 127.0.0.2-7: all loopback, six addresses
             for _ in range(per_address):
                 connector = aiohttp.TCPConnector(local_addr=(f"127.0.0.{n + 2}", 0))

@@ -12,7 +12,7 @@ import aiohttp
 from moderation.invitations import issue_invitation
 from moderation.tokens import issue_token
 from rooms.model import Role
-from server.secret import load_or_create_secret
+from server.config.secret import load_or_create_secret
 from tests.meetings import add_staff, console, invitation, participant
 from tests.motion_client import MotionWatcher, moved_to
 

@@ -14,8 +14,8 @@ from multidict import CIMultiDict
 
 from avatar import codec
 from avatar.pose import Pose, TrackingState
-from server.models import FACE_LANDMARKER
-from server.settings import Settings
+from server.config.settings import Settings
+from server.tracking.model_fetch import FACE_LANDMARKER
 from tests.client_build import built_asset
 from tests.conftest import ROOT
 from tests.motion_client import MotionWatcher

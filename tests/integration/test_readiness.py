@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from server.app import STORE_KEY, create_app
-from server.settings import Settings
+from server.config.settings import Settings
 from tests.cluster_harness import Node, RedisServer
 from tests.conftest import Server, free_port
 

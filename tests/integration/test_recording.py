@@ -33,7 +33,7 @@ from server.recording.recorder import (
     recover,
     write_manifest,
 )
-from server.store import SQLiteStore
+from server.storage.store import SQLiteStore
 from tests.conftest import ROOT
 from tests.recording_media import RATE, TrackedFace, decode, opus_packets
 

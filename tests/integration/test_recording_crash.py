@@ -23,10 +23,10 @@ import pytest
 from avatar import codec as pose_codec
 from avatar.pose import N_BLENDSHAPES, Pose, TrackingState
 from bench.server import start_server
-from server.ice import rtc_configuration, use_host_addresses
 from server.recording.event_log import EventKind, read_events
 from server.recording.motion_log import KIND_POSE, MotionLog
 from server.recording.recorder import EVENTS, MOTION, RecordingState, read_manifest
+from server.rtc.ice import rtc_configuration, use_host_addresses
 from tests.audio_peers import Tone, speak
 from tests.meetings import COMMITTEE, STAFF_PASSWORD, MeetingClient, login
 from tests.recording_media import RATE, decode
@@ -37,7 +37,7 @@ FLAGS = ("--ice-host-addresses", "127.0.0.1")
 
 def cli(data_dir: Path, *args: str, stdin: str | None = None) -> str:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args, "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "server.cli.main", *args, "--data-dir", str(data_dir)],
         cwd=ROOT, input=stdin, capture_output=True, text=True, check=True, timeout=120,
     ).stdout
 

@@ -21,7 +21,7 @@ from avatar import codec as pose_codec
 from avatar.pose import Pose, TrackingState
 from rooms.model import Role
 from server.app import RECORDINGS_KEY, create_app
-from server.ice import rtc_configuration
+from server.config.settings import Settings
 from server.recording.event_log import EventKind, read_events
 from server.recording.ids import new_recording_id
 from server.recording.index import RecordingIndex
@@ -35,8 +35,8 @@ from server.recording.recorder import (
     read_manifest,
     write_manifest,
 )
-from server.settings import Settings
-from server.store import SQLiteStore
+from server.rtc.ice import rtc_configuration
+from server.storage.store import SQLiteStore
 from tests.audio_peers import Tone, speak
 from tests.conftest import Client, Server
 from tests.meetings import COMMITTEE, add_staff, admitted, console, participant

@@ -5,8 +5,8 @@ Role escalation (socket events, join fields, forged and replayed invitations, ta
 and ended staff sessions), session fixation, CSRF on the staff API, path traversal on
 static files and recordings, request size limits, per-person and per-address rate limits,
 and origin checks on socket.io and ``/motion``. Each test names what it attacks; the
-defences are in server/staff_auth.py, server/staff_api.py, server/app.py,
-server/static_files.py, server/recordings_http.py, server/socket_api.py and moderation/.
+defences are in server/staff/auth.py, server/staff/api.py, server/app.py,
+server/http/static_files.py, server/recording/routes.py, server/plaza/api.py and moderation/.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from moderation.invitations import issue_invitation
 from moderation.sessions import session_key
 from moderation.tokens import INVITATION_TYPE, TOKEN_VERSION, encode, new_token_id
 from rooms.model import Role
-from server.meeting_service import SESSION_RECHECK_SECONDS
+from server.config.secret import load_or_create_secret
+from server.meetings.service import SESSION_RECHECK_SECONDS
 from server.recording.ids import new_recording_id
-from server.secret import load_or_create_secret
-from server.staff_api import MAX_BODY_BYTES, MEETINGS_KEY
-from server.staff_auth import COOKIE
+from server.staff.api import MAX_BODY_BYTES, MEETINGS_KEY
+from server.staff.auth import COOKIE
 from tests.client_build import built_asset
 from tests.conftest import Server
 from tests.meetings import (

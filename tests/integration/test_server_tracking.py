@@ -27,9 +27,9 @@ from avatar.pose import Pose, TrackingState
 from moderation.invitations import issue_invitation
 from rooms.model import Role
 from server.app import TRACKING_KEY, create_app
-from server.models import fetch_model
-from server.secret import load_or_create_secret
-from server.settings import Settings
+from server.config.secret import load_or_create_secret
+from server.config.settings import Settings
+from server.tracking.model_fetch import fetch_model
 from tests.conftest import ROOT, Server
 from tests.face_video import Shot, photo, render, write_video
 from tests.motion_client import MotionWatcher

@@ -11,7 +11,7 @@ import time
 import aiohttp
 
 from moderation.accounts import ScryptHasher, new_account
-from server.staff_api import MEETINGS_KEY
+from server.staff.api import MEETINGS_KEY
 from tests.conftest import ROOT, Server
 
 PASSWORD = "a long enough passphrase"
@@ -32,7 +32,7 @@ async def stored_hash(server: Server, name: str) -> str:
 
 async def test_new_accounts_get_argon2id(server: Server) -> None:
     added = await asyncio.get_running_loop().run_in_executor(None, lambda: subprocess.run(
-        [sys.executable, "-m", "server.cli", "staff", "add", "jimu", "--password-stdin",
+        [sys.executable, "-m", "server.cli.main", "staff", "add", "jimu", "--password-stdin",
          "--data-dir", str(server.settings.data_dir)],
         cwd=ROOT, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60))
     assert added.returncode == 0, added.stderr

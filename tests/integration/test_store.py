@@ -9,9 +9,9 @@ import pytest
 
 from rooms.model import RoomKind
 from rooms.room import RoomInfo
-from server.migrations import MIGRATIONS
-from server.seed import DEMO_ROOMS, seed_demo
-from server.store import SQLiteStore
+from server.storage.migrations import MIGRATIONS
+from server.storage.seed import DEMO_ROOMS, seed_demo
+from server.storage.store import SQLiteStore
 
 
 async def test_fresh_database_is_migrated_and_seeded_once(tmp_path: Path) -> None:

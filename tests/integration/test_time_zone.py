@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 
 from server.app import RECORDINGS_KEY
+from server.config.settings import Settings
 from server.recording.recorder import read_manifest
-from server.settings import Settings
 from tests.conftest import ROOT, Server
 from tests.meetings import CONSULTATION, add_staff, console, login, participant
 from tests.minutes_meeting import RECORDING_ID, record_meeting
@@ -111,7 +111,7 @@ async def test_exports_and_the_console_are_in_the_city_zone(server: Server, made
 
 def test_a_bad_time_zone_stops_the_start(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(tmp_path / "data"),
+        [sys.executable, "-m", "server.cli.main", "serve", "--data-dir", str(tmp_path / "data"),
          "--time-zone", "Asia/Tokio"],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )

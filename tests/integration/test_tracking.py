@@ -24,7 +24,7 @@ from avatar.pose import BLENDSHAPE_NAMES
 from tests.face_video import Shot, accuracy_shots, photo, render, write_video
 
 ROOT = Path(__file__).resolve().parents[2]
-HIROBA = [sys.executable, "-m", "server.cli"]
+HIROBA = [sys.executable, "-m", "server.cli.main"]
 # The test must see the same cache as `make test`: the default one, whatever the caller's
 # environment says.
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("HIROBA_")}

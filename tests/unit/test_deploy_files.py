@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from server.settings import env_name, setting_fields
+from server.config.settings import env_name, setting_fields
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

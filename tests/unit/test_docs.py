@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.settings import env_name, setting_fields
+from server.config.settings import env_name, setting_fields
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

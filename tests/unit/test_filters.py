@@ -7,7 +7,7 @@ import pytest
 
 from avatar.filters import OneEuroFilter, OneEuroParams, PoseFilter
 from avatar.pose import BLENDSHAPE_INDEX, Pose, TrackingState, weights_from_mapping
-from server.settings import Settings
+from server.config.settings import Settings
 
 FPS = 30
 DEFAULTS = Settings()

@@ -1,13 +1,13 @@
-"""Reading a trusted proxy's X-Forwarded-For and X-Forwarded-Proto (server/forwarded.py)."""
+"""Reading a trusted proxy's X-Forwarded-For and X-Forwarded-Proto (server/http/forwarded.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from rooms.errors import HirobaError
-from server.forwarded import client_address, client_scheme
-from server.networks import parse_networks
-from server.settings import load_settings
+from server.common.networks import parse_networks
+from server.config.settings import load_settings
+from server.http.forwarded import client_address, client_scheme
 
 PROXIES = parse_networks(["127.0.0.1/32", "10.0.0.0/24", "fd00::/64"])
 

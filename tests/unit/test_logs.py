@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from rooms.errors import HirobaError
-from server.logs import (
+from server.config.logs import (
     JsonFormatter,
     RedactAddresses,
     ThrottleLibraryErrors,
@@ -17,7 +17,7 @@ from server.logs import (
     formatter,
     redact_addresses,
 )
-from server.settings import load_settings
+from server.config.settings import load_settings
 
 
 def _capture(fmt: logging.Formatter) -> tuple[logging.Logger, io.StringIO]:

@@ -21,10 +21,10 @@ from moderation.questions import Question
 from moderation.sanctions import SanctionRecord
 from rooms.errors import Reason, ValidationError
 from rooms.model import Role
-from server import events
-from server import meeting_messages as msg
-from server.meeting_api import OPERATIONS
-from server.records import from_json, to_json
+from server.meetings import messages as msg
+from server.meetings.api import OPERATIONS
+from server.sockets import events
+from server.storage.records import from_json, to_json
 
 ROOT = Path(__file__).resolve().parents[2]
 

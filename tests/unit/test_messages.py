@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from rooms.errors import HirobaError, Reason
 from rooms.names import normalise_name
-from server.messages import JoinRequest, LeaveRequest, MoveRequest
+from server.sockets.messages import JoinRequest, LeaveRequest, MoveRequest
 
 GOOD = {"name": "さくら", "room": "plaza", "lang": "ja"}
 

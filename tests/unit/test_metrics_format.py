@@ -8,8 +8,11 @@ import time
 import pytest
 
 from rooms.errors import HirobaError
-from server.histogram import TICK_SECONDS, Histogram
-from server.metrics import (
+from server.common.histogram import TICK_SECONDS, Histogram
+from server.common.networks import allowed, parse_networks
+from server.config.settings import load_settings
+from server.motion.plane import MotionStats
+from server.observe.metrics import (
     Family,
     Sample,
     escape_help,
@@ -21,9 +24,6 @@ from server.metrics import (
     process_families,
     render,
 )
-from server.motion.plane import MotionStats
-from server.networks import allowed, parse_networks
-from server.settings import load_settings
 from tests.prometheus_text import parse, parse_labels
 
 

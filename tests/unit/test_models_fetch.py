@@ -12,8 +12,14 @@ import pytest
 
 from avatar.telemetry import UNREACHABLE_PROXY, block_mediapipe_telemetry, guard_changes
 from rooms.errors import HirobaError, Reason
-from server.models import FACE_LANDMARKER, ModelSpec, extract_member, fetch_model, model_path
-from server.settings import Settings
+from server.config.settings import Settings
+from server.tracking.model_fetch import (
+    FACE_LANDMARKER,
+    ModelSpec,
+    extract_member,
+    fetch_model,
+    model_path,
+)
 
 CONTENT = b"not really a model, but exactly the bytes we expect" * 20
 SPEC = ModelSpec(

@@ -10,7 +10,7 @@ import pytest
 from moderation import accounts
 from moderation.accounts import ScryptHasher, ScryptParams
 from rooms.errors import HirobaError, Reason
-from server.passwords import STAFF_HASHER, Argon2idHasher
+from server.staff.passwords import STAFF_HASHER, Argon2idHasher
 
 PASSWORD = "kouen-no-benchi-2026"
 FAST_SCRYPT = ScryptParams(n=2**10, r=8, p=1)

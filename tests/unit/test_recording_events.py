@@ -1,4 +1,4 @@
-"""What of a meeting goes into a recording's event log (server/recording_events.py): who,
+"""What of a meeting goes into a recording's event log (server/recording/events.py): who,
 role, what and when; the lobby left out; hidden texts redacted as on the wire."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from moderation.sanctions import SanctionBook
 from moderation.wordfilter import WordFilter
 from rooms.model import Role, RoomKind
 from server.recording.event_log import Event, EventKind, encode_event
-from server.recording_events import Names, attendance, event_line
+from server.recording.events import Names, attendance, event_line
 
 
 def lines(

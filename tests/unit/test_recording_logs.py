@@ -194,7 +194,7 @@ def test_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_recording_settings() -> None:
-    from server.settings import load_settings
+    from server.config.settings import load_settings
 
     s = load_settings({"HIROBA_RECORDING_RETENTION_DAYS": "30", "HIROBA_DATA_DIR": "/srv/h"})
     assert s.recording_retention_days == 30.0

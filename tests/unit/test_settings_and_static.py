@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from rooms.errors import HirobaError
-from server.settings import load_settings
-from server.static_files import app_file, safe_relative, vendor_file
+from server.config.settings import load_settings
+from server.http.static_files import app_file, safe_relative, vendor_file
 
 
 def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rooms.errors import HirobaError
-from server import cli
-from server.settings import (
+from server.cli import main as cli
+from server.config.settings import (
     GROUPS,
     MASK,
     SettingInfo,

@@ -1,4 +1,4 @@
-"""GuardedPacket: what the server's socket.io decoder accepts (server/sio_packet.py)."""
+"""GuardedPacket: what the server's socket.io decoder accepts (server/sockets/packets.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from socketio import packet
 
 from rooms.errors import ValidationError
-from server.sio_packet import MAX_DEPTH, GuardedPacket, check_payload
+from server.sockets.packets import MAX_DEPTH, GuardedPacket, check_payload
 
 
 def nested(depth: int) -> object:

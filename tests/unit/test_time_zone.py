@@ -10,8 +10,8 @@ import pytest
 
 from moderation.export import iso_time
 from rooms.errors import HirobaError, Reason
+from server.config.settings import load_settings
 from server.recording.minutes import build_minutes, render_markdown
-from server.settings import load_settings
 from tests.minutes_meeting import T0, record_meeting
 
 TOKYO = ZoneInfo("Asia/Tokyo")

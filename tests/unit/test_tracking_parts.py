@@ -16,10 +16,10 @@ from rooms.errors import HirobaError, ValidationError
 from rooms.layouts import default_layout
 from rooms.model import Role, RoomKind, TrackingMode
 from rooms.room import SLOT_LIMIT, Room, RoomInfo
-from server.camera import LatestFrame, RtpClock, only_video
-from server.settings import load_settings
-from server.static_files import vendor_file
-from server.tracking_api import RtcOfferRequest, TrackingRequest, parse_record
+from server.config.settings import load_settings
+from server.http.static_files import vendor_file
+from server.tracking.api import RtcOfferRequest, TrackingRequest, parse_record
+from server.tracking.pipeline import LatestFrame, RtpClock, only_video
 
 
 def record(roll: float = 0.0, t: int = 0, state: TrackingState = TrackingState.TRACKED) -> bytes:

@@ -1,6 +1,6 @@
 /**
  * Socket.io event names of the Hiroba control plane, defined once for the browser.
- * They must match server/events.py and docs/protocol.md.
+ * They must match server/sockets/events.py and docs/protocol.md.
  */
 export const JOIN = 'join';
 export const LEAVE = 'leave';

@@ -1,0 +1,375 @@
+"""The audio plane wired to the app: socket events, floor changes, plaza positions.
+
+:class:`server.audio.plane.AudioPlane` does the media work; this module only feeds it:
+
+- ``audio:publish`` / ``audio:listen`` / ``audio:close`` (docs/protocol.md, "Audio"),
+  behind the socket API's rate limits and error acks. Who may publish is the policy's
+  ``audio.publish`` row (moderation/policy.py): anyone but observers and captioners in the
+  plaza, only the audible (floor holder, chairs, staff) elsewhere, nobody muted.
+- Every committed meeting change re-reads the room's speakers (``Hub.speakers``) and
+  closes the microphone of anyone the policy no longer lets speak (floor ended, muted):
+  their browser stops sending at once, and is told with ``audio:closed``.
+- Plaza positions go to proximity routing ``audio_positions_hz`` times a second.
+- ``audio:slots`` (to one listener) and ``audio:active`` (to the room) are sent in the
+  order the plane reported them, by one sender task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from moderation import policy
+from moderation.policy import Action
+from rooms.errors import HirobaError, Reason
+from rooms.model import Participant, RoomKind
+from rooms.room import Room
+from server.audio.messages import AudioClose, AudioListen, AudioPublish, AudioTarget
+from server.audio.plane import AudioPlane, AudioSettings, RoomMode, audio_mlines
+from server.common.periodic import Periodic
+from server.config.settings import Settings
+from server.meetings.service import MeetingService
+from server.plaza.api import SocketApi
+from server.rtc.ice import rtc_configuration, screen_candidates
+from server.sockets import events
+from server.sockets.hub import Hub, Session
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+#: (event, payload, socket.io target keyword arguments)
+_Emit = tuple[str, Any, dict[str, str]]
+
+
+def plane_settings(settings: Settings) -> AudioSettings:
+    return AudioSettings(
+        slots=settings.audio_slots,
+        proximity_n=settings.audio_proximity_n,
+        proximity_radius=settings.audio_radius,
+        speech_bitrate=settings.audio_speech_bitrate,
+    )
+
+
+def room_mode(room: Room) -> RoomMode:
+    return RoomMode.PROXIMITY if room.kind is RoomKind.PLAZA else RoomMode.FLOOR
+
+
+class AudioApi:
+    """The audio side of one server process."""
+
+    def __init__(
+        self, settings: Settings, sio: socketio.AsyncServer, hub: Hub, meetings: MeetingService
+    ) -> None:
+        self.settings = settings
+        self.sio = sio
+        self.hub = hub
+        self.meetings = meetings
+        self.plane = AudioPlane(
+            config_of=lambda: rtc_configuration(settings.ice_servers),
+            settings=plane_settings(settings),
+            on_active=self._on_active,
+            on_slots=self._on_slots,
+        )
+        self.positions = Periodic("audio-positions", settings.audio_positions_hz, self._feed)
+        #: pid → (socket id, room id) of every open uplink and listener peer.
+        self.publishing: dict[str, tuple[str, str]] = {}
+        self.listening: dict[str, tuple[str, str]] = {}
+        self._slot_counts: dict[str, int] = {}
+        self._speakers: dict[str, frozenset[str]] = {}
+        self._speaker_order: dict[str, tuple[str, ...]] = {}
+        self._moded: set[str] = set()
+        self._outbox: asyncio.Queue[_Emit] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = False
+        # Cluster mode (server/cluster/node.py). On an edge, ``grant`` asks the leader for
+        # the room, id and permission of a socket's audio event; the peers are this node's.
+        # On the leader, ``speakers_changed`` tells every node a room's floor speakers, and
+        # ``remote_gone(pid, sid, what)`` closes peers another node holds ("publish", "all").
+        self.grant: Callable[[Session, str], Awaitable[dict[str, Any]]] | None = None
+        self.speakers_changed: Callable[[str, list[str]], None] | None = None
+        self.remote_gone: Callable[[str, str, str], None] | None = None
+        self.emit_active = True
+        #: Edge: plaza positions from the motion plane's replica (the hub has no people).
+        self.positions_of: Callable[[str], dict[str, tuple[float, float]]] | None = None
+        #: Leader: pid → socket id of audio peers another node holds.
+        self.remote_peers: dict[str, str] = {}
+        hub.leave_listeners.append(self._left)
+        meetings.change_listeners.append(self.refresh)
+
+    def bind(self, api: SocketApi) -> None:
+        """Register the socket events, behind the API's rate limits and error acks."""
+        self.sio.on(events.AUDIO_PUBLISH, api.guard(self.publish))
+        self.sio.on(events.AUDIO_LISTEN, api.guard(self.listen))
+        self.sio.on(events.AUDIO_CLOSE, api.guard(self.close))
+        api.join_extras.append(self._join_extra)
+
+    def start(self) -> None:
+        for room_id in self.hub.rooms:
+            self.refresh(room_id)
+        self._spawn(self._send())
+        self.positions.start()
+
+    async def stop(self) -> None:
+        """Close every peer (server shutdown); later leaves are no-ops."""
+        self._stopped = True
+        self.publishing.clear()
+        self.listening.clear()
+        await self.positions.stop()
+        await self.plane.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # --- socket events ------------------------------------------------------------
+    async def publish(self, session: Session, payload: object) -> Ack:
+        request = AudioPublish.parse(payload)
+        if self.grant is not None:
+            room, pid = await self._granted(session, "publish")
+        else:
+            room, pid = self.hub.joined_room(session)
+            meeting = self.meetings.meeting(room.id)
+            meeting.require(pid, Action.AUDIO_PUBLISH, self.meetings.clock())
+        self._ensure_mode(room)
+        self.publishing[pid] = (session.sid, room.id)
+        try:
+            answer = await self.plane.open_uplink(
+                pid, room.id, screen_candidates(request.sdp, session.address))
+        except Exception:
+            self.publishing.pop(pid, None)
+            if self.grant is not None:
+                await self.grant(session, "close:publish")
+            raise
+        await self._still_there(session, pid, room.id)
+        log.info("microphone on in %s (%d sending)", room.id, len(self.publishing))
+        return {"ok": True, "type": "answer", "sdp": answer}
+
+    async def listen(self, session: Session, payload: object) -> Ack:
+        request = AudioListen.parse(payload)
+        if request.slots > self.settings.audio_slots:
+            raise HirobaError(
+                Reason.BAD_FIELD, f"at most {self.settings.audio_slots} slots on this server"
+            )
+        if self.grant is None:
+            room, pid = self.hub.joined_room(session)
+        if len(audio_mlines(request.sdp)) != request.slots:
+            raise HirobaError(Reason.BAD_FIELD, "the offer must hold exactly `slots` streams")
+        if self.grant is not None:
+            room, pid = await self._granted(session, "listen")
+        self._ensure_mode(room)
+        self.listening[pid] = (session.sid, room.id)
+        self._slot_counts[pid] = request.slots
+        try:
+            answer = await self.plane.open_listener(
+                pid, room.id, screen_candidates(request.sdp, session.address))
+        except Exception:
+            self.listening.pop(pid, None)
+            raise
+        await self._still_there(session, pid, room.id)
+        return {
+            "ok": True, "type": "answer", "sdp": answer,
+            "slots": self._slot_list(pid, self.plane.heard_by(pid)),
+            "active": sorted(self.plane.active_speakers(room.id)),
+        }  # fmt: skip
+
+    async def close(self, session: Session, payload: object) -> Ack:
+        request = AudioClose.parse(payload)
+        pid = session.pid
+        if pid is None:
+            raise HirobaError(Reason.NOT_JOINED, "join a room first")
+        if request.what in (AudioTarget.PUBLISH, AudioTarget.ALL):
+            await self._close_uplink(pid)
+        if request.what in (AudioTarget.LISTEN, AudioTarget.ALL):
+            self.listening.pop(pid, None)
+            await self.plane.close_listener(pid)
+        if self.grant is not None:
+            await self.grant(session, "close:" + request.what.value)
+        return {"ok": True}
+
+    # --- cluster mode ---------------------------------------------------------------------
+    async def _granted(self, session: Session, op: str) -> tuple[Room, str]:
+        """Edge: the leader's answer for this socket's ``op``; raises its refusal."""
+        assert self.grant is not None
+        answer = await self.grant(session, op)
+        if answer.get("ok") is not True:
+            reason = str(answer.get("reason", "internal"))
+            raise HirobaError(Reason(reason) if reason in Reason.__members__.values()
+                              else Reason.INTERNAL, str(answer.get("message", "")))
+        room = self.hub.room(str(answer["room"]))
+        session.room, session.pid = room.id, str(answer["pid"])
+        self._ensure_mode(room)
+        self.apply_speakers(room.id, [str(s) for s in answer.get("speakers", [])])
+        return room, session.pid
+
+    async def serve_grant(self, session: Session, op: str) -> Ack:
+        """Leader: may the socket (on another node) do ``op``; registers its peers."""
+        room, pid = self.hub.joined_room(session)
+        if op == "publish":
+            self.meetings.meeting(room.id).require(pid, Action.AUDIO_PUBLISH,
+                                                   self.meetings.clock())
+            self.publishing[pid] = (session.sid, room.id)
+            self.remote_peers[pid] = session.sid
+        elif op == "listen":
+            self.listening[pid] = (session.sid, room.id)
+            self.remote_peers[pid] = session.sid
+        elif op.startswith("close:"):
+            what = op.removeprefix("close:")
+            if what in ("publish", "all"):
+                self.publishing.pop(pid, None)
+            if what in ("listen", "all"):
+                self.listening.pop(pid, None)
+            if pid not in self.publishing and pid not in self.listening:
+                self.remote_peers.pop(pid, None)
+        else:
+            raise HirobaError(Reason.BAD_FIELD, f"no audio operation {op[:20]!r}")
+        meeting = self.meetings.meetings.get(room.id)
+        holder = meeting.floor.holder if meeting is not None else None
+        speakers = sorted(self.hub.speakers(room.id), key=lambda s: (s != holder, s))
+        return {"ok": True, "room": room.id, "pid": pid, "speakers": speakers}
+
+    def apply_speakers(self, room_id: str, ids: list[str]) -> None:
+        """Edge: a room's floor speakers as the leader decided them."""
+        if tuple(ids) != self._speaker_order.get(room_id):
+            self._speaker_order[room_id] = tuple(ids)
+            self.plane.set_speakers(room_id, ids)
+
+    async def regrant(self) -> None:
+        """Edge, after the leader changed: tell the new one about this node's peers; a
+        microphone it no longer allows closes."""
+        assert self.grant is not None
+        for op, peers in (("publish", self.publishing), ("listen", self.listening)):
+            for pid, (sid, _room) in list(peers.items()):
+                session = self.hub.sessions.get(sid)
+                if session is None:
+                    continue
+                answer = await self.grant(session, op)
+                if answer.get("ok") is not True:
+                    await self.drop(pid, "publish" if op == "publish" else "all")
+                    body = {"reason": answer.get("reason", "forbidden"),
+                            "message": answer.get("message", "")}
+                    self._emit(events.AUDIO_CLOSED, body, to=sid)
+
+    async def drop(self, pid: str, what: str = "all") -> None:
+        """Edge: close this node's peers of ``pid`` (the leader said so, or it left)."""
+        if what in ("publish", "all"):
+            await self._close_uplink(pid)
+        if what == "all":
+            self.listening.pop(pid, None)
+            self._slot_counts.pop(pid, None)
+            await self.plane.leave(pid)
+
+    # --- meeting changes and positions ------------------------------------------------
+    def refresh(self, room_id: str) -> None:
+        """After a meeting change in ``room_id`` ("" for every room): the floor holders
+        heard there, and the microphones of those no longer allowed to speak closed."""
+        if self._stopped:
+            return
+        for rid in [room_id] if room_id else list(self.hub.rooms):
+            meeting = self.meetings.meetings.get(rid)
+            if meeting is None:
+                continue
+            speakers = self.hub.speakers(rid)
+            if speakers != self._speakers.get(rid):
+                self._speakers[rid] = speakers
+                holder = meeting.floor.holder
+                ordered = sorted(speakers, key=lambda s: (s != holder, s))
+                self.plane.set_speakers(rid, ordered)
+                if self.speakers_changed is not None:
+                    self.speakers_changed(rid, ordered)
+            now = self.meetings.clock()
+            for pid, (sid, room) in list(self.publishing.items()):
+                if room != rid:
+                    continue
+                person = meeting.people.get(pid)
+                if person is None:
+                    decision = policy.Decision(False, Reason.NOT_JOINED, "you left the room")
+                else:
+                    ctx = meeting.context(person, now)
+                    decision = policy.decide(person.role, Action.AUDIO_PUBLISH, ctx)
+                if not decision.allowed:
+                    self.publishing.pop(pid, None)
+                    self._spawn(self.plane.close_uplink(pid))
+                    if pid in self.remote_peers and self.remote_gone is not None:
+                        self.remote_gone(pid, self.remote_peers[pid], "publish")
+                    reason = decision.reason or Reason.FORBIDDEN
+                    body = {"reason": reason.value, "message": decision.message}
+                    self._emit(events.AUDIO_CLOSED, body, to=sid)
+
+    async def _feed(self) -> None:
+        rooms = {room for _, room in [*self.publishing.values(), *self.listening.values()]}
+        for rid in rooms:
+            room = self.hub.rooms.get(rid)
+            if room is not None and room.kind is RoomKind.PLAZA:
+                if self.positions_of is not None:
+                    where = self.positions_of(rid)
+                else:
+                    where = {p.id: (p.x, p.z) for p in room.participants.values()}
+                self.plane.set_positions(rid, where)
+
+    # --- internals ----------------------------------------------------------------------
+    def _join_extra(self, room: Room, participant: Participant) -> dict[str, object]:
+        audio = {"slots": self.settings.audio_slots, "mode": room_mode(room).value,
+                 "radius": self.settings.audio_radius}  # fmt: skip
+        return {"audio": audio}
+
+    def _ensure_mode(self, room: Room) -> None:
+        if room.id not in self._moded:
+            self._moded.add(room.id)
+            self.plane.set_mode(room.id, room_mode(room))
+
+    async def _still_there(self, session: Session, pid: str, room_id: str) -> None:
+        if session.pid != pid or session.room != room_id or not session.connected:
+            # Left (or moved rooms) while the connection was negotiated.
+            self.publishing.pop(pid, None)
+            self.listening.pop(pid, None)
+            await self.plane.leave(pid)
+            raise HirobaError(Reason.NOT_JOINED, "left the room during set-up")
+
+    async def _close_uplink(self, pid: str) -> None:
+        self.publishing.pop(pid, None)
+        await self.plane.close_uplink(pid)
+
+    def _slot_list(self, pid: str, mapping: dict[int, str]) -> list[str | None]:
+        return [mapping.get(i) for i in range(self._slot_counts.get(pid, len(mapping)))]
+
+    def _on_slots(self, listener: str, mapping: dict[int, str]) -> None:
+        found = self.listening.get(listener)
+        if found is not None:
+            self._emit(events.AUDIO_SLOTS, {"slots": self._slot_list(listener, mapping)},
+                       to=found[0])  # fmt: skip
+
+    def _on_active(self, room: str, ids: frozenset[str]) -> None:
+        if not self.emit_active:
+            return  # a cluster edge: the leader, who hears every node's speakers, tells
+        self._emit(events.AUDIO_ACTIVE, {"room": room, "active": sorted(ids)}, room=room)
+
+    def _emit(self, event: str, body: Any, **target: str) -> None:
+        if not self._stopped:
+            self._outbox.put_nowait((event, body, target))
+
+    async def _send(self) -> None:
+        while True:
+            event, body, target = await self._outbox.get()
+            try:
+                await self.sio.emit(event, body, **target)
+            except Exception:
+                log.exception("could not send %s", event)
+
+    def _left(self, room_id: str, participant: Participant) -> None:
+        pid = participant.id
+        remote_sid = self.remote_peers.pop(pid, None)
+        if remote_sid is not None and self.remote_gone is not None:
+            self.remote_gone(pid, remote_sid, "all")
+        self.publishing.pop(pid, None)
+        self.listening.pop(pid, None)
+        self._slot_counts.pop(pid, None)
+        if not self._stopped:
+            self._spawn(self.plane.leave(pid))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

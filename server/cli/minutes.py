@@ -1,0 +1,98 @@
+"""``hiroba minutes RECORDING``: the minutes (議事録) of a recording as Markdown or HTML.
+
+RECORDING is a recording id, looked up under the recordings folder (only through
+:func:`server.recording.ids.recording_dir`: a bare word that is not an id is refused), or
+the path of a recording folder, spelt with a ``/`` (``./folder`` in the current folder).
+The index row, when the database has one, gives the title. Reads files only (and the
+index); works while the server runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rooms.errors import HirobaError, Reason
+from server.config.settings import Settings
+from server.recording.ids import is_recording_id, recording_dir
+from server.recording.index import RecordingIndex, RecordingRow
+from server.recording.minutes import build_minutes, render_html, render_markdown
+from server.storage.store import SQLiteStore
+
+AddFlags = Callable[[argparse.ArgumentParser], None]
+SettingsOf = Callable[[argparse.Namespace], Settings]
+
+
+def _folder(recording: str, settings: Settings) -> Path:
+    """The folder RECORDING names: an id under the recordings folder, or a path."""
+    if is_recording_id(recording):
+        return recording_dir(settings.recordings_path, recording)
+    if "/" in recording:  # a path is spelt as one (./folder), so a bare word is an id
+        return Path(recording)
+    # Neither an id nor a path: refused as an unknown id is (tells nothing more).
+    raise HirobaError(Reason.NOT_FOUND, f"no such recording: {recording!r}")
+
+
+def _row(settings: Settings, recording_id: str) -> RecordingRow | None:
+    """The index row of the recording, when the database exists and has one."""
+    if not settings.database_path.is_file():
+        return None
+
+    async def get() -> RecordingRow | None:
+        store = SQLiteStore(settings.database_path)
+        await store.open()
+        try:
+            return await RecordingIndex(store, settings.recordings_path).get(recording_id)
+        except HirobaError:
+            return None
+        finally:
+            await store.close()
+
+    return asyncio.run(get())
+
+
+def minutes(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the minutes to ``--output`` or standard output."""
+    folder = _folder(args.recording, settings)
+    if not (folder / "recording.json").is_file():
+        raise HirobaError(Reason.NOT_FOUND, f"no recording in {args.recording!r}")
+    row = _row(settings, folder.name) if is_recording_id(folder.name) else None
+    try:
+        tz = settings.zone if args.tz is None else ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise HirobaError(Reason.BAD_FIELD, f"unknown time zone {args.tz!r}") from exc
+    m = build_minutes(folder, row, include_moderation=args.staff, tz=tz)
+    text = (render_html if args.format == "html" else render_markdown)(m, lang=args.lang)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"minutes of {m.recording_id} written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def add_commands(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    add_flags: AddFlags, settings_of: SettingsOf,
+) -> None:
+    p = sub.add_parser(
+        "minutes", help="write the minutes (議事録) of a recording",
+        description="The minutes of a recorded meeting: date and times, attendance by "
+        "role, agenda, speaker timeline and speaking times, captions, poll results, "
+        "opinions and questions; with --staff also names of citizens, hidden items and "
+        "moderation actions (not for publication).")
+    p.add_argument("recording", help="recording id, or the path of a recording folder (with a /)")
+    p.add_argument("--format", choices=("md", "html"), default="md")
+    p.add_argument("--staff", action="store_true",
+                   help="the staff edition: adds moderation actions and names")
+    p.add_argument("--lang", choices=("ja", "en"), default="ja", help="headings' language")
+    p.add_argument("--tz", default=None,
+                   help="time zone of the times shown, e.g. Europe/Berlin (default: the "
+                   "time_zone setting, Asia/Tokyo unless set)")
+    p.add_argument("--output", "-o", default=None, help="file to write (default: stdout)")
+    add_flags(p)
+    p.set_defaults(run=lambda args: minutes(args, settings_of(args)))

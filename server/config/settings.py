@@ -1,0 +1,972 @@
+"""Settings: loaded once into a frozen object; nothing else reads ``os.environ``.
+
+Precedence, lowest first: defaults, the TOML file (``--config`` or ``HIROBA_CONFIG``),
+``HIROBA_*`` environment variables, command-line flags. :func:`resolve_settings` also says
+which of them set each value (``hiroba config show``). Each field's metadata (:func:`_doc`)
+gives its ``--help`` text, group and metavar; its real type picks its converter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import ipaddress
+import math
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rooms.errors import HirobaError, Reason
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: MediaPipe's published face_landmarker.task (float16, version 1), see docs/models.md.
+OFFICIAL_MODEL_URL = (
+    "https://storage.googleapis.com/mediapipe-models/face_landmarker/face_landmarker/"
+    "float16/1/face_landmarker.task"
+)
+
+
+#: The groups of ``hiroba serve --help`` and ``hiroba config show``, in the order shown,
+#: each with the sentence that introduces it. Every setting names one (``_doc(group=)``).
+GROUPS: dict[str, str] = {
+    "network": "Where Hiroba listens and how browsers reach it.",
+    "security": "Who may connect, how fast, and the secret that signs tokens.",
+    "storage": "Folders and files on this machine, and what goes into a new database.",
+    "meetings": "Meeting procedure: the floor's time limits, the chat filter, and the time "
+    "zone of minutes, exports and the console.",
+    "motion": "Walking and the motion plane (/motion WebSocket) that carries positions and poses.",
+    "media": "Voices and WebRTC: audio routing, ICE and TURN.",
+    "tracking": "Face tracking: the model, its smoothing filters, tracking on the server.",
+    "cluster": "Several nodes joined through Redis (docs/cluster.md); none: one process.",
+    "logging": "Logs, metrics and debugging.",
+}
+
+
+def _doc(
+    text: str,
+    group: str | None = None,
+    *,
+    metavar: str | None = None,
+    choices: tuple[str, ...] = (),
+    secret: bool = False,
+    default_text: str | None = None,
+) -> dict[str, object]:
+    """A field's metadata: its help ``text``, its ``group`` (a key of :data:`GROUPS`), the
+    ``metavar`` ``--help`` shows (else one by type), the only values it accepts
+    (``choices``, matched case-insensitively), whether its value is ``secret`` (masked by
+    ``hiroba config show``; a URL keeps its host, the rest of a secret goes) and, for a
+    default worked out from other settings, how ``--help`` says it (``default_text``)."""
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"setting group {group!r} is not one of {', '.join(GROUPS)}")
+    return {"doc": text, "group": group, "metavar": metavar, "choices": choices,
+            "secret": secret, "default_text": default_text}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a Hiroba process. Field docs appear in ``hiroba serve --help``."""
+
+    host: str = field(
+        default="127.0.0.1", metadata=_doc("address to listen on", "network", metavar="ADDRESS")
+    )
+    port: int = field(
+        default=8080, metadata=_doc("TCP port to listen on", "network", metavar="PORT")
+    )
+    data_dir: Path = field(
+        default=Path("data"),
+        metadata=_doc("folder for the SQLite database and secrets", "storage", metavar="DIR"),
+    )
+    tls_cert: Path | None = field(
+        default=None,
+        metadata=_doc("PEM certificate; with tls_key serves HTTPS", "network", metavar="FILE"),
+    )
+    tls_key: Path | None = field(
+        default=None, metadata=_doc("PEM private key for tls_cert", "network", metavar="FILE")
+    )
+    web_root: Path = field(
+        default=_PROJECT_ROOT / "web_client",
+        metadata=_doc("folder of the browser client's sources (served with client_dev)",
+                      "storage", metavar="DIR"),
+    )
+    client_dir: Path = field(
+        # Package data of `server`: where `make client` builds it, and what the wheel carries.
+        default=Path(__file__).resolve().parents[1] / "static",
+        metadata=_doc("folder of the built browser client (make client)", "storage",
+                      metavar="DIR"),
+    )
+    client_dev: bool = field(
+        default=False,
+        metadata=_doc(
+            "development: serve the browser client's sources from web_root unbuilt, with an "
+            "import map (no make client after each change); never in production",
+            "logging",
+        ),
+    )
+    tick_hz: float = field(
+        default=10.0,
+        metadata=_doc("movement updates per second sent to each room", "motion", metavar="HZ"),
+    )
+    max_speed: float = field(
+        default=4.0,
+        metadata=_doc("fastest walking speed in metres per second", "motion", metavar="M/S"),
+    )
+    seed_demo: bool = field(
+        # Off unless asked (make run asks): a city's database starts empty, not with a
+        # demo plaza and committee its staff would have to find and delete.
+        default=False,
+        metadata=_doc("create the demo rooms and notices on first start (make run does)",
+                      "storage"),
+    )
+    secret_file: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "file holding the token-signing secret",
+            "security",
+            metavar="FILE",
+            default_text="DATA_DIR/secret.key",
+        ),
+    )
+    allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "extra origins allowed to open sockets (comma separated); same origin always is",
+            "security",
+            metavar="ORIGIN,...",
+        ),
+    )
+    max_message_bytes: int = field(
+        default=16_384,
+        metadata=_doc("largest socket message accepted", "security", metavar="BYTES"),
+    )
+    events_per_second: float = field(
+        default=30.0,
+        metadata=_doc("sustained socket events per client", "security", metavar="PER_SECOND"),
+    )
+    events_burst: float = field(
+        default=60.0,
+        metadata=_doc("burst of socket events per client", "security", metavar="EVENTS"),
+    )
+    max_connections_per_address: int = field(
+        default=200,
+        metadata=_doc(
+            "socket.io connections one client address may hold on this node (0: no limit); "
+            "loopback addresses are not counted (a proxy on this machine: see "
+            "trusted_proxies)",
+            "security",
+            metavar="N",
+        ),
+    )
+    ipv6_limit_prefix: int = field(
+        default=64,
+        metadata=_doc(
+            "prefix length an IPv6 client is counted by in every per-address limit (sockets, "
+            "staff logins): a household holds a whole /64 or more; IPv4 counts each address",
+            "security",
+            metavar="BITS",
+        ),
+    )
+    flood_disconnect_after: int = field(
+        default=200,
+        metadata=_doc(
+            "rate-limited events tolerated (2 forgiven per second) before a client is disconnected",
+            "security",
+            metavar="EVENTS",
+        ),
+    )
+    log_level: str = field(
+        default="info",
+        metadata=_doc(
+            "debug, info, warning or error",
+            "logging",
+            choices=("debug", "info", "warning", "error"),
+        ),
+    )
+    log_format: str = field(
+        default="text",
+        metadata=_doc(
+            "text, or json: one JSON object per log line", "logging", choices=("text", "json")
+        ),
+    )
+    metrics_allow: tuple[str, ...] = field(
+        default=("127.0.0.0/8", "::1/128"),
+        metadata=_doc(
+            "networks (CIDR, comma separated) whose requests /metrics answers",
+            "logging",
+            metavar="CIDR,...",
+        ),
+    )
+    trusted_proxies: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "networks (CIDR, comma separated) of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed (e.g. 127.0.0.1/32 for nginx on this machine); "
+            "none: every peer is the client",
+            "network",
+            metavar="CIDR,...",
+        ),
+    )
+    debug_endpoints: bool = field(
+        default=False,
+        metadata=_doc(
+            "serve GET /api/debug/leaks (live object and task counts, loopback only) for "
+            "load tests; keep off in production",
+            "logging",
+        ),
+    )
+    floor_limit_seconds: float = field(
+        default=180.0,
+        metadata=_doc(
+            "time limit when the floor is given without one, in seconds",
+            "meetings",
+            metavar="SECONDS",
+        ),
+    )
+    floor_grace_seconds: float = field(
+        default=10.0,
+        metadata=_doc(
+            "grace after a speaker's limit before the automatic mute",
+            "meetings",
+            metavar="SECONDS",
+        ),
+    )
+    ng_word_files: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "chat NG-word list files (comma separated); none: the bundled ja and en",
+            "meetings",
+            metavar="FILE,...",
+        ),
+    )
+    time_zone: str = field(
+        default="Asia/Tokyo",
+        metadata=_doc(
+            "the city's time zone (IANA name), in which minutes, exports and the staff "
+            "console show times",
+            "meetings",
+            metavar="ZONE",
+        ),
+    )
+    staff_login_attempts_per_minute: float = field(
+        default=10.0,
+        metadata=_doc(
+            "staff login attempts allowed per client address per minute",
+            "security",
+            metavar="PER_MINUTE",
+        ),
+    )
+    staff_login_account_failures: int = field(
+        default=5,
+        metadata=_doc(
+            "wrong passwords for one staff account, from any addresses, before its logins "
+            "are backed off (1 s, doubling with each further failure)",
+            "security",
+            metavar="COUNT",
+        ),
+    )
+    staff_login_account_backoff_max: float = field(
+        default=900.0,
+        metadata=_doc(
+            "longest back-off of one staff account's logins, in seconds",
+            "security",
+            metavar="SECONDS",
+        ),
+    )
+    staff_login_account_window: float = field(
+        default=1800.0,
+        metadata=_doc(
+            "seconds without a wrong password after which an account's failures are "
+            "forgotten (at least the longest back-off)",
+            "security",
+            metavar="SECONDS",
+        ),
+    )
+    model_path: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "face_landmarker.task to take first (verified, then copied into the model cache)",
+            "tracking",
+            metavar="FILE",
+        ),
+    )
+    model_cache_dir: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "folder for the face-tracking model",
+            "tracking",
+            metavar="DIR",
+            default_text="DATA_DIR/models",
+        ),
+    )
+    model_url: str = field(
+        default=OFFICIAL_MODEL_URL,
+        metadata=_doc(
+            "MediaPipe's download address for the model, tried next (empty: skip)",
+            "tracking",
+            metavar="URL",
+        ),
+    )
+    model_fetch_timeout: float = field(
+        default=5.0,
+        metadata=_doc(
+            "seconds to wait for model_url before the next source", "tracking", metavar="SECONDS"
+        ),
+    )
+    tracking_head_min_cutoff: float = field(
+        default=0.5,
+        metadata=_doc("head smoothing cutoff at rest, in hertz", "tracking", metavar="HZ"),
+    )
+    tracking_head_beta: float = field(
+        default=0.1,
+        metadata=_doc(
+            "how fast the head cutoff rises with speed (per deg/s)",
+            "tracking",
+            metavar="BETA",
+        ),
+    )
+    tracking_face_min_cutoff: float = field(
+        default=1.0,
+        metadata=_doc("expression smoothing cutoff at rest, in hertz", "tracking", metavar="HZ"),
+    )
+    tracking_face_beta: float = field(
+        default=5.0,
+        metadata=_doc(
+            "how fast the expression cutoff rises with speed",
+            "tracking",
+            metavar="BETA",
+        ),
+    )
+    tracking_d_cutoff: float = field(
+        default=1.0,
+        metadata=_doc("cutoff for the speed estimate, in hertz", "tracking", metavar="HZ"),
+    )
+    move_deltas: bool = field(
+        default=False,
+        metadata=_doc(
+            "also send positions in the room:delta (for clients without the /motion "
+            "WebSocket; the browser does not need it)",
+            "motion",
+        ),
+    )
+    motion_hz: float = field(
+        default=20.0,
+        metadata=_doc(
+            "motion-plane frames per second to each client (/motion WebSocket)",
+            "motion",
+            metavar="HZ",
+        ),
+    )
+    motion_near_k: int = field(
+        default=8,
+        metadata=_doc(
+            "nearest plaza neighbours each client gets at full rate", "motion", metavar="N"
+        ),
+    )
+    motion_near_radius: float = field(
+        default=12.0,
+        metadata=_doc(
+            "metres within which those neighbours are looked for", "motion", metavar="METRES"
+        ),
+    )
+    motion_cull_radius: float = field(
+        default=30.0,
+        metadata=_doc(
+            "metres beyond which plaza avatars are not sent at all", "motion", metavar="METRES"
+        ),
+    )
+    motion_far_hz: float = field(
+        default=1.0,
+        metadata=_doc(
+            "updates per second of avatars in range but not near", "motion", metavar="HZ"
+        ),
+    )
+    motion_datachannel_max: int = field(
+        default=100,
+        metadata=_doc(
+            "most clients on the motion plane's WebRTC data-channel fallback (0: none)",
+            "motion",
+            metavar="N",
+        ),
+    )
+    server_tracking_max: int = field(
+        default=4,
+        metadata=_doc(
+            "most participants whose camera is tracked on the server at once (0: none)",
+            "tracking",
+            metavar="N",
+        ),
+    )
+    server_tracking_fps: float = field(
+        default=15.0,
+        metadata=_doc(
+            "camera frames tracked per second per participant on the server",
+            "tracking",
+            metavar="FPS",
+        ),
+    )
+    ice_servers: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "STUN/TURN URLs for WebRTC (comma separated); none: no third party",
+            "media",
+            metavar="URL,...",
+        ),
+    )
+    turn_urls: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "STUN/TURN URLs browsers use (comma separated, e.g. "
+            "turn:turn.example.jp:3478?transport=udp,turns:turn.example.jp:443?transport=tcp)"
+            "; none: browsers use no third party",
+            "media",
+            metavar="URL,...",
+        ),
+    )
+    turn_secret_file: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "file holding the TURN server's shared secret (coturn static-auth-secret): each "
+            "join then gets time-limited TURN credentials",
+            "media",
+            metavar="FILE",
+        ),
+    )
+    turn_ttl_seconds: int = field(
+        default=6 * 3600,
+        metadata=_doc(
+            "how long a browser's TURN credentials are valid", "media", metavar="SECONDS"
+        ),
+    )
+    ice_host_addresses: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "IP addresses WebRTC may offer as host candidates (comma separated, loopback "
+            "allowed); none: every non-loopback interface",
+            "media",
+            metavar="IP,...",
+        ),
+    )
+    audio_slots: int = field(
+        default=3,
+        metadata=_doc(
+            "voices each listener's browser can play at once (1-8)", "media", metavar="N"
+        ),
+    )
+    audio_proximity_n: int = field(
+        default=3,
+        metadata=_doc(
+            "loudest nearby plaza speakers each listener hears (<= audio_slots)",
+            "media",
+            metavar="N",
+        ),
+    )
+    audio_radius: float = field(
+        default=12.0,
+        metadata=_doc("metres within which plaza speakers are heard", "media", metavar="METRES"),
+    )
+    audio_speech_bitrate: int = field(
+        default=20_000,
+        metadata=_doc(
+            "Opus bitrate speakers are asked to send, bit/s (16000-24000)",
+            "media",
+            metavar="BIT/S",
+        ),
+    )
+    audio_positions_hz: float = field(
+        default=4.0,
+        metadata=_doc("plaza positions fed to proximity routing per second", "media", metavar="HZ"),
+    )
+    recordings_dir: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "folder of meeting recordings",
+            "storage",
+            metavar="DIR",
+            default_text="DATA_DIR/recordings",
+        ),
+    )
+    recording_retention_days: float = field(
+        default=90.0,
+        metadata=_doc(
+            "days an unpublished recording is kept before deletion (0: keep all)",
+            "storage",
+            metavar="DAYS",
+        ),
+    )
+
+    redis_url: str | None = field(
+        default=None,
+        metadata=_doc(
+            "the Redis server joining this node to others "
+            "(redis://host:6379/0, docs/cluster.md); none: one process",
+            "cluster",
+            metavar="URL",
+            secret=True,
+        ),
+    )
+    node_id: str | None = field(
+        default=None,
+        metadata=_doc("this node's name", "cluster", metavar="NAME", default_text="HOST:PORT"),
+    )
+    node_url: str | None = field(
+        default=None,
+        metadata=_doc(
+            "this node's address for the other nodes' HTTP calls",
+            "cluster",
+            metavar="URL",
+            default_text="http://HOST:PORT (127.0.0.1 for 0.0.0.0)",
+        ),
+    )
+    cluster_role: str = field(
+        default="any",
+        metadata=_doc(
+            "any (may become the leader: needs the database in DATA_DIR) or "
+            "edge (never leads: needs only a copy of the secret file, on any machine)",
+            "cluster",
+            choices=("any", "edge"),
+        ),
+    )
+    cluster_lease_seconds: float = field(
+        default=5.0,
+        metadata=_doc(
+            "seconds a silent leader or node is waited for before the others take over its work",
+            "cluster",
+            metavar="SECONDS",
+        ),
+    )
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "hiroba.sqlite3"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.secret_file or self.data_dir / "secret.key"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def node_name(self) -> str:
+        return self.node_id or f"{self.host}:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """:attr:`time_zone` as a tzinfo (checked when the settings were loaded)."""
+        return _zone(self.time_zone)
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    # Held here for the life of the process: ZoneInfo's own cache may let a zone go, and
+    # loading it again reads a file, which must not happen on the event loop.
+    return ZoneInfo(name)
+
+
+class Source(StrEnum):
+    """Where a setting's value came from; an earlier one wins over a later one."""
+
+    FLAG = "flag"
+    ENVIRONMENT = "environment"
+    FILE = "file"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One setting as ``hiroba serve --help`` and ``hiroba config show`` present it."""
+
+    name: str
+    #: The field's real type (``int``, ``Path | None``, ``tuple[str, ...]`` ...).
+    type: Any
+    default: object
+    doc: str
+    #: A key of :data:`GROUPS`; ``None`` only for a field someone forgot to group (a test
+    #: refuses that).
+    group: str | None
+    metavar: str
+    choices: tuple[str, ...]
+    secret: bool
+    #: How ``--help`` states a default worked out from other settings (else from ``default``).
+    default_text: str | None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return env_name(self.name)
+
+
+def setting_fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(Settings))
+
+
+def env_name(name: str) -> str:
+    return "HIROBA_" + name.upper()
+
+
+@functools.cache
+def setting_info() -> tuple[SettingInfo, ...]:
+    """Every setting with its real type and metadata, in the order of :class:`Settings`."""
+    hints = typing.get_type_hints(Settings)
+    infos = []
+    for f in setting_fields():
+        meta = f.metadata
+        choices: tuple[str, ...] = meta.get("choices", ())
+        metavar = meta.get("metavar") or (
+            "{" + ",".join(choices) + "}" if choices else _type_metavar(hints[f.name])
+        )
+        infos.append(
+            SettingInfo(
+                name=f.name, type=hints[f.name], default=f.default, doc=meta["doc"],
+                group=meta.get("group"), metavar=metavar, choices=choices,
+                secret=bool(meta.get("secret", False)), default_text=meta.get("default_text"),
+            )
+        )  # fmt: skip
+    return tuple(infos)
+
+
+# One converter per real type, for both kinds of input: text (a flag, an environment
+# variable) and TOML's own values (a file). Only ``X | None`` and ``tuple[X, ...]`` are
+# built from them; any other type has no converter, so a new setting of a type nobody
+# taught this module fails loudly (tests/unit/test_settings_sources.py) instead of
+# silently becoming a string.
+_Convert = Callable[[object], object]
+
+
+def _to_int(raw: object) -> int:
+    if isinstance(raw, str):
+        return int(raw.strip())
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    raise TypeError(raw)
+
+
+def _to_float(raw: object) -> float:
+    if isinstance(raw, str):
+        value = float(raw.strip())
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = float(raw)
+    else:
+        raise TypeError(raw)
+    if not math.isfinite(value):
+        raise ValueError(raw)
+    return value
+
+
+def _to_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+    raise ValueError(raw)
+
+
+def _to_str(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw
+    raise TypeError(raw)
+
+
+def _to_path(raw: object) -> Path:
+    if isinstance(raw, str) and raw.strip():
+        return Path(raw)
+    raise ValueError(raw)
+
+
+_SCALARS: dict[type, tuple[_Convert, str, str]] = {
+    # type: (converter, what it expects, metavar when the field names none)
+    int: (_to_int, "a whole number", "N"),
+    float: (_to_float, "a number", "NUMBER"),
+    bool: (_to_bool, "true or false", ""),
+    str: (_to_str, "text", "TEXT"),
+    Path: (_to_path, "a path", "PATH"),
+}
+
+
+def _parts(tp: Any) -> tuple[str, Any]:
+    """``("optional", X)`` for ``X | None``, ``("list", X)`` for ``tuple[X, ...]``, else
+    ``("scalar", tp)``."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1 and len(args) == 2:
+            return "optional", inner[0]
+    if typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return "list", args[0]
+    if tp in _SCALARS:
+        return "scalar", tp
+    raise TypeError(f"no settings converter for the type {tp!r}")
+
+
+def _type_metavar(tp: Any) -> str:
+    kind, inner = _parts(tp)
+    if kind == "scalar":
+        return _SCALARS[inner][2]
+    return _type_metavar(inner) + (",..." if kind == "list" else "")
+
+
+def _converter(tp: Any) -> _Convert:
+    kind, inner = _parts(tp)
+    if kind == "scalar":
+        return _SCALARS[inner][0]
+    item = _converter(inner)
+    if kind == "optional":
+        return lambda raw: None if raw is None or raw == "" else item(raw)
+
+    def items(raw: object) -> tuple[object, ...]:
+        if isinstance(raw, str):
+            parts: list[object] = [p.strip() for p in raw.split(",")]
+        elif isinstance(raw, list | tuple):
+            parts = [p.strip() if isinstance(p, str) else p for p in raw]
+        else:
+            raise TypeError(raw)
+        return tuple(item(p) for p in parts if p != "")
+
+    return items
+
+
+def _expected(tp: Any) -> str:
+    kind, inner = _parts(tp)
+    if kind == "scalar":
+        return _SCALARS[inner][1]
+    if kind == "optional":
+        return _expected(inner) + " or nothing"
+    return "a comma-separated list (or a TOML array) of " + _expected(inner)
+
+
+def parse_setting(info: SettingInfo, raw: object, where: str) -> object:
+    """``raw`` (text, or a value read from TOML) as the value of the setting ``info``;
+    ``where`` names the input in the error that refuses it."""
+    try:
+        value = _converter(info.type)(raw)
+        if info.choices and isinstance(value, str):
+            value = value.lower()
+            if value not in info.choices:
+                raise ValueError(raw)
+    except (TypeError, ValueError) as exc:
+        wanted = " or ".join(info.choices) if info.choices else _expected(info.type)
+        raise HirobaError(
+            Reason.BAD_FIELD,
+            f"setting {info.name} ({where}): cannot use {raw!r}; expected {wanted}",
+        ) from exc
+    return value
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    """The settings in effect, and where each value came from."""
+
+    settings: Settings
+    #: Setting name -> the input that set it (:attr:`Source.DEFAULT` when none did).
+    sources: Mapping[str, Source]
+    #: The TOML file read (``--config`` or ``HIROBA_CONFIG``), if any.
+    config_file: Path | None
+
+
+def resolve_settings(
+    environ: Mapping[str, str],
+    overrides: Mapping[str, object] | None = None,
+    config_file: Path | None = None,
+) -> ResolvedSettings:
+    """Build the settings from a TOML file, the environment and explicit overrides (the
+    command-line flags; ``None`` means not given), saying where each value came from."""
+    infos = {info.name: info for info in setting_info()}
+    values: dict[str, object] = {}
+    sources: dict[str, Source] = {}
+    path = config_file
+    if path is None and environ.get("HIROBA_CONFIG"):
+        path = Path(environ["HIROBA_CONFIG"])
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                table = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise HirobaError(Reason.BAD_FIELD, f"config file {path}: {exc}") from exc
+        for key, raw in table.items():
+            if key not in infos:
+                raise HirobaError(
+                    Reason.UNKNOWN_FIELD, f"config file {path}: unknown setting {key}"
+                )
+            values[key] = parse_setting(infos[key], raw, f"config file {path}")
+            sources[key] = Source.FILE
+    for info in infos.values():
+        if info.env in environ:
+            values[info.name] = parse_setting(info, environ[info.env], f"environment {info.env}")
+            sources[info.name] = Source.ENVIRONMENT
+    for name, raw in (overrides or {}).items():
+        if name not in infos:
+            raise HirobaError(Reason.UNKNOWN_FIELD, f"unknown setting {name}")
+        if raw is not None:
+            values[name] = parse_setting(infos[name], raw, f"flag {infos[name].flag}")
+            sources[name] = Source.FLAG
+    settings = Settings(**values)  # type: ignore[arg-type]
+    _check(settings)
+    return ResolvedSettings(
+        settings, {name: sources.get(name, Source.DEFAULT) for name in infos}, path
+    )
+
+
+def load_settings(
+    environ: Mapping[str, str],
+    overrides: Mapping[str, object] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build the settings from a TOML file, the environment and explicit overrides."""
+    return resolve_settings(environ, overrides, config_file).settings
+
+
+#: What ``hiroba config show`` prints instead of a secret.
+MASK = "***"
+_SECRET_QUERY_KEYS = frozenset(
+    {"password", "pass", "passwd", "pwd", "secret", "token", "key", "auth", "credential"}
+)
+
+
+def shown_value(info: SettingInfo, value: object) -> object:
+    """``value`` of the setting ``info`` as it may be shown to anyone reading a terminal or a
+    log: a secret setting's value masked (a URL keeps its scheme, host and path), and in
+    any URL a password or a password-like query parameter."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(shown_value(info, v) for v in value)
+    if isinstance(value, str):
+        return _mask_text(value, info.secret)
+    return MASK if info.secret else value
+
+
+def _mask_text(text: str, secret: bool) -> str:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return MASK if secret else text
+    if not (parts.scheme and text.startswith(parts.scheme + "://")):
+        # Not a URL with an authority ("turn:host:3478" carries no credentials): a secret
+        # is masked whole.
+        return MASK if secret and text else text
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, colon, _ = userinfo.partition(":")
+        if secret or not user:
+            # Redis takes "redis://PASSWORD@host" too: in a secret URL the user goes as well.
+            netloc = f"{MASK}@{host}"
+        elif colon:
+            netloc = f"{user}:{MASK}@{host}"
+    query = parts.query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(k.lower() in _SECRET_QUERY_KEYS for k, _ in pairs):
+        query = urlencode(
+            [(k, MASK if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs], safe="*"
+        )
+    # Rebuilt by hand: urlunsplit drops the "//" of a URL without a host (unix:///path).
+    return (
+        f"{parts.scheme}://{netloc}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
+
+
+def _check(settings: Settings) -> None:
+    """Refuse values each fine alone but wrong here, or together."""
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise HirobaError(Reason.BAD_FIELD, "tls_cert and tls_key must be given together")
+    if not 1 <= settings.tick_hz <= 60:
+        raise HirobaError(Reason.BAD_FIELD, "tick_hz must be between 1 and 60")
+    for name in ("tracking_head_min_cutoff", "tracking_face_min_cutoff", "tracking_d_cutoff"):
+        if not getattr(settings, name) > 0:
+            raise HirobaError(Reason.BAD_FIELD, f"{name} must be positive")
+    if not (
+        5 <= settings.floor_limit_seconds <= 6 * 3600 and 0 <= settings.floor_grace_seconds <= 600
+    ):
+        raise HirobaError(
+            Reason.BAD_FIELD,
+            "floor_limit_seconds must be 5 s to 6 h, floor_grace_seconds 0 to 600 s",
+        )
+    try:
+        settings.zone  # noqa: B018  (loads the zone: a bad name stops the start here)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HirobaError(
+            Reason.BAD_FIELD,
+            f"time_zone: unknown time zone {settings.time_zone!r}; give an IANA name such "
+            "as Asia/Tokyo",
+        ) from None
+    if settings.max_connections_per_address < 0:
+        raise HirobaError(Reason.BAD_FIELD, "max_connections_per_address must not be negative")
+    if not 1 <= settings.ipv6_limit_prefix <= 128:
+        raise HirobaError(Reason.BAD_FIELD, "ipv6_limit_prefix must be 1 to 128")
+    if not settings.staff_login_attempts_per_minute > 0:
+        raise HirobaError(Reason.BAD_FIELD, "staff_login_attempts_per_minute must be positive")
+    if settings.staff_login_account_failures < 1:
+        raise HirobaError(Reason.BAD_FIELD, "staff_login_account_failures must be at least 1")
+    if not 0 < settings.staff_login_account_backoff_max <= settings.staff_login_account_window:
+        raise HirobaError(Reason.BAD_FIELD, "staff_login_account_backoff_max must be positive "
+                          "and at most staff_login_account_window")
+    for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):
+        if not getattr(settings, name) >= 0:
+            raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")
+    if not 0 <= settings.recording_retention_days <= 36_500:
+        raise HirobaError(Reason.BAD_FIELD, "recording_retention_days must be 0 to 36500")
+    for name in ("metrics_allow", "trusted_proxies"):
+        for network in getattr(settings, name):
+            try:
+                ipaddress.ip_network(network)
+            except ValueError:
+                raise HirobaError(
+                    Reason.BAD_FIELD, f"{name}: {network!r} is not a CIDR network"
+                ) from None
+    _check_media(settings)
+
+
+def _check_media(settings: Settings) -> None:
+    """Face-tracking relay and WebRTC settings (see docs/operations.md)."""
+    if not 1 <= settings.motion_hz <= 60 or not 0 < settings.motion_far_hz <= settings.motion_hz:
+        raise HirobaError(
+            Reason.BAD_FIELD, "need 1 <= motion_hz <= 60 and 0 < motion_far_hz <= motion_hz"
+        )
+    if settings.motion_datachannel_max < 0:
+        raise HirobaError(Reason.BAD_FIELD, "motion_datachannel_max must not be negative")
+    if not 1 <= settings.server_tracking_fps <= 60:
+        raise HirobaError(Reason.BAD_FIELD, "server_tracking_fps must be between 1 and 60")
+    if settings.server_tracking_max < 0:
+        raise HirobaError(Reason.BAD_FIELD, "server_tracking_max must not be negative")
+    if not 1 <= settings.audio_proximity_n <= settings.audio_slots <= 8:
+        raise HirobaError(Reason.BAD_FIELD, "need 1 <= audio_proximity_n <= audio_slots <= 8")
+    if not 16_000 <= settings.audio_speech_bitrate <= 24_000:
+        raise HirobaError(Reason.BAD_FIELD, "audio_speech_bitrate must be 16000 to 24000")
+    if not settings.audio_radius > 0 or not 0.5 <= settings.audio_positions_hz <= 20:
+        raise HirobaError(
+            Reason.BAD_FIELD, "audio_radius must be positive, audio_positions_hz 0.5 to 20"
+        )
+    for url in settings.ice_servers:
+        if url.split(":", 1)[0] not in ("stun", "stuns", "turn", "turns"):
+            raise HirobaError(Reason.BAD_FIELD, f"ice_servers: {url!r} is not a STUN/TURN URL")
+    for address in settings.ice_host_addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise HirobaError(
+                Reason.BAD_FIELD, f"ice_host_addresses: {address!r} is not an IP address"
+            ) from None

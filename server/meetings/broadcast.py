@@ -1,0 +1,69 @@
+"""Telling people what happened in a meeting: the room (public, redacted), its staff (in
+full) and single sockets (notices). Uses the views of :mod:`server.meetings.views`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+
+import socketio
+
+from moderation.events import DomainEvent
+from moderation.meeting import Meeting
+from server.meetings import views
+from server.meetings.seats import staff_room
+from server.sockets import events as ev
+
+
+class Broadcaster:
+    """Emits meeting events over socket.io. ``rooms()`` lists every room id (for events
+    that belong to no room, such as the expiry of a ban)."""
+
+    def __init__(self, sio: socketio.AsyncServer, rooms: Callable[[], Iterable[str]]) -> None:
+        self.sio = sio
+        self.rooms = rooms
+
+    async def events(
+        self, room: str, meeting: Meeting | None, happened: Sequence[DomainEvent], now: float
+    ) -> None:
+        staff: list[dict[str, object]] = []
+        floor = agenda = False
+        for e in happened:
+            body = views.public_event(e)
+            if body is not None and room:
+                await self.sio.emit(ev.MEETING_EVENT, body, room=room)
+            floor = floor or e.topic.startswith(views.FLOOR_PREFIXES)
+            agenda = agenda or e.topic.startswith(views.AGENDA_PREFIX)
+            staff_body = views.staff_event(meeting, e)
+            if staff_body is not None:
+                staff.append(staff_body)
+        if meeting is not None and floor:
+            await self.sio.emit(ev.MEETING_FLOOR, views.floor_view(meeting, now), room=room)
+        if meeting is not None and agenda:
+            await self.sio.emit(ev.MEETING_AGENDA, views.agenda_view(meeting, now), room=room)
+        if staff:
+            for r in [room] if room else list(self.rooms()):
+                await self.sio.emit(ev.MEETING_STAFF, {"room": r, "events": staff},
+                                    room=staff_room(r))
+
+    async def notify(self, sid: str, kind: str, **details: object) -> None:
+        """A personal notice (muted, removed...) to one socket."""
+        with contextlib.suppress(Exception):  # the socket may be gone already
+            await self.sio.emit(ev.MEETING_NOTICE, {"kind": kind, **details}, to=sid)
+
+    async def admitted(self, sid: str, ack: dict[str, object]) -> None:
+        await self.sio.emit(ev.MEETING_ADMITTED, ack, to=sid)
+
+    async def enter(self, sid: str, room: str, *, staff: bool = False) -> None:
+        await self.sio.enter_room(sid, room)
+        if staff:
+            await self.sio.enter_room(sid, staff_room(room))
+
+    async def leave(self, sid: str, room: str) -> None:
+        with contextlib.suppress(Exception):  # the socket may be gone already
+            await self.sio.leave_room(sid, room)
+            await self.sio.leave_room(sid, staff_room(room))
+
+    async def disconnect(self, sid: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect(sid)

@@ -1,0 +1,468 @@
+"""The meetings of this process: one :class:`Meeting` per room, the server-wide
+:class:`SanctionBook`, who sits where (:class:`Seat`, one per socket), and what follows
+an operation of the core: store, carry out, broadcast.
+
+Every entry point calls the core, then :meth:`MeetingService.commit` with the events it
+returned. ``commit`` first applies what must be immediate (an ejected person loses their
+seat and avatar at once), then stores the events in one transaction on the store's
+thread, then tells the room (``meeting:event``, ``meeting:floor``, ``meeting:agenda``),
+its staff (``meeting:staff``) and the people concerned (``meeting:notice``,
+``meeting:admitted``). Time-driven changes (floor expiry, auto-mute, agenda overrun,
+sanction expiry) come from :meth:`MeetingService.tick`, a few times a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import socketio
+
+from moderation import policy
+from moderation.audit import AuditEntry
+from moderation.credentials import device_ref, is_device_token, new_device_token
+from moderation.events import DomainEvent
+from moderation.floor import AutoMuted
+from moderation.invitations import redeem
+from moderation.lobby import Place
+from moderation.meeting import Meeting
+from moderation.resume import ResumeClaim, issue_resume, verify_resume
+from moderation.roster import Joined, Left, MeetingRules, Person, PlaceChanged
+from moderation.sanctions import (
+    SanctionBook,
+    SanctionExpired,
+    SanctionImposed,
+    SanctionKind,
+    SanctionLifted,
+    SanctionRecord,
+)
+from moderation.sessions import IDLE_SECONDS
+from moderation.wordfilter import DEFAULT_LIST_DIR, DEFAULT_LIST_FILES, WordFilter, parse_word_list
+from rooms.appearance import AvatarStyle
+from rooms.errors import HirobaError, Reason, RoomError
+from rooms.model import Role
+from rooms.room import Room
+from server.common.periodic import Periodic
+from server.config.settings import Settings
+from server.meetings import views
+from server.meetings.broadcast import Broadcaster
+from server.meetings.seats import Seat, Seats
+from server.meetings.store import MeetingStore, Write, writes_for
+from server.sockets.hub import Hub, Session, new_participant_id
+from server.staff.auth import AccountBackoff, StaffAuth, StaffIdentity
+from server.staff.store import StaffStore
+from server.storage.store import SQLiteStore
+
+log = logging.getLogger(__name__)
+
+#: Meeting ticks per second: floor expiry and auto-mute land within 1/TICK_HZ seconds.
+TICK_HZ = 4.0
+#: How often a console's login session is checked again while it acts (seconds).
+SESSION_RECHECK_SECONDS = 5.0
+#: Causes of leaving after which the server sends the person away.
+EJECTED = frozenset({"refused", "removed", "banned"})
+_INSERT_REDEMPTION = (
+    "INSERT OR IGNORE INTO redemptions (token_id, room_id, device, at) VALUES (?, ?, ?, ?)"
+)
+
+
+def load_word_filter(paths: Sequence[str]) -> WordFilter:
+    """The NG-word filter from the configured lists (default: the bundled ja and en).
+    Blocking: call off the event loop."""
+    files = [Path(p) for p in paths] or [DEFAULT_LIST_DIR / f for f in DEFAULT_LIST_FILES]
+    words: list[str] = []
+    for f in files:
+        words += parse_word_list(f.read_text(encoding="utf-8"))
+    return WordFilter(words)
+
+
+@dataclass
+class Entry:
+    """The outcome of a join: who the person is and where they go."""
+
+    seat: Seat
+    waiting: bool
+    ack: dict[str, object] = field(default_factory=dict)
+
+
+#: Puts an admitted person's avatar into the room and returns the join ack (SocketApi).
+EnterRoom = Callable[[Session, Room, Seat], Awaitable[dict[str, Any]]]
+#: ``(room, its meeting or None, what happened)`` after a commit.
+EventListener = Callable[[str, Meeting | None, Sequence[DomainEvent]], None]
+
+
+class MeetingService:
+    """Meetings, seats and sanctions of one process."""
+
+    def __init__(
+        self, settings: Settings, hub: Hub, sio: socketio.AsyncServer, db: SQLiteStore,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.sio = sio
+        self.secret = b""
+        self.clock = clock
+        self.records = MeetingStore(db)
+        self.staff = StaffStore(db)
+        self.auth = StaffAuth(
+            self.staff, b"", settings.staff_login_attempts_per_minute,
+            backoff=AccountBackoff(settings.staff_login_account_failures,
+                                   settings.staff_login_account_backoff_max,
+                                   settings.staff_login_account_window))
+        self.meetings: dict[str, Meeting] = {}
+        self.sanctions = SanctionBook()
+        self.seats = Seats(hub)
+        self.out = Broadcaster(sio, lambda: self.meetings)
+        #: token id → device reference of every redeemed (or revoked) invitation.
+        self.redeemed: dict[str, str] = {}
+        self.enter_room: EnterRoom | None = None
+        #: Called as ``listener(room)`` after every commit ("" when it concerned every
+        #: room), e.g. so that the audio plane follows the floor and mutes.
+        self.change_listeners: list[Callable[[str], None]] = []
+        #: Called as ``listener(room, meeting, events)`` after every commit, before the
+        #: change listeners, with what happened (the recorder's event log).
+        self.event_listeners: list[EventListener] = []
+        #: ``(sid, token)`` when a socket gets a resume token outside a join ack (an
+        #: admission from the lobby): a cluster keeps it where the socket is.
+        self.resume_listeners: list[Callable[[str, str], None]] = []
+        self._ticker = Periodic("meeting-tick", TICK_HZ, self.tick)
+        self._purged_at = 0.0
+
+    # -- start and stop ---------------------------------------------------------------
+
+    async def load(self, secret: bytes, recover: bool = True) -> None:
+        """Build every room's meeting from the store (call once the hub has its rooms);
+        ``secret`` signs invitations and CSRF tokens. ``recover``: close the attendance
+        and floor of a previous run (False on a cluster node that is not the leader: the
+        leader's people are live)."""
+        self.secret = self.auth.secret = secret
+        now = self.clock()
+        loop = asyncio.get_running_loop()
+        words = await loop.run_in_executor(None, load_word_filter, self.settings.ng_word_files)
+        self.sanctions = SanctionBook.from_records(await self.records.sanctions(), now)
+        self.redeemed = await self.staff.redemptions()
+        codes = await self.staff.registration_codes()
+        if recover:
+            await self.records.close_attendance(now)
+        for room in self.hub.rooms.values():
+            categories, lobby = await self.records.rules(room.id)
+            rules = MeetingRules(
+                floor_limit=self.settings.floor_limit_seconds,
+                grace=self.settings.floor_grace_seconds, lobby=lobby,
+                registration_code=codes.get(room.id), categories=categories,
+            )
+            meeting = Meeting(room.id, room.kind, self.sanctions, words, rules,
+                              await self.records.load(room.id))
+            # Presence is not kept across a restart: whoever held the floor, waited for
+            # it or waited in the lobby reconnects under a new participant id.
+            stale: list[DomainEvent] = []
+            for pid in [*meeting.floor.queue, meeting.floor.holder]:
+                if pid is not None:
+                    stale += meeting.floor.leave(pid, now)
+            for waiter in meeting.lobby.waiting():
+                stale += meeting.lobby.leave(waiter.pid, now)
+            if recover:
+                await self.records.apply(writes_for(meeting, stale))
+            self.meetings[room.id] = meeting
+        self.hub.meetings = self.meetings
+
+    def bind(self, enter_room: EnterRoom) -> None:
+        """Tell the service how to put an admitted person's avatar into a room."""
+        self.enter_room = enter_room
+
+    def start(self) -> None:
+        self._ticker.start()
+
+    async def stop(self) -> None:
+        await self._ticker.stop()
+
+    async def tick(self) -> None:
+        """Time-driven changes of every meeting, and expired sanctions."""
+        now = self.clock()
+        for room, meeting in self.meetings.items():
+            happened = meeting.tick(now)
+            if happened:
+                await self.commit(room, happened)
+        for expired in self.sanctions.expire(now):
+            await self.commit(expired.room, [expired])
+        if now - self._purged_at > 600:
+            self._purged_at = now
+            await self.staff.purge_sessions(now, IDLE_SECONDS)
+
+    # -- who is where -----------------------------------------------------------------
+
+    def meeting(self, room: str) -> Meeting:
+        found = self.meetings.get(room)
+        if found is None:
+            raise RoomError(Reason.NO_SUCH_ROOM, f"no room {room!r}")
+        return found
+
+    def person(self, seat: Seat) -> Person:
+        return self.meeting(seat.room).person(seat.pid)
+
+    async def acting(self, session: Session) -> tuple[Seat, Meeting]:
+        """The seat a socket acts from; a console's login must still be valid."""
+        seat = self.seats.get(session.sid)
+        if seat is None:
+            raise RoomError(Reason.NOT_JOINED, "join a room first")
+        now = self.clock()
+        if seat.session_key is not None and now - seat.checked_at >= SESSION_RECHECK_SECONDS:
+            try:
+                await self.auth.identify_key(seat.session_key, now)
+            except HirobaError:
+                await self.leave(session.sid)
+                raise
+            seat.checked_at = now
+        return seat, self.meeting(seat.room)
+
+    def _cookie(self, sid: str) -> str | None:
+        environ = self.sio.get_environ(sid) or {}
+        cookie = environ.get("HTTP_COOKIE")
+        return cookie if isinstance(cookie, str) else None
+
+    async def identify_socket(self, sid: str) -> StaffIdentity:
+        """The staff login behind a socket (its handshake's cookie), or session_expired."""
+        return await self.auth.identify(self._cookie(sid), self.clock())
+
+    # -- joining and leaving ----------------------------------------------------------
+
+    async def join(
+        self, session: Session, room: Room, *, name: str, lang: str, style: AvatarStyle,
+        device: str | None, token: str | None, code: str | None, gallery: bool, staff: bool,
+        resume: str | None = None,
+    ) -> Entry:
+        """Identify the person, enter the room's meeting, leave any previous seat.
+
+        Raises ``banned``, ``bad_token``, ``code_required``, ``bad_code``, ``room_full``,
+        ``session_expired``. The returned entry says whether they wait in the lobby; if not,
+        the caller puts the avatar into the room (:meth:`welcome` completes the ack).
+        """
+        meeting = self.meeting(room.id)
+        if device is not None and not is_device_token(device):
+            raise HirobaError(Reason.BAD_FIELD, "device is not a device token")
+        device = device or new_device_token()
+        role, account, session_key = policy.ANONYMOUS_ROLE, None, None
+        if staff:
+            identity = await self.identify_socket(session.sid)
+            role, name = Role.STAFF, identity.display_name
+            account, session_key = identity.name, identity.session.key
+        now = self.clock()
+        grant = None
+        if token is not None:
+            grant = redeem(self.secret, token, room.id, self.redeemed, device_ref(device) or "",
+                           now)
+            role, name = grant.role, grant.name or name
+        claim = self.resumed(resume, room.id, device) if resume else None
+        # A resume token from someone who was in the room keeps them out of the lobby.
+        admitted_at = (claim.issued_at if claim is not None and claim.place == Place.ROOM.value
+                       else None)
+        place = meeting.place_for(role, gallery=gallery, admitted_at=admitted_at,
+                                  device=device, account=account)
+        present = 1 if session.room == room.id else 0
+        if place is not Place.LOBBY and len(room.participants) - present >= room.info.capacity:
+            raise RoomError(Reason.ROOM_FULL, f"room {room.id} is full")
+        pid = claim.pid if claim is not None else new_participant_id()
+        if pid in meeting.people:
+            # Still seated from a socket that went away (its node stopped): that seat ends.
+            stale = self.seats.of(pid)
+            if stale is not None:
+                await self.leave(stale.sid)
+        happened = meeting.join(pid, name, role, now, device=device, account=account,
+                                gallery=gallery, code=code, admitted_at=admitted_at)
+        # Nothing below may fail: the person is in.
+        extra: list[Write] = []
+        if grant is not None and grant.redemption is not None:
+            r = grant.redemption
+            self.redeemed[r.token_id] = r.device
+            extra.append((_INSERT_REDEMPTION, (r.token_id, r.room, r.device, r.at)))
+        joined = happened[0]
+        assert isinstance(joined, Joined)
+        seat = Seat(session.sid, room.id, pid, name, role, Place(joined.person.place), device,
+                    account, style=style, lang=lang, session_key=session_key, checked_at=now)
+        await self._take(seat, now)
+        await self.commit(room.id, happened, extra_writes=extra)
+        if seat.place is not Place.LOBBY:
+            return Entry(seat, waiting=False)
+        log.info("%s waits in the lobby of %s", name, room.id)
+        return Entry(seat, waiting=True, ack={
+            "ok": True, "self": pid, "place": Place.LOBBY.value, "device": device,
+            "resume": issue_resume(self.secret, room.id, pid, device, now, Place.LOBBY.value),
+            "recording": self.hub.recording_status(room.id),
+            "lobby": {"position": meeting.lobby.position(pid),
+                      "room": {"id": room.id, "kind": room.kind.value,
+                               "name": {"ja": room.info.name_ja, "en": room.info.name_en}}},
+        })
+
+    def resumed(self, resume: str, room: str, device: str | None) -> ResumeClaim:
+        """What a join's resume token keeps: the participant id, and whether they were in
+        the room (``bad_token`` if it cannot be used)."""
+        return verify_resume(self.secret, resume, room, device, self.clock())
+
+    async def _take(self, seat: Seat, now: float) -> None:
+        """Seat someone, leaving the socket's previous seat (a socket has one room)."""
+        previous = self.seats.remove(seat.sid)
+        self.seats.add(seat)
+        if previous is not None:
+            await self.out.leave(seat.sid, previous.room)
+            await self.commit(previous.room, self.meeting(previous.room).leave(previous.pid, now))
+
+    async def welcome(self, sid: str) -> dict[str, object]:
+        """The meeting part of a join ack (after the avatar entered): the meeting's state
+        for this person, their device token, and the socket joins the staff room."""
+        seat = self.seats.get(sid)
+        if seat is None:
+            return {}
+        meeting = self.meeting(seat.room)
+        person = meeting.people.get(seat.pid)
+        if person is None:
+            return {}
+        # Staff-only broadcasts (reports, audit) go to those the policy lets see them.
+        if policy.decide(seat.role, policy.Action.REPORTS_VIEW).allowed:
+            await self.out.enter(sid, seat.room, staff=True)
+        resume = issue_resume(self.secret, seat.room, seat.pid, seat.device or "", self.clock(),
+                              seat.place.value)
+        return {"place": seat.place.value, "device": seat.device, "resume": resume,
+                "meeting": views.public_state(meeting, person, self.clock())}
+
+    async def console_join(self, session: Session, room_id: str) -> dict[str, object]:
+        """A staff console enters a room's meeting (no avatar)."""
+        meeting = self.meeting(room_id)
+        identity = await self.identify_socket(session.sid)
+        now = self.clock()
+        pid = new_participant_id()
+        happened = meeting.join(pid, identity.display_name, Role.STAFF, now,
+                                account=identity.name, console=True)
+        seat = Seat(session.sid, room_id, pid, identity.display_name, Role.STAFF, Place.ROOM,
+                    None, identity.name, console=True, session_key=identity.session.key,
+                    checked_at=now)
+        await self._take(seat, now)
+        await self.commit(room_id, happened)
+        await self.out.enter(session.sid, room_id, staff=True)
+        return {"ok": True, "self": pid,
+                "account": {"name": identity.name, "display_name": identity.display_name},
+                "meeting": views.public_state(meeting, meeting.person(pid), now),
+                "recording": self.hub.recording_status(room_id),
+                "staff": await self.staff_view(meeting)}
+
+    async def staff_view(self, meeting: Meeting) -> dict[str, object]:
+        room = self.hub.rooms.get(meeting.room)
+        participants = [] if room is None else [p.to_wire() for p in room.participants.values()]
+        return views.staff_state(
+            meeting, self.clock(), audit_tail=await self.records.audit(meeting.room, limit=50),
+            extra={"registration_code": meeting.rules.registration_code,
+                   "participants": participants},
+        )
+
+    async def leave(self, sid: str) -> None:
+        """The socket left its room (leave, disconnect): out of the meeting too."""
+        seat = self.seats.remove(sid)
+        if seat is None:
+            return
+        await self.out.leave(sid, seat.room)
+        await self.commit(seat.room, self.meeting(seat.room).leave(seat.pid, self.clock()))
+
+    async def end_staff_session(self, key: str) -> int:
+        """A staff login ended here (logout): its sockets leave their meetings and are
+        disconnected now, not at their next recheck (:meth:`acting`). Their pages reconnect
+        and are told ``session_expired``. Returns how many sockets were sent away."""
+        ended = [seat for seat in self.seats if seat.session_key == key]
+        for seat in ended:
+            await self.leave(seat.sid)
+            await self.out.disconnect(seat.sid)
+        return len(ended)
+
+    # -- after an operation -----------------------------------------------------------
+
+    async def commit(
+        self, room: str, happened: Sequence[DomainEvent], *, voter: str | None = None,
+        extra_writes: Sequence[Write] = (),
+    ) -> None:
+        """Carry out, store and broadcast what an operation of ``room``'s meeting did."""
+        if not happened and not extra_writes:
+            return
+        meeting = self.meetings.get(room)
+        ejected = self._detach(happened)
+        try:
+            await self.records.apply([*extra_writes, *writes_for(meeting, happened, voter=voter)])
+        except Exception:
+            log.exception("could not store the events of %s", room or "the server")
+        await self.out.events(room, meeting, happened, self.clock())
+        await self._carry_out(room, happened, ejected)
+        for on_events in self.event_listeners:
+            on_events(room, meeting, happened)
+        for listener in self.change_listeners:
+            listener(room)
+
+    def _detach(self, happened: Sequence[DomainEvent]) -> list[tuple[Seat, str]]:
+        """People refused, removed or banned lose their seat and avatar at once."""
+        out = []
+        for e in happened:
+            seat = self.seats.of(e.pid) if isinstance(e, Left) and e.cause in EJECTED else None
+            if seat is not None:
+                self.seats.remove(seat.sid)
+                out.append((seat, e.cause))  # type: ignore[attr-defined]
+        return out
+
+    async def _carry_out(
+        self, room: str, happened: Sequence[DomainEvent], ejected: list[tuple[Seat, str]]
+    ) -> None:
+        imposed = next((e.sanction for e in happened if isinstance(e, SanctionImposed)), None)
+        for seat, cause in ejected:
+            await self.out.leave(seat.sid, seat.room)
+            reason = imposed.reason if imposed is not None else next(
+                (e.reason for e in happened if isinstance(e, AuditEntry)), "")
+            await self.out.notify(seat.sid, cause, room=seat.room, reason=reason,
+                                  until=None if imposed is None else imposed.expires_at)
+            if cause != "refused":
+                await self.out.disconnect(seat.sid)
+        for e in happened:
+            if isinstance(e, PlaceChanged) and e.place == Place.ROOM.value:
+                await self._admit(e.pid)
+            elif isinstance(e, AutoMuted) and (speaker := self.seats.of(e.pid)) is not None:
+                await self.out.notify(speaker.sid, "auto_muted", room=room)
+            elif isinstance(e, SanctionImposed) and e.sanction.kind == SanctionKind.MUTE:
+                for seat in self.seats.reached(e.sanction):
+                    await self.out.notify(seat.sid, "muted", room=seat.room,
+                                          reason=e.sanction.reason, until=e.sanction.expires_at)
+            elif isinstance(e, SanctionImposed) and e.sanction.kind == SanctionKind.BAN:
+                await self._ban_elsewhere(e.sanction)
+            elif (isinstance(e, SanctionLifted | SanctionExpired)
+                  and e.sanction.kind == SanctionKind.MUTE):
+                for seat in self.seats.reached(e.sanction):
+                    await self.out.notify(seat.sid, "unmuted", room=seat.room)
+
+    async def _ban_elsewhere(self, record: SanctionRecord) -> None:
+        """A ban reaches every room: whoever it reaches elsewhere is sent away too."""
+        now = self.clock()
+        for seat in self.seats.reached(record):
+            self.seats.remove(seat.sid)
+            await self.out.leave(seat.sid, seat.room)
+            await self.commit(seat.room, self.meeting(seat.room).leave(seat.pid, now))
+            await self.out.notify(seat.sid, "banned", room=seat.room, reason=record.reason,
+                                  until=record.expires_at)
+            await self.out.disconnect(seat.sid)
+
+    async def _admit(self, pid: str) -> None:
+        """Someone was admitted from the lobby: their avatar enters the room."""
+        seat = self.seats.of(pid)
+        session = None if seat is None else self.hub.sessions.get(seat.sid)
+        if seat is None or session is None or self.enter_room is None:
+            return
+        seat.place = Place.ROOM
+        try:
+            ack = await self.enter_room(session, self.hub.room(seat.room), seat)
+        except RoomError as exc:
+            await self.out.notify(seat.sid, "refused", room=seat.room, reason=exc.message)
+            await self.leave(seat.sid)
+            return
+        await self.out.admitted(seat.sid, ack)
+        token = ack.get("resume")
+        if isinstance(token, str):
+            for listener in self.resume_listeners:
+                listener(seat.sid, token)

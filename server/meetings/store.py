@@ -1,0 +1,318 @@
+"""Persistence of meetings: what the events of a meeting change in SQLite, and loading a
+meeting back at start.
+
+:func:`writes_for` is pure: it turns the events one operation returned into SQL
+statements (upserts of the records that changed, an append to the audit log, attendance).
+:class:`MeetingStore` runs them in one transaction on the store's thread, so the event
+loop never waits on the disk and one operation is stored entirely or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from moderation import captions as captions_mod
+from moderation import chat as chat_mod
+from moderation.agenda import AgendaItem
+from moderation.audit import AuditEntry
+from moderation.captions import CaptionCorrected, CaptionLine, CaptionPosted
+from moderation.chat import (
+    ChatHidden,
+    ChatMessage,
+    ChatPosted,
+    ChatReport,
+    ChatRestored,
+    MessageReported,
+    ReportResolved,
+)
+from moderation.events import DomainEvent
+from moderation.floor import FloorRecord
+from moderation.lobby import LobbyEntered, LobbyLeft, Waiter
+from moderation.meeting import Meeting, MeetingRecords
+from moderation.opinions import Opinion, OpinionChanged
+from moderation.polls import PollChanged, PollRecord
+from moderation.questions import Question, QuestionChanged
+from moderation.roster import Joined, Left, PlaceChanged
+from moderation.sanctions import SanctionImposed, SanctionLifted, SanctionRecord
+from server.storage.records import from_json, to_json
+from server.storage.store import SQLiteStore
+
+#: One SQL statement and its parameters.
+Write = tuple[str, tuple[object, ...]]
+
+_UPSERT_FLOOR = (
+    "INSERT INTO floors (room_id, body) VALUES (?, ?)"
+    " ON CONFLICT (room_id) DO UPDATE SET body = excluded.body"
+)
+_UPSERT_MESSAGE = (
+    "INSERT INTO chat_messages (room_id, id, at, hidden, body) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (room_id, id) DO UPDATE SET hidden = excluded.hidden, body = excluded.body"
+)
+_UPSERT_REPORT = (
+    "INSERT INTO chat_reports (room_id, id, message_id, state, body) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (room_id, id) DO UPDATE SET state = excluded.state, body = excluded.body"
+)
+_UPSERT_ITEM = (
+    "INSERT INTO {table} (room_id, id, body) VALUES (?, ?, ?)"
+    " ON CONFLICT (room_id, id) DO UPDATE SET body = excluded.body"
+)
+_UPSERT_BALLOT = (
+    "INSERT INTO ballots (room_id, poll_id, person, choices, at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (room_id, poll_id, person) DO UPDATE"
+    " SET choices = excluded.choices, at = excluded.at"
+)
+_UPSERT_CAPTION = (
+    "INSERT INTO captions (room_id, seq, at, body) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (room_id, seq) DO UPDATE SET body = excluded.body"
+)
+_UPSERT_SANCTION = (
+    "INSERT INTO sanctions (id, kind, room_id, at, expires_at, lifted_at, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET lifted_at = excluded.lifted_at, body = excluded.body"
+)
+_INSERT_AUDIT = (
+    "INSERT INTO audit_log (at, room_id, actor, action, body) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def audit_write(entry: AuditEntry) -> Write:
+    return (_INSERT_AUDIT, (entry.at, entry.room, entry.actor, entry.action, to_json(entry)))
+
+
+def sanction_write(record: SanctionRecord) -> Write:
+    return (_UPSERT_SANCTION, (record.id, record.kind, record.room, record.at,
+                               record.expires_at, record.lifted_at, to_json(record)))
+
+
+def _agenda_writes(meeting: Meeting) -> list[Write]:
+    room = meeting.room
+    out: list[Write] = [("DELETE FROM agenda_items WHERE room_id = ?", (room,))]
+    for position, item in enumerate(meeting.agenda.to_records()):
+        out.append(("INSERT INTO agenda_items (room_id, id, position, body) VALUES (?, ?, ?, ?)",
+                    (room, item.id, position, to_json(item))))
+    return out
+
+
+def _poll_writes(meeting: Meeting, e: PollChanged, voter: str | None) -> list[Write]:
+    room, poll_id = meeting.room, e.poll.id
+    out: list[Write] = [(_UPSERT_ITEM.format(table="polls"),
+                         (room, poll_id, to_json(meeting.polls.record(poll_id))))]
+    if e.change == "voted" and voter is not None:
+        choices = meeting.polls.ballot(poll_id, voter)
+        if choices is not None:
+            out.append((_UPSERT_BALLOT, (room, poll_id, voter, json.dumps(list(choices)), e.at)))
+    return out
+
+
+def _presence_writes(room: str, e: DomainEvent) -> list[Write]:
+    if isinstance(e, Joined):
+        p = e.person
+        return [("INSERT INTO attendance (room_id, pid, name, role, place, joined_at)"
+                 " VALUES (?, ?, ?, ?, ?, ?)", (room, p.pid, p.name, p.role, p.place, e.at))]
+    if isinstance(e, Left):
+        return [("UPDATE attendance SET left_at = ?, cause = ?"
+                 " WHERE room_id = ? AND pid = ? AND left_at IS NULL",
+                 (e.at, e.cause, room, e.pid))]
+    if isinstance(e, PlaceChanged):
+        return [("UPDATE attendance SET place = ?"
+                 " WHERE room_id = ? AND pid = ? AND left_at IS NULL", (e.place, room, e.pid))]
+    return []
+
+
+def writes_for(
+    meeting: Meeting | None, events: Sequence[DomainEvent], *, voter: str | None = None
+) -> list[Write]:
+    """The SQL that stores what ``events`` changed. ``meeting`` is where they happened
+    (None for server-wide events: sanction expiry, HTTP actions outside a room);
+    ``voter`` is the person key of whoever acted, for ballots."""
+    out: list[Write] = []
+    floor = agenda = False
+    for e in events:
+        if isinstance(e, AuditEntry):
+            out.append(audit_write(e))
+        elif isinstance(e, SanctionImposed | SanctionLifted):
+            out.append(sanction_write(e.sanction))
+        elif meeting is None:
+            continue
+        elif e.topic.startswith(("floor.", "hand.")):
+            floor = True
+        elif e.topic.startswith("agenda."):
+            agenda = True
+        elif isinstance(e, ChatPosted | ChatHidden | ChatRestored):
+            m = e.message
+            out.append((_UPSERT_MESSAGE, (m.room, m.id, m.at, int(m.hidden), to_json(m))))
+        elif isinstance(e, MessageReported | ReportResolved):
+            r = e.report
+            out.append((_UPSERT_REPORT, (r.room, r.id, r.message_id, r.state, to_json(r))))
+        elif isinstance(e, OpinionChanged):
+            o = meeting.opinions.get(e.opinion.id)
+            out.append((_UPSERT_ITEM.format(table="opinions"), (o.room, o.id, to_json(o))))
+        elif isinstance(e, QuestionChanged):
+            q = meeting.questions.get(e.question.id)
+            out.append((_UPSERT_ITEM.format(table="questions"), (q.room, q.id, to_json(q))))
+        elif isinstance(e, PollChanged):
+            out += _poll_writes(meeting, e, voter)
+        elif isinstance(e, CaptionPosted | CaptionCorrected):
+            line = e.line
+            out.append((_UPSERT_CAPTION, (line.room, line.seq, line.at, to_json(line))))
+        elif isinstance(e, LobbyEntered):
+            w = e.waiter
+            out.append(("INSERT OR REPLACE INTO lobby_waiters (room_id, pid, since, body)"
+                        " VALUES (?, ?, ?, ?)", (meeting.room, w.pid, w.since, to_json(w))))
+        elif isinstance(e, LobbyLeft):
+            out.append(("DELETE FROM lobby_waiters WHERE room_id = ? AND pid = ?",
+                        (meeting.room, e.pid)))
+        else:
+            out += _presence_writes(meeting.room, e)
+    if meeting is not None and floor:
+        out.append((_UPSERT_FLOOR, (meeting.room, to_json(meeting.floor.to_record()))))
+    if meeting is not None and agenda:
+        out += _agenda_writes(meeting)
+    return out
+
+
+def _bodies(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list[str]:
+    return [str(r[0]) for r in conn.execute(sql, params).fetchall()]
+
+
+def _load(conn: sqlite3.Connection, room: str) -> MeetingRecords:
+    row = conn.execute("SELECT body FROM floors WHERE room_id = ?", (room,)).fetchone()
+    floor = (from_json(FloorRecord, row[0]) if row else
+             FloorRecord(room, "open", None, 0.0, None, None, (), ()))
+    agenda = tuple(from_json(AgendaItem, b) for b in _bodies(
+        conn, "SELECT body FROM agenda_items WHERE room_id = ? ORDER BY position", (room,)))
+    messages = [from_json(ChatMessage, b) for b in _bodies(
+        conn, "SELECT body FROM chat_messages WHERE room_id = ? ORDER BY id DESC LIMIT ?",
+        (room, chat_mod.HISTORY))]
+    kept = {m.id for m in messages}
+    reports = [r for r in (from_json(ChatReport, b) for b in _bodies(
+        conn, "SELECT body FROM chat_reports WHERE room_id = ? AND (state = 'open' OR"
+        " message_id >= ?) ORDER BY id", (room, min(kept, default=0))))]
+    # The queue keeps what it refers to, even beyond the recent window.
+    missing = {r.message_id for r in reports} - kept
+    for message_id in sorted(missing):
+        found = conn.execute("SELECT body FROM chat_messages WHERE room_id = ? AND id = ?",
+                             (room, message_id)).fetchone()
+        if found:
+            messages.append(from_json(ChatMessage, found[0]))
+    next_ids = conn.execute(
+        "SELECT (SELECT COALESCE(MAX(id), 0) + 1 FROM chat_messages WHERE room_id = ?),"
+        " (SELECT COALESCE(MAX(id), 0) + 1 FROM chat_reports WHERE room_id = ?)",
+        (room, room)).fetchone()
+    opinions = tuple(from_json(Opinion, b) for b in _bodies(
+        conn, "SELECT body FROM opinions WHERE room_id = ? ORDER BY id", (room,)))
+    questions = tuple(from_json(Question, b) for b in _bodies(
+        conn, "SELECT body FROM questions WHERE room_id = ? ORDER BY id", (room,)))
+    ballots: dict[int, list[tuple[str, tuple[int, ...]]]] = {}
+    for poll_id, person, choices in conn.execute(
+        "SELECT poll_id, person, choices FROM ballots WHERE room_id = ? ORDER BY person",
+        (room,)):
+        ballots.setdefault(int(poll_id), []).append(
+            (str(person), tuple(int(c) for c in json.loads(choices))))
+    polls = []
+    for body in _bodies(conn, "SELECT body FROM polls WHERE room_id = ? ORDER BY id", (room,)):
+        record = from_json(PollRecord, body)
+        polls.append(replace(record, ballots=tuple(ballots.get(record.id, []))))
+    lines = [from_json(CaptionLine, b) for b in _bodies(
+        conn, "SELECT body FROM captions WHERE room_id = ? ORDER BY seq DESC LIMIT ?",
+        (room, captions_mod.HISTORY))]
+    lobby = tuple(from_json(Waiter, b) for b in _bodies(
+        conn, "SELECT body FROM lobby_waiters WHERE room_id = ? ORDER BY since", (room,)))
+    return MeetingRecords(
+        floor=floor, agenda=agenda, messages=tuple(sorted(messages, key=lambda m: m.id)),
+        reports=tuple(reports), opinions=opinions, questions=questions, polls=tuple(polls),
+        captions=tuple(reversed(lines)), lobby=lobby,
+        next_message_id=int(next_ids[0]), next_report_id=int(next_ids[1]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRow:
+    """One stay of one person in a room."""
+
+    name: str
+    role: str
+    place: str
+    joined_at: float
+    left_at: float | None
+    cause: str | None
+
+
+class MeetingStore:
+    """The meeting tables of a :class:`SQLiteStore`."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    async def apply(self, writes: Sequence[Write]) -> None:
+        """Run ``writes`` in one transaction."""
+        if not writes:
+            return
+
+        def run(c: sqlite3.Connection) -> None:
+            for sql, params in writes:
+                c.execute(sql, params)
+
+        await self.store.run(run)
+
+    async def load(self, room: str) -> MeetingRecords:
+        return await self.store.run(lambda c: _load(c, room))
+
+    async def sanctions(self, room: str | None = None) -> list[SanctionRecord]:
+        """Every sanction; with ``room``, those of that room and every ban."""
+        sql, params = "SELECT body FROM sanctions ORDER BY id", tuple[str, ...]()
+        if room is not None:
+            sql = "SELECT body FROM sanctions WHERE room_id = ? OR room_id IS NULL ORDER BY id"
+            params = (room,)
+        bodies = await self.store.run(lambda c: _bodies(c, sql, params))
+        return [from_json(SanctionRecord, b) for b in bodies]
+
+    async def audit(self, room: str, *, limit: int | None = None) -> list[AuditEntry]:
+        """Audit entries of ``room``, oldest first (the last ``limit`` if given)."""
+        params: tuple[object, ...] = (room,)
+        if limit is None:
+            sql = "SELECT body FROM audit_log WHERE room_id = ? ORDER BY id"
+        else:
+            sql = ("SELECT body FROM (SELECT id, body FROM audit_log WHERE room_id = ?"
+                   " ORDER BY id DESC LIMIT ?) ORDER BY id")
+            params = (room, limit)
+        bodies = await self.store.run(lambda c: _bodies(c, sql, params))
+        return [from_json(AuditEntry, b) for b in bodies]
+
+    async def messages(self, room: str) -> list[ChatMessage]:
+        """Every chat message of ``room`` ever posted, oldest first."""
+        bodies = await self.store.run(lambda c: _bodies(
+            c, "SELECT body FROM chat_messages WHERE room_id = ? ORDER BY id", (room,)))
+        return [from_json(ChatMessage, b) for b in bodies]
+
+    async def attendance(self, room: str) -> list[AttendanceRow]:
+        rows = await self.store.run(lambda c: c.execute(
+            "SELECT name, role, place, joined_at, left_at, cause FROM attendance"
+            " WHERE room_id = ? ORDER BY id", (room,)).fetchall())
+        return [AttendanceRow(str(r[0]), str(r[1]), str(r[2]), float(r[3]),
+                              None if r[4] is None else float(r[4]),
+                              None if r[5] is None else str(r[5])) for r in rows]
+
+    async def close_attendance(self, now: float, cause: str = "restart") -> None:
+        """Stays still open from a previous run ended when it stopped."""
+        await self.apply([("UPDATE attendance SET left_at = ?, cause = ? WHERE left_at IS NULL",
+                           (now, cause))])
+
+    async def rules(self, room: str) -> tuple[tuple[str, ...], bool | None]:
+        """A room's opinion categories and lobby override (None: by room kind)."""
+        row = await self.store.run(lambda c: c.execute(
+            "SELECT categories, lobby FROM meeting_rules WHERE room_id = ?", (room,)).fetchone())
+        if row is None:
+            return (), None
+        return tuple(str(c) for c in json.loads(row[0])), None if row[1] is None else bool(row[1])
+
+    async def set_rules(self, room: str, categories: Iterable[str], lobby: bool | None) -> None:
+        await self.apply([(
+            "INSERT INTO meeting_rules (room_id, categories, lobby) VALUES (?, ?, ?)"
+            " ON CONFLICT (room_id) DO UPDATE SET categories = excluded.categories,"
+            " lobby = excluded.lobby",
+            (room, json.dumps(list(categories), ensure_ascii=False),
+             None if lobby is None else int(lobby)))])

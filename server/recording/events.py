@@ -1,0 +1,102 @@
+"""What of a meeting goes into a recording's event log, and in which words.
+
+:func:`event_line` turns one :class:`DomainEvent` of the meeting core into an event-log
+kind and its fields, with what minutes need: who (participant id, display name, role),
+what (the event's topic and fields) and when (``at``, Unix seconds; the log adds its own
+``t``). What the public does not see live stays out or redacted, as on the wire: a hidden
+chat message or opinion is logged by id only, and sanctions and audit entries use the
+staff views (no device references or person keys). The lobby is not the room: people
+waiting there are not recorded until they are admitted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moderation.events import DomainEvent
+from moderation.lobby import Place
+from moderation.meeting import Meeting
+from moderation.roster import Joined, Left
+from server.meetings import views
+from server.recording.event_log import EventKind
+
+#: Topic prefix → kind of log line, first match wins (``lobby.`` has none: not recorded).
+_KINDS: tuple[tuple[str, EventKind], ...] = (
+    ("meeting.joined", EventKind.JOIN),
+    ("meeting.place_changed", EventKind.JOIN),
+    ("meeting.left", EventKind.LEAVE),
+    ("floor.", EventKind.FLOOR),
+    ("hand.", EventKind.FLOOR),
+    ("agenda.", EventKind.AGENDA),
+    ("caption.", EventKind.CAPTION),
+    ("chat.reported", EventKind.MODERATION),
+    ("chat.report_resolved", EventKind.MODERATION),
+    ("chat.", EventKind.CHAT),
+    ("poll.", EventKind.POLL),
+    ("opinion.", EventKind.OPINION),
+    ("question.", EventKind.QUESTION),
+    ("sanction.", EventKind.MODERATION),
+    ("audit.entry", EventKind.MODERATION),
+)
+
+#: Participant id → (display name, role) of everyone seen, for people who already left
+#: the meeting when their ``meeting.left`` is logged. Filled as events are logged.
+Names = dict[str, tuple[str, str]]
+
+
+def kind_of(topic: str) -> EventKind | None:
+    """The log kind for a topic, or None when it is not recorded."""
+    return next((kind for prefix, kind in _KINDS if topic.startswith(prefix)), None)
+
+
+def _who(meeting: Meeting | None, names: Names, pid: object) -> tuple[str, str] | None:
+    if not isinstance(pid, str):
+        return None
+    person = None if meeting is None else meeting.people.get(pid)
+    if person is not None:
+        names[pid] = (person.name, person.role.value)
+    return names.get(pid)
+
+
+def event_line(
+    meeting: Meeting | None, e: DomainEvent, names: Names
+) -> tuple[EventKind, dict[str, Any]] | None:
+    """The log kind and fields of ``e``, or None when ``e`` is not recorded."""
+    kind = kind_of(e.topic)
+    if kind is None:
+        return None
+    if isinstance(e, Left) and e.pid not in names:
+        return None  # left the lobby: never in the room
+    body: dict[str, Any] | None
+    if e.topic in views.PUBLIC_TOPICS:
+        body = views.public_event(e)
+    else:
+        body = views.staff_event(meeting, e)
+    body = dict(body if body is not None else e.to_dict())
+    body.pop("room", None)
+    body["type"] = e.topic
+    body["at"] = e.at
+    if isinstance(e, Joined):  # one shape for every line about someone: pid, name, role
+        if e.person.place == Place.LOBBY.value:
+            return None  # logged when admitted (meeting.place_changed)
+        body.pop("person", None)
+        body.update(pid=e.person.pid, place=e.person.place)
+        names[e.person.pid] = (e.person.name, e.person.role)
+    for key in ("pid", "by"):
+        who = _who(meeting, names, body.get(key))
+        if who is not None:
+            body[f"{key}_name"], body[f"{key}_role"] = who
+    return kind, body
+
+
+def attendance(meeting: Meeting, names: Names) -> list[dict[str, Any]]:
+    """``join`` lines for everyone in the room when a recording starts (``present``)."""
+    lines = []
+    for p in meeting.people.values():
+        if p.place is Place.LOBBY:
+            continue
+        names[p.pid] = (p.name, p.role.value)
+        lines.append({"type": "meeting.present", "at": p.joined_at, "pid": p.pid,
+                      "pid_name": p.name, "pid_role": p.role.value, "place": p.place.value,
+                      "console": p.console})
+    return lines

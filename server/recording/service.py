@@ -1,0 +1,280 @@
+"""Recording meetings in the running server: start and stop, feeds, recovery, retention.
+
+Owns the :class:`RecordingIndex` and at most one active :class:`Recorder` per room
+(docs/recording.md). Staff start and stop it from the console (``recording:start`` /
+``recording:stop``, the policy's ``recording.*`` rows); everyone in the room is told
+(``meeting:recording``), and joiners are told before they enter (room list, lobby and
+join acks: :meth:`Hub.recording_status`).
+
+The feeds are hooks on what the server does anyway, never a second decode:
+
+- audio: :attr:`AudioPlane.on_packet` hands over every forwarded Opus packet; those of
+  people heard by the whole room (``Hub.speakers``, re-read on every meeting change) go
+  to the recorder as they are;
+- motion: :attr:`MotionPlane.tick_listeners` reads each room's latest state once per
+  tick: a stage member's pose record when it changed, everyone's position at 2 Hz;
+- events: :attr:`MeetingService.event_listeners` sees every committed domain event
+  (:mod:`server.recording.events` picks and words them).
+
+Camera frames are never recorded. ``feed_*`` only queue; all file work is on each
+recorder's own thread, and :meth:`Recorder.stop` runs in an executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import socketio
+
+from moderation.events import DomainEvent
+from moderation.meeting import Meeting
+from moderation.policy import Action
+from rooms.errors import ProcedureError, Reason, RoomError
+from rooms.model import Participant
+from rooms.room import Room
+from server.common.periodic import Periodic
+from server.config.settings import Settings
+from server.meetings.messages import RecordingRoom
+from server.meetings.service import MeetingService
+from server.motion.plane import MotionPlane
+from server.recording.event_log import EventKind
+from server.recording.events import Names, attendance, event_line
+from server.recording.ids import new_recording_id
+from server.recording.index import RecordingIndex
+from server.recording.recorder import Manifest, Recorder, RecordingState
+from server.sockets import events as ev
+from server.sockets.hub import Hub, Session
+from server.storage.store import SQLiteStore
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+Register = Callable[[str, Callable[[Session, object], Any]], None]
+
+#: Plaza positions per second in the motion log (stage poses go at the motion rate).
+POSITIONS_HZ = 2.0
+#: How often expired recordings are looked for (the first sweep runs at start).
+SWEEP_HZ = 1 / 3600
+
+
+@dataclass(eq=False)
+class _Active:
+    """One room's running recording and what its feeds remember."""
+
+    recorder: Recorder
+    since: float
+    #: Who the room hears now (Hub.speakers): only their packets are recorded.
+    heard: frozenset[str] = frozenset()
+    names: Names = field(default_factory=dict)
+    #: slot → the last pose record fed (compared by identity: a new uplink is a new bytes).
+    poses: dict[int, bytes] = field(default_factory=dict)
+    next_positions: float = 0.0
+
+
+class RecordingService:
+    """The recordings of one server process."""
+
+    def __init__(
+        self, settings: Settings, hub: Hub, sio: socketio.AsyncServer,
+        meetings: MeetingService, store: SQLiteStore,
+    ) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.sio = sio
+        self.meetings = meetings
+        self.root: Path = settings.recordings_path
+        self.index = RecordingIndex(store, self.root)
+        self.active: dict[str, _Active] = {}
+        self._sweeper = Periodic("recording-sweep", SWEEP_HZ, self._sweep)
+        meetings.event_listeners.append(self.on_events)
+        meetings.change_listeners.append(self.on_change)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def bind(self, register: Register) -> None:
+        """Register the socket events (behind the socket API's guard)."""
+        register(ev.RECORDING_START, self.start)
+        register(ev.RECORDING_STOP, self.stop)
+
+    async def open(self) -> None:
+        """At start: close what a crash left open (folders in an executor), then start
+        the hourly retention sweep (its first run is now)."""
+        recovered = await self.index.recover_open()
+        for manifest in recovered:
+            log.info("recording %s of %s recovered after a crash", manifest.id, manifest.room)
+        for row in await self.index.list_all():
+            if row.state is RecordingState.RECORDING and row.id not in {
+                r.recorder.manifest.id for r in self.active.values()
+            }:
+                # A row whose folder never got its manifest (killed at once): nothing to
+                # recover, but it must not claim to be recording for ever.
+                await self.index.finish(Manifest(
+                    row.id, row.room_id, row.title, row.started, RecordingState.FAILED,
+                    stopped=row.started))
+                log.warning("recording %s had no folder; marked failed", row.id)
+        self._sweeper.start()
+
+    async def close(self) -> None:
+        """Stop every recording (server shutdown) and the sweep."""
+        await self._sweeper.stop()
+        for room in list(self.active):
+            await self._finish(room)
+
+    async def _sweep(self) -> None:
+        await self.index.sweep(time.time(), self.settings.recording_retention_days)
+
+    # -- socket events ------------------------------------------------------------------
+
+    async def _acting(self, session: Session, payload: object, action: Action) -> tuple[
+        str, Meeting, list[DomainEvent], str
+    ]:
+        parsed = RecordingRoom.parse(payload)
+        seat, meeting = await self.meetings.acting(session)
+        if parsed.room != seat.room:
+            raise RoomError(Reason.NOT_JOINED, f"you are not in room {parsed.room!r}")
+        entries = meeting.authorize(seat.pid, action, self.meetings.clock())
+        return seat.room, meeting, entries, seat.account or seat.name
+
+    async def start(self, session: Session, payload: object) -> Ack:
+        """``recording:start`` {room}: staff only (``recording.start``), one per room."""
+        room, meeting, entries, who = await self._acting(session, payload, Action.RECORDING_START)
+        if room in self.active:
+            raise ProcedureError(Reason.WRONG_STATE, "this room is already being recorded")
+        recording_id = new_recording_id()
+        info = self.hub.room(room).info
+        recorder = Recorder(self.root / recording_id, recording_id, room, info.name_ja or room,
+                            positions_hz=2 * POSITIONS_HZ)  # (the service thins; a safety cap)
+        recorder.start()  # the folder and files are made on its thread
+        active = _Active(recorder, recorder.manifest.started, self.hub.speakers(room))
+        self.active[room] = active  # before any await: a second start is refused
+        here = self.hub.room(room).participants
+        for line in attendance(meeting, active.names):
+            # The motion log names avatars by slot: the replay learns whose it is (and how
+            # the avatar looks) from these.
+            avatar = here.get(line["pid"])
+            recorder.feed_event(EventKind.JOIN, line if avatar is None else
+                                {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire()})
+        try:
+            await self.index.add(recorder.manifest, who)
+        except Exception:
+            self.active.pop(room, None)
+            await asyncio.get_running_loop().run_in_executor(None, recorder.stop)
+            raise
+        self.hub.recording_since[room] = active.since
+        await self.meetings.commit(room, entries)  # the audit line is the log's too
+        await self._announce(room)
+        log.info("recording %s started in %s", recording_id, room)
+        return {"ok": True, "id": recording_id, **self.hub.recording_status(room)}
+
+    async def stop(self, session: Session, payload: object) -> Ack:
+        """``recording:stop`` {room}: staff only (``recording.stop``)."""
+        room, meeting, entries, _ = await self._acting(session, payload, Action.RECORDING_STOP)
+        active = self.active.get(room)
+        if active is None:
+            raise ProcedureError(Reason.WRONG_STATE, "this room is not being recorded")
+        self._log(active, meeting, entries)  # who stopped it, as the log's last event
+        manifest = await self._finish(room)
+        await self.meetings.commit(room, entries)
+        return {"ok": True, "id": manifest.id, "duration_ms": manifest.duration_ms,
+                "state": manifest.state.value, **self.hub.recording_status(room)}
+
+    async def _finish(self, room: str) -> Manifest:
+        active = self.active.pop(room)  # feeds stop reaching it at once
+        self.hub.recording_since.pop(room, None)
+        loop = asyncio.get_running_loop()
+        manifest = await loop.run_in_executor(None, active.recorder.stop)
+        await self.index.finish(manifest)
+        await self._announce(room)
+        log.info("recording %s of %s %s (%d ms)", manifest.id, room, manifest.state.value,
+                 manifest.duration_ms)
+        return manifest
+
+    async def _announce(self, room: str) -> None:
+        await self.sio.emit(ev.MEETING_RECORDING, self.hub.recording_status(room), room=room)
+
+    def join_extra(self, room: Room, participant: Participant) -> dict[str, object]:
+        """The join ack's ``recording`` part (SocketApi.join_extras); in a recorded room,
+        also logs which motion slot the avatar that just entered has, and its look (the
+        meeting's join line was logged before the avatar had one; the replay draws and
+        names slots by these)."""
+        active = self.active.get(room.id)
+        if active is not None:
+            active.recorder.feed_event(EventKind.JOIN, {
+                "type": "avatar.entered", "at": time.time(), "pid": participant.id,
+                "pid_name": participant.name, "pid_role": participant.role.value,
+                "slot": participant.slot, "avatar": participant.style.to_wire()})
+        return {"recording": self.hub.recording_status(room.id)}
+
+    # -- feeds (event loop; nothing here blocks) ----------------------------------------
+
+    def on_packet(self, room: str, speaker: str, payload: bytes, timestamp: int) -> None:
+        """AudioPlane.on_packet: a forwarded Opus packet."""
+        active = self.active.get(room)
+        if active is not None and speaker in active.heard:
+            active.recorder.feed_audio(speaker, payload, timestamp)
+
+    def on_change(self, room: str) -> None:
+        """After a meeting change: who the room hears may have changed (floor, mute)."""
+        for name in [room] if room else list(self.active):
+            active = self.active.get(name)
+            if active is not None:
+                active.heard = self.hub.speakers(name)
+
+    def on_events(
+        self, room: str, meeting: Meeting | None, happened: Sequence[DomainEvent]
+    ) -> None:
+        """MeetingService.event_listeners: the committed events of ``room`` ("": all)."""
+        try:
+            for name in [room] if room else list(self.active):
+                active = self.active.get(name)
+                if active is not None:
+                    self._log(active, meeting if room else self.meetings.meetings.get(name),
+                              happened)
+        except Exception:  # a recording must never break the meeting it records
+            log.exception("recording the events of %s failed", room or "every room")
+
+    def _log(self, active: _Active, meeting: Meeting | None,
+             happened: Sequence[DomainEvent]) -> None:
+        for e in happened:
+            line = event_line(meeting, e, active.names)
+            if line is not None:
+                active.recorder.feed_event(*line)
+
+    def on_motion(self, plane: MotionPlane) -> None:
+        """MotionPlane.tick_listeners: each recorded room's stage poses and positions."""
+        try:
+            for room, active in self.active.items():
+                self._motion(plane, room, active)
+        except Exception:  # a recording must never stop the motion tick
+            log.exception("recording motion failed")
+
+    def _motion(self, plane: MotionPlane, room: str, active: _Active) -> None:
+        """One room: changed stage poses (``gone`` when one ends), positions at 2 Hz."""
+        motion = plane.rooms.get(room)
+        if motion is None:
+            return
+        recorder, on_stage = active.recorder, motion.table.on_stage
+        posed: set[int] = set()
+        for row in motion.pids:
+            record = motion.records[row]
+            if record is None or not on_stage[row]:
+                continue
+            slot = int(motion.plain[row]["slot"])
+            posed.add(slot)
+            if active.poses.get(slot) is not record:
+                active.poses[slot] = record
+                recorder.feed_pose(slot, record)
+        for slot in [s for s in active.poses if s not in posed]:
+            del active.poses[slot]
+            recorder.feed_gone(slot)
+        now = plane.clock()
+        if now >= active.next_positions and motion.pids:
+            active.next_positions = now + 1 / POSITIONS_HZ
+            rows = list(motion.pids)
+            recorder.feed_positions([tuple(e) for e in motion.plain[rows].tolist()])

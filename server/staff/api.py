@@ -1,0 +1,291 @@
+"""HTTP API of staff: login and sessions, the console page, exports, the audit log,
+invitations and registration codes. JSON in and out; errors carry reason codes.
+
+Every call but login needs a staff session (cookie, ``401 session_expired`` otherwise)
+and asks the permission policy for its action (``authorize_account``), appending the
+audit entry when the action is audited. Calls that change state also need the CSRF token
+header and a same-origin ``Origin`` (``403 bad_csrf``); see :mod:`server.staff.auth`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+
+from moderation import audit
+from moderation.credentials import new_registration_code
+from moderation.events import DomainEvent
+from moderation.invitations import REVOKED, issue_invitation, revoke
+from moderation.meeting import authorize_account
+from moderation.policy import Action
+from moderation.sessions import ABSOLUTE_SECONDS
+from rooms.errors import HirobaError, PermissionDenied, ProcedureError, Reason, ValidationError
+from rooms.model import Role
+from server.common.networks import limit_key
+from server.http.routes import serve_page
+from server.meetings import exports
+from server.meetings.service import MeetingService
+from server.staff.auth import COOKIE, CSRF_HEADER, StaffIdentity
+from server.staff.store import invitation_write
+
+MEETINGS_KEY = web.AppKey("meetings", MeetingService)
+#: Largest JSON body a staff call accepts.
+MAX_BODY_BYTES = 8 * 1024
+_INVITABLE = ("member", "chair", "observer", "captioner")
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _json(body: object, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=_dumps)
+
+
+def own_origin(request: web.Request) -> str:
+    return f"{'https' if request.secure else 'http'}://{request.host}"
+
+
+def check_origin(request: web.Request) -> None:
+    """A browser's cross-site POST carries a foreign ``Origin``: refuse it."""
+    origin = request.headers.get("Origin")
+    allowed = request.app[MEETINGS_KEY].settings.allowed_origins
+    if origin is not None and origin != own_origin(request) and origin not in allowed:
+        raise PermissionDenied(Reason.BAD_CSRF, "this call must come from Hiroba's own pages")
+
+
+async def read_json(request: web.Request, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request's JSON object body, at most ``limit`` bytes."""
+    if request.content_type != "application/json":
+        raise ValidationError(Reason.BAD_PAYLOAD, "send application/json")
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, RecursionError) as exc:  # (nested deeper than json can read)
+        raise ValidationError(Reason.BAD_PAYLOAD, "the body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise ValidationError(Reason.BAD_PAYLOAD, "the body must be a JSON object")
+    return data
+
+
+def _fields(data: dict[str, Any], required: set[str], optional: set[str]) -> None:
+    for key in data:
+        if key not in required | optional:
+            raise ValidationError(Reason.UNKNOWN_FIELD, f"unknown field: {str(key)[:40]}")
+    for key in sorted(required - set(data)):
+        raise ValidationError(Reason.MISSING_FIELD, f"missing field: {key}")
+
+
+async def staff(
+    request: web.Request, action: Action, *, room: str = "", change: bool = False,
+    details: dict[str, object] | None = None,
+) -> tuple[StaffIdentity, list[DomainEvent]]:
+    """The staff identity of ``request`` if the policy lets it do ``action``, and the
+    audit entry to store (when audited). ``change``: a state-changing call (CSRF)."""
+    service = request.app[MEETINGS_KEY]
+    if change:
+        check_origin(request)
+    now = service.clock()
+    identity = await service.auth.identify(request.headers.get("Cookie"), now)
+    if change:
+        service.auth.check_csrf(identity, request.headers.get(CSRF_HEADER))
+    if service.sanctions.is_banned(None, identity.name, now):
+        raise PermissionDenied(Reason.BANNED, "this account is banned")
+    entries = authorize_account(identity.name, identity.display_name, Role.STAFF, action, now,
+                                room=room, details=details)
+    return identity, entries
+
+
+def _room(request: web.Request) -> str:
+    room = request.match_info["room"]
+    request.app[MEETINGS_KEY].meeting(room)  # no_such_room
+    return room
+
+
+# -- pages and sessions -----------------------------------------------------------------
+
+async def console_page(request: web.Request) -> web.StreamResponse:
+    return await serve_page(request, "console.html")
+
+
+def _session_body(service: MeetingService, identity: StaffIdentity) -> dict[str, object]:
+    return {"ok": True, "account": identity.name, "display_name": identity.display_name,
+            "csrf": service.auth.csrf_token(identity.session.key),
+            "expires_at": identity.session.expires_at,
+            # The console shows every time in the city's zone, not the browser's.
+            "time_zone": service.settings.time_zone}
+
+
+async def login(request: web.Request) -> web.Response:
+    check_origin(request)
+    data = await read_json(request)
+    _fields(data, {"account", "password"}, set())
+    service = request.app[MEETINGS_KEY]
+    session_id, identity = await service.auth.login(
+        data["account"], data["password"], service.clock(),
+        client=limit_key(request.remote or "?", service.settings.ipv6_limit_prefix))
+    response = _json(_session_body(service, identity))
+    response.set_cookie(COOKIE, session_id, max_age=ABSOLUTE_SECONDS, path="/", httponly=True,
+                        samesite="Strict", secure=request.secure or service.settings.tls)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    check_origin(request)
+    service = request.app[MEETINGS_KEY]
+    identity = await service.auth.identify(request.headers.get("Cookie"), service.clock())
+    service.auth.check_csrf(identity, request.headers.get(CSRF_HEADER))
+    await service.auth.logout(identity)
+    await service.end_staff_session(identity.session.key)
+    response = _json({"ok": True})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def session_info(request: web.Request) -> web.Response:
+    service = request.app[MEETINGS_KEY]
+    identity = await service.auth.identify(request.headers.get("Cookie"), service.clock())
+    return _json(_session_body(service, identity))
+
+
+# -- exports and the audit log ----------------------------------------------------------
+
+async def export(request: web.Request) -> web.Response:
+    """``GET /api/rooms/{room}/export/{what}.{csv|json}``."""
+    room = _room(request)
+    what, _, fmt = request.match_info["file"].rpartition(".")
+    if what not in exports.KINDS or fmt not in ("csv", "json"):
+        raise HirobaError(Reason.NOT_FOUND, f"exports are {', '.join(exports.KINDS)} as csv "
+                          "or json")
+    action = Action.POLL_EXPORT if what == "polls" else Action.DATA_EXPORT
+    _, entries = await staff(request, action, room=room,
+                             details={"what": what, "format": fmt})
+    service = request.app[MEETINGS_KEY]
+    table = await exports.build(what, service.meeting(room), service.records,
+                                tz=service.settings.zone)
+    await service.commit(room, entries)
+    headers = {"Content-Disposition": exports.content_disposition(room, what, fmt),
+               "Cache-Control": "no-store"}
+    if fmt == "csv":
+        return web.Response(text=table.to_csv(), content_type="text/csv", charset="utf-8",
+                            headers=headers)
+    return web.Response(text=table.to_json(room, what, service.clock()),
+                        content_type="application/json", charset="utf-8", headers=headers)
+
+
+async def audit_view(request: web.Request) -> web.Response:
+    """``GET /api/rooms/{room}/audit?limit=N``: the latest entries (``audit.view``)."""
+    room = _room(request)
+    try:
+        limit = max(1, min(1000, int(request.query.get("limit", "200"))))
+    except ValueError as exc:
+        raise ValidationError(Reason.BAD_FIELD, "limit must be a number") from exc
+    await staff(request, Action.AUDIT_VIEW, room=room)
+    service = request.app[MEETINGS_KEY]
+    entries = await service.records.audit(room, limit=limit)
+    zone = service.settings.zone
+    return _json({"ok": True, "entries": [audit.to_json(e, zone) for e in entries]})
+
+
+# -- invitations and registration codes -------------------------------------------------
+
+async def list_invitations(request: web.Request) -> web.Response:
+    room = _room(request)
+    await staff(request, Action.INVITE, room=room)  # asked, not done: nothing to audit
+    service = request.app[MEETINGS_KEY]
+    now = service.clock()
+    return _json({"ok": True, "invitations": [
+        {"token_id": s.invitation.token_id, "role": s.invitation.role, "name": s.invitation.name,
+         "expires_at": s.invitation.expires_at, "issued_by": s.invitation.issued_by,
+         "issued_at": s.invitation.issued_at, "redeemed_at": s.redeemed_at,
+         "revoked": s.revoked, "expired": s.invitation.expires_at <= now}
+        for s in await service.staff.invitations(room)]})
+
+
+async def create_invitation(request: web.Request) -> web.Response:
+    room = _room(request)
+    data = await read_json(request)
+    _fields(data, {"role"}, {"name", "ttl"})
+    role, name, ttl = data["role"], data.get("name"), data.get("ttl", 7 * 24 * 3600)
+    if role not in _INVITABLE:
+        raise ValidationError(Reason.BAD_FIELD, f"role must be one of {', '.join(_INVITABLE)}")
+    if name is not None and not isinstance(name, str):
+        raise ValidationError(Reason.BAD_FIELD, "name must be a string")
+    if isinstance(ttl, bool) or not isinstance(ttl, int):
+        raise ValidationError(Reason.BAD_FIELD, "ttl must be whole seconds")
+    identity, entries = await staff(request, Action.INVITE, room=room, change=True,
+                                    details={"role": role, "name": name or ""})
+    service = request.app[MEETINGS_KEY]
+    token, invitation = issue_invitation(service.secret, room, Role(role), name or None,
+                                         service.clock(), ttl, issued_by=identity.name)
+    await service.commit(room, entries, extra_writes=[invitation_write(invitation)])
+    return _json({"ok": True, "token": token, "token_id": invitation.token_id,
+                  "expires_at": invitation.expires_at, "name": invitation.name,
+                  "role": invitation.role})
+
+
+async def revoke_invitation(request: web.Request) -> web.Response:
+    service = request.app[MEETINGS_KEY]
+    token_id = request.match_info["token_id"]
+    invitation = await service.staff.invitation(token_id[:64])
+    if invitation is None:
+        raise ProcedureError(Reason.NO_SUCH_ITEM, "no such invitation")
+    _, entries = await staff(request, Action.INVITE, room=invitation.room, change=True,
+                             details={"revoked": token_id})
+    owner = service.redeemed.get(token_id)
+    if owner is not None:
+        raise ProcedureError(Reason.WRONG_STATE, "this invitation was already "
+                             + ("revoked" if owner == REVOKED else "used"))
+    record = revoke(invitation, service.clock())
+    service.redeemed[token_id] = REVOKED
+    await service.commit(invitation.room, entries, extra_writes=[(
+        "INSERT OR IGNORE INTO redemptions (token_id, room_id, device, at) VALUES (?, ?, ?, ?)",
+        (record.token_id, record.room, record.device, record.at))])
+    return _json({"ok": True})
+
+
+async def get_code(request: web.Request) -> web.Response:
+    room = _room(request)
+    await staff(request, Action.INVITE, room=room)  # asked, not done: nothing to audit
+    meeting = request.app[MEETINGS_KEY].meeting(room)
+    return _json({"ok": True, "code": meeting.rules.registration_code})
+
+
+async def set_code(request: web.Request) -> web.Response:
+    """``{"action": "new"}`` requires a fresh registration code; ``"clear"``, none."""
+    room = _room(request)
+    data = await read_json(request)
+    _fields(data, {"action"}, set())
+    if data["action"] not in ("new", "clear"):
+        raise ValidationError(Reason.BAD_FIELD, "action must be new or clear")
+    identity, entries = await staff(request, Action.INVITE, room=room, change=True,
+                                    details={"registration_code": data["action"]})
+    service = request.app[MEETINGS_KEY]
+    meeting = service.meeting(room)
+    code = new_registration_code() if data["action"] == "new" else None
+    await service.staff.set_registration_code(room, code, identity.name, service.clock())
+    meeting.rules = replace(meeting.rules, registration_code=code)
+    await service.commit(room, entries)
+    return _json({"ok": True, "code": code})
+
+
+def add_staff_routes(app: web.Application) -> None:
+    app.router.add_get("/console", console_page)
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/api/session", session_info)
+    app.router.add_get("/api/rooms/{room}/export/{file}", export)
+    app.router.add_get("/api/rooms/{room}/audit", audit_view)
+    app.router.add_get("/api/rooms/{room}/invitations", list_invitations)
+    app.router.add_post("/api/rooms/{room}/invitations", create_invitation)
+    app.router.add_post("/api/invitations/{token_id}/revoke", revoke_invitation)
+    app.router.add_get("/api/rooms/{room}/registration-code", get_code)
+    app.router.add_post("/api/rooms/{room}/registration-code", set_code)
+
