@@ -91,6 +91,41 @@ def motion_origin_check(extra: tuple[str, ...]) -> Callable[[str | None, str], b
     return check
 
 
+def _wire_cluster(
+    app: web.Application,
+    settings: Settings,
+    sio: socketio.AsyncServer,
+    hub: Hub,
+    motion: MotionService,
+    meetings: MeetingService,
+    audio: AudioApi,
+    recordings: RecordingService,
+) -> ClusterNode | None:
+    """With a Redis URL, this node joins a cluster: its ClusterNode, wired to the services
+    it forwards for and promotes; None when the process serves alone."""
+    cluster: ClusterNode | None = None
+    if isinstance(sio, ClusterServer):
+        node = cluster = ClusterNode(settings, hub, motion.plane, sio.trigger_here)
+
+        async def promote() -> None:
+            # This node takes over as the cluster's leader (the last one stopped).
+            await meetings.load(node.secret)
+            await recordings.open()
+            meetings.start()
+            motion.start()
+
+        node.promote_services = promote
+        motion.plane.capacity_of = lambda r: hub.rooms[r].info.capacity if r in hub.rooms else 64
+        motion.plane.tick_listeners.append(node.publish_state)
+        node.audio = audio
+        meetings.resume_listeners.append(node.resume_issued)
+        node.disconnect = sio.disconnect
+        sio.cluster = node
+        app[CLUSTER_KEY] = node
+        app.middlewares.append(node.http.middleware)
+    return cluster
+
+
 def create_app(
     settings: Settings, pipeline_factory: PipelineFactory | None = None
 ) -> web.Application:
@@ -151,26 +186,7 @@ def create_app(
     app[AUDIO_KEY] = audio
     recordings = RecordingService(settings, hub, sio, meetings, store)
     app[RECORDINGS_KEY] = recordings
-    cluster: ClusterNode | None = None
-    if isinstance(sio, ClusterServer):
-        node = cluster = ClusterNode(settings, hub, motion.plane, sio.trigger_here)
-
-        async def promote() -> None:
-            # This node takes over as the cluster's leader (the last one stopped).
-            await meetings.load(node.secret)
-            await recordings.open()
-            meetings.start()
-            motion.start()
-
-        node.promote_services = promote
-        motion.plane.capacity_of = lambda r: hub.rooms[r].info.capacity if r in hub.rooms else 64
-        motion.plane.tick_listeners.append(node.publish_state)
-        node.audio = audio
-        meetings.resume_listeners.append(node.resume_issued)
-        node.disconnect = sio.disconnect
-        sio.cluster = node
-        app[CLUSTER_KEY] = node
-        app.middlewares.append(node.http.middleware)
+    cluster = _wire_cluster(app, settings, sio, hub, motion, meetings, audio, recordings)
     audio.plane.on_packet = recordings.on_packet
     motion.plane.tick_listeners.append(recordings.on_motion)
     app.router.add_get(
