@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rooms.appearance import AvatarStyle
 from rooms.errors import Reason, RoomError, ValidationError
@@ -213,10 +213,18 @@ class Room:
         return p
 
     def snapshot(self, now_ms: int, tick_hz: float) -> Snapshot:
-        """What a newly joined client needs to draw the room."""
+        """What a newly joined client needs to draw the room, as it is now: the snapshot
+        holds copies, so later moves and leaves do not reach it."""
         return Snapshot(
-            room=self,
-            participants=tuple(self.participants.values()),
+            room_id=self.id,
+            kind=self.kind,
+            name_ja=self.info.name_ja,
+            name_en=self.info.name_en,
+            capacity=self.info.capacity,
+            max_speed=self.max_speed,
+            layout=self.layout,
+            notices=tuple(self.notices),
+            participants=tuple(replace(p) for p in self.participants.values()),
             tick=self.tick,
             t=now_ms,
             tick_hz=tick_hz,

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rooms.geometry import Rect
-from rooms.model import Participant
-
-if TYPE_CHECKING:
-    from rooms.room import Room
+from rooms.model import Layout, Notice, Participant, RoomKind
 
 
 def _rect(rect: Rect | None) -> dict[str, float] | None:
@@ -18,16 +14,30 @@ def _rect(rect: Rect | None) -> dict[str, float] | None:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    room: Room
+    """A room as it was at ``tick``: what a newly joined client needs to draw it.
+
+    ``Room.snapshot`` fills it with values, never the live room: the room goes on changing
+    (moves, seats, notices) while the snapshot waits to be sent, and a snapshot that read
+    the room when serialised would mix two moments. The participants are copies that
+    nothing else holds; the layout and notices are frozen already.
+    """
+
+    room_id: str
+    kind: RoomKind
+    name_ja: str
+    name_en: str
+    capacity: int
+    max_speed: float
+    layout: Layout
+    notices: tuple[Notice, ...]
     participants: tuple[Participant, ...]
     tick: int
     t: int
     tick_hz: float
 
     def to_wire(self) -> dict[str, object]:
-        room = self.room
-        layout = room.layout
-        occupants = room.seat_occupants()
+        layout = self.layout
+        occupants = {p.seat: p.id for p in self.participants if p.seat is not None}
         boards = []
         for board in layout.boards:
             boards.append(
@@ -36,16 +46,16 @@ class Snapshot:
                     "x": board.x,
                     "z": board.z,
                     "h": round(board.h, 4),
-                    "notices": [n.to_wire() for n in room.notices if n.board == board.id],
+                    "notices": [n.to_wire() for n in self.notices if n.board == board.id],
                 }
             )
         b = layout.bounds
         return {
             "room": {
-                "id": room.id,
-                "kind": room.kind.value,
-                "name": {"ja": room.info.name_ja, "en": room.info.name_en},
-                "capacity": room.info.capacity,
+                "id": self.room_id,
+                "kind": self.kind.value,
+                "name": {"ja": self.name_ja, "en": self.name_en},
+                "capacity": self.capacity,
                 "bounds": {"min_x": b.min_x, "max_x": b.max_x, "min_z": b.min_z, "max_z": b.max_z},
                 "stage": _rect(layout.stage),
                 "seats": [
@@ -63,7 +73,7 @@ class Snapshot:
             "tick": self.tick,
             "t": self.t,
             "tick_hz": self.tick_hz,
-            "max_speed": room.max_speed,
+            "max_speed": self.max_speed,
         }
 
 
