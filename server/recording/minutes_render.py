@@ -14,10 +14,8 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from server.recording.minutes import Minutes
+from server.recording.minutes_types import Minutes
 
 #: Labels of the document (a generator's own words, not the web page's i18n catalogues).
 LABELS: dict[str, dict[str, str]] = {
