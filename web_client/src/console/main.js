@@ -257,10 +257,10 @@ async function openRoom(id) {
 
 // -- forms and buttons -------------------------------------------------------------------
 
-byId('floor-give').addEventListener('click', () => act('floor:give', R.floorLimit()));
-byId('floor-next').addEventListener('click', () => act('floor:next', R.floorLimit()));
-byId('floor-extend').addEventListener('click', () => act('floor:extend', { seconds: 60 }));
-byId('floor-revoke').addEventListener('click', () => act('floor:revoke'));
+byId('floor-give').addEventListener('click', () => act(E.FLOOR_GIVE, R.floorLimit()));
+byId('floor-next').addEventListener('click', () => act(E.FLOOR_NEXT, R.floorLimit()));
+byId('floor-extend').addEventListener('click', () => act(E.FLOOR_EXTEND, { seconds: 60 }));
+byId('floor-revoke').addEventListener('click', () => act(E.FLOOR_REVOKE));
 byId('rec-toggle').addEventListener('click', async () => {
   const ack = await act(recording.recording ? E.RECORDING_STOP : E.RECORDING_START, { room });
   if (ack) {
@@ -268,14 +268,14 @@ byId('rec-toggle').addEventListener('click', async () => {
     renderRecording();
   }
 });
-byId('agenda-advance').addEventListener('click', () => act('agenda:advance'));
-byId('agenda-close').addEventListener('click', () => act('agenda:close'));
+byId('agenda-advance').addEventListener('click', () => act(E.AGENDA_ADVANCE));
+byId('agenda-close').addEventListener('click', () => act(E.AGENDA_CLOSE));
 byId('agenda-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const title = byId('agenda-title').value.trim();
   if (!title) return;
   const planned = Math.round((Number(byId('agenda-minutes').value) || 0) * 60);
-  if (await act('agenda:add', { title, planned })) byId('agenda-title').value = '';
+  if (await act(E.AGENDA_ADD, { title, planned })) byId('agenda-title').value = '';
 });
 byId('poll-form').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -284,7 +284,7 @@ byId('poll-form').addEventListener('submit', async (e) => {
   const multiple = byId('poll-multiple').checked;
   const payload = { question, options, multiple, electorate: byId('poll-electorate').value };
   if (multiple) payload.max_choices = options.length;
-  if (await act('poll:create', payload)) {
+  if (await act(E.POLL_CREATE, payload)) {
     byId('poll-question').value = '';
     byId('poll-options').value = '';
     say(t('console.pollMade'));
@@ -293,11 +293,11 @@ byId('poll-form').addEventListener('submit', async (e) => {
 byId('caption-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const text = byId('caption-text').value.trim();
-  if (text && (await act('caption:post', { text }))) byId('caption-text').value = '';
+  if (text && (await act(E.CAPTION_POST, { text }))) byId('caption-text').value = '';
 });
 byId('caption-fix').addEventListener('click', async () => {
   const text = byId('caption-text').value.trim();
-  if (text && (await act('caption:correct', { text }))) byId('caption-text').value = '';
+  if (text && (await act(E.CAPTION_CORRECT, { text }))) byId('caption-text').value = '';
 });
 
 async function http(fn) {

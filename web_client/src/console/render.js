@@ -4,6 +4,7 @@
  * Names, messages and opinions go in as text only (ui/el.js).
  */
 import { i18n, t } from '../i18n.js';
+import * as E from '../net/events.js';
 import { MeetingState, formatClock } from '../state/meeting.js';
 import { byId, el, fill, fillKeyed } from '../ui/el.js';
 import { formatDateTime, formatTime } from './times.js';
@@ -38,9 +39,9 @@ export function renderFloor({ meeting, act }) {
   byId('floor-revoke').disabled = !c;
   fillKeyed(byId('floor-queue'), JSON.stringify([queue, !!c, i18n.lang]), () => (queue.length
     ? queue.map((w, i) => el('li', {}, `${i + 1}. `, w.name, ' ',
-      button(t('console.giveTo'), () => act('floor:give', { target: w.pid, ...limitPayload() }),
+      button(t('console.giveTo'), () => act(E.FLOOR_GIVE, { target: w.pid, ...limitPayload() }),
         { disabled: !!c, 'aria-label': t('console.giveToName', { name: w.name }) }),
-      button(t('floor.lower'), () => act('hand:lower', { target: w.pid }))))
+      button(t('floor.lower'), () => act(E.HAND_LOWER, { target: w.pid }))))
     : [empty('floor.queueEmpty')]));
   const spoken = meeting.floor?.spoken || [];
   fillKeyed(byId('floor-spoken'), JSON.stringify([spoken, i18n.lang]), () => (spoken.length
@@ -72,15 +73,15 @@ export function renderAgenda({ meeting, act }) {
     const minutes = el('input', { type: 'number', min: 0, max: 360, value: Math.round(item.planned / 60), 'aria-label': t('console.minutes') });
     edit.append(el('form', { class: 'row wrap', onsubmit: (e) => {
       e.preventDefault();
-      act('agenda:edit', { item: item.id, title: title.value, planned: Math.round(Number(minutes.value) * 60) });
+      act(E.AGENDA_EDIT, { item: item.id, title: title.value, planned: Math.round(Number(minutes.value) * 60) });
     } }, title, minutes, el('button', { type: 'submit', class: 'small' }, t('console.save'))));
     return el('li', { class: `agenda-item ${item.state}`, 'aria-current': open ? 'true' : null },
       el('span', { class: 'title' }, `${i + 1}. `, item.title),
       el('span', { class: 'clock' }, item.planned ? `${formatClock(spent)} / ${formatClock(item.planned)}` : formatClock(spent)),
       open && cur.over ? el('span', { class: 'badge over', text: t('agenda.overrun') }) : null,
       item.state === 'done' ? el('span', { class: 'badge', text: t('agenda.done') }) : null,
-      !open ? button(t('agenda.open'), () => act('agenda:open', { item: item.id })) : null,
-      item.state === 'pending' ? button(t('console.remove'), () => act('agenda:remove', { item: item.id })) : null,
+      !open ? button(t('agenda.open'), () => act(E.AGENDA_OPEN, { item: item.id })) : null,
+      item.state === 'pending' ? button(t('console.remove'), () => act(E.AGENDA_REMOVE, { item: item.id })) : null,
       edit);
   }) : [empty('agenda.empty')]);
 }
@@ -89,8 +90,8 @@ export function renderLobby({ staff, act }) {
   const waiting = staff.lobbyList();
   fill(byId('lobby-list'), waiting.length ? waiting.map((w) => el('li', { dataset: { pid: w.pid } },
     el('span', { class: 'who' }, w.name), ` (${t(`role.${w.role}`)}) `,
-    button(t('console.admit'), () => act('lobby:admit', { target: w.pid }), { class: 'small primary', 'aria-label': t('console.admitName', { name: w.name }) }),
-    button(t('console.refuse'), () => act('lobby:refuse', { target: w.pid }), { 'aria-label': t('console.refuseName', { name: w.name }) })))
+    button(t('console.admit'), () => act(E.LOBBY_ADMIT, { target: w.pid }), { class: 'small primary', 'aria-label': t('console.admitName', { name: w.name }) }),
+    button(t('console.refuse'), () => act(E.LOBBY_REFUSE, { target: w.pid }), { 'aria-label': t('console.refuseName', { name: w.name }) })))
     : [empty('console.lobbyEmpty')]);
 }
 
@@ -112,10 +113,10 @@ export function renderPeople({ staff, act, self }) {
       el('td', { text: p.tracking ? t(`tracking.${p.tracking}`) : '—' }),
       el('td', { class: 'actions' },
         staffRole ? null : p.muted
-          ? button(t('console.unmute'), () => act('sanction:unmute', { target: p.pid }))
-          : button(t('console.mute'), () => act('sanction:mute', sanctionPayload(p.pid)), { 'aria-label': t('console.muteName', { name: p.name }) }),
-        staffRole ? null : button(t('console.removeP'), () => act('sanction:remove', sanctionPayload(p.pid)), { 'aria-label': t('console.removeName', { name: p.name }) }),
-        staffRole ? null : button(t('console.ban'), () => act('sanction:ban', sanctionPayload(p.pid)), { class: 'small danger', 'aria-label': t('console.banName', { name: p.name }) })));
+          ? button(t('console.unmute'), () => act(E.SANCTION_UNMUTE, { target: p.pid }))
+          : button(t('console.mute'), () => act(E.SANCTION_MUTE, sanctionPayload(p.pid)), { 'aria-label': t('console.muteName', { name: p.name }) }),
+        staffRole ? null : button(t('console.removeP'), () => act(E.SANCTION_REMOVE, sanctionPayload(p.pid)), { 'aria-label': t('console.removeName', { name: p.name }) }),
+        staffRole ? null : button(t('console.ban'), () => act(E.SANCTION_BAN, sanctionPayload(p.pid)), { class: 'small danger', 'aria-label': t('console.banName', { name: p.name }) })));
   }) : [el('tr', {}, el('td', { colspan: 5, class: 'empty', text: t('console.none') }))]);
 }
 
@@ -125,7 +126,7 @@ export function renderSanctions({ staff, act }) {
     el('span', { class: 'badge', text: t(`sanction.${s.kind}`) }), ' ', s.name || '—',
     s.reason ? ` — ${s.reason}` : '',
     ' ', s.expires_at ? t('notice.until', { time: formatDateTime(s.expires_at, i18n.lang) }) : `(${t('console.untilLifted')})`,
-    ' ', button(t('console.lift'), () => act('sanction:lift', { sanction: s.id }))))
+    ' ', button(t('console.lift'), () => act(E.SANCTION_LIFT, { sanction: s.id }))))
     : [empty('console.none')]);
 }
 
@@ -136,14 +137,14 @@ export function renderReports({ staff, act }) {
       r.reason ? ` — ${r.reason}` : ''),
     el('p', { class: 'text' }, r.message ? el('b', {}, r.message.author_name, ': ') : null, r.message ? r.message.text : '—'),
     el('p', { class: 'row' },
-      button(t('console.hide'), () => act('chat:hide', { message: r.message_id })),
-      button(t('console.dismiss'), () => act('report:dismiss', { report: r.id })))))
+      button(t('console.hide'), () => act(E.CHAT_HIDE, { message: r.message_id })),
+      button(t('console.dismiss'), () => act(E.REPORT_DISMISS, { report: r.id })))))
     : [empty('console.noReports')]);
   const chat = staff.chatList().slice(-40);
   fill(byId('console-chat'), chat.length ? chat.map((m) => el('li', { class: m.hidden ? 'hidden-msg' : null },
     el('span', { class: 'who' }, m.author_name), el('span', { class: 'what' }, m.text),
-    m.hidden ? button(t('console.restore'), () => act('chat:restore', { message: m.id }))
-      : button(t('console.hide'), () => act('chat:hide', { message: m.id }))))
+    m.hidden ? button(t('console.restore'), () => act(E.CHAT_RESTORE, { message: m.id }))
+      : button(t('console.hide'), () => act(E.CHAT_HIDE, { message: m.id }))))
     : [empty('console.none')]);
 }
 
@@ -161,7 +162,7 @@ export function renderPolls({ meeting, act, room }) {
         return el('li', {}, el('span', { class: 'option', text: o }), el('span', { class: 'bar', 'aria-hidden': 'true' }, fillEl),
           el('span', { class: 'share', text: t('poll.share', { n: p.counts[i], pct: shares[i] }) }));
       })),
-      p.state === 'open' ? button(t('poll.close'), () => act('poll:close', { poll: p.id })) : null);
+      p.state === 'open' ? button(t('poll.close'), () => act(E.POLL_CLOSE, { poll: p.id })) : null);
   }) : [empty('poll.empty')]);
   byId('sec-polls').dataset.room = room;
 }
@@ -181,11 +182,11 @@ export function renderOpinions({ staff, act }) {
         ' ', o.author_name, ' · ', t('opinion.supports', { n: o.supports }),
         o.hidden ? el('span', { class: 'badge over', text: t('console.hidden') }) : null),
       el('p', { class: 'text', text: o.text }),
-      el('div', { class: 'row wrap' }, mark, button(t('console.mark'), () => act('opinion:mark', { opinion: o.id, status: mark.value })),
-        button(t(o.hidden ? 'console.show' : 'console.hide'), () => act('opinion:hide', { opinion: o.id, hidden: !o.hidden }))),
-      el('div', { class: 'row wrap' }, reply, button(t('console.respond'), () => reply.value.trim() && act('opinion:respond', { opinion: o.id, text: reply.value }))),
+      el('div', { class: 'row wrap' }, mark, button(t('console.mark'), () => act(E.OPINION_MARK, { opinion: o.id, status: mark.value })),
+        button(t(o.hidden ? 'console.show' : 'console.hide'), () => act(E.OPINION_HIDE, { opinion: o.id, hidden: !o.hidden }))),
+      el('div', { class: 'row wrap' }, reply, button(t('console.respond'), () => reply.value.trim() && act(E.OPINION_RESPOND, { opinion: o.id, text: reply.value }))),
       others.length ? el('div', { class: 'row wrap' }, into,
-        button(t('console.merge'), () => act('opinion:merge', { source: o.id, target: Number(into.value) }))) : null);
+        button(t('console.merge'), () => act(E.OPINION_MERGE, { source: o.id, target: Number(into.value) }))) : null);
   }) : [empty('opinion.empty')]);
 }
 
@@ -199,8 +200,8 @@ export function renderQuestions({ meeting, act }) {
       el('p', { class: 'text', text: q.text }),
       q.answer ? el('p', { class: 'response', text: q.answer }) : null,
       q.state === 'open' ? el('div', { class: 'row wrap' }, answer,
-        button(t('question.markAnswered'), () => act('question:answer', answer.value.trim() ? { question: q.id, text: answer.value } : { question: q.id })),
-        button(t('console.dismiss'), () => act('question:dismiss', { question: q.id }))) : null);
+        button(t('question.markAnswered'), () => act(E.QUESTION_ANSWER, answer.value.trim() ? { question: q.id, text: answer.value } : { question: q.id })),
+        button(t('console.dismiss'), () => act(E.QUESTION_DISMISS, { question: q.id }))) : null);
   }) : [empty('question.empty')]);
 }
 

@@ -139,11 +139,11 @@ export class MeetingUi {
   #after(event, payload, ack) {
     const s = this.state.self;
     if (!s) return;
-    if (event === 'opinion:submit' && ack.opinion) this.mine.add(ack.opinion);
-    if (event === 'poll:vote') this.state.setBallot(payload.poll, payload.choices);
-    if (event === 'opinion:support') s.supported.add(payload.opinion);
-    if (event === 'opinion:withdraw') s.supported.delete(payload.opinion);
-    if (event === 'question:vote') {
+    if (event === E.OPINION_SUBMIT && ack.opinion) this.mine.add(ack.opinion);
+    if (event === E.POLL_VOTE) this.state.setBallot(payload.poll, payload.choices);
+    if (event === E.OPINION_SUPPORT) s.supported.add(payload.opinion);
+    if (event === E.OPINION_WITHDRAW) s.supported.delete(payload.opinion);
+    if (event === E.QUESTION_VOTE) {
       if (payload.withdraw) s.voted.delete(payload.question);
       else s.voted.add(payload.question);
     }
@@ -157,40 +157,40 @@ export class MeetingUi {
       b.addEventListener('click', () => this.#select(b.dataset.tab));
       b.addEventListener('keydown', (e) => this.#tabKey(e));
     }
-    byId('hand-raise').addEventListener('click', () => act('hand:raise', {}, t('floor.raised')));
-    byId('hand-lower').addEventListener('click', () => act('hand:lower', {}, t('floor.lowered')));
-    byId('floor-yield').addEventListener('click', () => act('floor:yield'));
+    byId('hand-raise').addEventListener('click', () => act(E.HAND_RAISE, {}, t('floor.raised')));
+    byId('hand-lower').addEventListener('click', () => act(E.HAND_LOWER, {}, t('floor.lowered')));
+    byId('floor-yield').addEventListener('click', () => act(E.FLOOR_YIELD));
     byId('plaza-caption-form').addEventListener('submit', async (e) => {
       e.preventDefault();
       const input = byId('plaza-caption-text');
       const text = input.value.trim();
-      if (text && (await act('caption:post', { text }))) input.value = '';
+      if (text && (await act(E.CAPTION_POST, { text }))) input.value = '';
     });
     byId('chat-form').addEventListener('submit', async (e) => {
       e.preventDefault();
       const input = byId('chat-text');
       const text = input.value.trim();
-      if (text && (await act('chat:send', { text }))) input.value = '';
+      if (text && (await act(E.CHAT_SEND, { text }))) input.value = '';
     });
     byId('opinion-form').addEventListener('submit', async (e) => {
       e.preventDefault();
       const text = byId('opinion-text').value.trim();
       if (!text) return;
       const category = byId('opinion-category').value || undefined;
-      if (await act('opinion:submit', { text, category }, t('opinion.thanks'))) byId('opinion-text').value = '';
+      if (await act(E.OPINION_SUBMIT, { text, category }, t('opinion.thanks'))) byId('opinion-text').value = '';
     });
     byId('question-form').addEventListener('submit', async (e) => {
       e.preventDefault();
       const text = byId('question-text').value.trim();
-      if (text && (await act('question:ask', { text }, t('question.thanks')))) byId('question-text').value = '';
+      if (text && (await act(E.QUESTION_ASK, { text }, t('question.thanks')))) byId('question-text').value = '';
     });
     const limit = () => Math.max(5, Number(byId('chair-limit').value) || 180);
-    byId('chair-give').addEventListener('click', () => act('floor:give', { limit: limit() }));
-    byId('chair-next').addEventListener('click', () => act('floor:next', { limit: limit() }));
-    byId('chair-extend').addEventListener('click', () => act('floor:extend', { seconds: EXTEND_SECONDS }));
-    byId('chair-revoke').addEventListener('click', () => act('floor:revoke'));
-    byId('chair-advance').addEventListener('click', () => act('agenda:advance'));
-    byId('chair-close').addEventListener('click', () => act('agenda:close'));
+    byId('chair-give').addEventListener('click', () => act(E.FLOOR_GIVE, { limit: limit() }));
+    byId('chair-next').addEventListener('click', () => act(E.FLOOR_NEXT, { limit: limit() }));
+    byId('chair-extend').addEventListener('click', () => act(E.FLOOR_EXTEND, { seconds: EXTEND_SECONDS }));
+    byId('chair-revoke').addEventListener('click', () => act(E.FLOOR_REVOKE));
+    byId('chair-advance').addEventListener('click', () => act(E.AGENDA_ADVANCE));
+    byId('chair-close').addEventListener('click', () => act(E.AGENDA_CLOSE));
     byId('lobby-leave').addEventListener('click', async () => {
       this.#hideLobby();
       await this.net?.leave();

@@ -5,6 +5,7 @@
  * sends an action. Everything people wrote goes in as text (ui/el.js).
  */
 import { i18n, t } from '../i18n.js';
+import * as E from '../net/events.js';
 import { MeetingState, formatClock } from '../state/meeting.js';
 import { byId, el, fill, fillKeyed } from './el.js';
 
@@ -99,7 +100,7 @@ function agendaItems(items, cur, act) {
             item.state === 'done' ? el('span', { class: 'badge', text: t('agenda.done') }) : null,
           );
           if (act && !open) {
-            li.append(el('button', { type: 'button', class: 'small', onclick: () => act('agenda:open', { item: item.id }) },
+            li.append(el('button', { type: 'button', class: 'small', onclick: () => act(E.AGENDA_OPEN, { item: item.id }) },
               t('agenda.open')));
           }
           return li;
@@ -138,7 +139,7 @@ export function renderChat(state, act) {
               type: 'button',
               class: 'small quiet',
               'aria-label': t('chat.reportOf', { name: m.author_name }),
-              onclick: () => act('chat:report', { message: m.id }, t('chat.reported')),
+              onclick: () => act(E.CHAT_REPORT, { message: m.id }, t('chat.reported')),
             }, t('chat.report'))
           : null,
       ),
@@ -183,7 +184,7 @@ export function renderOpinions(state, act, mine) {
                     type: 'button',
                     class: supported ? 'small pressed' : 'small',
                     'aria-pressed': supported ? 'true' : 'false',
-                    onclick: () => act(supported ? 'opinion:withdraw' : 'opinion:support', { opinion: o.id }),
+                    onclick: () => act(supported ? E.OPINION_WITHDRAW : E.OPINION_SUPPORT, { opinion: o.id }),
                   }, t(supported ? 'opinion.supported' : 'opinion.support'))
                 : null),
           );
@@ -216,11 +217,11 @@ export function renderQuestions(state, act) {
                     type: 'button',
                     class: voted ? 'small pressed' : 'small',
                     'aria-pressed': voted ? 'true' : 'false',
-                    onclick: () => act('question:vote', voted ? { question: q.id, withdraw: true } : { question: q.id }),
+                    onclick: () => act(E.QUESTION_VOTE, voted ? { question: q.id, withdraw: true } : { question: q.id }),
                   }, t(voted ? 'question.voted' : 'question.vote'))
                 : null,
               open && state.may('question.answer')
-                ? el('button', { type: 'button', class: 'small', onclick: () => act('question:answer', { question: q.id }) },
+                ? el('button', { type: 'button', class: 'small', onclick: () => act(E.QUESTION_ANSWER, { question: q.id }) },
                     t('question.markAnswered'))
                 : null),
           );
@@ -246,7 +247,7 @@ function ballotForm(state, poll, act) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const choices = [...form.querySelectorAll('input:checked')].map((x) => Number(x.value));
-    act('poll:vote', { poll: poll.id, choices }, t('poll.thanks'));
+    act(E.POLL_VOTE, { poll: poll.id, choices }, t('poll.thanks'));
   });
   return form;
 }
@@ -280,7 +281,7 @@ export function renderPolls(state, act) {
                   bar(shares[i]),
                   el('span', { class: 'share', text: t('poll.share', { n: p.counts[i], pct: shares[i] }) })))),
             p.state === 'open' && state.may('poll.close')
-              ? el('button', { type: 'button', class: 'small', onclick: () => act('poll:close', { poll: p.id }) }, t('poll.close'))
+              ? el('button', { type: 'button', class: 'small', onclick: () => act(E.POLL_CLOSE, { poll: p.id }) }, t('poll.close'))
               : null,
           );
         })
