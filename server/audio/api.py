@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
@@ -29,7 +30,13 @@ from rooms.errors import HirobaError, Reason
 from rooms.model import Participant, RoomKind
 from rooms.room import Room
 from server.audio.messages import AudioClose, AudioListen, AudioPublish, AudioTarget
-from server.audio.plane import AudioPlane, AudioSettings, RoomMode, audio_mlines
+from server.audio.plane import (
+    AudioPlane,
+    AudioPlaneCounts,
+    AudioSettings,
+    RoomMode,
+    audio_mlines,
+)
 from server.common.periodic import Periodic
 from server.config.settings import Settings
 from server.meetings.service import MeetingService
@@ -373,3 +380,30 @@ class AudioApi:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def counts(self) -> AudioCounts:
+        """The audio side's per-person state now, for ``/api/debug/leaks``."""
+        return AudioCounts(
+            plane=self.plane.counts(),
+            publishing=len(self.publishing),
+            listening=len(self.listening),
+            slot_counts=len(self._slot_counts),
+            tasks=len(self._tasks),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AudioCounts:
+    """The audio side's sizes at one moment (:meth:`AudioApi.counts`)."""
+
+    #: The plane's peers, positions and routes.
+    plane: AudioPlaneCounts
+    #: Participants with an open microphone peer, as the socket events know them.
+    publishing: int
+    #: Participants with an open listener peer, as the socket events know them.
+    listening: int
+    #: Listeners' numbers of receive slots, kept per participant.
+    slot_counts: int
+    #: Background tasks: the event sender (one, for good) and peer clean-ups (a leaver's
+    #: peers, a microphone closed when its speaker lost the floor).
+    tasks: int

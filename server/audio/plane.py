@@ -567,3 +567,26 @@ class AudioPlane:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await peer.pc.close()
+
+    def counts(self) -> AudioPlaneCounts:
+        """The plane's per-person state now, for ``/api/debug/leaks``."""
+        return AudioPlaneCounts(
+            uplinks=len(self._uplinks),
+            listeners=len(self._listeners),
+            positions=sum(len(room) for room in self._positions.values()),
+            routes=len(self._routes) + len(self._lean_routes),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPlaneCounts:
+    """The audio plane's sizes at one moment (:meth:`AudioPlane.counts`)."""
+
+    #: Open microphone (uplink) peers.
+    uplinks: int
+    #: Open listener peers.
+    listeners: int
+    #: Plaza positions kept for proximity routing, every room added up.
+    positions: int
+    #: Speakers with a route to listeners (sender-based and lean forwarding together).
+    routes: int

@@ -54,6 +54,10 @@ class Seats:
     def __iter__(self) -> Iterator[Seat]:
         return iter(list(self._by_sid.values()))
 
+    def __len__(self) -> int:
+        """Seats taken now, by socket."""
+        return len(self._by_sid)
+
     def get(self, sid: str) -> Seat | None:
         return self._by_sid.get(sid)
 

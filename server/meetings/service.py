@@ -466,3 +466,28 @@ class MeetingService:
         if isinstance(token, str):
             for listener in self.resume_listeners:
                 listener(seat.sid, token)
+
+    def counts(self) -> MeetingCounts:
+        """The meetings' per-person state now, for ``/api/debug/leaks``."""
+        meetings = self.meetings.values()
+        return MeetingCounts(
+            seats=len(self.seats),
+            people=sum(len(m.people) for m in meetings),
+            lobby=sum(len(m.lobby.waiting()) for m in meetings),
+            floor_queue=sum(len(m.floor.queue) for m in meetings),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingCounts:
+    """The meetings' sizes at one moment (:meth:`MeetingService.counts`), every room added
+    up."""
+
+    #: Sockets seated in a meeting (participants, consoles and staff avatars).
+    seats: int
+    #: People on the meetings' rosters.
+    people: int
+    #: People waiting in a lobby to be let in.
+    lobby: int
+    #: People queued for the floor.
+    floor_queue: int

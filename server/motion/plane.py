@@ -349,3 +349,35 @@ class MotionPlane:
         if waits.size > LATENCY_SAMPLES_PER_TICK:
             waits = waits[:: waits.size // LATENCY_SAMPLES_PER_TICK + 1]
         self.stats.arrival_to_send.extend(waits.tolist())
+
+    def counts(self) -> MotionPlaneCounts:
+        """The plane's per-person state now, for ``/api/debug/leaks``."""
+        rooms = self.rooms.values()
+        return MotionPlaneCounts(
+            rows=sum(len(room.table) for room in rooms),
+            pids=sum(len(room.pids) for room in rooms),
+            transports=sum(len(room.transports) for room in rooms),
+            tokens=len(self.tokens),
+            token_index=len(self._token_of),
+            latency_samples=len(self.stats.arrival_to_send) + len(self.stats.tick_to_send),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MotionPlaneCounts:
+    """The motion plane's sizes at one moment (:meth:`MotionPlane.counts`); each but the
+    last falls back to its baseline once everyone has left."""
+
+    #: Interest-table rows in use, every room added up (one per person in the plane).
+    rows: int
+    #: Row → participant id entries, every room added up.
+    pids: int
+    #: Attached connections (WebSocket or data channel), every room added up.
+    transports: int
+    #: Motion tokens handed out (token → room and participant).
+    tokens: int
+    #: The reverse index of the tokens ((room, participant) → token).
+    token_index: int
+    #: Latency samples of the statistics: bounded windows (deque maxlen), full after a
+    #: while, so a plateau, not a leak.
+    latency_samples: int

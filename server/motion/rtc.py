@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -143,3 +144,17 @@ class MotionChannels:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def counts(self) -> MotionChannelCounts:
+        """The data channels' per-person state now, for ``/api/debug/leaks``."""
+        return MotionChannelCounts(peers=len(self.peers), tasks=len(self._tasks))
+
+
+@dataclass(frozen=True, slots=True)
+class MotionChannelCounts:
+    """The motion data channels' sizes at one moment (:meth:`MotionChannels.counts`)."""
+
+    #: Open data-channel peer connections, one per participant using the fallback.
+    peers: int
+    #: Peer clean-up tasks still running (closing a dropped peer, its open timeout).
+    tasks: int

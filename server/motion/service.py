@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -16,8 +17,8 @@ from rooms.room import Room
 from server.common.networks import is_loopback, through_untrusted_proxy
 from server.common.periodic import Periodic
 from server.config.settings import Settings
-from server.motion.plane import MotionPlane
-from server.motion.rtc import MotionChannels
+from server.motion.plane import MotionPlane, MotionPlaneCounts
+from server.motion.rtc import MotionChannelCounts, MotionChannels
 from server.rtc.ice import rtc_configuration, screen_candidates
 from server.sockets import events
 from server.sockets.hub import Hub, Session
@@ -132,3 +133,19 @@ class MotionService:
         if not is_loopback(request.remote):
             raise web.HTTPForbidden(text="motion statistics are served to loopback only")
         return web.json_response(self.plane.stats.summary())
+
+    def counts(self) -> MotionCounts:
+        """The motion side's per-person state now, for ``/api/debug/leaks``."""
+        return MotionCounts(self.plane.counts(), self.channels.counts(), len(self._closing))
+
+
+@dataclass(frozen=True, slots=True)
+class MotionCounts:
+    """The motion side's sizes at one moment (:meth:`MotionService.counts`)."""
+
+    #: The plane's rows, tokens and connections.
+    plane: MotionPlaneCounts
+    #: The data-channel fallback's peers and tasks.
+    channels: MotionChannelCounts
+    #: Leave clean-ups still running (closing a leaver's connection and data channel).
+    closing: int

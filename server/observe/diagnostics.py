@@ -32,6 +32,7 @@ from aiohttp import web
 from server.common.networks import allowed, parse_networks, through_untrusted_proxy
 from server.config.settings import Settings
 from server.observe.metrics import process_collectors, process_families
+from server.sockets.hub import socketio_counts
 
 if TYPE_CHECKING:
     import socketio
@@ -114,11 +115,14 @@ def object_counts() -> dict[str, Any]:
 
 
 def live_counts(sources: LeakSources) -> dict[str, Any]:
-    """Per-person state of every part of the server (cheap: sizes of containers)."""
-    hub, sio, motion, audio = sources.hub, sources.sio, sources.motion, sources.audio
-    plane, channels = motion.plane, motion.channels
-    meetings = sources.meetings
-    namespace = sio.manager.rooms.get("/", {})
+    """Per-person state of every part of the server (cheap: sizes of containers), each
+    read through its owner's public ``counts()``, in the shape of ``/api/debug/leaks``."""
+    hub = sources.hub.counts()
+    meetings = sources.meetings.counts()
+    sio = socketio_counts(sources.sio)
+    motion = sources.motion.counts()
+    audio = sources.audio.counts()
+    tracking = sources.tracking.counts()
     process = {f.name: f.samples[0].value
                for f in process_families(process_collectors()) if f.samples}
     return {
@@ -132,46 +136,44 @@ def live_counts(sources: LeakSources) -> dict[str, Any]:
         },
         "asyncio": task_counts(),
         "hub": {
-            "sessions": len(hub.sessions),
-            "participants": hub.participant_count,
-            "by_room": {rid: len(r.participants) for rid, r in hub.rooms.items()},
+            "sessions": hub.sessions,
+            "participants": hub.participants,
+            "by_room": dict(hub.by_room),
         },
         "meetings": {
-            "seats": len(list(meetings.seats)),
-            "people": sum(len(m.people) for m in meetings.meetings.values()),
-            "lobby": sum(len(m.lobby.waiting()) for m in meetings.meetings.values()),
-            "floor_queue": sum(len(m.floor.queue) for m in meetings.meetings.values()),
+            "seats": meetings.seats,
+            "people": meetings.people,
+            "lobby": meetings.lobby,
+            "floor_queue": meetings.floor_queue,
         },
         "socketio": {
-            "engineio_sockets": len(sio.eio.sockets),
-            "environ": len(sio.environ),
-            # Rooms of the default namespace (a socket's own room included): python-socketio
-            # drops a room when its last member leaves.
-            "rooms": len(namespace),
-            "memberships": sum(len(members) for members in namespace.values()),
+            "engineio_sockets": sio.engineio_sockets,
+            "environ": sio.environ,
+            "rooms": sio.rooms,
+            "memberships": sio.memberships,
         },
         "motion": {
-            "rows": sum(len(room.table) for room in plane.rooms.values()),
-            "pids": sum(len(room.pids) for room in plane.rooms.values()),
-            "transports": sum(len(room.transports) for room in plane.rooms.values()),
-            "tokens": len(plane.tokens),
-            "token_index": len(plane._token_of),
-            "datachannel_peers": len(channels.peers),
-            "tasks": len(motion._closing) + len(channels._tasks),
-            # Latency windows of the statistics: bounded (deque maxlen), full after a while.
-            "latency_samples": len(plane.stats.arrival_to_send) + len(plane.stats.tick_to_send),
+            "rows": motion.plane.rows,
+            "pids": motion.plane.pids,
+            "transports": motion.plane.transports,
+            "tokens": motion.plane.tokens,
+            "token_index": motion.plane.token_index,
+            "datachannel_peers": motion.channels.peers,
+            # Every clean-up the motion side has running: leavers' and the data channels'.
+            "tasks": motion.closing + motion.channels.tasks,
+            "latency_samples": motion.plane.latency_samples,
         },
         "audio": {
-            "uplinks": len(audio.plane._uplinks),
-            "listeners": len(audio.plane._listeners),
-            "publishing": len(audio.publishing),
-            "listening": len(audio.listening),
-            "slot_counts": len(audio._slot_counts),
-            "positions": sum(len(p) for p in audio.plane._positions.values()),
-            "routes": len(audio.plane._routes) + len(audio.plane._lean_routes),
-            "tasks": len(audio._tasks),
+            "uplinks": audio.plane.uplinks,
+            "listeners": audio.plane.listeners,
+            "publishing": audio.publishing,
+            "listening": audio.listening,
+            "slot_counts": audio.slot_counts,
+            "positions": audio.plane.positions,
+            "routes": audio.plane.routes,
+            "tasks": audio.tasks,
         },
-        "tracking": {"sessions": len(sources.tracking.camera.sessions)},
+        "tracking": {"sessions": tracking.sessions},
     }
 
 

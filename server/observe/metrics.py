@@ -28,7 +28,7 @@ from server.audio.plane import AudioPlane
 from server.common.histogram import Histogram
 from server.common.networks import allowed, parse_networks, through_untrusted_proxy
 from server.motion.plane import MotionPlane, MotionStats
-from server.sockets.hub import Hub
+from server.sockets.hub import Hub, HubCounts
 from server.staff.auth import AccountBackoff
 from server.tracking.pipeline import CameraTracking
 
@@ -104,35 +104,30 @@ def histogram_family(name: str, text: str, histogram: Histogram) -> Family:
 
 
 # --- one function per source -----------------------------------------------------------
-def hub_families(hub: Hub) -> list[Family]:
+def hub_families(counts: HubCounts) -> list[Family]:
     """Rooms, participants by room, role and tracking mode, sockets, recordings."""
     # Every combination is written, zeros included, so that series do not vanish and
     # reappear as people come and go (an absent series is not the same as 0 in queries).
-    counts: dict[tuple[str, str, str], int] = {}
-    for room in hub.rooms.values():
-        for p in room.participants.values():
-            key = (room.id, p.role.value, p.tracking.value)
-            counts[key] = counts.get(key, 0) + 1
     participants = Family(
         "hiroba_participants", "gauge", "Participants in a room by role and tracking mode."
     )
     recording = Family(
         "hiroba_recording_active", "gauge", "1 while the room is being recorded, else 0."
     )
-    for room_id in sorted(hub.rooms):
+    for room_id in sorted(counts.by_room):
         for role in Role:
             for mode in TrackingMode:
-                n = counts.get((room_id, role.value, mode.value), 0)
+                n = counts.by_kind.get((room_id, role, mode), 0)
                 labels = (("room", room_id), ("role", role.value), ("tracking", mode.value))
                 participants.samples.append(Sample(n, labels))
-        active = 1 if room_id in hub.recording_since else 0
+        active = 1 if room_id in counts.recording else 0
         recording.samples.append(Sample(active, (("room", room_id),)))
     return [
         Family("hiroba_rooms", "gauge", "Rooms served by this process.",
-               [Sample(len(hub.rooms))]),
+               [Sample(len(counts.by_room))]),
         participants,
         Family("hiroba_sockets", "gauge", "Connected socket.io sessions, joined or not.",
-               [Sample(len(hub.sessions))]),
+               [Sample(counts.sessions)]),
         recording,
     ]  # fmt: skip
 
@@ -198,7 +193,7 @@ def tracking_families(camera: CameraTracking) -> list[Family]:
     )
     return [
         Family("hiroba_tracking_sessions", "gauge", "Open server-side face-tracking sessions.",
-               [Sample(len(camera.sessions))]),
+               [Sample(camera.counts().sessions)]),
         latency,
     ]  # fmt: skip
 
@@ -247,7 +242,7 @@ class MetricsSources:
 
     def families(self) -> list[Family]:
         return [
-            *hub_families(self.hub),
+            *hub_families(self.hub.counts()),
             *motion_families(self.motion.stats),
             *audio_families(self.audio),
             *tracking_families(self.camera),

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from moderation import policy
 from moderation.meeting import Meeting
@@ -17,10 +18,13 @@ from moderation.rate_limit import TokenBucket
 from rooms.appearance import AvatarStyle
 from rooms.errors import Reason, RoomError
 from rooms.layouts import default_layout
-from rooms.model import Notice, Participant, Role
+from rooms.model import Notice, Participant, Role, TrackingMode
 from rooms.room import Room, RoomInfo
 from rooms.snapshot import Delta, Snapshot
 from server.config.settings import Settings
+
+if TYPE_CHECKING:
+    import socketio
 
 #: Rate-limited events forgiven per second: an occasional burst is a slow network, a
 #: sustained excess is a flood.
@@ -191,3 +195,64 @@ class Hub:
             if delta is not None:
                 deltas.append(delta)
         return deltas
+
+    def counts(self) -> HubCounts:
+        """What the hub holds now, for ``/metrics`` and ``/api/debug/leaks``."""
+        by_kind: dict[tuple[str, Role, TrackingMode], int] = {}
+        for room in self.rooms.values():
+            for p in room.participants.values():
+                key = (room.id, p.role, p.tracking)
+                by_kind[key] = by_kind.get(key, 0) + 1
+        return HubCounts(
+            sessions=len(self.sessions),
+            participants=self.participant_count,
+            by_room={rid: len(r.participants) for rid, r in self.rooms.items()},
+            by_kind=by_kind,
+            recording=frozenset(self.recording_since),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HubCounts:
+    """The hub's sizes at one moment (:meth:`Hub.counts`). Ids of rooms only: no
+    participant's id or name."""
+
+    #: Connected socket.io sessions, joined to a room or not.
+    sessions: int
+    #: Participants in every room of this process.
+    participants: int
+    #: Participants by room id; every room is listed, an empty one with 0.
+    by_room: Mapping[str, int]
+    #: Participants by ``(room id, role, tracking mode)``; only combinations someone is in.
+    by_kind: Mapping[tuple[str, Role, TrackingMode], int]
+    #: Ids of the rooms being recorded now.
+    recording: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SocketIoCounts:
+    """python-socketio's per-socket state at one moment (:func:`socketio_counts`): what a
+    socket that left without a trace must not leave behind."""
+
+    #: engine.io sockets open (one per connected client, until its ping task lets go).
+    engineio_sockets: int
+    #: WSGI-style environs kept per socket id.
+    environ: int
+    #: Rooms of the default namespace, each socket's own room included (python-socketio
+    #: drops a room when its last member leaves).
+    rooms: int
+    #: Socket memberships of those rooms, added up.
+    memberships: int
+
+
+def socketio_counts(sio: socketio.AsyncServer) -> SocketIoCounts:
+    """The sizes of ``sio``'s per-socket containers. The server is python-socketio's, not
+    a Hiroba class: its census lives here, beside the hub's, so that nothing outside the
+    socket.io edge reads the library's containers."""
+    namespace = sio.manager.rooms.get("/", {})
+    return SocketIoCounts(
+        engineio_sockets=len(sio.eio.sockets),
+        environ=len(sio.environ),
+        rooms=len(namespace),
+        memberships=sum(len(members) for members in namespace.values()),
+    )

@@ -32,7 +32,12 @@ from server.sockets import events
 from server.sockets.hub import Hub, Session
 from server.sockets.messages import RtcCloseRequest, RtcOfferRequest, _object
 from server.tracking.model_fetch import model_path, read_verified
-from server.tracking.pipeline import CameraTracking, FramePipeline, PipelineFactory
+from server.tracking.pipeline import (
+    CameraTracking,
+    FramePipeline,
+    PipelineFactory,
+    TrackingCounts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -224,3 +229,7 @@ class FaceTracking:
         await self.sio.emit(
             events.RTC_CLOSED, {"reason": "ended", "message": reason}, to=session.sid
         )
+
+    def counts(self) -> TrackingCounts:
+        """Server-side tracking's state now, for ``/api/debug/leaks``: its camera sessions'."""
+        return self.camera.counts()

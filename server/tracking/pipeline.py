@@ -358,3 +358,17 @@ class CameraTracking:
             await self.close(pid)
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def counts(self) -> TrackingCounts:
+        """The camera sessions' state now, for ``/metrics`` and ``/api/debug/leaks``."""
+        return TrackingCounts(sessions=len(self.sessions), tasks=len(self._tasks))
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingCounts:
+    """Server-side face tracking's sizes at one moment (:meth:`CameraTracking.counts`)."""
+
+    #: Open camera sessions (a peer connection and a tracker worker each).
+    sessions: int
+    #: Clean-ups of ended sessions still running.
+    tasks: int
