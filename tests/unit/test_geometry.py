@@ -24,4 +24,15 @@ def test_push_out_lands_on_the_nearest_edge(x: float, z: float) -> None:
     if not r.contains(x, z, 0.3):
         assert (px, pz) == (x, z)
     else:
-        assert math.hypot(px - x, pz - z) <= 2.3 + 1e-9
+        # The grown rectangle spans x in (-2.3, 2.3), z in (-1.3, 1.3): the point goes
+        # straight to whichever of its four edges is nearest (any of them on a tie), so it
+        # never moves more than 1.3 m, and only along one axis.
+        edges = {
+            (-2.0 - 0.3, z): x - (-2.0 - 0.3),
+            (2.0 + 0.3, z): (2.0 + 0.3) - x,
+            (x, -1.0 - 0.3): z - (-1.0 - 0.3),
+            (x, 1.0 + 0.3): (1.0 + 0.3) - z,
+        }
+        nearest = min(edges.values())
+        assert (px, pz) in [p for p, d in edges.items() if d == nearest], (x, z, px, pz)
+        assert math.hypot(px - x, pz - z) <= 1.3 + 1e-9

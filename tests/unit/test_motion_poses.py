@@ -89,8 +89,17 @@ def test_a_posed_person_who_moves_is_sent_at_the_new_place() -> None:
 
 
 def test_poses_of_people_who_left_are_ignored() -> None:
-    plane, _ = plane_with(("a", 1, 0.0))
+    plane, sinks = plane_with(("a", 1, 0.0), ("b", 2, 1.0))
+    tick(plane, sinks["b"])
     plane.leave("r", "a")
+    # A pose or a move that was on its way when its sender left (a tracker's last frame,
+    # a fallback move): dropped without an error, and nobody is sent a ghost of it.
     plane.set_pose("r", "a", record(1.0), echo=True)
     plane.set_pose("elsewhere", "a", record(1.0))
     plane.place("r", "a", 1.0, 1.0, 0.0)
+    assert "a" not in plane.rooms["r"].table and "elsewhere" not in plane.rooms
+    assert plane.rooms["r"].records == [None] * 10
+    assert tick(plane, sinks["b"]) == []
+    # The row it left is a newcomer's, with nothing of the leaver's in it.
+    plane.join("r", "c", 3, 2.0, 0.0, 0.0, on_stage=False)
+    assert [(e.slot, e.pose) for e in tick(plane, sinks["b"])] == [(3, None)]
