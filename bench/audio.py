@@ -7,7 +7,7 @@ per slot (``--path track``). One worker process, at normal priority, sends a ton
 aiortc "microphone"; 1–4 worker processes at ``--client-nice`` (default 10) hold the N
 listener peers: real ICE/DTLS aiortc peers with 3 audio slots each, as a browser
 negotiates, that count the SRTP packets they receive per SSRC right at the datagram
-callback (:func:`tests.audio_peers.take_rtp`: SRTP-unprotected, then counted; no queue,
+callback (:func:`bench.clients.audio_peers.take_rtp`: SRTP-unprotected, then counted; no queue,
 no jitter buffer, no decoder), so the clients stay much cheaper than the server they load.
 After everyone is connected and a warm-up, it measures for S seconds and prints:
 
@@ -56,8 +56,8 @@ async def _post(url: str, body: dict[str, str]) -> str:
 async def _speaker(base: str, done: Any, out: Any) -> None:
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
+    from bench.clients.audio_peers import Tone
     from server.rtc.ice import rtc_configuration, use_host_addresses
-    from tests.audio_peers import Tone
 
     use_host_addresses(["127.0.0.1"])
     pc = RTCPeerConnection(rtc_configuration([]))
@@ -75,8 +75,8 @@ async def _speaker(base: str, done: Any, out: Any) -> None:
 async def _listeners(base: str, ids: list[str], slots: int, events: Any, out: Any) -> None:
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
+    from bench.clients.audio_peers import take_rtp
     from server.rtc.ice import rtc_configuration, use_host_addresses
-    from tests.audio_peers import take_rtp
 
     use_host_addresses(["127.0.0.1"])
     start, stop, done = events

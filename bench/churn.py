@@ -135,8 +135,8 @@ async def _audio_peer(sio: Any, kind: str, tally: Tally) -> Any:
     """An aiortc peer on the audio plane: a 3-slot listener or a tone microphone."""
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
+    from bench.clients.audio_peers import Tone
     from server.rtc.ice import rtc_configuration
-    from tests.audio_peers import Tone
 
     pc = RTCPeerConnection(rtc_configuration([]))
     try:
@@ -317,7 +317,6 @@ def worker(
     nice: int,
     queue: Any,
 ) -> None:
-    sys.path.insert(0, str(ROOT))
     if nice:
         os.nice(nice)
     from server.rtc.ice import use_host_addresses

@@ -35,13 +35,13 @@ import numpy as np
 import socketio
 from aiohttp import web
 
+from bench.clients.face_video import Shot, photo, render
+from bench.clients.motion_client import MotionWatcher
+from bench.clients.rtc_camera import FramesTrack, RecordTap, offer_camera
 from server.app import TRACKING_KEY, create_app
 from server.config.settings import Settings, load_settings
 from server.tracking.api import mediapipe_factory
 from server.tracking.model_fetch import fetch_model
-from tests.face_video import Shot, photo, render
-from tests.motion_client import MotionWatcher
-from tests.rtc_camera import FramesTrack, RecordTap, offer_camera
 
 ROOT = Path(__file__).resolve().parent.parent
 

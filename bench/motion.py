@@ -13,7 +13,7 @@ record) and receive its frames for S seconds, then prints:
     .venv/bin/hiroba bench motion --clients 500 --stage 12 --seconds 20 --json
 
 Several servers: ``--url`` repeated (or comma separated) targets running nodes of one
-cluster, and ``--cluster N`` starts redis-server and N nodes itself (tests/cluster_harness).
+cluster, and ``--cluster N`` starts redis-server and N nodes itself (bench/cluster.py).
 Clients are spread round-robin over the nodes (each joins and opens /motion on its own),
 and the report adds per-node figures (CPU when the node's process is found: ``--pid``, or
 by its listening port in /proc) and Redis's CPU. Every 4th client also measures, on its own
@@ -68,8 +68,7 @@ class Cluster:
     """redis-server and ``count`` nodes sharing ``data_dir`` (the first one leads)."""
 
     def __init__(self, data_dir: str, count: int, tick_hz: float) -> None:
-        sys.path.insert(0, str(ROOT))
-        from tests.cluster_harness import Node, RedisServer
+        from bench.cluster import Node, RedisServer
 
         self.redis = RedisServer(bench_server.free_port()).start()
         self.nodes: list[Any] = []
@@ -332,7 +331,6 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
 def worker(jobs: list[tuple[int, int, str, str, str | None, bool]], tick_hz: float,
            start_wall: float, stop_wall: float, queue: Any, lead: float | None,
            transport: str, nice: int, join_gap: float = 0.01) -> None:
-    sys.path.insert(0, str(ROOT))
     # The clients share this machine with the server they measure; a deployment's server
     # has its cores to itself. Niced, they take what the server leaves.
     os.nice(nice)
@@ -394,7 +392,6 @@ def relay_costs(people: int, posed: int, ticks: int = 200) -> dict[str, Any]:
     ``people`` walkers (``posed`` of them with a new pose every tick): the leader encoding
     the state message, an edge decoding it and bringing its replica up to date, and the
     uplink batch of every person (encode on an edge, decode and apply on the leader)."""
-    sys.path.insert(0, str(ROOT))
     from avatar import codec as pose_codec
     from avatar.pose import Pose, TrackingState
     from rooms.interest import InterestConfig

@@ -36,9 +36,9 @@ from urllib.parse import urlsplit
 import socketio
 from playwright.async_api import async_playwright
 
+from bench.clients.chromium import ARGS, CHROMIUM, PHONE
 from bench.report import nothing, print_result, short_of
 from bench.server import start_server
-from tests.chromium import ARGS, CHROMIUM, PHONE
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_BOTS = 599  # the seeded plaza holds 600 people, the page included

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.recording [--minutes 10] [--members 12] [--citizens 50]
 
-Prints JSON. The meeting: 12 face-tracked stage avatars at 20 Hz (tests/recording_media.py's
+Prints JSON. The meeting: 12 face-tracked stage avatars at 20 Hz (bench/clients/recording_media.py's
 ``TrackedFace``: drifting heads, tracker noise, two thirds of the weights off zero), 50 plaza
 citizens' positions (thinned by the recorder to 2 Hz), the floor passed to each member in
 turn (one floor speaker at a time, the chair also talking a fifth of the time) with real
@@ -24,10 +24,10 @@ from pathlib import Path
 import av
 import numpy as np
 
+from bench.clients.recording_media import TrackedFace
 from server.recording.event_log import EventKind
 from server.recording.ids import new_recording_id
 from server.recording.recorder import AUDIO, EVENTS, MOTION, Recorder
-from tests.recording_media import TrackedFace
 
 RATE = 48_000
 POSE_HZ = 20

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.clients.recording_media import TrackedFace
 from server.recording.motion_log import MotionLogWriter
-from tests.recording_media import TrackedFace
 
 NODE_SCRIPT = Path(__file__).with_name("replay_load.mjs")
 

@@ -1,7 +1,7 @@
 """Face-tracking figures: tracker cost, pose codec cost, and what the One Euro filter does.
 
 Frames are made in memory from scikit-image's astronaut photograph (see
-``tests/face_video.py``); the real ``face_landmarker.task`` is used (fetched into the
+``bench/clients/face_video.py``); the real ``face_landmarker.task`` is used (fetched into the
 model cache first, as ``make`` does). Prints:
 
 - tracker milliseconds per frame (p50, p95) at 320x240 and 640x480, wall clock and CPU
@@ -33,10 +33,10 @@ from avatar.filters import OneEuroFilter, OneEuroParams, PoseFilter
 from avatar.pose import BLENDSHAPE_INDEX, N_BLENDSHAPES, Pose, TrackingState
 from avatar.solver import Solver
 from avatar.tracker import MediaPipeTracker
+from bench.clients.face_video import Shot, photo, render
 from server.config.settings import Settings, load_settings
 from server.tracking.api import pose_filter
 from server.tracking.model_fetch import fetch_model
-from tests.face_video import Shot, photo, render
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -21,6 +21,8 @@ from server.config.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
+#: The peers the tests drive (shared with the benchmarks): the test's work, as tests/ is.
+CLIENTS = ROOT / "bench" / "clients"
 #: One event-loop step longer than this fails an integration test (``no_blocking``).
 SLOW_STEP_SECONDS = 0.5
 #: Not the server's work: the test clients' socket.io / engine.io read loops, and
@@ -50,7 +52,8 @@ class LoopBlockWatch(logging.Handler):
             return
         where = re.search(r"running at (\S+?):\d+", message)
         if where is not None and (
-            Path(where.group(1)).is_relative_to(TESTS) or where.group(1).endswith(NOT_SERVER)
+            any(Path(where.group(1)).is_relative_to(mine) for mine in (TESTS, CLIENTS))
+            or where.group(1).endswith(NOT_SERVER)
         ):
             return
         if "took" in message and ("Executing" in message or "callback" in message.lower()):

@@ -7,13 +7,13 @@ import asyncio
 import time
 from pathlib import Path
 
+from bench.clients.recording_media import opus_packets
 from server.app import RECORDINGS_KEY
 from server.recording.event_log import EventKind
 from server.recording.ids import new_recording_id
 from server.recording.recorder import Manifest, Recorder
 from tests.conftest import Server
 from tests.meetings import COMMITTEE
-from tests.recording_media import opus_packets
 
 _PACKETS: list[bytes] = []
 

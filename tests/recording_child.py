@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.clients.recording_media import TrackedFace, opus_packets
 from server.recording.event_log import EventKind
 from server.recording.ids import new_recording_id
 from server.recording.recorder import Recorder
-from tests.recording_media import TrackedFace, opus_packets
 
 
 def main(directory: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, WebSocket, async_playwright
 
-from tests.chromium import ARGS, CHROMIUM
+from bench.clients.chromium import ARGS, CHROMIUM
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from playwright.async_api import Browser
 
+from bench.clients.chromium import PHONE
 from server.app import RECORDINGS_KEY
-from tests.chromium import PHONE
 from tests.conftest import ROOT
 from tests.e2e.conftest import open_page
 from tests.e2e.test_meeting import errors, staff_console

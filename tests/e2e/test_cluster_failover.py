@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster_harness import Node, RedisServer, SwitchingProxy
+from bench.cluster import Node, RedisServer
+from tests.cluster_harness import SwitchingProxy
 from tests.conftest import free_port
 from tests.e2e.conftest import join, open_page, state
 

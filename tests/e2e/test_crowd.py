@@ -8,7 +8,7 @@ from typing import Any
 
 import socketio
 
-from tests.chromium import PHONE
+from bench.clients.chromium import PHONE
 from tests.e2e.conftest import join, open_page, shot, state
 
 CROWD = 150

@@ -23,14 +23,14 @@ import numpy as np
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Request, async_playwright
 
+from bench.clients.chromium import ARGS, CHROMIUM
+from bench.clients.face_video import Shot, photo, render, write_video
 from server.app import TRACKING_KEY
 from server.config.settings import Settings
 from server.tracking.model_fetch import fetch_model
-from tests.chromium import ARGS, CHROMIUM
 from tests.client_build import built_asset
 from tests.conftest import ROOT
 from tests.e2e.conftest import MotionTraffic, PageWatch, join, shot, state
-from tests.face_video import Shot, photo, render, write_video
 
 FPS = 20
 #: A motion uplink carrying a pose: 8-byte header + 69-byte record.

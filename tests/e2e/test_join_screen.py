@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socketio
 
-from tests.chromium import PHONE
+from bench.clients.chromium import PHONE
 from tests.e2e.conftest import join, open_page, shot, state
 
 CONTROLS_WITHOUT_NAME = """() => [...document.querySelectorAll('input, select, button, textarea')]

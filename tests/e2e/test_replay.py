@@ -18,16 +18,16 @@ from playwright.async_api import Browser, Request
 
 from avatar import codec
 from avatar.pose import Pose, TrackingState
+from bench.clients.chromium import PHONE
+from bench.clients.recording_media import opus_packets
 from server.app import RECORDINGS_KEY
 from server.recording.event_log import EventKind
 from server.recording.ids import new_recording_id
 from server.recording.motion_log import KIND_POSE, MotionLog
 from server.recording.recorder import MOTION, Manifest, Recorder
-from tests.chromium import PHONE
 from tests.conftest import ROOT, Server
 from tests.e2e.conftest import open_page, shot
 from tests.meetings import COMMITTEE
-from tests.recording_media import opus_packets
 
 JA = json.loads((ROOT / "web_client/i18n/ja.json").read_text())
 SECONDS = 12

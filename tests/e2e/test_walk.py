@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import CDPSession, Page
 
-from tests.chromium import PHONE
+from bench.clients.chromium import PHONE
 from tests.e2e.conftest import MotionTraffic, join, open_page, shot, state
 
 

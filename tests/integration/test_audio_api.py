@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from aiortc import RTCPeerConnection
 
+from bench.clients.audio_peers import Listener, Tone, speak
 from rooms.model import Role
 from server.app import AUDIO_KEY
 from server.config.settings import Settings
 from server.rtc.ice import rtc_configuration
-from tests.audio_peers import Listener, Tone, speak
 from tests.conftest import Client, Server
 from tests.meetings import (
     COMMITTEE,

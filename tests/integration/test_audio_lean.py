@@ -14,13 +14,13 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
+from bench.clients.audio_peers import Tone, count_opus_codec_calls, speak, take_rtp
 from rooms.errors import HirobaError
 from server.audio import lean
 from server.audio.forward import ForwardedAudioTrack
 from server.audio.lean import LeanSlot, send_to_slots
 from server.audio.plane import AudioPlane, AudioSettings
 from server.rtc.ice import rtc_configuration, use_host_addresses
-from tests.audio_peers import Tone, count_opus_codec_calls, speak, take_rtp
 
 CONFIG = rtc_configuration([])
 

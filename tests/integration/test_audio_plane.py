@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from aiortc import RTCPeerConnection
 
+from bench.clients.audio_peers import Listener, Tone, count_opus_codec_calls, speak
 from server.audio.lean import MAX_BUFFERED_BYTES
 from server.audio.plane import AudioPlane, AudioSettings, RoomMode
 from server.audio.sdp import opus_fmtp
 from server.rtc.ice import rtc_configuration, use_host_addresses
-from tests.audio_peers import Listener, Tone, count_opus_codec_calls, speak
 
 CONFIG = rtc_configuration([])
 

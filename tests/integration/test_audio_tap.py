@@ -10,10 +10,10 @@ import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from avatar.voice import audio_level_dbov
+from bench.clients.audio_peers import Tone, count_opus_codec_calls
 from server.audio.forward import ForwardedAudioTrack
 from server.audio.tap import install_tap
 from server.rtc.ice import rtc_configuration, use_host_addresses
-from tests.audio_peers import Tone, count_opus_codec_calls
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from bench.clients.audio_peers import Listener, Tone, speak
 from server.audio.plane import AudioPlane, AudioSettings
 from server.rtc.ice import rtc_configuration, use_host_addresses
-from tests.audio_peers import Listener, Tone, speak
 
 CONFIG = rtc_configuration([])
 

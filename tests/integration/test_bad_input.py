@@ -9,8 +9,8 @@ from dataclasses import replace
 import aiohttp
 import pytest
 
+from bench.clients.motion_client import MotionWatcher, moved_to
 from tests.conftest import Client
-from tests.motion_client import MotionWatcher, moved_to
 
 BAD_JOINS = [
     (None, "bad_payload"),

@@ -26,12 +26,12 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from bench.clients.motion_client import MotionWatcher, moved_to
 from server.app import SIO_KEY, create_app
 from server.config.settings import Settings
 from server.observe.diagnostics import DEBUG_LEAKS_PATH, leaks_handler, object_counts
 from server.rtc.ice import rtc_configuration
 from tests.conftest import Client, Server, free_port
-from tests.motion_client import MotionWatcher, moved_to
 
 VISITORS = 60
 AT_ONCE = 20

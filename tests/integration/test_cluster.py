@@ -17,15 +17,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.clients.audio_peers import Listener, Tone, speak
+from bench.clients.recording_media import decode
+from bench.cluster import Node, RedisServer
 from rooms.model import Role
 from server.motion import codec
 from server.rtc.ice import rtc_configuration, use_host_addresses
-from tests.audio_peers import Listener, Tone, speak
-from tests.cluster_harness import Node, RedisServer
 from tests.conftest import free_port
 from tests.integration.test_motion_plane import frames_until, slot_of
 from tests.meetings import COMMITTEE, STAFF_PASSWORD, MeetingClient, invitation, login
-from tests.recording_media import decode
 
 CONFIG = rtc_configuration([])
 

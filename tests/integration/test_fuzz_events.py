@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as fuzz_settings
 from hypothesis import strategies as st
 
+from bench.clients.motion_client import MotionWatcher, moved_to
 from rooms.errors import Reason
 from rooms.model import Role
 from server.app import SIO_KEY
@@ -29,7 +30,6 @@ from server.sockets import events
 from tests.conftest import Server
 from tests.fuzz_payloads import fits, payloads
 from tests.meetings import COMMITTEE, MeetingClient, add_staff, invitation, login
-from tests.motion_client import MotionWatcher, moved_to
 
 # Server → client events: a client sending one is answered ``unknown_event`` by the
 # catch-all handler, so they are left out on purpose (not forgotten).

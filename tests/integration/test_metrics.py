@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bench.clients.motion_client import MotionWatcher
 from moderation.invitations import issue_invitation
 from rooms.model import Role, TrackingMode
 from server.app import create_app
@@ -21,7 +22,6 @@ from server.config.secret import load_or_create_secret
 from server.config.settings import Settings
 from server.http.routes import HUB_KEY
 from tests.conftest import Server
-from tests.motion_client import MotionWatcher
 from tests.prometheus_text import parse
 
 MEMBER_NAME = "壇上の委員"

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from bench.clients.audio_peers import Listener
 from server.app import AUDIO_KEY
 from server.config.settings import Settings
 from server.rtc.ice import MAX_OFFER_CANDIDATES, rtc_configuration
-from tests.audio_peers import Listener
 from tests.conftest import Server
 from tests.meetings import MeetingClient
 

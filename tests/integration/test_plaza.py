@@ -9,12 +9,12 @@ import time
 
 import aiohttp
 
+from bench.clients.motion_client import MotionWatcher, moved_to
 from moderation.invitations import issue_invitation
 from moderation.tokens import issue_token
 from rooms.model import Role
 from server.config.secret import load_or_create_secret
 from tests.meetings import add_staff, console, invitation, participant
-from tests.motion_client import MotionWatcher, moved_to
 
 
 async def get_json(url: str) -> dict:

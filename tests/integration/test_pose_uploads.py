@@ -14,12 +14,12 @@ from multidict import CIMultiDict
 
 from avatar import codec
 from avatar.pose import Pose, TrackingState
+from bench.clients.motion_client import MotionWatcher
+from bench.clients.rtc_camera import announces
 from server.config.settings import Settings
 from server.tracking.model_fetch import FACE_LANDMARKER
 from tests.client_build import built_asset
 from tests.conftest import ROOT
-from tests.motion_client import MotionWatcher
-from tests.rtc_camera import announces
 
 
 def record(roll: float, t: int, state: TrackingState = TrackingState.TRACKED) -> bytes:

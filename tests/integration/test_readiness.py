@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bench.cluster import Node, RedisServer
 from server.app import STORE_KEY, create_app
 from server.config.settings import Settings
-from tests.cluster_harness import Node, RedisServer
 from tests.conftest import Server, free_port
 
 BUILT = Path(__file__).resolve().parents[2] / "server" / "static"

@@ -17,6 +17,7 @@ import av
 import numpy as np
 import pytest
 
+from bench.clients.recording_media import RATE, TrackedFace, decode, opus_packets
 from rooms.errors import HirobaError, Reason
 from server.recording import event_log
 from server.recording.event_log import EventKind
@@ -35,7 +36,6 @@ from server.recording.recorder import (
 )
 from server.storage.store import SQLiteStore
 from tests.conftest import ROOT
-from tests.recording_media import RATE, TrackedFace, decode, opus_packets
 
 
 def audio_seconds(path: Path) -> float:

@@ -22,14 +22,14 @@ import pytest
 
 from avatar import codec as pose_codec
 from avatar.pose import N_BLENDSHAPES, Pose, TrackingState
+from bench.clients.audio_peers import Tone, speak
+from bench.clients.recording_media import RATE, decode
 from bench.server import start_server
 from server.recording.event_log import EventKind, read_events
 from server.recording.motion_log import KIND_POSE, MotionLog
 from server.recording.recorder import EVENTS, MOTION, RecordingState, read_manifest
 from server.rtc.ice import rtc_configuration, use_host_addresses
-from tests.audio_peers import Tone, speak
 from tests.meetings import COMMITTEE, STAFF_PASSWORD, MeetingClient, login
-from tests.recording_media import RATE, decode
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGS = ("--ice-host-addresses", "127.0.0.1")

@@ -19,6 +19,9 @@ from aiortc import RTCPeerConnection
 
 from avatar import codec as pose_codec
 from avatar.pose import Pose, TrackingState
+from bench.clients.audio_peers import Tone, speak
+from bench.clients.motion_client import MotionWatcher
+from bench.clients.recording_media import RATE, decode
 from rooms.model import Role
 from server.app import RECORDINGS_KEY, create_app
 from server.config.settings import Settings
@@ -37,11 +40,8 @@ from server.recording.recorder import (
 )
 from server.rtc.ice import rtc_configuration
 from server.storage.store import SQLiteStore
-from tests.audio_peers import Tone, speak
 from tests.conftest import Client, Server
 from tests.meetings import COMMITTEE, add_staff, admitted, console, participant
-from tests.motion_client import MotionWatcher
-from tests.recording_media import RATE, decode
 
 CONFIG = rtc_configuration([])
 

@@ -24,6 +24,9 @@ from aiortc.contrib.media import MediaPlayer
 from avatar import codec
 from avatar.pipeline import TrackedFrame
 from avatar.pose import Pose, TrackingState
+from bench.clients.face_video import Shot, photo, render, write_video
+from bench.clients.motion_client import MotionWatcher
+from bench.clients.rtc_camera import FramesTrack, RecordTap, announces, offer_camera
 from moderation.invitations import issue_invitation
 from rooms.model import Role
 from server.app import TRACKING_KEY, create_app
@@ -31,10 +34,7 @@ from server.config.secret import load_or_create_secret
 from server.config.settings import Settings
 from server.tracking.model_fetch import fetch_model
 from tests.conftest import ROOT, Server
-from tests.face_video import Shot, photo, render, write_video
-from tests.motion_client import MotionWatcher
 from tests.prometheus_text import parse
-from tests.rtc_camera import FramesTrack, RecordTap, announces, offer_camera
 
 #: The plaza: committee rooms keep invited members in the lobby until staff admit them.
 ROOM = "plaza"

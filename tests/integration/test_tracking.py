@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from avatar.pose import BLENDSHAPE_NAMES
-from tests.face_video import Shot, accuracy_shots, photo, render, write_video
+from bench.clients.face_video import Shot, accuracy_shots, photo, render, write_video
 
 ROOT = Path(__file__).resolve().parents[2]
 HIROBA = [sys.executable, "-m", "server.cli.main"]

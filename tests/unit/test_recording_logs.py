@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.clients.recording_media import TrackedFace
 from rooms.errors import HirobaError, Reason, ValidationError
 from server.recording import event_log, motion_log
 from server.recording.event_log import EventKind, EventLogWriter, parse_events
@@ -21,7 +22,6 @@ from server.recording.motion_log import (
     MotionLogWriter,
     MotionState,
 )
-from tests.recording_media import TrackedFace
 
 HZ = 20
 

@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 
+from bench.clients.recording_media import RATE, decode, opus_packets
 from rooms.errors import Reason, ValidationError
 from server.recording import ogg_opus
 from server.recording.ogg_opus import (
@@ -20,7 +21,6 @@ from server.recording.ogg_opus import (
     repair,
     scan_pages,
 )
-from tests.recording_media import RATE, decode, opus_packets
 
 
 def write(path: Path, packets: list[bytes], *, gap_after: int = -1, gap: int = 0) -> int:
