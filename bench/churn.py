@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import server as bench_server
-from bench.report import print_result
+from bench.report import finish, nothing
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLIENTS = 2000
@@ -430,12 +430,21 @@ BASELINE = (
 
 
 def verdicts(before: dict[str, Any], after: dict[str, Any], rss_limit_mb: float) -> dict[str, str]:
+    """PASS or FAIL (with why) for every counter of :data:`ZERO` and :data:`BASELINE` and
+    for the resident memory. A counter the server did not report fails: a check that
+    cannot run must not pass for one that found nothing."""
     out: dict[str, str] = {}
     for key in ZERO:
-        out[key] = "PASS" if after.get(key) == 0 else f"FAIL ({after.get(key)} left)"
+        a = after.get(key)
+        if a is None:
+            out[key] = f"FAIL (no {key} counter in {DEBUG_PATH} after the run)"
+        else:
+            out[key] = "PASS" if a == 0 else f"FAIL ({a} left)"
     for key in BASELINE:
         b, a = before.get(key), after.get(key)
         if a is None or b is None:
+            when = " and ".join(w for w, v in (("before", b), ("after", a)) if v is None)
+            out[key] = f"FAIL (no {key} counter in {DEBUG_PATH} {when} the run)"
             continue
         out[key] = "PASS" if a <= b else f"FAIL ({a - b:+d} over the baseline {b})"
     growth = after["rss_mb"] - before["rss_mb"]
@@ -692,8 +701,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     result = run_bench(args)
-    print_result(result, args.json)
-    return 0 if result["verdict"] == "PASS" else 1
+    # Every failed check on stderr, by name, after the figures (exit 1 then).
+    reasons = [f"{key}: {result['verdicts'][key]}" for key in result["failed"]]
+    return finish(result, args.json, [*reasons, nothing("visitors served", result["served"])])
 
 
 if __name__ == "__main__":

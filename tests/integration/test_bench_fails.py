@@ -62,3 +62,18 @@ def test_page_bench_that_saw_no_frame_fails() -> None:
     bad = good | {"bots_joined": 1, "fps_median": None}
     assert [f for f in page.failures(bad) if f] == ["1 of 3 bots joined",
                                                     "no frame rate measured"]
+
+
+def test_churn_counter_the_server_did_not_report_fails_by_name() -> None:
+    """A leak check whose counter is missing fails and says which, instead of passing."""
+    from bench import churn
+
+    before = dict.fromkeys((*churn.ZERO, *churn.BASELINE), 0) | {"rss_mb": 100.0}
+    assert set(churn.verdicts(before, before, 64.0).values()) == {"PASS"}
+    after = {k: v for k, v in before.items() if k not in ("obj_Seat", "motion_rows")}
+    judged = churn.verdicts(before, after, 64.0)
+    assert judged["obj_Seat"] == "FAIL (no obj_Seat counter in /api/debug/leaks after the run)"
+    assert judged["motion_rows"].startswith("FAIL (no motion_rows counter")
+    assert {k for k, v in judged.items() if v != "PASS"} == {"obj_Seat", "motion_rows"}
+    judged = churn.verdicts(after, before, 64.0)
+    assert judged["obj_Seat"] == "FAIL (no obj_Seat counter in /api/debug/leaks before the run)"
