@@ -22,6 +22,9 @@ export const VOICE_DEFAULTS = Object.freeze({
   jawOpen: 0.6, funnel: 0.15, close: 0.2, nodDegrees: 3,
 });
 
+/** A blink's shape, as avatar/idle.py's IdleParams: closes, stays shut, opens (ms). */
+export const BLINK = Object.freeze({ closeMs: 70, holdMs: 20, openMs: 130 });
+
 export class VoiceAnimator {
   /** `random` is injectable so tests get the same blinks every run. */
   constructor(params = VOICE_DEFAULTS, random = Math.random) {
@@ -35,12 +38,15 @@ export class VoiceAnimator {
 
   #blink(t) {
     if (this.nextBlink === null) this.nextBlink = t + 1000 + this.random() * 3000;
-    if (t >= this.nextBlink + 220) this.nextBlink = t + 2200 + this.random() * 4000;
+    const { closeMs, holdMs, openMs } = BLINK;
+    if (t >= this.nextBlink + closeMs + holdMs + openMs) this.nextBlink = t + 2200 + this.random() * 4000;
     const s = t - this.nextBlink;
     if (s < 0) return 0;
-    if (s < 70) return s / 70; // closes
-    if (s < 90) return 1; // held
-    return Math.max(0, 1 - (s - 90) / 130); // opens
+    // Eased like avatar/idle.py's blinks (sin² shut, cos² open): lids start and stop softly.
+    if (s < closeMs) return Math.sin((0.5 * Math.PI * s) / closeMs) ** 2;
+    if (s < closeMs + holdMs) return 1;
+    const u = s - closeMs - holdMs;
+    return u > openMs ? 0 : Math.cos((0.5 * Math.PI * u) / openMs) ** 2;
   }
 
   /** The pose at `t` ms for the level measured then. */
