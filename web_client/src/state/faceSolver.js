@@ -155,7 +155,8 @@ export class OneEuro {
   }
 }
 
-/** The server's defaults (settings tracking_*; docs/performance.md has what they give). */
+/** The server's defaults (settings tracking_*; docs/performance.md has what they give).
+ * tests/integration/test_avatar_js.py fails when the two differ. */
 export const FILTER_DEFAULTS = Object.freeze({
   head: { minCutoff: 0.5, beta: 0.1 },
   face: { minCutoff: 1.0, beta: 5.0 },

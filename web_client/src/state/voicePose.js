@@ -2,6 +2,7 @@
  * Voice mode in the page, twin of avatar/voice.py: a mouth that follows the microphone
  * level (dBov, RFC 6464 style) with an attack/release envelope, a small nod on stressed
  * syllables, and blinks so the face does not freeze. Pure: levels and times are passed in.
+ * tests/integration/test_avatar_js.py runs both on the same levels.
  */
 import { N_BLENDSHAPES, STATE, W } from '../net/poseCodec.js';
 
