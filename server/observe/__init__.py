@@ -1,5 +1,9 @@
 """What operators and tests read of a running process: ``/metrics`` (Prometheus),
 ``/readyz`` and ``/api/debug/leaks``. Reads each component through its public ``counts()``.
 
-May import: any feature (it observes them); no feature imports it.
+May import: every feature (it observes them): ``server.config``, ``server.common``,
+``server.sockets``, ``server.storage``, ``server.rtc``, ``server.http``, ``server.staff``,
+``server.meetings``, ``server.motion``, ``server.audio``, ``server.tracking``,
+``server.plaza``, ``server.recording``, ``server.cluster``, and the pure packages; no
+feature imports it.
 """

@@ -1,4 +1,8 @@
 """Meeting recordings on disk (issue 6): Ogg Opus per speaker, motion log, event log,
 the recorder that writes them off the event loop, and their SQLite index. See
 ``docs/recording.md``.
+
+May import: ``server.config``, ``server.common``, ``server.sockets``, ``server.storage``,
+``server.http``, ``server.staff``, ``server.meetings``, ``server.motion`` and the pure
+packages.
 """

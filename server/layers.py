@@ -1,0 +1,58 @@
+"""Which parts of ``server`` may import which: the one table that
+``tests/unit/test_import_graph.py`` enforces and each subpackage's ``__init__`` docstring
+repeats in its "May import:" paragraph.
+
+A part is a subpackage of ``server`` (``server.meetings``) or one of its top-level modules
+(``server.app``, the composition root; ``server.layers``, this table). Its modules may import
+their own part, the parts :data:`MAY_IMPORT` lists for it, the package root ``server`` (its
+``__init__`` holds only the version and imports nothing), the pure packages (``rooms``,
+``moderation``, ``avatar``), the standard library and third-party libraries. The pure packages
+never import ``server``. Read as a graph the table has no cycle: a part never reaches back
+down into one that uses it, so a newcomer can read the parts from the bottom up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+_FOUNDATION = frozenset({"config", "common"})
+_FEATURES = frozenset({
+    "sockets", "storage", "rtc", "http", "staff", "meetings", "motion", "audio", "tracking",
+    "plaza", "recording", "cluster",
+})
+
+#: Part → the other parts of ``server`` its modules may import, lowest layer first.
+MAY_IMPORT: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
+    "layers": frozenset(),
+    "config": frozenset(),
+    "common": frozenset({"config"}),
+    "sockets": _FOUNDATION,
+    "storage": _FOUNDATION,
+    "rtc": _FOUNDATION,
+    "http": _FOUNDATION | {"sockets"},
+    "staff": _FOUNDATION | {"storage", "http"},
+    "meetings": _FOUNDATION | {"sockets", "storage", "staff"},
+    "motion": _FOUNDATION | {"sockets", "rtc"},
+    "audio": _FOUNDATION | {"sockets", "rtc", "meetings"},
+    "tracking": _FOUNDATION | {"sockets", "rtc", "http", "motion"},
+    "plaza": _FOUNDATION | {"sockets", "meetings", "motion"},
+    "recording": _FOUNDATION | {"sockets", "storage", "http", "staff", "meetings", "motion"},
+    "cluster": _FOUNDATION | {"sockets", "motion", "audio"},
+    # It reads every feature's counts; no feature imports it.
+    "observe": _FOUNDATION | _FEATURES,
+    # The composition root builds every component; only the command line imports it.
+    "app": _FOUNDATION | _FEATURES | {"observe"},
+    "cli": _FOUNDATION | _FEATURES | {"observe", "app"},
+})
+
+#: Imports that break the layering today, each waiting to be moved: (importing module, part
+#: it imports) → why it is there. The test fails on an entry no longer needed, so a fix
+#: removes its line.
+KNOWN_EXCEPTIONS: Final[Mapping[tuple[str, str], str]] = MappingProxyType({
+    ("server.staff.api", "meetings"): (
+        "the staff HTTP API serves the meetings' exports (meetings.exports, MeetingService)"
+        " while meetings import staff auth and store: the export routes belong in meetings"
+    ),
+})
