@@ -5,7 +5,8 @@ Proof that people who come and go leave nothing behind (issue 7, ``bench/churn.p
 sessions, the meetings' seats, the motion plane's rows and tokens, the audio plane's peers,
 python-socketio's per-socket state, the event loop's tasks and, after a full garbage
 collection, how many objects of the types a leak would leave (sessions, participants,
-``RTCPeerConnection``, WebSockets...).
+``RTCPeerConnection``, WebSockets...). Each component is read through its public
+``counts()``, never its private containers (tests/integration/test_diagnostics_counts.py).
 
 Off unless the ``debug_endpoints`` setting is on (the route is not even registered), and
 then answered to loopback peers only, never through a proxy. Counts and type names only:
