@@ -105,22 +105,21 @@ def _wire_cluster(
     it forwards for and promotes; None when the process serves alone."""
     cluster: ClusterNode | None = None
     if isinstance(sio, ClusterServer):
-        node = cluster = ClusterNode(settings, hub, motion.plane, sio.trigger_here)
-
-        async def promote() -> None:
+        async def promote(secret: bytes) -> None:
             # This node takes over as the cluster's leader (the last one stopped).
-            await meetings.load(node.secret)
+            await meetings.load(secret)
             await recordings.open()
             meetings.start()
             motion.start()
 
-        node.promote_services = promote
+        node = cluster = ClusterNode(settings, hub, motion.plane, trigger=sio.trigger_here,
+                                     disconnect=sio.disconnect, audio=audio, promote=promote)
+        # The one assignment left: the node runs events through this server's handlers,
+        # so the server can only learn of the node after both exist.
+        sio.route_events_through(node)
         motion.plane.capacity_of = lambda r: hub.rooms[r].info.capacity if r in hub.rooms else 64
         motion.plane.tick_listeners.append(node.publish_state)
-        node.audio = audio
         meetings.resume_listeners.append(node.resume_issued)
-        node.disconnect = sio.disconnect
-        sio.cluster = node
         app[CLUSTER_KEY] = node
         app.middlewares.append(node.http.middleware)
     return cluster

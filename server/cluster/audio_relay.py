@@ -9,14 +9,32 @@ recorder. Nothing is decoded on the way.
 
 Batch: ``u8 node length, node``, then repeated ``u8 room length, room, u8 pid length,
 pid, u32 RTP timestamp, f32 level (dBov), u8 loud, u16 payload length, payload``.
+
+:class:`AudioRelay` runs this on a node, and carries the leader's word to the others: the
+floor speakers (:class:`~server.cluster.messages.Speakers`) and the microphones to close
+(:class:`~server.cluster.messages.AudioClose`).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from rooms.errors import Reason, ValidationError
+from server.cluster.bus import RedisBus, channel
+from server.cluster.messages import AudioClose, Speakers, encode
 from server.cluster.wire import put_short, take_short
+from server.common.periodic import Periodic
+from server.motion.plane import MotionPlane
+from server.sockets.hub import Session
+
+if TYPE_CHECKING:
+    from server.audio.api import AudioApi
+
+PACKETS_CHANNEL = channel("audio", "packets")
+#: The leader's floor speakers, to every node.
+CONTROL_CHANNEL = channel("audio", "ctl")
 
 _ENTRY = struct.Struct("!IfBH")
 #: The batch period: one 20 ms Opus frame.
@@ -49,3 +67,103 @@ def decode_packets(data: bytes) -> tuple[str, list[Packet]]:
         return node, out
     except (IndexError, UnicodeDecodeError, struct.error) as exc:
         raise ValidationError(Reason.BAD_PAYLOAD, "malformed audio batch") from exc
+
+
+class AudioRelay:
+    """This node's side of the audio plane across nodes."""
+
+    def __init__(
+        self,
+        name: str,
+        audio: AudioApi | None,
+        motion: MotionPlane,
+        bus: RedisBus,
+        is_leader: Callable[[], bool],
+        grant: Callable[[Session, str], Awaitable[dict[str, Any]]],
+        node_of: Callable[[str], str | None],
+        spawn: Callable[[Awaitable[Any]], None],
+    ) -> None:
+        """``audio``: this node's audio side (None: nothing to relay); ``motion``: the
+        plane whose replica gives an edge the plaza's positions; ``is_leader()``: whether
+        this node leads now; ``grant``: asks the
+        leader for an audio operation; ``node_of(sid)``: the node holding another node's
+        socket (leader)."""
+        self.name = name
+        self.audio = audio
+        self.motion = motion
+        self.bus = bus
+        self._is_leader = is_leader
+        self._grant = grant
+        self._node_of = node_of
+        self._spawn = spawn
+        self._packets: list[Packet] = []
+        self._flush = Periodic("audio-relay", 1 / BATCH_SECONDS, self._flush_packets)
+
+    def start(self) -> None:
+        self.bind()
+        self._flush.start()
+
+    async def stop(self) -> None:
+        await self._flush.stop()
+
+    def bind(self) -> None:
+        """Point the audio side at the cluster: the leader decides and tells; an edge asks
+        the leader and follows its word (again after this node became the leader)."""
+        audio = self.audio
+        if audio is None:
+            return
+        leading = self._is_leader()
+        audio.plane.relay = self._relay_packet
+        audio.grant = None if leading else self._grant
+        audio.emit_active = leading
+        audio.speakers_changed = self._publish_speakers if leading else None
+        audio.remote_gone = self._audio_gone if leading else None
+        audio.positions_of = None if leading else self._replica_positions
+
+    def _replica_positions(self, room_id: str) -> dict[str, tuple[float, float]]:
+        room = self.motion.rooms.get(room_id)
+        if room is None:
+            return {}
+        xz = room.table.xz
+        return {pid: (float(xz[row, 0]), float(xz[row, 1])) for row, pid in room.pids.items()}
+
+    def _publish_speakers(self, room: str, ids: list[str]) -> None:
+        self._spawn(self.bus.publish(CONTROL_CHANNEL, encode(Speakers(room, tuple(ids)))))
+
+    async def on_speakers(self, message: Speakers) -> None:
+        """Edge: the leader's floor speakers of a room."""
+        if not self._is_leader() and self.audio is not None:
+            self.audio.apply_speakers(message.room, list(message.ids))
+
+    def _audio_gone(self, pid: str, sid: str, what: str) -> None:
+        node = self._node_of(sid)
+        if node is not None:
+            self._spawn(self.bus.publish(channel("ctl", node), encode(AudioClose(pid, what))))
+
+    async def on_close(self, message: AudioClose) -> None:
+        """The leader closed a microphone (or every peer) this node holds."""
+        if self.audio is not None:
+            self._spawn(self.audio.drop(message.pid, message.what))
+
+    def _relay_packet(
+        self, room: str, pid: str, payload: bytes, ts: int, level: float, loud: bool
+    ) -> None:
+        self._packets.append((room, pid, payload, ts, level, loud))
+
+    async def _flush_packets(self) -> None:
+        if not self._packets:
+            return
+        batch, self._packets = self._packets, []
+        if self.bus.connected:
+            await self.bus.publish(PACKETS_CHANNEL, encode_packets(self.name, batch))
+
+    def apply_packets(self, data: bytes) -> None:
+        """Another node's packet batch (``ValidationError`` if malformed)."""
+        if self.audio is None:
+            return
+        node, packets = decode_packets(data)
+        if node == self.name:
+            return
+        plane = self.audio.plane
+        for room, pid, payload, ts, level, loud in packets:
+            plane.remote_packet(room, pid, payload, ts, level, loud)

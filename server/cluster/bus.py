@@ -33,10 +33,14 @@ def channel(*parts: str) -> str:
 class RedisBus:
     """Publish to channels, and receive from this node's subscriptions."""
 
-    def __init__(self, url: str, receive: Receiver) -> None:
+    def __init__(
+        self, url: str, receive: Receiver, on_connected: Callable[[], Awaitable[None]]
+    ) -> None:
+        """``receive`` gets every message of a subscribed channel; ``on_connected`` is
+        called after the listener (re)subscribed: on start and after every outage."""
         self.url = url
         self.receive = receive
-        # Commands (leases, heartbeats) and publishing share one connection, in order.
+        self.on_connected = on_connected
         # Two connections: publishing, in order, and the lease and heartbeat commands, which
         # must not wait behind a backlog of published messages (a leader whose renewal
         # queued behind its own traffic would lose its lease under load).
@@ -45,9 +49,6 @@ class RedisBus:
         self._channels: set[str] = set()
         self._pubsub: aioredis.client.PubSub | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
-        #: Called after the listener (re)subscribed: on start and after every outage.
-        self.on_connected: Callable[[], Awaitable[None]] | None = None
         self.connected = False
 
     def _client(self) -> aioredis.Redis:
@@ -115,8 +116,7 @@ class RedisBus:
                 self._pubsub = pubsub
                 self.connected = True
                 pause = 0.2
-                if self.on_connected is not None:
-                    await self.on_connected()
+                await self.on_connected()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is None:

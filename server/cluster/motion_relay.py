@@ -16,22 +16,44 @@ strings of 0/1 per person; ``rec``: indexes of people with a pose record), then 
 the plain entries (``len(pids)`` x :data:`codec.PLAIN_ENTRY`) and the records (69 bytes
 each, in ``rec`` order). Uplink batch: repeated ``u8 room length, room, u8 pid length,
 pid, u16 length, uplink``.
+
+:class:`MotionRelay` runs both sides on a node; :class:`MotionTokens` lets any node check
+the motion token a client brings to its ``/motion``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import struct
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from rooms.errors import Reason, ValidationError
+from moderation.tokens import encode, signed_claims
+from rooms.errors import HirobaError, Reason, ValidationError
+from server.cluster.bus import RedisBus, channel
 from server.cluster.wire import put_short, take_short
 from server.motion import codec
 from server.motion.plane import MotionPlane, RoomMotion
 from server.motion.transport import MotionTransport
+from server.sockets.hub import Hub
+
+STATE_CHANNEL = channel("motion", "state")
+UPLINKS_CHANNEL = channel("motion", "uplinks")
+#: An uplink batch leaves this long before the leader's next tick is due (by the wall-clock
+#: start the leader's state carries): the leader is busiest just before its tick, with its
+#: own clients' uplinks, and the batch must be through by then.
+UPLINK_LEAD = 0.008
+#: This node's frames tell its clients the tick began this much earlier than it did, so
+#: they send their uplinks that much before the batch leaves. Measured with bench.motion
+#: (200 + 12 clients, two nodes): timing by this node's own arrival put the edge's people
+#: two ticks late, by the leader's tick one tick late; with both, as early as the leader's.
+EDGE_EARLY = 0.005
 
 _LEN = struct.Struct("!I")
 _U16 = struct.Struct("!H")
@@ -160,3 +182,152 @@ def decode_uplinks(data: bytes) -> list[tuple[str, str, bytes]]:
     except (IndexError, UnicodeDecodeError, struct.error) as exc:
         raise ValidationError(Reason.BAD_PAYLOAD, "malformed uplink batch") from exc
     return out
+
+
+class MotionTokens:
+    """Motion tokens any node can check: room and participant id, signed (with a key of
+    their own, derived from the secret, so that no other kind of token passes)."""
+
+    def __init__(self, secret: bytes) -> None:
+        self.key = hashlib.sha256(b"hiroba-motion-token\0" + secret).digest()
+
+    def make(self, room: str, pid: str) -> str:
+        return encode(self.key, {"typ": "motion", "room": room, "pid": pid})
+
+    def resolve(self, token: str) -> tuple[str, str] | None:
+        try:
+            data = signed_claims(self.key, token, codec.MAX_TOKEN_LENGTH)
+            if data["typ"] == "motion":
+                return str(data["room"]), str(data["pid"])
+        except (HirobaError, KeyError, TypeError):
+            pass
+        return None
+
+
+class MotionRelay:
+    """This node's side of the motion plane across nodes: the leader publishes its state
+    at every tick; the others apply it to their replica, tick over it and send their
+    clients' uplinks back in one batch per tick."""
+
+    def __init__(
+        self,
+        plane: MotionPlane,
+        hub: Hub,
+        bus: RedisBus,
+        motion_hz: float,
+        is_leader: Callable[[], bool],
+        remote_sockets: Callable[[], Iterable[str]],
+        spawn: Callable[[Awaitable[Any]], None],
+    ) -> None:
+        """``is_leader()``: whether this node leads now; ``remote_sockets()``: the leader's
+        sockets of other nodes (their rooms go into the state)."""
+        self.plane = plane
+        self.hub = hub
+        self.bus = bus
+        self.period = 1.0 / motion_hz
+        self._is_leader = is_leader
+        self._remote_sockets = remote_sockets
+        self._spawn = spawn
+        self._tokens: MotionTokens | None = None
+        #: Edge: ids with a placeholder row (a /motion opened before the state had them).
+        self._held: dict[str, set[str]] = {}
+        self._uplinks: dict[tuple[str, str], bytes] = {}
+        self._flush: asyncio.TimerHandle | None = None
+        self._state_in_flight = False
+        self.states_applied = 0
+        self.uplink_batches = 0
+
+    def start(self, secret: bytes) -> None:
+        """Sign and check motion tokens with the cluster's shared secret."""
+        self._tokens = MotionTokens(secret)
+        self.plane.token_maker = self._tokens.make
+        self.plane.token_resolver = self._resolve_token
+
+    def _resolve_token(self, token: str) -> tuple[str, str] | None:
+        found = self._tokens.resolve(token) if self._tokens is not None else None
+        if found is not None and not self._is_leader():
+            self._held.setdefault(found[0], set()).add(found[1])
+        return found
+
+    def follow(self) -> None:
+        """This node does not lead: its plane relays uplinks and takes the leader's state."""
+        self.plane.relay = self._relay_uplink
+
+    async def lead(self, ours: set[str] | None) -> None:
+        """This node leads now: its plane is the truth, other nodes' uplinks come here.
+        ``ours``: after a failover, the ids of this node's people; the replica's others
+        come back through their joins."""
+        self.plane.relay = None
+        await self.bus.unsubscribe(STATE_CHANNEL)
+        await self.bus.subscribe(UPLINKS_CHANNEL)
+        if ours is None:
+            return
+        for room in self.plane.rooms.values():
+            for pid in list(room.pids.values()):
+                if pid not in ours:
+                    transport = room.remove(pid)
+                    if transport is not None:
+                        self._spawn(transport.close())
+
+    def publish_state(self, plane: MotionPlane) -> None:
+        """Leader, at the start of every tick: the rooms people on other nodes are in."""
+        rooms = {
+            s.room
+            for sid in self._remote_sockets()
+            if (s := self.hub.sessions.get(sid)) is not None and s.room is not None
+        }
+        # One state in flight at most: while Redis is away, ticks are dropped, not queued.
+        if rooms and self.bus.connected and not self._state_in_flight:
+            self._state_in_flight = True
+            self._spawn(self._publish_state(encode_state(plane, rooms, time.time())))
+
+    async def _publish_state(self, data: bytes) -> None:
+        try:
+            await self.bus.publish(STATE_CHANNEL, data)
+        finally:
+            self._state_in_flight = False
+
+    async def apply_state(self, data: bytes) -> None:
+        """Edge: the leader's state (``ValidationError`` if malformed): update the replica
+        and tick over it."""
+        if self._is_leader():
+            return
+        tick, at, states = decode_state(data)
+        now = self.plane.clock()
+        for state in states:
+            held = self._held.setdefault(state.room, set())
+            for transport in apply_state(self.plane, state, now, held):
+                self._spawn(transport.close())
+        self.states_applied += 1
+        # How long ago the leader's tick began, by the wall clocks (synchronised machines;
+        # a skew beyond a tick counts as none). Frames carry it, so this node's clients
+        # aim their uplinks at the leader's next tick, and the batch leaves just before it.
+        lag = time.time() - at
+        if not 0.0 <= lag < self.period:
+            lag = 0.0
+        if self._flush is None:
+            delay = max(0.0, self.period - lag - UPLINK_LEAD)
+            self._flush = asyncio.get_running_loop().call_later(delay, self._flush_uplinks)
+        self.plane.tick_number = tick - 1
+        await self.plane.tick(lag + EDGE_EARLY)
+
+    def _relay_uplink(self, room: str, pid: str, data: bytes) -> None:
+        self._uplinks[(room, pid)] = data
+
+    def _flush_uplinks(self) -> None:
+        self._flush = None
+        if not self._uplinks:
+            return
+        batch, self._uplinks = self._uplinks, {}
+        self.uplink_batches += 1
+        self._spawn(self.bus.publish(UPLINKS_CHANNEL, encode_uplinks(batch)))
+
+    def apply_uplinks(self, data: bytes) -> None:
+        """Leader: another node's uplink batch (``ValidationError`` if malformed)."""
+        if not self._is_leader():
+            return
+        for room, pid, uplink in decode_uplinks(data):
+            try:
+                self.plane.uplink(room, pid, uplink)
+            except (HirobaError, KeyError):
+                continue  # left meanwhile, or refused by the room's rules

@@ -16,14 +16,15 @@ from rooms.errors import HirobaError, Reason, ValidationError
 from rooms.interest import InterestConfig
 from server.cluster.audio_relay import decode_packets, encode_packets
 from server.cluster.http_forward import forwarded, sign_client, verify_client
+from server.cluster.messages import pack_payload, unpack_payload
 from server.cluster.motion_relay import (
+    MotionTokens,
     apply_state,
     decode_state,
     decode_uplinks,
     encode_state,
     encode_uplinks,
 )
-from server.cluster.node import MotionTokens, _pack, _unpack
 from server.motion.plane import MotionPlane
 
 SECRET = b"s" * 32
@@ -143,7 +144,7 @@ def test_forwarded_client_header() -> None:
 
 def test_payloads_cross_nodes_with_binary_intact() -> None:
     payload = [{"a": b"\x00\xff", "b": [1, "x", None]}, b"raw"]
-    assert _unpack(_pack(payload)) == payload
+    assert unpack_payload(pack_payload(payload)) == payload
 
 
 def test_which_http_calls_an_edge_passes_on() -> None:
