@@ -27,6 +27,9 @@ def test_snapshot_taken_before_a_change_serialises_the_old_state() -> None:
     _join(room, "member", Role.MEMBER)
     walker = _join(room, "walker", Role.CITIZEN)
     snap = room.snapshot(1_000, 10.0)
+    # Copies equal in every field (dataclass equality), not the room's own objects.
+    assert snap.participants == tuple(room.participants.values())
+    assert not {id(p) for p in snap.participants} & {id(p) for p in room.participants.values()}
     # What it says at the moment it is taken, built independently of the snapshot's code.
     taken = {
         "participants": [p.to_wire() for p in room.participants.values()],
