@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.config.settings import Settings, load_settings
+from server.tracking.pipeline import PipelineFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -34,6 +35,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], within: float = 5.0, what: str = "condition"
+) -> None:
+    """Wait until ``check()`` holds (polled every 50 ms), failing after ``within`` seconds:
+    what a test awaits instead of sleeping for a guessed time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}: not met within {within} s")
+        await asyncio.sleep(0.05)
 
 
 class LoopBlockWatch(logging.Handler):
@@ -103,15 +122,33 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+@contextlib.asynccontextmanager
+async def running_server(
+    settings: Settings, *, pipeline_factory: PipelineFactory | None = None
+) -> AsyncIterator[Server]:
+    """The one way the tests start a server: ``create_app(settings)`` listening on
+    ``127.0.0.1:settings.port``, stopped (its clean-up run) when the block ends.
+
+    As ``hiroba serve`` runs it (server/cli/main.py): a dropped connection cancels its
+    handler. A test that needs another server makes other settings (``replace``), not
+    another start-up: a restart on the same data is a second block with the same
+    settings; ``pipeline_factory`` stands in for MediaPipe in server-side tracking. A
+    start that fails (settings the server refuses) raises out of the ``async with``.
+    """
+    app = create_app(settings, pipeline_factory=pipeline_factory)
+    runner = web.AppRunner(app, handler_cancellation=True)
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+        yield Server(app, f"http://127.0.0.1:{settings.port}", settings)
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def server(settings: Settings, no_blocking: None) -> AsyncIterator[Server]:
-    app = create_app(settings)
-    runner = web.AppRunner(app, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", settings.port)
-    await site.start()
-    yield Server(app, f"http://127.0.0.1:{settings.port}", settings)
-    await runner.cleanup()
+    async with running_server(settings) as running:
+        yield running
 
 
 class Client:

@@ -10,12 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from rooms.errors import HirobaError
-from server.app import create_app
 from server.config.settings import Settings
 from server.rtc.browser_ice import load_browser_ice
+from tests.conftest import running_server
 
 TURN = ("turn:turn.example.jp:3478?transport=udp", "turns:turn.example.jp:443?transport=tcp")
 SECRET = "a-long-shared-secret-for-coturn"
@@ -57,8 +56,6 @@ def test_no_urls_no_servers_and_no_secret_bare_urls(tmp_path: Path) -> None:
 
 
 async def test_a_bad_turn_setting_stops_the_start(settings: Settings) -> None:
-    app = create_app(replace(settings, turn_urls=("http://not-turn",)))
-    runner = web.AppRunner(app)
     with pytest.raises(HirobaError):
-        await runner.setup()
-    await runner.cleanup()
+        async with running_server(replace(settings, turn_urls=("http://not-turn",))):
+            pass

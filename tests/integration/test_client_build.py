@@ -13,12 +13,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from rooms.errors import HirobaError
-from server.app import create_app
-from server.config.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, running_server
 
 PAGES = {"/": "index.html", "/console": "console.html", "/archive": "archive.html",
          "/replay": "replay.html"}  # fmt: skip
@@ -133,17 +130,10 @@ def fake_build(root: Path) -> Path:
     return root
 
 
-async def serve(settings: Settings) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    return runner, f"http://127.0.0.1:{settings.port}"
-
-
 async def test_only_files_of_the_build_listed_at_start_are_served(settings, tmp_path) -> None:
     built = fake_build(tmp_path / "static")
-    runner, url = await serve(replace(settings, client_dir=built))
-    try:
+    async with running_server(replace(settings, client_dir=built)) as server:
+        url = server.url
         (built / "assets" / "later-AbCd1234.js").write_text("export const later = 1;\n")
         (built / "secret.json").write_text("{}")
         status, headers, _ = await fetch(url + "/app/assets/app-AbCd1234.js", IDENTITY)
@@ -154,8 +144,6 @@ async def test_only_files_of_the_build_listed_at_start_are_served(settings, tmp_
                      "/vendor/three/build/three.module.js"):
             status, _, body = await fetch(url + path, IDENTITY)
             assert status == 404 and b"not_found" in body, path
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize("missing", ["everything", "replay.html"])
@@ -165,7 +153,8 @@ async def test_a_missing_build_refuses_to_start(settings, tmp_path, missing) -> 
         fake_build(built)
         (built / missing).unlink()
     with pytest.raises(HirobaError) as refused:
-        create_app(replace(settings, client_dir=built))
+        async with running_server(replace(settings, client_dir=built)):
+            pass
     message = refused.value.message
     assert "not built" in message and "make client" in message and "--client-dev" in message
     assert (missing if missing != "everything" else "index.html") in message

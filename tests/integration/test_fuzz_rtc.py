@@ -18,7 +18,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiortc import RTCPeerConnection
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as fuzz_settings
@@ -29,12 +28,12 @@ from avatar.pipeline import TrackedFrame
 from avatar.pose import Pose, TrackingState
 from rooms.errors import Reason
 from rooms.model import Role
-from server.app import AUDIO_KEY, TRACKING_KEY, create_app
+from server.app import AUDIO_KEY, TRACKING_KEY
 from server.config.settings import Settings
 from server.motion import codec as motion_codec
 from server.rtc.ice import rtc_configuration
 from server.sockets import events
-from tests.conftest import ROOT, Client, Server
+from tests.conftest import ROOT, Client, Server, running_server
 from tests.integration.test_motion_datachannel import ChannelClient
 from tests.integration.test_motion_plane import frames_until, open_motion
 from tests.meetings import invitation
@@ -72,12 +71,8 @@ class NoFace:
 
 @pytest.fixture
 async def server(settings: Settings, no_blocking: None) -> AsyncIterator[Server]:
-    app = create_app(settings, pipeline_factory=NoFace)
-    runner = web.AppRunner(app, handler_cancellation=True)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    yield Server(app, f"http://127.0.0.1:{settings.port}", settings)
-    await runner.cleanup()
+    async with running_server(settings, pipeline_factory=NoFace) as running:
+        yield running
 
 
 async def member(server: Server, clients: Any) -> Client:

@@ -6,8 +6,11 @@ import base64
 import gzip
 import hashlib
 import re
+from dataclasses import replace
 
 import aiohttp
+
+from tests.conftest import running_server
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
                     "X-Frame-Options", "Permissions-Policy")
@@ -31,29 +34,17 @@ async def test_page_has_strict_csp_and_no_inline_script(server) -> None:
 
 
 async def test_dev_mode_page_csp_matches_its_only_inline_script(settings, tmp_path) -> None:
-    from dataclasses import replace
-
-    from aiohttp import web
-
-    from server.app import create_app
-
-    app = create_app(replace(settings, client_dev=True))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{settings.port}/") as resp:
-                html = await resp.text()
-                csp = resp.headers["Content-Security-Policy"]
-            # The sources' npm packages by whitelist, revalidated (dev mode: no build).
-            url = f"http://127.0.0.1:{settings.port}/vendor/three/build/three.core.js"
-            async with http.get(url) as resp:
-                assert resp.status == 200 and b"REVISION" in await resp.read()
-                assert resp.headers["Content-Type"].startswith("text/javascript")
-                assert resp.headers["Cache-Control"] == "no-cache"
-    finally:
-        await runner.cleanup()
+    dev = replace(settings, client_dev=True)
+    async with running_server(dev) as server, aiohttp.ClientSession() as http:
+        async with http.get(server.url + "/") as resp:
+            html = await resp.text()
+            csp = resp.headers["Content-Security-Policy"]
+        # The sources' npm packages by whitelist, revalidated (dev mode: no build).
+        url = server.url + "/vendor/three/build/three.core.js"
+        async with http.get(url) as resp:
+            assert resp.status == 200 and b"REVISION" in await resp.read()
+            assert resp.headers["Content-Type"].startswith("text/javascript")
+            assert resp.headers["Cache-Control"] == "no-cache"
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S)
     assert len(inline) == 1, "the import map is the only inline script"
@@ -118,23 +109,10 @@ async def test_sockets_from_foreign_origins_are_refused(server) -> None:
 
 
 async def test_configured_origins_are_allowed_besides_the_own(settings, tmp_path) -> None:
-    from dataclasses import replace
-
-    from aiohttp import web
-
-    from server.app import create_app
-
-    app = create_app(replace(settings, allowed_origins=("https://hiroba.city.example",)))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    own = f"http://127.0.0.1:{settings.port}"
-    url = own + "/socket.io/?EIO=4&transport=polling"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for origin, status in ((own, 200), ("https://hiroba.city.example", 200),
-                                   ("https://evil.example", 400)):
-                async with http.get(url, headers={"Origin": origin}) as resp:
-                    assert resp.status == status, origin
-    finally:
-        await runner.cleanup()
+    allowing = replace(settings, allowed_origins=("https://hiroba.city.example",))
+    async with running_server(allowing) as server, aiohttp.ClientSession() as http:
+        url = server.url + "/socket.io/?EIO=4&transport=polling"
+        for origin, status in ((server.url, 200), ("https://hiroba.city.example", 200),
+                               ("https://evil.example", 400)):
+            async with http.get(url, headers={"Origin": origin}) as resp:
+                assert resp.status == status, origin

@@ -7,12 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from rooms.model import Role
-from server.app import create_app
 from server.config.settings import Settings
-from tests.conftest import Server
+from tests.conftest import Server, running_server
 from tests.meetings import (
     COMMITTEE,
     CONSULTATION,
@@ -29,17 +27,14 @@ from tests.meetings import (
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[tuple[Server, list[Any]]]:
-    app = create_app(settings)
-    runner = web.AppRunner(app, handler_cancellation=True)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    made: list[Any] = []
-    try:
-        yield Server(app, f"http://127.0.0.1:{settings.port}", settings), made
-    finally:
-        for c in made:
-            await c.close()
-        await runner.cleanup()
+    """A server on ``settings`` (the same data each time), and the clients made on it."""
+    async with running_server(settings) as server:
+        made: list[Any] = []
+        try:
+            yield server, made
+        finally:
+            for c in made:
+                await c.close()
 
 
 async def test_meetings_survive_a_restart(settings: Settings, no_blocking: None) -> None:

@@ -11,17 +11,15 @@ from dataclasses import replace
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bench.clients.motion_client import MotionWatcher
 from moderation.invitations import issue_invitation
 from rooms.model import Role, TrackingMode
-from server.app import create_app
 from server.config.logs import JsonFormatter
 from server.config.secret import load_or_create_secret
 from server.config.settings import Settings
 from server.http.routes import HUB_KEY
-from tests.conftest import Server
+from tests.conftest import Server, running_server
 from tests.prometheus_text import parse
 
 MEMBER_NAME = "壇上の委員"
@@ -184,13 +182,8 @@ async def test_forwarded_requests_are_refused(server: Server) -> None:
 @pytest.fixture
 async def fenced_server(settings: Settings) -> AsyncIterator[Server]:
     """A server whose metrics are open to 10.0.0.0/8 only, not to loopback."""
-    settings = replace(settings, metrics_allow=("10.0.0.0/8",))
-    app = create_app(settings)
-    runner = web.AppRunner(app, handler_cancellation=True)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    yield Server(app, f"http://127.0.0.1:{settings.port}", settings)
-    await runner.cleanup()
+    async with running_server(replace(settings, metrics_allow=("10.0.0.0/8",))) as running:
+        yield running
 
 
 async def test_addresses_outside_the_allowlist_are_refused(fenced_server: Server) -> None:

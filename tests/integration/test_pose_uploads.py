@@ -19,7 +19,7 @@ from bench.clients.rtc_camera import announces
 from server.config.settings import Settings
 from server.tracking.model_fetch import FACE_LANDMARKER
 from tests.client_build import built_asset
-from tests.conftest import ROOT
+from tests.conftest import ROOT, running_server
 
 
 def record(roll: float, t: int, state: TrackingState = TrackingState.TRACKED) -> bytes:
@@ -188,16 +188,6 @@ async def test_tasks_vision_files_and_csp(server) -> None:
 
 
 async def test_model_missing_is_503(settings: Settings, tmp_path) -> None:
-    from aiohttp import web
-
-    from server.app import create_app
-
-    app = create_app(replace(settings, model_cache_dir=tmp_path / "empty"))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    try:
-        status, _, body = await get(f"http://127.0.0.1:{settings.port}/models/face_landmarker.task")
-        assert status == 503 and b"model_unavailable" in body
-    finally:
-        await runner.cleanup()
+    async with running_server(replace(settings, model_cache_dir=tmp_path / "empty")) as server:
+        status, _, body = await get(server.url + "/models/face_landmarker.task")
+    assert status == 503 and b"model_unavailable" in body

@@ -11,12 +11,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bench.cluster import Node, RedisServer
-from server.app import STORE_KEY, create_app
+from server.app import STORE_KEY
 from server.config.settings import Settings
-from tests.conftest import Server, free_port
+from tests.conftest import Server, free_port, running_server
 
 BUILT = Path(__file__).resolve().parents[2] / "server" / "static"
 
@@ -52,12 +51,8 @@ async def own_client_server(settings: Settings, tmp_path: Path) -> AsyncIterator
             link = client / path.relative_to(BUILT)
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(path)
-    settings = replace(settings, client_dir=client)
-    runner = web.AppRunner(create_app(settings), handler_cancellation=True)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    yield Server(runner.app, f"http://127.0.0.1:{settings.port}", settings)
-    await runner.cleanup()
+    async with running_server(replace(settings, client_dir=client)) as server:
+        yield server
 
 
 async def test_a_missing_client_makes_it_unready(own_client_server: Server) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 import aiohttp
 import numpy as np
 import pytest
-from aiohttp import web
 from aiortc import RTCPeerConnection
 
 from avatar import codec as pose_codec
@@ -23,7 +22,7 @@ from bench.clients.audio_peers import Tone, speak
 from bench.clients.motion_client import MotionWatcher
 from bench.clients.recording_media import RATE, decode
 from rooms.model import Role
-from server.app import RECORDINGS_KEY, create_app
+from server.app import RECORDINGS_KEY
 from server.config.settings import Settings
 from server.recording.event_log import EventKind, read_events
 from server.recording.ids import new_recording_id
@@ -40,7 +39,7 @@ from server.recording.recorder import (
 )
 from server.rtc.ice import rtc_configuration
 from server.storage.store import SQLiteStore
-from tests.conftest import Client, Server
+from tests.conftest import Client, Server, running_server
 from tests.meetings import COMMITTEE, add_staff, admitted, console, participant
 
 CONFIG = rtc_configuration([])
@@ -203,37 +202,26 @@ async def test_restart_closes_a_recording_left_open(settings: Settings, no_block
     finally:
         await store.close()
 
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        index = app[RECORDINGS_KEY].index
+    async with running_server(settings) as server:
+        index = server.app[RECORDINGS_KEY].index
         row = await index.get(left_open.id)
         assert row.state is RecordingState.STOPPED and row.recovered
         assert (await index.get(folderless.id)).state is RecordingState.FAILED
-    finally:
-        await runner.cleanup()
 
 
 async def test_stopping_the_server_closes_a_running_recording(
     settings: Settings, no_blocking: None
 ) -> None:
-    app = create_app(settings)
-    runner = web.AppRunner(app, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", settings.port)
-    await site.start()
-    server = Server(app, f"http://127.0.0.1:{settings.port}", settings)
     made: list[Client] = []
-    try:
-        await add_staff(server)
-        staff = await console(server, made)
-        started = await staff.act("recording:start", {"room": COMMITTEE})
-        await asyncio.sleep(0.3)
-    finally:
-        for c in made:
-            await c.close()
-        await runner.cleanup()
+    async with running_server(settings) as server:
+        try:
+            await add_staff(server)
+            staff = await console(server, made)
+            started = await staff.act("recording:start", {"room": COMMITTEE})
+            await asyncio.sleep(0.3)
+        finally:
+            for c in made:
+                await c.close()
     manifest = await asyncio.to_thread(
         read_manifest, settings.recordings_path / started["id"])
     assert manifest.state is RecordingState.STOPPED and not manifest.recovered

@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 import aiohttp
 import numpy as np
 import pytest
-from aiohttp import web
 from aiortc.contrib.media import MediaPlayer
 
 from avatar import codec
@@ -29,11 +28,11 @@ from bench.clients.motion_client import MotionWatcher
 from bench.clients.rtc_camera import FramesTrack, RecordTap, announces, offer_camera
 from moderation.invitations import issue_invitation
 from rooms.model import Role
-from server.app import TRACKING_KEY, create_app
+from server.app import TRACKING_KEY
 from server.config.secret import load_or_create_secret
 from server.config.settings import Settings
 from server.tracking.model_fetch import fetch_model
-from tests.conftest import ROOT, Server
+from tests.conftest import ROOT, Server, running_server
 from tests.prometheus_text import parse
 
 #: The plaza: committee rooms keep invited members in the lobby until staff admit them.
@@ -154,14 +153,6 @@ class SlowPipeline:
         self.closed = True
 
 
-async def start(settings: Settings, factory: Any) -> tuple[web.AppRunner, Server]:
-    app = create_app(settings, pipeline_factory=factory)
-    runner = web.AppRunner(app, handler_cancellation=True)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    return runner, Server(app, f"http://127.0.0.1:{settings.port}", settings)
-
-
 def gray_frames(n: int = 8) -> list[Any]:
     return [np.full((240, 320, 3), 40 + 20 * i, np.uint8) for i in range(n)]
 
@@ -174,55 +165,54 @@ def slow_settings(settings: Settings) -> Settings:
 async def test_capacity_limit_and_roles(slow_settings, no_blocking) -> None:
     from tests.conftest import Client
 
-    runner, srv = await start(slow_settings, lambda: SlowPipeline(0.01))
-    made: list[Client] = []
+    async with running_server(slow_settings, pipeline_factory=lambda: SlowPipeline(0.01)) as srv:
+        made: list[Client] = []
 
-    async def clients() -> Client:
-        c = await Client(srv.url).connect()
-        made.append(c)
-        return c
+        async def clients() -> Client:
+            c = await Client(srv.url).connect()
+            made.append(c)
+            return c
 
-    pcs = []
-    try:
-        a = await member(srv, clients, "一人目")
-        b = await member(srv, clients, "二人目", Role.CHAIR)
-        citizen = await clients()
-        await citizen.join("市民", room=ROOM)
-        pc, ack = await offer_camera(a.sio, FramesTrack(gray_frames(), 5))
-        pcs.append(pc)
-        assert ack["ok"], ack
-        pc, ack = await offer_camera(b.sio, FramesTrack(gray_frames(), 5))
-        pcs.append(pc)
-        assert (ack["ok"], ack["reason"]) == (False, "tracking_full")
-        pc, ack = await offer_camera(citizen.sio, FramesTrack(gray_frames(), 5))
-        pcs.append(pc)
-        assert (ack["ok"], ack["reason"]) == (False, "forbidden")
-        # A second offer from the tracked member replaces their session, within the limit.
-        pc, ack = await offer_camera(a.sio, FramesTrack(gray_frames(), 5))
-        pcs.append(pc)
-        assert ack["ok"], ack
-        # Uploads from someone tracked on the server are refused; theirs come from it.
-        rec = codec.encode(Pose(timestamp_ms=1))
-        assert (await a.call("pose", rec))["reason"] == "wrong_state"
-        # Switching to browser tracking frees the place for the next person.
-        assert (await a.call("tracking", {"mode": "browser"}))["ok"]
-        pc, ack = await offer_camera(b.sio, FramesTrack(gray_frames(), 5))
-        pcs.append(pc)
-        assert ack["ok"], ack
-        assert list(srv.app[TRACKING_KEY].camera.sessions) == [b.ack["self"]]
-        # Leaving stops the session and closes the tracker.
-        assert (await b.call("leave", {}))["ok"]
-        for _ in range(50):
-            if not srv.app[TRACKING_KEY].camera.sessions:
-                break
-            await asyncio.sleep(0.05)
-        assert not srv.app[TRACKING_KEY].camera.sessions
-    finally:
-        for pc in pcs:
-            await pc.close()
-        for c in made:
-            await c.close()
-        await runner.cleanup()
+        pcs = []
+        try:
+            a = await member(srv, clients, "一人目")
+            b = await member(srv, clients, "二人目", Role.CHAIR)
+            citizen = await clients()
+            await citizen.join("市民", room=ROOM)
+            pc, ack = await offer_camera(a.sio, FramesTrack(gray_frames(), 5))
+            pcs.append(pc)
+            assert ack["ok"], ack
+            pc, ack = await offer_camera(b.sio, FramesTrack(gray_frames(), 5))
+            pcs.append(pc)
+            assert (ack["ok"], ack["reason"]) == (False, "tracking_full")
+            pc, ack = await offer_camera(citizen.sio, FramesTrack(gray_frames(), 5))
+            pcs.append(pc)
+            assert (ack["ok"], ack["reason"]) == (False, "forbidden")
+            # A second offer from the tracked member replaces their session, within the limit.
+            pc, ack = await offer_camera(a.sio, FramesTrack(gray_frames(), 5))
+            pcs.append(pc)
+            assert ack["ok"], ack
+            # Uploads from someone tracked on the server are refused; theirs come from it.
+            rec = codec.encode(Pose(timestamp_ms=1))
+            assert (await a.call("pose", rec))["reason"] == "wrong_state"
+            # Switching to browser tracking frees the place for the next person.
+            assert (await a.call("tracking", {"mode": "browser"}))["ok"]
+            pc, ack = await offer_camera(b.sio, FramesTrack(gray_frames(), 5))
+            pcs.append(pc)
+            assert ack["ok"], ack
+            assert list(srv.app[TRACKING_KEY].camera.sessions) == [b.ack["self"]]
+            # Leaving stops the session and closes the tracker.
+            assert (await b.call("leave", {}))["ok"]
+            for _ in range(50):
+                if not srv.app[TRACKING_KEY].camera.sessions:
+                    break
+                await asyncio.sleep(0.05)
+            assert not srv.app[TRACKING_KEY].camera.sessions
+        finally:
+            for pc in pcs:
+                await pc.close()
+            for c in made:
+                await c.close()
     assert SlowPipeline.made and all(p.closed for p in SlowPipeline.made)
 
 
@@ -233,66 +223,64 @@ async def test_frames_are_dropped_not_queued(slow_settings, no_blocking) -> None
     from tests.conftest import Client
 
     work = 0.12
-    runner, srv = await start(slow_settings, lambda: SlowPipeline(work))
-    a = viewer = None
-    pc = None
-    watcher: MotionWatcher | None = None
-    try:
-        a = await member(srv, lambda: Client(srv.url).connect(), "重い端末")
-        viewer = await Client(srv.url).connect()
-        watcher = await MotionWatcher.open(srv.url, await viewer.join("見る人", room=ROOM))
-        track = FramesTrack(gray_frames(), 30)
-        pc, ack = await offer_camera(a.sio, track)
-        assert ack["ok"], ack
-        await watcher.wait_poses(own(a)["slot"], 20, within=15)
-        session = srv.app[TRACKING_KEY].camera.sessions[a.ack["self"]]
-        stats = session.stats
-        assert stats.max_pending <= 1
-        assert stats.received > 2 * stats.tracked, (stats.received, stats.tracked)
-        assert stats.dropped > 0
-        latencies = np.array(stats.latencies_ms)
-        # Waiting for the worker (at most one frame's work) plus the work itself.
-        assert np.percentile(latencies, 95) < 2 * work * 1000 + 60, latencies
-        assert latencies.max() < 2 * work * 1000 + 150, latencies
-        # /metrics has every tracked frame in its histogram, in seconds: none faster than
-        # the 120 ms of work, all within 0.5 s.
-        tracked = stats.tracked
-        async with aiohttp.ClientSession() as http, http.get(srv.url + "/metrics") as resp:
-            scraped = parse(await resp.text())
-        count = scraped.value("hiroba_tracker_seconds_count")
-        assert count >= tracked > 0
-        assert scraped.value("hiroba_tracker_seconds_bucket", le="0.1") == 0
-        assert scraped.value("hiroba_tracker_seconds_bucket", le="0.5") == count
-        assert work <= scraped.value("hiroba_tracker_seconds_sum") / count < 0.5
-    finally:
-        if watcher is not None:
-            await watcher.close()
-        if pc is not None:
-            await pc.close()
-        for c in (a, viewer):
-            if c is not None:
-                await c.close()
-        await runner.cleanup()
+    async with running_server(slow_settings, pipeline_factory=lambda: SlowPipeline(work)) as srv:
+        a = viewer = None
+        pc = None
+        watcher: MotionWatcher | None = None
+        try:
+            a = await member(srv, lambda: Client(srv.url).connect(), "重い端末")
+            viewer = await Client(srv.url).connect()
+            watcher = await MotionWatcher.open(srv.url, await viewer.join("見る人", room=ROOM))
+            track = FramesTrack(gray_frames(), 30)
+            pc, ack = await offer_camera(a.sio, track)
+            assert ack["ok"], ack
+            await watcher.wait_poses(own(a)["slot"], 20, within=15)
+            session = srv.app[TRACKING_KEY].camera.sessions[a.ack["self"]]
+            stats = session.stats
+            assert stats.max_pending <= 1
+            assert stats.received > 2 * stats.tracked, (stats.received, stats.tracked)
+            assert stats.dropped > 0
+            latencies = np.array(stats.latencies_ms)
+            # Waiting for the worker (at most one frame's work) plus the work itself.
+            assert np.percentile(latencies, 95) < 2 * work * 1000 + 60, latencies
+            assert latencies.max() < 2 * work * 1000 + 150, latencies
+            # /metrics has every tracked frame in its histogram, in seconds: none faster than
+            # the 120 ms of work, all within 0.5 s.
+            tracked = stats.tracked
+            async with aiohttp.ClientSession() as http, http.get(srv.url + "/metrics") as resp:
+                scraped = parse(await resp.text())
+            count = scraped.value("hiroba_tracker_seconds_count")
+            assert count >= tracked > 0
+            assert scraped.value("hiroba_tracker_seconds_bucket", le="0.1") == 0
+            assert scraped.value("hiroba_tracker_seconds_bucket", le="0.5") == count
+            assert work <= scraped.value("hiroba_tracker_seconds_sum") / count < 0.5
+        finally:
+            if watcher is not None:
+                await watcher.close()
+            if pc is not None:
+                await pc.close()
+            for c in (a, viewer):
+                if c is not None:
+                    await c.close()
 
 
 async def test_poses_are_paced_by_server_tracking_fps(settings, no_blocking) -> None:
     from tests.conftest import Client
 
     slow = replace(settings, server_tracking_fps=5.0)
-    runner, srv = await start(slow, lambda: SlowPipeline(0.0))
-    a = None
-    pc = None
-    try:
-        a = await member(srv, lambda: Client(srv.url).connect(), "速い端末")
-        pc, ack = await offer_camera(a.sio, FramesTrack(gray_frames(), 30))
-        assert ack["ok"], ack
-        await asyncio.sleep(2.5)
-        stats = srv.app[TRACKING_KEY].camera.sessions[a.ack["self"]].stats
-        assert 8 <= stats.tracked <= 14, stats.tracked  # ~5 a second
-        assert stats.received >= 50
-    finally:
-        if pc is not None:
-            await pc.close()
-        if a is not None:
-            await a.close()
-        await runner.cleanup()
+    async with running_server(slow, pipeline_factory=lambda: SlowPipeline(0.0)) as srv:
+        a = None
+        pc = None
+        try:
+            a = await member(srv, lambda: Client(srv.url).connect(), "速い端末")
+            pc, ack = await offer_camera(a.sio, FramesTrack(gray_frames(), 30))
+            assert ack["ok"], ack
+            await asyncio.sleep(2.5)
+            stats = srv.app[TRACKING_KEY].camera.sessions[a.ack["self"]].stats
+            assert 8 <= stats.tracked <= 14, stats.tracked  # ~5 a second
+            assert stats.received >= 50
+        finally:
+            if pc is not None:
+                await pc.close()
+            if a is not None:
+                await a.close()
