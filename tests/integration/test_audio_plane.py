@@ -14,6 +14,7 @@ from server.audio.lean import MAX_BUFFERED_BYTES
 from server.audio.plane import AudioPlane, AudioSettings, RoomMode
 from server.audio.sdp import opus_fmtp
 from server.rtc.ice import rtc_configuration, use_host_addresses
+from tests.conftest import eventually
 
 CONFIG = rtc_configuration([])
 
@@ -39,6 +40,25 @@ async def plane(request: pytest.FixtureRequest) -> AsyncIterator[AudioPlane]:
     finally:
         await plane.close()
         use_host_addresses([])
+
+
+def stop_draining(plane: AudioPlane, pid: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The listener peer of ``pid`` stops taking packets, on either sending path; returns
+    the server's side of it."""
+    stuck = plane._listeners[pid]
+    if stuck.lean:
+        # Its socket stops draining: its UDP transport keeps a full write buffer.
+        dtls: Any = stuck.pc.getTransceivers()[0].sender.transport
+        udp = dtls.transport._connection._nominated[1].protocol.transport
+        monkeypatch.setattr(udp, "get_write_buffer_size", lambda: MAX_BUFFERED_BYTES)
+    else:
+        # Its server-side sender stops pulling from its slots.
+        async def never() -> None:
+            await asyncio.Event().wait()
+
+        for track in stuck.tracks:
+            monkeypatch.setattr(track, "recv", never)
+    return stuck
 
 
 class Peers:
@@ -74,6 +94,30 @@ async def peers(plane: AudioPlane) -> AsyncIterator[Peers]:
         await p.close()
 
 
+async def hears(listener: Listener, tones: set[int], within: float = 6.0) -> None:
+    """Wait until ``listener`` hears exactly ``tones``: in a window that starts afresh,
+    each of them in 25 frames (half a second) and no other tone in 5.
+
+    A window may start with frames sent before a routing change, still on their way; the
+    next one starts after them. A routing that stays wrong fails every window until
+    ``within`` runs out."""
+    windows: list[set[int]] = []
+
+    def settled() -> bool:
+        if not tones <= listener.tones(min_frames=25):
+            return False
+        windows.append(listener.tones(min_frames=5))
+        listener.clear()
+        return windows[-1] == tones
+
+    listener.clear()
+    try:
+        await eventually(settled, within=within)
+    except AssertionError:
+        now = listener.tones(min_frames=5)
+        raise AssertionError(f"not {tones}: heard {windows} in windows, then {now}") from None
+
+
 async def test_meeting_room_only_floor_holders_are_heard(plane: AudioPlane, peers: Peers) -> None:
     plane.set_mode("committee", RoomMode.FLOOR)
     plane.set_speakers("committee", ["chair"])
@@ -81,25 +125,19 @@ async def test_meeting_room_only_floor_holders_are_heard(plane: AudioPlane, peer
     await peers.speaker("citizen", "committee", Tone(1000))
     await peers.speaker("elsewhere", "other", Tone(1600))
     listener = await peers.listener("member", "committee")
-    await asyncio.sleep(2.0)
-    assert listener.tones() == {400}, "only the floor holder"
+    await hears(listener, {400})  # only the floor holder
     assert plane.heard_by("member") == {0: "chair"}
-    assert plane.active_speakers("committee") == {"chair", "citizen"}
+    await eventually(lambda: plane.active_speakers("committee") == {"chair", "citizen"},
+                     what="both speakers active")
     told = [ids for room, ids in plane.active_log if room == "committee"]  # type: ignore[attr-defined]
     assert told[-1] == {"chair", "citizen"}, "the change callback told the same"
 
     plane.set_speakers("committee", ["chair", "citizen"])  # the floor is given
-    await asyncio.sleep(0.3)
-    listener.clear()
-    await asyncio.sleep(1.5)
-    assert listener.tones() == {400, 1000}
+    await hears(listener, {400, 1000})
     assert plane.heard_by("member") == {0: "chair", 1: "citizen"}, "the chair kept slot 0"
 
     plane.set_speakers("committee", ["citizen"])  # the chair yields
-    await asyncio.sleep(0.3)
-    listener.clear()
-    await asyncio.sleep(1.5)
-    assert listener.tones() == {1000}
+    await hears(listener, {1000})
     assert plane.heard_by("member") == {1: "citizen"}, "the citizen did not hop slots"
     told = [m for who, m in plane.slots_log if who == "member"]  # type: ignore[attr-defined]
     assert told == [{0: "chair"}, {0: "chair", 1: "citizen"}, {1: "citizen"}]
@@ -117,17 +155,17 @@ async def test_plaza_hears_the_n_loudest_near_speakers(plane: AudioPlane, peers:
     await peers.speaker("quiet", "plaza", Tone(1200, 1500))
     await peers.speaker("far", "plaza", Tone(1600, 16000))
     listener = await peers.listener("me", "plaza")
-    await asyncio.sleep(1.0)
-    listener.clear()
-    await asyncio.sleep(1.5)
-    assert set(plane.heard_by("me").values()) == {"loud", "mid"}
-    assert listener.tones() == {400, 800}, "two loudest near; not the quiet one, not the far one"
+    # The two loudest near ones, once the plane has heard who is active; not the quiet
+    # one, not the far one.
+    await eventually(lambda: set(plane.heard_by("me").values()) == {"loud", "mid"},
+                     what="the two loudest near speakers routed")
+    await hears(listener, {400, 800})
 
     plane.set_positions("plaza", {"me": (28.0, 0.0), "far": (30.0, 0.0), "loud": (3.0, 0.0)})
-    await asyncio.sleep(0.6)  # re-ranked within rerank_interval
-    listener.clear()
-    await asyncio.sleep(1.5)
-    assert listener.tones() == {1600}, "walked over to the far one"
+    # Re-ranked within rerank_interval: walked over to the far one.
+    await eventually(lambda: set(plane.heard_by("me").values()) == {"far"},
+                     what="the far speaker routed")
+    await hears(listener, {1600})
 
 
 async def test_forwarded_encoded_no_transcoding_per_listener(
@@ -169,19 +207,7 @@ async def test_listener_that_stops_reading_does_not_harm_others(
     await peers.speaker("chair", "hall", Tone(500))
     listeners = [await peers.listener(f"l{i}", "hall") for i in range(3)]
     await asyncio.sleep(1.0)
-    stuck = plane._listeners["l0"]
-    if stuck.lean:
-        # l0's socket stops draining: its UDP transport keeps a full write buffer.
-        dtls: Any = stuck.pc.getTransceivers()[0].sender.transport
-        udp = dtls.transport._connection._nominated[1].protocol.transport
-        monkeypatch.setattr(udp, "get_write_buffer_size", lambda: MAX_BUFFERED_BYTES)
-    else:
-        # The server-side sender of l0 stops pulling from its slots.
-        async def never() -> None:
-            await asyncio.Event().wait()
-
-        for track in stuck.tracks:
-            track.recv = never  # type: ignore[method-assign]
+    stuck = stop_draining(plane, "l0", monkeypatch)
     before = [listener.frames for listener in listeners]
     await asyncio.sleep(2.0)
     stats = plane.stats()["listeners"]

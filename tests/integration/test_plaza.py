@@ -14,6 +14,7 @@ from moderation.invitations import issue_invitation
 from moderation.tokens import issue_token
 from rooms.model import Role
 from server.config.secret import load_or_create_secret
+from tests.conftest import eventually
 from tests.meetings import add_staff, console, invitation, participant
 
 
@@ -85,7 +86,14 @@ async def test_moves_are_batched_once_per_tick(server, clients) -> None:
         for i in range(10):
             await motion_a.send(start["x"] + 0.1 * (i + 1), start["z"], 0.0)
         await motion_b.wait_for(moved_to(start["slot"], start["x"] + 1.0, start["z"]), since=since)
-        await asyncio.sleep(0.3)
+        # Six more ticks of the plane (0.3 s at 20 Hz), in which nothing moves: a frame
+        # repeating the mover would come in them.
+        ticks = (await get_json(server.url + "/api/motion/stats"))["ticks"]
+
+        async def ticked() -> bool:
+            return (await get_json(server.url + "/api/motion/stats"))["ticks"] >= ticks + 6
+
+        await eventually(ticked, what="six more motion ticks")
         frames = motion_b.frames[since:]
         carrying = [es for _, _, es in frames if any(e.slot == start["slot"] for e in es)]
         assert 1 <= len(carrying) <= 3, "moves must be coalesced per tick, not forwarded one by one"
