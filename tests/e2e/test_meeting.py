@@ -97,7 +97,7 @@ async def test_committee_meeting_in_the_browser(server, browser) -> None:
                    "token": invitation(server, COMMITTEE, Role.MEMBER, "田中委員")}
     member, member_watch = await enter(browser, server, "x", COMMITTEE, query=member_link,
                                        wait="lobby", **SMALL)
-    assert "1" in (await member.text_content("#lobby-position") or "")
+    assert await member.text_content("#lobby-position") == JA["lobby.position"].format(n=1)
     await console.wait_for_function(
         "() => window.hiroba.console().lobby.some(w => w.name === '田中委員')")
     await shot(console, "console-lobby")
@@ -125,13 +125,15 @@ async def test_committee_meeting_in_the_browser(server, browser) -> None:
     await panel(citizen, "floor")
     await citizen.click("#hand-raise")
     await citizen.wait_for_function("() => window.hiroba.meeting().position === 1")
-    assert "1" in (await citizen.text_content("#hand-status") or "")
+    assert await citizen.text_content("#hand-status") == JA["floor.position"].format(n=1, of=1)
     await console.wait_for_function("() => window.hiroba.console().queue.length === 1")
     await console.fill("#floor-limit", "5")
     await console.click("#floor-give")
     await citizen.wait_for_function("() => window.hiroba.meeting().floorState === 'speaking'")
-    banner = await citizen.text_content("#floor-now") or ""
-    assert "0:0" in banner, banner
+    # Their own turn ("you"), counting down from the 5 s given.
+    banner = await citizen.text_content("#floor-now")
+    assert banner in {JA["banner.speaking"].format(name=JA["banner.you"], clock=f"0:0{s}")
+                      for s in range(1, 6)}, banner
     pid = (await state(citizen))["selfId"]
     hub = server.app[MEETINGS_KEY].hub
     assert pid in hub.speakers(COMMITTEE)

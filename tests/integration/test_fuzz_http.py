@@ -26,6 +26,7 @@ from yarl import URL
 
 from rooms.errors import Reason
 from server.motion import codec
+from server.tracking.model_route import MODEL_ROUTE
 from tests.conftest import Server
 from tests.fuzz_payloads import junk
 from tests.meetings import COMMITTEE, add_staff, login
@@ -36,8 +37,11 @@ SEGMENTS = ["..", "%2e%2e", "%2F", "%00", "..%2f..%2fetc%2fpasswd", "~", ".", "/
             "node_modules", "recording.json", "motion.bin", "events.jsonl", "audio/01.opus",
             "audio/1.opus", "chat.csv", "audit.json", "three", "src", "index.html",
             "\u202e", "plaza", COMMITTEE, "x" * 300]
-# The one 5xx the protocol documents (docs/protocol.md, "HTTP").
-DOCUMENTED_5XX = {(503, Reason.MODEL_UNAVAILABLE.value), (503, Reason.INTERNAL.value)}
+# The one 5xx the protocol documents for this server (docs/protocol.md, "HTTP"): the face
+# model's route while the model is not installed (it is not, in this test's data folder).
+# (The minutes' "503 internal" is documented for a server without its minutes module; this
+# one ships it, so a 5xx from the minutes is a failure here.)
+DOCUMENTED_5XX = (MODEL_ROUTE, 503, Reason.MODEL_UNAVAILABLE.value)
 
 
 @dataclass
@@ -139,9 +143,10 @@ def check_answer(method: str, path: str, status: int, body: bytes, ctype: str) -
             assert reason in {r.value for r in Reason}, where
             assert isinstance(parsed.get("message"), str) and parsed["message"], where
     if status >= 500:
-        documented = path.startswith("/models/") or "/minutes" in path
-        assert documented and (method == "HEAD" or (status, reason) in DOCUMENTED_5XX), where
-        assert reason != Reason.INTERNAL.value or "/minutes" in path, where
+        # A HEAD answer has no body to carry the reason.
+        answer = (path.split("?")[0], status, reason if method != "HEAD" else DOCUMENTED_5XX[2])
+        assert answer == DOCUMENTED_5XX, where
+    assert reason != Reason.INTERNAL.value, where
     assert 200 <= status < 600, where
     if status >= 400 and method != "HEAD":
         assert body, f"a refusal without a message: {where}"

@@ -252,7 +252,6 @@ async def test_public_event_log_has_no_moderation_lines(server: Server) -> None:
 
 
 async def test_minutes_download(server: Server) -> None:
-    pytest.importorskip("server.recording.minutes")
     await add_staff(server)
     rid = await record(server)
     await publish(server, rid)
