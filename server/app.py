@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
@@ -35,13 +36,14 @@ from server.motion.service import MOTION_PATH, MotionService
 from server.observe.diagnostics import LeakSources, add_diagnostics_route
 from server.observe.metrics import MetricsSources, add_metrics_route
 from server.observe.readiness import add_readiness_route, readiness_checks
-from server.plaza.api import SocketApi
+from server.plaza.api import JoinExtra, SocketApi
 from server.plaza.ticker import Ticker
 from server.recording.routes import add_recording_routes
 from server.recording.service import RecordingService
-from server.rtc.browser_ice import load_browser_ice
+from server.rtc.browser_ice import BrowserIce, load_browser_ice
 from server.sockets.hub import Hub
 from server.sockets.packets import GuardedPacket
+from server.sockets.registry import registrar
 from server.staff.api import MEETINGS_KEY, add_staff_routes
 from server.storage.seed import seed_demo
 from server.storage.store import SQLiteStore, Store
@@ -117,40 +119,47 @@ def _wire_cluster(
         # The one assignment left: the node runs events through this server's handlers,
         # so the server can only learn of the node after both exist.
         sio.route_events_through(node)
-        motion.plane.capacity_of = lambda r: hub.rooms[r].info.capacity if r in hub.rooms else 64
-        motion.plane.tick_listeners.append(node.publish_state)
+        motion.plane.add_tick_listener(node.publish_state)  # the node needs the plane
         meetings.resume_listeners.append(node.resume_issued)
         app[CLUSTER_KEY] = node
         app.middlewares.append(node.http.middleware)
     return cluster
 
 
-def create_app(
-    settings: Settings, pipeline_factory: PipelineFactory | None = None
-) -> web.Application:
-    """Build the aiohttp application; the store opens and the ticker starts on startup.
+@dataclass(frozen=True)
+class Components:
+    """The long-lived parts of one server process."""
 
-    ``pipeline_factory`` replaces MediaPipe in server-side tracking (tests).
-    """
-    # The built client, or its sources in dev mode; refuses to start when it is missing
-    # (a server that says ok but serves no page helps nobody).
-    client = client_files(settings.client_dev, settings.client_dir, settings.web_root,
-                          import_map())
-    app = web.Application(
-        middlewares=[
-            # First, so that every later middleware and handler sees the browser's address.
-            forwarded_client_middleware(settings.trusted_proxies),
-            security_headers_middleware(
-                content_security_policy(client.inline_script), tls=settings.tls
-            ),
-            error_middleware,
-            polling_body_limit_middleware("/socket.io/", settings.max_message_bytes),
-        ],
-        client_max_size=64 * 1024,
-    )
+    hub: Hub
+    store: SQLiteStore
+    meetings: MeetingService
+    recordings: RecordingService
+    motion: MotionService
+    tracking: FaceTracking
+    audio: AudioApi
+    ticker: Ticker
+
+
+def build_components(
+    settings: Settings, sio: socketio.AsyncServer, pipeline_factory: PipelineFactory | None
+) -> Components:
+    """Every component, each given what it needs at construction, in dependency order."""
     hub = Hub(settings)
     store = SQLiteStore(settings.database_path)
-    sio_options: dict[str, Any] = {
+    meetings = MeetingService(settings, hub, sio, store)
+    # The recorder reads the motion plane every tick and hears every forwarded Opus packet:
+    # built before both planes, so that each is given its feed at construction.
+    recordings = RecordingService(settings, hub, sio, meetings, store)
+    motion = MotionService(settings, hub, tick_listeners=(recordings.on_motion,))
+    tracking = FaceTracking(settings, sio, hub, motion.plane, pipeline_factory)
+    audio = AudioApi(settings, sio, hub, meetings, on_packet=recordings.on_packet)
+    return Components(hub, store, meetings, recordings, motion, tracking, audio,
+                      Ticker(sio, hub))
+
+
+def socket_server(settings: Settings) -> socketio.AsyncServer:
+    """The socket.io server: one process's, or a cluster node's with a Redis URL."""
+    options: dict[str, Any] = {
         "async_mode": "aiohttp",
         "cors_allowed_origins": origin_check(settings.allowed_origins),
         "max_http_buffer_size": settings.max_message_bytes,
@@ -165,29 +174,45 @@ def create_app(
     if settings.redis_url:
         # Broadcasts, room membership and disconnects reach sockets on every node.
         manager = socketio.AsyncRedisManager(settings.redis_url, channel="hiroba:sio")
-        sio: socketio.AsyncServer = ClusterServer(client_manager=manager, **sio_options)
-    else:
-        sio = socketio.AsyncServer(**sio_options)
-    sio.attach(app)
-    ticker = Ticker(sio, hub)
-    motion = MotionService(settings, hub)
-    tracking = FaceTracking(settings, sio, hub, motion.plane, pipeline_factory)
-    app[TRACKING_KEY] = tracking
-    app[HUB_KEY] = hub
-    app[STORE_KEY] = store
-    app[SIO_KEY] = sio
-    app[CLIENT_KEY] = client
+        return ClusterServer(client_manager=manager, **options)
+    return socketio.AsyncServer(**options)
+
+
+def bind_sockets(
+    sio: socketio.AsyncServer, parts: Components, join_extras: Sequence[JoinExtra]
+) -> None:
+    """Every socket-facing component registers its events the one way, ``bind(register)``
+    (server/sockets/registry.py)."""
+    api = SocketApi(sio, parts.hub, parts.meetings, parts.motion, join_extras)
+    register = registrar(sio, parts.hub)
+    for part in (api, MeetingApi(parts.meetings), parts.recordings, parts.tracking,
+                 parts.motion, parts.audio):
+        part.bind(register)
+
+
+def turn_credentials(browser_ice: BrowserIce) -> JoinExtra:
+    """The join ack's ``ice`` part."""
+
+    def ice_extra(_room: Room, person: Participant) -> dict[str, object]:
+        # Every join, rejoin and admission: fresh TURN credentials for this person.
+        return {"ice": {"iceServers": browser_ice.servers(person.id, time.time())}}
+
+    return ice_extra
+
+
+def add_all_routes(
+    app: web.Application, settings: Settings, sio: socketio.AsyncServer, parts: Components,
+    cluster: ClusterNode | None,
+) -> None:
+    """The HTTP routes, in the order aiohttp matches them, and the keys handlers read."""
+    hub, motion, audio, tracking, meetings = (
+        parts.hub, parts.motion, parts.audio, parts.tracking, parts.meetings)
+    client = app[CLIENT_KEY]
+    app[HUB_KEY], app[STORE_KEY], app[SIO_KEY] = hub, parts.store, sio
+    app[TRACKING_KEY], app[MEETINGS_KEY], app[AUDIO_KEY] = tracking, meetings, audio
+    app[RECORDINGS_KEY] = parts.recordings
     add_routes(app)
     add_model_route(app, model_path(settings))
-    meetings = MeetingService(settings, hub, sio, store)
-    app[MEETINGS_KEY] = meetings
-    audio = AudioApi(settings, sio, hub, meetings)
-    app[AUDIO_KEY] = audio
-    recordings = RecordingService(settings, hub, sio, meetings, store)
-    app[RECORDINGS_KEY] = recordings
-    cluster = _wire_cluster(app, settings, sio, hub, motion, meetings, audio, recordings)
-    audio.plane.on_packet = recordings.on_packet
-    motion.plane.tick_listeners.append(recordings.on_motion)
     app.router.add_get(
         MOTION_PATH,
         motion_handler(
@@ -203,9 +228,19 @@ def create_app(
     add_diagnostics_route(app, settings, LeakSources(hub, sio, meetings, motion, audio, tracking))
     # An edge has no database to check; the others are ready only with theirs open.
     add_readiness_route(app, readiness_checks(
-        None if cluster is not None and cluster.edge_only else store, client, cluster))
+        None if cluster is not None and cluster.edge_only else parts.store, client, cluster))
     add_staff_routes(app)
-    add_recording_routes(app, recordings.index, hub, meetings)
+    add_recording_routes(app, parts.recordings.index, hub, meetings)
+
+
+def add_lifecycle(
+    app: web.Application, settings: Settings, sio: socketio.AsyncServer, parts: Components,
+    cluster: ClusterNode | None,
+) -> None:
+    """Startup (store, rooms, secret, meetings, sockets, tickers), shutdown (peers, files,
+    sockets) and cleanup (tickers, cluster, store)."""
+    hub, store, meetings, recordings = parts.hub, parts.store, parts.meetings, parts.recordings
+    motion, tracking, audio, ticker = parts.motion, parts.tracking, parts.audio, parts.ticker
 
     async def startup(app: web.Application) -> None:
         loop = asyncio.get_running_loop()
@@ -230,26 +265,15 @@ def create_app(
             await meetings.load(secret, recover=leading)
         if leading:
             await recordings.open()  # closes what a crash left open, before anyone joins
-        api = SocketApi(sio, hub, meetings, motion)
-        MeetingApi(lambda event, handler: sio.on(event, api.guard(handler)), meetings)
-        recordings.bind(lambda event, handler: sio.on(event, api.guard(handler)))
-        api.join_extras.append(recordings.join_extra)
         browser_ice = await loop.run_in_executor(
             None, load_browser_ice, settings.turn_urls, settings.turn_secret_file,
             settings.turn_ttl_seconds,
         )
-
-        def ice_extra(_room: Room, person: Participant) -> dict[str, object]:
-            # Every join, rejoin and admission: fresh TURN credentials for this person.
-            return {"ice": {"iceServers": browser_ice.servers(person.id, time.time())}}
-
-        api.join_extras.append(ice_extra)
+        bind_sockets(sio, parts, (recordings.join_extra, turn_credentials(browser_ice),
+                                  audio.join_extra))
         if leading:
             meetings.start()
-        tracking.bind(api)
         tracking.start()
-        motion.bind(api)
-        audio.bind(api)
         audio.start()
         ticker.start()
         if leading:
@@ -277,4 +301,37 @@ def create_app(
     app.on_startup.append(startup)
     app.on_shutdown.append(shutdown)
     app.on_cleanup.append(cleanup)
+
+
+def create_app(
+    settings: Settings, pipeline_factory: PipelineFactory | None = None
+) -> web.Application:
+    """Build the aiohttp application; the store opens and the ticker starts on startup.
+
+    ``pipeline_factory`` replaces MediaPipe in server-side tracking (tests).
+    """
+    # The built client, or its sources in dev mode; refuses to start when it is missing
+    # (a server that says ok but serves no page helps nobody).
+    client = client_files(settings.client_dev, settings.client_dir, settings.web_root,
+                          import_map())
+    app = web.Application(
+        middlewares=[
+            # First, so that every later middleware and handler sees the browser's address.
+            forwarded_client_middleware(settings.trusted_proxies),
+            security_headers_middleware(
+                content_security_policy(client.inline_script), tls=settings.tls
+            ),
+            error_middleware,
+            polling_body_limit_middleware("/socket.io/", settings.max_message_bytes),
+        ],
+        client_max_size=64 * 1024,
+    )
+    app[CLIENT_KEY] = client
+    sio = socket_server(settings)
+    sio.attach(app)
+    parts = build_components(settings, sio, pipeline_factory)
+    cluster = _wire_cluster(app, settings, sio, parts.hub, parts.motion, parts.meetings,
+                            parts.audio, parts.recordings)
+    add_all_routes(app, settings, sio, parts, cluster)
+    add_lifecycle(app, settings, sio, parts, cluster)
     return app

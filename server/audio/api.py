@@ -34,16 +34,17 @@ from server.audio.plane import (
     AudioPlane,
     AudioPlaneCounts,
     AudioSettings,
+    PacketListener,
     RoomMode,
     audio_mlines,
 )
 from server.common.periodic import Periodic
 from server.config.settings import Settings
 from server.meetings.service import MeetingService
-from server.plaza.api import SocketApi
 from server.rtc.ice import rtc_configuration, screen_candidates
 from server.sockets import events
 from server.sockets.hub import Hub, Session
+from server.sockets.registry import Register
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,14 @@ class AudioApi:
     """The audio side of one server process."""
 
     def __init__(
-        self, settings: Settings, sio: socketio.AsyncServer, hub: Hub, meetings: MeetingService
+        self,
+        settings: Settings,
+        sio: socketio.AsyncServer,
+        hub: Hub,
+        meetings: MeetingService,
+        on_packet: PacketListener | None = None,
     ) -> None:
+        """``on_packet`` sees every Opus packet the plane forwards (the recorder)."""
         self.settings = settings
         self.sio = sio
         self.hub = hub
@@ -80,6 +87,7 @@ class AudioApi:
             settings=plane_settings(settings),
             on_active=self._on_active,
             on_slots=self._on_slots,
+            on_packet=on_packet,
         )
         self.positions = Periodic("audio-positions", settings.audio_positions_hz, self._feed)
         #: pid → (socket id, room id) of every open uplink and listener peer.
@@ -107,12 +115,11 @@ class AudioApi:
         hub.leave_listeners.append(self._left)
         meetings.change_listeners.append(self.refresh)
 
-    def bind(self, api: SocketApi) -> None:
-        """Register the socket events, behind the API's rate limits and error acks."""
-        self.sio.on(events.AUDIO_PUBLISH, api.guard(self.publish))
-        self.sio.on(events.AUDIO_LISTEN, api.guard(self.listen))
-        self.sio.on(events.AUDIO_CLOSE, api.guard(self.close))
-        api.join_extras.append(self._join_extra)
+    def bind(self, register: Register) -> None:
+        """Register the socket events behind the guard."""
+        register(events.AUDIO_PUBLISH, self.publish)
+        register(events.AUDIO_LISTEN, self.listen)
+        register(events.AUDIO_CLOSE, self.close)
 
     def start(self) -> None:
         for room_id in self.hub.rooms:
@@ -317,7 +324,8 @@ class AudioApi:
                 self.plane.set_positions(rid, where)
 
     # --- internals ----------------------------------------------------------------------
-    def _join_extra(self, room: Room, participant: Participant) -> dict[str, object]:
+    def join_extra(self, room: Room, participant: Participant) -> dict[str, object]:
+        """The join ack's ``audio`` part: slots, the room's mode, the hearing radius."""
         audio = {"slots": self.settings.audio_slots, "mode": room_mode(room).value,
                  "radius": self.settings.audio_radius}  # fmt: skip
         return {"audio": audio}

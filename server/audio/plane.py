@@ -171,6 +171,7 @@ class AudioPlane:
         on_active: ActiveListener | None = None,
         on_slots: SlotListener | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_packet: PacketListener | None = None,
     ) -> None:
         self.settings = settings or AudioSettings()
         self._config_of = config_of
@@ -193,7 +194,7 @@ class AudioPlane:
         self._dirty: set[str] = set()  # rooms whose positions changed since their re-ranking
         self._sweeper: asyncio.Task[None] | None = None
         #: Sees every received packet (recording); None costs one test per packet.
-        self.on_packet: PacketListener | None = None
+        self.on_packet = on_packet
         #: Cluster mode: local uplinks' packets go to the other nodes too.
         self.relay: PacketRelay | None = None
         self._remote: dict[str, _Remote] = {}

@@ -39,7 +39,7 @@ from rooms.errors import HirobaError, Reason, ValidationError
 from server.cluster.bus import RedisBus, channel
 from server.cluster.wire import put_short, take_short
 from server.motion import codec
-from server.motion.plane import MotionPlane, RoomMotion
+from server.motion.plane import MotionPlane
 from server.motion.transport import MotionTransport
 from server.sockets.hub import Hub
 
@@ -123,9 +123,9 @@ def apply_state(
     """Bring this node's replica of a room to ``state``; returns the transports of local
     clients who are no longer in it (to close). ``held``: ids with a placeholder row not
     yet confirmed by a state (kept until they appear)."""
-    if state.room not in plane.rooms:
-        plane.add_room(state.room, plane.capacity_of(state.room))
-    room: RoomMotion = plane.rooms[state.room]
+    room = plane.room_for(state.room)
+    if room is None:
+        return []  # a room this node does not know yet (an edge loads them at start)
     table = room.table
     gone: list[MotionTransport] = []
     present = set(state.pids)

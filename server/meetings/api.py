@@ -2,9 +2,10 @@
 (which checks the one permission policy), and commits what happened.
 
 The table :data:`OPERATIONS` maps every event to its message class and one call of the
-core; :class:`MeetingApi` registers them behind the socket guard (rate limit, errors to
-acks with reason codes). Views for staff (lobby, reports, sanctions, participants) ask
-the policy for their own ``*.view`` action; ``console:join`` enters a staff console.
+core; :meth:`MeetingApi.bind` registers them behind the socket guard (rate limit, errors
+to acks with reason codes; :mod:`server.sockets.registry`). Views for staff (lobby,
+reports, sanctions, participants) ask the policy for their own ``*.view`` action;
+``console:join`` enters a staff console.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from server.meetings.seats import Seat
 from server.meetings.service import MeetingService
 from server.sockets import events as ev
 from server.sockets.hub import Session
+from server.sockets.registry import Register
 from server.staff.store import invitation_write
 
 Ack = dict[str, Any]
 Op = Callable[[Meeting, Seat, Any, float], list[DomainEvent]]
-Register = Callable[[str, Callable[[Session, object], Any]], None]
 #: Default validity of an invitation made from a room (seconds).
 DEFAULT_INVITATION_TTL = 7 * 24 * 3600
 _ELECTORATES = {"citizens": (Role.CITIZEN,), "members": (Role.MEMBER,),
@@ -148,10 +149,13 @@ def ack_details(happened: Sequence[DomainEvent]) -> Ack:
 
 
 class MeetingApi:
-    """Registers the meeting events on the socket server."""
+    """The meeting events of the socket server."""
 
-    def __init__(self, register: Register, service: MeetingService) -> None:
+    def __init__(self, service: MeetingService) -> None:
         self.service = service
+
+    def bind(self, register: Register) -> None:
+        """Register every meeting event behind the guard."""
         for event, message, op in OPERATIONS:
             register(event, self._operation(message, op))
         register(ev.CONSOLE_JOIN, self.console_join)

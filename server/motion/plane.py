@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +41,8 @@ UplinkRelay = Callable[[str, str, bytes], None]
 #: Called with the plane at the start of every tick (the recorder reads each room's
 #: latest state there, once per tick, instead of decoding frames per client).
 TickListener = Callable[["MotionPlane"], None]
+#: The capacity of a room this process knows (its hub's), or None for a room it does not.
+CapacityOf = Callable[[str], "int | None"]
 
 
 @dataclass
@@ -155,7 +157,13 @@ class MotionPlane:
     """All rooms' motion state in this process, and the per-tick fan-out."""
 
     def __init__(
-        self, config: InterestConfig, mover: Mover, clock: Callable[[], float] = time.monotonic
+        self,
+        config: InterestConfig,
+        mover: Mover,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        capacity_of: CapacityOf = lambda _room: None,
+        tick_listeners: Sequence[TickListener] = (),
     ) -> None:
         self.config = config
         self.mover = mover
@@ -166,16 +174,34 @@ class MotionPlane:
         self.tick_number = 0
         self.stats = MotionStats()
         self._last_tick_started = clock()
-        self.tick_listeners: list[TickListener] = []
+        self.tick_listeners: list[TickListener] = list(tick_listeners)
         #: Cluster mode (server/cluster/): tokens any node can check, uplinks relayed.
         self.token_maker: TokenMaker | None = None
         self.token_resolver: TokenResolver | None = None
         self.relay: UplinkRelay | None = None
-        #: Capacity of a room first met through a resolved token.
-        self.capacity_of: Callable[[str], int] = lambda room_id: 64
+        #: Sizes a room first met through another node's token or state (room_for).
+        self.capacity_of = capacity_of
 
     def add_room(self, room_id: str, capacity: int) -> None:
         self.rooms[room_id] = RoomMotion(room_id, capacity, self.config)
+
+    def room_for(self, room_id: str) -> RoomMotion | None:
+        """The motion state of ``room_id``, made with the room's capacity on first use;
+        None for a room this process does not know. Its rows are sized once, so guessing
+        a capacity would overflow a larger room for good: the caller refuses instead (a
+        cluster edge meets its rooms' states and tokens before its hub has the rooms)."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            capacity = self.capacity_of(room_id)
+            if capacity is None:
+                return None
+            room = self.rooms[room_id] = RoomMotion(room_id, capacity, self.config)
+        return room
+
+    def add_tick_listener(self, listener: TickListener) -> None:
+        """Call ``listener`` at the start of every tick, after those given at construction.
+        For a listener that needs the plane to be built first (a cluster node)."""
+        self.tick_listeners.append(listener)
 
     def join(
         self, room_id: str, pid: str, slot: int, x: float, z: float, h: float, on_stage: bool
@@ -206,8 +232,8 @@ class MotionPlane:
         found = self.tokens.get(token)
         if found is None and self.token_resolver is not None:
             found = self.token_resolver(token)
-            if found is not None:
-                self._placeholder(*found)
+            if found is not None and not self._placeholder(*found):
+                found = None  # a room this process does not know (yet): as a bad token
         if found is None:
             return None
         room_id, pid = found
@@ -217,13 +243,15 @@ class MotionPlane:
         room.table.set_receiving(pid, True)
         return found
 
-    def _placeholder(self, room_id: str, pid: str) -> None:
-        """A row for someone whose join another node made (its state arrives next tick)."""
-        if room_id not in self.rooms:
-            self.add_room(room_id, self.capacity_of(room_id))
-        room = self.rooms[room_id]
+    def _placeholder(self, room_id: str, pid: str) -> bool:
+        """A row for someone whose join another node made (its state arrives next tick);
+        False in a room this process does not know."""
+        room = self.room_for(room_id)
+        if room is None:
+            return False
         if pid not in room.table:
             room.add(pid, 0, 0.0, 0.0, 0.0, False)
+        return True
 
     def detach(self, room_id: str, pid: str, transport: MotionTransport) -> None:
         room = self.rooms.get(room_id)

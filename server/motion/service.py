@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -17,15 +18,13 @@ from rooms.room import Room
 from server.common.networks import is_loopback, through_untrusted_proxy
 from server.common.periodic import Periodic
 from server.config.settings import Settings
-from server.motion.plane import MotionPlane, MotionPlaneCounts
+from server.motion.plane import MotionPlane, MotionPlaneCounts, TickListener
 from server.motion.rtc import MotionChannelCounts, MotionChannels
 from server.rtc.ice import rtc_configuration, screen_candidates
 from server.sockets import events
 from server.sockets.hub import Hub, Session
 from server.sockets.messages import RtcCloseRequest, RtcOfferRequest
-
-if TYPE_CHECKING:
-    from server.plaza.api import SocketApi
+from server.sockets.registry import Register
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +46,16 @@ def interest_config(settings: Settings) -> InterestConfig:
 class MotionService:
     """One motion plane per process, fed by the hub's rooms."""
 
-    def __init__(self, settings: Settings, hub: Hub) -> None:
+    def __init__(
+        self, settings: Settings, hub: Hub, tick_listeners: Sequence[TickListener] = ()
+    ) -> None:
+        """``tick_listeners`` read the plane at the start of every tick (the recorder)."""
         self.settings = settings
         self.hub = hub
-        self.plane = MotionPlane(interest_config(settings), self._move, clock=hub.clock)
+        self.plane = MotionPlane(
+            interest_config(settings), self._move, clock=hub.clock,
+            capacity_of=self._capacity, tick_listeners=tick_listeners,
+        )
         self._ticker = Periodic("motion-tick", settings.motion_hz, self.plane.tick)
         self.channels = MotionChannels(
             self.plane,
@@ -60,6 +65,10 @@ class MotionService:
         )
         self._closing: set[asyncio.Task[Any]] = set()
         hub.leave_listeners.append(self._left)
+
+    def _capacity(self, room_id: str) -> int | None:
+        room = self.hub.rooms.get(room_id)
+        return None if room is None else room.info.capacity
 
     def _move(
         self, room_id: str, pid: str, x: float, z: float, h: float
@@ -96,10 +105,10 @@ class MotionService:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    def bind(self, api: SocketApi) -> None:
-        """Register the data-channel signalling events behind the API's guard."""
-        api.sio.on(events.MOTION_OFFER, api.guard(self.offer))
-        api.sio.on(events.MOTION_CLOSE, api.guard(self.close_channel))
+    def bind(self, register: Register) -> None:
+        """Register the data-channel signalling events behind the guard."""
+        register(events.MOTION_OFFER, self.offer)
+        register(events.MOTION_CLOSE, self.close_channel)
 
     async def offer(self, session: Session, payload: object) -> dict[str, Any]:
         """``motion:offer``: open the motion plane on a WebRTC data channel."""

@@ -7,13 +7,13 @@ for one. Errors go back as ``{"ok": false, "reason", "message"}`` and never reac
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import socketio
 
 from moderation import policy
-from moderation.rate_limit import ConnectionCounts, TokenBucket
+from moderation.rate_limit import ConnectionCounts
 from rooms.appearance import AvatarStyle
 from rooms.errors import HirobaError, Reason
 from rooms.model import Participant
@@ -25,11 +25,13 @@ from server.motion.service import MotionService
 from server.sockets import events
 from server.sockets.hub import Hub, Session
 from server.sockets.messages import JoinRequest, LeaveRequest, MoveRequest
+from server.sockets.registry import Ack, Register, moves_bucket
 
 log = logging.getLogger(__name__)
 
-Ack = dict[str, Any]
-Handler = Callable[[Session, object], Awaitable[Ack]]
+#: A part of the join acknowledgement, ``extra(room, participant)`` (e.g. the audio plane's
+#: slots, the recording status, TURN credentials).
+JoinExtra = Callable[[Room, Participant], dict[str, object]]
 
 
 def signalling_address(environ: dict[str, Any]) -> str | None:
@@ -55,7 +57,7 @@ def client_address(environ: dict[str, Any], ipv6_prefix: int = 64) -> str | None
 
 
 class SocketApi:
-    """Binds the hub to a python-socketio server."""
+    """The plaza's socket events: connections, join, leave and move."""
 
     def __init__(
         self,
@@ -63,22 +65,31 @@ class SocketApi:
         hub: Hub,
         meetings: MeetingService,
         motion: MotionService | None = None,
+        join_extras: Sequence[JoinExtra] = (),
     ) -> None:
         self.sio = sio
         self.hub = hub
         self.meetings = meetings
         self.motion = motion
-        #: Extra parts of the join ack, ``extra(room, participant)`` (e.g. the audio plane).
-        self.join_extras: list[Callable[[Room, Participant], dict[str, object]]] = []
+        #: Extra parts of the join ack, each merged into it in this order.
+        self.join_extras = tuple(join_extras)
         #: Sockets per client address on this node (docs/security.md, "per address").
         self.connections = ConnectionCounts(hub.settings.max_connections_per_address)
+        # The meeting admits people from its lobby later, and needs this API to seat their
+        # avatars; the API needs the meeting to decide joins: one of the two is told of the
+        # other after construction, through this one documented method.
         meetings.bind(self.enter)
-        sio.on("connect", self.on_connect)
-        sio.on("disconnect", self.on_disconnect)
-        sio.on(events.JOIN, self.guard(self.join))
-        sio.on(events.LEAVE, self.guard(self.leave))
-        sio.on(events.MOVE, self.guard(self.move, move=True))
-        sio.on("*", self.on_unknown)
+
+    def bind(self, register: Register) -> None:
+        """Register join, leave and move behind the guard, and the socket's own events."""
+        register(events.JOIN, self.join)
+        register(events.LEAVE, self.leave)
+        register(events.MOVE, self.move, bucket_of=moves_bucket)
+        # A connection's opening, end and unknown events belong to no session yet (or any
+        # more): they go straight to python-socketio, outside the guard.
+        self.sio.on("connect", self.on_connect)
+        self.sio.on("disconnect", self.on_disconnect)
+        self.sio.on("*", self.on_unknown)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         address = client_address(environ, self.hub.settings.ipv6_limit_prefix)
@@ -99,44 +110,6 @@ class SocketApi:
 
     async def on_unknown(self, event: str, sid: str, *args: object) -> Ack:
         return HirobaError(Reason.UNKNOWN_EVENT, f"no event {str(event)[:40]!r}").to_ack()
-
-    def guard(
-        self,
-        handler: Handler,
-        move: bool = False,
-        bucket_of: Callable[[Session], TokenBucket] | None = None,
-    ) -> Callable[..., Awaitable[Ack]]:
-        """Wrap a handler with rate limiting and error-to-ack translation.
-
-        ``bucket_of`` picks the session's rate limit for this event (default: the
-        move bucket with ``move``, else the control-event bucket).
-        """
-
-        async def guarded(sid: str, payload: object = None, *extra: object) -> Ack:
-            session = self.hub.sessions.get(sid)
-            if session is None:
-                return HirobaError(Reason.NOT_JOINED, "socket is not connected").to_ack()
-            now = self.hub.clock()
-            if bucket_of is not None:
-                bucket = bucket_of(session)
-            else:
-                bucket = session.moves if move else session.events
-            if not bucket.allow(now):
-                if session.over_the_limit(now):
-                    log.warning("disconnecting socket %s for flooding", sid)
-                    await self.sio.disconnect(sid)
-                return HirobaError(Reason.RATE_LIMITED, "too many messages").to_ack()
-            try:
-                if extra:
-                    raise HirobaError(Reason.BAD_PAYLOAD, "send one payload object")
-                return await handler(session, payload)
-            except HirobaError as exc:
-                return exc.to_ack()
-            except Exception:
-                log.exception("handler failed for socket %s", sid)
-                return HirobaError(Reason.INTERNAL, "the server failed; try again").to_ack()
-
-        return guarded
 
     async def join(self, session: Session, payload: object) -> Ack:
         request = JoinRequest.parse(payload)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,12 +50,12 @@ from server.recording.index import RecordingIndex
 from server.recording.recorder import Manifest, Recorder, RecordingState
 from server.sockets import events as ev
 from server.sockets.hub import Hub, Session
+from server.sockets.registry import Register
 from server.storage.store import SQLiteStore
 
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
-Register = Callable[[str, Callable[[Session, object], Any]], None]
 
 #: Plaza positions per second in the motion log (stage poses go at the motion rate).
 POSITIONS_HZ = 2.0
@@ -98,7 +98,7 @@ class RecordingService:
     # -- lifecycle ----------------------------------------------------------------------
 
     def bind(self, register: Register) -> None:
-        """Register the socket events (behind the socket API's guard)."""
+        """Register the socket events behind the guard."""
         register(ev.RECORDING_START, self.start)
         register(ev.RECORDING_STOP, self.stop)
 
@@ -199,10 +199,10 @@ class RecordingService:
         await self.sio.emit(ev.MEETING_RECORDING, self.hub.recording_status(room), room=room)
 
     def join_extra(self, room: Room, participant: Participant) -> dict[str, object]:
-        """The join ack's ``recording`` part (SocketApi.join_extras); in a recorded room,
-        also logs which motion slot the avatar that just entered has, and its look (the
-        meeting's join line was logged before the avatar had one; the replay draws and
-        names slots by these)."""
+        """The join ack's ``recording`` part (a join extra of the plaza's SocketApi); in a
+        recorded room, also logs which motion slot the avatar that just entered has, and
+        its look (the meeting's join line was logged before the avatar had one; the replay
+        draws and names slots by these)."""
         active = self.active.get(room.id)
         if active is not None:
             active.recorder.feed_event(EventKind.JOIN, {

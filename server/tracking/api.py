@@ -26,11 +26,11 @@ from rooms.errors import HirobaError, Reason, ValidationError
 from rooms.model import Participant, TrackingMode
 from server.config.settings import Settings
 from server.motion.plane import MotionPlane
-from server.plaza.api import SocketApi
 from server.rtc.ice import rtc_configuration, screen_candidates, use_host_addresses
 from server.sockets import events
 from server.sockets.hub import Hub, Session
 from server.sockets.messages import RtcCloseRequest, RtcOfferRequest, _object
+from server.sockets.registry import Register, poses_bucket
 from server.tracking.model_fetch import model_path, read_verified
 from server.tracking.pipeline import (
     CameraTracking,
@@ -125,14 +125,12 @@ class FaceTracking:
         self._tasks: set[asyncio.Task[Any]] = set()
         hub.leave_listeners.append(self._left)
 
-    def bind(self, api: SocketApi) -> None:
-        """Register the socket events, behind the API's rate limits and error acks."""
-        on = self.sio.on
-        guard = api.guard  # the one wrapper every handler goes through
-        on(events.POSE, guard(self.pose, bucket_of=lambda s: s.poses))
-        on(events.TRACKING, guard(self.tracking))
-        on(events.RTC_OFFER, guard(self.rtc_offer))
-        on(events.RTC_CLOSE, guard(self.rtc_close))
+    def bind(self, register: Register) -> None:
+        """Register the socket events behind the guard (poses spend their own bucket)."""
+        register(events.POSE, self.pose, bucket_of=poses_bucket)
+        register(events.TRACKING, self.tracking)
+        register(events.RTC_OFFER, self.rtc_offer)
+        register(events.RTC_CLOSE, self.rtc_close)
 
     def start(self) -> None:
         use_host_addresses(self.settings.ice_host_addresses)

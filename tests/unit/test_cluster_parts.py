@@ -34,9 +34,7 @@ def plane() -> MotionPlane:
     def mover(room: str, pid: str, x: float, z: float, h: float) -> tuple[float, float, float]:
         return x, z, h
 
-    p = MotionPlane(InterestConfig(), mover)
-    p.capacity_of = lambda _room: 16
-    return p
+    return MotionPlane(InterestConfig(), mover, capacity_of=lambda _room: 16)
 
 
 def test_state_round_trip_builds_the_same_replica() -> None:
