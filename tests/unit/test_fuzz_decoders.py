@@ -90,17 +90,46 @@ uplinks = st.builds(
 )
 
 
+# A frame as written: its tick, then (slot, x, z, h, pose record or None) per entry, the
+# posed ones first as on the wire.
+FrameSpec = tuple[int, list[tuple[int, float, float, float, bytes | None]]]
+places = st.tuples(st.integers(0, 999), coords, coords, st.floats(-3.14, 3.14))
+
+
 @st.composite
-def frames(draw: st.DrawFn) -> bytes:
-    posed = draw(st.lists(st.tuples(st.integers(0, 999), records), max_size=4))
-    plain = draw(st.lists(st.integers(0, 999), max_size=6))
-    out = motion_codec.frame_header(draw(st.integers(0, 2**32 - 1)), len(posed), len(plain))
-    for slot, rec in posed:
-        out += struct.pack("<H3h", *motion_codec.plain_entry(slot, 1.0, 2.0, 0.5))
-        out += motion_codec.compact_pose(rec)
-    for slot in plain:
-        out += struct.pack("<H3h", *motion_codec.plain_entry(slot, -1.0, 3.0, -0.5))
+def frame_specs(draw: st.DrawFn) -> FrameSpec:
+    posed = draw(st.lists(st.tuples(places, records), max_size=4))
+    plain = draw(st.lists(places, max_size=6))
+    entries: list[tuple[int, float, float, float, bytes | None]] = [
+        (*place, rec) for place, rec in posed
+    ]
+    return draw(st.integers(0, 2**32 - 1)), entries + [(*place, None) for place in plain]
+
+
+def encode_frame(spec: FrameSpec) -> bytes:
+    tick, entries = spec
+    n_posed = sum(rec is not None for *_, rec in entries)
+    out = motion_codec.frame_header(tick, n_posed, len(entries) - n_posed)
+    for slot, x, z, h, rec in entries:
+        out += struct.pack("<H3h", *motion_codec.plain_entry(slot, x, z, h))
+        if rec is not None:
+            out += motion_codec.compact_pose(rec)
     return out
+
+
+def frames() -> st.SearchStrategy[bytes]:
+    return frame_specs().map(encode_frame)
+
+
+def assert_compact_is(compact: motion_codec.CompactPose, record: bytes) -> None:
+    """``compact`` says what the 69-byte ``record`` says, to the compact form's steps."""
+    roll, pitch, yaw, *position_mm = struct.unpack_from("<3h3h", record, 5)
+    assert compact.state == record[0] & 0x0F
+    assert (compact.roll, compact.pitch, compact.yaw) == (roll / 100, pitch / 100, yaw / 100)
+    assert all(abs(got - mm) <= 2 for got, mm in zip(compact.position_mm, position_mm,
+                                                      strict=True))
+    assert all(abs(got - raw / 255) <= 1 / 30 + 1e-9
+               for got, raw in zip(compact.weights, record[17:], strict=True))
 
 
 # --- the pose record (avatar/codec.py) -------------------------------------------------
@@ -158,11 +187,21 @@ def test_frame_decode_refuses_with_a_reason(data: bytes) -> None:
 
 
 @FUZZ
-@given(frames())
-def test_frame_round_trips(data: bytes) -> None:
-    _tick, entries = motion_codec.decode_frame(data)
-    n_posed, n_plain = struct.unpack_from("<HH", data, 6)
-    assert len(entries) == n_posed + n_plain
+@given(frame_specs())
+def test_frame_round_trips(spec: FrameSpec) -> None:
+    written_tick, written = spec
+    tick, entries = motion_codec.decode_frame(encode_frame(spec))
+    assert tick == written_tick and len(entries) == len(written)
+    for entry, (slot, x, z, h, rec) in zip(entries, written, strict=True):
+        # Positions go to the centimetre, headings to 1e-4 rad.
+        assert entry.slot == slot
+        assert abs(entry.x - x) <= 0.005 + 1e-9 and abs(entry.z - z) <= 0.005 + 1e-9
+        assert abs(entry.h - h) <= 0.00005 + 1e-9
+        if rec is None:
+            assert entry.pose is None
+        else:
+            assert entry.pose is not None
+            assert_compact_is(entry.pose, rec)
 
 
 @FUZZ
@@ -190,22 +229,44 @@ def test_compact_pose_round_trips_within_its_steps(record: bytes) -> None:
 # --- recording readers (server/recording/) ----------------------------------------------
 
 
+# One record as the reader yields it: (kind, t_ms, slot, payload), slot 0 for positions.
+MotionRecord = tuple[int, int, int, bytes | list[motion_log.Position]]
+i16 = st.integers(-32768, 32767)
+
+
 @st.composite
-def motion_bodies(draw: st.DrawFn) -> bytes:
-    body = b""
+def motion_records(draw: st.DrawFn) -> list[MotionRecord]:
+    out: list[MotionRecord] = []
     for _ in range(draw(st.integers(0, 4))):
         kind = draw(st.sampled_from([1, 2, 3]))
         t = draw(st.integers(0, 2**32 - 1))
         slot = draw(st.integers(0, 999))
-        if kind == 1:
-            body += motion_log.pose_record(t, slot, draw(records))
-        elif kind == 2:
-            body += motion_log.positions_record(
-                t, [(s, 1, 2, 3) for s in range(draw(st.integers(0, 3)))]
-            )
+        if kind == motion_log.KIND_POSE:
+            out.append((kind, t, slot, draw(records)))
+        elif kind == motion_log.KIND_POSITIONS:
+            positions = st.tuples(st.integers(0, 999), i16, i16, i16)
+            out.append((kind, t, 0, draw(st.lists(positions, max_size=3))))
+        else:
+            out.append((kind, t, slot, b""))
+    return out
+
+
+def encode_body(written: list[MotionRecord]) -> bytes:
+    body = b""
+    for kind, t, slot, payload in written:
+        if kind == motion_log.KIND_POSE:
+            assert isinstance(payload, bytes)
+            body += motion_log.pose_record(t, slot, payload)
+        elif kind == motion_log.KIND_POSITIONS:
+            assert isinstance(payload, list)
+            body += motion_log.positions_record(t, payload)
         else:
             body += motion_log.gone_record(t, slot)
     return body
+
+
+def motion_bodies() -> st.SearchStrategy[bytes]:
+    return motion_records().map(encode_body)
 
 
 @st.composite
@@ -216,6 +277,23 @@ def motion_logs(draw: st.DrawFn, bodies: st.SearchStrategy[bytes]) -> bytes:
             i * 1000, draw(bodies), compress=draw(st.booleans()), keyframe=draw(st.booleans())
         )
     return out
+
+
+# A log as written: its bytes, and (t0_ms, keyframe, records) of each of its chunks.
+WrittenLog = tuple[bytes, list[tuple[int, bool, list[MotionRecord]]]]
+
+
+@st.composite
+def written_motion_logs(draw: st.DrawFn) -> WrittenLog:
+    out = motion_log.FILE_HEADER.pack(motion_log.MAGIC, motion_log.VERSION, 0, 0)
+    chunks = []
+    for i in range(draw(st.integers(1, 3))):
+        written, keyframe = draw(motion_records()), draw(st.booleans())
+        out += motion_log.encode_chunk(
+            i * 1000, encode_body(written), compress=draw(st.booleans()), keyframe=keyframe
+        )
+        chunks.append((i * 1000, keyframe, written))
+    return out, chunks
 
 
 def read_motion_log(data: bytes) -> int:
@@ -244,11 +322,14 @@ def test_motion_log_with_valid_crcs_and_bad_bodies(data: bytes) -> None:
 
 
 @FUZZ
-@given(motion_logs(motion_bodies()))
-def test_motion_log_reads_what_was_written(data: bytes) -> None:
+@given(written_motion_logs())
+def test_motion_log_reads_what_was_written(written: WrittenLog) -> None:
+    data, chunks = written
     log = motion_log.MotionLog(data)
-    assert log.torn_bytes == 0 and log.chunks
-    list(log.records())
+    assert log.torn_bytes == 0
+    assert [(c.t0_ms, c.keyframe) for c in log.chunks] == [(t0, kf) for t0, kf, _ in chunks]
+    assert list(log.records()) == [record for *_, recs in chunks for record in recs]
+    assert log.last_t_ms == max((t for _, t, _, _ in chunks[-1][2]), default=0)
 
 
 def event_lines() -> st.SearchStrategy[bytes]:

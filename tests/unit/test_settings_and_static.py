@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rooms.errors import HirobaError
+from rooms.errors import HirobaError, Reason
 from server.config.settings import load_settings
 from server.http.static_files import app_file, safe_relative, vendor_file
 
@@ -19,28 +19,34 @@ def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "overrides"),
+    ("env", "overrides", "named"),
     [
-        ({"HIROBA_PORT": "eighty"}, {}),
-        ({"HIROBA_SEED_DEMO": "maybe"}, {}),
-        ({}, {"tls_cert": "/x.pem"}),
-        ({"HIROBA_TICK_HZ": "0"}, {}),
-        ({"HIROBA_AUDIO_SLOTS": "9"}, {}),
-        ({"HIROBA_AUDIO_PROXIMITY_N": "4"}, {}),  # more than the 3 slots
-        ({"HIROBA_AUDIO_SPEECH_BITRATE": "96000"}, {}),
-        ({"HIROBA_AUDIO_RADIUS": "0"}, {}),
+        ({"HIROBA_PORT": "eighty"}, {}, "port"),
+        ({"HIROBA_SEED_DEMO": "maybe"}, {}, "seed_demo"),
+        ({}, {"tls_cert": "/x.pem"}, "tls_key"),
+        ({"HIROBA_TICK_HZ": "0"}, {}, "tick_hz"),
+        ({"HIROBA_AUDIO_SLOTS": "9"}, {}, "audio_slots"),
+        ({"HIROBA_AUDIO_PROXIMITY_N": "4"}, {}, "audio_proximity_n"),  # more than 3 slots
+        ({"HIROBA_AUDIO_SPEECH_BITRATE": "96000"}, {}, "audio_speech_bitrate"),
+        ({"HIROBA_AUDIO_RADIUS": "0"}, {}, "audio_radius"),
     ],
 )
-def test_bad_settings_are_refused(env, overrides) -> None:
-    with pytest.raises(HirobaError):
+def test_bad_settings_are_refused(env, overrides, named: str) -> None:
+    # A bad value is the operator's mistake (bad_field, naming the setting), not a crash
+    # of the loader (internal) or any other refusal.
+    with pytest.raises(HirobaError) as refused:
         load_settings(env, overrides)
+    assert refused.value.reason is Reason.BAD_FIELD, refused.value
+    assert named in refused.value.message, refused.value.message
 
 
 def test_unknown_key_in_file_is_refused(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text("prot = 1\n")
-    with pytest.raises(HirobaError):
+    with pytest.raises(HirobaError) as refused:
         load_settings({}, None, cfg)
+    assert refused.value.reason is Reason.UNKNOWN_FIELD, refused.value
+    assert "prot" in refused.value.message, refused.value.message
 
 
 @pytest.mark.parametrize(
