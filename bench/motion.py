@@ -432,7 +432,7 @@ def relay_costs(people: int, posed: int, ticks: int = 200) -> dict[str, Any]:
         t1 = time.perf_counter()
         state = encode_state(leader, ["plaza"])
         t2 = time.perf_counter()
-        _, states = decode_state(state)
+        _, _, states = decode_state(state)  # (tick, leader time, rooms)
         for s in states:
             apply_state(edge, s, float(t), set())
         t3 = time.perf_counter()
