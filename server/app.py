@@ -19,6 +19,7 @@ from server.cluster.node import ClusterNode
 from server.cluster.sio_server import ClusterServer
 from server.config.secret import load_or_create_secret, read_secret
 from server.config.settings import Settings
+from server.console.routes import MEETINGS_KEY, add_staff_routes
 from server.http.forwarded import forwarded_client_middleware
 from server.http.routes import CLIENT_KEY, HUB_KEY, add_routes, error_middleware
 from server.http.security import (
@@ -44,7 +45,6 @@ from server.rtc.browser_ice import BrowserIce, load_browser_ice
 from server.sockets.hub import Hub
 from server.sockets.packets import GuardedPacket
 from server.sockets.registry import registrar
-from server.staff.api import MEETINGS_KEY, add_staff_routes
 from server.storage.seed import seed_demo
 from server.storage.store import SQLiteStore, Store
 from server.tracking.api import FaceTracking

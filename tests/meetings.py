@@ -20,7 +20,7 @@ from moderation.accounts import new_account
 from moderation.invitations import issue_invitation
 from rooms.model import Role
 from server.config.secret import load_or_create_secret
-from server.staff.api import MEETINGS_KEY
+from server.console.routes import MEETINGS_KEY
 from server.staff.passwords import STAFF_HASHER
 from tests.conftest import Client, Server
 

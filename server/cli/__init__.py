@@ -3,7 +3,7 @@ models and track, minutes, bench).
 
 May import: ``server.app`` and every part below it (``server.config``, ``server.common``,
 ``server.sockets``, ``server.storage``, ``server.rtc``, ``server.http``, ``server.staff``,
-``server.meetings``, ``server.motion``, ``server.audio``, ``server.tracking``,
-``server.plaza``, ``server.recording``, ``server.cluster``, ``server.observe``) and the pure
-packages; nothing imports it. The table of what may import what is ``server/layers.py``.
+``server.meetings``, ``server.console``, ``server.motion``, ``server.audio``,
+``server.tracking``, ``server.plaza``, ``server.recording``, ``server.cluster``,
+``server.observe``) and the pure packages; nothing imports it. The table of what may import what is ``server/layers.py``.
 """

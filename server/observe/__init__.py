@@ -3,7 +3,7 @@
 
 May import: every feature (it observes them): ``server.config``, ``server.common``,
 ``server.sockets``, ``server.storage``, ``server.rtc``, ``server.http``, ``server.staff``,
-``server.meetings``, ``server.motion``, ``server.audio``, ``server.tracking``,
-``server.plaza``, ``server.recording``, ``server.cluster``, and the pure packages; no
-feature imports it.
+``server.meetings``, ``server.console``, ``server.motion``, ``server.audio``,
+``server.tracking``, ``server.plaza``, ``server.recording``, ``server.cluster``, and the
+pure packages; no feature imports it.
 """

@@ -3,6 +3,6 @@ the recorder that writes them off the event loop, and their SQLite index. See
 ``docs/recording.md``.
 
 May import: ``server.config``, ``server.common``, ``server.sockets``, ``server.storage``,
-``server.http``, ``server.staff``, ``server.meetings``, ``server.motion`` and the pure
-packages.
+``server.http``, ``server.staff``, ``server.meetings``, ``server.console``,
+``server.motion`` and the pure packages.
 """

@@ -29,6 +29,7 @@ from moderation.meeting import authorize_account
 from moderation.policy import Action
 from rooms.errors import HirobaError, PermissionDenied, Reason
 from rooms.model import Role
+from server.console.routes import staff
 from server.http.routes import error_response, serve_page
 from server.http.security import document_security_policy
 from server.meetings.service import MeetingService
@@ -37,7 +38,6 @@ from server.recording.ids import recording_dir
 from server.recording.index import RecordingIndex, RecordingRow
 from server.recording.recorder import AUDIO, EVENTS, MANIFEST, MOTION, read_manifest
 from server.sockets.hub import Hub
-from server.staff.api import staff
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

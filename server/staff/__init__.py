@@ -1,8 +1,6 @@
-"""Staff identities: accounts, passwords (argon2id), login sessions and their back-off,
-invitations, and the staff HTTP API (login, the console page, exports, the audit log).
+"""Staff identities: accounts, passwords (argon2id), login sessions and their back-off, and
+invitations. Their HTTP API (login, the console page, exports, the audit log) is
+``server.console``.
 
-May import: ``server.config``, ``server.common``, ``server.storage``, ``server.http`` and the
-pure packages. Known exception (``server/layers.py``): ``staff.api`` imports
-``server.meetings`` to serve the meetings' exports, while meetings import staff; those
-routes belong in meetings.
+May import: ``server.config``, ``server.common``, ``server.storage`` and the pure packages.
 """

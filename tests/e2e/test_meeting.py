@@ -21,7 +21,7 @@ from playwright.async_api import Browser, Page
 
 from bench.clients.chromium import PHONE
 from rooms.model import Role
-from server.staff.api import MEETINGS_KEY
+from server.console.routes import MEETINGS_KEY
 from tests.conftest import ROOT
 from tests.e2e.conftest import PageWatch, open_page, shot, state
 from tests.meetings import COMMITTEE, CONSULTATION, STAFF_PASSWORD, add_staff, invitation

@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from server.console.routes import MEETINGS_KEY
 from server.sockets.packets import MAX_DEPTH
-from server.staff.api import MEETINGS_KEY
 from tests.conftest import Server
 from tests.meetings import CONSULTATION, participant
 

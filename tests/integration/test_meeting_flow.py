@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from rooms.model import Role
-from server.staff.api import MEETINGS_KEY
+from server.console.routes import MEETINGS_KEY
 from tests.meetings import (
     COMMITTEE,
     CONSULTATION,

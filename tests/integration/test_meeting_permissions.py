@@ -21,7 +21,7 @@ import pytest
 from moderation import policy
 from moderation.policy import Action
 from rooms.model import Role
-from server.staff.api import MEETINGS_KEY
+from server.console.routes import MEETINGS_KEY
 from tests.conftest import Server
 from tests.meetings import (
     COMMITTEE,

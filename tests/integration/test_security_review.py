@@ -5,7 +5,7 @@ Role escalation (socket events, join fields, forged and replayed invitations, ta
 and ended staff sessions), session fixation, CSRF on the staff API, path traversal on
 static files and recordings, request size limits, per-person and per-address rate limits,
 and origin checks on socket.io and ``/motion``. Each test names what it attacks; the
-defences are in server/staff/auth.py, server/staff/api.py, server/app.py,
+defences are in server/staff/auth.py, server/console/routes.py, server/app.py,
 server/http/static_files.py, server/recording/routes.py, server/plaza/api.py and moderation/.
 """
 
@@ -28,9 +28,9 @@ from moderation.sessions import session_key
 from moderation.tokens import INVITATION_TYPE, TOKEN_VERSION, encode, new_token_id
 from rooms.model import Role
 from server.config.secret import load_or_create_secret
+from server.console.routes import MAX_BODY_BYTES, MEETINGS_KEY
 from server.meetings.service import SESSION_RECHECK_SECONDS
 from server.recording.ids import new_recording_id
-from server.staff.api import MAX_BODY_BYTES, MEETINGS_KEY
 from server.staff.auth import COOKIE
 from tests.client_build import built_asset
 from tests.conftest import Server

@@ -12,7 +12,7 @@ import aiohttp
 
 from moderation.rate_limit import KeyedBuckets
 from moderation.sessions import IDLE_SECONDS
-from server.staff.api import MEETINGS_KEY
+from server.console.routes import MEETINGS_KEY
 from tests.meetings import (
     CONSULTATION,
     STAFF_PASSWORD,

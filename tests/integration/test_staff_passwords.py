@@ -11,7 +11,7 @@ import time
 import aiohttp
 
 from moderation.accounts import ScryptHasher, new_account
-from server.staff.api import MEETINGS_KEY
+from server.console.routes import MEETINGS_KEY
 from tests.conftest import ROOT, Server
 
 PASSWORD = "a long enough passphrase"
