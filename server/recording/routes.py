@@ -36,6 +36,7 @@ from server.meetings.service import MeetingService
 from server.recording.event_log import EventKind, parse_events
 from server.recording.ids import recording_dir
 from server.recording.index import RecordingIndex, RecordingRow
+from server.recording.minutes import build_minutes, render_html, render_markdown
 from server.recording.recorder import AUDIO, EVENTS, MANIFEST, MOTION, read_manifest
 from server.sockets.hub import Hub
 
@@ -358,15 +359,6 @@ class RecordingsHttp:
         with_moderation = request.query.get("staff") == "1"
         if with_moderation and not is_staff:
             raise PermissionDenied(Reason.SESSION_EXPIRED, "log in as staff for these minutes")
-        try:
-            # Imported here: the minutes are their own piece of work (and pull in more),
-            # and an archive without them should still list, serve files and replay.
-            from server.recording.minutes import build_minutes, render_html, render_markdown
-        except ImportError as exc:
-            log.warning("minutes are not available: %s", exc)
-            return web.json_response(
-                {"ok": False, "reason": Reason.INTERNAL.value,
-                 "message": "minutes are not available on this server"}, status=503)
         lang = request.query.get("lang", "ja")
         if lang not in ("ja", "en", "zh", "ko"):
             lang = "ja"

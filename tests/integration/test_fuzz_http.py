@@ -39,8 +39,6 @@ SEGMENTS = ["..", "%2e%2e", "%2F", "%00", "..%2f..%2fetc%2fpasswd", "~", ".", "/
             "\u202e", "plaza", COMMITTEE, "x" * 300]
 # The one 5xx the protocol documents for this server (docs/protocol.md, "HTTP"): the face
 # model's route while the model is not installed (it is not, in this test's data folder).
-# (The minutes' "503 internal" is documented for a server without its minutes module; this
-# one ships it, so a 5xx from the minutes is a failure here.)
 DOCUMENTED_5XX = (MODEL_ROUTE, 503, Reason.MODEL_UNAVAILABLE.value)
 
 
