@@ -240,8 +240,7 @@ class MotionRelay:
     def start(self, secret: bytes) -> None:
         """Sign and check motion tokens with the cluster's shared secret."""
         self._tokens = MotionTokens(secret)
-        self.plane.token_maker = self._tokens.make
-        self.plane.token_resolver = self._resolve_token
+        self.plane.use_tokens(self._tokens.make, self._resolve_token)
 
     def _resolve_token(self, token: str) -> tuple[str, str] | None:
         found = self._tokens.resolve(token) if self._tokens is not None else None
@@ -251,13 +250,13 @@ class MotionRelay:
 
     def follow(self) -> None:
         """This node does not lead: its plane relays uplinks and takes the leader's state."""
-        self.plane.relay = self._relay_uplink
+        self.plane.relay_uplinks_to(self._relay_uplink)
 
     async def lead(self, ours: set[str] | None) -> None:
         """This node leads now: its plane is the truth, other nodes' uplinks come here.
         ``ours``: after a failover, the ids of this node's people; the replica's others
         come back through their joins."""
-        self.plane.relay = None
+        self.plane.relay_uplinks_to(None)
         await self.bus.unsubscribe(STATE_CHANNEL)
         await self.bus.subscribe(UPLINKS_CHANNEL)
         if ours is None:
@@ -308,8 +307,7 @@ class MotionRelay:
         if self._flush is None:
             delay = max(0.0, self.period - lag - UPLINK_LEAD)
             self._flush = asyncio.get_running_loop().call_later(delay, self._flush_uplinks)
-        self.plane.tick_number = tick - 1
-        await self.plane.tick(lag + EDGE_EARLY)
+        await self.plane.tick(lag + EDGE_EARLY, number=tick)
 
     def _relay_uplink(self, room: str, pid: str, data: bytes) -> None:
         self._uplinks[(room, pid)] = data

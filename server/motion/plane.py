@@ -171,14 +171,15 @@ class MotionPlane:
         self.rooms: dict[str, RoomMotion] = {}
         self.tokens: dict[str, tuple[str, str]] = {}
         self._token_of: dict[tuple[str, str], str] = {}
-        self.tick_number = 0
+        self._tick_number = 0
         self.stats = MotionStats()
         self._last_tick_started = clock()
         self.tick_listeners: list[TickListener] = list(tick_listeners)
-        #: Cluster mode (server/cluster/): tokens any node can check, uplinks relayed.
-        self.token_maker: TokenMaker | None = None
-        self.token_resolver: TokenResolver | None = None
-        self.relay: UplinkRelay | None = None
+        # Cluster mode (server/cluster/motion_relay.py sets them through use_tokens and
+        # relay_uplinks_to): tokens any node can check, uplinks relayed to the leader.
+        self._token_maker: TokenMaker | None = None
+        self._token_resolver: TokenResolver | None = None
+        self._relay: UplinkRelay | None = None
         #: Sizes a room first met through another node's token or state (room_for).
         self.capacity_of = capacity_of
 
@@ -198,6 +199,24 @@ class MotionPlane:
             room = self.rooms[room_id] = RoomMotion(room_id, capacity, self.config)
         return room
 
+    @property
+    def tick_number(self) -> int:
+        """The number of the last tick (0 before the first)."""
+        return self._tick_number
+
+    def use_tokens(self, maker: TokenMaker, resolver: TokenResolver) -> None:
+        """Make motion tokens with ``maker`` instead of random ones, and accept a token
+        no join of this process made when ``resolver`` names its ``(room, pid)``: a
+        cluster node, whose clients may open ``/motion`` with another node's token."""
+        self._token_maker = maker
+        self._token_resolver = resolver
+
+    def relay_uplinks_to(self, relay: UplinkRelay | None) -> None:
+        """Hand every checked uplink to ``relay(room, pid, raw)`` instead of applying it
+        here (a cluster node that follows sends it to the leader); None applies them here
+        again (the node leads now). The switch takes effect from the next uplink."""
+        self._relay = relay
+
     def add_tick_listener(self, listener: TickListener) -> None:
         """Call ``listener`` at the start of every tick, after those given at construction.
         For a listener that needs the plane to be built first (a cluster node)."""
@@ -212,7 +231,7 @@ class MotionPlane:
         if old is not None:
             self.tokens.pop(old, None)
         token = (
-            self.token_maker(room_id, pid) if self.token_maker else secrets.token_urlsafe(18)
+            self._token_maker(room_id, pid) if self._token_maker else secrets.token_urlsafe(18)
         )
         self.tokens[token] = (room_id, pid)
         self._token_of[(room_id, pid)] = token
@@ -230,8 +249,8 @@ class MotionPlane:
     def attach(self, token: str, transport: MotionTransport) -> tuple[str, str] | None:
         """Bind a transport to the participant a token names; None for an unknown token."""
         found = self.tokens.get(token)
-        if found is None and self.token_resolver is not None:
-            found = self.token_resolver(token)
+        if found is None and self._token_resolver is not None:
+            found = self._token_resolver(token)
             if found is not None and not self._placeholder(*found):
                 found = None  # a room this process does not know (yet): as a bad token
         if found is None:
@@ -270,8 +289,8 @@ class MotionPlane:
         except Exception:
             self.stats.uplinks_rejected += 1
             raise
-        if self.relay is not None:
-            self.relay(room_id, pid, bytes(data))
+        if self._relay is not None:
+            self._relay(room_id, pid, bytes(data))
             return
         x, z, h = self.mover(room_id, pid, up.x, up.z, up.h)
         room = self.rooms[room_id]
@@ -311,17 +330,19 @@ class MotionPlane:
     def set_on_stage(self, room_id: str, pid: str, on_stage: bool) -> None:
         self.rooms[room_id].table.set_on_stage(pid, on_stage)
 
-    async def tick(self, lag: float = 0.0) -> None:
+    async def tick(self, lag: float = 0.0, *, number: int | None = None) -> None:
         """Send every client the frame it needs this tick. ``lag``: seconds since the
         tick really began elsewhere (a cluster edge ticking on the leader's state), added
         to the delay each frame carries so that clients time their uplinks to that tick.
+        ``number``: that tick's number (the leader's, which the frames then carry);
+        None numbers this tick one after the last.
 
         All of a room's frames are assembled before the first is sent
         (:mod:`server.motion.assembly`), so sending is the only per-client work and every
         frame holds the state as of the tick's start.
         """
         started = self.clock()
-        tick = self.tick_number = self.tick_number + 1
+        tick = self._tick_number = (self._tick_number + 1) if number is None else number
         stats = self.stats
         for listener in self.tick_listeners:
             listener(self)

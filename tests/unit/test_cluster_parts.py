@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -25,7 +26,9 @@ from server.cluster.motion_relay import (
     encode_state,
     encode_uplinks,
 )
+from server.motion import codec
 from server.motion.plane import MotionPlane
+from server.motion.transport import MotionTransport
 
 SECRET = b"s" * 32
 
@@ -66,6 +69,49 @@ def test_state_round_trip_builds_the_same_replica() -> None:
     _, _, states = decode_state(encode_state(leader, ["plaza"]))
     apply_state(edge, states[0], 2.0, held)
     assert set(edge.rooms["plaza"].pids.values()) == {"p_b", "p_new"}
+
+
+class Quiet(MotionTransport):
+    """A transport that sends nothing."""
+
+    kind = "test"
+
+    def busy(self) -> bool:
+        return False
+
+    async def send(self, frame: bytes) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def test_plane_switches_between_leading_and_following() -> None:
+    """What a cluster node sets on its motion plane: where uplinks go, whose tick number
+    the frames carry, and the tokens any node can check."""
+    edge = plane()
+    edge.add_room("plaza", 16)
+    edge.join("plaza", "p_a", 1, 0.0, 0.0, 0.0, on_stage=False)
+    relayed: list[tuple[str, str, bytes]] = []
+    edge.relay_uplinks_to(lambda room, pid, raw: relayed.append((room, pid, raw)))
+    up = codec.encode_uplink(2.0, 3.0, 0.0)
+    edge.uplink("plaza", "p_a", up)
+    assert relayed == [("plaza", "p_a", up)]
+    assert tuple(edge.rooms["plaza"].table.xz[0]) == (0.0, 0.0)  # not applied here
+    edge.relay_uplinks_to(None)  # now it leads: applied here, relayed no more
+    edge.uplink("plaza", "p_a", up)
+    assert len(relayed) == 1 and tuple(edge.rooms["plaza"].table.xz[0]) == (2.0, 3.0)
+    # A follower ticks on the leader's number; on its own it counts on from there.
+    asyncio.run(edge.tick(number=41))
+    assert edge.tick_number == 41
+    asyncio.run(edge.tick())
+    assert edge.tick_number == 42
+    tokens = MotionTokens(SECRET)
+    edge.use_tokens(tokens.make, tokens.resolve)
+    token = edge.join("plaza", "p_b", 2, 1.0, 1.0, 0.0, on_stage=False)
+    assert tokens.resolve(token) == ("plaza", "p_b")
+    other = tokens.make("plaza", "p_c")  # made by another node
+    assert edge.attach(other, Quiet()) == ("plaza", "p_c")
 
 
 def test_uplink_and_packet_batches_round_trip() -> None:

@@ -64,7 +64,8 @@ class Quiet(MotionTransport):
 def test_a_token_for_an_unknown_room_is_refused() -> None:
     hub = Hub(Settings())
     plane = MotionService(Settings(), hub).plane
-    plane.token_resolver = lambda token: ("committee", "p_x") if token == "t" else None
+    plane.use_tokens(lambda room, pid: f"{room}.{pid}",
+                     lambda token: ("committee", "p_x") if token == "t" else None)
     assert plane.attach("t", Quiet()) is None
     assert "committee" not in plane.rooms
     hub.add_room(RoomInfo("committee", RoomKind.COMMITTEE, "委員会", "Committee", 200), [])
