@@ -35,6 +35,7 @@ from server.audio.plane import (
     AudioPlaneCounts,
     AudioSettings,
     PacketListener,
+    PacketRelay,
     RoomMode,
     audio_mlines,
 )
@@ -51,6 +52,33 @@ log = logging.getLogger(__name__)
 Ack = dict[str, Any]
 #: (event, payload, socket.io target keyword arguments)
 _Emit = tuple[str, Any, dict[str, str]]
+#: Asks the leader whether a socket may do an audio operation: ``grant(session, op)``.
+Grant = Callable[[Session, str], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterAudioHooks:
+    """The audio side's part in a cluster (:meth:`AudioApi.use_cluster`), for the role
+    this node has now: the leader decides and tells the others; an edge asks the leader
+    and follows its word. A cluster node gives new hooks whenever its role changes. The
+    defaults are a single process's: it decides, and tells nobody."""
+
+    #: Every packet of this node's microphones goes to the other nodes too (either role).
+    relay: PacketRelay | None = None
+    #: Edge: asks the leader for the room, id and permission of a socket's audio event
+    #: (``op``: "publish", "listen", "close:<what>"); the peers stay this node's. None on
+    #: the leader, which decides itself.
+    grant: Grant | None = None
+    #: Leader: tells every node a room's floor speakers, in order (holder first).
+    speakers_changed: Callable[[str, list[str]], None] | None = None
+    #: Leader: ``remote_gone(pid, sid, what)`` closes peers another node holds ("publish"
+    #: or "all").
+    remote_gone: Callable[[str, str, str], None] | None = None
+    #: Edge: plaza positions from the motion plane's replica (its hub has no people).
+    positions_of: Callable[[str], dict[str, tuple[float, float]]] | None = None
+    #: Send ``audio:active`` to the room's sockets: the leader, who hears every node's
+    #: speakers, does; an edge does not (the leader's reaches its sockets too).
+    emit_active: bool = True
 
 
 def plane_settings(settings: Settings) -> AudioSettings:
@@ -100,16 +128,12 @@ class AudioApi:
         self._outbox: asyncio.Queue[_Emit] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = False
-        # Cluster mode (server/cluster/node.py). On an edge, ``grant`` asks the leader for
-        # the room, id and permission of a socket's audio event; the peers are this node's.
-        # On the leader, ``speakers_changed`` tells every node a room's floor speakers, and
-        # ``remote_gone(pid, sid, what)`` closes peers another node holds ("publish", "all").
-        self.grant: Callable[[Session, str], Awaitable[dict[str, Any]]] | None = None
-        self.speakers_changed: Callable[[str, list[str]], None] | None = None
-        self.remote_gone: Callable[[str, str, str], None] | None = None
-        self.emit_active = True
-        #: Edge: plaza positions from the motion plane's replica (the hub has no people).
-        self.positions_of: Callable[[str], dict[str, tuple[float, float]]] | None = None
+        # Cluster mode: set through use_cluster (see ClusterAudioHooks for each).
+        self._grant: Grant | None = None
+        self._speakers_changed: Callable[[str, list[str]], None] | None = None
+        self._remote_gone: Callable[[str, str, str], None] | None = None
+        self._emit_active = True
+        self._positions_of: Callable[[str], dict[str, tuple[float, float]]] | None = None
         #: Leader: pid → socket id of audio peers another node holds.
         self.remote_peers: dict[str, str] = {}
         hub.leave_listeners.append(self._left)
@@ -120,6 +144,20 @@ class AudioApi:
         register(events.AUDIO_PUBLISH, self.publish)
         register(events.AUDIO_LISTEN, self.listen)
         register(events.AUDIO_CLOSE, self.close)
+
+    def use_cluster(self, hooks: ClusterAudioHooks | None) -> None:
+        """Work as a cluster node in the role ``hooks`` describe (server/cluster/
+        audio_relay.py gives them at start and again when this node becomes the leader);
+        None: a single process, which decides and tells nobody. Takes effect from the next
+        event; peers already open stay."""
+        if hooks is None:
+            hooks = ClusterAudioHooks()
+        self.plane.relay_packets_to(hooks.relay)
+        self._grant = hooks.grant
+        self._speakers_changed = hooks.speakers_changed
+        self._remote_gone = hooks.remote_gone
+        self._positions_of = hooks.positions_of
+        self._emit_active = hooks.emit_active
 
     def start(self) -> None:
         for room_id in self.hub.rooms:
@@ -141,7 +179,7 @@ class AudioApi:
     # --- socket events ------------------------------------------------------------
     async def publish(self, session: Session, payload: object) -> Ack:
         request = AudioPublish.parse(payload)
-        if self.grant is not None:
+        if self._grant is not None:
             room, pid = await self._granted(session, "publish")
         else:
             room, pid = self.hub.joined_room(session)
@@ -154,8 +192,8 @@ class AudioApi:
                 pid, room.id, screen_candidates(request.sdp, session.address))
         except Exception:
             self.publishing.pop(pid, None)
-            if self.grant is not None:
-                await self.grant(session, "close:publish")
+            if self._grant is not None:
+                await self._grant(session, "close:publish")
             raise
         await self._still_there(session, pid, room.id)
         log.info("microphone on in %s (%d sending)", room.id, len(self.publishing))
@@ -167,11 +205,11 @@ class AudioApi:
             raise HirobaError(
                 Reason.BAD_FIELD, f"at most {self.settings.audio_slots} slots on this server"
             )
-        if self.grant is None:
+        if self._grant is None:
             room, pid = self.hub.joined_room(session)
         if len(audio_mlines(request.sdp)) != request.slots:
             raise HirobaError(Reason.BAD_FIELD, "the offer must hold exactly `slots` streams")
-        if self.grant is not None:
+        if self._grant is not None:
             room, pid = await self._granted(session, "listen")
         self._ensure_mode(room)
         self.listening[pid] = (session.sid, room.id)
@@ -199,15 +237,15 @@ class AudioApi:
         if request.what in (AudioTarget.LISTEN, AudioTarget.ALL):
             self.listening.pop(pid, None)
             await self.plane.close_listener(pid)
-        if self.grant is not None:
-            await self.grant(session, "close:" + request.what.value)
+        if self._grant is not None:
+            await self._grant(session, "close:" + request.what.value)
         return {"ok": True}
 
     # --- cluster mode ---------------------------------------------------------------------
     async def _granted(self, session: Session, op: str) -> tuple[Room, str]:
         """Edge: the leader's answer for this socket's ``op``; raises its refusal."""
-        assert self.grant is not None
-        answer = await self.grant(session, op)
+        assert self._grant is not None
+        answer = await self._grant(session, op)
         if answer.get("ok") is not True:
             reason = str(answer.get("reason", "internal"))
             raise HirobaError(Reason(reason) if reason in Reason.__members__.values()
@@ -253,13 +291,13 @@ class AudioApi:
     async def regrant(self) -> None:
         """Edge, after the leader changed: tell the new one about this node's peers; a
         microphone it no longer allows closes."""
-        assert self.grant is not None
+        assert self._grant is not None
         for op, peers in (("publish", self.publishing), ("listen", self.listening)):
             for pid, (sid, _room) in list(peers.items()):
                 session = self.hub.sessions.get(sid)
                 if session is None:
                     continue
-                answer = await self.grant(session, op)
+                answer = await self._grant(session, op)
                 if answer.get("ok") is not True:
                     await self.drop(pid, "publish" if op == "publish" else "all")
                     body = {"reason": answer.get("reason", "forbidden"),
@@ -291,8 +329,8 @@ class AudioApi:
                 holder = meeting.floor.holder
                 ordered = sorted(speakers, key=lambda s: (s != holder, s))
                 self.plane.set_speakers(rid, ordered)
-                if self.speakers_changed is not None:
-                    self.speakers_changed(rid, ordered)
+                if self._speakers_changed is not None:
+                    self._speakers_changed(rid, ordered)
             now = self.meetings.clock()
             for pid, (sid, room) in list(self.publishing.items()):
                 if room != rid:
@@ -306,8 +344,8 @@ class AudioApi:
                 if not decision.allowed:
                     self.publishing.pop(pid, None)
                     self._spawn(self.plane.close_uplink(pid))
-                    if pid in self.remote_peers and self.remote_gone is not None:
-                        self.remote_gone(pid, self.remote_peers[pid], "publish")
+                    if pid in self.remote_peers and self._remote_gone is not None:
+                        self._remote_gone(pid, self.remote_peers[pid], "publish")
                     reason = decision.reason or Reason.FORBIDDEN
                     body = {"reason": reason.value, "message": decision.message}
                     self._emit(events.AUDIO_CLOSED, body, to=sid)
@@ -317,8 +355,8 @@ class AudioApi:
         for rid in rooms:
             room = self.hub.rooms.get(rid)
             if room is not None and room.kind is RoomKind.PLAZA:
-                if self.positions_of is not None:
-                    where = self.positions_of(rid)
+                if self._positions_of is not None:
+                    where = self._positions_of(rid)
                 else:
                     where = {p.id: (p.x, p.z) for p in room.participants.values()}
                 self.plane.set_positions(rid, where)
@@ -357,7 +395,7 @@ class AudioApi:
                        to=found[0])  # fmt: skip
 
     def _on_active(self, room: str, ids: frozenset[str]) -> None:
-        if not self.emit_active:
+        if not self._emit_active:
             return  # a cluster edge: the leader, who hears every node's speakers, tells
         self._emit(events.AUDIO_ACTIVE, {"room": room, "active": sorted(ids)}, room=room)
 
@@ -376,8 +414,8 @@ class AudioApi:
     def _left(self, room_id: str, participant: Participant) -> None:
         pid = participant.id
         remote_sid = self.remote_peers.pop(pid, None)
-        if remote_sid is not None and self.remote_gone is not None:
-            self.remote_gone(pid, remote_sid, "all")
+        if remote_sid is not None and self._remote_gone is not None:
+            self._remote_gone(pid, remote_sid, "all")
         self.publishing.pop(pid, None)
         self.listening.pop(pid, None)
         self._slot_counts.pop(pid, None)

@@ -195,13 +195,19 @@ class AudioPlane:
         self._sweeper: asyncio.Task[None] | None = None
         #: Sees every received packet (recording); None costs one test per packet.
         self.on_packet = on_packet
-        #: Cluster mode: local uplinks' packets go to the other nodes too.
-        self.relay: PacketRelay | None = None
+        # Cluster mode (relay_packets_to): local uplinks' packets go to the other nodes too.
+        self._relay: PacketRelay | None = None
         self._remote: dict[str, _Remote] = {}
         # Packets of listeners already closed: /metrics counters must not fall when
         # someone leaves.
         self._closed_forwarded = 0
         self._closed_dropped = 0
+
+    def relay_packets_to(self, relay: PacketRelay | None) -> None:
+        """Hand every packet of this process's uplinks also to ``relay(room, pid, payload,
+        timestamp, level, loud)`` (a cluster node sends them to the other nodes); None
+        stops that. Local forwarding is the same either way."""
+        self._relay = relay
 
     # --- room state supplied from outside -------------------------------------------
     def set_mode(self, room: str, mode: RoomMode) -> None:
@@ -417,9 +423,9 @@ class AudioPlane:
         peer.packets += 1
         if self.on_packet is not None:
             self.on_packet(peer.room, peer.pid, payload, timestamp)
-        if self.relay is not None:
+        if self._relay is not None:
             loud = self._clock() - peer.last_loud <= self.settings.active_hold
-            self.relay(peer.room, peer.pid, payload, timestamp, peer.level, loud)
+            self._relay(peer.room, peer.pid, payload, timestamp, peer.level, loud)
         if self._lean:
             send_to_slots(self._lean_routes.get(peer.pid, ()), peer, payload, timestamp)
             return

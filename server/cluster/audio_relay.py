@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rooms.errors import Reason, ValidationError
+from server.audio.api import AudioApi, ClusterAudioHooks
 from server.cluster.bus import RedisBus, channel
 from server.cluster.messages import AudioClose, Speakers, encode
 from server.cluster.wire import put_short, take_short
 from server.common.periodic import Periodic
 from server.motion.plane import MotionPlane
 from server.sockets.hub import Session
-
-if TYPE_CHECKING:
-    from server.audio.api import AudioApi
 
 PACKETS_CHANNEL = channel("audio", "packets")
 #: The leader's floor speakers, to every node.
@@ -112,13 +110,20 @@ class AudioRelay:
         audio = self.audio
         if audio is None:
             return
-        leading = self._is_leader()
-        audio.plane.relay = self._relay_packet
-        audio.grant = None if leading else self._grant
-        audio.emit_active = leading
-        audio.speakers_changed = self._publish_speakers if leading else None
-        audio.remote_gone = self._audio_gone if leading else None
-        audio.positions_of = None if leading else self._replica_positions
+        if self._is_leader():
+            audio.use_cluster(ClusterAudioHooks(
+                relay=self._relay_packet,
+                speakers_changed=self._publish_speakers,
+                remote_gone=self._audio_gone,
+                emit_active=True,
+            ))  # fmt: skip
+        else:
+            audio.use_cluster(ClusterAudioHooks(
+                relay=self._relay_packet,
+                grant=self._grant,
+                positions_of=self._replica_positions,
+                emit_active=False,
+            ))  # fmt: skip
 
     def _replica_positions(self, room_id: str) -> dict[str, tuple[float, float]]:
         room = self.motion.rooms.get(room_id)
