@@ -165,6 +165,12 @@ class ClusterNode:
         await self.http.close()
         await self.bus.close()
 
+    async def ping(self) -> None:
+        """Ask Redis for a PING on this node's command connection: returns once it
+        answers; raises ``RedisError``, ``OSError`` or ``TimeoutError`` when it cannot
+        (the readiness probe's ``redis`` check)."""
+        await self.bus.command("PING")
+
     async def room_infos(self) -> list[RoomInfo]:
         """Edge without a database: the rooms, as the leader published them."""
         return await read_rooms(self.bus)

@@ -69,7 +69,7 @@ def redis_check(node: ClusterNode) -> Check:
 
     async def check() -> str | None:
         try:
-            await node.bus.command("PING")
+            await node.ping()
         except Exception as exc:  # any failure of the link means the same: unreachable
             return f"Redis does not answer ({type(exc).__name__})"
         return None
