@@ -3,11 +3,6 @@ import assert from 'node:assert/strict';
 import { AnnounceBatcher } from '../src/state/announce.js';
 import { DEFAULT_STYLE, nameProblem, normaliseStyle } from '../src/state/avatarStyle.js';
 import { tokenize, wrapText } from '../src/state/wrap.js';
-import { JOIN, LEAVE, MOVE, ROOM_DELTA } from '../src/net/events.js';
-
-test('event names match the protocol', () => {
-  assert.deepEqual([JOIN, LEAVE, MOVE, ROOM_DELTA], ['join', 'leave', 'move', 'room:delta']);
-});
 
 test('announcements are batched and rate limited', () => {
   const b = new AnnounceBatcher(4000, 2);
