@@ -13,9 +13,8 @@ import functools
 import ipaddress
 import math
 import tomllib
-import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms.errors import HirobaError, Reason
+from server.config.typed import Scalar, convert, shape
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: MediaPipe's published face_landmarker.task (float16, version 1), see docs/models.md.
@@ -643,12 +643,11 @@ def setting_info() -> tuple[SettingInfo, ...]:
     return tuple(infos)
 
 
-# One converter per real type, for both kinds of input: text (a flag, an environment
-# variable) and TOML's own values (a file). Only ``X | None`` and ``tuple[X, ...]`` are
-# built from them; any other type has no converter, so a new setting of a type nobody
-# taught this module fails loudly (tests/unit/test_settings_sources.py) instead of
+# One converter per real scalar type, for both kinds of input: text (a flag, an environment
+# variable) and TOML's own values (a file); server/config/typed.py builds ``X | None`` and
+# ``tuple[X, ...]`` from them. Any other type has no converter, so a new setting of a type
+# nobody taught this module fails loudly (tests/unit/test_settings_sources.py) instead of
 # silently becoming a string.
-_Convert = Callable[[object], object]
 
 
 def _to_int(raw: object) -> int:
@@ -695,7 +694,7 @@ def _to_path(raw: object) -> Path:
     raise ValueError(raw)
 
 
-_SCALARS: dict[type, tuple[_Convert, str, str]] = {
+_SCALARS: dict[type, tuple[Scalar, str, str]] = {
     # type: (converter, what it expects, metavar when the field names none)
     int: (_to_int, "a whole number", "N"),
     float: (_to_float, "a number", "NUMBER"),
@@ -705,55 +704,32 @@ _SCALARS: dict[type, tuple[_Convert, str, str]] = {
 }
 
 
-def _parts(tp: Any) -> tuple[str, Any]:
-    """``("optional", X)`` for ``X | None``, ``("list", X)`` for ``tuple[X, ...]``, else
-    ``("scalar", tp)``."""
-    args = typing.get_args(tp)
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) == 1 and len(args) == 2:
-            return "optional", inner[0]
-    if typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return "list", args[0]
-    if tp in _SCALARS:
-        return "scalar", tp
-    raise TypeError(f"no settings converter for the type {tp!r}")
+_CONVERTERS: dict[type, Scalar] = {tp: entry[0] for tp, entry in _SCALARS.items()}
 
 
 def _type_metavar(tp: Any) -> str:
-    kind, inner = _parts(tp)
-    if kind == "scalar":
-        return _SCALARS[inner][2]
-    return _type_metavar(inner) + (",..." if kind == "list" else "")
+    found = shape(tp, _SCALARS)
+    if found.kind == "scalar":
+        return _SCALARS[found.args[0]][2]
+    if found.kind == "tuple":
+        raise TypeError(f"no settings converter for the type {tp!r}")
+    return _type_metavar(found.args[0]) + (",..." if found.kind == "list" else "")
 
 
-def _converter(tp: Any) -> _Convert:
-    kind, inner = _parts(tp)
-    if kind == "scalar":
-        return _SCALARS[inner][0]
-    item = _converter(inner)
-    if kind == "optional":
-        return lambda raw: None if raw is None or raw == "" else item(raw)
-
-    def items(raw: object) -> tuple[object, ...]:
-        if isinstance(raw, str):
-            parts: list[object] = [p.strip() for p in raw.split(",")]
-        elif isinstance(raw, list | tuple):
-            parts = [p.strip() if isinstance(p, str) else p for p in raw]
-        else:
-            raise TypeError(raw)
-        return tuple(item(p) for p in parts if p != "")
-
-    return items
+def _converter(tp: Any) -> Scalar:
+    """The converter of a setting of type ``tp``; ``TypeError`` at once for a type that no
+    converter handles."""
+    _type_metavar(tp)
+    return functools.partial(convert, tp, scalars=_CONVERTERS, lenient=True)
 
 
 def _expected(tp: Any) -> str:
-    kind, inner = _parts(tp)
-    if kind == "scalar":
-        return _SCALARS[inner][1]
-    if kind == "optional":
-        return _expected(inner) + " or nothing"
-    return "a comma-separated list (or a TOML array) of " + _expected(inner)
+    found = shape(tp, _SCALARS)
+    if found.kind == "scalar":
+        return _SCALARS[found.args[0]][1]
+    if found.kind == "optional":
+        return _expected(found.args[0]) + " or nothing"
+    return "a comma-separated list (or a TOML array) of " + _expected(found.args[0])
 
 
 def parse_setting(info: SettingInfo, raw: object, where: str) -> object:

@@ -2,9 +2,10 @@
 
 The meeting core keeps its state in frozen dataclasses (``FloorRecord``, ``ChatMessage``,
 ``SanctionRecord``...). The store keeps each as one JSON column; this module converts both
-ways, driven by the dataclass field types, so that a new field in a record needs no code
-here. Only the shapes the records use are supported: ``str``, ``int``, ``float``,
-``bool``, ``X | None``, ``tuple[X, ...]`` and fixed tuples, nested.
+ways, driven by the dataclass field types through the one typed converter
+(:mod:`server.config.typed`, which the settings use too), so that a new field in a record
+needs no code here. Only the shapes the records use are supported: ``str``, ``int``,
+``float``, ``bool``, ``X | None``, ``tuple[X, ...]`` and fixed tuples, nested.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import types
 import typing
-from typing import Any, TypeVar, Union, cast, get_args, get_origin
+from typing import Any, TypeVar, cast
 
 from moderation.events import plain
+from server.config.typed import Scalar, convert
 
 R = TypeVar("R")
 
@@ -34,33 +35,31 @@ def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _convert(tp: Any, value: object) -> object:
-    origin = get_origin(tp)
-    if origin in (Union, types.UnionType):
-        if value is None:
-            return None
-        (inner,) = [a for a in get_args(tp) if a is not type(None)]
-        return _convert(inner, value)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise TypeError(f"expected a list for {tp}, got {type(value).__name__}")
-        args = get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v) for v in value)
-        return tuple(_convert(a, v) for a, v in zip(args, value, strict=True))
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"expected a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"expected an integer, got {value!r}")
-        return value
-    if tp in (str, bool):
+def _strict_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _strict_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _exactly(tp: type) -> Scalar:
+    def check(value: object) -> object:
         if not isinstance(value, tp):
             raise TypeError(f"expected {tp.__name__}, got {value!r}")
         return value
-    raise TypeError(f"unsupported field type {tp}")
+
+    return check
+
+
+#: JSON's own scalars only: a stored record is never text to be interpreted.
+_SCALARS: dict[type, Scalar] = {
+    float: _strict_float, int: _strict_int, str: _exactly(str), bool: _exactly(bool),
+}
 
 
 def from_dict(cls: type[R], data: object) -> R:
@@ -71,7 +70,7 @@ def from_dict(cls: type[R], data: object) -> R:
     kwargs: dict[str, object] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in data:
-            kwargs[f.name] = _convert(hints[f.name], data[f.name])
+            kwargs[f.name] = convert(hints[f.name], data[f.name], _SCALARS, lenient=False)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise KeyError(f"{cls.__name__}: missing {f.name}")
     return cls(**kwargs)

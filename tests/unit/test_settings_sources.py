@@ -166,7 +166,7 @@ def test_an_optional_float_is_a_float_not_a_string() -> None:
     convert = _converter(float | None)
     assert convert("2.5") == 2.5 and convert(3) == 3.0 and convert("") is None
     assert _converter(tuple[int, ...])("1, 2,") == (1, 2)
-    with pytest.raises(TypeError, match="no settings converter"):
+    with pytest.raises(TypeError, match="no converter"):
         _converter(dict[str, int])
 
 
