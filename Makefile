@@ -74,7 +74,7 @@ server/static/index.html: web_client/node_modules/.installed $(CLIENT_SOURCES)
 	cd web_client && npm run build --silent || { rm -rf ../server/static; exit 1; }
 
 # Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one),
-# redis-server for the cluster tests (tests/cluster_harness.py starts it on a free port),
+# redis-server for the cluster tests (bench/cluster.py starts it on a free port),
 # coturn for the TURN relay test (tests/e2e/test_turn.py starts it on loopback),
 # and a Japanese font so that screenshots kept as test artifacts show the Japanese UI.
 TEST_APT_PACKAGES := chromium fonts-ipafont-gothic strace redis-server coturn
