@@ -4,7 +4,7 @@ on loopback, a real server with its meetings deciding who may speak and who is h
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -14,9 +14,10 @@ from aiortc import RTCPeerConnection
 from bench.clients.audio_peers import Listener, Tone, speak
 from rooms.model import Role
 from server.app import AUDIO_KEY
+from server.audio.api import ClusterAudioHooks
 from server.config.settings import Settings
 from server.rtc.ice import rtc_configuration
-from tests.conftest import Client, Server
+from tests.conftest import Client, Server, eventually
 from tests.meetings import (
     COMMITTEE,
     MeetingClient,
@@ -101,19 +102,6 @@ def recorder(client: Client, event: str) -> list[Any]:
 
     client.sio.on(event, record)
     return seen
-
-
-async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 async def heard(listener: Listener, seconds: float = 1.5) -> set[int]:
@@ -239,3 +227,33 @@ async def test_leave_and_disconnect_close_the_peers(server: Server, audio: Audio
     assert audio.stats["listeners"] == {} and set(audio.stats["uplinks"]) == {b_ack["self"]}
     await b.close()
     await eventually(lambda: audio.stats == {"uplinks": {}, "listeners": {}})
+
+
+async def test_cluster_hooks_switch_the_audio_side(server: Server, audio: Audio) -> None:
+    """What a cluster node gives the audio side through ``use_cluster``: packets relayed
+    to other nodes, plaza positions from elsewhere; None makes it a single process again."""
+    made = audio.clients
+    a = await Client(server.url).connect()
+    b = await Client(server.url).connect()
+    made += [a, b]
+    a_pid = (await a.join("a"))["self"]
+    b_pid = (await b.join("b"))["self"]
+    api = server.app[AUDIO_KEY]
+    relayed: list[tuple[str, str]] = []
+    # An edge's positions: the speaker far beyond the hearing radius from the listener.
+    far = {a_pid: (0.0, 0.0), b_pid: (100.0, 100.0)}
+    api.use_cluster(ClusterAudioHooks(
+        relay=lambda room, pid, *_packet: relayed.append((room, pid)),
+        positions_of=lambda _room: far,
+        emit_active=False,
+    ))  # fmt: skip
+    listener, _ = await audio.listener(b, slots=1)
+    await audio.speaker(a, Tone(500))
+    await eventually(lambda: ("plaza", a_pid) in relayed)
+    await api._feed()  # positions now rather than at the next tick
+    assert await heard(listener) == set(), "the positions came from the hook"
+    api.use_cluster(None)
+    count = len(relayed)
+    await api._feed()
+    assert await heard(listener) == {500}, "the hub's positions again"
+    assert len(relayed) == count, "nothing relayed any more"
