@@ -28,7 +28,7 @@ from server.cluster.motion_relay import (
 )
 from server.motion import codec
 from server.motion.plane import MotionPlane
-from server.motion.transport import MotionTransport
+from tests.motion_doubles import QuietTransport
 
 SECRET = b"s" * 32
 
@@ -71,21 +71,6 @@ def test_state_round_trip_builds_the_same_replica() -> None:
     assert set(edge.rooms["plaza"].pids.values()) == {"p_b", "p_new"}
 
 
-class Quiet(MotionTransport):
-    """A transport that sends nothing."""
-
-    kind = "test"
-
-    def busy(self) -> bool:
-        return False
-
-    async def send(self, frame: bytes) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-
 def test_plane_switches_between_leading_and_following() -> None:
     """What a cluster node sets on its motion plane: where uplinks go, whose tick number
     the frames carry, and the tokens any node can check."""
@@ -111,7 +96,7 @@ def test_plane_switches_between_leading_and_following() -> None:
     token = edge.join("plaza", "p_b", 2, 1.0, 1.0, 0.0, on_stage=False)
     assert tokens.resolve(token) == ("plaza", "p_b")
     other = tokens.make("plaza", "p_c")  # made by another node
-    assert edge.attach(other, Quiet()) == ("plaza", "p_c")
+    assert edge.attach(other, QuietTransport()) == ("plaza", "p_c")
 
 
 def test_uplink_and_packet_batches_round_trip() -> None:

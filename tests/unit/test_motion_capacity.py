@@ -14,8 +14,8 @@ from server.cluster.motion_relay import apply_state, decode_state, encode_state
 from server.config.settings import Settings
 from server.motion.plane import MotionPlane
 from server.motion.service import MotionService
-from server.motion.transport import MotionTransport
 from server.sockets.hub import Hub
+from tests.motion_doubles import QuietTransport
 
 PEOPLE = 80  # more than the 64 rows an unknown room used to get
 
@@ -46,28 +46,13 @@ def test_an_unknown_room_is_refused_then_sized_by_the_hub() -> None:
     assert len(room.pids) == PEOPLE
 
 
-class Quiet(MotionTransport):
-    """A transport that sends nothing (no frame is sent in these tests)."""
-
-    kind = "test"
-
-    def busy(self) -> bool:
-        return False
-
-    async def send(self, frame: bytes) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-
 def test_a_token_for_an_unknown_room_is_refused() -> None:
     hub = Hub(Settings())
     plane = MotionService(Settings(), hub).plane
     plane.use_tokens(lambda room, pid: f"{room}.{pid}",
                      lambda token: ("committee", "p_x") if token == "t" else None)
-    assert plane.attach("t", Quiet()) is None
+    assert plane.attach("t", QuietTransport()) is None
     assert "committee" not in plane.rooms
     hub.add_room(RoomInfo("committee", RoomKind.COMMITTEE, "委員会", "Committee", 200), [])
-    assert plane.attach("t", Quiet()) == ("committee", "p_x")
+    assert plane.attach("t", QuietTransport()) == ("committee", "p_x")
     assert plane.rooms["committee"].table.capacity == 200

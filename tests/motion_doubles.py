@@ -1,0 +1,20 @@
+"""Stand-ins for the motion plane's unit tests, where no frame needs to reach anyone."""
+
+from __future__ import annotations
+
+from server.motion.transport import MotionTransport
+
+
+class QuietTransport(MotionTransport):
+    """A transport that is never busy and sends nothing."""
+
+    kind = "test"
+
+    def busy(self) -> bool:
+        return False
+
+    async def send(self, frame: bytes) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
