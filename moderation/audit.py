@@ -55,6 +55,33 @@ def entry(
     )
 
 
+#: What an entry did, where its action code alone does not say: one ``agenda.edit`` code
+#: covers adding, editing, deleting and reordering items, one ``invite.create`` making and
+#: revoking invitations and setting the registration code. The console words each kind
+#: (``audit.<kind>`` in web_client/i18n), so adding and deleting never read the same.
+KINDS = (
+    "agenda.add", "agenda.remove", "agenda.reorder", "invite.revoke", "code.new",
+    "code.clear", "recording.unpublish",
+)
+
+
+def kind(e: AuditEntry) -> str:
+    """The entry's kind: its action code, or a finer one of :data:`KINDS` told by its
+    details."""
+    details = dict(e.details)
+    if e.action == Action.AGENDA_EDIT.value and details.get("change") in ("add", "remove",
+                                                                          "reorder"):
+        return f"agenda.{details['change']}"
+    if e.action == Action.INVITE.value:
+        if "revoked" in details:
+            return "invite.revoke"
+        if details.get("registration_code") in ("new", "clear"):
+            return f"code.{details['registration_code']}"
+    if e.action == Action.RECORDING_PUBLISH.value and details.get("published") == "False":
+        return "recording.unpublish"
+    return e.action
+
+
 COLUMNS = (
     "time", "room", "actor", "actor_name", "actor_role", "action", "target", "target_name",
     "reason", "details",
@@ -67,7 +94,7 @@ def to_json(e: AuditEntry, tz: tzinfo = UTC) -> dict[str, object]:
         "time": iso_time(e.at, tz), "at": e.at, "room": e.room, "actor": e.actor,
         "actor_name": e.actor_name, "actor_role": e.actor_role, "action": e.action,
         "target": e.target, "target_name": e.target_name, "reason": e.reason,
-        "details": dict(e.details),
+        "details": dict(e.details), "kind": kind(e),
     }
 
 

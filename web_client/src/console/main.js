@@ -60,7 +60,27 @@ async function act(event, payload = {}) {
   return ack;
 }
 
-const ctx = () => ({ meeting, staff, act, room, self });
+/**
+ * Ask before a destructive action: a modal dialog that names what goes (`text`); resolves
+ * true only on the confirm button. Escape and the cancel button keep everything.
+ */
+function confirmAction(text, okLabel) {
+  const dialog = byId('confirm-dialog');
+  byId('confirm-text').textContent = text;
+  byId('confirm-ok').textContent = okLabel;
+  const back = document.activeElement;
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      resolve(dialog.returnValue === 'ok');
+      if (back?.isConnected) back.focus();
+    }, { once: true });
+    dialog.returnValue = '';
+    dialog.showModal();
+    byId('confirm-cancel').focus(); // the safe choice first
+  });
+}
+
+const ctx = () => ({ meeting, staff, act, room, self, confirm: confirmAction });
 
 /** The recording badge and the start / stop button. */
 function renderRecording() {

@@ -53,7 +53,7 @@ export function floorLimit() {
   return limitPayload();
 }
 
-export function renderAgenda({ meeting, act }) {
+export function renderAgenda({ meeting, act, confirm }) {
   const items = meeting.agenda?.items || [];
   const cur = meeting.currentItem();
   byId('agenda-close').disabled = !cur;
@@ -74,14 +74,18 @@ export function renderAgenda({ meeting, act }) {
     edit.append(el('form', { class: 'row wrap', onsubmit: (e) => {
       e.preventDefault();
       act(E.AGENDA_EDIT, { item: item.id, title: title.value, planned: Math.round(Number(minutes.value) * 60) });
-    } }, title, minutes, el('button', { type: 'submit', class: 'small' }, t('console.save'))));
+    } }, title, minutes, el('button', { type: 'submit', class: 'small' }, t('console.save')),
+    // Deleting lives behind "edit", away from "go to this item", and asks first naming the
+    // item (issue 15, defect 9).
+    item.state === 'pending' ? button(t('console.remove'), async () => {
+      if (await confirm(t('console.removeItemConfirm', { title: item.title }), t('console.remove'))) act(E.AGENDA_REMOVE, { item: item.id });
+    }, { class: 'small danger delete', 'aria-label': t('console.removeItemName', { title: item.title }) }) : null));
     return el('li', { class: `agenda-item ${item.state}`, 'aria-current': open ? 'true' : null },
       el('span', { class: 'title' }, `${i + 1}. `, item.title),
       el('span', { class: 'clock' }, item.planned ? `${formatClock(spent)} / ${formatClock(item.planned)}` : formatClock(spent)),
       open && cur.over ? el('span', { class: 'badge over', text: t('agenda.overrun') }) : null,
       item.state === 'done' ? el('span', { class: 'badge', text: t('agenda.done') }) : null,
       !open ? button(t('agenda.open'), () => act(E.AGENDA_OPEN, { item: item.id })) : null,
-      item.state === 'pending' ? button(t('console.remove'), () => act(E.AGENDA_REMOVE, { item: item.id })) : null,
       edit);
   }) : [empty('agenda.empty')]);
 }
@@ -216,11 +220,21 @@ export function renderExports(room) {
     el('a', { href: `/api/rooms/${encodeURIComponent(room)}/export/${what}.json`, download: `${room}-${what}.json`, 'data-export': `${what}.json` }, 'JSON'))));
 }
 
-export function renderAudit({ staff }) {
+/** What an audit entry did, in words: `audit.<kind>` (moderation/audit.py KINDS), never the raw code. */
+export function auditText(e, meeting) {
+  const d = e.details || {};
+  const kind = e.kind || e.action;
+  const item = d.item ? meeting?.agenda?.items?.find((i) => String(i.id) === String(d.item)) : null;
+  const key = `audit.${kind}`;
+  const text = t(key, { item: item ? item.title : d.item ? `#${d.item}` : '', target: e.target_name || '' });
+  return text === key ? t('audit.other') : text;
+}
+
+export function renderAudit({ staff, meeting }) {
   const entries = staff.audit.slice().reverse();
-  fill(byId('audit-list'), entries.length ? entries.map((e) => el('li', {},
+  fill(byId('audit-list'), entries.length ? entries.map((e) => el('li', { dataset: { kind: e.kind || e.action } },
     el('span', { class: 'when', text: time(e.at) }), ' ',
-    el('b', {}, e.actor_name || e.actor), ` (${t(`role.${e.actor_role}`)}) `, el('code', {}, e.action),
+    el('b', {}, e.actor_name || e.actor), ` (${t(`role.${e.actor_role}`)}) `, el('span', { class: 'what', text: auditText(e, meeting) }),
     e.target_name ? ` → ${e.target_name}` : '', e.reason ? ` — ${e.reason}` : ''))
     : [empty('console.none')]);
 }
