@@ -15,6 +15,7 @@
  * under an avatar shows who is speaking, at every level.
  */
 import * as THREE from 'three';
+import { t } from '../i18n.js';
 import { normaliseStyle } from '../state/avatarStyle.js';
 import { FAR, LodBuckets, MID, NEAR } from '../state/lod.js';
 import {
@@ -23,6 +24,14 @@ import {
 } from './avatar.js';
 import { Batch, Merged, NearMesh } from './batches.js';
 import { blobTexture } from './textures.js';
+
+/**
+ * The text of a name label: a member's, chair's or staff's name carries its role
+ * (委員, 委員長, 事務局...), so that a citizen who takes the same name is told apart.
+ */
+export function labelText(p) {
+  return p.role && p.role !== 'citizen' ? t('role.withName', { name: p.name, role: t(`role.${p.role}`) }) : p.name;
+}
 
 const REBUCKET_MS = 250;
 const REBUCKET_SOON_MS = 80; // after joins and leaves
@@ -100,7 +109,7 @@ export class AvatarLayer {
     const style = normaliseStyle(p.avatar);
     const accent = isSelf ? '#2563eb' : p.role === 'chair' || p.role === 'member' ? '#b45309' : p.role === 'staff' || p.role === 'captioner' ? '#047857' : null;
     const rec = {
-      id: p.id, style, name: p.name, accent, isSelf,
+      id: p.id, style, name: p.name, label: labelText(p), accent, isSelf,
       x: p.x ?? 0, y: 0, z: p.z ?? 0, h: p.h ?? 0, seated: false,
       level: FAR, group: null, expression: null, posedUntil: 0,
     };
@@ -197,7 +206,7 @@ export class AvatarLayer {
   #promote(rec) {
     rec.level = NEAR;
     if (rec.group) return;
-    const a = createAvatar(rec.style, rec.name, { accent: rec.accent });
+    const a = createAvatar(rec.style, rec.label, { accent: rec.accent });
     const u = a.userData;
     u.id = rec.id;
     u.isSelf = rec.isSelf;

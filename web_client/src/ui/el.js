@@ -40,3 +40,53 @@ export function fillKeyed(parent, key, build) {
   parent.replaceChildren(...build());
   return true;
 }
+
+/** The signature each keyed node was last drawn from (see `keyed`). */
+const drawnFrom = new WeakMap();
+
+/**
+ * Bring `parent`'s children in line with `entries` ({key, sig, build, update?}) in place:
+ * a child is matched to its entry by `data-key`; one whose `sig` is unchanged is left
+ * alone, a changed one is patched with `update(node)` if given (or replaced by `build()`),
+ * new ones are built, missing ones removed, and only misplaced ones moved. So an update
+ * of one item leaves every other node, and whatever it holds (a checked but unsent
+ * choice, the focus, text being typed, the scroll position), as it was. If a move took
+ * the focus away, it is given back. `sig` is any string that changes when the item's
+ * drawing must change.
+ */
+export function keyed(parent, entries) {
+  const doc = parent.ownerDocument;
+  const focused = doc?.activeElement ?? null;
+  const wanted = new Set(entries.map((e) => String(e.key)));
+  const have = new Map();
+  for (const child of [...parent.children]) {
+    const k = child.dataset?.key;
+    if (k === undefined || !wanted.has(k) || have.has(k)) child.remove();
+    else have.set(k, child);
+  }
+  let ref = parent.firstElementChild;
+  for (const e of entries) {
+    const key = String(e.key);
+    let node = have.get(key);
+    if (node && drawnFrom.get(node) !== e.sig) {
+      if (e.update) e.update(node);
+      else {
+        const fresh = e.build();
+        fresh.dataset.key = key;
+        node.replaceWith(fresh);
+        if (ref === node) ref = fresh;
+        node = fresh;
+      }
+    } else if (!node) {
+      node = e.build();
+      node.dataset.key = key;
+    }
+    drawnFrom.set(node, e.sig);
+    if (node === ref) ref = ref.nextElementSibling;
+    else parent.insertBefore(node, ref);
+  }
+  // Moving a node (insertBefore) blurs what is inside it: give the focus back.
+  if (focused && focused !== doc.activeElement && focused.isConnected && parent.contains(focused)) {
+    focused.focus({ preventScroll: true });
+  }
+}

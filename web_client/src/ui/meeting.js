@@ -13,6 +13,7 @@ import { resumable } from '../net/socket.js';
 import { MeetingState, formatClock } from '../state/meeting.js';
 import { KEYS, store } from './dom.js';
 import { byId } from './el.js';
+import { ChatAnnouncer } from './announcer.js';
 import { reasonText } from './join.js';
 import * as V from './meetingViews.js';
 import { RecordingBadge } from './recordingBadge.js';
@@ -20,6 +21,20 @@ import { RecordingBadge } from './recordingBadge.js';
 const TABS = ['floor', 'chat', 'opinions', 'questions', 'polls', 'chair'];
 /** Seconds the chair's "extend" adds. */
 const EXTEND_SECONDS = 60;
+/**
+ * Where the focus goes when the control that had it is hidden by the change it asked for
+ * (raising a hand hides "raise" and shows "lower"): the counterpart, else the status.
+ */
+const FOCUS_AFTER = {
+  'hand-raise': ['hand-lower', 'floor-yield', 'hand-status'],
+  'hand-lower': ['hand-raise', 'hand-status'],
+  'floor-yield': ['hand-raise', 'hand-status'],
+};
+
+/** True if `x` can no longer hold the focus (gone, hidden or disabled). */
+function unfocusable(x) {
+  return !x.isConnected || !!x.closest('[hidden]') || !!x.disabled;
+}
 
 export class MeetingUi {
   /**
@@ -37,6 +52,7 @@ export class MeetingUi {
     this.board = null;
     this.timer = null;
     this.recording = new RecordingBadge();
+    this.chatLive = new ChatAnnouncer((text) => this.hooks.announce?.(text));
     this.#wire();
     i18n.onChange(() => this.render());
   }
@@ -88,6 +104,7 @@ export class MeetingUi {
   /** Left the room (or sent away): forget the meeting. */
   exited() {
     this.state.reset();
+    this.chatLive.clear();
     this.place = null;
     this.recording.set(null);
     byId('meeting').hidden = true;
@@ -153,6 +170,13 @@ export class MeetingUi {
   #wire() {
     const act = (...a) => this.act(...a);
     byId('meeting-toggle').addEventListener('click', () => this.#setPanel(byId('meeting-panel').hidden));
+    // Escape closes the panel and gives the focus back to the button that opens it.
+    byId('meeting-panel').addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      e.preventDefault();
+      this.#setPanel(false);
+      byId('meeting-toggle').focus();
+    });
     for (const b of document.querySelectorAll('#meeting-panel [role="tab"]')) {
       b.addEventListener('click', () => this.#select(b.dataset.tab));
       b.addEventListener('keydown', (e) => this.#tabKey(e));
@@ -258,9 +282,13 @@ export class MeetingUi {
 
   #onEvent(e) {
     if (!this.state.active) return;
-    const { what } = this.state.applyEvent(e);
-    if (what === 'chat') V.renderChat(this.state, (...a) => this.act(...a));
-    else if (what === 'captions') {
+    const { what, item } = this.state.applyEvent(e);
+    if (what === 'chat') {
+      this.#keepFocus(() => V.renderChat(this.state, (...a) => this.act(...a)));
+      if (e.type === 'chat.posted' && item.author !== this.state.self?.pid) {
+        this.chatLive.add(item.author_name, item.text, item.author_role);
+      }
+    } else if (what === 'captions') {
       V.renderCaptions(this.state);
       this.#drawBoard();
     } else if (what) this.render();
@@ -351,11 +379,31 @@ export class MeetingUi {
     this.board.update({ agenda: b.agenda, floor: b.floor, caption, over: b.over || b.overtime });
   }
 
+  /**
+   * Run `draw`; if it hid or removed the control that had the focus, put the focus
+   * somewhere deliberate (FOCUS_AFTER, else the open tab panel) instead of the page's top.
+   */
+  #keepFocus(draw) {
+    const before = document.activeElement;
+    draw();
+    if (!before || before === document.body || !unfocusable(before)) return;
+    if (!byId('meeting-panel').contains(before) && before.isConnected) return;
+    const next = (FOCUS_AFTER[before.id] || []).map(byId).find((x) => x && !unfocusable(x));
+    const target = next || byId(`panel-${this.tab}`);
+    if (!target || unfocusable(target)) return;
+    if (!target.matches('button, input, select, textarea, a[href]') && !target.hasAttribute('tabindex')) target.tabIndex = -1;
+    target.focus({ preventScroll: true });
+  }
+
   render() {
     if (!this.state.active) {
       if (this.lobby) this.#showLobby(this.lobby);
       return;
     }
+    this.#keepFocus(() => this.#draw());
+  }
+
+  #draw() {
     const act = (...a) => this.act(...a);
     byId('meeting-toggle').textContent = t(byId('meeting-panel').hidden ? 'meeting.open' : 'meeting.close');
     byId('tab-chair').hidden = !this.state.may('floor.give');

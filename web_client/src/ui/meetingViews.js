@@ -7,7 +7,7 @@
 import { i18n, t } from '../i18n.js';
 import * as E from '../net/events.js';
 import { MeetingState, formatClock } from '../state/meeting.js';
-import { byId, el, fill, fillKeyed } from './el.js';
+import { byId, el, fillKeyed, keyed } from './el.js';
 
 /** "12:30 / 20:00" for an agenda item. */
 function itemClock(spent, planned) {
@@ -122,29 +122,91 @@ export function renderChair(state, act) {
   renderAgendaList(byId('chair-agenda'), state, state.may('agenda.advance') ? act : null);
 }
 
+/** The one language-dependent part of every item's signature. */
+const sigOf = (...parts) => JSON.stringify([i18n.lang, ...parts]);
+
+/**
+ * A person's name with, for anyone but a citizen, a visible translated role badge
+ * (委員長, 委員, 事務局...): a citizen cannot pass for a member by taking their name.
+ */
+export function nameWithRole(name, role, cls = 'who') {
+  return el('span', { class: `${cls} role-${role || 'citizen'}` }, name,
+    role && role !== 'citizen' ? el('span', { class: 'role-badge', text: t(`role.${role}`) }) : null);
+}
+
+/** The placeholder entry of an empty list. */
+function emptyEntry(text) {
+  return { key: 'empty', sig: sigOf(text), build: () => el('li', { class: 'empty', text }) };
+}
+
+/**
+ * An entry for a button that changes label and pressed state but keeps its node (and the
+ * focus of whoever just pressed it). `onclick` reads the state when pressed.
+ */
+function toggleEntry(key, pressed, label, onclick) {
+  const update = (b) => {
+    b.className = pressed ? 'small pressed' : 'small';
+    b.setAttribute('aria-pressed', pressed ? 'true' : 'false');
+    b.textContent = label;
+  };
+  return {
+    key, sig: sigOf(pressed, label), update,
+    build: () => {
+      const b = el('button', { type: 'button', onclick });
+      update(b);
+      return b;
+    },
+  };
+}
+
+/** An entry for a node drawn from `parts` alone (rebuilt only when they change). */
+const part = (key, parts, build) => ({ key, sig: sigOf(parts), build });
+
+/** An entry for a card (`li`): its class and parts are patched in place. */
+function card(key, className, parts) {
+  const update = (li) => {
+    li.className = className;
+    keyed(li, parts.filter(Boolean));
+  };
+  return {
+    key, sig: sigOf(className, parts.filter(Boolean).map((p) => [p.key, p.sig])), update,
+    build: () => {
+      const li = el('li');
+      update(li);
+      return li;
+    },
+  };
+}
+
+/**
+ * The chat, updated in place (one node per message, keyed by id). It is a `role=log`
+ * kept quiet (`aria-live=off`): new messages are announced once, throttled, through the
+ * page's live region whatever tab is open (MeetingUi), so the list is not read twice
+ * and a report button's text is never part of an announcement.
+ */
 export function renderChat(state, act) {
   const list = byId('chat-list');
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   const mine = state.self?.pid;
-  fill(
-    list,
-    state.chat.map((m) =>
-      el(
-        'li',
-        { class: m.author === mine ? 'mine' : null, dataset: { id: m.id } },
-        el('span', { class: `who role-${m.author_role}` }, m.author_name),
-        el('span', { class: 'what' }, m.text),
-        m.author !== mine && state.may('chat.report')
-          ? el('button', {
-              type: 'button',
-              class: 'small quiet',
-              'aria-label': t('chat.reportOf', { name: m.author_name }),
-              onclick: () => act(E.CHAT_REPORT, { message: m.id }, t('chat.reported')),
-            }, t('chat.report'))
-          : null,
-      ),
-    ),
-  );
+  const canReport = state.may('chat.report');
+  keyed(list, state.chat.map((m) => {
+    const own = m.author === mine;
+    const report = !own && canReport;
+    return part(m.id, [m.author_name, m.author_role, m.text, own, report], () => el(
+      'li',
+      { class: own ? 'mine' : null, dataset: { id: m.id } },
+      nameWithRole(m.author_name, m.author_role),
+      el('span', { class: 'what' }, m.text),
+      report
+        ? el('button', {
+            type: 'button',
+            class: 'small quiet',
+            'aria-label': t('chat.reportOf', { name: m.author_name }),
+            onclick: () => act(E.CHAT_REPORT, { message: m.id }, t('chat.reported')),
+          }, t('chat.report'))
+        : null,
+    ));
+  }));
   if (atBottom) list.scrollTop = list.scrollHeight;
   const can = state.may('chat.send') && !state.muted;
   byId('chat-text').disabled = !can;
@@ -158,78 +220,77 @@ export function renderOpinions(state, act, mine) {
   const select = byId('opinion-category');
   const keep = select.value;
   const cats = state.categories.length ? state.categories : [''];
-  fill(select, cats.map((c) => el('option', { value: c }, c || t('opinion.noCategory'))));
-  if (cats.includes(keep)) select.value = keep;
+  if (fillKeyed(select, sigOf(cats), () => cats.map((c) => el('option', { value: c }, c || t('opinion.noCategory'))))) {
+    if (cats.includes(keep)) select.value = keep;
+  }
   byId('opinion-submit').disabled = state.muted;
   const ops = state.opinionsRanked();
-  fill(
-    byId('opinion-list'),
-    ops.length
-      ? ops.map((o) => {
-          const supported = state.self?.supported?.has(o.id);
-          const own = mine.has(o.id);
-          return el(
-            'li',
-            { class: 'card', dataset: { id: o.id } },
-            el('p', { class: 'meta' },
-              o.category ? el('span', { class: 'badge', text: o.category }) : null,
-              el('span', { class: 'badge status', text: t(`opinion.status.${o.status}`) }),
-              el('span', { text: o.author_name })),
-            el('p', { class: 'text', text: o.text }),
-            o.response ? el('p', { class: 'response' }, el('b', { text: t('opinion.response') }), ' ', o.response) : null,
-            el('p', { class: 'row' },
-              el('span', { class: 'count', text: t('opinion.supports', { n: o.supports }) }),
-              state.may('opinion.support') && !own
-                ? el('button', {
-                    type: 'button',
-                    class: supported ? 'small pressed' : 'small',
-                    'aria-pressed': supported ? 'true' : 'false',
-                    onclick: () => act(supported ? E.OPINION_WITHDRAW : E.OPINION_SUPPORT, { opinion: o.id }),
-                  }, t(supported ? 'opinion.supported' : 'opinion.support'))
-                : null),
-          );
-        })
-      : [el('li', { class: 'empty', text: t('opinion.empty') })],
-  );
+  keyed(byId('opinion-list'), ops.length
+    ? ops.map((o) => {
+        const supported = !!state.self?.supported?.has(o.id);
+        const own = mine.has(o.id);
+        return card(o.id, 'card', [
+          part('meta', [o.category, o.status, o.author_name, o.author_role], () => el('p', { class: 'meta' },
+            o.category ? el('span', { class: 'badge', text: o.category }) : null,
+            el('span', { class: 'badge status', text: t(`opinion.status.${o.status}`) }),
+            nameWithRole(o.author_name, o.author_role, 'author'))),
+          part('text', [o.text], () => el('p', { class: 'text', text: o.text })),
+          o.response
+            ? part('response', [o.response], () => el('p', { class: 'response' }, el('b', { text: t('opinion.response') }), ' ', o.response))
+            : null,
+          card('row', 'row', [
+            part('count', [o.supports], () => el('span', { class: 'count', text: t('opinion.supports', { n: o.supports }) })),
+            state.may('opinion.support') && !own
+              ? toggleEntry('support', supported, t(supported ? 'opinion.supported' : 'opinion.support'), () => {
+                  const now = state.self?.supported?.has(o.id);
+                  act(now ? E.OPINION_WITHDRAW : E.OPINION_SUPPORT, { opinion: o.id });
+                })
+              : null,
+          ]),
+        ]);
+      })
+    : [emptyEntry(t('opinion.empty'))]);
 }
 
 export function renderQuestions(state, act) {
   byId('question-form').hidden = !state.may('question.ask');
   byId('question-submit').disabled = state.muted;
   const qs = state.questionsRanked();
-  fill(
-    byId('question-list'),
-    qs.length
-      ? qs.map((q) => {
-          const voted = state.self?.voted?.has(q.id);
-          const open = q.state === 'open';
-          return el(
-            'li',
-            { class: `card ${q.state}`, dataset: { id: q.id } },
-            el('p', { class: 'meta' }, el('span', { class: 'badge status', text: t(`question.state.${q.state}`) }),
-              el('span', { text: q.author_name })),
-            el('p', { class: 'text', text: q.text }),
-            q.answer ? el('p', { class: 'response' }, el('b', { text: t('question.answer') }), ' ', q.answer) : null,
-            el('p', { class: 'row' },
-              el('span', { class: 'count', text: t('question.votes', { n: q.votes }) }),
-              open && state.may('question.vote')
-                ? el('button', {
-                    type: 'button',
-                    class: voted ? 'small pressed' : 'small',
-                    'aria-pressed': voted ? 'true' : 'false',
-                    onclick: () => act(E.QUESTION_VOTE, voted ? { question: q.id, withdraw: true } : { question: q.id }),
-                  }, t(voted ? 'question.voted' : 'question.vote'))
-                : null,
-              open && state.may('question.answer')
-                ? el('button', { type: 'button', class: 'small', onclick: () => act(E.QUESTION_ANSWER, { question: q.id }) },
-                    t('question.markAnswered'))
-                : null),
-          );
-        })
-      : [el('li', { class: 'empty', text: t('question.empty') })],
-  );
+  keyed(byId('question-list'), qs.length
+    ? qs.map((q) => {
+        const voted = !!state.self?.voted?.has(q.id);
+        const open = q.state === 'open';
+        return card(q.id, `card ${q.state}`, [
+          part('meta', [q.state, q.author_name, q.author_role], () => el('p', { class: 'meta' },
+            el('span', { class: 'badge status', text: t(`question.state.${q.state}`) }),
+            nameWithRole(q.author_name, q.author_role, 'author'))),
+          part('text', [q.text], () => el('p', { class: 'text', text: q.text })),
+          q.answer
+            ? part('answer', [q.answer], () => el('p', { class: 'response' }, el('b', { text: t('question.answer') }), ' ', q.answer))
+            : null,
+          card('row', 'row', [
+            part('count', [q.votes], () => el('span', { class: 'count', text: t('question.votes', { n: q.votes }) })),
+            open && state.may('question.vote')
+              ? toggleEntry('vote', voted, t(voted ? 'question.voted' : 'question.vote'), () => {
+                  const now = state.self?.voted?.has(q.id);
+                  act(E.QUESTION_VOTE, now ? { question: q.id, withdraw: true } : { question: q.id });
+                })
+              : null,
+            open && state.may('question.answer')
+              ? part('answer', [], () => el('button', { type: 'button', class: 'small', onclick: () => act(E.QUESTION_ANSWER, { question: q.id }) },
+                  t('question.markAnswered')))
+              : null,
+          ]),
+        ]);
+      })
+    : [emptyEntry(t('question.empty'))]);
 }
 
+/**
+ * The ballot of an open poll. Drawn once per poll (and language): the others' votes
+ * change only the results beside it, so a choice checked but not yet sent stays checked
+ * and focused; after one's own vote only the button's label changes.
+ */
 function ballotForm(state, poll, act) {
   const mine = state.myBallot(poll.id) || [];
   const type = poll.multiple ? 'checkbox' : 'radio';
@@ -261,32 +322,35 @@ function bar(pct) {
 export function renderPolls(state, act) {
   const polls = state.pollsList();
   const role = state.self?.role;
-  fill(
-    byId('poll-list'),
-    polls.length
-      ? polls.map((p) => {
-          const shares = MeetingState.shares(p);
-          const canVote = p.state === 'open' && state.may('poll.vote') && p.electorate.includes(role);
-          return el(
-            'li',
-            { class: `card poll ${p.state}`, dataset: { id: p.id } },
-            el('p', { class: 'meta' }, el('span', { class: 'badge status', text: t(`poll.state.${p.state}`) }),
-              el('span', { text: t('poll.voters', { n: p.voters }) })),
-            el('p', { class: 'text', text: p.question }),
-            canVote ? ballotForm(state, p, act) : null,
-            el('ul', { class: 'results', 'aria-label': t('poll.results') },
-              p.options.map((o, i) =>
-                el('li', {},
-                  el('span', { class: 'option', text: o }),
-                  bar(shares[i]),
-                  el('span', { class: 'share', text: t('poll.share', { n: p.counts[i], pct: shares[i] }) })))),
-            p.state === 'open' && state.may('poll.close')
-              ? el('button', { type: 'button', class: 'small', onclick: () => act(E.POLL_CLOSE, { poll: p.id }) }, t('poll.close'))
-              : null,
-          );
-        })
-      : [el('li', { class: 'empty', text: t('poll.empty') })],
-  );
+  const list = byId('poll-list');
+  keyed(list, polls.length
+    ? polls.map((p) => {
+        const shares = MeetingState.shares(p);
+        const canVote = p.state === 'open' && state.may('poll.vote') && p.electorate.includes(role);
+        return card(p.id, `card poll ${p.state}`, [
+          part('meta', [p.state, p.voters], () => el('p', { class: 'meta' },
+            el('span', { class: 'badge status', text: t(`poll.state.${p.state}`) }),
+            el('span', { text: t('poll.voters', { n: p.voters }) }))),
+          part('text', [p.question], () => el('p', { class: 'text', text: p.question })),
+          canVote ? part('ballot', [p.question, p.options, p.multiple, p.max_choices], () => ballotForm(state, p, act)) : null,
+          part('results', [p.options, p.counts, p.voters], () => el('ul', { class: 'results', 'aria-label': t('poll.results') },
+            p.options.map((o, i) =>
+              el('li', {},
+                el('span', { class: 'option', text: o }),
+                bar(shares[i]),
+                el('span', { class: 'share', text: t('poll.share', { n: p.counts[i], pct: shares[i] }) }))))),
+          p.state === 'open' && state.may('poll.close')
+            ? part('close', [], () => el('button', { type: 'button', class: 'small', onclick: () => act(E.POLL_CLOSE, { poll: p.id }) }, t('poll.close')))
+            : null,
+        ]);
+      })
+    : [emptyEntry(t('poll.empty'))]);
+  // One's own vote changes only the label of the ballot's button.
+  for (const p of polls) {
+    const button = list.querySelector(`:scope > [data-key="${Number(p.id)}"] form.ballot button[type=submit]`);
+    const label = t(state.myBallot(p.id)?.length ? 'poll.change' : 'poll.vote');
+    if (button && button.textContent !== label) button.textContent = label;
+  }
 }
 
 /**
