@@ -18,6 +18,8 @@ class Reason(StrEnum):
     MISSING_FIELD = "missing_field"
     BAD_FIELD = "bad_field"
     BAD_NAME = "bad_name"
+    #: The display name reads like that of an invited member, the chair or staff present.
+    NAME_RESERVED = "name_reserved"
     NO_SUCH_ROOM = "no_such_room"
     ROOM_FULL = "room_full"
     BAD_TOKEN = "bad_token"
@@ -28,6 +30,9 @@ class Reason(StrEnum):
     MODEL_UNAVAILABLE = "model_unavailable"
     #: Server-side face tracking is at its capacity (``server_tracking_max``).
     TRACKING_FULL = "tracking_full"
+    #: One client address (an IPv6 /64) holds as many of something as it may (audio
+    #: uplinks or listeners per address); close one first.
+    ADDRESS_LIMIT = "address_limit"
     INTERNAL = "internal"
     #: Cluster mode: the leader could not be reached (it is changing over); try again.
     UNAVAILABLE = "unavailable"

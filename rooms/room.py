@@ -26,6 +26,33 @@ SLOT_LIMIT = 1 << 16
 #: Every field of a participant in constructor order, for the copies a snapshot holds: a
 #: field added later is copied too, and it costs a fifth of ``dataclasses.replace``.
 _participant_fields = attrgetter(*(f.name for f in fields(Participant)))
+#: Roles whose places come out of a room's reserve: those a meeting cannot go on without,
+#: which only staff can grant (an invitation) or hold (a staff login).
+RESERVED_ROLES = frozenset({Role.CHAIR, Role.MEMBER, Role.STAFF, Role.CAPTIONER})
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceLimits:
+    """How a room's capacity is shared out, so that a crowd cannot lock a meeting's own
+    people out of it (docs/security.md, "Reserved places").
+
+    ``reserved`` places are kept for the reserved roles (at most half the capacity): the
+    public, citizens and observers, may hold at most the rest. The public gallery may take
+    at most ``gallery_share`` of the public places, and one client address (an IPv6
+    network) at most ``gallery_per_address`` gallery places of a room (0: no cap).
+    """
+
+    reserved: int = 0
+    gallery_share: float = 1.0
+    gallery_per_address: int = 0
+
+    def public_places(self, capacity: int) -> int:
+        """Places of a room of ``capacity`` the public may hold together."""
+        return capacity - min(self.reserved, capacity // 2)
+
+    def gallery_places(self, capacity: int) -> int:
+        """Places of a room of ``capacity`` its public gallery may hold."""
+        return max(1, int(self.public_places(capacity) * self.gallery_share))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +95,34 @@ class Room:
     def seat_occupants(self) -> dict[str, str]:
         """Seat id → participant id, for occupied seats."""
         return {p.seat: p.id for p in self.participants.values() if p.seat is not None}
+
+    def check_entry(
+        self, limits: PlaceLimits, *, invited: bool, gallery: bool = False,
+        gallery_taken: int = 0, address_taken: int = 0, replacing: str | None = None,
+    ) -> None:
+        """Raise ``room_full`` (or ``address_limit``) if someone may not enter now.
+
+        ``invited``: the person holds an invitation or a staff login: only the room's
+        whole capacity stops them, which the public cannot fill (``limits.reserved``).
+        ``gallery``: they enter the public gallery, of which ``gallery_taken`` places are
+        held, ``address_taken`` of them from their own address. ``replacing``: their own
+        avatar already in this room (a socket joining again), whose place is theirs.
+        """
+        others = [p for pid, p in self.participants.items() if pid != replacing]
+        if len(others) >= self.info.capacity:
+            raise RoomError(Reason.ROOM_FULL, f"room {self.id} is full")
+        if invited:
+            return
+        public = sum(1 for p in others if p.role not in RESERVED_ROLES)
+        if public >= limits.public_places(self.info.capacity):
+            raise RoomError(Reason.ROOM_FULL, f"room {self.id} is full")
+        if not gallery:
+            return
+        if gallery_taken >= limits.gallery_places(self.info.capacity):
+            raise RoomError(Reason.ROOM_FULL, f"the public gallery of {self.id} is full")
+        if limits.gallery_per_address and address_taken >= limits.gallery_per_address:
+            raise RoomError(Reason.ADDRESS_LIMIT,
+                            f"your network holds {address_taken} gallery places of {self.id}")
 
     def _free_seat(self) -> tuple[str, float, float, float] | None:
         taken = self.seat_occupants()

@@ -172,6 +172,34 @@ class Settings:
             metavar="BITS",
         ),
     )
+    reserved_places: int = field(
+        default=30,
+        metadata=_doc(
+            "places of every room kept for the chair, members, captioners and staff (at most "
+            "half its capacity): the public may hold only the rest, so a crowd cannot lock "
+            "the meeting's own people out",
+            "security",
+            metavar="N",
+        ),
+    )
+    gallery_share: float = field(
+        default=0.5,
+        metadata=_doc(
+            "share of a room's public places (capacity minus reserved_places) its public "
+            "gallery may hold, 0 to 1",
+            "security",
+            metavar="SHARE",
+        ),
+    )
+    gallery_per_address: int = field(
+        default=4,
+        metadata=_doc(
+            "public gallery places of one room one client address (IPv6: its "
+            "ipv6_limit_prefix network) may hold (0: no cap; loopback is not counted)",
+            "security",
+            metavar="N",
+        ),
+    )
     flood_disconnect_after: int = field(
         default=200,
         metadata=_doc(
@@ -893,6 +921,11 @@ def _check(settings: Settings) -> None:
         raise HirobaError(Reason.BAD_FIELD, "max_connections_per_address must not be negative")
     if not 1 <= settings.ipv6_limit_prefix <= 128:
         raise HirobaError(Reason.BAD_FIELD, "ipv6_limit_prefix must be 1 to 128")
+    if settings.reserved_places < 0 or settings.gallery_per_address < 0:
+        raise HirobaError(Reason.BAD_FIELD, "reserved_places and gallery_per_address must not "
+                          "be negative")
+    if not 0 < settings.gallery_share <= 1:
+        raise HirobaError(Reason.BAD_FIELD, "gallery_share must be above 0, at most 1")
     if not settings.staff_login_attempts_per_minute > 0:
         raise HirobaError(Reason.BAD_FIELD, "staff_login_attempts_per_minute must be positive")
     if settings.staff_login_account_failures < 1:

@@ -46,12 +46,12 @@ from moderation.wordfilter import DEFAULT_LIST_DIR, DEFAULT_LIST_FILES, WordFilt
 from rooms.appearance import AvatarStyle
 from rooms.errors import HirobaError, Reason, RoomError
 from rooms.model import Role
-from rooms.room import Room
+from rooms.room import PlaceLimits, Room
 from server.common.periodic import Periodic
 from server.config.settings import Settings
 from server.meetings import views
 from server.meetings.broadcast import Broadcaster
-from server.meetings.seats import Seat, Seats
+from server.meetings.seats import Seat, Seats, address_key, refuse_reserved_name
 from server.meetings.store import MeetingStore, Write, writes_for
 from server.sockets.hub import Hub, Session, new_participant_id
 from server.staff.auth import AccountBackoff, StaffAuth, StaffIdentity
@@ -240,8 +240,9 @@ class MeetingService:
         """Identify the person, enter the room's meeting, leave any previous seat.
 
         Raises ``banned``, ``bad_token``, ``code_required``, ``bad_code``, ``room_full``,
-        ``session_expired``. The returned entry says whether they wait in the lobby; if not,
-        the caller puts the avatar into the room (:meth:`welcome` completes the ack).
+        ``address_limit``, ``name_reserved``, ``session_expired``. The returned entry says
+        whether they wait in the lobby; if not, the caller puts the avatar into the room
+        (:meth:`welcome` completes the ack).
         """
         meeting = self.meeting(room.id)
         if device is not None and not is_device_token(device):
@@ -264,9 +265,17 @@ class MeetingService:
                        else None)
         place = meeting.place_for(role, gallery=gallery, admitted_at=admitted_at,
                                   device=device, account=account)
-        present = 1 if session.room == room.id else 0
-        if place is not Place.LOBBY and len(room.participants) - present >= room.info.capacity:
-            raise RoomError(Reason.ROOM_FULL, f"room {room.id} is full")
+        # Invited people and staff have places kept for them and names no one may imitate;
+        # the gallery has a quota of its own, and one address only a few of its places.
+        invited = grant is not None or staff
+        if not invited:
+            refuse_reserved_name(name, meeting.people.values())
+        address = address_key(session.address, self.settings.ipv6_limit_prefix)
+        self.seats.check_entry(
+            room, PlaceLimits(self.settings.reserved_places, self.settings.gallery_share,
+                              self.settings.gallery_per_address),
+            sid=session.sid, place=place, invited=invited, address=address,
+            replacing=session.pid if session.room == room.id else None)
         pid = claim.pid if claim is not None else new_participant_id()
         if pid in meeting.people:
             # Still seated from a socket that went away (its node stopped): that seat ends.
@@ -284,7 +293,8 @@ class MeetingService:
         joined = happened[0]
         assert isinstance(joined, Joined)
         seat = Seat(session.sid, room.id, pid, name, role, Place(joined.person.place), device,
-                    account, style=style, lang=lang, session_key=session_key, checked_at=now)
+                    account, style=style, lang=lang, session_key=session_key, checked_at=now,
+                    address=address)
         await self._take(seat, now)
         await self.commit(room.id, happened, extra_writes=extra)
         if seat.place is not Place.LOBBY:
