@@ -184,7 +184,8 @@ def bind_sockets(
     """Every socket-facing component registers its events the one way, ``bind(register)``
     (server/sockets/registry.py)."""
     api = SocketApi(sio, parts.hub, parts.meetings, parts.motion, join_extras)
-    register = registrar(sio, parts.hub)
+    # Every event of a staff seat first has its login checked (issue 14, finding 4).
+    register = parts.meetings.vetted(registrar(sio, parts.hub))
     for part in (api, MeetingApi(parts.meetings), parts.recordings, parts.tracking,
                  parts.motion, parts.audio):
         part.bind(register)

@@ -6,6 +6,9 @@
   behind the socket API's rate limits and error acks. Who may publish is the policy's
   ``audio.publish`` row (moderation/policy.py): anyone but observers and captioners in the
   plaza, only the audible (floor holder, chairs, staff) elsewhere, nobody muted.
+- A staff seat's audio events, like all its events, first have its login checked
+  (``MeetingService.vetted``; on a cluster leader, :meth:`AudioApi.serve_grant`): a
+  disabled account's ``audio:publish`` is refused ``session_expired``.
 - Every committed meeting change re-reads the room's speakers (``Hub.speakers``) and
   closes the microphone of anyone the policy no longer lets speak (floor ended, muted):
   their browser stops sending at once, and is told with ``audio:closed``.
@@ -258,6 +261,10 @@ class AudioApi:
 
     async def serve_grant(self, session: Session, op: str) -> Ack:
         """Leader: may the socket (on another node) do ``op``; registers its peers."""
+        if not op.startswith("close:"):
+            # The edge's registry vouched with the edge's seats (none): the staff login
+            # check happens here, where the seat is (issue 14, finding 4).
+            await self.meetings.vouch(session)
         room, pid = self.hub.joined_room(session)
         if op == "publish":
             self.meetings.meeting(room.id).require(pid, Action.AUDIO_PUBLISH,
