@@ -57,6 +57,8 @@ const meeting = new MeetingUi({
     join.showError(message);
   },
   announce: (text) => announcer.say(text),
+  // the floor holder's role for the banner's badge (the floor view names only the person)
+  roleOf: (pid) => (pid ? participants.get(pid)?.role ?? null : null),
 });
 const join = new JoinScreen(doJoin, setLang);
 const hud = new Hud({
@@ -364,6 +366,15 @@ function drawFaces(now) {
   }
 }
 
+/** Where the own avatar's chest is drawn on the screen (framing checks in the e2e tests). */
+function selfOnScreen() {
+  const r = rendered.get(participants.selfId);
+  if (!r) return null;
+  const v = plaza.camera.position.clone().set(r.x, plaza.floorAt(r.x, r.z) + 1.1, r.z).project(plaza.camera);
+  const c = $('scene').getBoundingClientRect();
+  return { x: Math.round(((v.x + 1) / 2) * c.width), y: Math.round(((1 - v.y) / 2) * c.height) };
+}
+
 const FACE_KEYS = ['eyeBlinkLeft', 'eyeBlinkRight', 'jawOpen', 'mouthSmileLeft', 'mouthSmileRight', 'browInnerUp', 'mouthPucker'];
 
 /** Head angles as drawn (degrees) and a few key weights of the pose drawn, if any. */
@@ -393,6 +404,7 @@ window.hiroba = {
       tracking: tracking ? { ...tracking.status, fps: tracking.fps, sent: tracking.sent, blocked: tracking.blocked } : null,
       motion: link ? { transport: link.transport, ready: link.ready } : null,
       render: running && plaza ? plaza.renderStats : null, // {calls, triangles, near, mid, far, drawn, pixelRatio}
+      selfOnScreen: running && plaza ? selfOnScreen() : null, // {x, y} of the own avatar's chest, CSS px
       audio: voice ? voice.state() : { listening: false, publishing: false, slots: [], level: 0, active: [] },
     };
   },

@@ -1,15 +1,16 @@
 /**
- * The meeting board over the stage: the current agenda item, who has the floor with the
- * countdown, and the latest caption, drawn on a canvas texture above the backdrop so that
- * everyone in the plaza sees them. Redrawn only when a text changes (about once a second
- * while a countdown runs).
+ * The meeting board over the stage: scenery, like the sign in a council chamber, showing
+ * the open agenda item's title on a canvas texture above the backdrop. The speaker, the
+ * countdown and captions are deliberately not here: they have one readable place on the
+ * screen (the banner and the captions bar), not two (issue 15, defect 6). Redrawn only
+ * when the title changes.
  */
 import * as THREE from 'three';
 import { STAGE_HEIGHT } from './world.js';
 import { FONT_STACK } from './textures.js';
 
 const W = 1024;
-const H = 288;
+const H = 160;
 
 export class StageBoard {
   constructor(scene, room) {
@@ -29,18 +30,17 @@ export class StageBoard {
     this.mesh.position.set(st.x, STAGE_HEIGHT + 3.35 + (width * H) / W / 2, st.z - st.depth / 2 - 0.05);
     this.mesh.name = 'meeting-board';
     scene.add(this.mesh);
-    this.key = '';
+    this.key = null;
     this.update({});
   }
 
-  /** @param {{agenda?: string, floor?: string, caption?: string, over?: boolean}} texts */
-  update({ agenda = '', floor = '', caption = '', over = false }) {
-    const key = JSON.stringify([agenda, floor, caption, over]);
-    if (key === this.key) return;
-    this.key = key;
+  /** @param {{agenda?: string}} texts the open item's title ('' hides the board) */
+  update({ agenda = '' }) {
+    if (agenda === this.key) return;
+    this.key = agenda;
     const g = this.canvas.getContext('2d');
     g.clearRect(0, 0, W, H);
-    this.mesh.visible = !!(agenda || floor || caption);
+    this.mesh.visible = !!agenda;
     if (!this.mesh.visible) return;
     g.fillStyle = 'rgba(17, 24, 39, 0.82)';
     g.beginPath();
@@ -54,9 +54,7 @@ export class StageBoard {
       g.fillStyle = color;
       g.fillText(text, 32, y, W - 64);
     };
-    line(agenda, 56, 44, '#e5e7eb');
-    line(floor, 140, 60, over ? '#fca5a5' : '#fde68a');
-    line(caption, 226, 44, '#ffffff');
+    line(agenda, H / 2, 64, '#f9fafb');
     this.texture.needsUpdate = true;
   }
 

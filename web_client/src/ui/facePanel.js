@@ -2,7 +2,7 @@
  * The face-tracking controls in the HUD: an on/off button, the consent to send the
  * camera to the server (only where the server offers it), and the mode in use.
  */
-import { t } from '../i18n.js';
+import { i18n, t } from '../i18n.js';
 import { store } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
@@ -29,6 +29,8 @@ export class FacePanel {
       store.set(CONSENT_KEY, this.allow ? 'yes' : 'no');
       this.h.onAllowServer(this.allow);
     });
+    // the status line is text made here, not data-i18n: redraw it in a new language
+    i18n.onChange(() => this.render());
   }
 
   /** Show the consent box only to those the server offers server-side tracking. */

@@ -17,8 +17,11 @@ import { ChatAnnouncer } from './announcer.js';
 import { reasonText } from './join.js';
 import * as V from './meetingViews.js';
 import { RecordingBadge } from './recordingBadge.js';
+import { Captions } from './captions.js';
 
-const TABS = ['floor', 'chat', 'opinions', 'questions', 'polls', 'chair'];
+const TABS = ['floor', 'chat', 'opinions', 'questions', 'polls', 'captions', 'chair'];
+/** Stored once the first-time pointer to the meeting panel was dismissed. */
+const HINT_KEY = 'hiroba.meetingHint';
 /** Seconds the chair's "extend" adds. */
 const EXTEND_SECONDS = 60;
 /**
@@ -52,6 +55,8 @@ export class MeetingUi {
     this.board = null;
     this.timer = null;
     this.recording = new RecordingBadge();
+    this.captions = new Captions({ onHistory: () => this.#showCaptionLog() });
+    this.revealOpinion = null; // id of an opinion just posted, to scroll into view once drawn
     this.chatLive = new ChatAnnouncer((text) => this.hooks.announce?.(text));
     this.#wire();
     i18n.onChange(() => this.render());
@@ -109,6 +114,8 @@ export class MeetingUi {
     this.recording.set(null);
     byId('meeting').hidden = true;
     byId('meeting-panel').hidden = true;
+    byId('meeting-hint').hidden = true;
+    this.captions.clear(); // a caption must not follow the person into another room
     clearInterval(this.timer);
     this.timer = null;
     this.#disposeBoard();
@@ -124,7 +131,39 @@ export class MeetingUi {
     this.#select(this.state.may('floor.give') ? 'chair' : 'floor');
     clearInterval(this.timer);
     this.timer = setInterval(() => this.#tick(), 250);
+    this.captions.clear();
     this.render();
+    this.#offerHint();
+  }
+
+  /** First time in a meeting, panel closed: point at the panel, say it, until dismissed. */
+  #offerHint() {
+    const hint = byId('meeting-hint');
+    hint.hidden = store.get(HINT_KEY) === 'yes' || !byId('meeting-panel').hidden;
+    if (!hint.hidden) this.hooks.announce?.(t('hint.meetingPanel'));
+  }
+
+  #dismissHint() {
+    if (byId('meeting-hint').hidden) return;
+    byId('meeting-hint').hidden = true;
+    store.set(HINT_KEY, 'yes');
+  }
+
+  /** The captions history, one tap from the captions bar. */
+  #showCaptionLog() {
+    this.#setPanel(true);
+    this.#select('captions');
+    byId('tab-captions').focus({ preventScroll: true });
+    byId('captions-log').lastElementChild?.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** The opinion just posted: its card fully in view, once it is drawn. */
+  #revealPosted() {
+    if (this.revealOpinion == null) return;
+    const card = byId('opinion-list').querySelector(`[data-id="${Number(this.revealOpinion)}"]`);
+    if (!card || byId('panel-opinions').hidden) return;
+    this.revealOpinion = null;
+    card.scrollIntoView({ block: 'nearest' });
   }
 
   #disposeBoard() {
@@ -170,6 +209,10 @@ export class MeetingUi {
   #wire() {
     const act = (...a) => this.act(...a);
     byId('meeting-toggle').addEventListener('click', () => this.#setPanel(byId('meeting-panel').hidden));
+    byId('meeting-hint-ok').addEventListener('click', () => {
+      this.#dismissHint();
+      byId('meeting-toggle').focus();
+    });
     // Escape closes the panel and gives the focus back to the button that opens it.
     byId('meeting-panel').addEventListener('keydown', (e) => {
       if (e.key !== 'Escape' || e.defaultPrevented) return;
@@ -201,7 +244,17 @@ export class MeetingUi {
       const text = byId('opinion-text').value.trim();
       if (!text) return;
       const category = byId('opinion-category').value || undefined;
-      if (await act(E.OPINION_SUBMIT, { text, category }, t('opinion.thanks'))) byId('opinion-text').value = '';
+      byId('opinion-status').textContent = '';
+      // the visible role="status" line is the confirmation (said once, not also by hooks.announce)
+      if (await act(E.OPINION_SUBMIT, { text, category })) {
+        byId('opinion-text').value = '';
+        byId('opinion-status').textContent = t('opinion.thanks');
+        this.revealOpinion = [...this.mine].at(-1) ?? null;
+        this.#revealPosted();
+      }
+    });
+    byId('opinion-text').addEventListener('input', () => {
+      byId('opinion-status').textContent = '';
     });
     byId('question-form').addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -224,6 +277,7 @@ export class MeetingUi {
   }
 
   #setPanel(open) {
+    if (open) this.#dismissHint();
     byId('meeting-panel').hidden = !open;
     const toggle = byId('meeting-toggle');
     toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
@@ -289,8 +343,7 @@ export class MeetingUi {
         this.chatLive.add(item.author_name, item.text, item.author_role);
       }
     } else if (what === 'captions') {
-      V.renderCaptions(this.state);
-      this.#drawBoard();
+      this.captions.show(this.state);
     } else if (what) this.render();
   }
 
@@ -367,16 +420,20 @@ export class MeetingUi {
 
   #tick() {
     if (!this.state.active) return;
-    V.renderBanner(this.state);
+    // one clock for the banner and the panel's agenda: they never disagree
+    const now = Date.now();
+    V.renderBanner(this.state, now, this.hooks.roleOf);
+    V.tickAgenda(this.state, now);
     if (!byId('tab-chair').hidden && !byId('panel-chair').hidden) V.renderChair(this.state, (...a) => this.act(...a));
     this.#drawBoard();
   }
 
+  /** The 3D board is scenery: the open item's title over the stage. The speaker and the
+   * countdown are in the banner only (issue 15, defect 6: not shown twice). */
   #drawBoard() {
     if (!this.board || !this.state.active) return;
-    const b = V.bannerTexts(this.state);
-    const caption = this.state.captions.at(-1)?.text || '';
-    this.board.update({ agenda: b.agenda, floor: b.floor, caption, over: b.over || b.overtime });
+    const cur = this.state.currentItem();
+    this.board.update({ agenda: cur ? cur.item.title : '' });
   }
 
   /**
@@ -409,14 +466,17 @@ export class MeetingUi {
     byId('tab-chair').hidden = !this.state.may('floor.give');
     byId('plaza-caption-form').hidden = !this.state.may('caption.post');
     if (this.tab === 'chair' && byId('tab-chair').hidden) this.#select('floor');
-    V.renderBanner(this.state);
+    const now = Date.now();
+    V.renderBanner(this.state, now, this.hooks.roleOf);
     V.renderFloor(this.state, act);
+    V.tickAgenda(this.state, now);
     V.renderChat(this.state, act);
     V.renderOpinions(this.state, act, this.mine);
     V.renderQuestions(this.state, act);
     V.renderPolls(this.state, act);
-    V.renderCaptions(this.state);
+    this.captions.show(this.state);
     this.#drawBoard();
+    this.#revealPosted();
   }
 
   /** For tests and debugging (window.hiroba.meeting()). */

@@ -36,14 +36,51 @@ export function bannerTexts(state, nowMs = Date.now()) {
   return { agenda, floor, overtime: !!c?.overtime, over: !!cur?.over };
 }
 
-export function renderBanner(state, nowMs = Date.now()) {
+/**
+ * The one visible place for the agenda item and the speaker's countdown. `roleOf(pid)`
+ * names the speaker's role: anyone but a citizen gets a badge (委員長, 委員, 事務局...).
+ */
+export function renderBanner(state, nowMs = Date.now(), roleOf = () => null) {
   const b = bannerTexts(state, nowMs);
   byId('agenda-now').textContent = b.agenda;
   byId('agenda-now').classList.toggle('over', b.over);
-  byId('floor-now').textContent = b.floor;
+  const role = b.floor ? roleOf(state.floor?.holder) : null;
+  const badge = byId('floor-role');
+  const roleText = role && role !== 'citizen' ? t(`role.${role}`) : '';
+  if (badge.textContent !== roleText) badge.textContent = roleText;
+  badge.hidden = !roleText;
+  if (byId('floor-text').textContent !== b.floor) byId('floor-text').textContent = b.floor;
   byId('floor-now').classList.toggle('over', b.overtime);
   byId('floor-banner').hidden = !b.agenda && !b.floor;
   return b;
+}
+
+/** Move the open item's clock in the panel's agenda lists, from the banner's `nowMs`. */
+export function tickAgenda(state, nowMs) {
+  const cur = state.currentItem(nowMs);
+  if (!cur) return;
+  for (const id of ['agenda-list', 'chair-agenda']) {
+    const clock = byId(id).querySelector('[aria-current="true"] .clock');
+    const text = itemClock(cur.spent, cur.item.planned);
+    if (clock && clock.textContent !== text) clock.textContent = text;
+  }
+}
+
+/**
+ * An opinion category as shown: a server-sent translation (`{value, label: {ja, en...}}`),
+ * else the built-in default categories through i18n (`category.<ja name>`), else as sent.
+ */
+export function categoryValue(c) {
+  return c && typeof c === 'object' ? String(c.value ?? c.id ?? i18n.pick(c.label)) : String(c ?? '');
+}
+
+export function categoryLabel(c, categories = []) {
+  if (!c) return t('opinion.noCategory');
+  const known = categories.find((x) => x && typeof x === 'object' && categoryValue(x) === c);
+  if (typeof c === 'object' || known) return i18n.pick((typeof c === 'object' ? c : known).label ?? c);
+  const key = `category.${c}`;
+  const out = t(key);
+  return out === key ? c : out;
 }
 
 export function renderFloor(state, act) {
@@ -66,7 +103,7 @@ export function renderFloor(state, act) {
     JSON.stringify([queue, state.self?.pid, i18n.lang]),
     () => queue.length
       ? queue.map((w, i) =>
-          el('li', { class: w.pid === state.self?.pid ? 'me' : null }, `${i + 1}. `, w.name,
+          el('li', { class: w.pid === state.self?.pid ? 'me' : null }, `${i + 1}. `, nameWithRole(w.name, w.role, 'name'),
             w.pid === state.self?.pid ? ` (${t('floor.you')})` : ''),
         )
       : [el('li', { class: 'empty', text: t('floor.queueEmpty') })],
@@ -220,8 +257,8 @@ export function renderOpinions(state, act, mine) {
   const select = byId('opinion-category');
   const keep = select.value;
   const cats = state.categories.length ? state.categories : [''];
-  if (fillKeyed(select, sigOf(cats), () => cats.map((c) => el('option', { value: c }, c || t('opinion.noCategory'))))) {
-    if (cats.includes(keep)) select.value = keep;
+  if (fillKeyed(select, sigOf(cats), () => cats.map((c) => el('option', { value: categoryValue(c) }, categoryLabel(c))))) {
+    if (cats.some((c) => categoryValue(c) === keep)) select.value = keep;
   }
   byId('opinion-submit').disabled = state.muted;
   const ops = state.opinionsRanked();
@@ -231,7 +268,7 @@ export function renderOpinions(state, act, mine) {
         const own = mine.has(o.id);
         return card(o.id, 'card', [
           part('meta', [o.category, o.status, o.author_name, o.author_role], () => el('p', { class: 'meta' },
-            o.category ? el('span', { class: 'badge', text: o.category }) : null,
+            o.category ? el('span', { class: 'badge', text: categoryLabel(o.category, state.categories) }) : null,
             el('span', { class: 'badge status', text: t(`opinion.status.${o.status}`) }),
             nameWithRole(o.author_name, o.author_role, 'author'))),
           part('text', [o.text], () => el('p', { class: 'text', text: o.text })),

@@ -3,7 +3,7 @@
  * is asked for only when the person presses the button, and stops when they press it
  * again, leave, or the server ends it (the floor ended, muted).
  */
-import { t } from '../i18n.js';
+import { i18n, t } from '../i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -40,6 +40,7 @@ export class VoicePanel {
     this.on = false;
     this.status = 'off';
     $('voice-toggle').addEventListener('click', () => this.#toggle());
+    i18n.onChange(() => this.render()); // the status line is made here: redraw it in a new language
   }
 
   async #toggle() {
