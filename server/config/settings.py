@@ -315,6 +315,16 @@ class Settings:
             metavar="SECONDS",
         ),
     )
+    staff_recheck_seconds: float = field(
+        default=5.0,
+        metadata=_doc(
+            "how often every open staff socket (console or staff avatar) has its login "
+            "checked again, so that a disabled account or an ended session loses its "
+            "sockets (0.05 to 5)",
+            "security",
+            metavar="SECONDS",
+        ),
+    )
     model_path: Path | None = field(
         default=None,
         metadata=_doc(
@@ -930,6 +940,9 @@ def _check(settings: Settings) -> None:
         raise HirobaError(Reason.BAD_FIELD, "staff_login_attempts_per_minute must be positive")
     if settings.staff_login_account_failures < 1:
         raise HirobaError(Reason.BAD_FIELD, "staff_login_account_failures must be at least 1")
+    if not 0.05 <= settings.staff_recheck_seconds <= 5:
+        # docs/security.md promises "at least every 5 s".
+        raise HirobaError(Reason.BAD_FIELD, "staff_recheck_seconds must be 0.05 to 5")
     if not 0 < settings.staff_login_account_backoff_max <= settings.staff_login_account_window:
         raise HirobaError(Reason.BAD_FIELD, "staff_login_account_backoff_max must be positive "
                           "and at most staff_login_account_window")

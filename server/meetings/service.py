@@ -9,6 +9,15 @@ thread, then tells the room (``meeting:event``, ``meeting:floor``, ``meeting:age
 its staff (``meeting:staff``) and the people concerned (``meeting:notice``,
 ``meeting:admitted``). Time-driven changes (floor expiry, auto-mute, agenda overrun,
 sanction expiry) come from :meth:`MeetingService.tick`, a few times a second.
+
+A staff seat (a console, or an avatar that joined with staff rights) acts under a login
+session. :meth:`MeetingService.recheck_staff` checks every such login against the store
+every ``staff_recheck_seconds`` (at most 5 s): an account disabled by the staff CLI (another
+process) or a session that ended loses all its seats, its staff socket.io rooms and its
+sockets at once. Every socket event of a staff seat passes :meth:`MeetingService.vouch`
+first (:meth:`MeetingService.vetted` wraps the registry), which checks the login afresh
+(position and pose uploads: when the last check is older than the interval), so a
+privileged event is refused ``session_expired`` before it acts.
 """
 
 from __future__ import annotations
@@ -44,7 +53,7 @@ from moderation.sanctions import (
 from moderation.sessions import IDLE_SECONDS
 from moderation.wordfilter import DEFAULT_LIST_DIR, DEFAULT_LIST_FILES, WordFilter, parse_word_list
 from rooms.appearance import AvatarStyle
-from rooms.errors import HirobaError, Reason, RoomError
+from rooms.errors import HirobaError, PermissionDenied, Reason, RoomError
 from rooms.model import Role
 from rooms.room import PlaceLimits, Room
 from server.common.periodic import Periodic
@@ -54,6 +63,14 @@ from server.meetings.broadcast import Broadcaster
 from server.meetings.seats import Seat, Seats, address_key, refuse_reserved_name
 from server.meetings.store import MeetingStore, Write, writes_for
 from server.sockets.hub import Hub, Session, new_participant_id
+from server.sockets.registry import (
+    BucketOf,
+    Handler,
+    Register,
+    events_bucket,
+    moves_bucket,
+    poses_bucket,
+)
 from server.staff.auth import AccountBackoff, StaffAuth, StaffIdentity
 from server.staff.store import StaffStore
 from server.storage.store import SQLiteStore
@@ -62,8 +79,11 @@ log = logging.getLogger(__name__)
 
 #: Meeting ticks per second: floor expiry and auto-mute land within 1/TICK_HZ seconds.
 TICK_HZ = 4.0
-#: How often a console's login session is checked again while it acts (seconds).
+#: The longest a staff seat's login goes unchecked (the default and the largest
+#: ``staff_recheck_seconds``; docs/security.md promises it).
 SESSION_RECHECK_SECONDS = 5.0
+#: Uploads too frequent for a store read each: the periodic recheck covers them.
+_FREQUENT: tuple[BucketOf, ...] = (moves_bucket, poses_bucket)
 #: Causes of leaving after which the server sends the person away.
 EJECTED = frozenset({"refused", "removed", "banned"})
 _INSERT_REDEMPTION = (
@@ -132,6 +152,9 @@ class MeetingService:
         #: admission from the lobby): a cluster keeps it where the socket is.
         self.resume_listeners: list[Callable[[str, str], None]] = []
         self._ticker = Periodic("meeting-tick", TICK_HZ, self.tick)
+        #: The periodic recheck of every staff seat's login (:meth:`recheck_staff`).
+        self.rechecker = Periodic("staff-recheck", 1.0 / settings.staff_recheck_seconds,
+                                   self.recheck_staff)
         self._purged_at = 0.0
 
     # -- start and stop ---------------------------------------------------------------
@@ -178,9 +201,11 @@ class MeetingService:
 
     def start(self) -> None:
         self._ticker.start()
+        self.rechecker.start()
 
     async def stop(self) -> None:
         await self._ticker.stop()
+        await self.rechecker.stop()
 
     async def tick(self) -> None:
         """Time-driven changes of every meeting, and expired sanctions."""
@@ -208,18 +233,72 @@ class MeetingService:
 
     async def acting(self, session: Session) -> tuple[Seat, Meeting]:
         """The seat a socket acts from; a console's login must still be valid."""
+        await self.vouch(session, fresh=False)
         seat = self.seats.get(session.sid)
         if seat is None:
             raise RoomError(Reason.NOT_JOINED, "join a room first")
-        now = self.clock()
-        if seat.session_key is not None and now - seat.checked_at >= SESSION_RECHECK_SECONDS:
-            try:
-                await self.auth.identify_key(seat.session_key, now)
-            except HirobaError:
-                await self.leave(session.sid)
-                raise
-            seat.checked_at = now
         return seat, self.meeting(seat.room)
+
+    # -- staff logins of open sockets -------------------------------------------------
+
+    async def _login_holds(self, key: str, now: float) -> bool:
+        """Whether the login session ``key`` is still valid (its account enabled); marks
+        its seats checked. A store failure is raised (the event is refused ``internal``;
+        the periodic recheck logs it and tries again)."""
+        try:
+            await self.auth.identify_key(key, now)
+        except HirobaError:
+            return False
+        for seat in self.seats:
+            if seat.session_key == key:
+                seat.checked_at = now
+        return True
+
+    async def vouch(self, session: Session, *, fresh: bool = True) -> None:
+        """Refuse (``session_expired``) an event from a staff seat whose login has ended or
+        whose account was disabled, before it acts; the login's other sockets are sent
+        away and this one loses its seat (its ack tells the page to log in again).
+        ``fresh``: check the store now; else only if the last check is older than
+        ``staff_recheck_seconds``. Seats without a staff login pass at once."""
+        seat = self.seats.get(session.sid)
+        if seat is None or seat.session_key is None:
+            return
+        now = self.clock()
+        if not fresh and now - seat.checked_at < self.settings.staff_recheck_seconds:
+            return
+        if await self._login_holds(seat.session_key, now):
+            return
+        log.info("staff %s: login ended or account disabled; its sockets lose their seats",
+                 seat.account)
+        await self.end_staff_session(seat.session_key, keep=session.sid)
+        raise PermissionDenied(Reason.SESSION_EXPIRED, "your staff login has ended; log in "
+                               "again")
+
+    def vetted(self, register: Register) -> Register:
+        """``register`` with :meth:`vouch` before every handler: the one check every socket
+        event of a staff seat passes (meetings, recording, audio, tracking, motion)."""
+
+        def register_vetted(event: str, handler: Handler,
+                            bucket_of: BucketOf = events_bucket) -> None:
+            fresh = bucket_of not in _FREQUENT
+
+            async def vetted_handler(session: Session, payload: object) -> dict[str, Any]:
+                await self.vouch(session, fresh=fresh)
+                return await handler(session, payload)
+
+            register(event, vetted_handler, bucket_of)
+
+        return register_vetted
+
+    async def recheck_staff(self) -> None:
+        """The periodic task (every ``staff_recheck_seconds``): every staff seat's login,
+        in every room, checked against the store; the seats of a failed one leave their
+        meetings and staff rooms and are disconnected."""
+        now = self.clock()
+        for key in {s.session_key for s in self.seats if s.session_key is not None}:
+            if not await self._login_holds(key, now):
+                ended = await self.end_staff_session(key)
+                log.info("staff login ended or account disabled: %d sockets sent away", ended)
 
     def _cookie(self, sid: str) -> str | None:
         environ = self.sio.get_environ(sid) or {}
@@ -377,14 +456,17 @@ class MeetingService:
         await self.out.leave(sid, seat.room)
         await self.commit(seat.room, self.meeting(seat.room).leave(seat.pid, self.clock()))
 
-    async def end_staff_session(self, key: str) -> int:
-        """A staff login ended here (logout): its sockets leave their meetings and are
-        disconnected now, not at their next recheck (:meth:`acting`). Their pages reconnect
-        and are told ``session_expired``. Returns how many sockets were sent away."""
+    async def end_staff_session(self, key: str, *, keep: str | None = None) -> int:
+        """A staff login ended (logout here, or found by :meth:`recheck_staff` or
+        :meth:`vouch`): its sockets leave their meetings and staff rooms and are
+        disconnected now. Their pages reconnect and are told ``session_expired``. The
+        socket ``keep`` (whose event found it) only loses its seat, so that its ack
+        arrives. Returns how many sockets lost a seat."""
         ended = [seat for seat in self.seats if seat.session_key == key]
         for seat in ended:
             await self.leave(seat.sid)
-            await self.out.disconnect(seat.sid)
+            if seat.sid != keep:
+                await self.out.disconnect(seat.sid)
         return len(ended)
 
     # -- after an operation -----------------------------------------------------------
