@@ -97,7 +97,8 @@ js-test: setup
 	cd web_client && npm test --silent
 
 test: setup-test lint js-test
-	$(BIN)/pytest
+	# --durations: the suite must stay under 20 minutes; the log names what to speed up.
+	$(BIN)/pytest --durations=25
 
 unit: setup-test
 	$(BIN)/pytest tests/unit
