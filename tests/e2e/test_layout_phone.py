@@ -32,7 +32,8 @@ COVERED = """() => {
     : e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : '')
       + '(' + (e.textContent || e.getAttribute('aria-label') || '').trim().slice(0, 20) + ')';
   // controls, plus the joystick and the status lines a speaker must be able to read
-  const sel = 'button, input, select, textarea, summary, a[href], #joystick, #voice-status, #face-status, #recording-badge';
+  const sel = 'button, input, select, textarea, summary, a[href], '
+    + '#joystick, #voice-status, #face-status, #recording-badge';
   for (const e of document.querySelectorAll(sel)) {
     if (e.closest('[hidden]') || e.type === 'hidden') continue;
     const r = e.getBoundingClientRect();
@@ -87,7 +88,8 @@ async def check(page: Page, label: str, problems: dict[str, list[str]]) -> None:
             problems[key] = found
 
 
-async def run_states(browser: Browser, server: Any, who: str, context: dict[str, Any]) -> dict[str, list[str]]:
+async def run_states(browser: Browser, server: Any, who: str,
+                     context: dict[str, Any]) -> dict[str, list[str]]:
     await add_staff(server)
     made: list[Client] = []
     staff = await console(server, made, COMMITTEE)
@@ -120,11 +122,13 @@ async def run_states(browser: Browser, server: Any, who: str, context: dict[str,
             " document.querySelector('#agenda-list [aria-current=\"true\"] .clock').textContent]")
         assert clocks[1] in clocks[0], clocks
 
-        await staff.act("caption:post", {"text": "ただいまから委員会を開会します。本日の議題は三件です。"})
+        await staff.act("caption:post",
+                        {"text": "ただいまから委員会を開会します。本日の議題は三件です。"})
         await page.wait_for_function("() => window.hiroba.meeting().captions.length > 0")
         await check(page, f"{who}-caption", problems)
 
-        await staff.act("poll:create", {"question": "開催時間は適切ですか?", "options": ["はい", "いいえ"]})
+        await staff.act("poll:create",
+                        {"question": "開催時間は適切ですか?", "options": ["はい", "いいえ"]})
         await page.wait_for_function("() => window.hiroba.meeting().polls.length > 0")
         if await page.is_hidden("#meeting-panel"):
             await page.click("#meeting-toggle")
