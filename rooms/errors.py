@@ -30,6 +30,9 @@ class Reason(StrEnum):
     MODEL_UNAVAILABLE = "model_unavailable"
     #: Server-side face tracking is at its capacity (``server_tracking_max``).
     TRACKING_FULL = "tracking_full"
+    #: The node holds as many microphones or WebRTC listeners as it may
+    #: (``audio_max_uplinks`` / ``audio_max_listeners``); try again later.
+    AUDIO_FULL = "audio_full"
     #: One client address (an IPv6 /64) holds as many of something as it may (audio
     #: uplinks or listeners per address); close one first.
     ADDRESS_LIMIT = "address_limit"

@@ -116,6 +116,9 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         port=free_port(),
         tick_hz=10.0,
+        # Tests negotiate many peers on one socket in a second; the offer budget itself
+        # (offers_per_second) is tested at its defaults in test_audio_budget.py.
+        offers_burst=1000.0,
         # The tests meet in the demo's plaza, consultation and committee: asked for, as
         # `make run` asks (a city's server starts without them).
         seed_demo=True,

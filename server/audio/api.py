@@ -15,6 +15,14 @@
 - Plaza positions go to proximity routing ``audio_positions_hz`` times a second.
 - ``audio:slots`` (to one listener) and ``audio:active`` (to the room) are sent in the
   order the plane reported them, by one sender task.
+- Offers spend the socket's offer budget (``offers_per_second``), not the control
+  events', before anything of them is read; a node holds at most ``audio_max_uplinks``
+  microphones and ``audio_max_listeners`` listener peers, one client address (IPv6: its
+  ``ipv6_limit_prefix`` network) ``audio_uplinks_per_address`` / ``audio_listeners_per_address``
+  of them (loopback uncounted, as for sockets: a proxy on this host). Those who may walk
+  onto the stage (members, the chair, staff) are counted but never refused: a crowd in the
+  plaza must not silence a meeting. Refusals (``audio_full``, ``address_limit``) are
+  counted for /metrics (issue 14, finding 9).
 """
 
 from __future__ import annotations
@@ -42,13 +50,14 @@ from server.audio.plane import (
     RoomMode,
     audio_mlines,
 )
+from server.common.networks import is_loopback, limit_key
 from server.common.periodic import Periodic
 from server.config.settings import Settings
 from server.meetings.service import MeetingService
 from server.rtc.ice import rtc_configuration, screen_candidates
 from server.sockets import events
 from server.sockets.hub import Hub, Session
-from server.sockets.registry import Register
+from server.sockets.registry import Register, offers_bucket
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +153,10 @@ class AudioApi:
 
     def bind(self, register: Register) -> None:
         """Register the socket events behind the guard."""
-        register(events.AUDIO_PUBLISH, self.publish)
-        register(events.AUDIO_LISTEN, self.listen)
+        # Offers spend their own budget (offers_per_second), checked before the payload
+        # is read: each builds a peer connection (issue 14, finding 9).
+        register(events.AUDIO_PUBLISH, self.publish, bucket_of=offers_bucket)
+        register(events.AUDIO_LISTEN, self.listen, bucket_of=offers_bucket)
         register(events.AUDIO_CLOSE, self.close)
 
     def use_cluster(self, hooks: ClusterAudioHooks | None) -> None:
@@ -189,6 +200,8 @@ class AudioApi:
             meeting = self.meetings.meeting(room.id)
             meeting.require(pid, Action.AUDIO_PUBLISH, self.meetings.clock())
         self._ensure_mode(room)
+        self._admit(session, room, pid, self.publishing, self.settings.audio_max_uplinks,
+                    self.settings.audio_uplinks_per_address, "microphones")
         self.publishing[pid] = (session.sid, room.id)
         try:
             answer = await self.plane.open_uplink(
@@ -215,6 +228,8 @@ class AudioApi:
         if self._grant is not None:
             room, pid = await self._granted(session, "listen")
         self._ensure_mode(room)
+        self._admit(session, room, pid, self.listening, self.settings.audio_max_listeners,
+                    self.settings.audio_listeners_per_address, "listeners")
         self.listening[pid] = (session.sid, room.id)
         self._slot_counts[pid] = request.slots
         try:
@@ -375,6 +390,39 @@ class AudioApi:
                  "radius": self.settings.audio_radius}  # fmt: skip
         return {"audio": audio}
 
+    def _admit(
+        self, session: Session, room: Room, pid: str, peers: dict[str, tuple[str, str]],
+        most: int, per_address: int, what: str,
+    ) -> None:
+        """Refuse a new peer over the node's cap (``audio_full``) or its address's
+        (``address_limit``). A peer that replaces one of the same person takes no new
+        place; stage roles are never refused. Counting by scanning ``peers`` (a few
+        hundred at most, once per offer, which the offer budget keeps rare) keeps no
+        second book that could drift from them."""
+        if pid in peers:
+            return
+        person = room.participants.get(pid)
+        if person is not None and policy.may_enter_stage(person.role):
+            return
+        if most and len(peers) >= most:
+            self.plane.count_refusal(Reason.AUDIO_FULL)
+            raise HirobaError(Reason.AUDIO_FULL, f"this server has all the {what} it can take;"
+                                                 " try again later")
+        if not per_address or session.address is None or is_loopback(session.address):
+            return
+        prefix = self.settings.ipv6_limit_prefix
+        mine = limit_key(session.address, prefix)
+        held = 0
+        for sid, _room in peers.values():
+            other = self.hub.sessions.get(sid)
+            address = other.address if other is not None else None
+            if address is not None and limit_key(address, prefix) == mine:
+                held += 1
+        if held >= per_address:
+            self.plane.count_refusal(Reason.ADDRESS_LIMIT)
+            raise HirobaError(Reason.ADDRESS_LIMIT,
+                              f"your network already has {held} {what} open here")
+
     def _ensure_mode(self, room: Room) -> None:
         if room.id not in self._moded:
             self._moded.add(room.id)
@@ -444,6 +492,19 @@ class AudioApi:
             tasks=len(self._tasks),
         )
 
+    def limits(self) -> AudioLimits:
+        """The caps on peers and how often each refused an offer, for ``/api/debug/leaks``."""
+        refused = self.plane.refusals()
+        s = self.settings
+        return AudioLimits(
+            uplinks_max=s.audio_max_uplinks,
+            listeners_max=s.audio_max_listeners,
+            uplinks_per_address=s.audio_uplinks_per_address,
+            listeners_per_address=s.audio_listeners_per_address,
+            refused_full=refused.get(Reason.AUDIO_FULL.value, 0),
+            refused_address=refused.get(Reason.ADDRESS_LIMIT.value, 0),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class AudioCounts:
@@ -460,3 +521,18 @@ class AudioCounts:
     #: Background tasks: the event sender (one, for good) and peer clean-ups (a leaver's
     #: peers, a microphone closed when its speaker lost the floor).
     tasks: int
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLimits:
+    """The audio side's caps (0: none) and the offers they refused since start
+    (:meth:`AudioApi.limits`)."""
+
+    uplinks_max: int
+    listeners_max: int
+    uplinks_per_address: int
+    listeners_per_address: int
+    #: Offers refused with ``audio_full`` (the node's cap).
+    refused_full: int
+    #: Offers refused with ``address_limit`` (one address's cap).
+    refused_address: int

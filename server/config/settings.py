@@ -153,6 +153,19 @@ class Settings:
         default=60.0,
         metadata=_doc("burst of socket events per client", "security", metavar="EVENTS"),
     )
+    offers_per_second: float = field(
+        default=0.5,
+        metadata=_doc(
+            "WebRTC offers (audio:publish, audio:listen, motion:offer, rtc:offer) per "
+            "client per second, a budget of their own: each one costs a peer connection",
+            "security",
+            metavar="PER_SECOND",
+        ),
+    )
+    offers_burst: float = field(
+        default=4.0,
+        metadata=_doc("burst of WebRTC offers per client", "security", metavar="OFFERS"),
+    )
     max_connections_per_address: int = field(
         default=200,
         metadata=_doc(
@@ -584,6 +597,42 @@ class Settings:
         return self.data_dir / "hiroba.sqlite3"
 
     @property
+    audio_max_uplinks: int = field(
+        default=64,
+        metadata=_doc(
+            "most open microphones (uplinks) on this node (0: no limit); staff and invited "
+            "members are never refused",
+            "media",
+            metavar="N",
+        ),
+    )
+    audio_max_listeners: int = field(
+        default=400,
+        metadata=_doc(
+            "most open WebRTC listener peers on this node (0: no limit); staff and invited "
+            "members are never refused",
+            "media",
+            metavar="N",
+        ),
+    )
+    audio_uplinks_per_address: int = field(
+        default=4,
+        metadata=_doc(
+            "most open microphones one client address (IPv6: one ipv6_limit_prefix network) "
+            "may hold (0: no limit); loopback is not counted",
+            "media",
+            metavar="N",
+        ),
+    )
+    audio_listeners_per_address: int = field(
+        default=40,
+        metadata=_doc(
+            "most open listener peers one client address (IPv6: one ipv6_limit_prefix "
+            "network) may hold (0: no limit); loopback is not counted",
+            "media",
+            metavar="N",
+        ),
+    )
     def secret_path(self) -> Path:
         return self.secret_file or self.data_dir / "secret.key"
 
@@ -992,3 +1041,11 @@ def _check_media(settings: Settings) -> None:
             raise HirobaError(
                 Reason.BAD_FIELD, f"ice_host_addresses: {address!r} is not an IP address"
             ) from None
+    if not settings.offers_per_second > 0 or settings.offers_burst < 1:
+        raise HirobaError(
+            Reason.BAD_FIELD, "offers_per_second must be positive, offers_burst at least 1"
+        )
+    for name in ("audio_max_uplinks", "audio_max_listeners", "audio_uplinks_per_address",
+                 "audio_listeners_per_address"):
+        if getattr(settings, name) < 0:
+            raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")

@@ -51,6 +51,12 @@ def name_of(meeting: Meeting, pid: str | None) -> str:
     return person.name if person is not None else ""
 
 
+def role_of(meeting: Meeting, pid: str | None) -> str:
+    """The role shown beside a name (a badge for anyone but a citizen); "" once gone."""
+    person = meeting.people.get(pid or "")
+    return person.role.value if person is not None else ""
+
+
 def floor_view(meeting: Meeting, now: float) -> dict[str, object]:
     """The floor as everyone sees it; the client counts down from ``deadline``."""
     v = meeting.floor.view(now)
@@ -60,7 +66,8 @@ def floor_view(meeting: Meeting, now: float) -> dict[str, object]:
         "state": v.state.value, "holder": v.holder, "holder_name": name_of(meeting, v.holder),
         "started_at": None if turn is None else turn.started_at,
         "deadline": v.deadline, "grace_ends_at": v.grace_ends_at,
-        "queue": [{"pid": pid, "name": name_of(meeting, pid)} for pid in v.queue],
+        "queue": [{"pid": pid, "name": name_of(meeting, pid), "role": role_of(meeting, pid)}
+                  for pid in v.queue],
         "spoken": [{"pid": pid, "name": name_of(meeting, pid), "seconds": round(s, 1)}
                    for pid, s in spoken.items() if pid in meeting.people],
         "server_time": now,

@@ -24,7 +24,7 @@ from server.rtc.ice import rtc_configuration, screen_candidates
 from server.sockets import events
 from server.sockets.hub import Hub, Session
 from server.sockets.messages import RtcCloseRequest, RtcOfferRequest
-from server.sockets.registry import Register
+from server.sockets.registry import Register, offers_bucket
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class MotionService:
 
     def bind(self, register: Register) -> None:
         """Register the data-channel signalling events behind the guard."""
-        register(events.MOTION_OFFER, self.offer)
+        register(events.MOTION_OFFER, self.offer, bucket_of=offers_bucket)
         register(events.MOTION_CLOSE, self.close_channel)
 
     async def offer(self, session: Session, payload: object) -> dict[str, Any]:

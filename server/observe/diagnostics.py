@@ -18,6 +18,7 @@ hundred (the heap's size), so it is for tests and benchmarks, not for scraping.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import os
 import sys
@@ -175,6 +176,8 @@ def live_counts(sources: LeakSources) -> dict[str, Any]:
             "tasks": audio.tasks,
         },
         "tracking": {"sessions": tracking.sessions},
+        # Not per-person state: the audio caps and what they refused (issue 14, finding 9).
+        "audio_limits": dataclasses.asdict(sources.audio.limits()),
     }
 
 

@@ -54,6 +54,9 @@ class Session:
     poses: TokenBucket = field(
         default_factory=lambda: TokenBucket(rate=POSES_PER_SECOND, burst=POSE_BURST)
     )
+    #: WebRTC offers (each builds a peer connection: ~10 ms of CPU): a budget of their own,
+    #: far below the control events' (``offers_per_second``, ``offers_burst``).
+    offers: TokenBucket = field(default_factory=lambda: TokenBucket(rate=0.5, burst=4.0))
     lang: str = "ja"
     room: str | None = None
     pid: str | None = None
@@ -119,6 +122,7 @@ class Hub:
             violations=TokenBucket(
                 rate=FLOOD_FORGIVENESS_PER_SECOND, burst=s.flood_disconnect_after
             ),
+            offers=TokenBucket(rate=s.offers_per_second, burst=s.offers_burst),
         )
         self.sessions[sid] = session
         return session

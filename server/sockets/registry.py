@@ -48,6 +48,13 @@ def poses_bucket(session: Session) -> TokenBucket:
     return session.poses
 
 
+def offers_bucket(session: Session) -> TokenBucket:
+    """The WebRTC-offer bucket (``audio:publish``, ``audio:listen``, ``motion:offer``,
+    ``rtc:offer``): each offer builds a peer connection, so a socket may send a few, not
+    the control events' 30 a second. Spent before the payload or its SDP is read."""
+    return session.offers
+
+
 class Register(Protocol):
     """Put ``handler`` on the socket event ``event``, behind the guard."""
 

@@ -30,7 +30,7 @@ from server.rtc.ice import rtc_configuration, screen_candidates, use_host_addres
 from server.sockets import events
 from server.sockets.hub import Hub, Session
 from server.sockets.messages import RtcCloseRequest, RtcOfferRequest, _object
-from server.sockets.registry import Register, poses_bucket
+from server.sockets.registry import Register, offers_bucket, poses_bucket
 from server.tracking.model_fetch import model_path, read_verified
 from server.tracking.pipeline import (
     CameraTracking,
@@ -129,7 +129,7 @@ class FaceTracking:
         """Register the socket events behind the guard (poses spend their own bucket)."""
         register(events.POSE, self.pose, bucket_of=poses_bucket)
         register(events.TRACKING, self.tracking)
-        register(events.RTC_OFFER, self.rtc_offer)
+        register(events.RTC_OFFER, self.rtc_offer, bucket_of=offers_bucket)
         register(events.RTC_CLOSE, self.rtc_close)
 
     def start(self) -> None:

@@ -90,6 +90,12 @@ async def test_a_members_chat_message_shows_the_role_badge(server, browser) -> N
     assert await badge.count() == 1, "a member's name shows no role"
     assert await badge.text_content() == JA["role.member"]
     assert await badge.is_visible()
+    # The same in the floor's queue when the member raises a hand.
+    await member.act("hand:raise", {})
+    await panel(page, "floor")
+    queued = page.locator("#queue-list li", has_text="佐藤委員").locator(".role-badge")
+    await queued.wait_for()
+    assert await queued.text_content() == JA["role.member"]
     assert not watch.errors, watch.errors
     for c in made:
         await c.sio.disconnect()

@@ -56,7 +56,7 @@ async def test_committee_meeting(server, made) -> None:
     position = await citizen.act("hand:raise")
     assert position["position"] == 1
     floor = await chair.expect("meeting:floor", lambda f: f["queue"])
-    assert floor["queue"] == [{"pid": citizen.ack["self"], "name": "さくら"}]
+    assert floor["queue"] == [{"pid": citizen.ack["self"], "name": "さくら", "role": "citizen"}]
     assert (await citizen.call("floor:give", {"limit": 5}))["reason"] == "forbidden"
     await staff.act("floor:give", {"limit": 5})
     given = await citizen.expect("meeting:floor", lambda f: f["holder"] == citizen.ack["self"])
