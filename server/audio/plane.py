@@ -9,13 +9,14 @@ Design (issue 4, DESIGN.md "aiortc audio"):
   ``speech_bitrate`` (~20 kbps) with in-band FEC (:func:`server.audio.sdp.munge_opus_speech`):
   forwarded packets keep the speaker's own bitrate, so this is where the bitrate is set.
   The server itself encodes no audio at all.
-- **Active speakers**: each uplink is decoded **once** (the tap's ``decode=True``), on the
-  receiver's own decoder thread, and a reader task computes the RFC 6464 level of every
-  decoded frame with numpy (:func:`avatar.voice.audio_level_dbov`, ~0.03 ms a frame).
-  Chosen over the RFC 6464 ``ssrc-audio-level`` RTP header extension because aiortc neither
-  negotiates nor exposes it on receive, and the tap sees payloads, not headers; one decode
-  per *speaker* is cheap (tens of speakers, not hundreds of listeners). A speaker is active
-  while a frame reached ``active_dbov`` within the last ``active_hold`` seconds;
+- **Active speakers**: nothing is decoded (the tap's ``decode=False``). Each packet's
+  level is the RFC 6464 ``ssrc-audio-level`` header value the sender measured (aiortc
+  negotiates it in every audio answer; browsers send it), taken by the tap below the
+  jitter buffer; a sender without it is estimated from the Opus packet's size
+  (:mod:`server.audio.level`: silence and DTX frames are tiny). Decoding every microphone
+  for its level cost ~19 ms of CPU per second each (issue 14, finding 9); recording keeps
+  the encoded packets and decodes later, off the live path. A speaker is active while a
+  packet reached ``active_dbov`` within the last ``active_hold`` seconds;
   ``on_active(room, ids)`` is called when a room's active set changes (the lead turns it
   into the avatar highlight).
 - **Listeners** (:meth:`AudioPlane.open_listener`): one peer per listening participant,
@@ -52,19 +53,18 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-import av
-import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
-from avatar.voice import MIN_DBOV, audio_level_dbov
+from avatar.voice import MIN_DBOV
 from rooms.errors import HirobaError, Reason
 from server.audio.forward import ForwardedAudioTrack
 from server.audio.lean import LeanSlot, lean_supported, send_to_slots
+from server.audio.level import header_dbov, opus_estimate_dbov
 from server.audio.routing import assign_slots, nearest_loudest
 from server.audio.sdp import DEFAULT_SPEECH_BITRATE, munge_opus_speech, speech_fmtp
 from server.audio.tap import install_tap
@@ -126,9 +126,13 @@ class _Peer:
 @dataclass(eq=False)
 class _Uplink(_Peer):
     packets: int = 0
+    #: Levels read: from the packets' RFC 6464 header, or estimated from their size.
     frames: int = 0
+    estimated: int = 0
     level: float = float(MIN_DBOV)  # smoothed, for ranking
     last_loud: float = -1e9
+    #: The last RFC 6464 level the sender sent (dBov); None while it sent none.
+    header_level: float | None = None
 
 
 @dataclass(eq=False)
@@ -202,6 +206,7 @@ class AudioPlane:
         # someone leaves.
         self._closed_forwarded = 0
         self._closed_dropped = 0
+        self._refused: dict[str, int] = {}
 
     def relay_packets_to(self, relay: PacketRelay | None) -> None:
         """Hand every packet of this process's uplinks also to ``relay(room, pid, payload,
@@ -243,7 +248,8 @@ class AudioPlane:
         """Counters for benchmarks and diagnostics (no personal data)."""
         return {
             "uplinks": {
-                p: {"packets": u.packets, "frames": u.frames} for p, u in self._uplinks.items()
+                p: {"packets": u.packets, "frames": u.frames, "estimated": u.estimated}
+                for p, u in self._uplinks.items()
             },
             "listeners": {
                 p: {"forwarded": sum(t.forwarded for t in li.tracks)
@@ -262,6 +268,15 @@ class AudioPlane:
             forwarded, dropped = forwarded + f, dropped + d
         return len(self._uplinks), len(self._listeners), forwarded, dropped
 
+    def count_refusal(self, reason: str) -> None:
+        """An offer the socket layer refused before any peer was made (a cap: its reason
+        code), counted for /metrics with the plane's other totals."""
+        self._refused[reason] = self._refused.get(reason, 0) + 1
+
+    def refusals(self) -> dict[str, int]:
+        """Offers refused since start, by reason code (:meth:`count_refusal`)."""
+        return dict(self._refused)
+
     # --- peers ----------------------------------------------------------------------
     async def open_uplink(self, pid: str, room: str, offer_sdp: str) -> str:
         """Receive ``pid``'s microphone; returns the SDP answer (asking for mono speech)."""
@@ -271,15 +286,23 @@ class AudioPlane:
         peer = _Uplink(pid, room, RTCPeerConnection(self._config_of()))
         self._uplinks[pid] = peer
 
+        tapped: list[object] = []
+
         @peer.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if track.kind != "audio" or peer.tasks:
+            if track.kind != "audio" or tapped:
                 return
             receiver = next(
                 t.receiver for t in peer.pc.getTransceivers() if t.receiver.track is track
             )
-            install_tap(receiver, lambda payload, ts: self._forward(peer, payload, ts), decode=True)
-            self._spawn(peer, self._read_levels(peer, track))
+            tapped.append(receiver)
+
+            def on_level(level: int) -> None:
+                peer.header_level = header_dbov(level)
+
+            # No decode: levels come from the header extension or the packet size.
+            install_tap(receiver, lambda payload, ts: self._forward(peer, payload, ts),
+                        decode=False, on_level=on_level)
 
         self._watch(peer, self._uplinks)
         try:
@@ -421,6 +444,7 @@ class AudioPlane:
 
     def _forward(self, peer: _Uplink, payload: bytes, timestamp: int) -> None:
         peer.packets += 1
+        self._meter(peer, payload)
         if self.on_packet is not None:
             self.on_packet(peer.room, peer.pid, payload, timestamp)
         if self._relay is not None:
@@ -432,27 +456,27 @@ class AudioPlane:
         for track in self._routes.get(peer.pid, ()):
             track.push(payload)
 
-    async def _read_levels(self, peer: _Uplink, track: MediaStreamTrack) -> None:
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            if not isinstance(frame, av.AudioFrame):
-                continue
-            pcm = frame.to_ndarray()
-            level = audio_level_dbov(np.asarray(pcm, dtype=np.int16))
-            peer.frames += 1
-            # Fast attack, slow release: a ranking that does not flicker between words.
-            peer.level = level if level > peer.level else 0.9 * peer.level + 0.1 * level
-            now = self._clock()
-            if level >= self.settings.active_dbov:
-                peer.last_loud = now
-            if self._set_active(peer.room):
-                continue  # _set_active re-routed already
-            due = now - self._reranked.get(peer.room, -1e9) >= self.settings.rerank_interval
-            if due and self._mode(peer.room) is RoomMode.PROXIMITY:
-                self._reroute(peer.room)
+    def _meter(self, peer: _Uplink, payload: bytes) -> None:
+        """One packet's level: the sender's RFC 6464 value when it sends one (set by the
+        tap just before, from the same packet's header), else an estimate from its size."""
+        level = peer.header_level
+        if level is None:
+            level = opus_estimate_dbov(payload, self.settings.speech_bitrate)
+            peer.estimated += 1
+        peer.frames += 1
+        # Fast attack, slow release: a ranking that does not flicker between words.
+        peer.level = level if level > peer.level else 0.9 * peer.level + 0.1 * level
+        now = self._clock()
+        if level >= self.settings.active_dbov:
+            peer.last_loud = now
+            # Only becoming active needs a recount now; falling silent is the sweeper's.
+            if peer.pid not in self._active.get(peer.room, frozenset()) and self._set_active(
+                peer.room
+            ):
+                return  # _set_active re-routed already
+        due = now - self._reranked.get(peer.room, -1e9) >= self.settings.rerank_interval
+        if due and self._mode(peer.room) is RoomMode.PROXIMITY:
+            self._reroute(peer.room)
 
     def _set_active(self, room: str) -> bool:
         """Recompute ``room``'s active set; True (and re-routed, told) if it changed."""
@@ -532,11 +556,6 @@ class AudioPlane:
             transceiver.direction = direction
         await peer.pc.setLocalDescription(await peer.pc.createAnswer())
         return str(peer.pc.localDescription.sdp)
-
-    def _spawn(self, peer: _Peer, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        peer.tasks.add(task)
-        task.add_done_callback(peer.tasks.discard)
 
     def _watch(self, peer: _Peer, registry: Mapping[str, _Peer]) -> None:
         @peer.pc.on("connectionstatechange")

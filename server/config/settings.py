@@ -533,6 +533,42 @@ class Settings:
         default=4.0,
         metadata=_doc("plaza positions fed to proximity routing per second", "media", metavar="HZ"),
     )
+    audio_max_uplinks: int = field(
+        default=64,
+        metadata=_doc(
+            "most open microphones (uplinks) on this node (0: no limit); staff and invited "
+            "members are never refused",
+            "media",
+            metavar="N",
+        ),
+    )
+    audio_max_listeners: int = field(
+        default=400,
+        metadata=_doc(
+            "most open WebRTC listener peers on this node (0: no limit); staff and invited "
+            "members are never refused",
+            "media",
+            metavar="N",
+        ),
+    )
+    audio_uplinks_per_address: int = field(
+        default=4,
+        metadata=_doc(
+            "most open microphones one client address (IPv6: one ipv6_limit_prefix network) "
+            "may hold (0: no limit); loopback is not counted",
+            "media",
+            metavar="N",
+        ),
+    )
+    audio_listeners_per_address: int = field(
+        default=40,
+        metadata=_doc(
+            "most open listener peers one client address (IPv6: one ipv6_limit_prefix "
+            "network) may hold (0: no limit); loopback is not counted",
+            "media",
+            metavar="N",
+        ),
+    )
     recordings_dir: Path | None = field(
         default=None,
         metadata=_doc(
@@ -597,42 +633,6 @@ class Settings:
         return self.data_dir / "hiroba.sqlite3"
 
     @property
-    audio_max_uplinks: int = field(
-        default=64,
-        metadata=_doc(
-            "most open microphones (uplinks) on this node (0: no limit); staff and invited "
-            "members are never refused",
-            "media",
-            metavar="N",
-        ),
-    )
-    audio_max_listeners: int = field(
-        default=400,
-        metadata=_doc(
-            "most open WebRTC listener peers on this node (0: no limit); staff and invited "
-            "members are never refused",
-            "media",
-            metavar="N",
-        ),
-    )
-    audio_uplinks_per_address: int = field(
-        default=4,
-        metadata=_doc(
-            "most open microphones one client address (IPv6: one ipv6_limit_prefix network) "
-            "may hold (0: no limit); loopback is not counted",
-            "media",
-            metavar="N",
-        ),
-    )
-    audio_listeners_per_address: int = field(
-        default=40,
-        metadata=_doc(
-            "most open listener peers one client address (IPv6: one ipv6_limit_prefix "
-            "network) may hold (0: no limit); loopback is not counted",
-            "media",
-            metavar="N",
-        ),
-    )
     def secret_path(self) -> Path:
         return self.secret_file or self.data_dir / "secret.key"
 
@@ -1025,6 +1025,14 @@ def _check_media(settings: Settings) -> None:
         raise HirobaError(Reason.BAD_FIELD, "server_tracking_max must not be negative")
     if not 1 <= settings.audio_proximity_n <= settings.audio_slots <= 8:
         raise HirobaError(Reason.BAD_FIELD, "need 1 <= audio_proximity_n <= audio_slots <= 8")
+    if not settings.offers_per_second > 0 or settings.offers_burst < 1:
+        raise HirobaError(
+            Reason.BAD_FIELD, "offers_per_second must be positive, offers_burst at least 1"
+        )
+    for name in ("audio_max_uplinks", "audio_max_listeners", "audio_uplinks_per_address",
+                 "audio_listeners_per_address"):
+        if getattr(settings, name) < 0:
+            raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")
     if not 16_000 <= settings.audio_speech_bitrate <= 24_000:
         raise HirobaError(Reason.BAD_FIELD, "audio_speech_bitrate must be 16000 to 24000")
     if not settings.audio_radius > 0 or not 0.5 <= settings.audio_positions_hz <= 20:
@@ -1041,11 +1049,3 @@ def _check_media(settings: Settings) -> None:
             raise HirobaError(
                 Reason.BAD_FIELD, f"ice_host_addresses: {address!r} is not an IP address"
             ) from None
-    if not settings.offers_per_second > 0 or settings.offers_burst < 1:
-        raise HirobaError(
-            Reason.BAD_FIELD, "offers_per_second must be positive, offers_burst at least 1"
-        )
-    for name in ("audio_max_uplinks", "audio_max_listeners", "audio_uplinks_per_address",
-                 "audio_listeners_per_address"):
-        if getattr(settings, name) < 0:
-            raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")

@@ -160,8 +160,8 @@ def motion_families(stats: MotionStats) -> list[Family]:
 def audio_families(plane: AudioPlane) -> list[Family]:
     """Open microphones and listeners, and packets forwarded or dropped since start."""
     uplinks, listeners, forwarded, dropped = plane.totals()
-    return [
     refused = plane.refusals()
+    return [
         Family("hiroba_audio_uplinks", "gauge", "Open microphone (uplink) peers.",
                [Sample(uplinks)]),
         Family("hiroba_audio_listeners", "gauge", "Open listener peers.", [Sample(listeners)]),
@@ -169,12 +169,12 @@ def audio_families(plane: AudioPlane) -> list[Family]:
                "Opus packets forwarded to listeners.", [Sample(forwarded)]),
         Family("hiroba_audio_packets_dropped_total", "counter",
                "Opus packets dropped for listeners that could not keep up.", [Sample(dropped)]),
-    ]  # fmt: skip
         Family("hiroba_audio_offers_refused_total", "counter",
                "Audio offers refused for a cap: audio_full (the node's), address_limit "
                "(one client address's).",
                [Sample(refused.get(reason, 0), (("reason", reason),))
                 for reason in ("audio_full", "address_limit")]),
+    ]  # fmt: skip
 
 
 def login_families(backoff: AccountBackoff) -> list[Family]:
@@ -191,20 +191,6 @@ def login_families(backoff: AccountBackoff) -> list[Family]:
 
 
 def tracking_families(camera: CameraTracking) -> list[Family]:
-def device_families(minter: DeviceMinter) -> list[Family]:
-    """Device identities issued (per room) and refused for their address's allowance, since
-    start: a steep rise in one room is a surge of new browsers, or someone rotating
-    identities (the log says when a room passes ``device_surge_per_minute``)."""
-    return [
-        Family("hiroba_device_identities_minted_total", "counter",
-               "New signed device identities issued, by room.",
-               [Sample(n, (("room", room),)) for room, n in sorted(minter.per_room.totals.items())]),
-        Family("hiroba_device_identities_refused_total", "counter",
-               "Joins refused a new device identity: their address had its allowance.",
-               [Sample(minter.refused)]),
-    ]  # fmt: skip
-
-
     """Server-side tracking sessions and the tracker's latency."""
     latency = histogram_family(
         "hiroba_tracker_seconds",
