@@ -168,6 +168,10 @@ class Floor:
     def queue(self) -> tuple[str, ...]:
         return tuple(self._queue)
 
+    def waiting(self) -> tuple[tuple[str, float], ...]:
+        """The queue with the time each person raised their hand, head first."""
+        return tuple(self._queue.items())
+
     def position(self, pid: str) -> int | None:
         """1 for the head of the queue, ``None`` for someone not waiting."""
         for i, waiting in enumerate(self._queue, start=1):

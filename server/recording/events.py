@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from moderation.agenda import ItemAdded, ItemOpened, ItemState
 from moderation.events import DomainEvent
+from moderation.floor import FloorGiven, HandRaised
 from moderation.lobby import Place
 from moderation.meeting import Meeting
 from moderation.roster import Joined, Left
@@ -100,3 +102,30 @@ def attendance(meeting: Meeting, names: Names) -> list[dict[str, Any]]:
                       "pid_name": p.name, "pid_role": p.role.value, "place": p.place.value,
                       "console": p.console})
     return lines
+
+
+def procedure_at_start(meeting: Meeting, now: float) -> list[DomainEvent]:
+    """The procedure as it stands when a recording starts, told as the events that brought
+    it there: every agenda item (``agenda.added``), the open one (``agenda.opened``), the
+    floor holder with their deadline (``floor.given``) and the queue (``hand.raised``).
+
+    A recording started mid-meeting must not say there was no agenda item and nobody
+    speaking: the minutes and the replay read these lines exactly as they read live ones,
+    so neither needs a second way in. Each keeps its original ``at`` (the items' is
+    ``now``); the log's ``t`` is the start of the recording.
+    """
+    room = meeting.room
+    events: list[DomainEvent] = []
+    for item in meeting.agenda.items:
+        events.append(ItemAdded(room, now, item=item, by=None))
+        if item.state == ItemState.OPEN.value and item.opened_at is not None:
+            events.append(ItemOpened(room, item.opened_at, item_id=item.id, title=item.title,
+                                     planned=item.planned, by=None))
+    turn = meeting.floor.turn
+    if turn is not None:
+        limit = None if turn.deadline is None else turn.deadline - turn.started_at
+        events.append(FloorGiven(room, turn.started_at, pid=turn.holder, limit=limit,
+                                 deadline=turn.deadline, by=turn.by))
+    for position, (pid, raised_at) in enumerate(meeting.floor.waiting(), start=1):
+        events.append(HandRaised(room, raised_at, pid=pid, position=position))
+    return events

@@ -16,6 +16,9 @@ The feeds are hooks on what the server does anyway, never a second decode:
 - events: :attr:`MeetingService.event_listeners` sees every committed domain event
   (:mod:`server.recording.events` picks and words them).
 
+The service also owns the process's rendered minutes (:class:`MinutesCache`, handed to
+the HTTP API), and forgets those of the recordings the retention sweep deletes.
+
 Camera frames are never recorded. ``feed_*`` only queue; all file work is on each
 recorder's own thread, and :meth:`Recorder.stop` runs in an executor.
 """
@@ -44,9 +47,10 @@ from server.meetings.messages import RecordingRoom
 from server.meetings.service import MeetingService
 from server.motion.plane import MotionPlane
 from server.recording.event_log import EventKind
-from server.recording.events import Names, attendance, event_line
+from server.recording.events import Names, attendance, event_line, procedure_at_start
 from server.recording.ids import new_recording_id
 from server.recording.index import RecordingIndex
+from server.recording.minutes_cache import MinutesCache
 from server.recording.recorder import Manifest, Recorder, RecordingState
 from server.sockets import events as ev
 from server.sockets.hub import Hub, Session
@@ -90,6 +94,8 @@ class RecordingService:
         self.meetings = meetings
         self.root: Path = settings.recordings_path
         self.index = RecordingIndex(store, self.root)
+        #: Rendered minutes of stopped recordings (server/recording/minutes_cache.py).
+        self.minutes = MinutesCache()
         self.active: dict[str, _Active] = {}
         self._sweeper = Periodic("recording-sweep", SWEEP_HZ, self._sweep)
         meetings.event_listeners.append(self.on_events)
@@ -127,7 +133,8 @@ class RecordingService:
             await self._finish(room)
 
     async def _sweep(self) -> None:
-        await self.index.sweep(time.time(), self.settings.recording_retention_days)
+        for gone in await self.index.sweep(time.time(), self.settings.recording_retention_days):
+            self.minutes.drop(gone)
 
     # -- socket events ------------------------------------------------------------------
 
@@ -160,6 +167,7 @@ class RecordingService:
             avatar = here.get(line["pid"])
             recorder.feed_event(EventKind.JOIN, line if avatar is None else
                                 {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire()})
+        self._log(active, meeting, procedure_at_start(meeting, self.meetings.clock()))
         try:
             await self.index.add(recorder.manifest, who)
         except Exception:
