@@ -4,26 +4,41 @@
   or mailed to registered residents). Codes use an alphabet without look-alikes (no O/0,
   I/1) and are compared in constant time after folding case, width and separators.
   The server rate-limits attempts; 8 characters of 32 symbols is 40 bits.
-- A *device token* is a random, opaque id the page keeps (cookie) so that a ban reaches
-  an anonymous citizen's browser. It grants no rights, but stays private all the same:
-  whoever holds it counts as that browser (one vote per person) and shares its bans.
-  Records therefore hold :func:`person_key` hashes, never the token.
+- A *device identity* is an opaque id the page keeps (local storage) so that a ban and
+  "one ballot per person" reach an anonymous citizen's browser. The server issues it,
+  signed with its secret (:func:`issue_device_identity`): a browser cannot make its own,
+  so a fresh identity is something only the server hands out, at most
+  ``device_mints_per_window`` per address (:class:`DeviceMinter`). An old self-made token
+  (``d_`` + 32 characters, from before identities were signed) is well-shaped but
+  unsigned: its holder is given a signed identity, never refused. A signed-looking one
+  whose signature is wrong is refused (``bad_device``). It grants no rights, but stays
+  private all the same: whoever holds it counts as that browser (one vote per person) and
+  shares its bans. Records therefore hold :func:`person_key` hashes, never the token.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass, field
 
-from rooms.errors import PermissionDenied, Reason
+from moderation.rate_limit import KeyedBuckets, MinuteCounts
+from moderation.tokens import mac
+from rooms.errors import HirobaError, PermissionDenied, Reason
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 MAX_CODE_INPUT = 64
 _DEVICE = re.compile(r"d_[A-Za-z0-9_-]{32}")
+#: ``dv.`` + 16 random characters (96 bits) + ``.`` + 32 characters of HMAC (192 bits):
+#: 52 characters, inside the join's 64-character limit on ``device``.
+_SIGNED_DEVICE = re.compile(r"dv\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{32})")
+_DEVICE_PURPOSE = "hiroba-device-v1"
+_DEVICE_MAC_LENGTH = 32
 
 
 def normalise_code(raw: str) -> str:
@@ -54,13 +69,95 @@ def check_registration_code(expected: str | None, given: object) -> None:
 
 
 def new_device_token() -> str:
-    """A fresh device token (192 random bits)."""
+    """An unsigned device token of the old shape (192 random bits): what browsers kept
+    before identities were signed. The server no longer issues these (tests make them)."""
     return "d_" + secrets.token_urlsafe(24)
 
 
 def is_device_token(text: object) -> bool:
-    """Whether ``text`` has the shape of a device token (checked before it is trusted)."""
-    return isinstance(text, str) and _DEVICE.fullmatch(text) is not None
+    """Whether ``text`` has the shape of a device identity, signed or of the old unsigned
+    kind (checked at the edge; :func:`check_device_identity` decides whether to trust it)."""
+    return isinstance(text, str) and (
+        _SIGNED_DEVICE.fullmatch(text) is not None or _DEVICE.fullmatch(text) is not None)
+
+
+def issue_device_identity(secret: bytes) -> str:
+    """A fresh device identity signed with the server's ``secret``."""
+    ident = secrets.token_urlsafe(12)
+    return f"dv.{ident}.{mac(secret, _DEVICE_PURPOSE, ident)[:_DEVICE_MAC_LENGTH]}"
+
+
+def check_device_identity(secret: bytes, text: object) -> bool:
+    """True if ``text`` is a device identity this server signed; False if it is an old
+    unsigned token (its holder is given a signed one: nobody is locked out by the
+    upgrade) or nothing at all; ``bad_device`` if it looks signed but the signature is
+    wrong (forged, or signed by another server's secret)."""
+    if not isinstance(text, str):
+        return False
+    found = _SIGNED_DEVICE.fullmatch(text)
+    if found is None:
+        if _DEVICE.fullmatch(text) is not None:
+            return False
+        raise PermissionDenied(Reason.BAD_DEVICE, "device is not a device identity")
+    expected = mac(secret, _DEVICE_PURPOSE, found.group(1))[:_DEVICE_MAC_LENGTH]
+    if not hmac.compare_digest(expected.encode(), found.group(2).encode()):
+        raise PermissionDenied(Reason.BAD_DEVICE, "this device identity was not issued here")
+    return True
+
+
+class MintRefused(HirobaError):
+    """``rate_limited``: this address made its allowance of new device identities; its ack
+    says when to try again (``retry_after``, seconds)."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(Reason.RATE_LIMITED, "too many new devices from your network; try "
+                         f"again in {self.retry_after} s")
+
+    def to_ack(self) -> dict[str, object]:
+        return {**super().to_ack(), "retry_after": self.retry_after}
+
+
+@dataclass
+class DeviceMinter:
+    """Hands out signed device identities: at most ``per_window`` per address key (an IPv4
+    address, an IPv6 /64) per ``window`` seconds, so that "one ballot per device" costs a
+    ballot-stuffer one address per ``per_window`` ballots. It also counts what it minted,
+    per room and minute, so that staff see a surge (``surge_per_minute``: 0 never)."""
+
+    per_window: int
+    window: float
+    surge_per_minute: int = 0
+    minted: int = 0
+    refused: int = 0
+    _buckets: KeyedBuckets = field(init=False)
+    per_room: MinuteCounts = field(default_factory=MinuteCounts)
+
+    def __post_init__(self) -> None:
+        rate = self.per_window / self.window if self.window > 0 else 0.0
+        self._buckets = KeyedBuckets(rate, float(self.per_window))
+
+    def identify(
+        self, secret: bytes, presented: str | None, address: str | None, room: str, now: float,
+    ) -> tuple[str, bool]:
+        """``(identity, minted)``: ``presented`` if this server signed it, else a new one
+        (``bad_device`` for a forged one; :class:`MintRefused` when ``address`` has used
+        its allowance; ``address`` None is not limited: a socket of another node, or a
+        loopback peer)."""
+        if check_device_identity(secret, presented):
+            assert presented is not None
+            return presented, False
+        if address is not None and self.per_window > 0 and not self._buckets.allow(address, now):
+            self.refused += 1
+            raise MintRefused(self._buckets.retry_after(address, now))
+        self.minted += 1
+        self.per_room.add(room, now)
+        return issue_device_identity(secret), True
+
+    def surging(self, room: str, now: float) -> int:
+        """How many identities ``room`` was issued within the last minute if that reached
+        the surge threshold (once per burst, to log and tell staff), else 0."""
+        return self.per_room.burst(room, now, self.surge_per_minute)
 
 
 def person_key(*, account: str | None, device: str | None, participant: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 
@@ -50,6 +51,16 @@ class KeyedBuckets:
             bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, updated=now)
         return bucket.allow(now, cost)
 
+    def retry_after(self, key: str, now: float, cost: float = 1.0) -> float:
+        """Seconds until ``key``'s bucket holds ``cost`` again (0: it does now)."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0.0
+        have = min(self.burst, bucket.tokens + max(0.0, now - bucket.updated) * self.rate)
+        if have >= cost:
+            return 0.0
+        return (cost - have) / self.rate if self.rate > 0 else float("inf")
+
     def prune(self, now: float) -> None:
         refill = self.burst / self.rate if self.rate > 0 else float("inf")
         self._buckets = {
@@ -61,6 +72,45 @@ class KeyedBuckets:
 
 
 _PRUNE_ABOVE = 1024
+
+
+@dataclass(slots=True)
+class MinuteCounts:
+    """Events per key within the last minute (a sliding window), and in total since
+    start: what a "surge per minute" display and alert read. Memory is the events of the
+    last minute."""
+
+    totals: dict[str, int] = field(default_factory=dict)
+    _recent: dict[str, deque[float]] = field(default_factory=dict)
+    _alerted: dict[str, float] = field(default_factory=dict)
+
+    def add(self, key: str, now: float) -> int:
+        """Count one event for ``key``; return how many it had within the last minute."""
+        recent = self._recent.setdefault(key, deque())
+        recent.append(now)
+        self.totals[key] = self.totals.get(key, 0) + 1
+        return self.current(key, now)
+
+    def current(self, key: str, now: float) -> int:
+        """Events of ``key`` within the minute before ``now``."""
+        recent = self._recent.get(key)
+        if recent is None:
+            return 0
+        while recent and recent[0] <= now - 60.0:
+            recent.popleft()
+        if not recent:
+            del self._recent[key]
+            return 0
+        return len(recent)
+
+    def burst(self, key: str, now: float, threshold: int) -> int:
+        """The last minute's count if it reached ``threshold`` (0: never) and no burst of
+        ``key`` was reported within the last minute, else 0: one report per burst."""
+        n = self.current(key, now)
+        if not threshold or n < threshold or now - self._alerted.get(key, -120.0) < 60.0:
+            return 0
+        self._alerted[key] = now
+        return n
 
 
 @dataclass(slots=True)

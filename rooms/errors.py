@@ -52,6 +52,8 @@ class Reason(StrEnum):
     NG_WORD = "ng_word"
     CODE_REQUIRED = "code_required"
     BAD_CODE = "bad_code"
+    #: A device identity whose signature is wrong (forged or from another server).
+    BAD_DEVICE = "bad_device"
     BAD_CREDENTIALS = "bad_credentials"
     SESSION_EXPIRED = "session_expired"
     #: (staff HTTP calls) the CSRF token header is missing or wrong, or a foreign Origin.

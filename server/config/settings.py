@@ -185,6 +185,30 @@ class Settings:
             metavar="BITS",
         ),
     )
+    device_mints_per_window: int = field(
+        default=20,
+        metadata=_doc(
+            "new device identities one client address (IPv6: its ipv6_limit_prefix network) "
+            "may be issued per device_mint_window; more joins without one are refused "
+            "(rate_limited) (0: no limit); loopback is not counted",
+            "security",
+            metavar="N",
+        ),
+    )
+    device_mint_window: float = field(
+        default=600.0,
+        metadata=_doc("seconds device_mints_per_window counts over", "security",
+                      metavar="SECONDS"),
+    )
+    device_surge_per_minute: int = field(
+        default=30,
+        metadata=_doc(
+            "new device identities in one room within a minute that staff are warned of "
+            "(console and log) (0: never)",
+            "security",
+            metavar="N",
+        ),
+    )
     reserved_places: int = field(
         default=30,
         metadata=_doc(
@@ -980,6 +1004,11 @@ def _check(settings: Settings) -> None:
         raise HirobaError(Reason.BAD_FIELD, "max_connections_per_address must not be negative")
     if not 1 <= settings.ipv6_limit_prefix <= 128:
         raise HirobaError(Reason.BAD_FIELD, "ipv6_limit_prefix must be 1 to 128")
+    if settings.device_mints_per_window < 0 or settings.device_surge_per_minute < 0:
+        raise HirobaError(Reason.BAD_FIELD, "device_mints_per_window and "
+                          "device_surge_per_minute must not be negative")
+    if not settings.device_mint_window > 0:
+        raise HirobaError(Reason.BAD_FIELD, "device_mint_window must be positive")
     if settings.reserved_places < 0 or settings.gallery_per_address < 0:
         raise HirobaError(Reason.BAD_FIELD, "reserved_places and gallery_per_address must not "
                           "be negative")

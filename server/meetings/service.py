@@ -34,7 +34,7 @@ import socketio
 
 from moderation import policy
 from moderation.audit import AuditEntry
-from moderation.credentials import device_ref, is_device_token, new_device_token
+from moderation.credentials import DeviceMinter, device_ref, is_device_token
 from moderation.events import DomainEvent
 from moderation.floor import AutoMuted
 from moderation.invitations import redeem
@@ -56,12 +56,20 @@ from rooms.appearance import AvatarStyle
 from rooms.errors import HirobaError, PermissionDenied, Reason, RoomError
 from rooms.model import Role
 from rooms.room import PlaceLimits, Room
+from server.common.networks import is_loopback, limit_key
 from server.common.periodic import Periodic
 from server.config.settings import Settings
 from server.meetings import views
 from server.meetings.broadcast import Broadcaster
-from server.meetings.seats import Seat, Seats, address_key, refuse_reserved_name
+from server.meetings.seats import (
+    Seat,
+    Seats,
+    address_key,
+    refuse_reserved_name,
+    staff_room,
+)
 from server.meetings.store import MeetingStore, Write, writes_for
+from server.sockets import events as ev
 from server.sockets.hub import Hub, Session, new_participant_id
 from server.sockets.registry import (
     BucketOf,
@@ -156,6 +164,13 @@ class MeetingService:
         self.rechecker = Periodic("staff-recheck", 1.0 / settings.staff_recheck_seconds,
                                    self.recheck_staff)
         self._purged_at = 0.0
+        #: Signed device identities: issued here, at most so many per address and window.
+        self.devices = DeviceMinter(settings.device_mints_per_window,
+                                    settings.device_mint_window,
+                                    settings.device_surge_per_minute)
+        #: socket id → the device identity it first joined with. A socket keeps it for its
+        #: life: re-joining with other tokens changes no ballot, rate limit or sanction.
+        self.socket_devices: dict[str, str] = {}
 
     # -- start and stop ---------------------------------------------------------------
 
@@ -216,6 +231,9 @@ class MeetingService:
                 await self.commit(room, happened)
         for expired in self.sanctions.expire(now):
             await self.commit(expired.room, [expired])
+        if len(self.socket_devices) > len(self.hub.sessions):
+            self.socket_devices = {sid: d for sid, d in self.socket_devices.items()
+                                   if sid in self.hub.sessions}
         if now - self._purged_at > 600:
             self._purged_at = now
             await self.staff.purge_sessions(now, IDLE_SECONDS)
@@ -326,19 +344,22 @@ class MeetingService:
         meeting = self.meeting(room.id)
         if device is not None and not is_device_token(device):
             raise HirobaError(Reason.BAD_FIELD, "device is not a device token")
-        device = device or new_device_token()
+        presented = device
         role, account, session_key = policy.ANONYMOUS_ROLE, None, None
         if staff:
             identity = await self.identify_socket(session.sid)
             role, name = Role.STAFF, identity.display_name
             account, session_key = identity.name, identity.session.key
         now = self.clock()
+        # (staff, logged in, are never refused a new identity for their address's sake)
+        device = await self.device_identity(session, room.id, presented, now, limited=not staff)
         grant = None
         if token is not None:
             grant = redeem(self.secret, token, room.id, self.redeemed, device_ref(device) or "",
                            now)
             role, name = grant.role, grant.name or name
-        claim = self.resumed(resume, room.id, device) if resume else None
+        # (a resume token names the identity it was issued with: the one presented)
+        claim = self.resumed(resume, room.id, presented) if resume else None
         # A resume token from someone who was in the room keeps them out of the lobby.
         admitted_at = (claim.issued_at if claim is not None and claim.place == Place.ROOM.value
                        else None)
@@ -387,6 +408,32 @@ class MeetingService:
                       "room": {"id": room.id, "kind": room.kind.value,
                                "name": {"ja": room.info.name_ja, "en": room.info.name_en}}},
         })
+
+    async def device_identity(
+        self, session: Session, room: str, presented: str | None, now: float, *, limited: bool,
+    ) -> str:
+        """The device identity a join counts as: the one this socket joined with before,
+        else ``presented`` if this server signed it, else a new one (``bad_device`` for a
+        forged one; ``rate_limited`` when the socket's address has had its allowance)."""
+        kept = self.socket_devices.get(session.sid)
+        if kept is not None:
+            return kept
+        address = session.address
+        key = (None if not limited or address is None or is_loopback(address)
+               else limit_key(address, self.settings.ipv6_limit_prefix))
+        try:
+            device, minted = self.devices.identify(self.secret, presented, key, room, now)
+        except HirobaError as refused:
+            log.info("join refused a device identity (%s) in %s", refused.reason.value, room)
+            raise
+        self.socket_devices[session.sid] = device
+        surge = self.devices.surging(room, now) if minted else 0
+        if surge:
+            log.warning("%d new device identities in %s within a minute: many new browsers "
+                        "(or one rotating identities); see docs/security.md", surge, room)
+            await self.sio.emit(ev.MEETING_STAFF, {"room": room, "events": [
+                {"type": "devices.surge", "minted": surge, "at": now}]}, room=staff_room(room))
+        return device
 
     def resumed(self, resume: str, room: str, device: str | None) -> ResumeClaim:
         """What a join's resume token keeps: the participant id, and whether they were in
@@ -445,6 +492,10 @@ class MeetingService:
         return views.staff_state(
             meeting, self.clock(), audit_tail=await self.records.audit(meeting.room, limit=50),
             extra={"registration_code": meeting.rules.registration_code,
+                   "new_devices": {
+                       "this_minute": self.devices.per_room.current(meeting.room, self.clock()),
+                       "total": self.devices.per_room.totals.get(meeting.room, 0),
+                       "surge_per_minute": self.devices.surge_per_minute},
                    "participants": participants},
         )
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
+from moderation.credentials import DeviceMinter
 from rooms.model import Role, TrackingMode
 from server.audio.plane import AudioPlane
 from server.common.histogram import Histogram
@@ -190,6 +191,21 @@ def login_families(backoff: AccountBackoff) -> list[Family]:
     ]  # fmt: skip
 
 
+def device_families(minter: DeviceMinter) -> list[Family]:
+    """Device identities issued (per room) and refused for their address's allowance, since
+    start: a steep rise in one room is a surge of new browsers, or someone rotating
+    identities (the log says when a room passes ``device_surge_per_minute``)."""
+    return [
+        Family("hiroba_device_identities_minted_total", "counter",
+               "New signed device identities issued, by room.",
+               [Sample(n, (("room", room),))
+                for room, n in sorted(minter.per_room.totals.items())]),
+        Family("hiroba_device_identities_refused_total", "counter",
+               "Joins refused a new device identity: their address had its allowance.",
+               [Sample(minter.refused)]),
+    ]  # fmt: skip
+
+
 def tracking_families(camera: CameraTracking) -> list[Family]:
     """Server-side tracking sessions and the tracker's latency."""
     latency = histogram_family(
@@ -244,6 +260,7 @@ class MetricsSources:
     audio: AudioPlane
     camera: CameraTracking
     login: AccountBackoff | None = None
+    devices: DeviceMinter | None = None
     process: CollectorRegistry = field(default_factory=process_collectors)
 
     def families(self) -> list[Family]:
@@ -253,6 +270,7 @@ class MetricsSources:
             *audio_families(self.audio),
             *tracking_families(self.camera),
             *(login_families(self.login) if self.login is not None else []),
+            *(device_families(self.devices) if self.devices is not None else []),
             *process_families(self.process),
         ]
 

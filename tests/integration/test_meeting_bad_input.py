@@ -36,7 +36,7 @@ async def test_invitations_are_single_use_and_checked(server, made) -> None:
     first = await join(server, made, token=token)
     assert first["ok"] and first["place"] == "room"
     device = first["device"]
-    assert device.startswith("d_")
+    assert device.startswith("dv.")  # server-issued, signed (issue 14 finding 2)
     # Replayed from another browser: refused; from the same one (a reload): accepted.
     replay = await join(server, made, token=token)
     assert replay["reason"] == "bad_token" and "already been used" in replay["message"]

@@ -4,6 +4,7 @@
  * the motion plane (net/motion.js), not here.
  */
 import { io } from 'socket.io-client';
+import { forgetDevice, saveDevice, withDevice } from './device.js';
 import { JOIN, LEAVE, ROOM_DELTA, RTC_CLOSED } from './events.js';
 
 const ACK_TIMEOUT_MS = 10000;
@@ -55,12 +56,14 @@ export class HirobaSocket {
       if (this.socket.recovered || !this.joinPayload || this.joining) return;
       const payload = this.joinPayload;
       this.#emitJoin(payload).catch((err) => {
-        // an expired or refused resume token: join again as a newcomer
+        // an expired or refused resume token (or device identity): join again as a newcomer
+        if (err.reason === 'bad_device') return this.#withoutDevice(payload);
         if (err.reason !== 'bad_token' || !payload.resume) throw err;
         const { resume: _r, ...fresh } = payload;
         return this.#emitJoin(fresh);
       }).then(
         (res) => {
+          saveDevice(res.device);
           this.joinPayload = resumable(payload, res);
           this.handlers.onRejoin?.(res);
         },
@@ -99,12 +102,26 @@ export class HirobaSocket {
     // the server may have closed this socket (a removal): socket.io does not reconnect by itself then
     if (!this.socket.connected && !this.socket.active) this.socket.connect();
     try {
-      const res = await this.#emitJoin(payload);
-      this.joinPayload = resumable(payload, res);
+      const sent = withDevice(payload);
+      const res = await this.#emitJoin(sent).catch((err) => {
+        if (err.reason !== 'bad_device' || !sent.device) throw err;
+        return this.#withoutDevice(sent);
+      });
+      saveDevice(res.device);
+      this.joinPayload = resumable(sent, res);
       return res;
     } finally {
       this.joining = false;
     }
+  }
+
+  /** The stored identity was refused (`bad_device`: not signed by this server, e.g. a
+   * reinstalled server with a new secret): forget it and join once without, as a browser
+   * seen for the first time; the server issues a new one. */
+  #withoutDevice(payload) {
+    forgetDevice();
+    const { device: _d, resume: _r, ...fresh } = payload;
+    return this.#emitJoin(fresh);
   }
 
   #emitJoin(payload) {
