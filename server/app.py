@@ -20,7 +20,9 @@ from server.cluster.sio_server import ClusterServer
 from server.config.secret import load_or_create_secret, read_secret
 from server.config.settings import Settings
 from server.console.routes import MEETINGS_KEY, add_staff_routes
+from server.http.connections import CONNECTION_GUARD_KEY, ConnectionGuard
 from server.http.forwarded import forwarded_client_middleware
+from server.http.rate_limits import HEAVY, MEDIA, RateLimiter, rate_limit_middleware
 from server.http.routes import CLIENT_KEY, HUB_KEY, add_routes, error_middleware
 from server.http.security import (
     content_security_policy,
@@ -59,6 +61,7 @@ SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
 TRACKING_KEY = web.AppKey("tracking", FaceTracking)
 AUDIO_KEY = web.AppKey("audio", AudioApi)
 RECORDINGS_KEY = web.AppKey("recordings", RecordingService)
+RATE_LIMITS_KEY = web.AppKey("rate_limits", RateLimiter)
 CLUSTER_KEY = web.AppKey("cluster", ClusterNode)
 
 
@@ -231,7 +234,7 @@ def add_all_routes(
     add_readiness_route(app, readiness_checks(
         None if cluster is not None and cluster.edge_only else parts.store, client, cluster))
     add_staff_routes(app)
-    add_recording_routes(app, parts.recordings.index, hub, meetings)
+    add_recording_routes(app, parts.recordings.index, hub, meetings, parts.recordings.minutes)
 
 
 def add_lifecycle(
@@ -315,6 +318,8 @@ def create_app(
     # (a server that says ok but serves no page helps nobody).
     client = client_files(settings.client_dev, settings.client_dir, settings.web_root,
                           import_map())
+    limiter = RateLimiter({HEAVY: settings.http_heavy_per_minute,
+                           MEDIA: settings.http_media_per_minute}, settings.ipv6_limit_prefix)
     app = web.Application(
         middlewares=[
             # First, so that every later middleware and handler sees the browser's address.
@@ -324,10 +329,17 @@ def create_app(
             ),
             error_middleware,
             polling_body_limit_middleware("/socket.io/", settings.max_message_bytes),
+            # After the forwarded address is known; before the expensive handlers.
+            rate_limit_middleware(limiter),
         ],
         client_max_size=64 * 1024,
     )
     app[CLIENT_KEY] = client
+    app[RATE_LIMITS_KEY] = limiter
+    app[CONNECTION_GUARD_KEY] = ConnectionGuard(
+        header_timeout=settings.http_header_timeout,
+        per_address=settings.tcp_connections_per_address,
+        trusted_proxies=settings.trusted_proxies, ipv6_prefix=settings.ipv6_limit_prefix)
     sio = socket_server(settings)
     sio.attach(app)
     parts = build_components(settings, sio, pipeline_factory)

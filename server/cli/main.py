@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from aiohttp import web
 
 from rooms.errors import HirobaError
 from server import __version__
@@ -86,6 +85,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.config.versions import require_supported
+    from server.http.connections import raise_file_limit, serve
 
     settings = _settings(args)
     # Before anything else: on an untested aiortc/aioice everyone would be silently unheard.
@@ -99,15 +99,11 @@ def _serve(args: argparse.Namespace) -> int:
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     app = create_app(settings)  # refuses a missing client build: say nothing of serving first
     print(f"Hiroba {__version__} on {scheme}://{shown_host}:{settings.port}/", flush=True)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_context=ssl_context,
-        print=None,
-        access_log=None,
-        handler_cancellation=True,
-    )
+    # Each connection is a descriptor: the soft limit (often 1,024) up to the hard one.
+    raise_file_limit()
+    # Not web.run_app: every connection passes the guard first (a header-read timeout, a
+    # per-address cap before TLS; server/http/connections.py).
+    asyncio.run(serve(app, settings.host, settings.port, ssl_context))
     return 0
 
 

@@ -237,6 +237,44 @@ class Settings:
             metavar="N",
         ),
     )
+    http_header_timeout: float = field(
+        default=10.0,
+        metadata=_doc(
+            "seconds a new TCP connection has to send its first request's headers (TLS "
+            "handshake included) before it is closed: slow clients cannot hold descriptors "
+            "(0: no limit)",
+            "security",
+            metavar="SECONDS",
+        ),
+    )
+    tcp_connections_per_address: int = field(
+        default=256,
+        metadata=_doc(
+            "open TCP connections one client address (IPv6: its ipv6_limit_prefix network) "
+            "may hold; further ones are closed as they are accepted, before TLS. "
+            "trusted_proxies are exempt (list a proxy on this machine there) (0: no limit)",
+            "security",
+            metavar="N",
+        ),
+    )
+    http_heavy_per_minute: float = field(
+        default=60.0,
+        metadata=_doc(
+            "requests per minute one client address may make to the expensive routes "
+            "(minutes, exports, the archive list, the audit log); more get 429",
+            "security",
+            metavar="PER_MINUTE",
+        ),
+    )
+    http_media_per_minute: float = field(
+        default=1200.0,
+        metadata=_doc(
+            "requests per minute one client address may make for recording files (audio, "
+            "motion, event log, manifest); more get 429",
+            "security",
+            metavar="PER_MINUTE",
+        ),
+    )
     flood_disconnect_after: int = field(
         default=200,
         metadata=_doc(
@@ -1002,6 +1040,12 @@ def _check(settings: Settings) -> None:
         ) from None
     if settings.max_connections_per_address < 0:
         raise HirobaError(Reason.BAD_FIELD, "max_connections_per_address must not be negative")
+    if settings.http_header_timeout < 0 or settings.tcp_connections_per_address < 0:
+        raise HirobaError(Reason.BAD_FIELD, "http_header_timeout and "
+                          "tcp_connections_per_address must not be negative")
+    if not (settings.http_heavy_per_minute > 0 and settings.http_media_per_minute > 0):
+        raise HirobaError(Reason.BAD_FIELD, "http_heavy_per_minute and http_media_per_minute "
+                          "must be positive")
     if not 1 <= settings.ipv6_limit_prefix <= 128:
         raise HirobaError(Reason.BAD_FIELD, "ipv6_limit_prefix must be 1 to 128")
     if settings.device_mints_per_window < 0 or settings.device_surge_per_minute < 0:

@@ -7,7 +7,9 @@ an unknown id, a malformed one or an unpublished one, gets the same ``404 not_fo
 body, so probing tells nothing. Files are named from a fixed whitelist and found through
 :func:`server.recording.ids.recording_dir` only; symlinks are refused. File bodies stream
 from disk (``FileResponse``); whatever has to be read whole (the manifest, the event log
-for the public, the minutes) is read in an executor.
+for the public, the minutes) is read in an executor. Rendered minutes are kept once a
+recording has stopped (:mod:`server.recording.minutes_cache`); what the caller may read
+is still decided on every request, before the cache is asked.
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ from server.recording.event_log import EventKind, parse_events
 from server.recording.ids import recording_dir
 from server.recording.index import RecordingIndex, RecordingRow
 from server.recording.minutes import build_minutes, render_html, render_markdown
-from server.recording.recorder import AUDIO, EVENTS, MANIFEST, MOTION, read_manifest
+from server.recording.minutes_cache import MinutesCache, Rendered, folder_stamp
+from server.recording.recorder import (
+    AUDIO,
+    EVENTS,
+    MANIFEST,
+    MOTION,
+    RecordingState,
+    read_manifest,
+)
 from server.sockets.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -215,10 +225,12 @@ async def archive_page(request: web.Request) -> web.StreamResponse:
 class RecordingsHttp:
     """The ``/api/recordings`` routes of one server."""
 
-    def __init__(self, index: RecordingIndex, hub: Hub, meetings: MeetingService) -> None:
+    def __init__(self, index: RecordingIndex, hub: Hub, meetings: MeetingService,
+                 minutes_cache: MinutesCache | None = None) -> None:
         self.index = index
         self.hub = hub
         self.meetings = meetings
+        self.minutes_cache = MinutesCache() if minutes_cache is None else minutes_cache
 
     @property
     def root(self) -> Path:
@@ -366,11 +378,21 @@ class RecordingsHttp:
         render = render_markdown if fmt == "md" else render_html
         zone = self.meetings.settings.zone  # the city's, as the exports and the console
 
-        def build() -> str:
+        def build() -> Rendered:
             m = build_minutes(folder, row, include_moderation=with_moderation, tz=zone)
-            return render(m, lang=lang)
+            text = render(m, lang=lang)
+            # The app's CSP would block the document's inline style; it gets its own,
+            # stricter one (no scripts at all) that allows exactly its styles.
+            return Rendered(text, None if fmt == "md" else
+                            document_security_policy(_STYLE.findall(text)))
 
-        text = await self._off_loop(build)
+        # Built once per version of what it is built from (the row: published, title,
+        # state; the files' sizes and times), and kept once the recording has stopped.
+        version = (row, await self._off_loop(folder_stamp, folder))
+        rendered = await self.minutes_cache.get(
+            (row.id, fmt, lang, with_moderation), version, build,
+            keep=row.state is not RecordingState.RECORDING)
+        text = rendered.text
         cache = PRIVATE_CACHE if (with_moderation or not row.published) else PUBLIC_CACHE
         headers = {"Cache-Control": cache}
         if fmt == "md":
@@ -379,9 +401,8 @@ class RecordingsHttp:
                 f'attachment; filename="minutes-{day}-{row.id}.md"')
             return web.Response(text=text, content_type="text/markdown", charset="utf-8",
                                 headers=headers)
-        # The app's CSP would block the document's inline style; it gets its own, stricter
-        # one (no scripts at all) that allows exactly its styles.
-        headers["Content-Security-Policy"] = document_security_policy(_STYLE.findall(text))
+        assert rendered.csp is not None
+        headers["Content-Security-Policy"] = rendered.csp
         return web.Response(text=text, content_type="text/html", charset="utf-8",
                             headers=headers)
 
@@ -407,6 +428,7 @@ class RecordingsHttp:
             details={"recording": row.id, "published": published, "title": row.title},
         )
         changed = await self.index.set_published(row.id, published, now)
+        self.minutes_cache.drop(row.id)  # (the row is part of each entry's version, too)
         await self.meetings.commit(row.room_id, entries)
         log.info("recording %s %s by %s", row.id,
                  "published" if published else "unpublished", identity.name)
@@ -418,8 +440,10 @@ def _day(started: float, zone: tzinfo) -> str:
 
 
 def add_recording_routes(app: web.Application, index: RecordingIndex, hub: Hub,
-                         meetings: MeetingService) -> RecordingsHttp:
-    """Register the recordings API on ``app``."""
-    api = RecordingsHttp(index, hub, meetings)
+                         meetings: MeetingService,
+                         minutes_cache: MinutesCache | None = None) -> RecordingsHttp:
+    """Register the recordings API on ``app`` (``minutes_cache``: the process's, which the
+    recording service owns; a fresh one when None)."""
+    api = RecordingsHttp(index, hub, meetings, minutes_cache)
     api.add_routes(app)
     return api
