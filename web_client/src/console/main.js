@@ -257,6 +257,9 @@ async function openRoom(id) {
     if (batch.room !== room) return;
     const changed = staff.apply(batch.events);
     if (changed.has('lobby') && staff.lobby.size) say(t('console.someoneWaits', { n: staff.lobby.size }));
+    // many new device identities within a minute: new browsers, or someone making "persons"
+    const surge = batch.events.find((e) => e.type === 'devices.surge');
+    if (surge) say(t('console.deviceSurge', { n: surge.minted }));
     for (const section of changed) SECTIONS[section]?.(ctx());
   });
   socket.on(E.ROOM_DELTA, (d) => {
