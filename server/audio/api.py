@@ -54,7 +54,7 @@ from server.common.networks import is_loopback, limit_key
 from server.common.periodic import Periodic
 from server.config.settings import Settings
 from server.meetings.service import MeetingService
-from server.rtc.ice import rtc_configuration, screen_candidates
+from server.rtc.ice import announced_only, rtc_configuration, screen_candidates
 from server.sockets import events
 from server.sockets.hub import Hub, Session
 from server.sockets.registry import Register, offers_bucket
@@ -213,7 +213,7 @@ class AudioApi:
             raise
         await self._still_there(session, pid, room.id)
         log.info("microphone on in %s (%d sending)", room.id, len(self.publishing))
-        return {"ok": True, "type": "answer", "sdp": answer}
+        return {"ok": True, "type": "answer", "sdp": announced_only(answer)}
 
     async def listen(self, session: Session, payload: object) -> Ack:
         request = AudioListen.parse(payload)
@@ -240,7 +240,7 @@ class AudioApi:
             raise
         await self._still_there(session, pid, room.id)
         return {
-            "ok": True, "type": "answer", "sdp": answer,
+            "ok": True, "type": "answer", "sdp": announced_only(answer),
             "slots": self._slot_list(pid, self.plane.heard_by(pid)),
             "active": sorted(self.plane.active_speakers(room.id)),
         }  # fmt: skip

@@ -559,8 +559,10 @@ class Settings:
     ice_host_addresses: tuple[str, ...] = field(
         default=(),
         metadata=_doc(
-            "IP addresses WebRTC may offer as host candidates (comma separated, loopback "
-            "allowed); none: every non-loopback interface",
+            "the server's addresses announced to browsers in WebRTC answers (host "
+            "candidates; comma separated, loopback allowed). Required when browsers of "
+            "other machines connect (host not loopback, or trusted_proxies set); none "
+            "(loopback only): every non-loopback interface",
             "media",
             metavar="IP,...",
         ),
@@ -1084,6 +1086,38 @@ def _check(settings: Settings) -> None:
     _check_media(settings)
 
 
+def serves_other_machines(settings: Settings) -> bool:
+    """Whether browsers of other machines reach this server: it listens on an address that
+    is not loopback, or a reverse proxy (``trusted_proxies``) forwards them."""
+    if settings.trusted_proxies:
+        return True
+    host = settings.host.strip().strip("[]")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name or a wildcard ("0.0.0.0", "") may be any interface
+
+
+def check_announced_addresses(settings: Settings) -> None:
+    """Refuse to serve other machines without ``ice_host_addresses``: aioice would then
+    offer every interface's address (private networks, VPNs, container bridges) to every
+    citizen in each WebRTC answer (issue 14, finding 13). Hiroba has no TURN-only mode:
+    behind TURN too, the relay reaches the server at an address it announces."""
+    if serves_other_machines(settings) and not settings.ice_host_addresses:
+        where = (f"listens on {settings.host}" if not settings.trusted_proxies
+                 else "serves browsers through a proxy (trusted_proxies)")
+        raise HirobaError(
+            Reason.BAD_FIELD,
+            f"this server {where} but ice_host_addresses is empty, so every WebRTC answer "
+            "would announce all of this machine's interface addresses. Set "
+            "--ice-host-addresses (HIROBA_ICE_HOST_ADDRESSES) to the address(es) browsers "
+            "or the TURN server reach this machine at (docs/operations.md, \"Announced "
+            "addresses\")",
+        )
+
+
 def _check_media(settings: Settings) -> None:
     """Face-tracking relay and WebRTC settings (see docs/operations.md)."""
     if not 1 <= settings.motion_hz <= 60 or not 0 < settings.motion_far_hz <= settings.motion_hz:
@@ -1115,6 +1149,7 @@ def _check_media(settings: Settings) -> None:
     for url in settings.ice_servers:
         if url.split(":", 1)[0] not in ("stun", "stuns", "turn", "turns"):
             raise HirobaError(Reason.BAD_FIELD, f"ice_servers: {url!r} is not a STUN/TURN URL")
+    check_announced_addresses(settings)
     for address in settings.ice_host_addresses:
         try:
             ipaddress.ip_address(address)

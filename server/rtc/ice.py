@@ -23,6 +23,13 @@ given), at most :data:`MAX_OFFER_CANDIDATES`. A browser whose real candidates ar
 dropped (mDNS names, a proxy on this machine that is not trusted) still connects: its
 own checks reach the server, which learns it as a peer-reflexive candidate.
 
+The same setting is what the server announces (issue 14, finding 13): a server that
+browsers of other machines reach must configure it (``hiroba serve`` refuses to start
+otherwise, server/config/settings.py), and :func:`announced_only` strips from every answer
+a host candidate at any other address, should aioice ever gather one past the lookup
+(an upgrade that no longer calls it). Server-reflexive and relayed candidates stay: they
+are what the STUN or TURN server sees of this machine from outside.
+
 The second point replaces one module-level function of aioice that
 ``Connection.gather_candidates`` looks up at call time; it is checked against the
 installed aioice version (:data:`SUPPORTED_AIOICE`) and covered by
@@ -47,6 +54,9 @@ SUPPORTED_AIOICE = ("0.9.", "0.10.", "0.11.", "0.12.", "0.13.")
 
 HostLookup = Callable[[bool, bool], list[str]]
 _ORIGINAL: HostLookup = aioice.ice.get_host_addresses
+#: The addresses :func:`use_host_addresses` fixed (empty: aioice's own lookup, loopback
+#: deployments only).
+_announced: tuple[str, ...] = ()
 
 
 def parse_addresses(addresses: Sequence[str]) -> tuple[str, ...]:
@@ -72,7 +82,9 @@ def _fixed_lookup(addresses: tuple[str, ...]) -> HostLookup:
 def use_host_addresses(addresses: Sequence[str]) -> None:
     """Make every ICE agent of this process offer exactly ``addresses`` as host candidates
     (empty: aioice's default, every non-loopback interface)."""
+    global _announced
     fixed = parse_addresses(addresses)
+    _announced = fixed
     version = getattr(aioice, "__version__", "")
     if fixed and not version.startswith(SUPPORTED_AIOICE):
         log.warning("aioice %s is untested with ice_host_addresses", version or "(unknown)")
@@ -125,6 +137,46 @@ def screen_candidates(sdp: str, peer: str | None) -> str:
         # No addresses here: the offer's author chose them, and the log is the city's.
         log.debug("offer: %d candidates dropped, %d kept", dropped, kept)
     return "\r\n".join(out) + "\r\n"
+
+
+def announced_only(sdp: str, addresses: Sequence[str] | None = None) -> str:
+    """An answer ``sdp`` with host candidates only at ``addresses`` (default: those of
+    :func:`use_host_addresses`; none configured: ``sdp`` unchanged), and a connection line
+    (``c=``) or a candidate's base (``raddr``) naming another address replaced by
+    ``0.0.0.0`` / ``::`` (what browsers send when they hide theirs)."""
+    allowed = parse_addresses(addresses) if addresses is not None else _announced
+    if not allowed:
+        return sdp
+    keep = frozenset(allowed)
+    out = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            parts = line.split()
+            if len(parts) < 8 or parts[6] != "typ":
+                continue
+            if parts[7] == "host" and _canonical(parts[4]) not in keep:
+                continue
+            if "raddr" in parts[8:-1]:
+                # A reflexive or relayed candidate names its base: the host address.
+                at = parts.index("raddr", 8)
+                if _canonical(parts[at + 1]) not in keep:
+                    parts[at + 1] = "::" if ":" in parts[at + 1] else "0.0.0.0"
+                    if at + 3 < len(parts) and parts[at + 2] == "rport":
+                        parts[at + 3] = "0"
+                    line = " ".join(parts)
+        elif line.startswith("c=IN IP"):
+            parts = line.split()
+            if len(parts) == 3 and _canonical(parts[2]) not in keep:
+                line = f"c=IN {parts[1]} " + ("::" if parts[1] == "IP6" else "0.0.0.0")
+        out.append(line)
+    return "\r\n".join(out) + "\r\n"
+
+
+def _canonical(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None  # a name (mDNS) is never an announced address
 
 
 def rtc_configuration(ice_servers: Sequence[str]) -> RTCConfiguration:

@@ -11,6 +11,7 @@ from typing import Any
 from playwright.async_api import Browser
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import shot
 from tests.e2e.test_layout_phone import PHONE_1X
 from tests.e2e.test_meeting import enter
 
@@ -25,6 +26,7 @@ async def test_first_phone_screen(server: Any, browser: Browser) -> None:
     await page.wait_for_function("() => window.hiroba.state().selfOnScreen")
     await page.wait_for_timeout(300)
     me = (await page.evaluate("() => window.hiroba.state()"))["selfOnScreen"]
+    await shot(page, "first-screen-phone")
     band = await page.evaluate(
         "() => [document.getElementById('hud').getBoundingClientRect().bottom,"
         " document.getElementById('joystick').getBoundingClientRect().top]")

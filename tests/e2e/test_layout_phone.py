@@ -155,6 +155,7 @@ async def lobby_target(staff: Any, name: str) -> str:
                 if e.get("type") == "lobby.entered" and e["waiter"]["name"] == name)
 
 
+@pytest.mark.timeout(240)  # six states, two views each, in software WebGL
 @pytest.mark.parametrize(("who", "context"), [("phone", PHONE_1X), ("desktop", DESKTOP)])
 async def test_no_control_is_covered(server: Any, browser: Browser, who: str,
                                      context: dict[str, Any]) -> None:

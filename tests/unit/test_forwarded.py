@@ -56,7 +56,8 @@ def test_client_scheme(header: str | None, scheme: str) -> None:
 
 def test_trusted_proxies_setting() -> None:
     assert load_settings({}).trusted_proxies == ()
-    chosen = load_settings({"HIROBA_TRUSTED_PROXIES": "127.0.0.1/32, 10.0.0.0/24"})
+    chosen = load_settings({"HIROBA_TRUSTED_PROXIES": "127.0.0.1/32, 10.0.0.0/24",
+                            "HIROBA_ICE_HOST_ADDRESSES": "203.0.113.20"})
     assert chosen.trusted_proxies == ("127.0.0.1/32", "10.0.0.0/24")
     with pytest.raises(HirobaError, match="trusted_proxies"):
         load_settings({"HIROBA_TRUSTED_PROXIES": "nginx"})

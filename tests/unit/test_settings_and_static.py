@@ -11,7 +11,8 @@ from server.http.static_files import app_file, safe_relative, vendor_file
 
 def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
     cfg = tmp_path / "hiroba.toml"
-    cfg.write_text('port = 9001\nhost = "0.0.0.0"\ntick_hz = 5\nallowed_origins = ["https://a"]\n')
+    cfg.write_text('port = 9001\nhost = "0.0.0.0"\ntick_hz = 5\nallowed_origins = ["https://a"]\n'
+                   'ice_host_addresses = ["192.0.2.2"]\n')
     s = load_settings({"HIROBA_PORT": "9002"}, {"host": None}, cfg)
     assert (s.port, s.host, s.tick_hz, s.allowed_origins) == (9002, "0.0.0.0", 5.0, ("https://a",))
     s = load_settings({"HIROBA_CONFIG": str(cfg)}, {"port": "9003"})

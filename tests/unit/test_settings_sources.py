@@ -39,6 +39,7 @@ EXPLICIT: dict[str, object] = {
     "ice_servers": ("stun:127.0.0.1:3478",),
     "turn_urls": ("turn:turn.example.jp:3478?transport=udp",),
     "ice_host_addresses": ("127.0.0.1", "::1"),
+    "staff_recheck_seconds": 2.5,  # at most 5 s (docs/security.md)
     "time_zone": "Europe/Berlin",  # the city's time zone (issue 12), when it lands
 }
 

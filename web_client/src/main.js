@@ -128,6 +128,7 @@ function ensureSocket() {
   voice = new Voice(net, {
     onActive: (id, on) => plaza?.avatars.setSpeaking?.(id, on),
     onMicEnded: (reason) => voicePanel.ended(reason),
+    onListenRefused: (reason) => voicePanel.listenRefused(reason),
   });
 }
 
@@ -204,7 +205,10 @@ function enterRoom(selfId, snapshot, motionInfo, audioInfo, ice) {
   faces.configure(1000 / link.hz);
   rendered.clear();
   announcer.clear();
-  if (!joined) cameraMode = room.kind === 'plaza' || !room.stage ? 'follow' : 'stage';
+  // A portrait phone starts behind the own avatar (it sees the stage ahead): the fixed stage
+  // view left the avatar out of the frame under half a screen of paving (issue 15, defect 10).
+  const portrait = innerWidth < innerHeight;
+  if (!joined) cameraMode = room.kind === 'plaza' || !room.stage || portrait ? 'follow' : 'stage';
   plaza.load(room, sceneStrings(), cameraMode);
   for (const p of participants.list()) addAvatar(p);
   const seat = participants.seatOf(me);

@@ -160,7 +160,8 @@ export class MeetingUi {
   /** The opinion just posted: its card fully in view, once it is drawn. */
   #revealPosted() {
     if (this.revealOpinion == null) return;
-    const card = byId('opinion-list').querySelector(`[data-id="${Number(this.revealOpinion)}"]`);
+    const id = Number(this.revealOpinion);
+    const card = byId('opinion-list').querySelector(`:scope > [data-key="${id}"], :scope > [data-id="${id}"]`);
     if (!card || byId('panel-opinions').hidden) return;
     this.revealOpinion = null;
     card.scrollIntoView({ block: 'nearest' });
