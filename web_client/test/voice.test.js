@@ -36,3 +36,11 @@ test('every microphone status has a text but "off"', () => {
     assert.ok(voiceStatusText(s).length > 0, s);
   }
 });
+
+test('a refusal for a limit says what to do, not that the connection failed', () => {
+  const failed = voiceStatusText('failed');
+  const texts = ['rate_limited', 'audio_full', 'address_limit', 'listen:audio_full', 'listen:address_limit']
+    .map((s) => voiceStatusText(s));
+  for (const text of texts) assert.notEqual(text, failed);
+  assert.equal(new Set(texts).size, texts.length);
+});

@@ -63,11 +63,17 @@ function place(node, x, y, z) {
   } else node.setPosition?.(x, y, z);
 }
 
+/** A listen offer refused `rate_limited` is sent again this many times, this far apart. */
+const LISTEN_RETRIES = 3;
+const LISTEN_RETRY_MS = 2500;
+
 export class Voice {
   /**
    * `net` is the HirobaSocket. handlers: onChange(state) when listening, publishing or
    * the microphone's status change; onActive(id, on) when a participant starts or stops
    * speaking; onMicEnded(reason) when the server closed the microphone (floor ended, muted).
+   * onListenRefused(reason) when the server would not send voices (`audio_full`,
+   * `address_limit`).
    */
   constructor(net, handlers = {}) {
     this.net = net;
@@ -116,7 +122,7 @@ export class Voice {
   }
 
   /** Entered a room: listen on `info.slots` slots (`info` from the join ack's `audio`). */
-  async enter(info) {
+  async enter(info, retries = 0) {
     this.exit(true);
     if (!info || typeof RTCPeerConnection === 'undefined') return;
     const generation = this.generation;
@@ -148,6 +154,16 @@ export class Voice {
       if (this.listenPc === pc) {
         pc.close();
         this.listenPc = null;
+      }
+      // Offers have a small budget of their own: a quick room change can run past it,
+      // and a little later the same offer is welcome. Retried a few times, quietly.
+      const idle = !this.publishing && !this.starting; // (a retry's exit() would stop the mic)
+      if (e?.reason === 'rate_limited' && retries < LISTEN_RETRIES && idle && generation === this.generation) {
+        setTimeout(() => {
+          if (generation === this.generation && !this.publishing && !this.starting) this.enter(info, retries + 1);
+        }, LISTEN_RETRY_MS);
+      } else if (e?.reason === 'audio_full' || e?.reason === 'address_limit') {
+        this.h.onListenRefused?.(e.reason);
       }
     }
     this.#changed();

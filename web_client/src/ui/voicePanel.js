@@ -26,6 +26,17 @@ export function voiceStatusText(status) {
       return t('voice.status.muted');
     case 'forbidden':
       return t('voice.status.forbidden');
+    // Refused for a limit (issue 14, finding 9): say what to do, not that it failed.
+    case 'rate_limited':
+      return t('voice.status.busy');
+    case 'audio_full':
+      return t('voice.status.full');
+    case 'address_limit':
+      return t('voice.status.addressLimit');
+    case 'listen:audio_full':
+      return t('voice.status.listenFull');
+    case 'listen:address_limit':
+      return t('voice.status.listenAddressLimit');
     case 'off':
       return '';
     default:
@@ -52,6 +63,11 @@ export class VoicePanel {
     } catch (e) {
       this.render(false, e?.reason || 'failed');
     }
+  }
+
+  /** The server refused to send voices (a full server, a crowded network): show why. */
+  listenRefused(reason) {
+    this.render(this.on, `listen:${reason}`);
   }
 
   /** The server or the connection ended the microphone: show why. */
