@@ -122,6 +122,9 @@ class FaceTracking:
         )
         # A test pipeline needs no model file; the real one is checked once.
         self._model_checked = factory is not None
+        #: The face model in the cache is the pinned one (None: not checked yet). Pages
+        #: load it for tracking on the device; the real server-side pipeline needs it too.
+        self.model_ok: bool | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         hub.leave_listeners.append(self._left)
 
@@ -134,6 +137,28 @@ class FaceTracking:
 
     def start(self) -> None:
         use_host_addresses(self.settings.ice_host_addresses)
+        self._spawn(self.check_model_at_start())
+
+    async def check_model_at_start(self) -> bool:
+        """Verify the cached face model once at start-up (off the event loop) and warn,
+        naming the command that fetches it, when it is missing or not the pinned file:
+        without it every page falls back to voice and nobody on the server is told."""
+        path = model_path(self.settings)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, read_verified, path)
+        except HirobaError as exc:
+            self.model_ok = False
+            log.warning(
+                "face model unavailable at %s: %s. Face tracking in the browser is off "
+                "and pages fall back to voice%s until it is installed: run "
+                "`hiroba models fetch` (docs/models.md)",
+                path, exc.message,
+                "" if self._model_checked else ", server-side tracking too",
+            )  # fmt: skip
+            return False
+        self.model_ok = True
+        self._model_checked = True
+        return True
 
     async def stop(self) -> None:
         await self.camera.close_all()
