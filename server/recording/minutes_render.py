@@ -146,6 +146,20 @@ def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
     def dur(s: float | None) -> str:
         return "" if s is None else _duration(s, lang)
 
+    # Tables without a role column (the staff edition's authors, actors and targets) name
+    # a member, the chair or staff with their role too, so that a citizen who took such a
+    # name is not read as them (issue 14, finding 6); a name held under two roles is left
+    # as it is, as the record cannot tell which one acted.
+    roles_of: dict[str, set[str]] = {}
+    for a in m.attendance:
+        roles_of.setdefault(a.name, set()).add(a.role)
+
+    def named(name: str) -> str:
+        held = roles_of.get(name, set())
+        if len(held) != 1 or (r := next(iter(held))) in ("citizen", ""):
+            return name
+        return f"{name}（{role(r)}）" if lang == "ja" else f"{name} ({role(r)})"
+
     end = _time(m.ended) if m.ended.date() == m.started.date() else (
         f"{m.ended.date().isoformat()} {_time(m.ended)}")
     head = [
@@ -206,18 +220,18 @@ def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
         (lb["time"], lb["category"], lb["text"], lb["supports"], lb["status"], lb["response"],
          *staff_cols),
         [(_time(o.at), o.category, o.text, str(o.supports), status(o.status), o.response,
-          *((o.author, lb["yes"] if o.hidden else "") if m.staff else ()))
+          *((named(o.author), lb["yes"] if o.hidden else "") if m.staff else ()))
          for o in m.opinions])]))
     sections.append(_Section(lb["questions"], [_Table(
         (lb["time"], lb["text"], lb["votes"], lb["status"], lb["answer"],
          *((lb["author"],) if m.staff else ())),
         [(_time(q.at), q.text, str(q.votes), status(q.status), q.answer,
-          *((q.author,) if m.staff else ())) for q in m.questions])]))
+          *((named(q.author),) if m.staff else ())) for q in m.questions])]))
 
     if m.moderation is not None:
         sections.append(_Section(lb["moderation"], [_Table(
             (lb["time"], lb["actor"], lb["action"], lb["target"], lb["reason"], lb["details"]),
-            [(_time(x.at), x.actor, x.action, x.target, x.reason, x.details)
+            [(_time(x.at), named(x.actor), x.action, named(x.target), x.reason, x.details)
              for x in m.moderation])]))
     return f"{lb['title']}: {m.title}", head, sections
 

@@ -3,11 +3,24 @@ confusable skeleton (issue 14, finding 6)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
 from rooms.confusables import confusable, skeleton
 from rooms.errors import HirobaError
 from rooms.names import is_invisible, normalise_name
+from server.recording.minutes_render import render_html, render_markdown
+from server.recording.minutes_types import (
+    Attendee,
+    Minutes,
+    ModerationEntry,
+    OpinionEntry,
+    QuestionEntry,
+    SpeakingTime,
+    Turn,
+)
 
 #: Characters that draw nothing, each of which once passed into a name unchanged.
 INVISIBLE = [
@@ -72,3 +85,36 @@ def test_look_alikes_share_a_skeleton(original: str, imitation: str) -> None:
 def test_different_names_keep_different_skeletons(one: str, other: str) -> None:
     assert skeleton(one) != skeleton(other)
     assert confusable(other, [one]) is None
+
+
+def _minutes(staff: bool) -> Minutes:
+    t0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    return Minutes(
+        recording_id="r1", room="dx-committee", title="DX委員会", started=t0, ended=t0,
+        seconds=600.0, recovered=False, staff=staff,
+        attendance=(Attendee("佐藤委員", "member", t0, None, True),
+                    Attendee("事務局", "staff", t0, None, True),
+                    Attendee("さくら", "citizen", t0, None, True)),
+        citizens=1, agenda=(),
+        timeline=(Turn("佐藤委員", "member", t0, t0, 30.0, None, "floor"),),
+        speaking=(SpeakingTime("佐藤委員", "member", 1, 30.0, None),),
+        captions=(), polls=(),
+        opinions=(OpinionEntry(t0, "", "意見", 0, "submitted", "", author="佐藤委員"),),
+        questions=(QuestionEntry(t0, "質問", 0, "open", "", author="さくら"),),
+        moderation=(ModerationEntry(t0, "事務局", "mute", "さくら", "", ""),) if staff else None,
+        audio=False,
+    )
+
+
+@pytest.mark.parametrize("render", [render_markdown, render_html])
+def test_minutes_name_members_and_staff_with_their_role(render: Any) -> None:
+    """Every name of a non-citizen in the minutes comes with its role: in a role column
+    (timeline, speaking times), under a role heading (attendance) or, in the staff
+    edition's tables of authors and actors, after the name."""
+    public = render(_minutes(staff=False), "ja")
+    assert "佐藤委員 | 委員 |" in public or "<td>佐藤委員</td><td>委員</td>" in public, public
+    staff = render(_minutes(staff=True), "ja")
+    assert "佐藤委員（委員）" in staff and "事務局（事務局）" in staff, staff
+    assert "さくら（" not in staff, "a citizen's name stays plain"
+    english = render(_minutes(staff=True), "en")
+    assert "佐藤委員 (member)" in english and "事務局 (staff)" in english

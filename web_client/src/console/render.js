@@ -16,18 +16,33 @@ const empty = (key) => el('li', { class: 'empty', text: t(key) });
 const button = (label, onclick, extra = {}) => el('button', { type: 'button', class: 'small', onclick, ...extra }, label);
 const time = (at) => formatTime(at, i18n.lang); // in the city's zone (times.js)
 
+/**
+ * A name as the console shows it: for anyone but a citizen with a visible, translated role
+ * badge, so that a citizen who calls themselves "佐藤委員" is not read as the member
+ * (issue 14, finding 6). `role` missing: the name alone.
+ */
+export function who(name, role) {
+  return el('span', { class: `who role-${role || 'citizen'}` }, name,
+    role && role !== 'citizen' ? el('span', { class: 'badge role-badge', text: t(`role.${role}`) }) : null);
+}
+
+/** The role of a person present, from the staff roster (null when unknown). */
+const roleOf = (staff, pid) => staff?.people?.get(pid)?.role ?? null;
+
 function limitPayload() {
   if (byId('floor-unlimited').checked) return { unlimited: true };
   return { limit: Math.max(5, Number(byId('floor-limit').value) || 180) };
 }
 
-export function renderFloor({ meeting, act }) {
+export function renderFloor({ meeting, act, staff }) {
   const c = meeting.countdown();
   let text = t('console.floorOpen');
   if (c) {
-    text = c.remaining === null ? t('banner.speakingFree', { name: c.name })
-      : c.overtime ? t('banner.overtime', { name: c.name, grace: formatClock(c.grace ?? 0) })
-        : t('banner.speaking', { name: c.name, clock: formatClock(c.remaining) });
+    const holderRole = roleOf(staff, c.holder);
+    const name = holderRole && holderRole !== 'citizen' ? t('role.withName', { name: c.name, role: t(`role.${holderRole}`) }) : c.name;
+    text = c.remaining === null ? t('banner.speakingFree', { name })
+      : c.overtime ? t('banner.overtime', { name, grace: formatClock(c.grace ?? 0) })
+        : t('banner.speaking', { name, clock: formatClock(c.remaining) });
   }
   const state = byId('floor-state');
   if (state.textContent !== text) state.textContent = text;
@@ -37,15 +52,17 @@ export function renderFloor({ meeting, act }) {
   byId('floor-next').disabled = !queue.length;
   byId('floor-extend').disabled = !c || c.remaining === null;
   byId('floor-revoke').disabled = !c;
-  fillKeyed(byId('floor-queue'), JSON.stringify([queue, !!c, i18n.lang]), () => (queue.length
-    ? queue.map((w, i) => el('li', {}, `${i + 1}. `, w.name, ' ',
+  const roles = queue.map((w) => roleOf(staff, w.pid));
+  fillKeyed(byId('floor-queue'), JSON.stringify([queue, roles, !!c, i18n.lang]), () => (queue.length
+    ? queue.map((w, i) => el('li', {}, `${i + 1}. `, who(w.name, roles[i]), ' ',
       button(t('console.giveTo'), () => act(E.FLOOR_GIVE, { target: w.pid, ...limitPayload() }),
         { disabled: !!c, 'aria-label': t('console.giveToName', { name: w.name }) }),
       button(t('floor.lower'), () => act(E.HAND_LOWER, { target: w.pid }))))
     : [empty('floor.queueEmpty')]));
   const spoken = meeting.floor?.spoken || [];
-  fillKeyed(byId('floor-spoken'), JSON.stringify([spoken, i18n.lang]), () => (spoken.length
-    ? spoken.map((s) => el('li', {}, s.name, ': ', formatClock(s.seconds)))
+  const spokenRoles = spoken.map((s) => roleOf(staff, s.pid));
+  fillKeyed(byId('floor-spoken'), JSON.stringify([spoken, spokenRoles, i18n.lang]), () => (spoken.length
+    ? spoken.map((s, i) => el('li', {}, who(s.name, spokenRoles[i]), ': ', formatClock(s.seconds)))
     : [empty('console.none')]));
 }
 
@@ -139,14 +156,14 @@ export function renderReports({ staff, act }) {
   fill(byId('report-list'), reports.length ? reports.map((r) => el('li', { class: 'card' },
     el('p', { class: 'meta' }, t('console.reportedBy', { name: r.reporter_name || r.reporter }),
       r.reason ? ` — ${r.reason}` : ''),
-    el('p', { class: 'text' }, r.message ? el('b', {}, r.message.author_name, ': ') : null, r.message ? r.message.text : '—'),
+    el('p', { class: 'text' }, r.message ? el('b', {}, who(r.message.author_name, r.message.author_role), ': ') : null, r.message ? r.message.text : '—'),
     el('p', { class: 'row' },
       button(t('console.hide'), () => act(E.CHAT_HIDE, { message: r.message_id })),
       button(t('console.dismiss'), () => act(E.REPORT_DISMISS, { report: r.id })))))
     : [empty('console.noReports')]);
   const chat = staff.chatList().slice(-40);
   fill(byId('console-chat'), chat.length ? chat.map((m) => el('li', { class: m.hidden ? 'hidden-msg' : null },
-    el('span', { class: 'who' }, m.author_name), el('span', { class: 'what' }, m.text),
+    who(m.author_name, m.author_role), el('span', { class: 'what' }, m.text),
     m.hidden ? button(t('console.restore'), () => act(E.CHAT_RESTORE, { message: m.id }))
       : button(t('console.hide'), () => act(E.CHAT_HIDE, { message: m.id }))))
     : [empty('console.none')]);
