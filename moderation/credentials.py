@@ -68,6 +68,64 @@ def check_registration_code(expected: str | None, given: object) -> None:
         raise PermissionDenied(Reason.BAD_CODE, "the registration code is not right")
 
 
+#: A resident code is longer than a room's shared code: 12 of 32 symbols, 60 bits.
+RESIDENT_CODE_LENGTH = 12
+#: Most resident codes one request may issue (a mailing is several requests).
+MAX_RESIDENT_CODES = 500
+
+
+def new_resident_code() -> str:
+    """A fresh per-resident code, grouped in fours: ``ABCD-EFGH-JKLM``."""
+    return new_registration_code(RESIDENT_CODE_LENGTH)
+
+
+def resident_code_hash(room: str, code: str) -> str:
+    """How a resident code is stored: a hash of the folded code (the printed code exists
+    only on paper; a copy of the database cannot be used to vote)."""
+    folded = normalise_code(code)
+    return "r_" + hashlib.sha256(f"resident:{room}:{folded}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class ResidentCodes:
+    """A consultation's per-resident single-use codes: code hash → device reference of the
+    identity that used it ("" while unused). One code is one ballot identity: the first
+    device identity to present a code owns it; that identity joins again without it, and
+    nobody else can use it. A room with codes requires one of every citizen."""
+
+    room: str
+    used_by: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._owners = {ref for ref in self.used_by.values() if ref}
+
+    def add(self, code_hash: str) -> None:
+        self.used_by.setdefault(code_hash, "")
+
+    @property
+    def unused(self) -> int:
+        return sum(1 for ref in self.used_by.values() if not ref)
+
+    def admit(self, given: object, ref: str) -> str | None:
+        """Let the device ``ref`` in: None if it used a code of this room before, else the
+        hash of the code it uses now (now bound to it: store that); ``code_required`` or
+        ``bad_code`` (wrong, or used by another device)."""
+        if ref in self._owners:
+            return None
+        if given is None or given == "":
+            raise PermissionDenied(Reason.CODE_REQUIRED, "this consultation needs your "
+                                   "personal code")
+        if not isinstance(given, str) or len(given) > MAX_CODE_INPUT:
+            raise PermissionDenied(Reason.BAD_CODE, "the code is not right")
+        code_hash = resident_code_hash(self.room, given)
+        if self.used_by.get(code_hash) != "":
+            # unknown, or another device's: the same answer, so that codes cannot be probed
+            raise PermissionDenied(Reason.BAD_CODE, "the code is not right, or already used")
+        self.used_by[code_hash] = ref
+        self._owners.add(ref)
+        return code_hash
+
+
 def new_device_token() -> str:
     """An unsigned device token of the old shape (192 random bits): what browsers kept
     before identities were signed. The server no longer issues these (tests make them)."""

@@ -17,6 +17,12 @@ from urllib.parse import urlencode
 from moderation.agenda import ItemAdded
 from moderation.captions import CaptionCorrected, CaptionPosted
 from moderation.chat import ChatPosted, MessageReported
+from moderation.credentials import (
+    MAX_RESIDENT_CODES,
+    ResidentCodes,
+    new_resident_code,
+    resident_code_hash,
+)
 from moderation.events import DomainEvent
 from moderation.floor import HandRaised
 from moderation.invitations import issue_invitation
@@ -26,11 +32,13 @@ from moderation.policy import Action
 from moderation.polls import PollChanged
 from moderation.questions import QuestionChanged
 from moderation.sanctions import SanctionImposed
+from rooms.errors import ProcedureError, Reason, ValidationError
 from rooms.model import Role
 from server.meetings import messages as msg
 from server.meetings import views
 from server.meetings.seats import Seat
 from server.meetings.service import MeetingService
+from server.meetings.store import resident_code_write
 from server.sockets import events as ev
 from server.sockets.hub import Session
 from server.sockets.registry import Register
@@ -160,6 +168,7 @@ class MeetingApi:
             register(event, self._operation(message, op))
         register(ev.CONSOLE_JOIN, self.console_join)
         register(ev.INVITE_CREATE, self.invite)
+        register(ev.RESIDENT_CODES, self.resident_codes)
         register(ev.LOBBY_LIST, self._view(Action.LOBBY_VIEW, lambda m, now: {
             "lobby": [{"pid": w.pid, "name": w.name, "role": w.role, "since": w.since}
                       for w in m.lobby.waiting()]}))
@@ -221,3 +230,39 @@ class MeetingApi:
         return {"ok": True, "token": token, "token_id": invitation.token_id,
                 "expires_at": invitation.expires_at,
                 "path": "/?" + urlencode({"room": seat.room, "token": token})}
+
+    async def resident_codes(self, session: Session, payload: object) -> Ack:
+        """Issue per-resident single-use codes for the seat's room (``{"count": n}``,
+        1..500), or stop requiring them (``{"clear": true}``). Staff only (the policy's
+        ``invite``), audited. The codes are returned once, to be printed or mailed; only
+        their hashes are stored."""
+        if not isinstance(payload, dict) or set(payload) - {"count", "clear"}:
+            raise ValidationError(Reason.BAD_PAYLOAD, "expected {count} or {clear: true}")
+        clear, count = payload.get("clear") is True, payload.get("count", 0)
+        if isinstance(count, bool) or not isinstance(count, int) or not (
+                (clear and count == 0) or 1 <= count <= MAX_RESIDENT_CODES):
+            raise ValidationError(Reason.BAD_FIELD,
+                                  f"count must be 1 to {MAX_RESIDENT_CODES} (or clear: true)")
+        seat, meeting = await self.service.acting(session)
+        now = self.service.clock()
+        entries = meeting.authorize(seat.pid, Action.INVITE, now,
+                                    details={"resident_codes": "clear" if clear else count})
+        if meeting.rules.registration_code is not None and not clear:
+            raise ProcedureError(Reason.WRONG_STATE, "this room has a shared registration "
+                                 "code: clear it before issuing personal codes")
+        service, room = self.service, seat.room
+        if clear:
+            await service.records.clear_resident_codes(room)
+            service.resident_codes.pop(room, None)
+            await service.commit(room, entries)
+            return {"ok": True, "codes": [], "unused": 0}
+        codes = [new_resident_code() for _ in range(count)]
+        held = service.resident_codes.setdefault(room, ResidentCodes(room))
+        writes = []
+        for code in codes:
+            code_hash = resident_code_hash(room, code)
+            held.add(code_hash)
+            writes.append(resident_code_write(room, code_hash, seat.account or seat.pid, now))
+        await service.commit(room, entries, extra_writes=writes)
+        return {"ok": True, "codes": codes, "unused": held.unused}
+

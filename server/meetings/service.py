@@ -34,7 +34,7 @@ import socketio
 
 from moderation import policy
 from moderation.audit import AuditEntry
-from moderation.credentials import DeviceMinter, device_ref, is_device_token
+from moderation.credentials import DeviceMinter, ResidentCodes, device_ref, is_device_token
 from moderation.events import DomainEvent
 from moderation.floor import AutoMuted
 from moderation.invitations import redeem
@@ -68,7 +68,7 @@ from server.meetings.seats import (
     refuse_reserved_name,
     staff_room,
 )
-from server.meetings.store import MeetingStore, Write, writes_for
+from server.meetings.store import MeetingStore, Write, resident_code_used_write, writes_for
 from server.sockets import events as ev
 from server.sockets.hub import Hub, Session, new_participant_id
 from server.sockets.registry import (
@@ -171,6 +171,8 @@ class MeetingService:
         #: socket id → the device identity it first joined with. A socket keeps it for its
         #: life: re-joining with other tokens changes no ballot, rate limit or sanction.
         self.socket_devices: dict[str, str] = {}
+        #: room → its per-resident single-use codes (rooms without any require none).
+        self.resident_codes: dict[str, ResidentCodes] = {}
 
     # -- start and stop ---------------------------------------------------------------
 
@@ -185,6 +187,8 @@ class MeetingService:
         words = await loop.run_in_executor(None, load_word_filter, self.settings.ng_word_files)
         self.sanctions = SanctionBook.from_records(await self.records.sanctions(), now)
         self.redeemed = await self.staff.redemptions()
+        self.resident_codes = {room: ResidentCodes(room, used) for room, used
+                               in (await self.records.resident_codes()).items()}
         codes = await self.staff.registration_codes()
         if recover:
             await self.records.close_attendance(now)
@@ -360,6 +364,14 @@ class MeetingService:
             role, name = grant.role, grant.name or name
         # (a resume token names the identity it was issued with: the one presented)
         claim = self.resumed(resume, room.id, presented) if resume else None
+        residents = self.resident_codes.get(room.id)
+        if residents is not None and residents.used_by and role is Role.CITIZEN:
+            # One code, one ballot identity: the first identity to use a code owns it.
+            ref = device_ref(device) or ""
+            used = residents.admit(code, ref)
+            if used is not None:
+                await self.records.apply([resident_code_used_write(used, ref, now)])
+                code = None
         # A resume token from someone who was in the room keeps them out of the lobby.
         admitted_at = (claim.issued_at if claim is not None and claim.place == Place.ROOM.value
                        else None)

@@ -316,3 +316,30 @@ class MeetingStore:
             " lobby = excluded.lobby",
             (room, json.dumps(list(categories), ensure_ascii=False),
              None if lobby is None else int(lobby)))])
+
+    # -- per-resident codes ----------------------------------------------------------
+
+    async def resident_codes(self) -> dict[str, dict[str, str]]:
+        """room → code hash → device reference that used it ("" unused), for every room."""
+        rows = await self.store.run(lambda c: c.execute(
+            "SELECT room_id, code_hash, used_by FROM resident_codes").fetchall())
+        out: dict[str, dict[str, str]] = {}
+        for room, code_hash, used_by in rows:
+            out.setdefault(str(room), {})[str(code_hash)] = str(used_by)
+        return out
+
+    async def clear_resident_codes(self, room: str) -> None:
+        """Forget every resident code of ``room`` (it no longer requires one)."""
+        await self.apply([("DELETE FROM resident_codes WHERE room_id = ?", (room,))])
+
+
+def resident_code_write(room: str, code_hash: str, issued_by: str, at: float) -> Write:
+    """Store a newly issued resident code (its hash)."""
+    return ("INSERT OR IGNORE INTO resident_codes (code_hash, room_id, issued_by, issued_at)"
+            " VALUES (?, ?, ?, ?)", (code_hash, room, issued_by, at))
+
+
+def resident_code_used_write(code_hash: str, device: str, at: float) -> Write:
+    """A resident code now belongs to the device reference ``device`` (first use only)."""
+    return ("UPDATE resident_codes SET used_by = ?, used_at = ? WHERE code_hash = ?"
+            " AND used_by = ''", (device, at, code_hash))

@@ -206,3 +206,21 @@ MIGRATIONS += (
     CREATE INDEX recordings_by_state ON recordings (published, state, started);
     """,
 )
+
+MIGRATIONS += (
+    # 4: per-resident single-use codes (issue 14). A consultation whose counts matter hands
+    # each resident a code; the first device identity to use one owns it. Only a hash of
+    # the code is kept (moderation.credentials.resident_code_hash); ``used_by`` is a device
+    # reference (a hash), empty while the code is unused.
+    """
+    CREATE TABLE resident_codes (
+        code_hash TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        issued_by TEXT NOT NULL,
+        issued_at REAL NOT NULL,
+        used_by TEXT NOT NULL DEFAULT '',
+        used_at REAL
+    );
+    CREATE INDEX resident_codes_by_room ON resident_codes (room_id);
+    """,
+)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from moderation.chat import CHAT_BURST, CHAT_RATE
+from server.console.routes import MEETINGS_KEY
 from tests.conftest import Client, Server
 from tests.meetings import CONSULTATION, MeetingClient, add_staff, console
 
@@ -154,3 +155,37 @@ async def test_staff_see_a_surge_of_new_devices(
     assert any("new device identities" in r.getMessage() for r in caplog.records)
     view = await staff.act("console:join", {"room": CONSULTATION})
     assert view["staff"]["new_devices"]["this_minute"] == 3, view["staff"]["new_devices"]
+
+
+async def test_per_resident_codes_are_single_use_ballot_identities(
+    server: Server, made: list[Client]
+) -> None:
+    await add_staff(server)
+    staff = await console(server, made, room=CONSULTATION)
+    issued = await staff.act("codes:issue", {"count": 2})
+    first, second = issued["codes"]
+    assert issued["unused"] == 2 and len(first) == 14  # ABCD-EFGH-JKLM
+    a = await Behind(server.url, "198.51.100.30").connect()
+    made.append(a)
+    assert (await a.enter())["reason"] == "code_required"
+    joined = await a.enter(code=first.lower().replace("-", " "))  # as people type it
+    assert joined["ok"], joined
+    b = await Behind(server.url, "198.51.100.31").connect()
+    made.append(b)
+    assert (await b.enter(code=first))["reason"] == "bad_code"  # a's now
+    assert (await b.enter(code=second))["ok"]
+    # a, on another socket tomorrow: the identity owns the code, none needed again
+    again = await Behind(server.url, "198.51.100.30").connect()
+    made.append(again)
+    assert (await again.enter(device=joined["device"]))["ok"]
+    c = await Behind(server.url, "198.51.100.32").connect()
+    made.append(c)
+    assert (await c.enter(code=second))["reason"] == "bad_code"
+    # Stored (hashes only) with who used each.
+    stored = await server.app[MEETINGS_KEY].records.resident_codes()
+    assert sorted(bool(v) for v in stored[CONSULTATION].values()) == [True, True]
+    assert first not in str(stored)
+    # Citizens cannot issue codes; clearing lifts the requirement.
+    assert (await a.call("codes:issue", {"count": 5}))["reason"] == "forbidden"
+    await staff.act("codes:issue", {"clear": True})
+    assert (await c.enter())["ok"]

@@ -8,11 +8,14 @@ import pytest
 from moderation.credentials import (
     DeviceMinter,
     MintRefused,
+    ResidentCodes,
     check_device_identity,
     is_device_token,
     issue_device_identity,
     new_device_token,
+    new_resident_code,
     person_key,
+    resident_code_hash,
 )
 from moderation.rate_limit import KeyedBuckets, MinuteCounts
 from moderation.tokens import verify_token
@@ -108,3 +111,21 @@ def test_retry_after_is_the_time_to_the_next_token() -> None:
     assert buckets.retry_after("k", 0.0) == 0.0
     assert buckets.allow("k", 0.0) and not buckets.allow("k", 0.5)
     assert buckets.retry_after("k", 0.5) == pytest.approx(1.5)
+
+
+def test_a_resident_code_belongs_to_the_first_identity_that_uses_it() -> None:
+    codes = ResidentCodes("park")
+    code = new_resident_code()
+    codes.add(resident_code_hash("park", code))
+    with pytest.raises(PermissionDenied) as missing:
+        codes.admit(None, "h_a")
+    assert missing.value.reason is Reason.CODE_REQUIRED
+    assert codes.admit(code.lower(), "h_a") == resident_code_hash("park", code)
+    assert codes.admit(None, "h_a") is None  # its owner needs it no more
+    for other in (code, "ABCD-EFGH-JKLM"):  # used by another identity, or unknown: alike
+        with pytest.raises(PermissionDenied) as refused:
+            codes.admit(other, "h_b")
+        assert refused.value.reason is Reason.BAD_CODE
+    assert codes.unused == 0
+    # A code of one room is nothing in another.
+    assert resident_code_hash("park", code) != resident_code_hash("hall", code)

@@ -56,6 +56,7 @@ export const SANCTION_REMOVE = 'sanction:remove';
 export const SANCTION_BAN = 'sanction:ban';
 export const SANCTION_LIFT = 'sanction:lift';
 export const INVITE_CREATE = 'invite:create';
+export const RESIDENT_CODES = 'codes:issue';
 export const OPINION_SUBMIT = 'opinion:submit';
 export const OPINION_SUPPORT = 'opinion:support';
 export const OPINION_WITHDRAW = 'opinion:withdraw';
