@@ -83,6 +83,9 @@ class Room:
     _moved: dict[str, None] = field(default_factory=dict, init=False)
     _tracking: dict[str, None] = field(default_factory=dict, init=False)
     _next_slot: int = field(default=0, init=False)
+    #: Participants whose role is not in RESERVED_ROLES (kept by join and leave, so that a
+    #: join's place check does not walk the whole room).
+    _public: int = field(default=0, init=False)
 
     @property
     def id(self) -> str:
@@ -108,12 +111,12 @@ class Room:
         held, ``address_taken`` of them from their own address. ``replacing``: their own
         avatar already in this room (a socket joining again), whose place is theirs.
         """
-        others = [p for pid, p in self.participants.items() if pid != replacing]
-        if len(others) >= self.info.capacity:
+        mine = self.participants.get(replacing or "")
+        if len(self.participants) - (mine is not None) >= self.info.capacity:
             raise RoomError(Reason.ROOM_FULL, f"room {self.id} is full")
         if invited:
             return
-        public = sum(1 for p in others if p.role not in RESERVED_ROLES)
+        public = self._public - (mine is not None and mine.role not in RESERVED_ROLES)
         if public >= limits.public_places(self.info.capacity):
             raise RoomError(Reason.ROOM_FULL, f"room {self.id} is full")
         if not gallery:
@@ -193,6 +196,7 @@ class Room:
             seat=seat_id, last_move_at=now, joined_at=now, slot=self._new_slot(),
         )
         self.participants[pid] = p
+        self._public += role not in RESERVED_ROLES
         self.grid.set(pid, x, z)
         self._joined[pid] = None
         self._left.pop(pid, None)
@@ -203,6 +207,7 @@ class Room:
         p = self.participants.pop(pid, None)
         if p is None:
             raise RoomError(Reason.NOT_JOINED, f"{pid} is not in {self.id}")
+        self._public -= p.role not in RESERVED_ROLES
         self.grid.remove(pid)
         self._moved.pop(pid, None)
         self._tracking.pop(pid, None)
