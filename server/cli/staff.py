@@ -116,10 +116,25 @@ def invite(args: argparse.Namespace, settings: Settings) -> int:
         print(f"hiroba: no room {args.room!r} (start the server once to create the demo)",
               file=sys.stderr)
         return 2
-    scheme = "https" if settings.tls else "http"
     query = urlencode({"room": args.room, "token": token})
-    print(f"{scheme}://{args.host_name or settings.host}:{settings.port}/?{query}")
+    print(f"{link_base(settings, args.host_name)}/?{query}")
     return 0
+
+
+def link_base(settings: Settings, host_name: str | None = None) -> str:
+    """Where people open this server, for a printed link: ``public_base_url`` when set
+    (the address behind a proxy), else this server's own scheme, host and port (a
+    wildcard listening address names no machine: ``localhost`` then), ``host_name``
+    standing in for the host."""
+    if settings.public_base_url and host_name is None:
+        return settings.public_base_url.rstrip("/")
+    scheme = "https" if settings.tls else "http"
+    host = host_name or settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"{scheme}://{host}:{settings.port}"
 
 
 def add_commands(
@@ -139,7 +154,8 @@ def add_commands(
     inv.add_argument("--name", default=None, help="display name fixed by the invitation")
     inv.add_argument("--ttl", type=int, default=7 * 24 * 3600,
                      help="validity in seconds (60 to 30 days)")
-    inv.add_argument("--host-name", default=None, help="host to put in the link")
+    inv.add_argument("--host-name", default=None,
+                     help="host to put in the link (instead of public_base_url or host)")
     add_flags(inv)
     inv.set_defaults(run=runner(invite))
 

@@ -79,6 +79,15 @@ class Settings:
     port: int = field(
         default=8080, metadata=_doc("TCP port to listen on", "network", metavar="PORT")
     )
+    public_base_url: str = field(
+        default="",
+        metadata=_doc(
+            "the address people open Hiroba at (https://hiroba.city.example.jp), for the links "
+            "hiroba invite prints; empty: http(s)://host:port of these settings",
+            "network",
+            metavar="URL",
+        ),
+    )
     data_dir: Path = field(
         default=Path("data"),
         metadata=_doc("folder for the SQLite database and secrets", "storage", metavar="DIR"),
@@ -1020,6 +1029,11 @@ def _check(settings: Settings) -> None:
     """Refuse values each fine alone but wrong here, or together."""
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise HirobaError(Reason.BAD_FIELD, "tls_cert and tls_key must be given together")
+    if settings.public_base_url:
+        base = urlsplit(settings.public_base_url)
+        if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
+            raise HirobaError(Reason.BAD_FIELD, "public_base_url must be an http(s) address "
+                              "without query or fragment, such as https://hiroba.example.jp")
     if not 1 <= settings.tick_hz <= 60:
         raise HirobaError(Reason.BAD_FIELD, "tick_hz must be between 1 and 60")
     for name in ("tracking_head_min_cutoff", "tracking_face_min_cutoff", "tracking_d_cutoff"):

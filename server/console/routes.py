@@ -16,16 +16,17 @@ from typing import Any
 from aiohttp import web
 
 from moderation import audit
-from moderation.credentials import new_registration_code
+from moderation.credentials import device_ref, is_device_token, new_registration_code
 from moderation.events import DomainEvent
-from moderation.invitations import REVOKED, issue_invitation, revoke
+from moderation.invitations import REVOKED, issue_invitation, redeem, revoke
 from moderation.meeting import authorize_account
 from moderation.policy import Action
 from moderation.sessions import ABSOLUTE_SECONDS
+from moderation.tokens import MAX_TOKEN_LENGTH
 from rooms.errors import HirobaError, PermissionDenied, ProcedureError, Reason, ValidationError
 from rooms.model import Role
 from server.common.networks import limit_key
-from server.http.routes import serve_page
+from server.http.routes import HUB_KEY, serve_page
 from server.meetings import exports
 from server.meetings.service import MeetingService
 from server.staff.auth import COOKIE, CSRF_HEADER, StaffIdentity
@@ -251,6 +252,42 @@ async def revoke_invitation(request: web.Request) -> web.Response:
     return _json({"ok": True})
 
 
+#: Header carrying this browser's device identity to :func:`preview_invitation` (a device
+#: that already redeemed an invitation may preview it again; others may not).
+DEVICE_HEADER = "X-Hiroba-Device"
+
+
+async def preview_invitation(request: web.Request) -> web.Response:
+    """``GET /api/invitations/preview?room=&token=``: what an invitation link grants, for
+    the join page to say "you are invited as <name> (<role>)" before joining.
+
+    No session: the link is all its holder has. Reveals only what the token itself
+    carries (name and role) plus the meeting's title, and only for a token that would be
+    accepted on joining now (signed, unexpired, for this room, not revoked, not used by
+    another device); anything else is one ``400 bad_token``. Counted against the per-address
+    login attempt limit (``429 rate_limited``), so it is no oracle to hammer.
+    """
+    service = request.app[MEETINGS_KEY]
+    now = service.clock()
+    client = limit_key(request.remote or "?", service.settings.ipv6_limit_prefix)
+    if not service.auth.attempts.allow(f"invitation-preview:{client}", now):
+        raise HirobaError(Reason.RATE_LIMITED, "too many invitation checks; wait a minute")
+    room, token = request.query.get("room", ""), request.query.get("token", "")
+    if not room or not token or len(room) > 64 or len(token) > MAX_TOKEN_LENGTH:
+        raise HirobaError(Reason.BAD_TOKEN, "not a valid invitation")
+    device = request.headers.get(DEVICE_HEADER)
+    ref = device_ref(device) if is_device_token(device) else None
+    try:
+        service.meeting(room)
+        grant = redeem(service.secret, token, room, service.redeemed, ref or "", now)
+    except HirobaError as exc:  # one answer for every way a link can be wrong
+        raise HirobaError(Reason.BAD_TOKEN, "not a valid invitation") from exc
+    info = request.app[HUB_KEY].rooms[room].info
+    return _json({"ok": True, "room": room, "role": grant.role.value, "name": grant.name,
+                  "title": {"ja": info.name_ja, "en": info.name_en},
+                  "expires_at": grant.expires_at})
+
+
 async def get_code(request: web.Request) -> web.Response:
     room = _room(request)
     await staff(request, Action.INVITE, room=room)  # asked, not done: nothing to audit
@@ -285,6 +322,7 @@ def add_staff_routes(app: web.Application) -> None:
     app.router.add_get("/api/rooms/{room}/audit", audit_view)
     app.router.add_get("/api/rooms/{room}/invitations", list_invitations)
     app.router.add_post("/api/rooms/{room}/invitations", create_invitation)
+    app.router.add_get("/api/invitations/preview", preview_invitation)
     app.router.add_post("/api/invitations/{token_id}/revoke", revoke_invitation)
     app.router.add_get("/api/rooms/{room}/registration-code", get_code)
     app.router.add_post("/api/rooms/{room}/registration-code", set_code)

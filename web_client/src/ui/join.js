@@ -1,6 +1,10 @@
 /**
  * Join screen: name, room, language and avatar style (remembered on this device), the
  * room list from the server, `?room=&token=` from the address, and translated errors.
+ * An invitation link is recognised before joining (`GET /api/invitations/preview`): the
+ * page says whom it invites as what, fixes the name it carries and offers no citizen-only
+ * choices. The chosen room is described (its meeting, organiser and time, in the city's
+ * zone); the meeting on now is chosen first.
  */
 import { fetchRooms } from '../net/api.js';
 import { i18n, t } from '../i18n.js';
@@ -22,6 +26,30 @@ export function reasonText(reason) {
   return t(KNOWN_REASONS.has(reason) ? `error.${reason}` : 'error.unknown', { reason });
 }
 
+/** When a meeting is held, in the city's zone (`time_zone` from the server). */
+function when(room) {
+  if (!room.starts_at) return '';
+  const opts = { dateStyle: 'medium', timeStyle: 'short', timeZone: room.time_zone || undefined };
+  try {
+    const fmt = new Intl.DateTimeFormat(i18n.lang, opts);
+    const start = new Date(room.starts_at * 1000);
+    return room.ends_at ? fmt.formatRange(start, new Date(room.ends_at * 1000)) : fmt.format(start);
+  } catch {
+    return '';
+  }
+}
+
+/** What the chosen room is: the plaza, or a meeting — its title, organiser and time. */
+export function roomDescription(room) {
+  if (room.kind === 'plaza' || !room.name) return t('join.plazaInfo');
+  const parts = [t('join.meetingTitle', { title: i18n.pick(room.name), kind: t(`kind.${room.kind}`) })];
+  if (room.organiser) parts.push(t('join.organiser', { name: i18n.pick(room.organiser) }));
+  const time = when(room);
+  if (time) parts.push(t('join.when', { time }));
+  if (room.on_now) parts.push(t('join.onNow'));
+  return parts.join(' · ');
+}
+
 export class JoinScreen {
   /** @param {(payload: object) => Promise<void>} onJoin resolves when in the room */
   constructor(onJoin, onLang) {
@@ -33,7 +61,11 @@ export class JoinScreen {
     this.wantedRoom = q.get('room');
     this.token = q.get('token');
     this.form = $('join-form');
+    /** What the invitation in the address grants ({room, role, name, title}), once told. */
+    this.invite = null;
+    this.inviteFailed = false;
     this.#restore();
+    if (this.token && this.wantedRoom) this.#previewInvitation();
     this.form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.#submit();
@@ -57,6 +89,47 @@ export class JoinScreen {
     $('join-hair-color').value = s.hair_color;
     $('join-hair').value = s.hair;
     $('join-accessory').value = s.accessory;
+  }
+
+  /** Ask the server what the invitation grants, before joining. */
+  async #previewInvitation() {
+    const q = new URLSearchParams({ room: this.wantedRoom, token: this.token });
+    const headers = { Accept: 'application/json' };
+    const device = store.get(KEYS.device); // the device that redeemed it may see it again
+    if (device && /^[A-Za-z0-9_.-]{8,200}$/.test(device)) headers['X-Hiroba-Device'] = device;
+    try {
+      const r = await fetch(`/api/invitations/preview?${q}`, { credentials: 'same-origin', headers });
+      const body = await r.json().catch(() => null);
+      if (r.ok && body?.ok) this.invite = body;
+      else this.inviteFailed = true;
+    } catch {
+      this.inviteFailed = true;
+    }
+    this.renderInvite();
+    this.#roomChosen();
+  }
+
+  /** The "you are invited as …" note, the fixed name, and the room the link is for. */
+  renderInvite() {
+    const box = $('join-invite');
+    const name = $('join-name');
+    const inv = this.invite;
+    box.hidden = !inv && !this.inviteFailed;
+    box.classList.toggle('invalid', !inv && this.inviteFailed);
+    if (inv) {
+      const role = t(`role.${inv.role}`);
+      $('join-invite-text').textContent = inv.name ? t('join.invited', { name: inv.name, role }) : t('join.invitedRole', { role });
+      $('join-invite-meeting').textContent = t('join.inviteMeeting', { title: i18n.pick(inv.title) });
+      if (inv.name) {
+        // The invitation fixes the name: shown, not typed (and never silently replaced).
+        name.value = inv.name;
+        name.readOnly = true;
+        name.setAttribute('aria-describedby', 'join-invite-text join-name-hint');
+      }
+    } else if (this.inviteFailed) {
+      $('join-invite-text').textContent = t('join.inviteInvalid');
+      $('join-invite-meeting').textContent = '';
+    }
   }
 
   style() {
@@ -85,7 +158,8 @@ export class JoinScreen {
   /** (Re)draw the room options in the current language. */
   renderRooms() {
     const sel = $('join-room');
-    const keep = sel.value || this.wantedRoom;
+    // the room asked for, else the meeting on now, else the first (the plaza)
+    const keep = sel.value || this.wantedRoom || this.rooms.find((r) => r.on_now)?.id;
     sel.replaceChildren();
     const rooms = [...this.rooms];
     if (this.wantedRoom && !rooms.some((r) => r.id === this.wantedRoom)) {
@@ -109,17 +183,21 @@ export class JoinScreen {
     if (this.roomsFailed && !rooms.length) this.showError(reasonText('no_room'));
   }
 
-  /** Meeting rooms offer the public gallery (watch and listen only). */
+  /** Meeting rooms offer citizens the public gallery (watch and listen only). */
   #roomChosen() {
-    const room = this.rooms.find((r) => r.id === $('join-room').value);
-    $('join-gallery-field').hidden = !room || room.kind === 'plaza';
+    const id = $('join-room').value;
+    const room = this.rooms.find((r) => r.id === id);
+    const invited = !!this.invite && id === this.invite.room;
+    $('join-gallery-field').hidden = invited || !room || room.kind === 'plaza';
     // Told before entering: the room is being recorded (issue 6).
     $('join-recording').hidden = !room?.recording;
+    $('join-meeting').textContent = room ? roomDescription(room) : '';
   }
 
   setLang(lang) {
     $('join-lang').value = lang;
     this.renderRooms();
+    this.renderInvite();
   }
 
   showError(text) {
@@ -132,7 +210,7 @@ export class JoinScreen {
   }
 
   async #submit() {
-    const name = cleanName($('join-name').value);
+    const name = this.invite?.name && $('join-room').value === this.invite.room ? this.invite.name : cleanName($('join-name').value);
     const room = $('join-room').value;
     const problem = nameProblem(name) || (room ? null : 'no_room');
     if (problem) {
