@@ -18,7 +18,15 @@ After everyone is connected and a warm-up, it measures for S seconds and prints:
 
     .venv/bin/python -m bench.audio --listeners 100 --seconds 10 --json
 
-Bounded: at most 600 listeners and 60 s; ICE only on 127.0.0.1, no STUN.
+``--mics N`` measures the microphones instead (issue 14, finding 9): N uplinks, each a
+440 Hz tone from its own aiortc peer in one client process (at ``--client-nice``), no
+listener; the figure is the server's CPU milliseconds per second per microphone, which is
+what receiving, SRTP and level metering cost. ``--no-level-header`` strikes the RFC 6464
+audio-level extension from the offers, so levels are estimated from packet sizes:
+
+    .venv/bin/python -m bench.audio --mics 4 --seconds 10 --json
+
+Bounded: at most 600 listeners, 16 microphones and 60 s; ICE only on 127.0.0.1, no STUN.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from bench.report import finish, nothing, short_of
 from bench.server import free_port
 
 MAX_LISTENERS = 600
+MAX_MICS = 16
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 MAX_SECONDS = 60.0
 #: Receive buffer of each listener peer's socket (~10 s of one speaker's packets).
 CLIENT_RCVBUF = 1 << 20
@@ -152,6 +162,109 @@ async def _listeners(base: str, ids: list[str], slots: int, events: Any, out: An
 
 def speaker_worker(base: str, done: Any, out: Any) -> None:
     asyncio.run(_speaker(base, done, out))
+
+
+async def _mics(base: str, count: int, header: bool, done: Any, out: Any) -> None:
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from bench.clients.audio_peers import Tone
+    from server.rtc.ice import rtc_configuration, use_host_addresses
+
+    use_host_addresses(["127.0.0.1"])
+    pcs = []
+    for n in range(count):
+        pc = RTCPeerConnection(rtc_configuration([]))
+        pcs.append(pc)
+        pc.addTrack(Tone(440.0 + 20 * n))
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        if not header:
+            sdp = "".join(x for x in sdp.splitlines(keepends=True) if AUDIO_LEVEL_URI not in x)
+        answer = await _post(base + "/uplink", {"pid": f"mic{n}", "sdp": sdp})
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    out.put(("ready", count))
+    await asyncio.get_running_loop().run_in_executor(None, done.wait)
+    for pc in pcs:
+        await pc.close()
+
+
+def mics_worker(base: str, count: int, header: bool, done: Any, out: Any, nice: int) -> None:
+    os.nice(nice)
+    asyncio.run(_mics(base, count, header, done, out))
+
+
+async def _serve_mics(args: argparse.Namespace) -> dict[str, Any]:
+    """N microphones into one plane, nobody listening: the server's CPU per microphone."""
+    from aiohttp import web
+
+    from server.audio.plane import AudioPlane, AudioSettings
+    from server.rtc.ice import rtc_configuration, use_host_addresses
+
+    count = min(max(args.mics, 1), MAX_MICS)
+    seconds = min(max(args.seconds, 1.0), MAX_SECONDS)
+    use_host_addresses(["127.0.0.1"])
+    config = rtc_configuration([])
+    plane = AudioPlane(lambda: config, AudioSettings())
+
+    async def uplink(request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response({"sdp": await plane.open_uplink(body["pid"], ROOM, body["sdp"])})
+
+    app = web.Application()
+    app.router.add_post("/uplink", uplink)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    ctx = mp.get_context("spawn")
+    out: Any = ctx.Queue()
+    done = ctx.Event()
+    proc = ctx.Process(target=mics_worker, args=(f"http://127.0.0.1:{port}", count,
+                                                 not args.no_level_header, done, out,
+                                                 args.client_nice))  # fmt: skip
+    loop = asyncio.get_running_loop()
+    load_before = os.getloadavg()[0]
+    proc.start()
+    try:
+        await loop.run_in_executor(None, out.get, True, 60)
+        await asyncio.sleep(args.warmup)
+
+        def packets() -> tuple[int, int, int]:
+            ups = plane.stats()["uplinks"].values()
+            return (sum(u["packets"] for u in ups), sum(u["frames"] for u in ups),
+                    sum(u.get("estimated", 0) for u in ups))  # fmt: skip
+
+        p0, cpu0, wall0 = packets(), time.process_time(), time.monotonic()
+        await asyncio.sleep(seconds)
+        p1, cpu1, wall1 = packets(), time.process_time(), time.monotonic()
+        active = len(plane.active_speakers(ROOM))
+    finally:
+        done.set()
+        await loop.run_in_executor(None, proc.join, 30)
+        if proc.is_alive():
+            proc.terminate()
+        await plane.close()
+        await runner.cleanup()
+    elapsed = wall1 - wall0
+    cpu = (cpu1 - cpu0) / elapsed
+    received = p1[0] - p0[0]
+    return {
+        "mics": count, "seconds": round(elapsed, 2), "client_nice": args.client_nice,
+        "level_header": not args.no_level_header,
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "server_cpu_per_s": round(cpu, 4),
+        "server_cpu_ms_per_s_per_mic": round(1000 * cpu / count, 2),
+        "packets_per_mic_per_s": round(received / elapsed / count, 1),
+        # Per packet, and so per microphone at a full 50 packets/s: a client the shared
+        # machine starves sends fewer packets, and the figure above falls with them.
+        "server_cpu_us_per_packet": round(1e6 * (cpu1 - cpu0) / received, 1) if received else None,
+        "server_cpu_ms_per_s_per_mic_at_50pps": (
+            round(50e3 * (cpu1 - cpu0) / received, 2) if received else None),
+        # Levels read per packet, and how many of them were estimated from the size.
+        "levels_per_packet": round((p1[1] - p0[1]) / received, 3) if received else None,
+        "estimated_share": round((p1[2] - p0[2]) / received, 3) if received else None,
+        "active_speakers": active,
+    }  # fmt: skip
 
 
 def listener_worker(
@@ -313,6 +426,8 @@ def _udp_rcvbuf_errors() -> int:
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    if args.mics:
+        return asyncio.run(_serve_mics(args))
     return asyncio.run(_serve(args))
 
 
@@ -336,6 +451,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--workers", type=int, default=3, help="listener processes (1-4)")
     parser.add_argument("--slots", type=int, default=3, help="audio slots per listener")
     parser.add_argument("--profile", help="write a cProfile of the measured window here")
+    parser.add_argument("--mics", type=int, default=0,
+                        help="measure N microphones (max 16, no listeners) instead")
+    parser.add_argument("--no-level-header", action="store_true",
+                        help="with --mics: offers without the RFC 6464 audio-level extension")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -348,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def failures(result: dict[str, Any]) -> list[str]:
     """Why a run measured nothing that means anything (empty: it did)."""
+    if "mics" in result:
+        return [nothing("microphone packets", result["packets_per_mic_per_s"])]
     connected = short_of("listeners connected", result["connected"], result["listeners"])
     return [
         f"{connected}; first errors: {result['errors'][:2]}" if connected else "",
