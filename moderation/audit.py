@@ -61,7 +61,8 @@ def entry(
 #: (``audit.<kind>`` in web_client/i18n), so adding and deleting never read the same.
 KINDS = (
     "agenda.add", "agenda.remove", "agenda.reorder", "invite.revoke", "code.new",
-    "code.clear", "recording.unpublish",
+    "code.clear", "recording.unpublish", "settings.categories", "settings.lobby_on",
+    "settings.lobby_off",
 )
 
 
@@ -77,6 +78,11 @@ def kind(e: AuditEntry) -> str:
             return "invite.revoke"
         if details.get("registration_code") in ("new", "clear"):
             return f"code.{details['registration_code']}"
+    if e.action == Action.ROOM_SETTINGS.value:
+        if details.get("lobby") in ("on", "off"):
+            return f"settings.lobby_{details['lobby']}"
+        if "categories" in details:
+            return "settings.categories"
     if e.action == Action.RECORDING_PUBLISH.value and details.get("published") == "False":
         return "recording.unpublish"
     return e.action

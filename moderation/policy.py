@@ -85,6 +85,9 @@ class Action(StrEnum):
     RECORDING_PUBLISH = "recording.publish"
     #: Send one's microphone to the audio plane (heard by the room or, in the plaza, nearby).
     AUDIO_PUBLISH = "audio.publish"
+    #: Change a room's settings from the console: opinion categories (with their labels in
+    #: each language) and whether entering waits in the lobby.
+    ROOM_SETTINGS = "room.settings"
 
 
 class Cell(StrEnum):
@@ -181,6 +184,7 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.RECORDING_VIEW,         "-   -   -   Y   -   -", ""),
     (Action.RECORDING_PUBLISH,      "-   -   -   Y   -   -", "audit"),
     (Action.AUDIO_PUBLISH,          "Y   Y   Y   Y   -   -", "voice audible"),
+    (Action.ROOM_SETTINGS,          "-   -   -   Y   -   -", "audit"),
 )
 # fmt: on
 

@@ -19,6 +19,7 @@ from moderation import audit
 from moderation.credentials import device_ref, is_device_token, new_registration_code
 from moderation.events import DomainEvent
 from moderation.invitations import REVOKED, issue_invitation, redeem, revoke
+from moderation.limits import CATEGORY_MAX, clean_text
 from moderation.meeting import authorize_account
 from moderation.policy import Action
 from moderation.sessions import ABSOLUTE_SECONDS
@@ -313,6 +314,80 @@ async def set_code(request: web.Request) -> web.Response:
     return _json({"ok": True, "code": code})
 
 
+# -- room settings: opinion categories and the lobby ------------------------------------
+
+#: Languages a category label may be given in (the UI's languages).
+LABEL_LANGS = ("ja", "en", "zh", "ko")
+MAX_CATEGORIES = 20
+
+
+def _categories(raw: object) -> list[dict[str, object]]:
+    """``[{"value", "label": {lang: text}}]`` checked: values distinct and short, labels
+    only in the UI's languages."""
+    if not isinstance(raw, list) or len(raw) > MAX_CATEGORIES:
+        raise ValidationError(Reason.BAD_FIELD,
+                              f"categories must be a list of at most {MAX_CATEGORIES}")
+    out: list[dict[str, object]] = []
+    for entry in raw:
+        if not isinstance(entry, dict) or set(entry) - {"value", "label"}:
+            raise ValidationError(Reason.BAD_FIELD, "a category is {value, label}")
+        value = clean_text(entry.get("value"), CATEGORY_MAX, "category")
+        labels = entry.get("label", {})
+        if not isinstance(labels, dict) or set(labels) - set(LABEL_LANGS):
+            raise ValidationError(Reason.BAD_FIELD,
+                                  f"labels are by language: {', '.join(LABEL_LANGS)}")
+        label = {lang: clean_text(text, CATEGORY_MAX, f"label.{lang}")
+                 for lang, text in labels.items() if text}
+        if any(c["value"] == value for c in out):
+            raise ValidationError(Reason.DUPLICATE, f"category {value!r} twice")
+        out.append({"value": value, "label": label})
+    return out
+
+
+async def _settings_body(service: MeetingService, room: str) -> dict[str, object]:
+    meeting = service.meeting(room)
+    return {"ok": True, "categories": await service.records.category_entries(room),
+            "lobby": meeting.rules.lobby, "lobby_on": meeting.has_lobby}
+
+
+async def get_settings(request: web.Request) -> web.Response:
+    """``GET /api/rooms/{room}/settings``: categories with labels, the lobby switch."""
+    room = _room(request)
+    await staff(request, Action.ROOM_SETTINGS, room=room)  # asked, not done: nothing to audit
+    return _json(await _settings_body(request.app[MEETINGS_KEY], room))
+
+
+async def set_settings(request: web.Request) -> web.Response:
+    """``POST /api/rooms/{room}/settings`` ``{"categories"?, "lobby"?}``: staff set a room's
+    opinion categories (labels per language) and whether entering waits in the lobby
+    (``null``: by the room's kind). Takes effect at once and is kept across restarts."""
+    room = _room(request)
+    data = await read_json(request)
+    _fields(data, set(), {"categories", "lobby"})
+    if not data:
+        raise ValidationError(Reason.MISSING_FIELD, "send categories or lobby")
+    service = request.app[MEETINGS_KEY]
+    meeting = service.meeting(room)
+    categories = (_categories(data["categories"]) if "categories" in data
+                  else await service.records.category_entries(room))
+    lobby = data.get("lobby", meeting.rules.lobby)
+    if lobby is not None and not isinstance(lobby, bool):
+        raise ValidationError(Reason.BAD_FIELD, "lobby must be true, false or null")
+    details: dict[str, object] = {}
+    if "categories" in data:
+        details["categories"] = ", ".join(str(c["value"]) for c in categories)
+    if "lobby" in data:
+        details["lobby"] = "default" if lobby is None else "on" if lobby else "off"
+    _, entries = await staff(request, Action.ROOM_SETTINGS, room=room, change=True,
+                             details=details)
+    await service.records.set_rules(room, categories, lobby)
+    values = tuple(str(c["value"]) for c in categories)
+    meeting.rules = replace(meeting.rules, categories=values, lobby=lobby)
+    meeting.opinions.categories = values
+    await service.commit(room, entries)
+    return _json(await _settings_body(service, room))
+
+
 def add_staff_routes(app: web.Application) -> None:
     app.router.add_get("/console", console_page)
     app.router.add_post("/api/login", login)
@@ -326,4 +401,6 @@ def add_staff_routes(app: web.Application) -> None:
     app.router.add_post("/api/invitations/{token_id}/revoke", revoke_invitation)
     app.router.add_get("/api/rooms/{room}/registration-code", get_code)
     app.router.add_post("/api/rooms/{room}/registration-code", set_code)
+    app.router.add_get("/api/rooms/{room}/settings", get_settings)
+    app.router.add_post("/api/rooms/{room}/settings", set_settings)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from moderation import captions as captions_mod
@@ -174,6 +174,11 @@ def writes_for(
     return out
 
 
+def _category_value(stored: object) -> str:
+    """A stored category: its value (entries with labels are ``{"value", "label"}``)."""
+    return str(stored.get("value", "")) if isinstance(stored, dict) else str(stored)
+
+
 def _bodies(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list[str]:
     return [str(r[0]) for r in conn.execute(sql, params).fetchall()]
 
@@ -307,14 +312,27 @@ class MeetingStore:
             "SELECT categories, lobby FROM meeting_rules WHERE room_id = ?", (room,)).fetchone())
         if row is None:
             return (), None
-        return tuple(str(c) for c in json.loads(row[0])), None if row[1] is None else bool(row[1])
+        return (tuple(_category_value(c) for c in json.loads(row[0])),
+                None if row[1] is None else bool(row[1]))
 
-    async def set_rules(self, room: str, categories: Iterable[str], lobby: bool | None) -> None:
+    async def category_entries(self, room: str) -> list[dict[str, object]]:
+        """A room's opinion categories with their labels by language, as staff set them in
+        the console: ``[{"value", "label": {lang: text}}]`` (no labels: ``{}``)."""
+        row = await self.store.run(lambda c: c.execute(
+            "SELECT categories FROM meeting_rules WHERE room_id = ?", (room,)).fetchone())
+        return [c if isinstance(c, dict) else {"value": str(c), "label": {}}
+                for c in (json.loads(row[0]) if row else [])]
+
+    async def set_rules(self, room: str, categories: Iterable[str | Mapping[str, object]],
+                        lobby: bool | None) -> None:
+        """Store a room's categories (plain values, or ``{"value", "label"}`` entries) and
+        its lobby override."""
         await self.apply([(
             "INSERT INTO meeting_rules (room_id, categories, lobby) VALUES (?, ?, ?)"
             " ON CONFLICT (room_id) DO UPDATE SET categories = excluded.categories,"
             " lobby = excluded.lobby",
-            (room, json.dumps(list(categories), ensure_ascii=False),
+            (room, json.dumps([c if isinstance(c, str) else dict(c) for c in categories],
+                              ensure_ascii=False),
              None if lobby is None else int(lobby)))])
 
     # -- per-resident codes ----------------------------------------------------------

@@ -141,3 +141,24 @@ def test_every_audited_action_has_words_in_every_language() -> None:
     for lang, catalogue in CATALOGUES.items():
         missing = sorted(k for k in kinds if f"audit.{k}" not in catalogue)
         assert not missing, f"{lang}: {missing}"
+
+
+async def test_staff_set_categories_and_lobby_in_the_console(server: Any,
+                                                             browser: Browser) -> None:
+    """Defect 10: category labels per language and the lobby switch, set in the console."""
+    page = await console_in(browser, server, "park-consultation")
+    await page.wait_for_function(
+        "() => document.getElementById('settings-lobby').value === 'default'")
+    await page.select_option("#settings-lobby", "on")
+    await page.fill("#settings-categories", "環境 | 環境 | Environment | 环境 | 환경\n交通")
+    await page.click("#settings-form button[type=submit]")
+    await page.wait_for_function(
+        "() => window.hiroba.console().audit.includes('room.settings')")
+    body = await page.evaluate(
+        "async () => (await fetch('/api/rooms/park-consultation/settings')).json()")
+    assert body["lobby"] is True
+    assert body["categories"] == [
+        {"value": "環境", "label": {"ja": "環境", "en": "Environment", "zh": "环境", "ko": "환경"}},
+        {"value": "交通", "label": {}}]
+    line = await page.text_content("#audit-list li:first-child .what")
+    assert line == CATALOGUES["ja"]["audit.settings.lobby_on"]

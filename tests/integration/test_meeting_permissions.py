@@ -41,9 +41,10 @@ TABLE = expected_table()
 #: ``tracking.server`` is asked by ``rtc:offer`` in the face-tracking tests,
 #: ``audio.publish`` by ``audio:publish`` in tests/integration/test_audio_api.py, and
 #: ``recording.publish`` (it needs a stopped recording: no session 401, staff audited) in
-#: tests/integration/test_recordings_http.py.
+#: tests/integration/test_recordings_http.py; ``room.settings`` (an HTTP call of the
+#: console) in tests/integration/test_console_settings.py.
 NOT_HERE = {Action.NOTICE_POST}
-ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish"}
+ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish", "room.settings"}
 Ack = dict[str, Any]
 #: Citizens kept around for probes that need someone else in the room.
 POOL = 6

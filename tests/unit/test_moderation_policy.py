@@ -74,6 +74,7 @@ recording.stop          - - - Y - -
 recording.view          - - - Y - -
 recording.publish       - - - Y - -
 audio.publish           Y Y Y Y - -
+room.settings           - - - Y - -
 """
 
 

@@ -212,6 +212,7 @@ async function enter() {
   byId('room-status').textContent = '';
   renderAll();
   refreshInvitations();
+  refreshSettings();
   recordingsPanel.refresh(room);
 }
 
@@ -356,6 +357,41 @@ byId('invite-form').addEventListener('submit', async (e) => {
   byId('invite-link').textContent = link.href;
   say(t('console.linkMade'));
   refreshInvitations();
+});
+
+// -- room settings: lobby switch and opinion categories (labels per language) -----------
+
+const LABEL_LANGS = ['ja', 'en', 'zh', 'ko'];
+
+/** One category a line: `value | ja | en | zh | ko` (labels optional). */
+function categoriesText(list) {
+  return list.map((c) => [c.value, ...LABEL_LANGS.map((l) => c.label?.[l] || '')].join(' | ').replace(/( \| )+$/, '')).join('\n');
+}
+
+function parseCategories(text) {
+  return text.split('\n').map((line) => line.split('|').map((p) => p.trim())).filter((p) => p[0])
+    .map(([value, ...labels]) => ({ value, label: Object.fromEntries(LABEL_LANGS.map((l, i) => [l, labels[i] || '']).filter(([, v]) => v)) }));
+}
+
+function renderSettings(body) {
+  byId('settings-lobby').value = body.lobby === null || body.lobby === undefined ? 'default' : body.lobby ? 'on' : 'off';
+  byId('settings-categories').value = categoriesText(body.categories || []);
+}
+
+async function refreshSettings() {
+  const body = await http(() => api.get(`/api/rooms/${encodeURIComponent(room)}/settings`));
+  if (body) renderSettings(body);
+}
+
+byId('settings-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const lobby = { default: null, on: true, off: false }[byId('settings-lobby').value];
+  const body = await http(() => api.post(`/api/rooms/${encodeURIComponent(room)}/settings`,
+    { lobby, categories: parseCategories(byId('settings-categories').value) }));
+  if (body) {
+    renderSettings(body);
+    say(t('console.settingsSaved'));
+  }
 });
 
 const recordingsPanel = new RecordingsPanel(api, http, say);
