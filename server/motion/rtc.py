@@ -27,6 +27,7 @@ from rooms.errors import HirobaError, Reason
 from server.motion.plane import MotionPlane
 from server.motion.transport import DataChannelTransport
 from server.motion.uplink import UplinkReader, Verdict
+from server.rtc.ice import announced_only
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ class MotionChannels:
             await self._drop(key, pc)
             raise HirobaError(Reason.BAD_PAYLOAD, "the offer could not be used") from exc
         self._spawn(self._expire(key, pc))
-        return str(pc.localDescription.sdp)
+        # Only the configured addresses reach the browser (aiortc gathers every interface).
+        return announced_only(str(pc.localDescription.sdp))
 
     def _bind(self, key: tuple[str, str], token: str, pc: RTCPeerConnection, channel: Any) -> None:
         room_id, pid = key
