@@ -83,6 +83,11 @@ async def list_rooms(request: web.Request) -> web.Response:
             "capacity": room.info.capacity,
             "participants": len(room.participants),
             "recording": room.id in hub.recording_since,
+            # A meeting on record is the meeting on now: the join page chooses it first
+            # and says since when, in the city's zone (issue 15, defect 10).
+            "on_now": room.kind.value != "plaza" and room.id in hub.recording_since,
+            "starts_at": hub.recording_since.get(room.id),
+            "time_zone": hub.settings.time_zone,
         }
         for room in hub.rooms.values()
     ]

@@ -10,11 +10,15 @@ after the first paint, and nothing may move when they do.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Route
+
+from tests.conftest import ROOT
+from tests.meetings import COMMITTEE, add_staff, console
 
 pytestmark = pytest.mark.e2e
 
@@ -30,8 +34,9 @@ new PerformanceObserver((list) => {
   }
 }).observe({ type: 'layout-shift', buffered: true });
 """
-LAPTOP = {"viewport": {"width": 1280, "height": 800}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+JA = json.loads((ROOT / "web_client/i18n/ja.json").read_text())
+LAPTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
+PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
 
 
@@ -71,3 +76,29 @@ async def test_the_join_page_does_not_shift(server: Any, browser: Browser,
     height = context["viewport"]["height"]
     assert box is not None and box["y"] + box["height"] <= height, (box, height)
     assert await page.evaluate("() => window.scrollY") == 0
+
+
+async def test_the_meeting_on_now_is_chosen_and_described(server: Any, browser: Browser,
+                                                          made: list[Any]) -> None:
+    """Defect 10: the join page does not default to the general plaza when a meeting is on;
+    it names the meeting, its kind and since when, in the city's zone."""
+    await add_staff(server)
+    staff = await console(server, made, COMMITTEE)
+    await staff.act("recording:start", {"room": COMMITTEE})
+    try:
+        ctx = await browser.new_context(**PHONE, timezone_id="America/New_York")
+        page = await ctx.new_page()
+        await page.goto(server.url + "/")
+        await page.wait_for_function(
+            "(room) => document.getElementById('join-room').value === room", arg=COMMITTEE)
+        text = await page.text_content("#join-meeting") or ""
+        rooms = await page.evaluate("async () => (await (await fetch('/api/rooms')).json()).rooms")
+        committee = next(r for r in rooms if r["id"] == COMMITTEE)
+        assert committee["name"]["ja"] in text and JA["join.onNow"] in text, text
+        tokyo = await page.evaluate(
+            """(at) => new Intl.DateTimeFormat('ja', { dateStyle: 'medium', timeStyle: 'short',
+                 timeZone: 'Asia/Tokyo' }).format(new Date(at * 1000))""",
+            committee["starts_at"])
+        assert tokyo in text, (tokyo, text)
+    finally:
+        await staff.act("recording:stop", {"room": COMMITTEE})
