@@ -227,7 +227,9 @@ def add_all_routes(
     add_metrics_route(
         app,
         settings.metrics_allow,
-        MetricsSources(hub, motion.plane, audio.plane, tracking.camera, meetings.auth.backoff),
+        MetricsSources(hub, motion.plane, audio.plane, tracking.camera, meetings.auth.backoff,
+                       edge=(app[RATE_LIMITS_KEY], app[CONNECTION_GUARD_KEY],
+                             parts.recordings.minutes)),
     )
     add_diagnostics_route(app, settings, LeakSources(hub, sio, meetings, motion, audio, tracking))
     # An edge has no database to check; the others are ready only with theirs open.

@@ -28,7 +28,10 @@ from rooms.model import Role, TrackingMode
 from server.audio.plane import AudioPlane
 from server.common.histogram import Histogram
 from server.common.networks import allowed, parse_networks, through_untrusted_proxy
+from server.http.connections import ConnectionGuard
+from server.http.rate_limits import RateLimiter
 from server.motion.plane import MotionPlane, MotionStats
+from server.recording.minutes_cache import MinutesCache
 from server.sockets.hub import Hub, HubCounts
 from server.staff.auth import AccountBackoff
 from server.tracking.pipeline import CameraTracking
@@ -191,6 +194,29 @@ def login_families(backoff: AccountBackoff) -> list[Family]:
     ]  # fmt: skip
 
 
+def edge_families(limiter: RateLimiter, guard: ConnectionGuard,
+                  minutes: MinutesCache) -> list[Family]:
+    """What the HTTP edge refused and what the minutes cost, since start (docs/security.md,
+    issue 14 findings 5 and 8): a rise in refusals is one address asking too much, or a
+    proxy missing from trusted_proxies."""
+    return [
+        Family("hiroba_http_rate_limited_total", "counter",
+               "HTTP requests answered 429 for their address's budget, by route class.",
+               [Sample(n, (("class", kind),)) for kind, n in sorted(limiter.refused.items())]),
+        Family("hiroba_tcp_connections_refused_total", "counter",
+               "TCP connections closed on accept: their address held its share.",
+               [Sample(guard.counts.refused)]),
+        Family("hiroba_tcp_header_timeouts_total", "counter",
+               "TCP connections closed for not sending request headers in time.",
+               [Sample(guard.counts.timed_out)]),
+        Family("hiroba_minutes_builds_total", "counter",
+               "Minutes documents built from a recording's files.",
+               [Sample(minutes.builds)]),
+        Family("hiroba_minutes_cache_hits_total", "counter",
+               "Minutes requests answered from memory.", [Sample(minutes.hits)]),
+    ]  # fmt: skip
+
+
 def device_families(minter: DeviceMinter) -> list[Family]:
     """Device identities issued (per room) and refused for their address's allowance, since
     start: a steep rise in one room is a surge of new browsers, or someone rotating
@@ -261,6 +287,7 @@ class MetricsSources:
     camera: CameraTracking
     login: AccountBackoff | None = None
     devices: DeviceMinter | None = None
+    edge: tuple[RateLimiter, ConnectionGuard, MinutesCache] | None = None
     process: CollectorRegistry = field(default_factory=process_collectors)
 
     def families(self) -> list[Family]:
@@ -271,6 +298,7 @@ class MetricsSources:
             *tracking_families(self.camera),
             *(login_families(self.login) if self.login is not None else []),
             *(device_families(self.devices) if self.devices is not None else []),
+            *(edge_families(*self.edge) if self.edge is not None else []),
             *process_families(self.process),
         ]
 
