@@ -70,8 +70,12 @@ export function floorLimit() {
   return limitPayload();
 }
 
+/** Titles of the agenda items this console has seen: the log names a deleted item too. */
+const seenTitles = new Map();
+
 export function renderAgenda({ meeting, act, confirm }) {
   const items = meeting.agenda?.items || [];
+  for (const i of items) seenTitles.set(String(i.id), i.title);
   const cur = meeting.currentItem();
   byId('agenda-close').disabled = !cur;
   const list = byId('agenda-items');
@@ -242,8 +246,9 @@ export function auditText(e, meeting) {
   const d = e.details || {};
   const kind = e.kind || e.action;
   const item = d.item ? meeting?.agenda?.items?.find((i) => String(i.id) === String(d.item)) : null;
+  const title = item?.title ?? seenTitles.get(String(d.item));
   const key = `audit.${kind}`;
-  const text = t(key, { item: item ? item.title : d.item ? `#${d.item}` : '', target: e.target_name || '' });
+  const text = t(key, { item: title ?? (d.item ? `#${d.item}` : ''), target: e.target_name || '' });
   return text === key ? t('audit.other') : text;
 }
 
