@@ -152,7 +152,7 @@ class FaceTracking:
                 "face model unavailable at %s: %s. Face tracking in the browser is off "
                 "and pages fall back to voice%s until it is installed: run "
                 "`hiroba models fetch` (docs/models.md)",
-                path, exc.message,
+                path, exc.message.split("; run ")[0],
                 "" if self._model_checked else ", server-side tracking too",
             )  # fmt: skip
             return False

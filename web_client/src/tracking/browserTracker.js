@@ -10,6 +10,31 @@
 const MODEL = '/models/face_landmarker.task';
 const READY_TIMEOUT_MS = 60000;
 
+/** An error with the reason code the manager shows (face.reason.*). */
+export class TrackingError extends Error {
+  constructor(reason, message) {
+    super(message || reason);
+    this.reason = reason;
+  }
+}
+
+/**
+ * Ask the server whether it has the model before loading the worker and the WASM: a
+ * server without it answers 503 `model_unavailable` (it says so in its log at start-up),
+ * and the page can tell the person why rather than fail somewhere inside tasks-vision.
+ * A HEAD costs no body; the worker's GET then revalidates with the same ETag.
+ */
+async function modelAvailable() {
+  let res;
+  try {
+    res = await fetch(MODEL, { method: 'HEAD', cache: 'no-cache' });
+  } catch (e) {
+    throw new TrackingError('failed', e?.message);
+  }
+  if (res.status === 503) throw new TrackingError('model_unavailable', 'the server has no face model');
+  if (!res.ok) throw new TrackingError('failed', `model: HTTP ${res.status}`);
+}
+
 export class BrowserTracker {
   /** `onPose(record, info)` gets each encoded pose; info: {found, ms, roll, pitch, yaw}. */
   constructor({ onPose, onError = (e) => console.warn('face tracking:', e.message), maxFps = 30 } = {}) {
@@ -28,6 +53,7 @@ export class BrowserTracker {
 
   /** Load the worker and the model, then start feeding frames from `videoTrack`. */
   async start(videoTrack) {
+    await modelAvailable();
     // A clone of its own: reading it (and stopping it) leaves the camera to other uses.
     this.track = videoTrack.clone();
     this.worker = new Worker(new URL('./faceWorker.js', import.meta.url), { type: 'module', name: 'face-tracking' });

@@ -28,7 +28,9 @@ export class FaceTracking {
     this.onChange = onChange;
     this.serverAllowed = false; // the server offers server tracking to this role
     this.allowServer = false; // the person agrees to send their camera
-    this.status = { on: false, mode: 'none', phase: 'off', reason: null, capacityFps: null };
+    // offer: tracking on this device is unavailable or too slow and the server could
+    // track instead, but the person has not agreed to send their camera (yet).
+    this.status = { on: false, mode: 'none', phase: 'off', reason: null, capacityFps: null, offer: false };
     this.gen = 0;
     this.camera = null;
     this.tracker = null;
@@ -54,8 +56,15 @@ export class FaceTracking {
     this.serverAllowed = !!allowed;
   }
 
-  setAllowServer(allowed) {
+  /** The person's consent to send their camera. Given while the page offers server
+   * tracking (after the browser could not track), it switches to the server at once. */
+  async setAllowServer(allowed) {
     this.allowServer = !!allowed;
+    if (!this.allowServer || !this.status.on || !this.status.offer) return;
+    const reason = this.status.reason;
+    this.#stopAll();
+    this.#set({ phase: 'starting', offer: false });
+    await this.#start(++this.gen, { preference: 'server', reason });
   }
 
   /** Turn tracking on or off. */
@@ -63,11 +72,11 @@ export class FaceTracking {
     if (on === this.status.on && this.status.phase !== 'off') return;
     this.#stopAll();
     if (!on) {
-      this.#set({ on: false, mode: 'none', phase: 'off', reason: null });
+      this.#set({ on: false, mode: 'none', phase: 'off', reason: null, offer: false });
       this.#report('none');
       return;
     }
-    this.#set({ on: true, mode: 'none', phase: 'starting', reason: null });
+    this.#set({ on: true, mode: 'none', phase: 'starting', reason: null, offer: false });
     await this.#start(++this.gen);
   }
 
@@ -92,7 +101,7 @@ export class FaceTracking {
   /** Stop everything, leave the room: no camera, no microphone. */
   shutdown() {
     this.#stopAll();
-    this.#set({ on: false, mode: 'none', phase: 'off', reason: null });
+    this.#set({ on: false, mode: 'none', phase: 'off', reason: null, offer: false });
   }
 
   #report(mode) {
@@ -115,7 +124,7 @@ export class FaceTracking {
 
   async #start(gen, known = {}) {
     const ctx = { preference: this.preference, camera: false, mic: true, browserFps: null, serverAllowed: this.serverAllowed && this.allowServer, serverFull: false, ...known };
-    let reason = known.serverFull ? 'ended' : null;
+    let reason = known.reason ?? (known.serverFull ? 'ended' : null);
     if (this.preference !== 'voice') {
       try {
         this.camera = await navigator.mediaDevices.getUserMedia(CAMERA);
@@ -128,12 +137,17 @@ export class FaceTracking {
     let warm = null;
     if (needsWarmup(ctx)) {
       this.#set({ phase: 'measuring' });
-      warm = await this.#browser(gen).catch(() => null);
+      warm = await this.#browser(gen).catch((e) => {
+        if (e?.reason === 'model_unavailable') reason = 'model_unavailable';
+        return null;
+      });
       if (gen !== this.gen) return warm?.stop();
       ctx.browserFps = warm ? await warm.measure() : 0;
       if (gen !== this.gen) return warm?.stop();
       this.#set({ capacityFps: ctx.browserFps ? Math.round(ctx.browserFps) : 0 });
-      if (ctx.browserFps < 15 && ctx.browserFps > 0) reason = 'slow';
+      // Started but too slow, or so slow that no measurement came within the warm-up:
+      // either way the person is told why (facePanel.js), not silently given voice.
+      if (warm && ctx.browserFps < 15) reason = 'slow';
     }
     for (;;) {
       const mode = candidates(ctx)[0];
@@ -153,17 +167,19 @@ export class FaceTracking {
           this.camera?.getTracks().forEach((t) => t.stop()); // the camera light goes off
           this.camera = null;
         }
-        this.#set({ mode, phase: mode === 'none' ? 'idle' : 'running', reason });
+        // Why the browser did not do it, and the server could: offer it (facePanel.js).
+        const offer = (reason === 'model_unavailable' || reason === 'slow') && mode !== 'server' && mode !== 'browser' && this.serverAllowed && !this.allowServer && !ctx.serverFull;
+        this.#set({ mode, phase: mode === 'none' ? 'idle' : 'running', reason, offer });
         return;
       } catch (e) {
         if (gen !== this.gen) return;
         if (mode === 'browser') {
           ctx.browserFps = 0;
           ctx.preference = ctx.preference === 'browser' ? 'auto' : ctx.preference;
-          reason = 'failed';
+          reason = e?.reason === 'model_unavailable' ? 'model_unavailable' : 'failed';
         } else if (mode === 'server') {
           ctx.serverFull = true;
-          reason = e?.reason === 'tracking_full' ? 'tracking_full' : 'failed';
+          reason = e?.reason === 'tracking_full' ? 'tracking_full' : e?.reason === 'model_unavailable' ? 'model_unavailable' : 'failed';
         } else if (mode === 'voice') {
           ctx.mic = false;
           reason = reason || 'no_mic';

@@ -16,6 +16,19 @@ export function statusText(status) {
   return status.reason ? `${mode} ${t(`face.reason.${status.reason}`)}` : mode;
 }
 
+/**
+ * Why face tracking is not on this device, in plain words, when it fell back to voice (or
+ * to nothing): the server has no face model, or the device tracks too slowly; then what
+ * happens instead. Empty when there is nothing to explain.
+ */
+export function noticeText(status) {
+  if (!status.on || (status.mode !== 'voice' && status.mode !== 'none')) return '';
+  if (status.reason !== 'model_unavailable' && status.reason !== 'slow') return '';
+  const why = t(`face.notice.${status.reason}`);
+  const instead = status.offer ? t('face.notice.offer') : t(`face.notice.${status.mode}`);
+  return `${why} ${instead}`;
+}
+
 export class FacePanel {
   /** handlers: onToggle(on), onAllowServer(allowed) */
   constructor(handlers) {
@@ -29,6 +42,14 @@ export class FacePanel {
       store.set(CONSENT_KEY, this.allow ? 'yes' : 'no');
       this.h.onAllowServer(this.allow);
     });
+    // The offer after a fallback: consenting here is consenting in the box above, and
+    // the tracking manager switches to the server at once (tracking/manager.js).
+    $('face-use-server').addEventListener('click', () => {
+      const box = $('face-server');
+      box.checked = true;
+      box.dispatchEvent(new Event('change'));
+    });
+    this.notice = '';
     // the status line is text made here, not data-i18n: redraw it in a new language
     i18n.onChange(() => this.render());
   }
@@ -44,5 +65,15 @@ export class FacePanel {
     button.setAttribute('aria-pressed', status.on ? 'true' : 'false');
     button.dataset.mode = status.mode;
     $('face-status').textContent = statusText(status);
+    const notice = noticeText(status);
+    $('face-notice').hidden = !notice;
+    $('face-notice-text').textContent = notice;
+    $('face-use-server').hidden = !status.offer;
+    // Said once through the page's live region (ui/announcer.js), not on every redraw.
+    if (notice && notice !== this.notice) {
+      const live = $('live');
+      if (live) live.textContent = notice;
+    }
+    this.notice = notice;
   }
 }
