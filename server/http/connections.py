@@ -203,7 +203,7 @@ class _Guarded(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self.headers_done:
             seen = self.tail + data
-            if _END_OF_HEADERS in seen:
+            if _END_OF_HEADERS in seen or b"\n\n" in seen:  # (aiohttp takes bare LFs too)
                 self.headers_done = True
                 if self.timer is not None:
                     self.timer.cancel()
