@@ -10,12 +10,15 @@ from typing import Any
 
 from playwright.async_api import Browser
 
-from tests.conftest import ROOT
+from rooms.model import Role
+from tests.conftest import ROOT, Client
 from tests.e2e.conftest import shot
 from tests.e2e.test_layout_phone import PHONE_1X
 from tests.e2e.test_meeting import enter
+from tests.meetings import CONSULTATION, add_staff, admitted, console
 
 EN = json.loads((ROOT / "web_client/i18n/en.json").read_text())
+JA = json.loads((ROOT / "web_client/i18n/ja.json").read_text())
 
 
 async def test_first_phone_screen(server: Any, browser: Browser) -> None:
@@ -57,3 +60,26 @@ async def test_first_phone_screen(server: Any, browser: Browser) -> None:
     }""")
     assert inside, "the new card is fully in view"
     assert not watch.errors, watch.errors
+
+
+async def test_banner_names_a_members_role(server: Any, browser: Browser) -> None:
+    """The speaker banner carries the role badge of anyone but a citizen (defect 6)."""
+    await add_staff(server)
+    made: list[Client] = []
+    staff = await console(server, made, CONSULTATION)
+    try:
+        page, watch = await enter(browser, server, "見る人", CONSULTATION, **PHONE_1X)
+        member = await admitted(server, made, staff, "田中委員", Role.MEMBER, CONSULTATION)
+        await page.wait_for_function(
+            "() => window.hiroba.state().participants.some(p => p.name === '田中委員')")
+        await staff.act("floor:give", {"target": member.ack["self"], "limit": 60})
+        await page.wait_for_function("() => window.hiroba.meeting().floorState === 'speaking'")
+        await page.wait_for_function(
+            "(t) => document.getElementById('floor-role')?.textContent === t",
+            arg=JA["role.member"], timeout=3_000)
+        assert await page.is_visible("#floor-role")
+        assert "田中委員" in (await page.text_content("#floor-text") or "")
+        assert not watch.errors, watch.errors
+    finally:
+        for c in made:
+            await c.close()
