@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,6 +239,18 @@ def add_all_routes(
     add_recording_routes(app, parts.recordings.index, hub, meetings, parts.recordings.minutes)
 
 
+#: How long one shutdown step may take before the rest go on without it.
+SHUTDOWN_STEP_SECONDS = 3.0
+
+
+async def _bounded(what: str, step: Awaitable[None]) -> None:
+    try:
+        await asyncio.wait_for(step, SHUTDOWN_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("stopping %s took over %.0f s; going on without it", what,
+                    SHUTDOWN_STEP_SECONDS)
+
+
 def add_lifecycle(
     app: web.Application, settings: Settings, sio: socketio.AsyncServer, parts: Components,
     cluster: ClusterNode | None,
@@ -287,8 +299,10 @@ def add_lifecycle(
         log.info("serving %d rooms", len(hub.rooms))
 
     async def shutdown(app: web.Application) -> None:
-        await tracking.stop()  # peer connections and tracker threads first
-        await audio.stop()
+        # Peer connections and tracker threads first, each bounded: a stopping server
+        # hands its people to another node or a restart, and must not wait on a peer.
+        await _bounded("face tracking", tracking.stop())
+        await _bounded("audio", audio.stop())
         await recordings.close()  # files closed and indexed while the store is open
         # Close every socket so that clients reconnect elsewhere at once instead of
         # waiting for the graceful-shutdown timeout.

@@ -313,6 +313,8 @@ def raise_file_limit() -> tuple[int, int]:
 CONNECTION_GUARD_KEY = web.AppKey("connection_guard", ConnectionGuard)
 #: Seconds an idle kept-alive connection is kept (as aiohttp's ``run_app``).
 KEEPALIVE_S = 75.0
+#: Seconds a stopping server waits for requests still running (aiohttp's default is 60).
+SHUTDOWN_S = 5.0
 
 
 @contextlib.asynccontextmanager
@@ -322,8 +324,11 @@ async def listening(
 ) -> AsyncIterator[GuardedSite]:
     """``app`` served on ``host:port`` through its :data:`CONNECTION_GUARD_KEY` guard
     (startup run on entry, shutdown and clean-up on exit): how ``hiroba serve`` runs."""
+    # shutdown_timeout: the app's shutdown closes every socket (clients reconnect at once);
+    # what is left is a download or a long poll, which must not hold a restart for
+    # aiohttp's default minute.
     runner = web.AppRunner(app, handler_cancellation=True, access_log=None,
-                           keepalive_timeout=KEEPALIVE_S)
+                           keepalive_timeout=KEEPALIVE_S, shutdown_timeout=SHUTDOWN_S)
     await runner.setup()
     try:
         site = GuardedSite(runner, host, port, app[CONNECTION_GUARD_KEY],
