@@ -288,6 +288,7 @@ h2{font-size:1.2rem;margin-top:2rem;border-left:4px solid #2a6;padding-left:.5re
 h3{font-size:1rem;margin-bottom:.3rem}
 ul.head{list-style:none;padding:0}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+.scroll:focus-visible{outline:3px solid #175;outline-offset:2px}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top;min-width:3em;
 overflow-wrap:break-word}
@@ -311,7 +312,7 @@ def render_html(m: Minutes, lang: str = "ja") -> str:
         # A downloaded page opened from disk: nothing may run or be fetched.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';'
         ' style-src \'unsafe-inline\'">',
-        f"<title>{_h(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        f"<title>{_h(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>", "<main>",
         f"<h1>{_h(title)}</h1>", '<ul class="head">',
         *[f"<li>{_h(line)}</li>" for line in head], "</ul>",
     ]
@@ -319,20 +320,24 @@ def render_html(m: Minutes, lang: str = "ja") -> str:
         out += ["<section>", f"<h2>{_h(section.heading)}</h2>"]
         for block in section.blocks:
             if isinstance(block, _Table):
-                out += _html_table(block, LABELS[lang]["none"])
+                out += _html_table(block, LABELS[lang]["none"], section.heading)
             elif isinstance(block, tuple):
                 out.append(f"<h3>{_h(block[1])}</h3>")
             else:
                 out.append(f"<p>{_h(block)}</p>")
         out.append("</section>")
-    out += [f"<footer>{_h(LABELS[lang]['generated'])}</footer>", "</body>", "</html>", ""]
+    out += ["</main>", f"<footer>{_h(LABELS[lang]['generated'])}</footer>", "</body>",
+            "</html>", ""]
     return "\n".join(out)
 
 
-def _html_table(table: _Table, none: str) -> list[str]:
+def _html_table(table: _Table, none: str, heading: str) -> list[str]:
     if not table.rows:
         return [f"<p>{_h(none)}</p>"]
-    out = ['<div class="scroll"><table>', "<thead><tr>"
+    # A wide table scrolls sideways on a phone: its box takes the keyboard focus (named by
+    # the section's heading) so that arrow keys scroll it, as a finger does (WCAG 2.1.1).
+    out = [f'<div class="scroll" tabindex="0" role="region" aria-label="{_h(heading)}"><table>',
+           "<thead><tr>"
            + "".join(f'<th scope="col">{_h(h)}</th>' for h in table.headers) + "</tr></thead>",
            "<tbody>"]
     out += ["<tr>" + "".join(f"<td>{_h(c)}</td>" for c in row) + "</tr>" for row in table.rows]
