@@ -25,6 +25,8 @@ async def test_first_phone_screen(server: Any, browser: Browser) -> None:
     page, watch = await enter(browser, server, "さくら", "park-consultation", **PHONE_1X)
     hint = page.locator("#meeting-hint")
     assert await hint.is_visible(), "a first-time pointer to the meeting panel"
+    live = await page.text_content("#live") or ""
+    assert JA["hint.meetingPanel"] in live, "and it is announced"
     # the own avatar is drawn in the free band between the HUD and the joystick
     await page.wait_for_function("() => window.hiroba.state().selfOnScreen")
     await page.wait_for_timeout(300)

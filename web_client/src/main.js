@@ -237,7 +237,10 @@ function enterRoom(selfId, snapshot, motionInfo, audioInfo, ice) {
   if (!document.activeElement || document.activeElement === document.body || $('join-screen').contains(document.activeElement)) {
     $('hud-room').focus({ preventScroll: true });
   }
-  announcer.say(t('live.youJoined', { room: i18n.pick(room.name), count: participants.size }));
+  // the first-time pointer to the meeting panel is said with the welcome (one message, so
+  // neither replaces the other in the live region)
+  const hint = $('meeting-hint').hidden ? '' : ` ${t('hint.meetingPanel')}`;
+  announcer.say(t('live.youJoined', { room: i18n.pick(room.name), count: participants.size }) + hint);
   meeting.entered(plaza.scene, room);
   voicePanel.render(false, 'off');
   voice.enter(audioInfo ?? { slots: 3, mode: room.kind === 'plaza' ? 'proximity' : 'floor' });

@@ -136,11 +136,10 @@ export class MeetingUi {
     this.#offerHint();
   }
 
-  /** First time in a meeting, panel closed: point at the panel, say it, until dismissed. */
+  /** First time in a meeting, panel closed: point at the panel until dismissed (main.js
+   * says it with the welcome announcement). */
   #offerHint() {
-    const hint = byId('meeting-hint');
-    hint.hidden = store.get(HINT_KEY) === 'yes' || !byId('meeting-panel').hidden;
-    if (!hint.hidden) this.hooks.announce?.(t('hint.meetingPanel'));
+    byId('meeting-hint').hidden = store.get(HINT_KEY) === 'yes' || !byId('meeting-panel').hidden;
   }
 
   #dismissHint() {
