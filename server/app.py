@@ -228,6 +228,7 @@ def add_all_routes(
         app,
         settings.metrics_allow,
         MetricsSources(hub, motion.plane, audio.plane, tracking.camera, meetings.auth.backoff,
+                       devices=meetings.devices,
                        edge=(app[RATE_LIMITS_KEY], app[CONNECTION_GUARD_KEY],
                              parts.recordings.minutes)),
     )

@@ -116,6 +116,9 @@ async def test_metrics_after_two_joins(server: Server, clients, json_logs: JsonL
     assert first.value("hiroba_rooms") == len(server.app[HUB_KEY].rooms) >= 1
     assert first.value("hiroba_sockets") == 2
     assert first.value("hiroba_recording_active", room="plaza") == 0
+    # Two new device identities were issued in the plaza (the staff surge view counts them).
+    assert first.types["hiroba_device_identities_minted_total"] == "counter"
+    assert first.total("hiroba_device_identities_minted_total", room="plaza") == 2
 
     # Motion counters go up between two scrapes; the tick histogram counts every tick.
     for name, kind in (("hiroba_motion_ticks_total", "counter"),
