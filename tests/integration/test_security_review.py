@@ -156,6 +156,9 @@ PUBLIC_ROUTES = {
     # The archive: published recordings to anyone, the rest only to staff (404 otherwise).
     "/api/recordings", "/api/recordings/{id}", "/api/recordings/{id}/files/{name}",
     "/api/recordings/{id}/minutes",
+    # What a valid invitation link says (name, role, meeting) before joining; the same
+    # 400 bad_token for every bad link (tests/integration/test_invitation_preview.py).
+    "/api/invitations/preview",
 }
 
 
