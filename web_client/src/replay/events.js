@@ -30,7 +30,11 @@ export function parseEvents(text) {
  * - floor `[{t, pid}]`: the floor holder from `t` on (pid null: nobody);
  * - people `Map(pid → {name, role, avatar?})`, and slots `Map(slot → pid)`: which avatar of the
  *   motion log is whose, from the `join` lines that carry a `slot` (`meeting.present` at the
- *   start, `avatar.entered` after; a slot is reused only after 65,536 entries).
+ *   start, `avatar.entered` after; a slot is reused only after 65,536 entries);
+ * - present `Set(slot)`: the avatars in the room when the recording started (the
+ *   `meeting.present` lines with a slot), drawn from t = 0 on;
+ * - speakers `[{t, pid}]`: when each speaker's voice file was opened (`speaker` lines: their
+ *   first sound in the recording).
  */
 export function digest(events) {
   const chapters = [];
@@ -40,13 +44,17 @@ export function digest(events) {
   const floor = [];
   const people = new Map();
   const slots = new Map();
+  const present = new Set();
+  const speakers = [];
   for (const e of events) {
     const type = e.type || '';
     if (e.pid && e.pid_name && !people.has(e.pid)) people.set(e.pid, { name: String(e.pid_name), role: e.pid_role || '' });
     if (e.kind === 'join' && e.pid && Number.isInteger(e.slot)) {
       slots.set(e.slot, e.pid);
-      if (e.avatar && typeof e.avatar === 'object') people.get(e.pid).avatar = e.avatar;
+      if (e.avatar && typeof e.avatar === 'object' && people.has(e.pid)) people.get(e.pid).avatar = e.avatar;
+      if (type === 'meeting.present') present.add(e.slot);
     }
+    if (e.kind === 'speaker' && typeof e.speaker === 'string') speakers.push({ t: e.t, pid: e.speaker });
     if (e.kind === 'agenda' && type === 'agenda.opened') chapters.push({ t: e.t, id: e.item_id, title: String(e.title ?? '') });
     else if (e.kind === 'caption' && e.line && typeof e.line.text === 'string') {
       const old = captions.get(e.line.seq);
@@ -68,6 +76,8 @@ export function digest(events) {
     floor,
     people,
     slots,
+    present,
+    speakers,
   };
 }
 

@@ -28,6 +28,8 @@ let plaza = null;
 let panel = null;
 let voices = null;
 const drawn = new Map(); // avatar id -> {slot, name, roll, pitch, yaw, x, z}
+let fromStart = new Set(); // slots there when the recording began: drawn from t = 0
+let now = { floor: null, speaking: [], text: '' }; // who has the floor and who speaks, shown
 let lastFrame = 0;
 
 async function fetchOk(url, as) {
@@ -79,6 +81,8 @@ async function setLang(lang) {
   $('replay-lang').value = i18n.lang;
   renderHead();
   panel?.render();
+  now.text = ''; // the floor line in the new language
+  if (clock) renderNow(clock.time() * 1000);
   plaza?.world?.setStrings(strings());
   renderPlay();
 }
@@ -112,6 +116,9 @@ async function load() {
   const log = motionBytes.length ? await parseMotionLog(motionBytes) : { chunks: [], tornBytes: 0 };
   timeline = new MotionTimeline(log);
   info = digest(parseEvents(eventsText));
+  // The event log's attendance and the motion log's first state: nobody present at the
+  // start is missing from the stage before their first motion record.
+  fromStart = new Set([...timeline.startSlots(), ...[...info.present].filter((s) => timeline.slots.has(s))]);
   const speakers = speakerList(manifest).filter((s) => has(s.file));
   for (const s of speakers) {
     const p = info.people.get(s.pid);
@@ -174,7 +181,7 @@ function bindControls() {
 /** Draw the meeting as it was at `tMs`. */
 function frameAt(tMs, now) {
   const present = new Set();
-  for (const { slot, pose, pos } of timeline.at(tMs)) {
+  for (const { slot, pose, pos } of timeline.at(tMs, fromStart)) {
     const aid = `s${slot}`;
     present.add(aid);
     const onStage = !!pose;
@@ -198,13 +205,43 @@ function frameAt(tMs, now) {
   speaking(tMs);
 }
 
-/** Who speaks: a speaker whose file is not silent now (analyser), else the floor holder. */
+/** Has `pid`'s voice started by `tMs` (the event log's `speaker` line)? */
+function voiced(pid, tMs) {
+  return info.speakers.some((s) => s.pid === pid && s.t <= tMs);
+}
+
+/**
+ * Who speaks: while playing, the speakers whose file is not silent now (analyser); paused
+ * (or before the levels are known), the floor holder once their voice has begun.
+ */
 function speaking(tMs) {
-  const heard = voices.levelsKnown && clock.playing ? voices.loud() : new Set([floorAt(info.floor, tMs)]);
+  const holder = floorAt(info.floor, tMs);
+  const heard = voices.levelsKnown && clock.playing ? voices.loud() : new Set(holder && voiced(holder, tMs) ? [holder] : []);
   for (const [aid, d] of drawn) {
     d.speaking = heard.has(info.slots.get(d.slot));
     plaza.avatars.setSpeaking?.(aid, d.speaking);
   }
+  now.speaking = [...heard].filter(Boolean).sort();
+  now.floor = holder;
+  renderNow(tMs);
+}
+
+/** "Name (role)" of a person of the event log, the role in the page's language. */
+function personText(pid) {
+  const p = info.people.get(pid);
+  if (!p) return t('replay.someone');
+  return p.role ? t('role.withName', { name: p.name, role: t(`role.${p.role}`) }) : p.name;
+}
+
+/** The line over the stage: who has the floor and who is speaking (DOM only on change). */
+function renderNow() {
+  const floor = now.floor ? t('replay.floor', { who: personText(now.floor) }) : t('replay.floorNone');
+  const speaking = now.speaking.length ? t('replay.speaking', { names: now.speaking.map(personText).join(t('replay.separator')) }) : '';
+  const text = `${floor}\n${speaking}`;
+  if (text === now.text) return;
+  now.text = text;
+  $('replay-floor').textContent = floor;
+  $('replay-speaking').textContent = speaking;
 }
 
 function frame(now) {
@@ -243,6 +280,8 @@ window.hiroba = {
       resyncs: clock ? clock.resyncs : 0,
       audio: voices ? voices.elements.map((el) => ({ t: el.currentTime, paused: el.paused, rate: el.playbackRate })) : [],
       chapters: info ? info.chapters.map((c) => ({ t: c.t / 1000, title: c.title })) : [],
+      floor: now.floor,
+      speaking: [...now.speaking],
     };
   },
   seek: (s) => seek(s),

@@ -49,7 +49,10 @@ export class ReplayPanel {
       b.type = 'button';
       b.dataset.chapter = String(i);
       b.textContent = `${clockText(c.t / 1000)} ${c.title}`;
-      b.setAttribute('aria-label', t('replay.jumpTo', { title: c.title, time: clockText(c.t / 1000) }));
+      // The visible "0:01 開会" is the button's name (a label that does not contain it fails
+      // WCAG 2.5.3, label in name: speech users say what they see); what it does is its
+      // description.
+      b.title = t('replay.jumpTo', { title: c.title, time: clockText(c.t / 1000) });
       b.addEventListener('click', () => this.onJump(c.t / 1000));
       li.append(b);
       list.append(li);

@@ -17,6 +17,9 @@ import { bodyRecords, KIND_GONE, KIND_POSE, KIND_POSITIONS } from './motionLog.j
  * (tracking lost, camera off): hold the last pose rather than morph slowly to the next.
  */
 export const MAX_POSE_GAP_MS = 500;
+/** Slots first seen this soon after the log's first record were there at its start. */
+export const START_WINDOW_MS = 1500;
+const NONE = new Set();
 /** Positions come at 2 Hz; a longer gap is someone who stood still, or a walk not seen. */
 export const MAX_POSITION_GAP_MS = 1500;
 const H_SCALE = 1e4;
@@ -146,12 +149,41 @@ export class MotionTimeline {
     return { x: x + (tr.posX[j] - x) * f, z: z + (tr.posZ[j] - z) * f, h: wrapPi(h + wrapPi(tr.posH[j] - h) * f) };
   }
 
-  /** Every slot present at `tMs`: `{slot, pose|null, pos|null}` (at least one of them). */
-  at(tMs) {
+  /** When `slot` was first seen (its first pose or position), or Infinity. */
+  firstSeen(slot) {
+    const tr = this.slots.get(slot);
+    if (!tr) return Infinity;
+    return Math.min(tr.poseT[0] ?? Infinity, tr.posT[0] ?? Infinity);
+  }
+
+  /**
+   * The slots of the log's first state: seen within `windowMs` of its first record. The
+   * motion plane logs positions a few times a second and poses only when they change, so
+   * at t = 0 nothing has been logged yet of people who were there all along.
+   */
+  startSlots(windowMs = START_WINDOW_MS) {
+    let first = Infinity;
+    for (const slot of this.slots.keys()) first = Math.min(first, this.firstSeen(slot));
+    return new Set([...this.slots.keys()].filter((slot) => this.firstSeen(slot) <= first + windowMs));
+  }
+
+  /**
+   * Every slot present at `tMs`: `{slot, pose|null, pos|null}` (at least one of them).
+   * Slots in `fromStart` (there when the recording began) are drawn before their first
+   * record too, as that record has them: the replay opens on the room as it was, not empty.
+   */
+  at(tMs, fromStart = NONE) {
     const out = [];
     for (const slot of this.slots.keys()) {
-      const pose = this.poseAt(slot, tMs);
-      const pos = this.positionAt(slot, tMs);
+      let pose = this.poseAt(slot, tMs);
+      let pos = this.positionAt(slot, tMs);
+      if (fromStart.has(slot) && tMs < this.firstSeen(slot)) {
+        // as the first state has them: a pose that came much later was not there yet
+        const tr = this.slots.get(slot);
+        const first = this.firstSeen(slot);
+        pose = tr.poseT.length && tr.poseT[0] - first <= START_WINDOW_MS ? this.#pose(tr.poseRef[0]) : null;
+        pos = tr.posT.length && tr.posT[0] - first <= START_WINDOW_MS ? { x: tr.posX[0], z: tr.posZ[0], h: tr.posH[0] } : null;
+      }
       if (pose || pos) out.push({ slot, pose, pos });
     }
     return out;
