@@ -5,11 +5,13 @@ open, recording), the centre of every visible button and input must hit that con
 
 Staff act through a socket client (no console page to draw); one citizen page per
 viewport goes through the states in turn, with the meeting panel closed and open.
-Screenshots of each state go to test-artifacts/layout-*.png.
+Screenshots go to test-artifacts/layout-*.png: of a state where something is covered, or
+of every state with HIROBA_LAYOUT_SHOTS=1.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -67,6 +69,10 @@ COVERED = """() => {
 }"""
 
 
+#: Screenshot every state, not only the failing ones.
+ALL_SHOTS = os.environ.get("HIROBA_LAYOUT_SHOTS") == "1"
+
+
 async def covered(page: Page) -> list[str]:
     return await page.evaluate(COVERED)  # type: ignore[no-any-return]
 
@@ -82,8 +88,11 @@ async def check(page: Page, label: str, problems: dict[str, list[str]]) -> None:
             continue
         await page.evaluate("() => new Promise(requestAnimationFrame)")
         key = f"{label}-{'panel' if open_ else 'closed'}"
-        await shot(page, f"layout-{key}")
         found = await covered(page)
+        # A screenshot in software WebGL costs seconds: taken when something is covered,
+        # or for every state with HIROBA_LAYOUT_SHOTS=1 (to look at the pages as a person).
+        if found or ALL_SHOTS:
+            await shot(page, f"layout-{key}")
         if found:
             problems[key] = found
 
@@ -96,8 +105,9 @@ async def run_states(browser: Browser, server: Any, who: str,
     problems: dict[str, list[str]] = {}
     try:
         page, watch = await enter(browser, server, who, COMMITTEE, wait="lobby", **context)
-        await shot(page, f"layout-{who}-lobby")
         found = await covered(page)
+        if found or ALL_SHOTS:
+            await shot(page, f"layout-{who}-lobby")
         if found:
             problems["lobby"] = found
         await staff.act("lobby:admit", {"target": (await lobby_target(staff, who))})
