@@ -176,6 +176,7 @@ class SocketApi:
         snapshot["self_may"] = {
             "enter_stage": policy.may_enter_stage(participant.role),
             "track_on_server": self.hub.settings.server_tracking_max > 0
+            and self.hub.server_tracking_ready
             and policy.decide(participant.role, policy.Action.TRACKING_SERVER).allowed,
         }
         ack: Ack = {"ok": True, "self": participant.id, "snapshot": snapshot}

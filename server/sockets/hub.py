@@ -91,6 +91,9 @@ class Hub:
     #: Rooms being recorded → when the recording started (Unix seconds); kept by
     #: server/recording/service.py, read by the room list and join acks.
     recording_since: dict[str, float] = field(default_factory=dict)
+    #: False once server/tracking/api.py found no usable face model for the server-side
+    #: pipeline: join acks then do not offer tracking on the server (it would only fail).
+    server_tracking_ready: bool = True
 
     def add_room(self, info: RoomInfo, notices: list[Notice]) -> Room:
         room = Room(

@@ -8,14 +8,20 @@ import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
+from avatar import codec as pose_codec
+from avatar.pipeline import TrackedFrame
+from avatar.pose import Pose, TrackingState
+from rooms.model import Role
 from server.app import TRACKING_KEY
 from server.config.settings import Settings
 from server.tracking.model_fetch import FACE_LANDMARKER
-from tests.conftest import ROOT, eventually, running_server
+from tests.conftest import ROOT, Client, eventually, running_server
+from tests.meetings import invitation
 
 LOGGER = "server.tracking.api"
 
@@ -80,3 +86,37 @@ async def test_verified_model_gives_no_warning(settings: Settings, captured: Cap
         pytest.skip("no fetched model in data/models (hiroba models fetch)")
     warnings, status = await _started(replace(settings, model_cache_dir=Path(cache)), captured)
     assert status == 200 and warnings == [], captured.lines
+
+
+class NoFace:
+    """A server-side pipeline that needs no model file (and never sees a face)."""
+
+    def process(self, rgb: Any, timestamp_ms: int) -> TrackedFrame:
+        pose = Pose(timestamp_ms=timestamp_ms, state=TrackingState.LOST)
+        return TrackedFrame(pose=pose, record=pose_codec.encode(pose), found=False)
+
+    def close(self) -> None:
+        pass
+
+
+async def _offered(settings: Settings, **started: object) -> bool:
+    """Whether a member's join ack offers tracking on the server."""
+    async with running_server(settings, **started) as server:  # type: ignore[arg-type]
+        tracking = server.app[TRACKING_KEY]
+        await eventually(lambda: tracking.model_ok is not None)
+        client = await Client(server.url).connect()
+        try:
+            ack = await client.join("田中委員", room="plaza", token=invitation(
+                server, "plaza", Role.MEMBER, "田中委員"))
+        finally:
+            await client.close()
+    return bool(ack["snapshot"]["self_may"]["track_on_server"])
+
+
+async def test_no_model_no_offer_of_server_tracking(settings: Settings, captured: Captured) -> None:
+    """Without the model the server-side pipeline cannot run: the page is not offered it
+    (it would only fail, after the person agreed to send their camera)."""
+    settings = replace(settings, server_tracking_max=2)
+    assert await _offered(settings) is False
+    # A server whose pipeline needs no model file (a test tracker) still offers it.
+    assert await _offered(settings, pipeline_factory=NoFace) is True
