@@ -29,6 +29,7 @@ from avatar.pipeline import TrackedFrame
 from avatar.tracker import RgbImage
 from rooms.errors import HirobaError, Reason
 from server.common.histogram import TRACKING_SECONDS, Histogram
+from server.rtc.ice import announced_only
 from server.tracking.video import frame_to_rgb
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,8 @@ class CameraSession:
         for transceiver in self._pc.getTransceivers():
             transceiver.direction = "recvonly"
         await self._pc.setLocalDescription(await self._pc.createAnswer())
-        return str(self._pc.localDescription.sdp)
+        # Only the configured addresses reach the browser (aiortc gathers every interface).
+        return announced_only(str(self._pc.localDescription.sdp))
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind != "video" or any(t.get_name().startswith("read-") for t in self._tasks):
