@@ -86,6 +86,51 @@ class PlaceChanged(DomainEvent):
     place: str
 
 
+#: A meeting's scheduled times must lie between 2000-01-01 and 2100-01-01 (UTC seconds):
+#: anything outside is a typing or unit mistake (milliseconds), not a plan.
+SCHEDULE_EARLIEST = 946_684_800
+SCHEDULE_LATEST = 4_102_444_800
+#: Longest organiser text ("市民生活委員会 / ○○市").
+ORGANISER_MAX = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Who holds a room's event and when (UTC seconds; None: not said), as staff set it."""
+
+    organiser: str = ""
+    starts_at: int | None = None
+    ends_at: int | None = None
+
+    def problem(self) -> str | None:
+        """Why these times cannot be a plan, or None."""
+        for name, at in (("starts_at", self.starts_at), ("ends_at", self.ends_at)):
+            if at is not None and not SCHEDULE_EARLIEST <= at <= SCHEDULE_LATEST:
+                return f"{name} must be Unix seconds between 2000 and 2100"
+        if self.ends_at is not None and self.starts_at is None:
+            return "an end needs a start"
+        if self.starts_at is not None and self.ends_at is not None \
+                and self.ends_at <= self.starts_at:
+            return "the end must come after the start"
+        return None
+
+    def covers(self, now: float) -> bool:
+        """Whether ``now`` lies within the scheduled window (a start without an end
+        covers nothing: nobody knows when such a meeting is over)."""
+        return (self.starts_at is not None and self.ends_at is not None
+                and self.starts_at <= now < self.ends_at)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoriesChanged(DomainEvent):
+    """Staff changed the room's opinion categories or their labels: everyone in the room
+    gets the new list at once (the opinion form and the cards' badges follow)."""
+
+    topic = "meeting.categories"
+    categories: tuple[str, ...]
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
+
+
 @dataclass(frozen=True, slots=True)
 class MeetingRules:
     """How one room runs its meetings (from the room's settings)."""
@@ -97,6 +142,11 @@ class MeetingRules:
     lobby: bool | None = None
     registration_code: str | None = None
     categories: tuple[str, ...] = ()
+    #: Category value → its label by language (``{"en": "Environment"}``), as staff set
+    #: them in the console; a value without labels is shown as itself.
+    category_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
+    #: Organiser and scheduled times, for the join page.
+    schedule: Schedule = Schedule()
     removal_seconds: float = DEFAULT_REMOVAL_SECONDS
     #: Raised hands: a burst of 3, then one per 10 s (lowering is never limited).
     hand_rate: float = 0.1

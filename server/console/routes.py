@@ -22,6 +22,7 @@ from moderation.invitations import REVOKED, issue_invitation, redeem, revoke
 from moderation.limits import CATEGORY_MAX, clean_text
 from moderation.meeting import authorize_account
 from moderation.policy import Action
+from moderation.roster import ORGANISER_MAX, CategoriesChanged, Schedule
 from moderation.sessions import ABSOLUTE_SECONDS
 from moderation.tokens import MAX_TOKEN_LENGTH
 from rooms.errors import HirobaError, PermissionDenied, ProcedureError, Reason, ValidationError
@@ -319,6 +320,8 @@ async def set_code(request: web.Request) -> web.Response:
 #: Languages a category label may be given in (the UI's languages).
 LABEL_LANGS = ("ja", "en", "zh", "ko")
 MAX_CATEGORIES = 20
+#: The fields of a room's schedule: who holds its event, and when (UTC seconds).
+SCHEDULE_FIELDS = frozenset({"organiser", "starts_at", "ends_at"})
 
 
 def _categories(raw: object) -> list[dict[str, object]]:
@@ -344,10 +347,35 @@ def _categories(raw: object) -> list[dict[str, object]]:
     return out
 
 
+def _schedule(data: dict[str, Any], now: Schedule) -> Schedule:
+    """The schedule ``data`` asks for (fields left out stay as they are), checked."""
+    organiser = data.get("organiser", now.organiser)
+    if organiser is None or organiser == "":
+        organiser = ""
+    else:
+        organiser = clean_text(organiser, ORGANISER_MAX, "organiser")
+    times: list[int | None] = []
+    for name in ("starts_at", "ends_at"):
+        at = data.get(name, getattr(now, name))
+        # bool is an int to Python: true is no time
+        if at is not None and (not isinstance(at, int | float) or isinstance(at, bool)
+                               or at != at or at in (float("inf"), float("-inf"))):
+            raise ValidationError(Reason.BAD_FIELD, f"{name} must be Unix seconds or null")
+        times.append(None if at is None else int(at))
+    schedule = Schedule(organiser, times[0], times[1])
+    problem = schedule.problem()
+    if problem is not None:
+        raise ValidationError(Reason.BAD_FIELD, problem)
+    return schedule
+
+
 async def _settings_body(service: MeetingService, room: str) -> dict[str, object]:
     meeting = service.meeting(room)
+    plan = meeting.rules.schedule
     return {"ok": True, "categories": await service.records.category_entries(room),
-            "lobby": meeting.rules.lobby, "lobby_on": meeting.has_lobby}
+            "lobby": meeting.rules.lobby, "lobby_on": meeting.has_lobby,
+            "organiser": plan.organiser, "starts_at": plan.starts_at, "ends_at": plan.ends_at,
+            "time_zone": service.settings.time_zone}
 
 
 async def get_settings(request: web.Request) -> web.Response:
@@ -358,14 +386,16 @@ async def get_settings(request: web.Request) -> web.Response:
 
 
 async def set_settings(request: web.Request) -> web.Response:
-    """``POST /api/rooms/{room}/settings`` ``{"categories"?, "lobby"?}``: staff set a room's
-    opinion categories (labels per language) and whether entering waits in the lobby
-    (``null``: by the room's kind). Takes effect at once and is kept across restarts."""
+    """``POST /api/rooms/{room}/settings`` ``{"categories"?, "lobby"?, "organiser"?,
+    "starts_at"?, "ends_at"?}``: staff set a room's opinion categories (labels per
+    language), whether entering waits in the lobby (``null``: by the room's kind), and who
+    holds its event and when (UTC seconds; ``null`` clears). Takes effect at once (people
+    in the room get the new categories) and is kept across restarts."""
     room = _room(request)
     data = await read_json(request)
-    _fields(data, set(), {"categories", "lobby"})
+    _fields(data, set(), {"categories", "lobby", *SCHEDULE_FIELDS})
     if not data:
-        raise ValidationError(Reason.MISSING_FIELD, "send categories or lobby")
+        raise ValidationError(Reason.MISSING_FIELD, "send categories, lobby or the schedule")
     service = request.app[MEETINGS_KEY]
     meeting = service.meeting(room)
     categories = (_categories(data["categories"]) if "categories" in data
@@ -373,18 +403,30 @@ async def set_settings(request: web.Request) -> web.Response:
     lobby = data.get("lobby", meeting.rules.lobby)
     if lobby is not None and not isinstance(lobby, bool):
         raise ValidationError(Reason.BAD_FIELD, "lobby must be true, false or null")
+    scheduled = not SCHEDULE_FIELDS.isdisjoint(data)
+    schedule = _schedule(data, meeting.rules.schedule) if scheduled else meeting.rules.schedule
     details: dict[str, object] = {}
     if "categories" in data:
         details["categories"] = ", ".join(str(c["value"]) for c in categories)
     if "lobby" in data:
         details["lobby"] = "default" if lobby is None else "on" if lobby else "off"
+    if scheduled:
+        details.update(organiser=schedule.organiser, starts_at=schedule.starts_at,
+                       ends_at=schedule.ends_at)
     _, entries = await staff(request, Action.ROOM_SETTINGS, room=room, change=True,
                              details=details)
     await service.records.set_rules(room, categories, lobby)
+    if scheduled:
+        await service.records.set_schedule(room, schedule)
     values = tuple(str(c["value"]) for c in categories)
-    meeting.rules = replace(meeting.rules, categories=values, lobby=lobby)
+    labels = service.records.labels_of(categories)
+    meeting.rules = replace(meeting.rules, categories=values, lobby=lobby,
+                            category_labels=labels, schedule=schedule)
     meeting.opinions.categories = values
-    await service.commit(room, entries)
+    happened: list[DomainEvent] = [*entries]
+    if "categories" in data:  # the opinion form of everyone in the room follows at once
+        happened.append(CategoriesChanged(room, service.clock(), values, labels))
+    await service.commit(room, happened)
     return _json(await _settings_body(service, room))
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 from aiohttp import web
 
+from moderation.roster import Schedule
 from rooms.errors import HirobaError, Reason
+from rooms.room import Room
 from server import __version__
 from server.http.static_files import ClientFiles
 from server.sockets.hub import Hub
@@ -73,24 +76,33 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+def _room_entry(hub: Hub, room: Room, now: float) -> dict[str, object]:
+    meeting = hub.meetings.get(room.id)
+    plan = meeting.rules.schedule if meeting is not None else Schedule()
+    recording = room.id in hub.recording_since
+    return {
+        "id": room.id,
+        "kind": room.kind.value,
+        "name": {"ja": room.info.name_ja, "en": room.info.name_en},
+        "capacity": room.info.capacity,
+        "participants": len(room.participants),
+        "recording": recording,
+        # Who holds the event and when (staff set it): the join page says so.
+        "organiser": plan.organiser or None,
+        # A meeting on record, or within its scheduled window, is the meeting on now: the
+        # join page chooses it first (issue 15, defect 10). Times in the city's zone.
+        "on_now": room.kind.value != "plaza" and (recording or plan.covers(now)),
+        "starts_at": plan.starts_at if plan.starts_at is not None
+        else hub.recording_since.get(room.id),
+        "ends_at": plan.ends_at if plan.starts_at is not None else None,
+        "time_zone": hub.settings.time_zone,
+    }
+
+
 async def list_rooms(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    rooms = [
-        {
-            "id": room.id,
-            "kind": room.kind.value,
-            "name": {"ja": room.info.name_ja, "en": room.info.name_en},
-            "capacity": room.info.capacity,
-            "participants": len(room.participants),
-            "recording": room.id in hub.recording_since,
-            # A meeting on record is the meeting on now: the join page chooses it first
-            # and says since when, in the city's zone (issue 15, defect 10).
-            "on_now": room.kind.value != "plaza" and room.id in hub.recording_since,
-            "starts_at": hub.recording_since.get(room.id),
-            "time_zone": hub.settings.time_zone,
-        }
-        for room in hub.rooms.values()
-    ]
+    now = time.time()  # the schedule is in wall-clock seconds (the hub's clock is monotonic)
+    rooms = [_room_entry(hub, room, now) for room in hub.rooms.values()]
     return web.json_response(
         {"rooms": rooms}, dumps=lambda obj: json.dumps(obj, ensure_ascii=False)
     )

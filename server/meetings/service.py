@@ -41,7 +41,7 @@ from moderation.invitations import redeem
 from moderation.lobby import Place
 from moderation.meeting import Meeting
 from moderation.resume import ResumeClaim, issue_resume, verify_resume
-from moderation.roster import Joined, Left, MeetingRules, Person, PlaceChanged
+from moderation.roster import Joined, Left, MeetingRules, Person, PlaceChanged, Schedule
 from moderation.sanctions import (
     SanctionBook,
     SanctionExpired,
@@ -192,12 +192,15 @@ class MeetingService:
         codes = await self.staff.registration_codes()
         if recover:
             await self.records.close_attendance(now)
+        schedules = await self.records.schedules()
         for room in self.hub.rooms.values():
             categories, lobby = await self.records.rules(room.id)
+            labels = self.records.labels_of(await self.records.category_entries(room.id))
             rules = MeetingRules(
                 floor_limit=self.settings.floor_limit_seconds,
                 grace=self.settings.floor_grace_seconds, lobby=lobby,
                 registration_code=codes.get(room.id), categories=categories,
+                category_labels=labels, schedule=schedules.get(room.id, Schedule()),
             )
             meeting = Meeting(room.id, room.kind, self.sanctions, words, rules,
                               await self.records.load(room.id))

@@ -35,7 +35,7 @@ from moderation.meeting import Meeting, MeetingRecords
 from moderation.opinions import Opinion, OpinionChanged
 from moderation.polls import PollChanged, PollRecord
 from moderation.questions import Question, QuestionChanged
-from moderation.roster import Joined, Left, PlaceChanged
+from moderation.roster import Joined, Left, PlaceChanged, Schedule
 from moderation.sanctions import SanctionImposed, SanctionLifted, SanctionRecord
 from server.storage.records import from_json, to_json
 from server.storage.store import SQLiteStore
@@ -334,6 +334,32 @@ class MeetingStore:
             (room, json.dumps([c if isinstance(c, str) else dict(c) for c in categories],
                               ensure_ascii=False),
              None if lobby is None else int(lobby)))])
+
+    @staticmethod
+    def labels_of(entries: Iterable[Mapping[str, object]]) -> dict[str, dict[str, str]]:
+        """Category value → its labels by language, from :meth:`category_entries`."""
+        out: dict[str, dict[str, str]] = {}
+        for e in entries:
+            label = e.get("label")
+            if isinstance(label, dict) and label:
+                out[str(e.get("value", ""))] = {str(k): str(v) for k, v in label.items()}
+        return out
+
+    async def schedules(self) -> dict[str, Schedule]:
+        """room → who holds its event and when, for every room staff scheduled."""
+        rows = await self.store.run(lambda c: c.execute(
+            "SELECT room_id, organiser, starts_at, ends_at FROM room_schedules").fetchall())
+        return {str(r[0]): Schedule(str(r[1]), None if r[2] is None else int(r[2]),
+                                    None if r[3] is None else int(r[3])) for r in rows}
+
+    async def set_schedule(self, room: str, schedule: Schedule) -> None:
+        """Store a room's organiser and scheduled times (checked by the caller)."""
+        await self.apply([(
+            "INSERT INTO room_schedules (room_id, organiser, starts_at, ends_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (room_id) DO UPDATE SET"
+            " organiser = excluded.organiser, starts_at = excluded.starts_at,"
+            " ends_at = excluded.ends_at",
+            (room, schedule.organiser, schedule.starts_at, schedule.ends_at))])
 
     # -- per-resident codes ----------------------------------------------------------
 

@@ -20,7 +20,7 @@ from moderation.lobby import Place
 from moderation.meeting import Meeting
 from moderation.opinions import OpinionChanged
 from moderation.policy import Action, Context
-from moderation.roster import Person
+from moderation.roster import CategoriesChanged, Person
 from moderation.sanctions import SanctionRecord
 from rooms.model import Role
 
@@ -30,7 +30,7 @@ RECENT_CAPTIONS = 30
 #: Topics every participant of the room receives (one at a time, as ``meeting:event``).
 PUBLIC_TOPICS = frozenset({
     "chat.posted", "chat.hidden", "chat.restored", "opinion.changed", "question.changed",
-    "poll.changed", "caption.posted", "caption.corrected",
+    "poll.changed", "caption.posted", "caption.corrected", "meeting.categories",
 })
 #: Topics that change the floor view or the agenda view (sent whole).
 FLOOR_PREFIXES = ("floor.", "hand.")
@@ -101,10 +101,21 @@ def caption_view(line: CaptionLine) -> dict[str, object]:
             "corrected": line.corrected_at is not None}
 
 
+def categories_view(
+    values: Iterable[str], labels: Mapping[str, Mapping[str, str]],
+) -> list[object]:
+    """A room's opinion categories as the page shows them: ``{"value", "label": {lang:
+    text}}`` where staff gave labels (the page picks the reader's language), the plain
+    value otherwise (the page translates its built-in defaults itself)."""
+    return [{"value": v, "label": dict(labels[v])} if labels.get(v) else v for v in values]
+
+
 def public_event(e: DomainEvent) -> dict[str, object] | None:
     """The event as a participant receives it, or None if it is not for the public."""
     if e.topic not in PUBLIC_TOPICS:
         return None
+    if isinstance(e, CategoriesChanged):
+        return {"type": e.topic, "categories": categories_view(e.categories, e.labels)}
     if isinstance(e, ChatHidden):
         return {"type": e.topic, "message": {"id": e.message.id, "hidden": True}}
     if isinstance(e, OpinionChanged) and e.opinion.hidden:
@@ -193,7 +204,7 @@ def public_state(meeting: Meeting, person: Person, now: float) -> dict[str, obje
         "questions": _views(meeting.questions.ranked(include_closed=True)),
         "polls": _views(meeting.polls.all_results()),
         "captions": [caption_view(c) for c in meeting.captions.lines()[-RECENT_CAPTIONS:]],
-        "categories": list(meeting.rules.categories),
+        "categories": categories_view(meeting.rules.categories, meeting.rules.category_labels),
         "self": self_view(meeting, person, now),
     }
 

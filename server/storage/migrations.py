@@ -224,3 +224,18 @@ MIGRATIONS += (
     CREATE INDEX resident_codes_by_room ON resident_codes (room_id);
     """,
 )
+
+MIGRATIONS += (
+    # 5: who holds a room's event and when (issue 15, defect 10): the join page says it
+    # before anyone enters. Staff set it in the console or with `hiroba rooms schedule`.
+    # Times are UTC seconds (shown in the city's zone); NULL: not said.
+    """
+    CREATE TABLE room_schedules (
+        room_id TEXT PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        organiser TEXT NOT NULL DEFAULT '',
+        starts_at INTEGER,
+        ends_at INTEGER,
+        CHECK (ends_at IS NULL OR (starts_at IS NOT NULL AND ends_at > starts_at))
+    );
+    """,
+)

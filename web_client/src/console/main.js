@@ -373,9 +373,44 @@ function parseCategories(text) {
     .map(([value, ...labels]) => ({ value, label: Object.fromEntries(LABEL_LANGS.map((l, i) => [l, labels[i] || '']).filter(([, v]) => v)) }));
 }
 
+/** Unix seconds as a `datetime-local` value (`2026-12-10T14:00`) in the city's zone. */
+function toLocalInput(at, tz = timeZone()) {
+  if (at === null || at === undefined) return '';
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(new Date(at * 1000)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+/** A `datetime-local` value read as a clock time in the city's zone → Unix seconds (null: empty). */
+function fromLocalInput(value, tz = timeZone()) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value || '');
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) / 1000;
+  // the zone's offset at that moment, found by showing a guess in the zone (twice: a
+  // daylight-saving change between the guess and the answer moves the offset)
+  let at = wall;
+  for (let i = 0; i < 2; i++) {
+    const shown = fromLocalParts(toLocalInput(at, tz));
+    at = wall - (shown - at);
+  }
+  return at;
+}
+
+function fromLocalParts(v) {
+  const [d, hm] = v.split('T');
+  const [y, mo, da] = d.split('-').map(Number);
+  const [h, mi] = hm.split(':').map(Number);
+  return Date.UTC(y, mo - 1, da, h, mi) / 1000;
+}
+
 function renderSettings(body) {
   byId('settings-lobby').value = body.lobby === null || body.lobby === undefined ? 'default' : body.lobby ? 'on' : 'off';
   byId('settings-categories').value = categoriesText(body.categories || []);
+  byId('settings-organiser').value = body.organiser || '';
+  byId('settings-starts').value = toLocalInput(body.starts_at);
+  byId('settings-ends').value = toLocalInput(body.ends_at);
+  byId('settings-zone').textContent = t('console.timesIn', { zone: timeZone() || body.time_zone || '' });
 }
 
 async function refreshSettings() {
@@ -387,7 +422,13 @@ byId('settings-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const lobby = { default: null, on: true, off: false }[byId('settings-lobby').value];
   const body = await http(() => api.post(`/api/rooms/${encodeURIComponent(room)}/settings`,
-    { lobby, categories: parseCategories(byId('settings-categories').value) }));
+    {
+      lobby, categories: parseCategories(byId('settings-categories').value),
+      // who holds the event and when, typed in the city's zone (empty: not said)
+      organiser: byId('settings-organiser').value.trim() || null,
+      starts_at: fromLocalInput(byId('settings-starts').value),
+      ends_at: fromLocalInput(byId('settings-ends').value),
+    }));
   if (body) {
     renderSettings(body);
     say(t('console.settingsSaved'));

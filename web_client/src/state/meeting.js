@@ -140,6 +140,9 @@ export class MeetingState {
       case 'poll.changed':
         this.polls.set(e.poll.id, e.poll);
         return { what: 'polls', item: e.poll, change: e.change };
+      case 'meeting.categories': // staff changed the categories or their labels
+        this.categories = e.categories || [];
+        return { what: 'opinions' };
       case 'caption.posted':
       case 'caption.corrected': {
         const i = this.captions.findIndex((c) => c.seq === e.line.seq);

@@ -19,6 +19,8 @@ export const KNOWN_REASONS = new Set([
   'forbidden', 'muted', 'banned', 'in_lobby', 'protected_target', 'wrong_state', 'duplicate',
   'no_such_item', 'too_long', 'ng_word', 'code_required', 'bad_code', 'bad_credentials',
   'session_expired', 'bad_csrf',
+  // join refusals: a name that reads like a member's or staff's; too many places per address
+  'name_reserved', 'address_limit',
 ]);
 
 /** Translated message for a server reason code. */
