@@ -1,5 +1,7 @@
 """Accessibility checks by axe-core (npm, web_client/node_modules), a tool this project does
-not write: the page is judged against WCAG 2.1 A and AA as axe reads it in a real Chromium.
+not write: the page is judged against WCAG 2.1 A and AA as axe reads it in a real Chromium,
+and against axe's best practices (landmarks, list roles), which screen-reader users
+navigate by.
 
 ``check(page, where)`` fails on every violation of impact "serious" or "critical", and on a
 "moderate" one unless tests/e2e/axe_known_moderate.json lists its rule for that page with a
@@ -22,8 +24,9 @@ from tests.conftest import ROOT
 
 AXE_JS = ROOT / "web_client" / "node_modules" / "axe-core" / "axe.min.js"
 KNOWN_MODERATE = Path(__file__).with_name("axe_known_moderate.json")
-#: WCAG 2.0 and 2.1, levels A and AA: what a public body's web pages are held to.
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: WCAG 2.0 and 2.1, levels A and AA: what a public body's web pages are held to; and
+#: axe's best practices (content inside landmarks, one main), issue 15's replay findings.
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 FAILING = ("critical", "serious")
 #: Browser-context options of a page to be checked: axe arrives as an inline script.
 CONTEXT: dict[str, Any] = {"bypass_csp": True}
@@ -58,7 +61,7 @@ def known_moderate() -> set[tuple[str, str]]:
 
 
 async def audit(page: Page) -> list[Violation]:
-    """Every WCAG 2.1 A/AA violation axe finds on the page as it is now."""
+    """Every WCAG 2.1 A/AA or best-practice violation axe finds on the page as it is now."""
     if not await page.evaluate("() => typeof window.axe === 'object'"):
         await page.add_script_tag(path=str(AXE_JS))
     result: list[dict[str, Any]] = await page.evaluate(

@@ -32,6 +32,7 @@ from tests.meetings import (
     CONSULTATION,
     STAFF_PASSWORD,
     add_staff,
+    admitted,
     console,
     participant,
 )
@@ -75,6 +76,10 @@ async def test_join_page(site: Server, chromium: Browser) -> None:
     await page.wait_for_function(
         "() => document.querySelectorAll('#join-room option').length > 1")
     await check(page, "join")
+    for lang in ("en", "zh", "ko"):
+        await page.select_option("#join-lang", lang)
+        await page.wait_for_function("(l) => document.documentElement.lang === l", arg=lang)
+        await check(page, f"join {lang}")
     assert not watch.errors, watch.errors
     await page.context.close()
 
@@ -119,7 +124,12 @@ async def test_plaza_with_the_meeting_panel(site: Server, chromium: Browser) -> 
 
 
 async def test_staff_console_in_a_meeting(site: Server, chromium: Browser) -> None:
+    # Someone waiting in the lobby, a member asking for the floor: the console's per-person
+    # buttons (admit, refuse, give the floor, mute, remove, ban) are all drawn.
     made: list[Any] = []
+    staff = await console(site, made, COMMITTEE)
+    member = await admitted(site, made, staff, "田中委員")
+    await member.act("hand:raise")
     await participant(site, made, "さくら", COMMITTEE)  # waits in the lobby
     page, watch = await opened(chromium, site.url + "/console",
                                viewport={"width": 1280, "height": 900})
@@ -137,6 +147,11 @@ async def test_staff_console_in_a_meeting(site: Server, chromium: Browser) -> No
     await check(page, "console recording")
     await page.click("#rec-toggle")
     await page.wait_for_function("() => !window.hiroba.console().recording")
+    # Names and labels are translated strings: each language is a page of its own.
+    for lang in ("en", "zh", "ko"):
+        await page.select_option("#console-lang", lang)
+        await page.wait_for_function("(l) => document.documentElement.lang === l", arg=lang)
+        await check(page, f"console {lang}")
     assert not errors(watch), watch.errors
     await page.context.close()
     for client in made:
