@@ -41,6 +41,7 @@ EXPLICIT: dict[str, object] = {
     "ice_host_addresses": ("127.0.0.1", "::1"),
     "staff_recheck_seconds": 2.5,  # at most 5 s (docs/security.md)
     "time_zone": "Europe/Berlin",  # the city's time zone (issue 12), when it lands
+    "public_base_url": "https://hiroba.city.example.jp",
 }
 
 
