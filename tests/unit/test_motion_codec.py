@@ -57,7 +57,8 @@ def test_typical_face_is_small() -> None:
 def test_uplink_round_trip(x: float, z: float, h: float, with_pose: bool) -> None:
     record = pose_codec.encode(Pose(5)) if with_pose else None
     up = codec.decode_uplink(codec.encode_uplink(x, z, h, record))
-    assert abs(up.x - x) <= 0.005 and abs(up.z - z) <= 0.005
+    # Centimetres: half a step at most (and the float error of 0.875 -> 0.88).
+    assert abs(up.x - x) <= 0.005 + 1e-9 and abs(up.z - z) <= 0.005 + 1e-9
     assert abs(math.remainder(up.h - h, math.tau)) <= 1e-4
     assert up.pose == record
 
