@@ -77,7 +77,9 @@ export function categoryValue(c) {
 export function categoryLabel(c, categories = []) {
   if (!c) return t('opinion.noCategory');
   const known = categories.find((x) => x && typeof x === 'object' && categoryValue(x) === c);
-  if (typeof c === 'object' || known) return i18n.pick((typeof c === 'object' ? c : known).label ?? c);
+  const entry = typeof c === 'object' ? c : known;
+  // a language staff gave no label in reads the value itself (the room's own wording)
+  if (entry) return typeof entry.label === 'object' ? i18n.pick({ ja: categoryValue(entry), ...entry.label }) : categoryValue(entry);
   const key = `category.${c}`;
   const out = t(key);
   return out === key ? c : out;
@@ -267,7 +269,8 @@ export function renderOpinions(state, act, mine) {
         const supported = !!state.self?.supported?.has(o.id);
         const own = mine.has(o.id);
         return card(o.id, 'card', [
-          part('meta', [o.category, o.status, o.author_name, o.author_role], () => el('p', { class: 'meta' },
+          // the label, not the value: staff may relabel a category while the card is shown
+          part('meta', [o.category && categoryLabel(o.category, state.categories), o.status, o.author_name, o.author_role], () => el('p', { class: 'meta' },
             o.category ? el('span', { class: 'badge', text: categoryLabel(o.category, state.categories) }) : null,
             el('span', { class: 'badge status', text: t(`opinion.status.${o.status}`) }),
             nameWithRole(o.author_name, o.author_role, 'author'))),
