@@ -218,9 +218,10 @@ function card(key, className, parts) {
 }
 
 /**
- * The chat, updated in place (one node per message, keyed by id). It is a `role=log`
- * kept quiet (`aria-live=off`): new messages are announced once, throttled, through the
- * page's live region whatever tab is open (MeetingUi), so the list is not read twice
+ * The chat, updated in place (one node per message, keyed by id). It is a plain list (a
+ * `role=log` would take its list semantics away, orphaning every `<li>`: axe's
+ * `listitem`), kept quiet (`aria-live=off`): new messages are announced once, throttled,
+ * through the page's live region whatever tab is open (MeetingUi), so the list is not read twice
  * and a report button's text is never part of an announcement.
  */
 export function renderChat(state, act) {
