@@ -392,6 +392,9 @@ async def set_settings(request: web.Request) -> web.Response:
     holds its event and when (UTC seconds; ``null`` clears). Takes effect at once (people
     in the room get the new categories) and is kept across restarts."""
     room = _room(request)
+    # The session first: a body's faults are nobody's business without one. (Checked
+    # again below with the audit details, once the body says what changes.)
+    await staff(request, Action.ROOM_SETTINGS, room=room, change=True)
     data = await read_json(request)
     _fields(data, set(), {"categories", "lobby", *SCHEDULE_FIELDS})
     if not data:
