@@ -7,6 +7,7 @@
  * zone); the meeting on now is chosen first.
  */
 import { fetchRooms } from '../net/api.js';
+import { loadDevice } from '../net/device.js';
 import { i18n, t } from '../i18n.js';
 import { normaliseStyle, nameProblem, cleanName } from '../state/avatarStyle.js';
 import { KEYS, store } from './dom.js';
@@ -97,8 +98,8 @@ export class JoinScreen {
   async #previewInvitation() {
     const q = new URLSearchParams({ room: this.wantedRoom, token: this.token });
     const headers = { Accept: 'application/json' };
-    const device = store.get(KEYS.device); // the device that redeemed it may see it again
-    if (device && /^[A-Za-z0-9_.-]{8,200}$/.test(device)) headers['X-Hiroba-Device'] = device;
+    const device = loadDevice(); // the device that redeemed it may see it again
+    if (device) headers['X-Hiroba-Device'] = device;
     try {
       const r = await fetch(`/api/invitations/preview?${q}`, { credentials: 'same-origin', headers });
       const body = await r.json().catch(() => null);
@@ -226,8 +227,8 @@ export class JoinScreen {
     const payload = { name, room, lang: i18n.lang, avatar };
     if (this.token && room === this.wantedRoom) payload.token = this.token;
     // the device token the server gave this browser (one support per person, bans)
-    const device = store.get(KEYS.device);
-    if (device && /^d_[A-Za-z0-9_-]{32}$/.test(device)) payload.device = device;
+    const device = loadDevice(); // signed (dv.) or an old unsigned one the server upgrades
+    if (device) payload.device = device;
     const code = $('join-code').value.trim();
     if (code) payload.code = code;
     if ($('join-gallery').checked && !$('join-gallery-field').hidden) payload.gallery = true;
