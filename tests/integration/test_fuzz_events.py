@@ -78,6 +78,7 @@ VALID: dict[str, dict[str, Any]] = {
     events.SANCTION_BAN: {"target": TARGET},
     events.SANCTION_LIFT: {"sanction": "s1"},
     events.INVITE_CREATE: {"role": "observer", "name": "記者", "ttl": 600},
+    events.RESIDENT_CODES: {"count": 2},
     events.OPINION_SUBMIT: {"text": "公園にベンチを", "category": "park"},
     events.OPINION_SUPPORT: {"opinion": "o1"},
     events.OPINION_WITHDRAW: {"opinion": "o1"},
