@@ -64,11 +64,13 @@ def floor_view(meeting: Meeting, now: float) -> dict[str, object]:
     spoken = meeting.floor.speaking_times()
     return {
         "state": v.state.value, "holder": v.holder, "holder_name": name_of(meeting, v.holder),
+        "holder_role": role_of(meeting, v.holder) if v.holder else None,
         "started_at": None if turn is None else turn.started_at,
         "deadline": v.deadline, "grace_ends_at": v.grace_ends_at,
         "queue": [{"pid": pid, "name": name_of(meeting, pid), "role": role_of(meeting, pid)}
                   for pid in v.queue],
-        "spoken": [{"pid": pid, "name": name_of(meeting, pid), "seconds": round(s, 1)}
+        "spoken": [{"pid": pid, "name": name_of(meeting, pid), "role": role_of(meeting, pid),
+                    "seconds": round(s, 1)}
                    for pid, s in spoken.items() if pid in meeting.people],
         "server_time": now,
     }

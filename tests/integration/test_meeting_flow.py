@@ -61,6 +61,7 @@ async def test_committee_meeting(server, made) -> None:
     await staff.act("floor:give", {"limit": 5})
     given = await citizen.expect("meeting:floor", lambda f: f["holder"] == citizen.ack["self"])
     assert given["state"] == "speaking" and given["deadline"] - given["server_time"] <= 5
+    assert (given["holder_name"], given["holder_role"]) == ("さくら", "citizen")
     hub = server.app[MEETINGS_KEY].hub
     assert citizen.ack["self"] in hub.speakers(COMMITTEE)
     # Expiry, the grace period (1 s here), then the automatic mute.
@@ -69,7 +70,8 @@ async def test_committee_meeting(server, made) -> None:
     assert notice["room"] == COMMITTEE
     assert citizen.ack["self"] not in hub.speakers(COMMITTEE)
     ended = await chair.expect("meeting:floor", lambda f: f["state"] == "open" and f["spoken"])
-    assert ended["spoken"][0]["seconds"] >= 5
+    assert ended["spoken"][0]["seconds"] >= 5 and ended["spoken"][0]["role"] == "citizen"
+    assert ended["holder_role"] is None
 
     troll = await admitted(server, made, staff, "荒らし", Role.CITIZEN)
     device = troll.ack["device"]

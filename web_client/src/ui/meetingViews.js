@@ -44,7 +44,8 @@ export function renderBanner(state, nowMs = Date.now(), roleOf = () => null) {
   const b = bannerTexts(state, nowMs);
   byId('agenda-now').textContent = b.agenda;
   byId('agenda-now').classList.toggle('over', b.over);
-  const role = b.floor ? roleOf(state.floor?.holder) : null;
+  // The floor view names the holder's role (a staff console has no avatar to look up).
+  const role = b.floor ? (state.floor?.holder_role || roleOf(state.floor?.holder)) : null;
   const badge = byId('floor-role');
   const roleText = role && role !== 'citizen' ? t(`role.${role}`) : '';
   if (badge.textContent !== roleText) badge.textContent = roleText;
