@@ -151,6 +151,7 @@ async def test_join_fields_cannot_claim_a_role(server: Server, made: list[Any]) 
 #: session: a route added later is private until it is listed here.
 PUBLIC_ROUTES = {
     "/", "/replay", "/console", "/archive", "/healthz", "/readyz", "/api/rooms", "/app/{path}",
+    "/favicon.ico",
     "/vendor/{package}/{path}", "/models/face_landmarker.task", "/socket.io/", "/motion",
     "/api/login", "/metrics", "/api/motion/stats",  # the last two: allowlisted addresses
     # The archive: published recordings to anyone, the rest only to staff (404 otherwise).
