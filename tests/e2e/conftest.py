@@ -82,8 +82,17 @@ async def open_page(browser: Browser, url: str, **context: Any) -> tuple[Page, P
     return page, watch
 
 
+async def fill_name(page: Page, name: str) -> None:
+    """Type the display name, unless the page's invitation link fixed it: then wait for
+    the page to say whom it invites (its preview answered) and leave the name as shown."""
+    if "token=" in page.url:
+        await page.locator("#join-invite").wait_for(state="visible")
+    if await page.locator("#join-name").is_editable():
+        await page.fill("#join-name", name)
+
+
 async def join(page: Page, name: str, room: str = "plaza") -> dict[str, Any]:
-    await page.fill("#join-name", name)
+    await fill_name(page, name)
     await page.wait_for_function(
         "(room) => [...document.querySelectorAll('#join-room option')].some(o => o.value === room)",
         arg=room,

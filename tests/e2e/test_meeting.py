@@ -23,7 +23,7 @@ from bench.clients.chromium import PHONE
 from rooms.model import Role
 from server.console.routes import MEETINGS_KEY
 from tests.conftest import ROOT
-from tests.e2e.conftest import PageWatch, open_page, shot, state
+from tests.e2e.conftest import PageWatch, fill_name, open_page, shot, state
 from tests.meetings import COMMITTEE, CONSULTATION, STAFF_PASSWORD, add_staff, invitation
 
 #: The console asks for the session before login; Chromium logs that 401 as an error.
@@ -58,7 +58,7 @@ async def enter(browser: Browser, server: Any, name: str, room: str, *, query: d
                 wait: str = "joined", **context: Any) -> tuple[Page, PageWatch]:
     url = server.url + ("/?" + urlencode(query) if query else "/")
     page, watch = await open_page(browser, url, **context)
-    await page.fill("#join-name", name)
+    await fill_name(page, name)
     await page.wait_for_function(
         "(room) => [...document.querySelectorAll('#join-room option')].some(o => o.value === room)",
         arg=room)
