@@ -13,7 +13,9 @@ from bench.clients.motion_client import MotionWatcher, moved_to
 from moderation.invitations import issue_invitation
 from moderation.tokens import issue_token
 from rooms.model import Role
+from server.app import TRACKING_KEY
 from server.config.secret import load_or_create_secret
+from server.http.routes import HUB_KEY
 from tests.conftest import eventually
 from tests.meetings import add_staff, console, invitation, participant
 
@@ -120,6 +122,10 @@ async def test_server_is_authoritative_on_speed_and_bounds(server, clients) -> N
 
 
 async def test_invited_members_are_seated_once_admitted(server, clients) -> None:
+    # As on a server with the face model (this one has none: no offer of server tracking
+    # at all, tests/integration/test_model_warning.py): what a member may do is the point.
+    await eventually(lambda: server.app[TRACKING_KEY].model_ok is not None)
+    server.app[HUB_KEY].server_tracking_ready = True
     await add_staff(server)
     made: list = []
     staff = await console(server, made)
