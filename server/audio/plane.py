@@ -413,7 +413,10 @@ class AudioPlane:
         if new:
             self._ensure_sweeper()
             for r in {old_room, room}:
-                if not self._set_active(r):
+                # _set_active re-routes only a proximity room whose active set changed; a
+                # floor room's routes need the new sender whether or not it is loud yet
+                # (with levels read from the packet header, its first packet already is).
+                if not self._set_active(r) or self._mode(r) is not RoomMode.PROXIMITY:
                     self._reroute(r)
         elif loud and self._active.get(room, frozenset()).isdisjoint({pid}):
             self._set_active(room)
