@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
+from tests.cli_here import run_here
 from tests.integration.test_cli import start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server.cli.main", *args, "--data-dir", str(data)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return run_here(*args, "--data-dir", str(data))
 
 
 def test_add_list_and_refusals(tmp_path: Path) -> None:

@@ -11,15 +11,16 @@ from urllib.parse import parse_qs, urlparse
 import aiohttp
 import socketio
 
-from tests.integration.test_cli import HIROBA, ROOT, run, start, stop
+from tests.cli_here import run_here
+from tests.cli_here import run_here as run
+from tests.integration.test_cli import start, stop
 
 PASSWORD = "a long enough passphrase"
 
 
 def add(data_dir: Path, name: str, password: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*HIROBA, "staff", "add", name, "--password-stdin", "--data-dir",
-                           str(data_dir), *extra], cwd=ROOT, input=password + "\n",
-                          capture_output=True, text=True, timeout=60)
+    return run_here("staff", "add", name, "--password-stdin", "--data-dir", str(data_dir),
+                    *extra, stdin=password + "\n")
 
 
 async def login(url: str, name: str, password: str) -> int:
