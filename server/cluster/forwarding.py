@@ -114,6 +114,11 @@ class EventForwarding:
         self._buckets: dict[str, TokenBucket] = {}
         self.forwarded = 0
         self.served = 0
+        #: Set while this node may run events as the leader. Cleared while it is being
+        #: promoted: a join that ran before the meetings were loaded from the store would
+        #: be wiped by that load (the person "not in" the room afterwards).
+        self.ready = asyncio.Event()
+        self.ready.set()
 
     # --- events of this node's sockets ----------------------------------------------
     async def dispatch(self, event: str, args: tuple[Any, ...]) -> Any:
@@ -141,6 +146,8 @@ class EventForwarding:
                 await self._send_leader(Disconnect(self.name, sid))
             return result
         if self.lease.is_leader or event in LOCAL_EVENTS:
+            if event not in LOCAL_EVENTS:
+                await self.ready.wait()
             ack = await self.trigger(event, "/", *args)
         elif not await self._edge_allows(sid):
             return HirobaError(Reason.RATE_LIMITED, "too many messages").to_ack()
@@ -286,6 +293,7 @@ class EventForwarding:
             self._spawn(self._serve_audio(message))
 
     async def _serve(self, message: EventCall) -> None:
+        await self.ready.wait()
         sid = message.sid
         if sid not in self.hub.sessions:  # its connect was lost (a Redis outage)
             self.remote[sid] = message.sender
@@ -295,6 +303,7 @@ class EventForwarding:
         await self._reply(message, ack)
 
     async def _serve_audio(self, message: AudioCall) -> None:
+        await self.ready.wait()
         session = self.hub.sessions.get(message.sid)
         try:
             if session is None or self.audio is None:

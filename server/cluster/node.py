@@ -200,7 +200,11 @@ class ClusterNode:
         if initial:
             return
         self.audio.bind()
-        await self._promote(self.secret)
+        self.forwarding.ready.clear()  # other nodes' rejoins wait for the loaded meetings
+        try:
+            await self._promote(self.secret)
+        finally:
+            self.forwarding.ready.set()
         await self.forwarding.rejoin_all()
 
     def _leader_changed(self) -> None:
