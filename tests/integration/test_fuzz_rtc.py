@@ -23,9 +23,6 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as fuzz_settings
 from hypothesis import strategies as st
 
-from avatar import codec as pose_codec
-from avatar.pipeline import TrackedFrame
-from avatar.pose import Pose, TrackingState
 from rooms.errors import Reason
 from rooms.model import Role
 from server.app import AUDIO_KEY, TRACKING_KEY
@@ -37,6 +34,7 @@ from tests.conftest import ROOT, Client, Server, running_server
 from tests.integration.test_motion_datachannel import ChannelClient
 from tests.integration.test_motion_plane import frames_until, open_motion
 from tests.meetings import invitation
+from tests.tracking_doubles import NoFace
 
 SDP_EVENTS = [events.RTC_OFFER, events.AUDIO_PUBLISH, events.AUDIO_LISTEN, events.MOTION_OFFER]
 EXAMPLES = 40  # offers per event
@@ -58,15 +56,6 @@ def settings(settings: Settings) -> Settings:
                    events_per_second=5000.0, events_burst=5000.0)
 
 
-class NoFace:
-    """A tracking pipeline that never sees a face (the SDP is what is tested here)."""
-
-    def process(self, rgb: Any, timestamp_ms: int) -> TrackedFrame:
-        pose = Pose(timestamp_ms=timestamp_ms, state=TrackingState.LOST)
-        return TrackedFrame(pose=pose, record=pose_codec.encode(pose), found=False)
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture

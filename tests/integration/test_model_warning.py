@@ -8,20 +8,17 @@ import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from avatar import codec as pose_codec
-from avatar.pipeline import TrackedFrame
-from avatar.pose import Pose, TrackingState
 from rooms.model import Role
 from server.app import TRACKING_KEY
 from server.config.settings import Settings
 from server.tracking.model_fetch import FACE_LANDMARKER
 from tests.conftest import ROOT, Client, eventually, running_server
 from tests.meetings import invitation
+from tests.tracking_doubles import NoFace
 
 LOGGER = "server.tracking.api"
 
@@ -88,15 +85,6 @@ async def test_verified_model_gives_no_warning(settings: Settings, captured: Cap
     assert status == 200 and warnings == [], captured.lines
 
 
-class NoFace:
-    """A server-side pipeline that needs no model file (and never sees a face)."""
-
-    def process(self, rgb: Any, timestamp_ms: int) -> TrackedFrame:
-        pose = Pose(timestamp_ms=timestamp_ms, state=TrackingState.LOST)
-        return TrackedFrame(pose=pose, record=pose_codec.encode(pose), found=False)
-
-    def close(self) -> None:
-        pass
 
 
 async def _offered(settings: Settings, **started: object) -> bool:
