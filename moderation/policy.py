@@ -88,6 +88,13 @@ class Action(StrEnum):
     #: Change a room's settings from the console: opinion categories (with their labels in
     #: each language) and whether entering waits in the lobby.
     ROOM_SETTINGS = "room.settings"
+    #: Save a draft (a new version) of a recording's minutes, or name its signers.
+    MINUTES_DRAFT = "minutes.draft"
+    #: Approve (or decline) a draft of the minutes: a signing account, as the chair or a
+    #: signing member (会議録署名委員) it is named as on that draft.
+    MINUTES_APPROVE = "minutes.approve"
+    #: Publish a version of the minutes every named signer approved.
+    MINUTES_PUBLISH = "minutes.publish"
 
 
 class Cell(StrEnum):
@@ -117,6 +124,8 @@ class Flag(StrEnum):
     #: Outside the plaza, only while audible to the room: holding the floor, or of a role
     #: that speaks freely (``floor.speak_freely``).
     AUDIBLE = "audible"
+    #: Only a signing account named on that draft, in the role it is named as.
+    NAMED = "named"
 
 
 #: The order of the role columns in the table below.
@@ -185,6 +194,9 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.RECORDING_PUBLISH,      "-   -   -   Y   -   -", "audit"),
     (Action.AUDIO_PUBLISH,          "Y   Y   Y   Y   -   -", "voice audible"),
     (Action.ROOM_SETTINGS,          "-   -   -   Y   -   -", "audit"),
+    (Action.MINUTES_DRAFT,          "-   -   -   Y   -   -", "audit"),
+    (Action.MINUTES_APPROVE,        "-   Y   Y   -   -   -", "named audit"),
+    (Action.MINUTES_PUBLISH,        "-   -   -   Y   -   -", "audit"),
 )
 # fmt: on
 
@@ -237,6 +249,8 @@ class Context:
     target_self: bool = False
     #: Role of the person acted upon, when there is one and it is known.
     target_role: Role | None = None
+    #: A signing account named on the draft acted on (:attr:`Flag.NAMED` rows).
+    named_signer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +314,8 @@ def decide(role: Role, action: Action, ctx: Context | None = None) -> Decision:
         return _deny(Reason.MUTED, "you are muted")
     if Flag.FLOOR in rule.flags and not ctx.holds_floor:
         return _deny(Reason.WRONG_STATE, "you do not hold the floor")
+    if Flag.NAMED in rule.flags and not ctx.named_signer:
+        return _deny(Reason.FORBIDDEN, "only a signer named on this draft")
     if Flag.AUDIBLE in rule.flags and not _audible(role, ctx):
         return _deny(Reason.WRONG_STATE, "you may speak once you are given the floor")
     if Flag.RANKED in rule.flags:
@@ -343,6 +359,7 @@ _FLAG_WORDS = {
     Flag.RANKED: "only against a lower rank",
     Flag.AUDIT: "audited",
     Flag.AUDIBLE: "outside the plaza only while holding the floor or speaking freely",
+    Flag.NAMED: "only a signing account named on that draft, as the role it is named as",
 }
 
 

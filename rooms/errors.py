@@ -58,6 +58,8 @@ class Reason(StrEnum):
     SESSION_EXPIRED = "session_expired"
     #: (staff HTTP calls) the CSRF token header is missing or wrong, or a foreign Origin.
     BAD_CSRF = "bad_csrf"
+    #: (minutes approval) the version is not approved by every named signer (HTTP 409).
+    NOT_APPROVED = "not_approved"
 
 
 class HirobaError(Exception):

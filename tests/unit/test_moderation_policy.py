@@ -75,6 +75,9 @@ recording.view          - - - Y - -
 recording.publish       - - - Y - -
 audio.publish           Y Y Y Y - -
 room.settings           - - - Y - -
+minutes.draft           - - - Y - -
+minutes.approve         - Y Y - - -
+minutes.publish         - - - Y - -
 """
 
 
@@ -97,8 +100,9 @@ def test_the_expected_table_covers_every_action_and_role() -> None:
 
 
 def neutral(kind: RoomKind, *, target_self: bool) -> Context:
-    # Acting on a citizen (the lowest rank) so that ranked rows show the role's right.
-    return Context(kind=kind, target_self=target_self,
+    # Acting on a citizen (the lowest rank) so that ranked rows show the role's right;
+    # as a signer named on the draft, so that minutes.approve shows the role's right.
+    return Context(kind=kind, target_self=target_self, named_signer=True,
                    holds_floor=True, target_role=None if target_self else Role.CITIZEN)
 
 
@@ -189,6 +193,14 @@ def test_seat_and_stage_helpers_follow_the_table() -> None:
 def test_audited_actions() -> None:
     assert policy.is_audited(Action.BAN) and policy.is_audited(Action.FLOOR_GIVE)
     assert not policy.is_audited(Action.CHAT_SEND) and not policy.is_audited(Action.AUDIT_VIEW)
+
+
+def test_minutes_approval_needs_a_signer_named_on_the_draft() -> None:
+    for role in (Role.CHAIR, Role.MEMBER):
+        assert policy.decide(role, Action.MINUTES_APPROVE, Context(named_signer=True))
+        refused = policy.decide(role, Action.MINUTES_APPROVE, Context())
+        assert not refused and refused.reason is Reason.FORBIDDEN
+    assert not policy.decide(Role.STAFF, Action.MINUTES_APPROVE, Context(named_signer=True))
 
 
 def test_procedure_doc_holds_the_current_matrix() -> None:
