@@ -175,26 +175,38 @@ def check_new_password(password: object, account: str) -> str:
     return password
 
 
+#: Kinds of console account: ``staff`` (the secretariat, every staff right) and
+#: ``signer`` (会議録署名: the chair or a signing member, who may only read and approve the
+#: minutes' drafts naming them; no staff right at all).
+STAFF_KIND = "staff"
+SIGNER_KIND = "signer"
+ACCOUNT_KINDS = (STAFF_KIND, SIGNER_KIND)
+
+
 @dataclass(frozen=True, slots=True)
 class StaffAccount:
-    """A staff account as stored."""
+    """A console account as stored (staff, or a signing account: :data:`ACCOUNT_KINDS`)."""
 
     name: str
     password_hash: str
     created_at: float
     display_name: str = ""
     disabled: bool = False
+    kind: str = STAFF_KIND
 
 
 def new_account(
     name: object, password: object, now: float, *, display_name: str = "",
     params: ScryptParams = DEFAULT_PARAMS, hasher: PasswordHasher | None = None,
+    kind: str = STAFF_KIND,
 ) -> StaffAccount:
-    """``hiroba staff add NAME``: a new account with a checked password, hashed by
-    ``hasher`` (the server passes its argon2id; default: scrypt with ``params``)."""
+    """``hiroba staff add NAME [--role signer]``: a new account with a checked password,
+    hashed by ``hasher`` (the server passes its argon2id; default: scrypt with ``params``)."""
     account = normalise_account_name(name)
+    if kind not in ACCOUNT_KINDS:
+        raise ValidationError(Reason.BAD_FIELD, f"an account is one of {ACCOUNT_KINDS}")
     hashed = (hasher or ScryptHasher(params)).hash(check_new_password(password, account))
-    return StaffAccount(account, hashed, now, display_name or account)
+    return StaffAccount(account, hashed, now, display_name or account, kind=kind)
 
 
 def authenticate(

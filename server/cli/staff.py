@@ -59,9 +59,14 @@ def staff_add(args: argparse.Namespace, settings: Settings) -> int:
     name = accounts.normalise_account_name(args.name)
     password = _read_password(args)
     account = accounts.new_account(name, password, time.time(),
-                                   display_name=args.display_name or "", hasher=STAFF_HASHER)
+                                   display_name=args.display_name or "", hasher=STAFF_HASHER,
+                                   kind=args.role)
     with_store(settings, lambda store: StaffStore(store).add_account(account))
-    print(f"staff account {account.name!r} added; log in at /console")
+    if account.kind == accounts.SIGNER_KIND:
+        print(f"signing account {account.name!r} added (会議録署名: it may only approve the "
+              "minutes naming it); log in at /console")
+    else:
+        print(f"staff account {account.name!r} added; log in at /console")
     return 0
 
 
@@ -72,7 +77,7 @@ def staff_list(args: argparse.Namespace, settings: Settings) -> int:
     for a in found:
         created = datetime.fromtimestamp(a.created_at, settings.zone).strftime("%Y-%m-%d")
         state = "disabled" if a.disabled else "active"
-        print(f"{a.name}\t{a.display_name}\t{state}\tcreated {created}")
+        print(f"{a.name}\t{a.display_name}\t{state}\tcreated {created}\t{a.kind}")
     return 0
 
 
@@ -166,6 +171,9 @@ def add_commands(
     add.add_argument("--display-name", default=None, help="name shown in meetings")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of standard input")
+    add.add_argument("--role", choices=accounts.ACCOUNT_KINDS, default=accounts.STAFF_KIND,
+                     help="staff (the secretariat) or signer (会議録署名: the chair or a "
+                     "signing member, who may only approve the minutes naming them)")
     add_flags(add)
     add.set_defaults(run=runner(staff_add))
     lst = verbs.add_parser("list", help="list the accounts")

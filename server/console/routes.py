@@ -120,6 +120,9 @@ async def console_page(request: web.Request) -> web.StreamResponse:
 
 def _session_body(service: MeetingService, identity: StaffIdentity) -> dict[str, object]:
     return {"ok": True, "account": identity.name, "display_name": identity.display_name,
+            # "signer": a signing account (会議録署名); the console shows it the minutes
+            # naming it and nothing else (every staff call refuses it).
+            "kind": identity.account.kind,
             "csrf": service.auth.csrf_token(identity.session.key),
             "expires_at": identity.session.expires_at,
             # The console shows every time in the city's zone, not the browser's.
@@ -143,7 +146,8 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     check_origin(request)
     service = request.app[MEETINGS_KEY]
-    identity = await service.auth.identify(request.headers.get("Cookie"), service.clock())
+    identity = await service.auth.identify(request.headers.get("Cookie"), service.clock(),
+                                           signer_ok=True)
     service.auth.check_csrf(identity, request.headers.get(CSRF_HEADER))
     await service.auth.logout(identity)
     await service.end_staff_session(identity.session.key)
@@ -154,7 +158,8 @@ async def logout(request: web.Request) -> web.Response:
 
 async def session_info(request: web.Request) -> web.Response:
     service = request.app[MEETINGS_KEY]
-    identity = await service.auth.identify(request.headers.get("Cookie"), service.clock())
+    identity = await service.auth.identify(request.headers.get("Cookie"), service.clock(),
+                                           signer_ok=True)
     return _json(_session_body(service, identity))
 
 

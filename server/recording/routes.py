@@ -35,6 +35,8 @@ from server.console.routes import staff
 from server.http.routes import error_response, serve_page
 from server.http.security import document_security_policy
 from server.meetings.service import MeetingService
+from server.recording.approval import MinutesApprovals, approved_html
+from server.recording.approval_routes import add_approval_routes
 from server.recording.event_log import EventKind, parse_events
 from server.recording.ids import recording_dir
 from server.recording.index import RecordingIndex, RecordingRow
@@ -231,6 +233,7 @@ class RecordingsHttp:
         self.hub = hub
         self.meetings = meetings
         self.minutes_cache = MinutesCache() if minutes_cache is None else minutes_cache
+        self.approvals = MinutesApprovals(index.store)
 
     @property
     def root(self) -> Path:
@@ -363,7 +366,9 @@ class RecordingsHttp:
 
     async def minutes(self, request: web.Request) -> web.Response:
         """``GET /api/recordings/{id}/minutes?format=md|html[&staff=1]``: the minutes;
-        ``staff=1`` (staff only) includes the moderation actions."""
+        ``staff=1`` (staff only) includes the moderation actions. Once an approved version
+        was published (会議録署名), the public minutes are its text; ``generated=1`` asks
+        for the generated ones all the same."""
         fmt = request.query.get("format", "html")
         if fmt not in ("md", "html"):
             raise HirobaError(Reason.BAD_FIELD, "format must be md or html")
@@ -377,6 +382,11 @@ class RecordingsHttp:
         folder = recording_dir(self.root, row.id)
         render = render_markdown if fmt == "md" else render_html
         zone = self.meetings.settings.zone  # the city's, as the exports and the console
+        if not with_moderation and request.query.get("generated") != "1":
+            # Approved minutes (会議録署名) replace the generated ones once published.
+            approved = await self.approvals.published(row.id)
+            if approved is not None:
+                return self._approved(row, approved.text, fmt, zone)
 
         def build() -> Rendered:
             m = build_minutes(folder, row, include_moderation=with_moderation, tz=zone)
@@ -404,6 +414,19 @@ class RecordingsHttp:
         assert rendered.csp is not None
         headers["Content-Security-Policy"] = rendered.csp
         return web.Response(text=text, content_type="text/html", charset="utf-8",
+                            headers=headers)
+
+    def _approved(self, row: RecordingRow, text: str, fmt: str, zone: tzinfo) -> web.Response:
+        """The published approved version of the minutes, as Markdown or HTML."""
+        headers = {"Cache-Control": PUBLIC_CACHE if row.published else PRIVATE_CACHE}
+        if fmt == "md":
+            headers["Content-Disposition"] = (
+                f'attachment; filename="minutes-{_day(row.started, zone)}-{row.id}.md"')
+            return web.Response(text=text, content_type="text/markdown", charset="utf-8",
+                                headers=headers)
+        doc, csp = approved_html(text, row.title or self.room_name(row))
+        headers["Content-Security-Policy"] = csp
+        return web.Response(text=doc, content_type="text/html", charset="utf-8",
                             headers=headers)
 
     async def publish(self, request: web.Request) -> web.Response:
@@ -446,4 +469,6 @@ def add_recording_routes(app: web.Application, index: RecordingIndex, hub: Hub,
     recording service owns; a fresh one when None)."""
     api = RecordingsHttp(index, hub, meetings, minutes_cache)
     api.add_routes(app)
+    # Minutes approval (会議録署名): versions, signers, publication of an approved version.
+    add_approval_routes(app, index, meetings, api.minutes_cache)
     return api

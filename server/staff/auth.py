@@ -26,7 +26,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import TypeVar
 
 from moderation import accounts, sessions
-from moderation.accounts import PasswordHasher, StaffAccount
+from moderation.accounts import SIGNER_KIND, PasswordHasher, StaffAccount
 from moderation.rate_limit import KeyedBuckets
 from moderation.sessions import StaffSession
 from rooms.errors import HirobaError, PermissionDenied, Reason, ValidationError
@@ -132,6 +132,11 @@ class StaffIdentity:
     def display_name(self) -> str:
         return self.account.display_name or self.account.name
 
+    @property
+    def is_signer(self) -> bool:
+        """A signing account (会議録署名): no staff right, only the minutes naming it."""
+        return self.account.kind == SIGNER_KIND
+
 
 def session_id_from_cookies(header: str | None) -> str | None:
     """The session id in a ``Cookie`` header, if any."""
@@ -212,26 +217,38 @@ class StaffAuth:
         log.info("staff %s logged in", account.name)
         return session_id, StaffIdentity(session, account)
 
-    async def identify_key(self, key: str, now: float) -> StaffIdentity:
-        """The identity of a stored session, or ``session_expired``."""
+    async def identify_key(
+        self, key: str, now: float, *, signer_ok: bool = False
+    ) -> StaffIdentity:
+        """The identity of a stored session, or ``session_expired``. A signing account is
+        refused (``forbidden``) unless ``signer_ok``: every staff entry point (console
+        calls, staff sockets) asks without it, so a signer holds no staff right by
+        default; only the session calls and the minutes-approval routes let it in."""
         found = await self.store.session(key)
         session = sessions.check_session(found[0] if found else None, now)
         assert found is not None
         account = found[1]
         if account.disabled:
             raise PermissionDenied(Reason.SESSION_EXPIRED, "this account is disabled")
+        if account.kind == SIGNER_KIND and not signer_ok:
+            raise PermissionDenied(Reason.FORBIDDEN, "a signing account may only approve "
+                                   "the minutes naming it")
         touched = sessions.touch(session, now)
         if touched is not None:
             await self.store.touch_session(key, now)
             session = touched
         return StaffIdentity(session, account)
 
-    async def identify(self, cookie_header: str | None, now: float) -> StaffIdentity:
-        """The identity behind a ``Cookie`` header, or ``session_expired``."""
+    async def identify(
+        self, cookie_header: str | None, now: float, *, signer_ok: bool = False
+    ) -> StaffIdentity:
+        """The identity behind a ``Cookie`` header, or ``session_expired`` (a signing
+        account: ``forbidden`` unless ``signer_ok``, see :meth:`identify_key`)."""
         session_id = session_id_from_cookies(cookie_header)
         if session_id is None:
             raise PermissionDenied(Reason.SESSION_EXPIRED, "log in first")
-        return await self.identify_key(sessions.session_key(session_id), now)
+        return await self.identify_key(sessions.session_key(session_id), now,
+                                       signer_ok=signer_ok)
 
     async def logout(self, identity: StaffIdentity) -> None:
         await self.store.delete_session(identity.session.key)

@@ -15,10 +15,10 @@ from server.storage.store import SQLiteStore
 
 def _account(row: tuple[object, ...]) -> StaffAccount:
     return StaffAccount(str(row[0]), str(row[1]), float(row[3]),  # type: ignore[arg-type]
-                        str(row[2]), bool(row[4]))
+                        str(row[2]), bool(row[4]), str(row[5]))
 
 
-_ACCOUNT_COLUMNS = "name, password_hash, display_name, created_at, disabled"
+_ACCOUNT_COLUMNS = "name, password_hash, display_name, created_at, disabled, kind"
 
 
 def invitation_write(inv: Invitation) -> tuple[str, tuple[object, ...]]:
@@ -61,9 +61,10 @@ class StaffStore:
 
         def insert(c: sqlite3.Connection) -> None:
             try:
-                c.execute(f"INSERT INTO staff_accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                c.execute(f"INSERT INTO staff_accounts ({_ACCOUNT_COLUMNS})"
+                          " VALUES (?, ?, ?, ?, ?, ?)",
                           (account.name, account.password_hash, account.display_name,
-                           account.created_at, int(account.disabled)))
+                           account.created_at, int(account.disabled), account.kind))
             except sqlite3.IntegrityError as exc:
                 raise ProcedureError(Reason.DUPLICATE,
                                      f"account {account.name!r} already exists") from exc

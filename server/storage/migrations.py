@@ -239,3 +239,29 @@ MIGRATIONS += (
     );
     """,
 )
+
+MIGRATIONS += (
+    # 6: minutes approval (issue 16, 会議録署名). Signing accounts: a staff_accounts row of
+    # kind 'signer' logs in to the console only to approve the drafts naming it. Every
+    # saved version of a recording's minutes is kept (never updated or deleted); the
+    # approval state (signers, decisions, the published version) is one JSON body per
+    # recording (moderation.minutes_approval.Approval). No foreign key to recordings: the
+    # index is rebuilt from the folders, the minutes' versions are the record.
+    """
+    ALTER TABLE staff_accounts ADD COLUMN kind TEXT NOT NULL DEFAULT 'staff'
+        CHECK (kind IN ('staff', 'signer'));
+    CREATE TABLE minutes_versions (
+        recording_id TEXT NOT NULL,
+        number INTEGER NOT NULL CHECK (number > 0),
+        text TEXT NOT NULL,
+        note TEXT NOT NULL,
+        saved_by TEXT NOT NULL,
+        saved_at REAL NOT NULL,
+        PRIMARY KEY (recording_id, number)
+    );
+    CREATE TABLE minutes_approvals (
+        recording_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    """,
+)
