@@ -23,6 +23,8 @@ from moderation import audit, policy
 from moderation.agenda import Agenda, AgendaItem
 from moderation.captions import CaptionLine, Captions
 from moderation.chat import Chat, ChatMessage, ChatReport
+from moderation.committee import Committee, CommitteeRecord
+from moderation.committee_ops import CommitteeOps
 from moderation.credentials import check_registration_code, device_ref
 from moderation.events import DomainEvent
 from moderation.floor import EndCause, Floor, FloorRecord
@@ -62,9 +64,11 @@ class MeetingRecords:
     #: Next free chat ids, for when ``messages`` holds only the recent window.
     next_message_id: int = 0
     next_report_id: int = 0
+    #: The committee procedure (committee rooms; empty elsewhere).
+    committee: CommitteeRecord | None = None
 
 
-class Meeting(ForumOps):
+class Meeting(ForumOps, CommitteeOps):
     """The meeting of one room. Build it fresh, or from :class:`MeetingRecords`."""
 
     agenda: Agenda
@@ -72,7 +76,10 @@ class Meeting(ForumOps):
     def __init__(
         self, room: str, kind: RoomKind, sanctions: SanctionBook, words: WordFilter,
         rules: MeetingRules | None = None, records: MeetingRecords | None = None,
+        now: float = 0.0,
     ) -> None:
+        """``now``: when the meeting is built (a committee's members count as gone since
+        then, until they reconnect)."""
         rules = rules or MeetingRules()
         r = records or MeetingRecords(floor=Floor(room).to_record())
         super().__init__(room=room, kind=kind, sanctions=sanctions, rules=rules,
@@ -86,6 +93,7 @@ class Meeting(ForumOps):
         self.questions = Questions.from_records(room, r.questions)
         self.polls = Polls.from_records(room, r.polls)
         self.captions = Captions.from_records(room, r.captions)
+        self.committee = Committee.from_record(room, r.committee, rules.quorum, now)
         self.hands = KeyedBuckets(rules.hand_rate, rules.hand_burst)
         self.submissions = KeyedBuckets(rules.submit_rate, rules.submit_burst)
 
@@ -97,6 +105,7 @@ class Meeting(ForumOps):
             questions=self.questions.to_records(), polls=self.polls.to_records(),
             captions=self.captions.to_records(), lobby=self.lobby.to_records(),
             next_message_id=self.chat.next_ids[0], next_report_id=self.chat.next_ids[1],
+            committee=self.committee.to_record(),
         )
 
     # -- presence ---------------------------------------------------------------------
@@ -104,7 +113,7 @@ class Meeting(ForumOps):
     def join(
         self, pid: str, name: str, role: Role, now: float, *, device: str | None = None,
         account: str | None = None, gallery: bool = False, code: object = None,
-        console: bool = False, admitted_at: float | None = None,
+        console: bool = False, admitted_at: float | None = None, member: str | None = None,
     ) -> list[DomainEvent]:
         """Enter the meeting. Raises ``banned`` (banned, or removed from this room),
         ``code_required`` / ``bad_code`` for a citizen where a code is required.
@@ -112,7 +121,8 @@ class Meeting(ForumOps):
 
         ``admitted_at``: the person was in the room at that time (a resume token says so,
         after a reconnect): they do not wait in the lobby again, unless they were removed
-        or banned since."""
+        or banned since. ``member``: the committee member they are (from their
+        invitation)."""
         if pid in self.people:
             raise ProcedureError(Reason.DUPLICATE, f"{pid} is already in {self.room}")
         self.sanctions.check_entry(self.room, now, device=device, account=account)
@@ -121,12 +131,12 @@ class Meeting(ForumOps):
             check_registration_code(self.rules.registration_code, code)
         place = self.place_for(role, gallery=gallery, console=console,
                                admitted_at=admitted_at, device=device, account=account)
-        person = Person(pid, name, role, place, now, device, account, console)
+        person = Person(pid, name, role, place, now, device, account, console, member)
         self.people[pid] = person
         events: list[DomainEvent] = [Joined(self.room, now, person=PersonView.of(person))]
         if place is Place.LOBBY:
             events.append(self.lobby.enter(pid, name, role, now))
-        return events
+        return events + self.committee_arrive(person, now)
 
     def place_for(
         self, role: Role, *, gallery: bool = False, console: bool = False,
@@ -153,7 +163,8 @@ class Meeting(ForumOps):
         events = self.floor.leave(pid, now, sanctioned=cause in ("removed", "banned"))
         events += self.lobby.leave(pid, now)
         del self.people[pid]
-        return [*events, Left(self.room, now, pid=pid, cause=cause)]
+        return [*events, Left(self.room, now, pid=pid, cause=cause),
+                *self.committee.depart(pid, now)]
 
     def admit(self, pid: str, target: str, now: float) -> list[DomainEvent]:
         """Admit ``target`` from the lobby into the room."""
@@ -173,6 +184,7 @@ class Meeting(ForumOps):
         event = self.lobby.refuse(target, now, by=who.actor_id, reason=why)
         del self.people[target]
         return [event, Left(self.room, now, pid=target, cause="refused"),
+                *self.committee.depart(target, now),
                 *self.audited(who, Action.LOBBY_REFUSE, now, target=person, reason=why)]
 
     # -- the floor --------------------------------------------------------------------
@@ -426,7 +438,8 @@ class Meeting(ForumOps):
 
     def tick(self, now: float) -> list[DomainEvent]:
         """Time-driven changes: floor expiry and auto-mute, agenda overrun."""
-        return [*self.floor.tick(now), *self.agenda.tick(now)]
+        return [*self.floor.tick(now), *self.agenda.tick(now),
+                *self.committee.tick(now, self.rules.absence_grace)]
 
 
 def authorize_account(

@@ -88,6 +88,29 @@ class Action(StrEnum):
     #: Change a room's settings from the console: opinion categories (with their labels in
     #: each language) and whether entering waits in the lobby.
     ROOM_SETTINGS = "room.settings"
+    # Committee procedure (issue 16; moderation/committee.py).
+    #: Open or close the roll call (出席確認).
+    COMMITTEE_ROLLCALL = "committee.rollcall"
+    #: Answer the roll call from one's own member session.
+    COMMITTEE_PRESENT = "committee.present"
+    #: Correct a member's attendance (reason required).
+    COMMITTEE_ATTENDANCE = "committee.attendance"
+    #: Mark a member's identity checked (本人確認).
+    COMMITTEE_VERIFY = "committee.verify"
+    #: Recuse a member for a motion (除斥), or undo it.
+    COMMITTEE_RECUSE = "committee.recuse"
+    #: Put a motion or an amendment to the committee.
+    COMMITTEE_MOTION = "committee.motion"
+    #: Begin or end a closed session (秘密会).
+    COMMITTEE_CLOSED_SESSION = "committee.closed_session"
+    VOTE_OPEN = "vote.open"
+    #: Cast one's own vote (the chair does not vote).
+    VOTE_CAST = "vote.cast"
+    VOTE_CLOSE = "vote.close"
+    #: The chair's decision of a tie (委員長裁決).
+    VOTE_DECIDE = "vote.decide"
+    #: Void a vote and take it again.
+    VOTE_RERUN = "vote.rerun"
     #: Save a draft (a new version) of a recording's minutes, or name its signers.
     MINUTES_DRAFT = "minutes.draft"
     #: Approve (or decline) a draft of the minutes: a signing account, as the chair or a
@@ -198,6 +221,18 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.MINUTES_APPROVE,        "-   Y   Y   -   -   -", "named audit"),
     (Action.MINUTES_PUBLISH,        "-   -   -   Y   -   -", "audit"),
 )
+    (Action.COMMITTEE_ROLLCALL,     "-   -   C   C   -   -", "audit"),
+    (Action.COMMITTEE_PRESENT,      "-   C   C   -   -   -", ""),
+    (Action.COMMITTEE_ATTENDANCE,   "-   -   C   C   -   -", "audit"),
+    (Action.COMMITTEE_VERIFY,       "-   -   C   C   -   -", "audit"),
+    (Action.COMMITTEE_RECUSE,       "-   -   C   C   -   -", "audit"),
+    (Action.COMMITTEE_MOTION,       "-   -   C   C   -   -", "audit"),
+    (Action.COMMITTEE_CLOSED_SESSION, "-   -   C   C   -   -", "audit"),
+    (Action.VOTE_OPEN,              "-   -   C   C   -   -", "audit"),
+    (Action.VOTE_CAST,              "-   C   -   -   -   -", ""),
+    (Action.VOTE_CLOSE,             "-   -   C   -   -   -", "audit"),
+    (Action.VOTE_DECIDE,            "-   -   C   -   -   -", "audit"),
+    (Action.VOTE_RERUN,             "-   -   C   -   -   -", "audit"),
 # fmt: on
 
 #: Rank for :attr:`Flag.RANKED` rows: one may act only against someone ranked lower.

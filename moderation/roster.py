@@ -18,6 +18,7 @@ from moderation.events import DomainEvent
 from moderation.floor import Floor
 from moderation.lobby import Lobby, Place
 from moderation.policy import Action, Context
+from moderation.quorum import QuorumRule
 from moderation.sanctions import DEFAULT_REMOVAL_SECONDS, SanctionBook, SanctionKind
 from rooms.errors import PermissionDenied, Reason, RoomError
 from rooms.model import Role, RoomKind
@@ -35,6 +36,9 @@ class Person:
     device: str | None = None
     account: str | None = None
     console: bool = False
+    #: The committee member this person is (``m:`` + their invitation's fixed name), from
+    #: the invitation they joined with; None for everyone else.
+    member: str | None = None
 
     @property
     def key(self) -> str:
@@ -154,6 +158,10 @@ class MeetingRules:
     #: Opinions, questions and reports together: a burst of 5, then one per 20 s.
     submit_rate: float = 0.05
     submit_burst: float = 5.0
+    #: Committee rooms: the quorum rule, and how long a member's last connection may be
+    #: gone before they count as disconnected (``committee_absence_grace_seconds``).
+    quorum: QuorumRule = field(default_factory=QuorumRule)
+    absence_grace: float = 60.0
 
 
 @dataclass(eq=False)

@@ -61,6 +61,13 @@ class Reason(StrEnum):
     #: (minutes approval) the version is not approved by every named signer (HTTP 409).
     NOT_APPROVED = "not_approved"
 
+    # Committee procedure (moderation/committee.py, issue 16).
+    #: A vote cannot open: too few members are present and verified (定足数).
+    NO_QUORUM = "no_quorum"
+    #: The session is not that of a member of this committee's roster.
+    NOT_MEMBER = "not_member"
+    #: The member is recused (除斥) for the motion being decided.
+    RECUSED = "recused"
 
 class HirobaError(Exception):
     """An error whose reason can be told to the client that caused it."""
