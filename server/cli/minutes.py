@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms.errors import HirobaError, Reason
 from server.config.settings import Settings
+from server.recording.approval import MinutesApprovals, approved_html
 from server.recording.ids import is_recording_id, recording_dir
 from server.recording.index import RecordingIndex, RecordingRow
 from server.recording.minutes import build_minutes, render_html, render_markdown
@@ -55,8 +56,46 @@ def _row(settings: Settings, recording_id: str) -> RecordingRow | None:
     return asyncio.run(get())
 
 
+def _approved(settings: Settings, recording_id: str) -> str | None:
+    """The text of the recording's published approved minutes (会議録署名), if any."""
+    if not settings.database_path.is_file():
+        return None
+
+    async def get() -> str | None:
+        store = SQLiteStore(settings.database_path)
+        await store.open()
+        try:
+            found = await MinutesApprovals(store).published(recording_id)
+            return None if found is None else found.text
+        finally:
+            await store.close()
+
+    return asyncio.run(get())
+
+
+def _write(text: str, args: argparse.Namespace, recording_id: str) -> None:
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"minutes of {recording_id} written to {args.output}", file=sys.stderr)
+
+
 def minutes(args: argparse.Namespace, settings: Settings) -> int:
     """Write the minutes to ``--output`` or standard output."""
+    if args.approved:
+        # The signed text as it was published, never the generated minutes.
+        if not is_recording_id(args.recording):
+            raise HirobaError(Reason.NOT_FOUND, f"no such recording: {args.recording!r}")
+        text = _approved(settings, args.recording)
+        if text is None:
+            raise HirobaError(Reason.NOT_FOUND, "no approved minutes were published for "
+                              f"{args.recording!r}")
+        row = _row(settings, args.recording)
+        if args.format == "html":
+            text = approved_html(text, row.title if row else args.recording)[0]
+        _write(text, args, args.recording)
+        return 0
     folder = _folder(args.recording, settings)
     if not (folder / "recording.json").is_file():
         raise HirobaError(Reason.NOT_FOUND, f"no recording in {args.recording!r}")
@@ -67,11 +106,7 @@ def minutes(args: argparse.Namespace, settings: Settings) -> int:
         raise HirobaError(Reason.BAD_FIELD, f"unknown time zone {args.tz!r}") from exc
     m = build_minutes(folder, row, include_moderation=args.staff, tz=tz)
     text = (render_html if args.format == "html" else render_markdown)(m, lang=args.lang)
-    if args.output is None:
-        sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"minutes of {m.recording_id} written to {args.output}", file=sys.stderr)
+    _write(text, args, m.recording_id)
     return 0
 
 
@@ -89,6 +124,9 @@ def add_commands(
     p.add_argument("--format", choices=("md", "html"), default="md")
     p.add_argument("--staff", action="store_true",
                    help="the staff edition: adds moderation actions and names")
+    p.add_argument("--approved", action="store_true",
+                   help="the approved version (会議録署名) as published, instead of the "
+                   "generated minutes (RECORDING must be an id)")
     p.add_argument("--lang", choices=("ja", "en"), default="ja", help="headings' language")
     p.add_argument("--tz", default=None,
                    help="time zone of the times shown, e.g. Europe/Berlin (default: the "

@@ -44,7 +44,10 @@ TABLE = expected_table()
 #: tests/integration/test_recordings_http.py; ``room.settings`` (an HTTP call of the
 #: console) in tests/integration/test_console_settings.py.
 NOT_HERE = {Action.NOTICE_POST}
-ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish", "room.settings"}
+ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish", "room.settings",
+             # Console accounts over HTTP (staff and signing accounts, 会議録署名):
+             # tests/integration/test_minutes_approval_http.py.
+             "minutes.draft", "minutes.approve", "minutes.publish"}
 Ack = dict[str, Any]
 #: Citizens kept around for probes that need someone else in the room.
 POOL = 6

@@ -7,6 +7,7 @@ in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ import aiohttp
 from moderation.accounts import SIGNER_KIND, new_account
 from server.console.routes import MEETINGS_KEY
 from server.staff.passwords import STAFF_HASHER
+from tests.cli_here import run_here
 from tests.conftest import Server
 from tests.meetings import COMMITTEE, STAFF_PASSWORD, add_staff, login
 from tests.published import publish, record
@@ -146,6 +148,16 @@ async def test_draft_versions_diff_sign_reset_publish_and_archive(server: Server
         assert "未承認" not in shown and "draft" not in shown.lower()
     # The drafts stay with staff and the signers named.
     refused(await public.get(f"{base}/versions"), 401, "session_expired")
+    # So does `hiroba minutes --approved` (reading the database the server writes).
+    data = str(server.settings.data_dir)
+    loop = asyncio.get_running_loop()
+    cli = await loop.run_in_executor(None, lambda: run_here(
+        "minutes", rid, "--approved", "--data-dir", data))
+    assert (cli.returncode, cli.stdout) == (0, final), cli.stderr
+    other_rid = await record(server, "別の会議")
+    cli = await loop.run_in_executor(None, lambda: run_here(
+        "minutes", other_rid, "--approved", "--data-dir", data))
+    assert cli.returncode != 0 and "no approved minutes" in cli.stderr
 
     # Every draft, request, decision and publication is in the audit log.
     status, log = await jimu.get(f"/api/rooms/{COMMITTEE}/audit?limit=50")
@@ -163,7 +175,11 @@ async def test_draft_versions_diff_sign_reset_publish_and_archive(server: Server
 
 
 async def test_a_signing_account_has_no_staff_right(server: Server) -> None:
-    await add_signer(server, "shomei", "佐藤委員")
+    # Made from the shell, as an operator does, while the server runs.
+    added = await asyncio.get_running_loop().run_in_executor(None, lambda: run_here(
+        "staff", "add", "shomei", "--role", "signer", "--password-stdin",
+        "--data-dir", str(server.settings.data_dir), stdin=STAFF_PASSWORD + "\n"))
+    assert added.returncode == 0 and "signing account" in added.stdout, added.stderr
     rid = await record(server)
     member = await Console.of(server, "shomei")
     status, session = await member.get("/api/session")

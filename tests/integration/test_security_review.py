@@ -171,7 +171,8 @@ async def test_every_staff_route_needs_a_staff_session(server: Server) -> None:
                                 body={"role": "member"}, Cookie=cookie,
                                 **{"X-CSRF-Token": csrf})
     fill = {"room": COMMITTEE, "file": "chat.csv", "token_id": made_inv["token_id"],
-            "id": rid, "name": "recording.json", "path": "src/main.js", "package": "three"}
+            "id": rid, "name": "recording.json", "path": "src/main.js", "package": "three",
+            "n": "1"}  # (a minutes version: /api/recordings/{id}/minutes/versions/{n})
     #: Valid bodies, so that the refusal is the session check and not the parser.
     bodies = {"/api/rooms/{room}/invitations": {"role": "member"},
               "/api/rooms/{room}/registration-code": {"action": "new"}}
