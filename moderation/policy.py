@@ -118,6 +118,10 @@ class Action(StrEnum):
     MINUTES_APPROVE = "minutes.approve"
     #: Publish a version of the minutes every named signer approved.
     MINUTES_PUBLISH = "minutes.publish"
+    #: Send one's camera for the identity check (本人確認): seen by the chair and staff only.
+    IDENTITY_PUBLISH = "identity.publish"
+    #: See the identity-check cameras of the committee's members.
+    IDENTITY_VIEW = "identity.view"
 
 
 class Cell(StrEnum):
@@ -217,10 +221,6 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.RECORDING_PUBLISH,      "-   -   -   Y   -   -", "audit"),
     (Action.AUDIO_PUBLISH,          "Y   Y   Y   Y   -   -", "voice audible"),
     (Action.ROOM_SETTINGS,          "-   -   -   Y   -   -", "audit"),
-    (Action.MINUTES_DRAFT,          "-   -   -   Y   -   -", "audit"),
-    (Action.MINUTES_APPROVE,        "-   Y   Y   -   -   -", "named audit"),
-    (Action.MINUTES_PUBLISH,        "-   -   -   Y   -   -", "audit"),
-)
     (Action.COMMITTEE_ROLLCALL,     "-   -   C   C   -   -", "audit"),
     (Action.COMMITTEE_PRESENT,      "-   C   C   -   -   -", ""),
     (Action.COMMITTEE_ATTENDANCE,   "-   -   C   C   -   -", "audit"),
@@ -233,6 +233,12 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.VOTE_CLOSE,             "-   -   C   -   -   -", "audit"),
     (Action.VOTE_DECIDE,            "-   -   C   -   -   -", "audit"),
     (Action.VOTE_RERUN,             "-   -   C   -   -   -", "audit"),
+    (Action.MINUTES_DRAFT,          "-   -   -   Y   -   -", "audit"),
+    (Action.MINUTES_APPROVE,        "-   Y   Y   -   -   -", "named audit"),
+    (Action.MINUTES_PUBLISH,        "-   -   -   Y   -   -", "audit"),
+    (Action.IDENTITY_PUBLISH,       "-   C   C   -   -   -", ""),
+    (Action.IDENTITY_VIEW,          "-   -   Y   Y   -   -", ""),
+)
 # fmt: on
 
 #: Rank for :attr:`Flag.RANKED` rows: one may act only against someone ranked lower.

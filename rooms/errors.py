@@ -36,6 +36,9 @@ class Reason(StrEnum):
     #: One client address (an IPv6 /64) holds as many of something as it may (audio
     #: uplinks or listeners per address); close one first.
     ADDRESS_LIMIT = "address_limit"
+    #: A room has as many identity-check cameras or viewers as it may
+    #: (``identity_max_publishers`` / ``identity_max_viewers``).
+    IDENTITY_FULL = "identity_full"
     INTERNAL = "internal"
     #: Cluster mode: the leader could not be reached (it is changing over); try again.
     UNAVAILABLE = "unavailable"

@@ -31,6 +31,7 @@ from server.http.security import (
     security_headers_middleware,
 )
 from server.http.static_files import client_files
+from server.identity.api import IdentityApi
 from server.meetings.api import MeetingApi
 from server.meetings.seed import seed_meetings
 from server.meetings.service import MeetingService
@@ -60,6 +61,7 @@ STORE_KEY = web.AppKey("store", Store)
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
 TRACKING_KEY = web.AppKey("tracking", FaceTracking)
 AUDIO_KEY = web.AppKey("audio", AudioApi)
+IDENTITY_KEY = web.AppKey("identity", IdentityApi)
 RECORDINGS_KEY = web.AppKey("recordings", RecordingService)
 RATE_LIMITS_KEY = web.AppKey("rate_limits", RateLimiter)
 CLUSTER_KEY = web.AppKey("cluster", ClusterNode)
@@ -141,6 +143,8 @@ class Components:
     tracking: FaceTracking
     audio: AudioApi
     ticker: Ticker
+    #: Identity-check video (本人確認): members' cameras to the chair and staff only.
+    identity: IdentityApi
 
 
 def build_components(
@@ -157,7 +161,7 @@ def build_components(
     tracking = FaceTracking(settings, sio, hub, motion.plane, pipeline_factory)
     audio = AudioApi(settings, sio, hub, meetings, on_packet=recordings.on_packet)
     return Components(hub, store, meetings, recordings, motion, tracking, audio,
-                      Ticker(sio, hub))
+                      Ticker(sio, hub), IdentityApi(settings, sio, hub, meetings))
 
 
 def socket_server(settings: Settings) -> socketio.AsyncServer:
@@ -190,7 +194,7 @@ def bind_sockets(
     # Every event of a staff seat first has its login checked (issue 14, finding 4).
     register = parts.meetings.vetted(registrar(sio, parts.hub))
     for part in (api, MeetingApi(parts.meetings), parts.recordings, parts.tracking,
-                 parts.motion, parts.audio):
+                 parts.motion, parts.audio, parts.identity):
         part.bind(register)
 
 
@@ -215,6 +219,7 @@ def add_all_routes(
     app[HUB_KEY], app[STORE_KEY], app[SIO_KEY] = hub, parts.store, sio
     app[TRACKING_KEY], app[MEETINGS_KEY], app[AUDIO_KEY] = tracking, meetings, audio
     app[RECORDINGS_KEY] = parts.recordings
+    app[IDENTITY_KEY] = parts.identity
     add_routes(app)
     add_model_route(app, model_path(settings))
     app.router.add_get(
@@ -294,6 +299,7 @@ def add_lifecycle(
             meetings.start()
         tracking.start()
         audio.start()
+        parts.identity.start()
         ticker.start()
         if leading:
             motion.start()  # an edge ticks when the leader's state arrives
@@ -304,6 +310,7 @@ def add_lifecycle(
         # hands its people to another node or a restart, and must not wait on a peer.
         await _bounded("face tracking", tracking.stop())
         await _bounded("audio", audio.stop())
+        await _bounded("identity video", parts.identity.stop())
         await recordings.close()  # files closed and indexed while the store is open
         # Close every socket so that clients reconnect elsewhere at once instead of
         # waiting for the graceful-shutdown timeout.

@@ -20,7 +20,7 @@ from typing import Final
 _FOUNDATION = frozenset({"config", "common"})
 _FEATURES = frozenset({
     "sockets", "storage", "rtc", "http", "staff", "meetings", "console", "motion", "audio",
-    "tracking", "plaza", "recording", "cluster",
+    "tracking", "plaza", "recording", "cluster", "identity",
 })
 
 #: Part → the other parts of ``server`` its modules may import, lowest layer first.
@@ -36,6 +36,8 @@ MAY_IMPORT: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
     "meetings": _FOUNDATION | {"sockets", "storage", "staff"},
     "motion": _FOUNDATION | {"sockets", "rtc"},
     "audio": _FOUNDATION | {"sockets", "rtc", "meetings"},
+    # Identity-check video: the same plumbing as audio, its own peers.
+    "identity": _FOUNDATION | {"sockets", "rtc", "meetings"},
     "tracking": _FOUNDATION | {"sockets", "rtc", "http", "motion"},
     "plaza": _FOUNDATION | {"sockets", "meetings", "motion"},
     # The staff console's HTTP API: staff sessions over the meetings they run.

@@ -651,6 +651,24 @@ class Settings:
             default_text="DATA_DIR/recordings",
         ),
     )
+    identity_max_publishers: int = field(
+        default=16,
+        metadata=_doc(
+            "most identity-check cameras (committee members, the chair) one room receives "
+            "at once (1-32)",
+            "media",
+            metavar="N",
+        ),
+    )
+    identity_max_viewers: int = field(
+        default=4,
+        metadata=_doc(
+            "most identity-check viewer peers (the chair, staff) one room sends to at once "
+            "(1-16)",
+            "media",
+            metavar="N",
+        ),
+    )
     recording_retention_days: float = field(
         default=90.0,
         metadata=_doc(
@@ -1166,6 +1184,11 @@ def _check_media(settings: Settings) -> None:
     check_announced_addresses(settings)
     for address in settings.ice_host_addresses:
         try:
+    if not (1 <= settings.identity_max_publishers <= 32
+            and 1 <= settings.identity_max_viewers <= 16):
+        raise HirobaError(
+            Reason.BAD_FIELD, "identity_max_publishers must be 1-32, identity_max_viewers 1-16"
+        )
             ipaddress.ip_address(address)
         except ValueError:
             raise HirobaError(

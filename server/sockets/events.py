@@ -21,6 +21,13 @@ AUDIO_CLOSE = "audio:close"
 AUDIO_SLOTS = "audio:slots"
 AUDIO_ACTIVE = "audio:active"
 AUDIO_CLOSED = "audio:closed"
+# Identity-check video (docs/protocol.md, "Identity video"): client → server, acknowledged.
+IDENTITY_PUBLISH = "identity:publish"
+IDENTITY_VIEW = "identity:view"
+IDENTITY_STOP = "identity:stop"
+# Identity-check video: server → client.
+IDENTITY_SLOTS = "identity:slots"
+IDENTITY_CLOSED = "identity:closed"
 # Meetings (docs/protocol.md, "Meetings"): client → server, each acknowledged.
 CONSOLE_JOIN = "console:join"
 CHAT_SEND = "chat:send"

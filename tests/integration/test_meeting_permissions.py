@@ -45,6 +45,8 @@ TABLE = expected_table()
 #: console) in tests/integration/test_console_settings.py.
 NOT_HERE = {Action.NOTICE_POST}
 ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish", "room.settings",
+             # Real camera peers: tests/integration/test_identity_video.py.
+             "identity.publish", "identity.view",
              # Console accounts over HTTP (staff and signing accounts, 会議録署名):
              # tests/integration/test_minutes_approval_http.py.
              "minutes.draft", "minutes.approve", "minutes.publish"}

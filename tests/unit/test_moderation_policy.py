@@ -90,6 +90,8 @@ vote.rerun              - - C - - -
 minutes.draft           - - - Y - -
 minutes.approve         - Y Y - - -
 minutes.publish         - - - Y - -
+identity.publish        - C C - - -
+identity.view           - - Y Y - -
 """
 
 

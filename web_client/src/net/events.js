@@ -23,6 +23,13 @@ export const AUDIO_CLOSE = 'audio:close';
 export const AUDIO_SLOTS = 'audio:slots';
 export const AUDIO_ACTIVE = 'audio:active';
 export const AUDIO_CLOSED = 'audio:closed';
+// Identity-check video (docs/protocol.md, "Identity video"): client → server, acknowledged.
+export const IDENTITY_PUBLISH = 'identity:publish';
+export const IDENTITY_VIEW = 'identity:view';
+export const IDENTITY_STOP = 'identity:stop';
+// Identity-check video: server → client.
+export const IDENTITY_SLOTS = 'identity:slots';
+export const IDENTITY_CLOSED = 'identity:closed';
 // Meetings (docs/protocol.md, "Meetings"): client → server, each acknowledged.
 export const CONSOLE_JOIN = 'console:join';
 export const CHAT_SEND = 'chat:send';
