@@ -348,6 +348,15 @@ class Settings:
             metavar="SECONDS",
         ),
     )
+    committee_absence_grace_seconds: float = field(
+        default=60.0,
+        metadata=_doc(
+            "how long a committee member's last connection may be gone before they count "
+            "as disconnected (接続断: no longer present, identity check to redo), 0-3600",
+            "meetings",
+            metavar="SECONDS",
+        ),
+    )
     ng_word_files: tuple[str, ...] = field(
         default=(),
         metadata=_doc(
@@ -1064,6 +1073,9 @@ def _check(settings: Settings) -> None:
             Reason.BAD_FIELD,
             "floor_limit_seconds must be 5 s to 6 h, floor_grace_seconds 0 to 600 s",
         )
+    if not 0 <= settings.committee_absence_grace_seconds <= 3600:
+        raise HirobaError(Reason.BAD_FIELD,
+                          "committee_absence_grace_seconds must be 0 to 3600 s")
     try:
         settings.zone  # noqa: B018  (loads the zone: a bad name stops the start here)
     except (ZoneInfoNotFoundError, ValueError):

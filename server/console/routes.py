@@ -17,11 +17,12 @@ from aiohttp import web
 
 from moderation import audit
 from moderation.credentials import device_ref, is_device_token, new_registration_code
-from moderation.events import DomainEvent
+from moderation.events import DomainEvent, plain
 from moderation.invitations import REVOKED, issue_invitation, redeem, revoke
 from moderation.limits import CATEGORY_MAX, clean_text
 from moderation.meeting import authorize_account
 from moderation.policy import Action
+from moderation.quorum import QuorumRule
 from moderation.roster import ORGANISER_MAX, CategoriesChanged, Schedule
 from moderation.sessions import ABSOLUTE_SECONDS
 from moderation.tokens import MAX_TOKEN_LENGTH
@@ -234,6 +235,7 @@ async def create_invitation(request: web.Request) -> web.Response:
     token, invitation = issue_invitation(service.secret, room, Role(role), name or None,
                                          service.clock(), ttl, issued_by=identity.name)
     await service.commit(room, entries, extra_writes=[invitation_write(invitation)])
+    await service.committee_roster_changed(room)
     return _json({"ok": True, "token": token, "token_id": invitation.token_id,
                   "expires_at": invitation.expires_at, "name": invitation.name,
                   "role": invitation.role})
@@ -256,6 +258,7 @@ async def revoke_invitation(request: web.Request) -> web.Response:
     await service.commit(invitation.room, entries, extra_writes=[(
         "INSERT OR IGNORE INTO redemptions (token_id, room_id, device, at) VALUES (?, ?, ?, ?)",
         (record.token_id, record.room, record.device, record.at))])
+    await service.committee_roster_changed(invitation.room)
     return _json({"ok": True})
 
 
@@ -380,7 +383,8 @@ async def _settings_body(service: MeetingService, room: str) -> dict[str, object
     return {"ok": True, "categories": await service.records.category_entries(room),
             "lobby": meeting.rules.lobby, "lobby_on": meeting.has_lobby,
             "organiser": plan.organiser, "starts_at": plan.starts_at, "ends_at": plan.ends_at,
-            "time_zone": service.settings.time_zone}
+            "time_zone": service.settings.time_zone,
+            "committee": plain(meeting.rules.quorum)}
 
 
 async def get_settings(request: web.Request) -> web.Response:
@@ -401,7 +405,7 @@ async def set_settings(request: web.Request) -> web.Response:
     # again below with the audit details, once the body says what changes.)
     await staff(request, Action.ROOM_SETTINGS, room=room, change=True)
     data = await read_json(request)
-    _fields(data, set(), {"categories", "lobby", *SCHEDULE_FIELDS})
+    _fields(data, set(), {"categories", "lobby", "committee", *SCHEDULE_FIELDS})
     if not data:
         raise ValidationError(Reason.MISSING_FIELD, "send categories, lobby or the schedule")
     service = request.app[MEETINGS_KEY]
@@ -413,7 +417,12 @@ async def set_settings(request: web.Request) -> web.Response:
         raise ValidationError(Reason.BAD_FIELD, "lobby must be true, false or null")
     scheduled = not SCHEDULE_FIELDS.isdisjoint(data)
     schedule = _schedule(data, meeting.rules.schedule) if scheduled else meeting.rules.schedule
+    # The committee's quorum rule (定足数): {fraction, strict, chair_counts, seats}.
+    quorum = (QuorumRule.parse(data["committee"]) if "committee" in data
+              else meeting.rules.quorum)
     details: dict[str, object] = {}
+    if "committee" in data:
+        details["committee"] = json.dumps(plain(quorum))
     if "categories" in data:
         details["categories"] = ", ".join(str(c["value"]) for c in categories)
     if "lobby" in data:
@@ -426,12 +435,16 @@ async def set_settings(request: web.Request) -> web.Response:
     await service.records.set_rules(room, categories, lobby)
     if scheduled:
         await service.records.set_schedule(room, schedule)
+    if "committee" in data:
+        await service.records.set_committee_rule(room, quorum)
     values = tuple(str(c["value"]) for c in categories)
     labels = service.records.labels_of(categories)
     meeting.rules = replace(meeting.rules, categories=values, lobby=lobby,
-                            category_labels=labels, schedule=schedule)
+                            category_labels=labels, schedule=schedule, quorum=quorum)
     meeting.opinions.categories = values
     happened: list[DomainEvent] = [*entries]
+    if "committee" in data:  # the quorum is counted by the new rule at once
+        happened += meeting.committee.set_rule(quorum, service.clock())
     if "categories" in data:  # the opinion form of everyone in the room follows at once
         happened.append(CategoriesChanged(room, service.clock(), values, labels))
     await service.commit(room, happened)

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from moderation.agenda import ItemAdded
 from moderation.captions import CaptionCorrected, CaptionPosted
 from moderation.chat import ChatPosted, MessageReported
+from moderation.committee import CommitteeChanged
 from moderation.credentials import (
     MAX_RESIDENT_CODES,
     ResidentCodes,
@@ -32,7 +33,7 @@ from moderation.policy import Action
 from moderation.polls import PollChanged
 from moderation.questions import QuestionChanged
 from moderation.sanctions import SanctionImposed
-from rooms.errors import ProcedureError, Reason, ValidationError
+from rooms.errors import HirobaError, ProcedureError, Reason, ValidationError
 from rooms.model import Role
 from server.meetings import messages as msg
 from server.meetings import views
@@ -131,6 +132,41 @@ OPERATIONS: tuple[tuple[str, type[msg.Message], Op], ...] = (
 )
 # fmt: on
 
+# fmt: off
+#: The committee procedure (issue 16): like :data:`OPERATIONS`, with the policy action a
+#: refusal is audited under (every refusal of a committee action is audited).
+COMMITTEE_OPERATIONS: tuple[tuple[str, type[msg.Message], Op, Action], ...] = (
+    (ev.COMMITTEE_ROLLCALL, msg.CommitteeRollcall,
+     lambda m, s, x, now: m.committee_rollcall(s.pid, x.open, now), Action.COMMITTEE_ROLLCALL),
+    (ev.COMMITTEE_PRESENT, msg.Empty,
+     lambda m, s, x, now: m.committee_present(s.pid, now), Action.COMMITTEE_PRESENT),
+    (ev.COMMITTEE_ATTENDANCE, msg.CommitteeAttendance, lambda m, s, x, now:
+     m.committee_attendance(s.pid, x.member, x.status, x.reason, now),
+     Action.COMMITTEE_ATTENDANCE),
+    (ev.COMMITTEE_VERIFY, msg.CommitteeVerify, lambda m, s, x, now:
+     m.committee_verify(s.pid, x.member, x.method, x.reason, now), Action.COMMITTEE_VERIFY),
+    (ev.COMMITTEE_RECUSE, msg.CommitteeRecuse, lambda m, s, x, now:
+     m.committee_recuse(s.pid, x.member, x.motion, x.recused, x.reason, now),
+     Action.COMMITTEE_RECUSE),
+    (ev.COMMITTEE_MOTION, msg.CommitteeMotion, lambda m, s, x, now: m.committee_motion(
+        s.pid, x.title, now, agenda_item=x.agenda_item, amends=x.amends),
+     Action.COMMITTEE_MOTION),
+    (ev.COMMITTEE_CLOSED_SESSION, msg.CommitteeClosedSession, lambda m, s, x, now:
+     m.committee_closed_session(s.pid, x.closed, x.reason, now),
+     Action.COMMITTEE_CLOSED_SESSION),
+    (ev.COMMITTEE_VOTE_OPEN, msg.VoteOpen,
+     lambda m, s, x, now: m.vote_open(s.pid, x.motion, x.method, now), Action.VOTE_OPEN),
+    (ev.COMMITTEE_VOTE_CAST, msg.VoteCast, lambda m, s, x, now: m.vote_cast(
+        s.pid, x.vote, x.choice, now, member=x.member), Action.VOTE_CAST),
+    (ev.COMMITTEE_VOTE_CLOSE, msg.VoteRef,
+     lambda m, s, x, now: m.vote_close(s.pid, x.vote, now), Action.VOTE_CLOSE),
+    (ev.COMMITTEE_DECIDE, msg.VoteDecide,
+     lambda m, s, x, now: m.vote_decide(s.pid, x.vote, x.outcome, now), Action.VOTE_DECIDE),
+    (ev.COMMITTEE_VOTE_RERUN, msg.VoteRerun,
+     lambda m, s, x, now: m.vote_rerun(s.pid, x.vote, x.reason, now), Action.VOTE_RERUN),
+)
+# fmt: on
+
 
 def ack_details(happened: Sequence[DomainEvent]) -> Ack:
     """What the actor learns besides ``ok``: the id of what they made, their position."""
@@ -153,6 +189,10 @@ def ack_details(happened: Sequence[DomainEvent]) -> Ack:
             return {"sanction": e.sanction.id}
         if isinstance(e, CaptionPosted | CaptionCorrected):
             return {"seq": e.line.seq}
+        if isinstance(e, CommitteeChanged) and e.change == "motion":
+            return {"motion": e.motion}
+        if isinstance(e, CommitteeChanged) and e.change == "vote_opened":
+            return {"vote": e.vote}
     return {}
 
 
@@ -166,6 +206,8 @@ class MeetingApi:
         """Register every meeting event behind the guard."""
         for event, message, op in OPERATIONS:
             register(event, self._operation(message, op))
+        for event, message, op, action in COMMITTEE_OPERATIONS:
+            register(event, self._operation(message, op, refusals=action))
         register(ev.CONSOLE_JOIN, self.console_join)
         register(ev.INVITE_CREATE, self.invite)
         register(ev.RESIDENT_CODES, self.resident_codes)
@@ -178,13 +220,22 @@ class MeetingApi:
             "sanctions": [views.sanction_view(r) for r in m.sanctions.active(now, m.room)]}))
         register(ev.PARTICIPANTS_LIST, self._view(Action.TRACKING_VIEW, self._participants))
 
-    def _operation(self, message: type[msg.Message], op: Op) -> Callable[..., Any]:
+    def _operation(
+        self, message: type[msg.Message], op: Op, *, refusals: Action | None = None
+    ) -> Callable[..., Any]:
         async def handle(session: Session, payload: object) -> Ack:
             parsed = message.parse(payload)
             seat, meeting = await self.service.acting(session)
             voter = meeting.person(seat.pid).key
             now = self.service.clock()
-            happened = op(meeting, seat, parsed, now)
+            try:
+                happened = op(meeting, seat, parsed, now)
+            except HirobaError as refused:
+                if refusals is not None:
+                    # Every refusal of a committee action is kept, with who and why.
+                    await self.service.commit(seat.room, meeting.refusal(
+                        seat.pid, refusals, refused.reason, now, event=refusals.value))
+                raise
             await self.service.commit(seat.room, happened, voter=voter)
             return {"ok": True, **ack_details(happened)}
 
@@ -227,6 +278,7 @@ class MeetingApi:
             self.service.secret, seat.room, Role(parsed.role), parsed.name, now, ttl,
             issued_by=seat.account or seat.pid)
         await self.service.commit(seat.room, entries, extra_writes=[invitation_write(invitation)])
+        await self.service.committee_roster_changed(seat.room)
         return {"ok": True, "token": token, "token_id": invitation.token_id,
                 "expires_at": invitation.expires_at,
                 "path": "/?" + urlencode({"room": seat.room, "token": token})}

@@ -3,6 +3,7 @@ full) and single sockets (notices). Uses the views of :mod:`server.meetings.view
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
 
@@ -22,6 +23,10 @@ class Broadcaster:
     def __init__(self, sio: socketio.AsyncServer, rooms: Callable[[], Iterable[str]]) -> None:
         self.sio = sio
         self.rooms = rooms
+        #: Rooms whose ``committee:state`` is due (one emit per burst of changes).
+        self._committee_due: dict[str, asyncio.Task[None]] = {}
+        #: How long a burst of committee changes is gathered before the one emit.
+        self.committee_delay = 0.05
 
     async def events(
         self, room: str, meeting: Meeting | None, happened: Sequence[DomainEvent], now: float
@@ -41,10 +46,29 @@ class Broadcaster:
             await self.sio.emit(ev.MEETING_FLOOR, views.floor_view(meeting, now), room=room)
         if meeting is not None and agenda:
             await self.sio.emit(ev.MEETING_AGENDA, views.agenda_view(meeting, now), room=room)
+        if meeting is not None and room and any(
+                e.topic.startswith(views.COMMITTEE_PREFIX) for e in happened):
+            self.committee_soon(room, meeting)
         if staff:
             for r in [room] if room else list(self.rooms()):
                 await self.sio.emit(ev.MEETING_STAFF, {"room": r, "events": staff},
                                     room=staff_room(r))
+
+    def committee_soon(self, room: str, meeting: Meeting) -> None:
+        """Send the room its whole ``committee:state`` shortly, once however many changes
+        arrive meanwhile (a roll call answered by 30 members is one message, not 30)."""
+        if room in self._committee_due:
+            return
+
+        async def later() -> None:
+            try:
+                await asyncio.sleep(self.committee_delay)
+            finally:
+                self._committee_due.pop(room, None)
+            await self.sio.emit(ev.COMMITTEE_STATE, {"room": room, **meeting.committee.state()},
+                                room=room)
+
+        self._committee_due[room] = asyncio.get_running_loop().create_task(later())
 
     async def notify(self, sid: str, kind: str, **details: object) -> None:
         """A personal notice (muted, removed...) to one socket."""

@@ -379,3 +379,85 @@ class RecordingRoom(Message):
     """``recording:start`` / ``recording:stop``: the room (the console's own)."""
 
     room: str = _f(room_id)
+
+
+# -- committees (issue 16, part A) ----------------------------------------------------------
+
+def member_ref(name: str, value: object) -> object:
+    """A committee member id (``m:`` + the name on their invitation)."""
+    if not isinstance(value, str) or not value.startswith("m:") or not 3 <= len(value) <= 80:
+        raise _fail(Reason.BAD_FIELD, f"{name} must be a committee member id (m:...)")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeRollcall(Message):
+    open: bool = _f(flag)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeAttendance(Message):
+    member: str = _f(member_ref)
+    status: str = _f(one_of("present", "late", "left", "disconnected", "absent", "unknown"))
+    reason: str = _f(chars(limits.REASON_MAX))
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeVerify(Message):
+    member: str = _f(member_ref)
+    method: str = _f(one_of("video", "other"))
+    reason: str | None = _reason()
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeRecuse(Message):
+    member: str = _f(member_ref)
+    motion: int = _f(ident)
+    recused: bool = _f(flag)
+    reason: str | None = _reason()
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeMotion(Message):
+    title: str = _f(chars(limits.TITLE_MAX))
+    agenda_item: int | None = _f(ident, optional=True)
+    amends: int | None = _f(ident, optional=True)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeClosedSession(Message):
+    closed: bool = _f(flag)
+    reason: str | None = _reason()
+
+
+@dataclass(frozen=True, slots=True)
+class VoteOpen(Message):
+    motion: int = _f(ident)
+    method: str = _f(one_of("hands", "standing", "named", "assent"))
+
+
+@dataclass(frozen=True, slots=True)
+class VoteCast(Message):
+    """A member's own vote. ``member`` may be sent only as the sender's own id (a page
+    that names the member it shows); any other is refused ``forbidden``."""
+
+    vote: int = _f(ident)
+    choice: str = _f(one_of("yes", "no", "abstain", "object", "none"))
+    member: str | None = _f(member_ref, optional=True)
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRef(Message):
+    vote: int = _f(ident)
+
+
+@dataclass(frozen=True, slots=True)
+class VoteDecide(Message):
+    vote: int = _f(ident)
+    outcome: str = _f(one_of("passed", "rejected"))
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRerun(Message):
+    vote: int = _f(ident)
+    reason: str = _f(chars(limits.REASON_MAX))

@@ -34,6 +34,8 @@ import socketio
 
 from moderation import policy
 from moderation.audit import AuditEntry
+from moderation.audit import entry as audit_entry
+from moderation.committee import member_id
 from moderation.credentials import DeviceMinter, ResidentCodes, device_ref, is_device_token
 from moderation.events import DomainEvent
 from moderation.floor import AutoMuted
@@ -54,7 +56,7 @@ from moderation.sessions import IDLE_SECONDS
 from moderation.wordfilter import DEFAULT_LIST_DIR, DEFAULT_LIST_FILES, WordFilter, parse_word_list
 from rooms.appearance import AvatarStyle
 from rooms.errors import HirobaError, PermissionDenied, Reason, RoomError
-from rooms.model import Role
+from rooms.model import Role, RoomKind
 from rooms.room import PlaceLimits, Room
 from server.common.networks import is_loopback, limit_key
 from server.common.periodic import Periodic
@@ -201,9 +203,13 @@ class MeetingService:
                 grace=self.settings.floor_grace_seconds, lobby=lobby,
                 registration_code=codes.get(room.id), categories=categories,
                 category_labels=labels, schedule=schedules.get(room.id, Schedule()),
+                quorum=await self.records.committee_rule(room.id),
+                absence_grace=self.settings.committee_absence_grace_seconds,
             )
             meeting = Meeting(room.id, room.kind, self.sanctions, words, rules,
-                              await self.records.load(room.id))
+                              await self.records.load(room.id), now=now)
+            if room.kind is RoomKind.COMMITTEE:
+                meeting.committee.set_roster(await self.committee_roster(room.id, now), now)
             # Presence is not kept across a restart: whoever held the floor, waited for
             # it or waited in the lobby reconnects under a new participant id.
             stale: list[DomainEvent] = []
@@ -216,6 +222,29 @@ class MeetingService:
                 await self.records.apply(writes_for(meeting, stale))
             self.meetings[room.id] = meeting
         self.hub.meetings = self.meetings
+
+    async def committee_roster(self, room: str, now: float) -> list[tuple[str, str, str]]:
+        """The committee's seats (委員名簿): every unrevoked, unexpired member or chair
+        invitation for ``room`` with a fixed name, one seat per name (a re-issued
+        invitation for the same person is the same member)."""
+        seats: dict[str, tuple[str, str, str]] = {}
+        for status in reversed(await self.staff.invitations(room)):
+            inv = status.invitation
+            if status.revoked or not inv.name or inv.role not in (Role.MEMBER, Role.CHAIR):
+                continue
+            if status.redeemed_at is None and inv.expires_at < now:
+                continue
+            seats[member_id(inv.name)] = (member_id(inv.name), inv.name, inv.role)
+        return list(seats.values())
+
+    async def committee_roster_changed(self, room: str) -> None:
+        """An invitation to ``room`` was issued or revoked: its committee's seats follow."""
+        meeting = self.meetings.get(room)
+        if meeting is None or meeting.kind is not RoomKind.COMMITTEE:
+            return
+        now = self.clock()
+        await self.commit(room, meeting.committee.set_roster(
+            await self.committee_roster(room, now), now))
 
     def bind(self, enter_room: EnterRoom) -> None:
         """Tell the service how to put an admitted person's avatar into a room."""
@@ -362,8 +391,19 @@ class MeetingService:
         device = await self.device_identity(session, room.id, presented, now, limited=not staff)
         grant = None
         if token is not None:
-            grant = redeem(self.secret, token, room.id, self.redeemed, device_ref(device) or "",
-                           now)
+            try:
+                grant = redeem(self.secret, token, room.id, self.redeemed,
+                               device_ref(device) or "", now)
+            except HirobaError as refused:
+                if room.kind is RoomKind.COMMITTEE:
+                    # A forged, replayed or revoked invitation to a committee: kept.
+                    await self.commit(room.id, [audit_entry(
+                        room.id, now, actor=device_ref(device) or session.sid,
+                        actor_name=name if isinstance(name, str) else "",
+                        actor_role=policy.ANONYMOUS_ROLE, action=policy.Action.ROOM_JOIN,
+                        reason=refused.reason.value,
+                        details={"refused": refused.reason.value, "invitation": True})])
+                raise
             role, name = grant.role, grant.name or name
         # (a resume token names the identity it was issued with: the one presented)
         claim = self.resumed(resume, room.id, presented) if resume else None
@@ -397,8 +437,13 @@ class MeetingService:
             stale = self.seats.of(pid)
             if stale is not None:
                 await self.leave(stale.sid)
+        # A committee member is who their invitation names (never what a payload says).
+        member = (member_id(grant.name) if grant is not None and grant.name
+                  and grant.role in (Role.MEMBER, Role.CHAIR)
+                  and room.kind is RoomKind.COMMITTEE else None)
         happened = meeting.join(pid, name, role, now, device=device, account=account,
-                                gallery=gallery, code=code, admitted_at=admitted_at)
+                                gallery=gallery, code=code, admitted_at=admitted_at,
+                                member=member)
         # Nothing below may fail: the person is in.
         extra: list[Write] = []
         if grant is not None and grant.redemption is not None:

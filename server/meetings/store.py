@@ -28,6 +28,7 @@ from moderation.chat import (
     MessageReported,
     ReportResolved,
 )
+from moderation.committee import CommitteeChanged, CommitteeRecord, QuorumChanged
 from moderation.events import DomainEvent
 from moderation.floor import FloorRecord
 from moderation.lobby import LobbyEntered, LobbyLeft, Waiter
@@ -35,6 +36,7 @@ from moderation.meeting import Meeting, MeetingRecords
 from moderation.opinions import Opinion, OpinionChanged
 from moderation.polls import PollChanged, PollRecord
 from moderation.questions import Question, QuestionChanged
+from moderation.quorum import QuorumRule
 from moderation.roster import Joined, Left, PlaceChanged, Schedule
 from moderation.sanctions import SanctionImposed, SanctionLifted, SanctionRecord
 from server.storage.records import from_json, to_json
@@ -72,6 +74,10 @@ _UPSERT_SANCTION = (
     "INSERT INTO sanctions (id, kind, room_id, at, expires_at, lifted_at, body)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET lifted_at = excluded.lifted_at, body = excluded.body"
+)
+_UPSERT_COMMITTEE = (
+    "INSERT INTO committees (room_id, body) VALUES (?, ?)"
+    " ON CONFLICT (room_id) DO UPDATE SET body = excluded.body"
 )
 _INSERT_AUDIT = (
     "INSERT INTO audit_log (at, room_id, actor, action, body) VALUES (?, ?, ?, ?, ?)"
@@ -129,7 +135,7 @@ def writes_for(
     (None for server-wide events: sanction expiry, HTTP actions outside a room);
     ``voter`` is the person key of whoever acted, for ballots."""
     out: list[Write] = []
-    floor = agenda = False
+    floor = agenda = committee = False
     for e in events:
         if isinstance(e, AuditEntry):
             out.append(audit_write(e))
@@ -141,6 +147,8 @@ def writes_for(
             floor = True
         elif e.topic.startswith("agenda."):
             agenda = True
+        elif isinstance(e, CommitteeChanged | QuorumChanged):
+            committee = True
         elif isinstance(e, ChatPosted | ChatHidden | ChatRestored):
             m = e.message
             out.append((_UPSERT_MESSAGE, (m.room, m.id, m.at, int(m.hidden), to_json(m))))
@@ -171,6 +179,9 @@ def writes_for(
         out.append((_UPSERT_FLOOR, (meeting.room, to_json(meeting.floor.to_record()))))
     if meeting is not None and agenda:
         out += _agenda_writes(meeting)
+    if meeting is not None and committee:
+        # The whole committee, at every change: a vote survives a restart or a failover.
+        out.append((_UPSERT_COMMITTEE, (meeting.room, to_json(meeting.committee.to_record()))))
     return out
 
 
@@ -226,10 +237,12 @@ def _load(conn: sqlite3.Connection, room: str) -> MeetingRecords:
         (room, captions_mod.HISTORY))]
     lobby = tuple(from_json(Waiter, b) for b in _bodies(
         conn, "SELECT body FROM lobby_waiters WHERE room_id = ? ORDER BY since", (room,)))
+    found = conn.execute("SELECT body FROM committees WHERE room_id = ?", (room,)).fetchone()
+    committee = None if found is None else from_json(CommitteeRecord, found[0])
     return MeetingRecords(
         floor=floor, agenda=agenda, messages=tuple(sorted(messages, key=lambda m: m.id)),
         reports=tuple(reports), opinions=opinions, questions=questions, polls=tuple(polls),
-        captions=tuple(reversed(lines)), lobby=lobby,
+        captions=tuple(reversed(lines)), lobby=lobby, committee=committee,
         next_message_id=int(next_ids[0]), next_report_id=int(next_ids[1]),
     )
 
@@ -360,6 +373,25 @@ class MeetingStore:
             " organiser = excluded.organiser, starts_at = excluded.starts_at,"
             " ends_at = excluded.ends_at",
             (room, schedule.organiser, schedule.starts_at, schedule.ends_at))])
+
+    # -- committees ------------------------------------------------------------------
+
+    async def committee_rule(self, room: str) -> QuorumRule:
+        """A committee room's quorum rule (default: half or more, chair counts)."""
+        row = await self.store.run(lambda c: c.execute(
+            "SELECT body FROM committee_rules WHERE room_id = ?", (room,)).fetchone())
+        return QuorumRule() if row is None else from_json(QuorumRule, row[0])
+
+    async def set_committee_rule(self, room: str, rule: QuorumRule) -> None:
+        await self.apply([("INSERT INTO committee_rules (room_id, body) VALUES (?, ?)"
+                           " ON CONFLICT (room_id) DO UPDATE SET body = excluded.body",
+                           (room, to_json(rule)))])
+
+    async def committee_record(self, room: str) -> CommitteeRecord | None:
+        """What a committee room keeps (for the minutes), or None."""
+        row = await self.store.run(lambda c: c.execute(
+            "SELECT body FROM committees WHERE room_id = ?", (room,)).fetchone())
+        return None if row is None else from_json(CommitteeRecord, row[0])
 
     # -- per-resident codes ----------------------------------------------------------
 

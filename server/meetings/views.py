@@ -22,7 +22,7 @@ from moderation.opinions import OpinionChanged
 from moderation.policy import Action, Context
 from moderation.roster import CategoriesChanged, Person
 from moderation.sanctions import SanctionRecord
-from rooms.model import Role
+from rooms.model import Role, RoomKind
 
 #: Chat lines and captions a newcomer is sent.
 RECENT_CHAT = 50
@@ -31,7 +31,11 @@ RECENT_CAPTIONS = 30
 PUBLIC_TOPICS = frozenset({
     "chat.posted", "chat.hidden", "chat.restored", "opinion.changed", "question.changed",
     "poll.changed", "caption.posted", "caption.corrected", "meeting.categories",
+    # The quorum was met or lost: announced to the whole room (committee:state follows).
+    "committee.quorum",
 })
+#: Committee changes: everyone gets the whole committee:state instead (coalesced).
+COMMITTEE_PREFIX = "committee."
 #: Topics that change the floor view or the agenda view (sent whole).
 FLOOR_PREFIXES = ("floor.", "hand.")
 AGENDA_PREFIX = "agenda."
@@ -160,8 +164,8 @@ def staff_event(meeting: Meeting | None, e: DomainEvent) -> dict[str, object] | 
         body = {"type": e.topic, "entry": audit.to_json(e)}  # type: ignore[arg-type]
     elif "message" in body:
         body["message"] = message_view(e.message, staff=True)  # type: ignore[attr-defined]
-    elif e.topic.startswith(FLOOR_PREFIXES) or e.topic.startswith(AGENDA_PREFIX):
-        return None  # staff get the whole floor and agenda views like everyone
+    elif e.topic.startswith((*FLOOR_PREFIXES, AGENDA_PREFIX, COMMITTEE_PREFIX)):
+        return None  # staff get the whole floor, agenda and committee views like everyone
     return body
 
 
@@ -188,6 +192,8 @@ def self_view(meeting: Meeting, person: Person, now: float) -> dict[str, object]
         "ballots": {str(p.id): list(b) for p in meeting.polls.all_results()
                     if (b := meeting.polls.ballot(p.id, key)) is not None},
         "position": meeting.floor.position(person.pid),
+        # The committee member this session is (from its invitation), or None.
+        "member": person.member,
     }
 
 
@@ -208,6 +214,9 @@ def public_state(meeting: Meeting, person: Person, now: float) -> dict[str, obje
         "captions": [caption_view(c) for c in meeting.captions.lines()[-RECENT_CAPTIONS:]],
         "categories": categories_view(meeting.rules.categories, meeting.rules.category_labels),
         "self": self_view(meeting, person, now),
+        # Committee rooms: the committee's whole public view, as committee:state sends it.
+        "committee": ({"room": meeting.room, **meeting.committee.state()}
+                      if meeting.kind is RoomKind.COMMITTEE else None),
     }
 
 

@@ -90,3 +90,18 @@ RECORDING_START = "recording:start"
 RECORDING_STOP = "recording:stop"
 # Recording: server → room (and the console), on every start and stop.
 MEETING_RECORDING = "meeting:recording"
+# Committees (docs/protocol.md, "Committees"): server → room, on joining and every change.
+COMMITTEE_STATE = "committee:state"
+# Committees: chair, staff and members → server, each acknowledged (part A of issue 16).
+COMMITTEE_ROLLCALL = "committee:rollcall"
+COMMITTEE_PRESENT = "committee:present"
+COMMITTEE_ATTENDANCE = "committee:attendance"
+COMMITTEE_VERIFY = "committee:verify"
+COMMITTEE_RECUSE = "committee:recuse"
+COMMITTEE_MOTION = "committee:motion"
+COMMITTEE_CLOSED_SESSION = "committee:closed_session"
+COMMITTEE_VOTE_OPEN = "committee:vote_open"
+COMMITTEE_VOTE_CAST = "committee:vote_cast"
+COMMITTEE_VOTE_CLOSE = "committee:vote_close"
+COMMITTEE_DECIDE = "committee:decide"
+COMMITTEE_VOTE_RERUN = "committee:vote_rerun"

@@ -265,3 +265,21 @@ MIGRATIONS += (
     );
     """,
 )
+
+MIGRATIONS += (
+    # 7: the committee procedure (issue 16, part A). One JSON body per committee room
+    # (moderation.committee.CommitteeRecord: roster, attendance with times, identity
+    # checks, recusals, motions, votes by name, quorum changes, closed sessions, gallery
+    # counts), rewritten at every change like the floor; and the room's quorum rule
+    # (moderation.quorum.QuorumRule), a room setting staff change in the console.
+    """
+    CREATE TABLE committees (
+        room_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE committee_rules (
+        room_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    """,
+)

@@ -92,3 +92,18 @@ export const RECORDING_START = 'recording:start';
 export const RECORDING_STOP = 'recording:stop';
 // Recording: server → room (and the console), on every start and stop.
 export const MEETING_RECORDING = 'meeting:recording';
+// Committees (docs/protocol.md, "Committees"): server → room, on joining and every change.
+export const COMMITTEE_STATE = 'committee:state';
+// Committees: chair, staff and members → server, each acknowledged (part A of issue 16).
+export const COMMITTEE_ROLLCALL = 'committee:rollcall';
+export const COMMITTEE_PRESENT = 'committee:present';
+export const COMMITTEE_ATTENDANCE = 'committee:attendance';
+export const COMMITTEE_VERIFY = 'committee:verify';
+export const COMMITTEE_RECUSE = 'committee:recuse';
+export const COMMITTEE_MOTION = 'committee:motion';
+export const COMMITTEE_CLOSED_SESSION = 'committee:closed_session';
+export const COMMITTEE_VOTE_OPEN = 'committee:vote_open';
+export const COMMITTEE_VOTE_CAST = 'committee:vote_cast';
+export const COMMITTEE_VOTE_CLOSE = 'committee:vote_close';
+export const COMMITTEE_DECIDE = 'committee:decide';
+export const COMMITTEE_VOTE_RERUN = 'committee:vote_rerun';
