@@ -323,11 +323,15 @@ class Committee:
 
     # -- roster and presence --------------------------------------------------------------
 
-    def set_roster(self, roster: Iterable[tuple[str, str, str]], now: float) -> list[DomainEvent]:
+    def set_roster(self, roster: Iterable[tuple[str, str, str]], now: float, *,
+                   removed: Iterable[str] = ()) -> list[DomainEvent]:
         """The roster: ``(member id, name, role)`` of every unrevoked member/chair
-        invitation with a fixed name. Attendance of members no longer listed is kept for
-        the record but they no longer hold a seat."""
-        self.members = {m: MemberRecord(m, name, role) for m, name, role in roster}
+        invitation with a fixed name. Members already known (they joined with a valid
+        invitation) stay unless ``removed`` names them (every invitation of theirs was
+        revoked); their attendance is kept for the record either way."""
+        members = {m: r for m, r in self.members.items() if m not in set(removed)}
+        members.update({m: MemberRecord(m, name, role) for m, name, role in roster})
+        self.members = members
         for m in self.members:
             if not self.pids.get(m):
                 self.gone.setdefault(m, now)

@@ -209,7 +209,8 @@ class MeetingService:
             meeting = Meeting(room.id, room.kind, self.sanctions, words, rules,
                               await self.records.load(room.id), now=now)
             if room.kind is RoomKind.COMMITTEE:
-                meeting.committee.set_roster(await self.committee_roster(room.id, now), now)
+                roster, revoked = await self.committee_roster(room.id, now)
+                meeting.committee.set_roster(roster, now, removed=revoked)
             # Presence is not kept across a restart: whoever held the floor, waited for
             # it or waited in the lobby reconnects under a new participant id.
             stale: list[DomainEvent] = []
@@ -223,19 +224,26 @@ class MeetingService:
             self.meetings[room.id] = meeting
         self.hub.meetings = self.meetings
 
-    async def committee_roster(self, room: str, now: float) -> list[tuple[str, str, str]]:
+    async def committee_roster(
+        self, room: str, now: float
+    ) -> tuple[list[tuple[str, str, str]], set[str]]:
         """The committee's seats (委員名簿): every unrevoked, unexpired member or chair
         invitation for ``room`` with a fixed name, one seat per name (a re-issued
-        invitation for the same person is the same member)."""
+        invitation for the same person is the same member); and the members all of whose
+        invitations were revoked."""
         seats: dict[str, tuple[str, str, str]] = {}
+        revoked: set[str] = set()
         for status in reversed(await self.staff.invitations(room)):
             inv = status.invitation
-            if status.revoked or not inv.name or inv.role not in (Role.MEMBER, Role.CHAIR):
+            if not inv.name or inv.role not in (Role.MEMBER, Role.CHAIR):
+                continue
+            if status.revoked:
+                revoked.add(member_id(inv.name))
                 continue
             if status.redeemed_at is None and inv.expires_at < now:
                 continue
             seats[member_id(inv.name)] = (member_id(inv.name), inv.name, inv.role)
-        return list(seats.values())
+        return list(seats.values()), revoked - set(seats)
 
     async def committee_roster_changed(self, room: str) -> None:
         """An invitation to ``room`` was issued or revoked: its committee's seats follow."""
@@ -243,8 +251,8 @@ class MeetingService:
         if meeting is None or meeting.kind is not RoomKind.COMMITTEE:
             return
         now = self.clock()
-        await self.commit(room, meeting.committee.set_roster(
-            await self.committee_roster(room, now), now))
+        roster, revoked = await self.committee_roster(room, now)
+        await self.commit(room, meeting.committee.set_roster(roster, now, removed=revoked))
 
     def bind(self, enter_room: EnterRoom) -> None:
         """Tell the service how to put an admitted person's avatar into a room."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from moderation import captions as captions_mod
 from moderation import chat as chat_mod
+from moderation import committee as committee_mod
 from moderation.agenda import AgendaItem
 from moderation.audit import AuditEntry
 from moderation.captions import CaptionCorrected, CaptionLine, CaptionPosted
@@ -36,10 +37,10 @@ from moderation.meeting import Meeting, MeetingRecords
 from moderation.opinions import Opinion, OpinionChanged
 from moderation.polls import PollChanged, PollRecord
 from moderation.questions import Question, QuestionChanged
-from moderation.quorum import QuorumRule
+from moderation.quorum import QuorumCount, QuorumRule
 from moderation.roster import Joined, Left, PlaceChanged, Schedule
 from moderation.sanctions import SanctionImposed, SanctionLifted, SanctionRecord
-from server.storage.records import from_json, to_json
+from server.storage.records import from_json, from_json_nested, to_json
 from server.storage.store import SQLiteStore
 
 #: One SQL statement and its parameters.
@@ -185,6 +186,19 @@ def writes_for(
     return out
 
 
+#: The records a stored committee holds inside it.
+_COMMITTEE_PARTS = (
+    committee_mod.MemberRecord, committee_mod.AttendanceChange, committee_mod.Verification,
+    committee_mod.Recusal, committee_mod.MotionRecord, committee_mod.VoteRecord,
+    committee_mod.QuorumChange, committee_mod.ClosedPeriod, QuorumCount,
+)
+
+
+def committee_record(text: str) -> CommitteeRecord:
+    """A committee as stored (:data:`_UPSERT_COMMITTEE`)."""
+    return from_json_nested(CommitteeRecord, text, _COMMITTEE_PARTS)
+
+
 def _category_value(stored: object) -> str:
     """A stored category: its value (entries with labels are ``{"value", "label"}``)."""
     return str(stored.get("value", "")) if isinstance(stored, dict) else str(stored)
@@ -238,7 +252,7 @@ def _load(conn: sqlite3.Connection, room: str) -> MeetingRecords:
     lobby = tuple(from_json(Waiter, b) for b in _bodies(
         conn, "SELECT body FROM lobby_waiters WHERE room_id = ? ORDER BY since", (room,)))
     found = conn.execute("SELECT body FROM committees WHERE room_id = ?", (room,)).fetchone()
-    committee = None if found is None else from_json(CommitteeRecord, found[0])
+    committee = None if found is None else committee_record(found[0])
     return MeetingRecords(
         floor=floor, agenda=agenda, messages=tuple(sorted(messages, key=lambda m: m.id)),
         reports=tuple(reports), opinions=opinions, questions=questions, polls=tuple(polls),
@@ -391,7 +405,7 @@ class MeetingStore:
         """What a committee room keeps (for the minutes), or None."""
         row = await self.store.run(lambda c: c.execute(
             "SELECT body FROM committees WHERE room_id = ?", (room,)).fetchone())
-        return None if row is None else from_json(CommitteeRecord, row[0])
+        return None if row is None else committee_record(row[0])
 
     # -- per-resident codes ----------------------------------------------------------
 

@@ -79,3 +79,34 @@ def from_dict(cls: type[R], data: object) -> R:
 def from_json(cls: type[R], text: str) -> R:
     """The record ``cls`` stored as ``text`` by :func:`to_json`."""
     return from_dict(cls, json.loads(text))
+
+
+def from_json_nested(cls: type[R], text: str, nested: tuple[type, ...]) -> R:
+    """Like :func:`from_json` for a record that holds other record dataclasses (each
+    listed in ``nested``) inside its fields, tuples and optionals."""
+    scalars: dict[type, Scalar] = dict(_SCALARS)
+
+    def build(kind: type) -> Scalar:
+        def one(value: object) -> object:
+            if not isinstance(value, dict):
+                raise TypeError(f"{kind.__name__}: expected an object")
+            return _build(kind, value)
+
+        return one
+
+    def _build(kind: type, data: dict[str, object]) -> object:
+        hints = _hints(cast(Any, kind))
+        kwargs: dict[str, object] = {}
+        for f in dataclasses.fields(kind):
+            if f.name in data:
+                kwargs[f.name] = convert(hints[f.name], data[f.name], scalars, lenient=False)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise KeyError(f"{kind.__name__}: missing {f.name}")
+        return kind(**kwargs)
+
+    for kind in nested:
+        scalars[kind] = build(kind)
+    body = json.loads(text)
+    if not isinstance(body, dict):
+        raise TypeError(f"{cls.__name__}: expected an object")
+    return cast(R, _build(cls, body))

@@ -355,3 +355,18 @@ def test_records_round_trip_and_summary() -> None:
     motion = s["motions"][0]  # type: ignore[index]
     assert motion["recusals"][0]["member"] == "m:2"
     assert motion["votes"][0]["state"] == "open"
+
+
+def test_the_stored_committee_reads_back() -> None:
+    from server.meetings.store import committee_record
+    from server.storage.records import to_json
+
+    c = committee(3)
+    c.propose("議案", 6.0, by="chair")
+    c.recuse("m:2", 1, True, "利害関係", 6.5, by="chair")
+    c.open_vote(1, "named", 7.0, by="chair")
+    c.cast("m:0", 1, "yes", 8.0)
+    c.close_vote(1, 9.0, by="chair")
+    c.closed_session(True, "個人情報", 9.5, by="chair")
+    record = c.to_record()
+    assert committee_record(to_json(record)) == record
