@@ -33,7 +33,8 @@ export class ConsoleApi {
 
   #remember(body) {
     this.csrf = body.csrf;
-    this.account = { name: body.account, display: body.display_name, expires: body.expires_at };
+    // kind "signer": a signing account (会議録署名), shown the minutes panel only.
+    this.account = { name: body.account, display: body.display_name, expires: body.expires_at, kind: body.kind || 'staff' };
     this.timeZone = body.time_zone ?? null; // the city's, for every time the console shows
     return body;
   }

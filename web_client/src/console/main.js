@@ -13,12 +13,15 @@ import { applyTranslations, KEYS, store } from '../ui/dom.js';
 import { byId, el, fill } from '../ui/el.js';
 import { reasonText } from '../ui/join.js';
 import { ApiError, ConsoleApi } from './api.js';
+import { MinutesApprovalPanel } from './minutesApproval.js';
 import { RecordingsPanel } from './recordings.js';
 import * as R from './render.js';
 import { StaffState } from './state.js';
 import { setTimeZone, timeZone } from './times.js';
 
 const api = new ConsoleApi();
+// (say and toLogin are hoisted function declarations below.)
+const minutesPanel = new MinutesApprovalPanel(api, (text) => say(text), () => toLogin());
 const meeting = new MeetingState();
 const staff = new StaffState();
 let socket = null;
@@ -134,6 +137,14 @@ async function toRooms() {
   byId('console-who').textContent = t('console.loggedIn', { name: api.account?.display || '' });
   setTimeZone(api.timeZone); // after a login or a session check, before anything shows a time
   show('rooms-view');
+  // Minutes approval (会議録署名): staff below the rooms; a signing account sees only it.
+  const signer = api.account?.kind === 'signer';
+  byId('room-list').closest('section').hidden = signer;
+  await minutesPanel.mount(byId('rooms-view'), api.account?.kind);
+  if (signer) {
+    byId('minutes-approval').querySelector('button')?.focus();
+    return;
+  }
   try {
     rooms = await fetchRooms();
   } catch {
