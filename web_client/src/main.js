@@ -23,6 +23,8 @@ import { MeetingUi } from './ui/meeting.js';
 import { Voice } from './net/voice.js';
 import { setIceServers } from './net/ice.js';
 import { VoicePanel } from './ui/voicePanel.js';
+import { COMMITTEE_STATE, MEETING_ADMITTED } from './net/events.js';
+import { gesturesOf, tallyAnnouncement, tallyOf } from './state/gestures.js';
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
@@ -45,6 +47,8 @@ let mover = null;
 let gate = null;
 let joined = false;
 let cameraMode = 'follow';
+let committee = null; // the room's last committee:state (a vote by show of hands / standing)
+let tally = null; // the hands / standing count last said (state/gestures.js tallyOf)
 let running = false;
 let lastFrame = 0;
 const frameTimes = [];
@@ -107,6 +111,7 @@ function ensureSocket() {
     onDelta,
     onStatus: (s) => hud.setStatus(s === 'connected' ? 'connected' : 'reconnecting'),
     onRejoin: (res) => {
+      takeCommittee(res);
       if (!meeting.joined(res)) return exitRoom(false); // back in the lobby
       enterRoom(res.self, res.snapshot, res.motion, res.audio, res.ice);
       tracking?.rejoined();
@@ -118,6 +123,9 @@ function ensureSocket() {
     },
   });
   meeting.attach(net);
+  net.socket.on(COMMITTEE_STATE, onCommittee);
+  // admitted from the lobby: the room was entered (meeting.js) with the ack's committee
+  net.socket.on(MEETING_ADMITTED, (ack) => ack?.meeting && onCommittee(ack.meeting.committee ?? null));
   link = new MotionLink({
     onFrame: onMotionFrame,
     signal: (event, payload) => net.request(event, payload),
@@ -147,7 +155,13 @@ async function doJoin(payload) {
     await net.leave();
     throw new JoinError('no_webgl');
   }
+  takeCommittee(res);
   if (meeting.joined(res)) enterRoom(res.self, res.snapshot, res.motion, res.audio, res.ice);
+}
+
+/** A join ack's committee state (committee rooms), drawn once the room is entered. */
+function takeCommittee(ack) {
+  if (ack?.meeting) committee = ack.meeting.committee ?? null;
 }
 
 /** The face-tracking controls and manager, made on first entry to a room. */
@@ -211,6 +225,8 @@ function enterRoom(selfId, snapshot, motionInfo, audioInfo, ice) {
   if (!joined) cameraMode = room.kind === 'plaza' || !room.stage || portrait ? 'follow' : 'stage';
   plaza.load(room, sceneStrings(), cameraMode);
   for (const p of participants.list()) addAvatar(p);
+  tally = tallyOf(committee); // said with the vote's opening, not again on entering
+  plaza.avatars.setGestures(gesturesOf(committee));
   const seat = participants.seatOf(me);
   mover = new LocalMover({
     x: seat ? seat.x : me.x,
@@ -276,6 +292,21 @@ function onDelta(d) {
   if (out.joined.length || out.left.length) hud.setCount(participants.size);
 }
 
+/**
+ * A committee's state (sent on joining and on every change): the avatars of the members
+ * voting yes in an open show of hands / standing vote raise a hand / stand, everyone else
+ * lowers it / sits, seen by every page; screen readers hear the count when it changes.
+ */
+function onCommittee(state) {
+  committee = state && typeof state === 'object' ? state : null;
+  if (!joined) return; // kept for entering: it may come just before the join's answer
+  plaza.avatars.setGestures(gesturesOf(committee));
+  const next = tallyOf(committee);
+  const say = tallyAnnouncement(tally, next);
+  tally = next;
+  if (say) announcer.say(t(say.key, { count: say.count }));
+}
+
 function onTap(clientX, clientY) {
   if (!mover || mover.seated) return;
   const p = plaza.groundPoint(clientX, clientY);
@@ -308,6 +339,8 @@ function exitRoom(showJoin = true) {
   participants.reset();
   motion.clear();
   rendered.clear();
+  committee = null;
+  tally = null;
   mover = null;
   hud.show(false);
   if (!showJoin) return;
@@ -413,6 +446,9 @@ window.hiroba = {
       render: running && plaza ? plaza.renderStats : null, // {calls, triangles, near, mid, far, drawn, pixelRatio}
       selfOnScreen: running && plaza ? selfOnScreen() : null, // {x, y} of the own avatar's chest, CSS px
       audio: voice ? voice.state() : { listening: false, publishing: false, slots: [], level: 0, active: [] },
+      // committee vote gestures: {pids: {pid: {gesture, up, weight, level, hand}}, drawn:
+      // raised hands drawn last frame per level of detail}
+      gestures: running && plaza ? { pids: plaza.avatars.gestureState(), drawn: { ...plaza.avatars.hands } } : null,
     };
   },
   meeting: () => meeting.snapshot(),

@@ -13,6 +13,15 @@ export const HEAD_R = 0.22;
 const LABEL_Y = 1.95;
 const SEATED_DROP = 0.55; // the body sinks into the chair when seated
 export const BLOB_SEATED_Y = SEATED_DROP + 0.47; // the shadow sits on the chair when seated
+// A raised hand (a committee's show of hands): an arm pivoting at the right shoulder
+// (+x, the avatar's own right as in setExpression) from hanging by the side to above the head.
+const SHOULDER_X = 0.24;
+const SHOULDER_Y = 1.0;
+const ARM_LENGTH = 0.72; // the hand clears the top of the head (NECK_Y + 2 HEAD_R)
+const ARM_DOWN = -(Math.PI - 0.15); // hanging, slightly away from the body
+const ARM_UP = -0.18; // up, leaning a little outward so that it clears the head
+/** The crowd's raised arm (scene/avatars.js): from the shoulder up, this long at scale 1. */
+export const CROWD_ARM = Object.freeze({ x: SHOULDER_X, y: SHOULDER_Y, length: 0.75 });
 
 /** How far a hair cap tilts back so the forehead shows. */
 export function capTilt(hair) {
@@ -38,6 +47,8 @@ function geometries() {
     scarf: new THREE.TorusGeometry(0.17, 0.055, 6, 14),
     tie: new THREE.BoxGeometry(0.07, 0.32, 0.02),
     blob: new THREE.PlaneGeometry(0.9, 0.9),
+    arm: new THREE.CapsuleGeometry(0.06, ARM_LENGTH - 0.12, 2, 8).translate(0, ARM_LENGTH / 2, 0),
+    hand: new THREE.SphereGeometry(0.08, 8, 6),
   };
   geo.blob.rotateX(-Math.PI / 2);
   return geo;
@@ -60,7 +71,10 @@ export function crowdGeometries() {
   const cap = new THREE.SphereGeometry(HEAD_R + 0.018, 6, 3, 0, Math.PI * 2, 0, 1.3)
     .rotateX(capTilt('short'))
     .translate(0, NECK_Y + HEAD_R, 0);
-  crowd = { mid: mergeParts([body, head, cap]), far: pawn(), ring };
+  // the raised arm of a mid or far avatar: one upright shape (no turning needed), its foot
+  // at the shoulder
+  const arm = new THREE.CylinderGeometry(0.085, 0.065, CROWD_ARM.length, 6).translate(0, CROWD_ARM.length / 2, 0);
+  crowd = { mid: mergeParts([body, head, cap]), far: pawn(), ring, arm };
   return crowd;
 }
 
@@ -222,6 +236,7 @@ export function createAvatar(style, name, { accent = null } = {}) {
   };
   addHair(head, style.hair, style.hair_color);
   addAccessory(root, head, style.accessory);
+  addArm(root, style);
 
   if (blobMat) {
     const blob = new THREE.Mesh(g.blob, blobMat);
@@ -235,6 +250,36 @@ export function createAvatar(style, name, { accent = null } = {}) {
     if (o.userData.detail) root.userData.details.push(o);
   });
   return root;
+}
+
+/** The arm a committee member raises in a show of hands: hidden until raised. */
+function addArm(root, style) {
+  const g = geometries();
+  const arm = new THREE.Group(); // pivot at the shoulder
+  arm.position.set(SHOULDER_X, SHOULDER_Y, 0);
+  arm.rotation.z = ARM_DOWN;
+  const sleeve = mesh(g.arm, colorMaterial(style.body));
+  const hand = mesh(g.hand, colorMaterial(style.skin), 0, ARM_LENGTH, 0);
+  sleeve.visible = false;
+  hand.visible = false;
+  sleeve.userData.part = 'arm';
+  hand.userData.part = 'hand';
+  arm.add(sleeve, hand);
+  root.userData.torso.add(arm);
+  root.userData.arm = arm;
+  root.userData.armParts = [sleeve, hand];
+  root.userData.hand = hand;
+}
+
+/**
+ * Raise the hand by `w` (0 down and hidden .. 1 above the head), eased by the caller
+ * (state/gestures.js).
+ */
+export function setHandRaised(avatar, w) {
+  const u = avatar.userData;
+  const up = w > 0.001;
+  for (const o of u.armParts) o.visible = up;
+  u.arm.rotation.z = ARM_DOWN + (ARM_UP - ARM_DOWN) * Math.min(1, Math.max(0, w));
 }
 
 /** (Re)draw the name label sprite. */

@@ -13,14 +13,20 @@
  * are drawn nearest first so that the depth test skips hidden pixels in a dense crowd
  * (SwiftShader and weak phones pay for every vertex, fragment and draw call). A ring
  * under an avatar shows who is speaking, at every level.
+ * In a committee's show of hands (挙手) a near avatar raises its own arm (baked with its
+ * other parts) and a mid or far one gets an upright arm from one instanced batch (one draw
+ * for all of them, none when no hand is up); in a standing vote (起立) a seated avatar
+ * rises from its chair to its standing height (state/gestures.js eases both).
  */
 import * as THREE from 'three';
 import { t } from '../i18n.js';
 import { normaliseStyle } from '../state/avatarStyle.js';
 import { FAR, LodBuckets, MID, NEAR } from '../state/lod.js';
+import { GestureAnimator, HAND, STAND } from '../state/gestures.js';
 import {
-  BLOB_SEATED_Y, SEATED_DROP,
-  blobParts, createAvatar, crowdGeometries, disposeAvatar, markPosed, setBlobTexture, setExpression, tickIdle,
+  BLOB_SEATED_Y, CROWD_ARM, SEATED_DROP,
+  blobParts, createAvatar, crowdGeometries, disposeAvatar, markPosed, setBlobTexture, setExpression,
+  setHandRaised, tickIdle,
 } from './avatar.js';
 import { Batch, Merged, NearMesh } from './batches.js';
 import { blobTexture } from './textures.js';
@@ -39,6 +45,7 @@ const LABEL_DISTANCE = 24;
 const DETAIL_DISTANCE = 12;
 const OUT_OF_VIEW = 40; // metres added to the distance of avatars outside the view
 const SPEAKING_COLOR = '#f59e0b';
+const FAR_ARM_SCALE = 1.4; // a far avatar's raised arm, thicker and longer to stay visible
 
 const sphere = new THREE.Sphere(new THREE.Vector3(), 1.2);
 const tmpMatrix = new THREE.Matrix4();
@@ -55,6 +62,8 @@ export class AvatarLayer {
     this.nextBucket = 0;
     this.frustum = new THREE.Frustum();
     this.drawn = { near: 0, mid: 0, far: 0 };
+    this.gestures = new GestureAnimator();
+    this.hands = { near: 0, mid: 0, far: 0 }; // raised hands drawn in the last frame, per level
     setBlobTexture(blobTexture());
     const g = crowdGeometries();
     const white = new THREE.MeshLambertMaterial({ color: '#ffffff' });
@@ -66,6 +75,7 @@ export class AvatarLayer {
     this.batches = {
       blob: new Batch(scene, blob.geometry, blob.material, false),
       ring: new Batch(scene, g.ring, new THREE.MeshBasicMaterial({ color: SPEAKING_COLOR, transparent: true, opacity: 0.9, depthWrite: false }), false, 1),
+      arm: new Batch(scene, g.arm, white, true), // the raised hands of mid and far avatars
     };
     this.white = white;
     /** @type {Map<THREE.BufferGeometry, Batch>} the near avatars' parts, by geometry */
@@ -112,6 +122,7 @@ export class AvatarLayer {
       id: p.id, style, name: p.name, label: labelText(p), accent, isSelf,
       x: p.x ?? 0, y: 0, z: p.z ?? 0, h: p.h ?? 0, seated: false,
       level: FAR, group: null, expression: null, posedUntil: 0,
+      gestureKind: null, gestureW: 0, // this frame's committee gesture (state/gestures.js)
     };
     const skin = new THREE.Color(style.skin);
     // body, skin, hair: the crowd shapes' part colours (a bald head's cap is skin)
@@ -143,6 +154,7 @@ export class AvatarLayer {
     this.records.clear();
     this.order = [];
     this.speaking.clear();
+    this.gestures.clear();
     this.lod.clear();
     for (const b of new Set([...Object.values(this.batches), ...this.parts.values(), this.mid, this.far, this.near])) {
       b.begin(0);
@@ -161,6 +173,37 @@ export class AvatarLayer {
 
   isSpeaking(id) {
     return this.speaking.has(id);
+  }
+
+  /**
+   * The gestures of a committee vote from now on: pid -> 'hand' | 'stand' (gesturesOf in
+   * state/gestures.js); everyone else lowers their hand or sits down, eased.
+   */
+  setGestures(wanted, nowMs = performance.now()) {
+    this.gestures.set(wanted, nowMs);
+  }
+
+  /**
+   * The gestures as drawn in the last frame: pid -> {gesture, up (rising, not lowering),
+   * weight, level ('near', 'mid', 'far'), hand (near only, else null), drop}; for tests
+   * and debugging.
+   */
+  gestureState() {
+    const out = {};
+    const names = ['near', 'mid', 'far'];
+    for (const [pid, { gesture, up }] of Object.entries(this.gestures.targets())) {
+      const rec = this.records.get(pid);
+      const a = rec?.group;
+      const hand = a?.userData.hand;
+      out[pid] = {
+        gesture, up, weight: rec?.gestureW ?? 0, level: rec ? names[rec.level] : null,
+        // the hand's height above the avatar's feet, and how far the avatar is sunk into
+        // its chair (0 standing)
+        hand: hand?.visible ? hand.matrixWorld.elements[13] - a.position.y : null,
+        drop: rec ? this.#seatDrop(rec) : null,
+      };
+    }
+    return out;
   }
 
   /** Drive an avatar's face (state/expression.js controls) until `untilMs`, then idle. */
@@ -194,11 +237,19 @@ export class AvatarLayer {
     if (rec.group) this.#placeGroup(rec);
   }
 
+  /** How far the avatar sinks into its chair: less while it stands up for a vote. */
+  #seatDrop(rec) {
+    if (!rec.seated) return 0;
+    return rec.gestureKind === STAND ? SEATED_DROP * (1 - rec.gestureW) : SEATED_DROP;
+  }
+
   #placeGroup(rec) {
     const a = rec.group;
-    a.position.set(rec.x, rec.y - (rec.seated ? SEATED_DROP : 0), rec.z);
+    const drop = this.#seatDrop(rec);
+    a.position.set(rec.x, rec.y - drop, rec.z);
     a.rotation.y = rec.h;
-    if (a.userData.blob) a.userData.blob.position.y = rec.seated ? BLOB_SEATED_Y : 0.02;
+    // the shadow stays on the seat (or the floor) while the body rises from it
+    if (a.userData.blob) a.userData.blob.position.y = rec.seated ? BLOB_SEATED_Y - SEATED_DROP + drop : 0.02;
     const label = a.userData.label;
     if (label) label.position.set(a.position.x, a.position.y + a.userData.labelY, a.position.z);
   }
@@ -220,6 +271,7 @@ export class AvatarLayer {
     }
     rec.group = a;
     this.#placeGroup(rec);
+    setHandRaised(a, rec.gestureKind === HAND ? rec.gestureW : 0);
     if (rec.expression && performance.now() < rec.posedUntil) {
       setExpression(a, rec.expression);
       markPosed(a, rec.posedUntil);
@@ -254,6 +306,22 @@ export class AvatarLayer {
     }
   }
 
+  /**
+   * A mid or far avatar's raised hand: an upright arm at its right shoulder, rising out of
+   * it as `w` goes to 1 (no turning: the shape is round, only its foot follows the heading).
+   */
+  #crowdArm(rec, drop, w) {
+    const far = rec.level === FAR;
+    const s = far ? FAR_ARM_SCALE : 1;
+    const arm = this.batches.arm;
+    if (arm.n >= arm.capacity) arm.grow(arm.capacity * 2);
+    const c = Math.cos(rec.h);
+    const sn = Math.sin(rec.h);
+    const lift = CROWD_ARM.length * s * (1 - w);
+    arm.put(rec.x + CROWD_ARM.x * c, rec.y - drop + CROWD_ARM.y - lift, rec.z - CROWD_ARM.x * sn, s, rec.colors[0]);
+    this.hands[far ? 'far' : 'mid']++;
+  }
+
   #inView(rec) {
     sphere.center.set(rec.x, rec.y + 0.9, rec.z);
     return this.frustum.intersectsSphere(sphere);
@@ -277,13 +345,21 @@ export class AvatarLayer {
     const nearMax = 2 * (this.lod.counts.near + 2); // eyes and lenses come in pairs
     for (const part of this.parts.values()) if (part !== b.blob) part.begin(nearMax);
     const drawn = { near: 0, mid: 0, far: 0 };
+    const hands = this.hands;
+    hands.near = hands.mid = hands.far = 0;
     const pulse = this.reducedMotion ? 1 : 1 + 0.08 * Math.sin(nowMs / 160);
+    this.gestures.instant = this.reducedMotion;
     for (const rec of this.order) {
       if (rec.gone) continue;
-      const drop = rec.seated ? SEATED_DROP : 0;
+      rec.gestureW = this.gestures.weight(rec.id, nowMs); // before kind: a waiting gesture may start
+      rec.gestureKind = rec.gestureW > 0 ? this.gestures.kind(rec.id) : null;
+      const raised = rec.gestureKind === HAND ? rec.gestureW : 0;
+      const drop = this.#seatDrop(rec);
       if (rec.group) {
         const a = rec.group;
         tickIdle(a, nowMs, this.reducedMotion);
+        setHandRaised(a, raised);
+        if (rec.seated) this.#placeGroup(rec); // standing up for a vote moves it every frame
         const d = rec.isSelf ? 0 : Math.hypot(rec.x - cam.x, rec.z - cam.z);
         const detail = d < DETAIL_DISTANCE;
         for (const o of a.userData.details) o.visible = detail;
@@ -292,6 +368,7 @@ export class AvatarLayer {
         if (!a.visible) continue;
         if (this.#inView(rec)) {
           drawn.near++;
+          if (raised > 0) hands.near++;
           a.updateMatrixWorld(true);
           for (const o of a.userData.meshes) {
             if (!o.visible) continue;
@@ -314,6 +391,7 @@ export class AvatarLayer {
           drawn.far++;
           this.far.put(rec.x, rec.y - drop, rec.z, 0, rec.colors);
         }
+        if (raised > 0) this.#crowdArm(rec, drop, raised);
       }
       if (this.speaking.has(rec.id)) {
         const s = (rec.level === FAR ? 2 : 1) * pulse; // far rings must stay visible
