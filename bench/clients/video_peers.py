@@ -42,6 +42,20 @@ class SolidColour(MediaStreamTrack):
         return frame
 
 
+class Noise(SolidColour):
+    """A camera that sees grain: every frame new random pixels, so the encoder sends as
+    much as its bitrate allows (a real face in a real room lies between this and a solid
+    colour)."""
+
+    def __init__(self, width: int = 320, height: int = 240, fps: int = 15) -> None:
+        super().__init__((0, 0, 0), width, height, fps)
+        self._rng = np.random.default_rng(7)
+
+    async def recv(self) -> VideoFrame:
+        self._picture = self._rng.integers(0, 256, self._picture.shape, dtype=np.uint8)
+        return await super().recv()
+
+
 async def publish(config: RTCConfiguration, signal: Signal, track: MediaStreamTrack
                   ) -> RTCPeerConnection:
     """A camera peer: one send-only video track, offered through ``signal``."""

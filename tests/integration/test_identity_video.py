@@ -183,6 +183,13 @@ async def test_a_members_camera_reaches_the_chair_only_and_is_never_decoded(
                                                  "slots": 3})
     assert listen["ok"], listen
     assert "m=video" not in listen["sdp"]
+    sneaky = RTCPeerConnection(CONFIG)
+    peers.pcs.append(sneaky)
+    sneaky.addTransceiver("audio", direction="recvonly")
+    sneaky.addTransceiver("video", direction="recvonly")
+    await sneaky.setLocalDescription(await sneaky.createOffer())
+    refused = await citizen.call("audio:listen", {"sdp": sneaky.localDescription.sdp, "slots": 2})
+    assert refused["reason"] == "bad_field", "an audio peer never takes a video section"
     await ears.setRemoteDescription(RTCSessionDescription(sdp=listen["sdp"], type="answer"))
     channel = RTCPeerConnection(CONFIG)
     peers.pcs.append(channel)
