@@ -2,7 +2,9 @@
 :class:`moderation.meeting.Meeting`.
 
 Each operation names its actor by participant id; the member a participant *is* comes from
-the invitation they joined with (:attr:`Person.member`), never from a payload. Only rooms of
+the invitation they joined with (:attr:`Person.member`), never from a payload. The policy
+is asked first (a citizen answering or voting is ``forbidden``); a participant of a member's
+role who is not on the roster (invited without a fixed name) is then ``not_member``. Only rooms of
 kind ``committee`` hold a committee procedure (``wrong_state`` elsewhere). Refusals of
 votes and answers are audited too: :meth:`CommitteeOps.refusal` builds the entry the server
 stores before it answers with the reason.
@@ -49,10 +51,8 @@ class CommitteeOps(MeetingBase):
 
     def committee_present(self, pid: str, now: float) -> list[DomainEvent]:
         """A member answers the roll call from their own session."""
-        who = self.person(pid)
-        member = self._own_member(who)
-        self._committee(pid, Action.COMMITTEE_PRESENT, now)
-        return self.committee.answer(member, now)
+        who = self._committee(pid, Action.COMMITTEE_PRESENT, now)
+        return self.committee.answer(self._own_member(who), now)
 
     def committee_attendance(self, pid: str, member: object, status: object, reason: object,
                              now: float) -> list[DomainEvent]:
@@ -106,11 +106,10 @@ class CommitteeOps(MeetingBase):
                   member: object = None) -> list[DomainEvent]:
         """A member's own vote. A payload naming any member but the sender is refused
         ``forbidden``: one votes only for oneself."""
-        who = self.person(pid)
+        who = self._committee(pid, Action.VOTE_CAST, now)
         own = self._own_member(who)
         if member is not None and member != own:
             raise PermissionDenied(Reason.FORBIDDEN, "one votes only for oneself")
-        self._committee(pid, Action.VOTE_CAST, now)
         return self.committee.cast(own, check_id(vote, "vote"), choice, now)
 
     def vote_close(self, pid: str, vote: object, now: float) -> list[DomainEvent]:

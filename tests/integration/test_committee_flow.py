@@ -97,7 +97,14 @@ async def run(server: Server, made: list[Any]) -> None:
     await chair.act("committee:rollcall", {"open": True})
     for who in (chair, a, b, c):
         await who.act("committee:present")
-    await refused(citizen, "committee:present", {}, "not_member")
+    await refused(citizen, "committee:present", {}, "forbidden")
+    # Invited as a member but under no fixed name: not on the roster.
+    nameless = watch(await participant(server, made, "匿名委員", COMMITTEE, token=invitation(
+        server, COMMITTEE, Role.MEMBER)))
+    if nameless.ack.get("place") == "lobby":
+        await staff.act("lobby:admit", {"target": nameless.ack["self"]})
+        nameless.ack = await nameless.expect("meeting:admitted")
+    await refused(nameless, "committee:present", {}, "not_member")
     await chair.act("committee:rollcall", {"open": False})
     s = await state(citizen, lambda s: not s["rollcall"] and all(
         m["status"] == "present" for m in s["members"]))
@@ -120,7 +127,9 @@ async def run(server: Server, made: list[Any]) -> None:
     await refused(a, "committee:vote_cast", {"vote": vote, "choice": "no"}, "duplicate")
     await refused(b, "committee:vote_cast", {"vote": vote, "choice": "no", "member": "m:委員C"},
                   "forbidden")
-    await refused(citizen, "committee:vote_cast", {"vote": vote, "choice": "yes"}, "not_member")
+    await refused(citizen, "committee:vote_cast", {"vote": vote, "choice": "yes"}, "forbidden")
+    await refused(nameless, "committee:vote_cast", {"vote": vote, "choice": "yes"},
+                  "not_member")
     await refused(chair, "committee:vote_cast", {"vote": vote, "choice": "yes"}, "forbidden")
     s = await state(citizen, lambda s: s["vote"] and "m:委員A" in s["vote"]["cast"])
     assert s["vote"]["cast"] == {"m:委員A": True}, "a named ballot is secret until closed"

@@ -491,6 +491,138 @@ PROBES["caption.post"] = call("caption:post", {"text": "ただいまの発言"})
 PROBES["participants.tracking"] = call("participants:list")
 
 
+# -- committee procedure (issue 16) -------------------------------------------------------
+# The member and the chair of the World joined with invitations under a fixed name: they
+# are committee members "m:member" and "m:chair". Votes need a quorum: both answer the roll
+# call and are verified first; each vote is finished by the chair so that the next opens.
+
+
+def _committee(w: World) -> Any:
+    return w.server.app[MEETINGS_KEY].meeting(COMMITTEE).committee
+
+
+async def _quorate(w: World) -> None:
+    c = _committee(w)
+    if not c.rollcall:
+        await w.staff_does("committee:rollcall", {"open": True})
+    for role in (Role.MEMBER, Role.CHAIR):
+        if not c.counts(f"m:{role.value}"):
+            await w.by[role].call("committee:present")
+            await w.staff_does("committee:verify", {"member": f"m:{role.value}",
+                                                    "method": "video"})
+
+
+async def _motion(w: World) -> int:
+    return int((await w.staff_does("committee:motion", {"title": f"議案{next(w.serial)}"}))[
+        "motion"])
+
+
+async def _vote(w: World, *, tie: bool = False) -> int:
+    """A vote open on a fresh motion (``tie``: the member recused, so it ends in a tie)."""
+    await _quorate(w)
+    motion = await _motion(w)
+    if tie:
+        await w.staff_does("committee:recuse", {"member": "m:member", "motion": motion,
+                                                "recused": True, "reason": "除斥"})
+    return int((await w.staff_does("committee:vote_open", {"motion": motion,
+                                                           "method": "hands"}))["vote"])
+
+
+async def _finish(w: World) -> None:
+    current = _committee(w).current_vote()
+    chair = w.by[Role.CHAIR]
+    if current is not None and current.state == "open":
+        await chair.act("committee:vote_close", {"vote": current.id})
+        current = _committee(w).current_vote()
+    if current is not None and current.state == "tie":
+        await chair.act("committee:decide", {"vote": current.id, "outcome": "rejected"})
+
+
+@probe("committee.rollcall")
+async def _rollcall(w: World, role: Role) -> Ack:
+    if _committee(w).rollcall:
+        await w.staff_does("committee:rollcall", {"open": False})
+    return await w.by[role].call("committee:rollcall", {"open": True})  # type: ignore[no-any-return]
+
+
+@probe("committee.present")
+async def _present(w: World, role: Role) -> Ack:
+    if not _committee(w).rollcall:
+        await w.staff_does("committee:rollcall", {"open": True})
+    return await w.by[role].call("committee:present")  # type: ignore[no-any-return]
+
+
+PROBES["committee.attendance"] = call("committee:attendance", {
+    "member": "m:member", "status": "present", "reason": "訂正"})
+PROBES["committee.verify"] = call("committee:verify", {"member": "m:member", "method": "video"})
+
+
+@probe("committee.recuse")
+async def _recuse(w: World, role: Role) -> Ack:
+    motion = await w.memo("recused", lambda: _motion(w))
+    ack: Ack = await w.by[role].call("committee:recuse", {
+        "member": "m:member", "motion": motion, "recused": True, "reason": "利害関係"})
+    if ack["ok"]:
+        await w.staff_does("committee:recuse", {"member": "m:member", "motion": motion,
+                                                "recused": False})
+    return ack
+
+
+PROBES["committee.motion"] = call("committee:motion", {"title": "議案"})
+
+
+@probe("committee.closed_session")
+async def _closed(w: World, role: Role) -> Ack:
+    ack: Ack = await w.by[role].call("committee:closed_session", {"closed": True,
+                                                                   "reason": "個人情報"})
+    if ack["ok"]:
+        await w.staff_does("committee:closed_session", {"closed": False})
+    return ack
+
+
+@probe("vote.open")
+async def _vopen(w: World, role: Role) -> Ack:
+    await _quorate(w)
+    motion = await _motion(w)
+    ack: Ack = await w.by[role].call("committee:vote_open", {"motion": motion,
+                                                              "method": "hands"})
+    await _finish(w)
+    return ack
+
+
+@probe("vote.cast")
+async def _vcast(w: World, role: Role) -> Ack:
+    vote = await _vote(w)
+    ack: Ack = await w.by[role].call("committee:vote_cast", {"vote": vote, "choice": "yes"})
+    await _finish(w)
+    return ack
+
+
+@probe("vote.close")
+async def _vclose(w: World, role: Role) -> Ack:
+    vote = await _vote(w)
+    ack: Ack = await w.by[role].call("committee:vote_close", {"vote": vote})
+    await _finish(w)
+    return ack
+
+
+@probe("vote.decide")
+async def _vdecide(w: World, role: Role) -> Ack:
+    vote = await _vote(w, tie=True)
+    await w.by[Role.CHAIR].act("committee:vote_close", {"vote": vote})
+    ack: Ack = await w.by[role].call("committee:decide", {"vote": vote, "outcome": "passed"})
+    await _finish(w)
+    return ack
+
+
+@probe("vote.rerun")
+async def _vrerun(w: World, role: Role) -> Ack:
+    vote = await _vote(w)
+    ack: Ack = await w.by[role].call("committee:vote_rerun", {"vote": vote, "reason": "接続断"})
+    await _finish(w)
+    return ack
+
+
 # -- HTTP only: staff accounts ------------------------------------------------------------
 
 @probe("poll.export")
