@@ -113,7 +113,9 @@ def _time(t: datetime | None) -> str:
 
 def _zone(t: datetime) -> str:
     """The zone of the minutes' times as a reader can check it: ``JST, UTC+09:00``."""
-    offset = t.isoformat()[19:]  # "+09:00" (isoformat's own spelling, minutes included)
+    # "+09:00" (isoformat's own spelling, minutes included); without the microseconds,
+    # which isoformat puts before the offset when a recording started mid-second.
+    offset = t.replace(microsecond=0).isoformat()[19:]
     if offset in ("", "+00:00"):
         return "UTC"
     name = t.strftime("%Z")

@@ -59,3 +59,12 @@ def test_the_minutes_say_which_zone_their_times_are_in(folder: Path, zone: str,
     assert line in text
     if zone == "America/Sao_Paulo":
         assert "- 開催日: 2026-11-26" in text  # the evening before, there
+
+
+def test_zone_of_a_start_with_microseconds() -> None:
+    # A real recording starts mid-second: the zone read "UTC.729393+09:00" before.
+    from server.recording.minutes_render import _zone
+
+    t = datetime(2026, 12, 6, 10, 0, 0, 729393, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert _zone(t) == "JST, UTC+09:00"
+    assert _zone(t.astimezone(UTC)) == "UTC"
