@@ -48,6 +48,12 @@ export function renderIdentityTiles(container, viewer) {
     return node;
   });
   if (!nodes.length) nodes.push(el('p', { class: 'identity-empty', text: t('identity.tiles.empty') }));
-  container.replaceChildren(...nodes);
+  // Taking a playing <video> out of the page pauses it: re-insert only when the tiles
+  // changed, and start any that is paused (autoplay does not resume a moved element).
+  const same = nodes.length === container.children.length && nodes.every((n, i) => container.children[i] === n);
+  if (!same) container.replaceChildren(...nodes);
+  for (const video of container.querySelectorAll('video')) {
+    if (video.srcObject && video.paused) video.play().catch(() => {});
+  }
   return tiles.length;
 }
