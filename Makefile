@@ -24,7 +24,12 @@ $(BIN)/python:
 # then `uv pip sync` makes the venv exactly the lock: it installs what is missing, changes
 # what has another version and removes what the lock does not name (a package installed by
 # hand, or left by an older lock), so a stale venv cannot differ from a fresh one. It runs on
-# every make (well under a second when nothing changed).
+# every make (well under a second when nothing changed). --compile-bytecode writes every
+# package's .pyc once, at install: uv installs none by default, and with
+# PYTHONDONTWRITEBYTECODE set (as in the shells of this machine) nothing writes them later, so
+# every process (pytest, each `hiroba` or server subprocess of the tests) compiled MediaPipe,
+# aiortc, numpy... from source again: about 1.7 s of CPU per `hiroba` start, 7 s for
+# MediaPipe (docs/performance.md, "The suite's time").
 .PHONY: deps lock
 deps: | $(BIN)/python
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
@@ -32,7 +37,7 @@ deps: | $(BIN)/python
 	@$(BIN)/uv --version 2>/dev/null | grep -qx "uv $(UV_VERSION)" || \
 	  $(BIN)/python -m pip install -q --no-deps --require-hashes \
 	    -r <(awk '/^uv==/{p=1} p&&/# via/{exit} p' requirements.lock)
-	@$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes requirements.lock
+	@$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python --require-hashes requirements.lock
 	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps \
 	  --build-constraint requirements-build.lock -e .
 	@$(BIN)/python -m server.config.versions
