@@ -820,31 +820,48 @@ class Committee:
                 "void_reason": v.void_reason or None}
 
 
-def committee_summary(record: CommitteeRecord) -> dict[str, object]:
+def committee_summary(record: CommitteeRecord, since: float | None = None,
+                      until: float | None = None) -> dict[str, object]:
     """The committee part of the minutes: attendance with verification, quorum at opening
     and at each vote, motions with their votes by name and outcomes, recusals, closed
-    periods and gallery counts. Pure; the minutes render it."""
+    periods and gallery counts (JSON-ready; times are Unix seconds). Pure.
+
+    ``since``/``until``: one sitting's window (a recording's start and end): only what
+    happened within it (a motion put earlier but voted within it is kept; the attendance
+    lists every seat with the changes made within it and the status it ended with)."""
+    lo = float("-inf") if since is None else since
+    hi = float("inf") if until is None else until
+
+    def within(at: float | None) -> bool:
+        return at is not None and lo <= at <= hi
+
     names: Mapping[str, str] = {m.member: m.name for m in record.members}
-    final = {s.member: s for s in record.status}
     attendance = []
     for m in record.members:
-        checks = [v for v in record.verifications if v.member == m.member]
+        changes = [c for c in record.history if c.member == m.member and c.at <= hi]
+        checks = [v for v in record.verifications if v.member == m.member and v.at <= hi
+                  and (v.ended_at is None or v.ended_at >= lo)]
         attendance.append({
             "member": m.member, "name": m.name, "role": m.role,
-            "status": final[m.member].status if m.member in final else Status.UNKNOWN.value,
+            "status": changes[-1].status if changes else Status.UNKNOWN.value,
             "changes": [{"status": c.status, "at": c.at, "by": c.by, "reason": c.reason}
-                        for c in record.history if c.member == m.member],
+                        for c in changes if within(c.at)],
             "verifications": [{"by": v.by, "at": v.at, "method": v.method, "reason": v.reason,
                                "ended_at": v.ended_at} for v in checks],
         })
     motions = []
     for mo in sorted(record.motions, key=lambda x: x.id):
+        votes = [v for v in sorted(record.votes, key=lambda x: x.id)
+                 if v.motion == mo.id and within(v.opened_at)]
+        if not (within(mo.at) or within(mo.decided_at) or votes):
+            continue
         motions.append({
             "id": mo.id, "title": mo.title, "agenda_item": mo.agenda_item, "amends": mo.amends,
-            "outcome": mo.outcome, "decided_at": mo.decided_at,
+            "outcome": mo.outcome if mo.decided_at is None or mo.decided_at <= hi else None,
+            "decided_at": mo.decided_at,
             "recusals": [{"member": r.member, "name": names.get(r.member, r.member),
                           "reason": r.reason, "at": r.at, "lifted_at": r.lifted_at}
-                         for r in record.recusals if r.motion == mo.id],
+                         for r in record.recusals if r.motion == mo.id and r.at <= hi],
             "votes": [{
                 "id": v.id, "method": v.method, "state": v.state, "opened_at": v.opened_at,
                 "closed_at": v.closed_at, "outcome": v.outcome,
@@ -858,17 +875,23 @@ def committee_summary(record: CommitteeRecord) -> dict[str, object]:
                            "objections": v.objections, "voters": v.voters},
                 "by_name": [{"member": mem, "name": names.get(mem, mem), "result": res}
                             for mem, res in v.results],
-            } for v in sorted(record.votes, key=lambda x: x.id) if v.motion == mo.id],
+            } for v in votes],
         })
-    q0 = record.opened_quorum
+    changes_q = [q for q in record.quorum_log if within(q.at)]
+    before = [q for q in record.quorum_log if q.at < lo]
+    opening = next((q for q in changes_q if q.met), None)
+    if before and before[-1].met:
+        opening = replace(before[-1], at=lo)  # met already when the sitting began
     return {
         "attendance": attendance,
-        "quorum_at_opening": None if q0 is None else {
-            "at": q0.at, "present": q0.counted, "needed": q0.needed, "seats": q0.seats},
+        "quorum_at_opening": None if opening is None else {
+            "at": opening.at, "present": opening.counted, "needed": opening.needed,
+            "seats": opening.seats},
         "quorum_changes": [{"at": q.at, "met": q.met, "present": q.counted,
-                            "needed": q.needed, "seats": q.seats} for q in record.quorum_log],
+                            "needed": q.needed, "seats": q.seats} for q in changes_q],
         "motions": motions,
         "closed_sessions": [{"start": c.start, "end": c.end, "reason": c.reason, "by": c.by}
-                            for c in record.closed],
+                            for c in record.closed
+                            if c.start <= hi and (c.end is None or c.end >= lo)],
         "gallery": {"peak": record.gallery_peak, "total": record.gallery_total},
     }

@@ -39,6 +39,8 @@ class EventKind(StrEnum):
     QUESTION = "question"
     MODERATION = "moderation"
     SPEAKER = "speaker"  # an audio file was opened for a speaker
+    #: The committee's record after a change (issue 16): the minutes read the last one.
+    COMMITTEE = "committee"
 
 
 _RESERVED = frozenset({"t", "seq", "kind"})

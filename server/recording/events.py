@@ -11,14 +11,17 @@ waiting there are not recorded until they are admitted.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from moderation.agenda import ItemAdded, ItemOpened, ItemState
-from moderation.events import DomainEvent
+from moderation.committee import CommitteeChanged
+from moderation.events import DomainEvent, plain
 from moderation.floor import FloorGiven, HandRaised
 from moderation.lobby import Place
 from moderation.meeting import Meeting
 from moderation.roster import Joined, Left
+from rooms.model import RoomKind
 from server.meetings import views
 from server.recording.event_log import EventKind
 
@@ -39,7 +42,11 @@ _KINDS: tuple[tuple[str, EventKind], ...] = (
     ("question.", EventKind.QUESTION),
     ("sanction.", EventKind.MODERATION),
     ("audit.entry", EventKind.MODERATION),
+    ("committee.changed", EventKind.COMMITTEE),
 )
+
+#: How far back a logged committee record reaches (seconds): longer than any sitting.
+COMMITTEE_LOG_WINDOW = 24 * 3600
 
 #: Participant id → (display name, role) of everyone seen, for people who already left
 #: the meeting when their ``meeting.left`` is logged. Filled as events are logged.
@@ -67,6 +74,8 @@ def event_line(
     kind = kind_of(e.topic)
     if kind is None:
         return None
+    if isinstance(e, CommitteeChanged):
+        return _committee_line(meeting, e)
     if isinstance(e, Left) and e.pid not in names:
         return None  # left the lobby: never in the room
     body: dict[str, Any] | None
@@ -89,6 +98,33 @@ def event_line(
         if who is not None:
             body[f"{key}_name"], body[f"{key}_role"] = who
     return kind, body
+
+
+def _committee_line(
+    meeting: Meeting | None, e: CommitteeChanged
+) -> tuple[EventKind, dict[str, Any]] | None:
+    """The whole committee record after a change (a named ballot being cast is not logged
+    until its vote closes: the record would show it), without the gallery's person keys."""
+    if meeting is None or e.change == "vote_cast":
+        return None
+    r = meeting.committee.to_record()
+    # One sitting lasts less than a day: older history stays out, so that a line stays
+    # well under the log's line limit however long the committee has existed.
+    since = e.at - COMMITTEE_LOG_WINDOW
+    recent = {v.motion for v in r.votes if v.opened_at >= since}
+    r = replace(
+        r, gallery_keys=(), history=tuple(c for c in r.history if c.at >= since),
+        verifications=tuple(v for v in r.verifications
+                            if v.ended_at is None or v.ended_at >= since),
+        recusals=tuple(x for x in r.recusals if x.lifted_at is None or x.lifted_at >= since),
+        motions=tuple(m for m in r.motions if m.at >= since or m.outcome is None
+                      or m.id in recent),
+        votes=tuple(v for v in r.votes if v.opened_at >= since),
+        quorum_log=tuple(q for q in r.quorum_log if q.at >= since)[-200:],
+        closed=tuple(c for c in r.closed if c.end is None or c.end >= since))
+    record = plain(r)
+    return EventKind.COMMITTEE, {"type": "committee.record", "at": e.at, "change": e.change,
+                                 "record": record}
 
 
 def attendance(meeting: Meeting, names: Names) -> list[dict[str, Any]]:
@@ -128,4 +164,6 @@ def procedure_at_start(meeting: Meeting, now: float) -> list[DomainEvent]:
                                  deadline=turn.deadline, by=turn.by))
     for position, (pid, raised_at) in enumerate(meeting.floor.waiting(), start=1):
         events.append(HandRaised(room, raised_at, pid=pid, position=position))
+    if meeting.kind is RoomKind.COMMITTEE:  # the committee as it stands (roll call...)
+        events.append(CommitteeChanged(room, now, change="recording"))
     return events

@@ -17,13 +17,17 @@ actions.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from moderation.committee import committee_summary
 from rooms.model import Role
+from server.meetings.store import committee_record
 from server.recording.event_log import Event, read_events
 from server.recording.index import RecordingRow
 from server.recording.minutes_render import render_html, render_markdown
@@ -41,6 +45,8 @@ from server.recording.minutes_types import (
 )
 from server.recording.recorder import AUDIO, EVENTS, read_manifest
 from server.recording.speech import Speech, overlap, speech_of
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Minutes", "build_minutes", "render_html", "render_markdown",
@@ -99,6 +105,8 @@ class _Builder:
     opinions: dict[int, dict[str, Any]] = field(default_factory=dict)
     questions: dict[int, dict[str, Any]] = field(default_factory=dict)
     moderation: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    #: The last committee record logged (committee rooms).
+    committee: dict[str, Any] | None = None
 
     def name(self, data: Mapping[str, Any]) -> None:
         pid = data.get("pid")
@@ -203,6 +211,10 @@ class _Builder:
         if self.staff:
             self.moderation.append((t, dict(data)))
 
+    def _committee(self, t: float, data: Mapping[str, Any]) -> None:
+        if data.get("type") == "committee.record" and isinstance(data.get("record"), dict):
+            self.committee = data["record"]
+
     def finish(self) -> None:
         self._end_turn(self.end)
         for item_id, since in list(self.opened.items()):
@@ -295,7 +307,39 @@ def build_minutes(
         moderation=tuple(_moderation_entry(at(t), d) for t, d in b.moderation)
         if include_moderation else None,
         audio=bool(audio and manifest.speakers),
+        committee=_committee(b.committee, manifest.started, manifest.started + b.end, tz),
     )
+
+
+#: Keys of the committee summary that hold times (Unix seconds).
+_TIME_KEYS = frozenset({"at", "start", "end", "opened_at", "closed_at", "decided_at",
+                        "lifted_at", "ended_at"})
+
+
+def _committee(
+    record: dict[str, Any] | None, since: float, until: float, tz: tzinfo
+) -> dict[str, Any] | None:
+    """The committee's part of these minutes: its record as logged last, summed up for the
+    recording's window, times in ``tz``; None when the room logged none (or it is bad)."""
+    if record is None:
+        return None
+    try:
+        parsed = committee_record(json.dumps(record))
+    except (TypeError, KeyError, ValueError):
+        log.warning("the committee record of a recording does not read back; left out")
+        return None
+
+    def zoned(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (datetime.fromtimestamp(v, tz) if k in _TIME_KEYS
+                        and isinstance(v, int | float) else zoned(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [zoned(v) for v in value]
+        return value
+
+    out = zoned(committee_summary(parsed, since, until))
+    assert isinstance(out, dict)
+    return out
 
 
 def _from_unix(value: object, start: datetime) -> datetime:

@@ -14,6 +14,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from server.recording.minutes_types import Minutes
 
@@ -40,6 +41,16 @@ LABELS: dict[str, dict[str, str]] = {
         "edition_public": "公開版", "edition_staff": "職員用（非公開）",
         "generated": "この議事録は会議の記録から自動で作成しました。",
         "yes": "はい",
+        "committee": "委員会の議事", "c_attendance": "出席状況と本人確認",
+        "c_status": "出欠", "c_changes": "経過", "c_verified": "本人確認",
+        "c_quorum_opening": "開会時の定足数", "c_quorum_changes": "定足数の変化",
+        "c_present": "出席（確認済み）", "c_needed": "定足数", "c_seats": "定数",
+        "c_met": "充足", "c_lost": "不足", "c_motion": "議案", "c_amends": "修正案（対象）",
+        "c_outcome": "結果", "c_recusals": "除斥", "c_vote": "表決", "c_method": "方法",
+        "c_quorum_at": "表決時の定足数", "c_totals": "集計", "c_by_name": "氏名別",
+        "c_result": "賛否", "c_chair": "委員長裁決", "c_void": "無効",
+        "c_closed": "秘密会", "c_gallery": "傍聴者", "c_peak": "最大", "c_total": "延べ",
+        "c_open_now": "記録終了時も継続", "c_decided_at": "議決",
     },
     "en": {
         "title": "Minutes", "meeting": "Meeting", "room": "Room", "date": "Date",
@@ -65,6 +76,17 @@ LABELS: dict[str, dict[str, str]] = {
         "edition_public": "Public edition", "edition_staff": "Staff edition (not public)",
         "generated": "These minutes were generated from the meeting's recording.",
         "yes": "yes",
+        "committee": "Committee proceedings", "c_attendance": "Attendance and identity checks",
+        "c_status": "Attendance", "c_changes": "Changes", "c_verified": "Identity check",
+        "c_quorum_opening": "Quorum at the opening", "c_quorum_changes": "Quorum changes",
+        "c_present": "present (checked)", "c_needed": "needed", "c_seats": "seats",
+        "c_met": "met", "c_lost": "lost", "c_motion": "Motion", "c_amends": "Amendment of",
+        "c_outcome": "Outcome", "c_recusals": "Recused", "c_vote": "Vote",
+        "c_method": "Method", "c_quorum_at": "Quorum at the vote", "c_totals": "Totals",
+        "c_by_name": "By name", "c_result": "Vote", "c_chair": "decided by the chair",
+        "c_void": "void", "c_closed": "Closed sessions", "c_gallery": "Public gallery",
+        "c_peak": "peak", "c_total": "total", "c_open_now": "still closed at the end",
+        "c_decided_at": "Decided",
     },
 }
 ROLES: dict[str, dict[str, str]] = {
@@ -87,6 +109,28 @@ STATUSES: dict[str, dict[str, str]] = {
            "partly_adopted": "partly adopted", "not_adopted": "not adopted", "noted": "noted",
            "merged": "merged", "open": "open", "answered": "answered",
            "dismissed": "dismissed"},
+}
+
+
+#: The committee's words (statuses, methods, results, outcomes) per language.
+COMMITTEE_WORDS: dict[str, dict[str, str]] = {
+    "ja": {"unknown": "未確認", "present": "出席", "late": "遅参", "left": "早退",
+           "disconnected": "接続断", "absent": "欠席", "hands": "挙手", "standing": "起立",
+           "named": "記名投票", "assent": "簡易表決", "yes": "賛成", "no": "反対",
+           "abstain": "棄権", "recused": "除斥", "object": "異議あり", "none": "異議なし",
+           "passed": "可決", "rejected": "否決", "objected": "異議あり（再表決）",
+           "adopted": "原案可決", "adopted_amended": "修正可決", "tie": "可否同数",
+           "open": "表決中", "closed": "終了", "void": "無効", "video": "映像",
+           "other": "その他", "chair": "委員長", "member": "委員"},
+    "en": {"unknown": "unknown", "present": "present", "late": "late", "left": "left early",
+           "disconnected": "disconnected", "absent": "absent", "hands": "show of hands",
+           "standing": "standing", "named": "named ballot", "assent": "simple assent",
+           "yes": "yes", "no": "no", "abstain": "abstain", "recused": "recused",
+           "object": "objection", "none": "no objection", "passed": "passed",
+           "rejected": "rejected", "objected": "objected (taken again)",
+           "adopted": "adopted", "adopted_amended": "adopted as amended", "tie": "tie",
+           "open": "open", "closed": "closed", "void": "void", "video": "video",
+           "other": "other", "chair": "chair", "member": "member"},
 }
 
 
@@ -230,12 +274,93 @@ def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
         [(_time(q.at), q.text, str(q.votes), status(q.status), q.answer,
           *((named(q.author),) if m.staff else ())) for q in m.questions])]))
 
+    if m.committee is not None:
+        sections.append(_committee_section(m.committee, m.staff, lang))
+
     if m.moderation is not None:
         sections.append(_Section(lb["moderation"], [_Table(
             (lb["time"], lb["actor"], lb["action"], lb["target"], lb["reason"], lb["details"]),
             [(_time(x.at), named(x.actor), x.action, named(x.target), x.reason, x.details)
              for x in m.moderation])]))
     return f"{lb['title']}: {m.title}", head, sections
+
+
+def _committee_section(c: dict[str, Any], staff: bool, lang: str) -> _Section:
+    """The committee's proceedings: attendance with identity checks, quorum, motions with
+    their votes by name, recusals, closed sessions, the gallery. The public edition leaves
+    out who made a check and why a session was closed."""
+    lb, w = LABELS[lang], COMMITTEE_WORDS[lang]
+
+    def word(x: object) -> str:
+        return w.get(str(x), str(x)) if x is not None else ""
+
+    def q(x: dict[str, Any] | None) -> str:
+        if not x:
+            return ""
+        return (f"{lb['c_present']} {x['present']} / {lb['c_needed']} {x['needed']} / "
+                f"{lb['c_seats']} {x['seats']}")
+
+    blocks: list[str | _Table | tuple[str, str]] = [("h", lb["c_attendance"])]
+    rows: list[tuple[str, ...]] = []
+    for a in c.get("attendance", []):
+        changes = "; ".join(f"{_time(x['at'])} {word(x['status'])}"
+                            + (f"（{x['reason']}）" if staff and x.get("reason") else "")
+                            for x in a.get("changes", []))
+        checks = "; ".join(f"{_time(v['at'])} {word(v['method'])}"
+                           + (f" {v['by']}" if staff else "")
+                           + (f"（{v['reason']}）" if v.get("reason") else "")
+                           for v in a.get("verifications", []))
+        rows.append((a["name"], word(a["role"]), word(a["status"]), changes, checks))
+    blocks.append(_Table((lb["name"], lb["role"], lb["c_status"], lb["c_changes"],
+                          lb["c_verified"]), rows))
+    opening = c.get("quorum_at_opening")
+    blocks.append(f"{lb['c_quorum_opening']}: "
+                  + (f"{_time(opening['at'])} {q(opening)}" if opening else lb["none"]))
+    blocks.append(("h", lb["c_quorum_changes"]))
+    blocks.append(_Table((lb["time"], lb["status"], lb["c_present"], lb["c_needed"],
+                          lb["c_seats"]),
+                         [(_time(x["at"]), lb["c_met"] if x["met"] else lb["c_lost"],
+                           str(x["present"]), str(x["needed"]), str(x["seats"]))
+                          for x in c.get("quorum_changes", [])]))
+    for mo in c.get("motions", []):
+        title = mo["title"] + (f"（{lb['c_amends']} #{mo['amends']}）" if mo.get("amends")
+                               else "")
+        blocks.append(("h", f"{lb['c_motion']} #{mo['id']}: {title}"))
+        blocks.append(f"{lb['c_outcome']}: {word(mo.get('outcome')) or '—'}"
+                      + (f"  {lb['c_decided_at']}: {_time(mo['decided_at'])}"
+                         if mo.get("decided_at") else ""))
+        recused = ", ".join(r["name"] + (f"（{r['reason']}）" if r.get("reason") else "")
+                            for r in mo.get("recusals", []) if r.get("lifted_at") is None)
+        if recused:
+            blocks.append(f"{lb['c_recusals']}: {recused}")
+        for v in mo.get("votes", []):
+            t = v["totals"]
+            outcome = word(v.get("outcome") or v.get("state"))
+            if v.get("chair_decided"):
+                outcome += f"（{lb['c_chair']}）"
+            if v.get("state") == "void":
+                outcome = f"{lb['c_void']}（{v.get('void_reason', '')}）"
+            blocks.append(
+                f"{lb['c_vote']} #{v['id']} {word(v['method'])} {_time(v['opened_at'])}"
+                f"–{_time(v.get('closed_at'))}: {outcome}. {lb['c_quorum_at']}: "
+                f"{q(v.get('quorum') or v.get('quorum_open'))}. {lb['c_totals']}: "
+                + (f"{word('object')} {t['objections']}" if v["method"] == "assent" else
+                   f"{word('yes')} {t['yes']} / {word('no')} {t['no']} / "
+                   f"{word('abstain')} {t['abstain']} ({lb['voters']} {t['voters']})"))
+            if v.get("by_name"):
+                blocks.append(_Table((lb["name"], lb["c_result"]),
+                                     [(x["name"], word(x["result"])) for x in v["by_name"]]))
+    closed = c.get("closed_sessions", [])
+    blocks.append(("h", lb["c_closed"]))
+    blocks.append(_Table(
+        (lb["from"], lb["to"], lb["seconds"], *((lb["reason"],) if staff else ())),
+        [(_time(x["start"]), _time(x["end"]) if x.get("end") else lb["c_open_now"],
+          _duration((x["end"] - x["start"]).total_seconds(), lang) if x.get("end") else "",
+          *((x.get("reason", ""),) if staff else ())) for x in closed]))
+    g = c.get("gallery", {})
+    blocks.append(f"{lb['c_gallery']}: {lb['c_peak']} {g.get('peak', 0)}{lb['people']} / "
+                  f"{lb['c_total']} {g.get('total', 0)}{lb['people']}")
+    return _Section(lb["committee"], blocks)
 
 
 # -- Markdown ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +142,6 @@ class Minutes:
     moderation: tuple[ModerationEntry, ...] | None
     #: Whether speaking times were refined from the audio files.
     audio: bool
+    #: Committee rooms: :func:`moderation.committee.committee_summary` for the recording's
+    #: window, its times as datetimes in the minutes' zone (None elsewhere).
+    committee: dict[str, Any] | None = None

@@ -5,11 +5,15 @@ and audited. One server for the whole module: the scenario is one meeting."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
 from rooms.model import Role
+from server.app import RECORDINGS_KEY
 from server.config.settings import Settings
+from server.recording.minutes import build_minutes
+from server.recording.minutes_render import render_html, render_markdown
 from server.console.routes import MEETINGS_KEY
 from tests.conftest import Server, running_server
 from tests.meetings import (
@@ -66,6 +70,32 @@ async def state(client: MeetingClient, predicate: Any) -> dict[str, Any]:
     return found  # type: ignore[no-any-return]
 
 
+async def check_minutes(server: Server, staff: MeetingClient, rid: str) -> None:
+    """The minutes of the recording hold the committee's proceedings, in the city's zone."""
+    await staff.act("committee:closed_session", {"closed": True, "reason": "個人情報"})
+    await staff.act("committee:closed_session", {"closed": False})
+    await staff.act("recording:stop", {"room": COMMITTEE})
+    folder = server.settings.recordings_path / rid
+    row = await server.app[RECORDINGS_KEY].index.get(rid)
+    public = await asyncio.to_thread(build_minutes, folder, row, include_moderation=False,
+                                     tz=server.settings.zone)
+    assert public.committee is not None
+    text = render_markdown(public)
+    for words in ("## 委員会の議事", "開会時の定足数", "出席（確認済み） 4 / 定足数 2 / 定数 4",
+                  "議案第1号 条例の一部改正", "結果: 原案可決", "記名投票",
+                  "| 委員A | 賛成 |", "| 委員B | 反対 |", "可決（委員長裁決）",
+                  "除斥: 委員C（地方自治法第117条）", "| 委員C | 除斥 |", "接続断", "映像",
+                  "その他（電話で本人確認）", "### 秘密会", "傍聴者: 最大 1名"):
+        assert words in text, (words, text)
+    assert "個人情報" not in text and "jimu" not in text, "reasons and checkers: staff only"
+    staff_text = render_markdown(await asyncio.to_thread(
+        build_minutes, folder, row, include_moderation=True, tz=server.settings.zone))
+    assert "## 委員会の議事" in staff_text and "| 委員B | 反対 |" in staff_text
+    when = public.committee["quorum_at_opening"]["at"]
+    assert when.utcoffset() == server.settings.zone.utcoffset(when.replace(tzinfo=None))
+    assert "委員会の議事" in render_html(public)
+
+
 async def test_a_committee_meeting(settings: Settings, no_blocking: None) -> None:
     settings = replace(settings, committee_absence_grace_seconds=0.3)
     made: list[Any] = []
@@ -80,6 +110,7 @@ async def test_a_committee_meeting(settings: Settings, no_blocking: None) -> Non
 async def run(server: Server, made: list[Any]) -> None:
     await add_staff(server)
     staff = watch(await console(server, made))
+    recording = await staff.act("recording:start", {"room": COMMITTEE})
     chair = await member(server, made, staff, "山田委員長", Role.CHAIR)
     a = await member(server, made, staff, "委員A")
     b = await member(server, made, staff, "委員B")
@@ -202,6 +233,7 @@ async def run(server: Server, made: list[Any]) -> None:
             ("vote.cast", "wrong_state"), ("vote.cast", "recused"),
             ("vote.open", "no_quorum"), ("room.join", "bad_token"),
             ("vote.decide", "forbidden")} <= refusals, refusals
+    await check_minutes(server, staff, recording["id"])
     done = {e.action for e in entries if not dict(e.details).get("refused")}
     assert {"committee.rollcall", "committee.verify", "committee.recuse", "committee.motion",
             "vote.open", "vote.close", "vote.decide", "room.settings"} <= done
