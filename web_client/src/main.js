@@ -25,6 +25,7 @@ import { setIceServers } from './net/ice.js';
 import { VoicePanel } from './ui/voicePanel.js';
 import { COMMITTEE_STATE, MEETING_ADMITTED } from './net/events.js';
 import { gesturesOf, tallyAnnouncement, tallyOf } from './state/gestures.js';
+import { CommitteePanel } from './ui/committee.js';
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
@@ -63,6 +64,13 @@ const meeting = new MeetingUi({
   announce: (text) => announcer.say(text),
   // the floor holder's role for the banner's badge (the floor view names only the person)
   roleOf: (pid) => (pid ? participants.get(pid)?.role ?? null : null),
+});
+// the committee tab (roll call, quorum, votes): a roll call or a vote opening for a member
+// brings it into view
+const committeePanel = new CommitteePanel({
+  net: () => net,
+  announce: (text) => announcer.say(text),
+  attention: () => meeting.show('committee'),
 });
 const join = new JoinScreen(doJoin, setLang);
 const hud = new Hud({
@@ -226,6 +234,8 @@ function enterRoom(selfId, snapshot, motionInfo, audioInfo, ice) {
   plaza.load(room, sceneStrings(), cameraMode);
   for (const p of participants.list()) addAvatar(p);
   tally = tallyOf(committee); // said with the vote's opening, not again on entering
+  committeePanel.reset();
+  committeePanel.update(committee, meeting.state.self);
   plaza.avatars.setGestures(gesturesOf(committee));
   const seat = participants.seatOf(me);
   mover = new LocalMover({
@@ -301,10 +311,12 @@ function onCommittee(state) {
   committee = state && typeof state === 'object' ? state : null;
   if (!joined) return; // kept for entering: it may come just before the join's answer
   plaza.avatars.setGestures(gesturesOf(committee));
+  const said = committeePanel.update(committee, meeting.state.self);
   const next = tallyOf(committee);
   const say = tallyAnnouncement(tally, next);
   tally = next;
-  if (say) announcer.say(t(say.key, { count: say.count }));
+  const text = [said, say ? t(say.key, { count: say.count }) : ''].filter(Boolean).join(' ');
+  if (text) announcer.say(text);
 }
 
 function onTap(clientX, clientY) {
@@ -341,6 +353,7 @@ function exitRoom(showJoin = true) {
   rendered.clear();
   committee = null;
   tally = null;
+  committeePanel.reset();
   mover = null;
   hud.show(false);
   if (!showJoin) return;
@@ -452,6 +465,7 @@ window.hiroba = {
     };
   },
   meeting: () => meeting.snapshot(),
+  committee: () => committeePanel.snapshot(),
 };
 
 reducedMotion.addEventListener?.('change', (e) => {

@@ -19,7 +19,7 @@ import * as V from './meetingViews.js';
 import { RecordingBadge } from './recordingBadge.js';
 import { Captions } from './captions.js';
 
-const TABS = ['floor', 'chat', 'opinions', 'questions', 'polls', 'captions', 'chair'];
+const TABS = ['committee', 'floor', 'chat', 'opinions', 'questions', 'polls', 'captions', 'chair'];
 /** Stored once the first-time pointer to the meeting panel was dismissed. */
 const HINT_KEY = 'hiroba.meetingHint';
 /** Seconds the chair's "extend" adds. */
@@ -128,7 +128,9 @@ export class MeetingUi {
     byId('meeting').hidden = false;
     const wide = matchMedia('(min-width: 60rem)').matches;
     this.#setPanel(wide);
-    this.#select(this.state.may('floor.give') ? 'chair' : 'floor');
+    // a committee room opens on its committee tab (roll call, quorum, the vote)
+    byId('tab-committee').hidden = !meeting.committee;
+    this.#select(meeting.committee ? 'committee' : this.state.may('floor.give') ? 'chair' : 'floor');
     clearInterval(this.timer);
     this.timer = setInterval(() => this.#tick(), 250);
     this.captions.clear();
@@ -274,6 +276,13 @@ export class MeetingUi {
       this.hooks.back?.('');
     });
     byId('notice-ok').addEventListener('click', () => this.#closeNotice());
+  }
+
+  /** Open the panel on `tab` without moving the focus (a roll call or a vote just opened). */
+  show(tab) {
+    if (!this.state.active || byId(`tab-${tab}`).hidden) return;
+    this.#setPanel(true);
+    this.#select(tab);
   }
 
   #setPanel(open) {
