@@ -160,6 +160,8 @@ def build_components(
     motion = MotionService(settings, hub, tick_listeners=(recordings.on_motion,))
     tracking = FaceTracking(settings, sio, hub, motion.plane, pipeline_factory)
     audio = AudioApi(settings, sio, hub, meetings, on_packet=recordings.on_packet)
+    # A closed session (秘密会): those held out hear no speaker and get no motion frame.
+    meetings.closed.listeners += [audio.plane.set_withheld, motion.plane.set_withheld]
     return Components(hub, store, meetings, recordings, motion, tracking, audio,
                       Ticker(sio, hub), IdentityApi(settings, sio, hub, meetings))
 

@@ -65,7 +65,7 @@ from rooms.errors import HirobaError, Reason
 from server.audio.forward import ForwardedAudioTrack
 from server.audio.lean import LeanSlot, lean_supported, send_to_slots
 from server.audio.level import header_dbov, opus_estimate_dbov
-from server.audio.routing import assign_slots, nearest_loudest
+from server.audio.routing import assign_slots, nearest_loudest, withhold
 from server.audio.sdp import DEFAULT_SPEECH_BITRATE, munge_opus_speech, speech_fmtp
 from server.audio.tap import install_tap
 
@@ -184,6 +184,8 @@ class AudioPlane:
         self._clock = clock
         self._modes: dict[str, RoomMode] = {}
         self._speakers: dict[str, tuple[str, ...]] = {}
+        #: room → listeners held out of its closed session (秘密会): they hear nobody.
+        self._withheld: dict[str, frozenset[str]] = {}
         self._positions: dict[str, dict[str, tuple[float, float]]] = {}
         self._active: dict[str, frozenset[str]] = {}
         self._uplinks: dict[str, _Uplink] = {}
@@ -222,6 +224,15 @@ class AudioPlane:
     def set_speakers(self, room: str, ids: Iterable[str]) -> None:
         """The floor holders of a FLOOR room (heard by everyone in it), in priority order."""
         self._speakers[room] = tuple(dict.fromkeys(ids))
+        self._reroute(room)
+
+    def set_withheld(self, room: str, pids: frozenset[str]) -> None:
+        """The listeners of ``room`` held out of its closed session (empty: none); their
+        slots are emptied now, so not one more speaker packet is sent to them."""
+        if pids:
+            self._withheld[room] = frozenset(pids)
+        elif self._withheld.pop(room, None) is None:
+            return
         self._reroute(room)
 
     def set_positions(self, room: str, positions: Mapping[str, tuple[float, float]]) -> None:
@@ -513,6 +524,11 @@ class AudioPlane:
             self._sweeper = asyncio.ensure_future(self._sweep())
 
     def _wanted(self, room: str, listeners: list[_Listener]) -> dict[str, list[str]]:
+        withheld = self._withheld.get(room)
+        wanted = self._wanted_open(room, listeners)
+        return wanted if not withheld else withhold(wanted, withheld)
+
+    def _wanted_open(self, room: str, listeners: list[_Listener]) -> dict[str, list[str]]:
         sending = {p.pid for p in self._speaking() if p.room == room}
         if self._mode(room) is RoomMode.FLOOR:
             floor = [s for s in self._speakers.get(room, ()) if s in sending]

@@ -6,6 +6,7 @@
 - :func:`assign_slots`: sticky slot assignment. A speaker a listener already hears keeps
   their slot (so a voice never hops between the browser's panners); new speakers take
   free slots in priority order; speakers beyond the slot count are not heard.
+- :func:`withhold`: a closed session (秘密会) routes nobody to the listeners held out of it.
 """
 
 from __future__ import annotations
@@ -68,3 +69,11 @@ def assign_slots(
         if speaker not in result and free:
             result[speaker] = free.pop(0)
     return result
+
+
+def withhold(
+    wanted: Mapping[str, list[str]], withheld: frozenset[str]
+) -> dict[str, list[str]]:
+    """``wanted`` with nobody routed to the listeners in ``withheld`` (those held out of a
+    closed session, 秘密会: not one speaker packet may reach them while it lasts)."""
+    return {lid: ([] if lid in withheld else list(speakers)) for lid, speakers in wanted.items()}

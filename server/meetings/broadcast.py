@@ -87,6 +87,7 @@ class Broadcaster:
         with contextlib.suppress(Exception):  # the socket may be gone already
             await self.sio.leave_room(sid, room)
             await self.sio.leave_room(sid, staff_room(room))
+            await self.sio.leave_room(sid, f"closed:{room}")  # (closed.closed_room)
 
     async def disconnect(self, sid: str) -> None:
         with contextlib.suppress(Exception):

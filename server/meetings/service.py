@@ -35,7 +35,7 @@ import socketio
 from moderation import policy
 from moderation.audit import AuditEntry
 from moderation.audit import entry as audit_entry
-from moderation.committee import member_id
+from moderation.committee import CommitteeChanged, member_id
 from moderation.credentials import DeviceMinter, ResidentCodes, device_ref, is_device_token
 from moderation.events import DomainEvent
 from moderation.floor import AutoMuted
@@ -63,6 +63,7 @@ from server.common.periodic import Periodic
 from server.config.settings import Settings
 from server.meetings import views
 from server.meetings.broadcast import Broadcaster
+from server.meetings.closed import ClosedSessions
 from server.meetings.seats import (
     Seat,
     Seats,
@@ -149,6 +150,8 @@ class MeetingService:
         self.sanctions = SanctionBook()
         self.seats = Seats(hub)
         self.out = Broadcaster(sio, lambda: self.meetings)
+        #: Who is held out of a closed session (秘密会), server/meetings/closed.py.
+        self.closed = ClosedSessions(sio, self.seats)
         #: token id → device reference of every redeemed (or revoked) invitation.
         self.redeemed: dict[str, str] = {}
         self.enter_room: EnterRoom | None = None
@@ -531,8 +534,23 @@ class MeetingService:
             await self.out.enter(sid, seat.room, staff=True)
         resume = issue_resume(self.secret, seat.room, seat.pid, seat.device or "", self.clock(),
                               seat.place.value)
+        state = views.public_state(meeting, person, self.clock())
+        # Joining a closed session (秘密会) from outside: held out from the first moment.
+        await self.closed.sync(seat.room, meeting, self._reopened_state(seat.room))
+        if seat.pid in self.closed.withheld.get(seat.room, ()):
+            state = self.closed.welcome_state(meeting, state)
         return {"place": seat.place.value, "device": seat.device, "resume": resume,
-                "meeting": views.public_state(meeting, person, self.clock())}
+                "meeting": state}
+
+    def _reopened_state(self, room: str) -> Callable[[str], dict[str, object]]:
+        """The meeting's state for someone let back in when a closed session reopens."""
+        def state(pid: str) -> dict[str, object]:
+            meeting = self.meetings.get(room)
+            person = None if meeting is None else meeting.people.get(pid)
+            if meeting is None or person is None:
+                return {}
+            return views.public_state(meeting, person, self.clock())
+        return state
 
     async def console_join(self, session: Session, room_id: str) -> dict[str, object]:
         """A staff console enters a room's meeting (no avatar)."""
@@ -574,6 +592,7 @@ class MeetingService:
             return
         await self.out.leave(sid, seat.room)
         await self.commit(seat.room, self.meeting(seat.room).leave(seat.pid, self.clock()))
+        await self.closed.sync(seat.room, self.meetings.get(seat.room))
 
     async def end_staff_session(self, key: str, *, keep: str | None = None) -> int:
         """A staff login ended (logout here, or found by :meth:`recheck_staff` or
@@ -635,6 +654,10 @@ class MeetingService:
         for e in happened:
             if isinstance(e, PlaceChanged) and e.place == Place.ROOM.value:
                 await self._admit(e.pid)
+            elif isinstance(e, CommitteeChanged) and e.change == "closed_session":
+                # 秘密会: hold the public out (or let it back in) before anything else of
+                # the room is sent; the recorder pauses on the same event.
+                await self.closed.sync(room, self.meetings.get(room), self._reopened_state(room))
             elif isinstance(e, AutoMuted) and (speaker := self.seats.of(e.pid)) is not None:
                 await self.out.notify(speaker.sid, "auto_muted", room=room)
             elif isinstance(e, SanctionImposed) and e.sanction.kind == SanctionKind.MUTE:

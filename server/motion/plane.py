@@ -182,6 +182,16 @@ class MotionPlane:
         self._relay: UplinkRelay | None = None
         #: Sizes a room first met through another node's token or state (room_for).
         self.capacity_of = capacity_of
+        #: room → participant ids held out of its closed session (秘密会): no frames.
+        self.withheld: dict[str, frozenset[str]] = {}
+
+    def set_withheld(self, room_id: str, pids: frozenset[str]) -> None:
+        """The people of ``room_id`` held out of its closed session (秘密会; empty: none):
+        they are sent no frame while it lasts, and the latest state when it reopens."""
+        if pids:
+            self.withheld[room_id] = frozenset(pids)
+        else:
+            self.withheld.pop(room_id, None)
 
     def add_room(self, room_id: str, capacity: int) -> None:
         self.rooms[room_id] = RoomMotion(room_id, capacity, self.config)
@@ -353,7 +363,12 @@ class MotionPlane:
                 (row for row, t in room.transports.items() if t.busy()), dtype=np.intp
             )
             stats.frames_skipped_busy += int(busy.size)
-            receivers, entities = room.table.select_pairs(tick, paused=busy)
+            paused = busy
+            held = self.withheld.get(room.room_id)
+            if held:  # paused like a busy receiver: marked with nothing, caught up later
+                rows = [r for r, pid in room.pids.items() if pid in held]
+                paused = np.concatenate((busy, np.array(rows, dtype=np.intp)))
+            receivers, entities = room.table.select_pairs(tick, paused=paused)
             if receivers.size == 0:
                 continue
             posed = [room.entity_bytes(r) for r in range(len(room.records))]

@@ -35,6 +35,7 @@ from typing import Any
 
 import socketio
 
+from moderation.committee import CommitteeChanged
 from moderation.events import DomainEvent
 from moderation.meeting import Meeting
 from moderation.policy import Action
@@ -43,9 +44,11 @@ from rooms.model import Participant
 from rooms.room import Room
 from server.common.periodic import Periodic
 from server.config.settings import Settings
+from server.meetings.closed import closed_period
 from server.meetings.messages import RecordingRoom
 from server.meetings.service import MeetingService
 from server.motion.plane import MotionPlane
+from server.recording.closed import closed_marker, redact_record
 from server.recording.event_log import EventKind
 from server.recording.events import Names, attendance, event_line, procedure_at_start
 from server.recording.ids import new_recording_id
@@ -79,6 +82,8 @@ class _Active:
     #: slot → the last pose record fed (compared by identity: a new uplink is a new bytes).
     poses: dict[int, bytes] = field(default_factory=dict)
     next_positions: float = 0.0
+    #: When the room's closed session (秘密会) began: nothing is written until it reopens.
+    paused_since: float | None = None
 
 
 class RecordingService:
@@ -168,6 +173,10 @@ class RecordingService:
             recorder.feed_event(EventKind.JOIN, line if avatar is None else
                                 {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire()})
         self._log(active, meeting, procedure_at_start(meeting, self.meetings.clock()))
+        period = closed_period(meeting)
+        if period is not None:  # started during a closed session: paused from the start
+            recorder.feed_event(EventKind.RECORDING, closed_marker(True, period.start))
+            active.paused_since = period.start
         try:
             await self.index.add(recorder.manifest, who)
         except Exception:
@@ -212,7 +221,7 @@ class RecordingService:
         its look (the meeting's join line was logged before the avatar had one; the replay
         draws and names slots by these)."""
         active = self.active.get(room.id)
-        if active is not None:
+        if active is not None and active.paused_since is None:
             active.recorder.feed_event(EventKind.JOIN, {
                 "type": "avatar.entered", "at": time.time(), "pid": participant.id,
                 "pid_name": participant.name, "pid_role": participant.role.value,
@@ -224,7 +233,7 @@ class RecordingService:
     def on_packet(self, room: str, speaker: str, payload: bytes, timestamp: int) -> None:
         """AudioPlane.on_packet: a forwarded Opus packet."""
         active = self.active.get(room)
-        if active is not None and speaker in active.heard:
+        if active is not None and speaker in active.heard and active.paused_since is None:
             active.recorder.feed_audio(speaker, payload, timestamp)
 
     def on_change(self, room: str) -> None:
@@ -250,9 +259,29 @@ class RecordingService:
     def _log(self, active: _Active, meeting: Meeting | None,
              happened: Sequence[DomainEvent]) -> None:
         for e in happened:
+            if isinstance(e, CommitteeChanged) and e.change == "closed_session":
+                self._closed_session(active, meeting, e.at)
+            if active.paused_since is not None:
+                continue  # inside a closed session: nothing of it in the public record
             line = event_line(meeting, e, active.names)
             if line is not None:
-                active.recorder.feed_event(*line)
+                kind, body = line
+                if isinstance(body.get("record"), dict):  # the committee's whole record
+                    body = {**body, "record": redact_record(body["record"])}
+                active.recorder.feed_event(kind, body)
+
+    @staticmethod
+    def _closed_session(active: _Active, meeting: Meeting | None, at: float) -> None:
+        """The session closed (the recording pauses, after saying so) or reopened (it
+        resumes, saying since when it was closed)."""
+        period = closed_period(meeting)
+        if period is not None and active.paused_since is None:
+            active.recorder.feed_event(EventKind.RECORDING, closed_marker(True, period.start))
+            active.paused_since = period.start
+        elif period is None and active.paused_since is not None:
+            active.recorder.feed_event(EventKind.RECORDING,
+                                       closed_marker(False, at, active.paused_since))
+            active.paused_since = None
 
     def on_motion(self, plane: MotionPlane) -> None:
         """MotionPlane.tick_listeners: each recorded room's stage poses and positions."""
@@ -265,7 +294,7 @@ class RecordingService:
     def _motion(self, plane: MotionPlane, room: str, active: _Active) -> None:
         """One room: changed stage poses (``gone`` when one ends), positions at 2 Hz."""
         motion = plane.rooms.get(room)
-        if motion is None:
+        if motion is None or active.paused_since is not None:
             return
         recorder, on_stage = active.recorder, motion.table.on_stage
         posed: set[int] = set()
