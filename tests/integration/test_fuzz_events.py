@@ -37,7 +37,7 @@ SERVER_TO_CLIENT = {
     events.ROOM_DELTA, events.RTC_CLOSED, events.AUDIO_SLOTS, events.AUDIO_ACTIVE,
     events.AUDIO_CLOSED, events.MEETING_EVENT, events.MEETING_FLOOR, events.MEETING_AGENDA,
     events.MEETING_STAFF, events.MEETING_NOTICE, events.MEETING_ADMITTED,
-    events.MEETING_RECORDING,
+    events.MEETING_RECORDING, events.IDENTITY_SLOTS, events.IDENTITY_CLOSED,
 }
 CLIENT_EVENTS = sorted(
     value for name, value in vars(events).items()
@@ -54,6 +54,8 @@ VALID: dict[str, dict[str, Any]] = {
     events.MOTION_OFFER: {"sdp": "v=0\r\n", "type": "offer"},
     events.AUDIO_PUBLISH: {"sdp": "v=0\r\n", "type": "offer"},
     events.AUDIO_LISTEN: {"sdp": "v=0\r\n", "slots": 1, "type": "offer"},
+    events.IDENTITY_PUBLISH: {"sdp": "v=0\r\n", "type": "offer"},
+    events.IDENTITY_VIEW: {"sdp": "v=0\r\n", "slots": 1, "type": "offer"},
     events.CONSOLE_JOIN: {"room": COMMITTEE},
     events.CHAT_SEND: {"text": "こんにちは"},
     events.CHAT_REPORT: {"message": "m1", "reason": "spam"},
