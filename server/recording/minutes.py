@@ -105,6 +105,10 @@ class _Builder:
     opinions: dict[int, dict[str, Any]] = field(default_factory=dict)
     questions: dict[int, dict[str, Any]] = field(default_factory=dict)
     moderation: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    #: Closed sessions from the recording's pause markers: [start, end | None], Unix.
+    closed: list[list[float | None]] = field(default_factory=list)
+    #: The recording's start (Unix seconds), for markers without their own time.
+    origin: float = 0.0
     #: The last committee record logged (committee rooms).
     committee: dict[str, Any] | None = None
 
@@ -211,6 +215,15 @@ class _Builder:
         if self.staff:
             self.moderation.append((t, dict(data)))
 
+    def _recording(self, t: float, data: Mapping[str, Any]) -> None:
+        # A closed session's pause (秘密会): its start and end as Unix times.
+        if data.get("type") != "committee.closed_session":
+            return
+        if data.get("closed") is True:
+            self.closed.append([_f(data.get("at"), self.origin + t), None])
+        elif self.closed and self.closed[-1][1] is None:
+            self.closed[-1][1] = _f(data.get("at"), self.origin + t)
+
     def _committee(self, t: float, data: Mapping[str, Any]) -> None:
         if data.get("type") == "committee.record" and isinstance(data.get("record"), dict):
             self.committee = data["record"]
@@ -266,7 +279,7 @@ def build_minutes(
     log = read_events(folder / EVENTS) if (folder / EVENTS).is_file() else None
     events = [] if log is None else log.events
     end_ms = max([manifest.duration_ms, *(e.t_ms for e in events)])
-    b = _Builder(end_ms / 1000, include_moderation)
+    b = _Builder(end_ms / 1000, include_moderation, origin=manifest.started)
     for e in events:
         b.event(e.t_ms / 1000, e)
     b.finish()
@@ -308,6 +321,9 @@ def build_minutes(
         if include_moderation else None,
         audio=bool(audio and manifest.speakers),
         committee=_committee(b.committee, manifest.started, manifest.started + b.end, tz),
+        closed=tuple((datetime.fromtimestamp(s or 0.0, tz),
+                      None if e is None else datetime.fromtimestamp(e, tz))
+                     for s, e in b.closed),
     )
 
 

@@ -41,6 +41,8 @@ LABELS: dict[str, dict[str, str]] = {
         "edition_public": "公開版", "edition_staff": "職員用（非公開）",
         "generated": "この議事録は会議の記録から自動で作成しました。",
         "yes": "はい",
+        "closed_session": "秘密会", "closed_note": "（この間の議事は非公開）",
+        "closed_until_end": "記録終了まで",
         "committee": "委員会の議事", "c_attendance": "出席状況と本人確認",
         "c_status": "出欠", "c_changes": "経過", "c_verified": "本人確認",
         "c_quorum_opening": "開会時の定足数", "c_quorum_changes": "定足数の変化",
@@ -76,6 +78,8 @@ LABELS: dict[str, dict[str, str]] = {
         "edition_public": "Public edition", "edition_staff": "Staff edition (not public)",
         "generated": "These minutes were generated from the meeting's recording.",
         "yes": "yes",
+        "closed_session": "Closed session", "closed_note": "(not public)",
+        "closed_until_end": "until the end of the recording",
         "committee": "Committee proceedings", "c_attendance": "Attendance and identity checks",
         "c_status": "Attendance", "c_changes": "Changes", "c_verified": "Identity check",
         "c_quorum_opening": "Quorum at the opening", "c_quorum_changes": "Quorum changes",
@@ -218,6 +222,11 @@ def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
         + (f" {lb['recovered']}" if m.recovered else ""),
         lb["edition_staff"] if m.staff else lb["edition_public"],
     ]
+    # A closed session (秘密会) is said to have been, from when to when: nothing of it is in
+    # the record, so the reader must not take the gap for a quiet room.
+    head += [f"{lb['closed_session']} {s:%H:%M}–"
+             + (f"{e:%H:%M}" if e is not None else lb["closed_until_end"])
+             + f" {lb['closed_note']}" for s, e in m.closed]
     sections: list[_Section] = []
 
     attendance: list[str | _Table | tuple[str, str]] = []

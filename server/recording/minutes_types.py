@@ -145,3 +145,6 @@ class Minutes:
     #: Committee rooms: :func:`moderation.committee.committee_summary` for the recording's
     #: window, its times as datetimes in the minutes' zone (None elsewhere).
     committee: dict[str, Any] | None = None
+    #: Closed sessions (秘密会) during the recording, from its pause markers: (start, end;
+    #: None: still closed when it ended). Nothing of them is in the minutes but these.
+    closed: tuple[tuple[datetime, datetime | None], ...] = ()
