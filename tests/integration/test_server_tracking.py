@@ -1,9 +1,9 @@
 """Server-side face tracking with real aiortc peers on loopback.
 
-A Python peer plays a y4m face video (the astronaut photograph with a known roll sweep)
-as its camera through aiortc's MediaPlayer; the server tracks it with the real MediaPipe
-model and hands the poses to the motion plane; another client receives them in motion
-frames, and the poses the tracker made are checked to follow the sweep. Then capacity,
+A Python peer plays a face video (the astronaut photograph with a known roll sweep, over
+and over) as its camera; the server tracks it with the real MediaPipe model and hands the
+poses to the motion plane; another client receives them in motion frames, and the poses
+the tracker made over one whole sweep are checked to follow it. Then capacity,
 dropping instead of queuing, and ICE hygiene.
 """
 
@@ -18,12 +18,11 @@ from typing import Any, ClassVar
 import aiohttp
 import numpy as np
 import pytest
-from aiortc.contrib.media import MediaPlayer
 
 from avatar import codec
 from avatar.pipeline import TrackedFrame
 from avatar.pose import Pose, TrackingState
-from bench.clients.face_video import Shot, photo, render, write_video
+from bench.clients.face_video import Frame, Shot, photo, render
 from bench.clients.motion_client import MotionWatcher
 from bench.clients.rtc_camera import FramesTrack, RecordTap, announces, offer_camera
 from moderation.invitations import issue_invitation
@@ -50,10 +49,9 @@ def model_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def sweep_y4m(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sweep_frames() -> list[Frame]:
     src = photo()
-    frames = [render(src, Shot(roll=float(r)), size=(320, 240)) for r in SWEEP]
-    return write_video(tmp_path_factory.mktemp("video") / "sweep.y4m", frames, fps=FPS)
+    return [render(src, Shot(roll=float(r)), size=(320, 240)) for r in SWEEP]
 
 
 @pytest.fixture
@@ -74,7 +72,14 @@ def own(client: Any) -> dict[str, Any]:
     return next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])  # type: ignore[no-any-return]
 
 
-async def test_server_tracked_roll_follows_the_sweep(server, clients, sweep_y4m) -> None:
+def tracked_so_far(tap: RecordTap, pid: str) -> tuple[int, int]:
+    """How many tracked poses of ``pid`` there are, and how many milliseconds of video they
+    cover."""
+    t = [p.timestamp_ms for _, p in tap.records.get(pid, []) if p.state is TrackingState.TRACKED]
+    return len(t), (t[-1] - t[0] if t else 0)
+
+
+async def test_server_tracked_roll_follows_the_sweep(server, clients, sweep_frames) -> None:
     m = await member(server, clients, "田中委員")
     viewer = await clients()
     watcher = await MotionWatcher.open(server.url, await viewer.join("傍聴", room=ROOM))
@@ -84,17 +89,27 @@ async def test_server_tracked_roll_follows_the_sweep(server, clients, sweep_y4m)
     m.sio.on("rtc:closed", closed.append)
     slot = own(m)["slot"]
 
-    player = MediaPlayer(str(sweep_y4m))
+    # The sweep loops until the tracker has covered all of it once with 25 poses or more:
+    # the first session of a process loads MediaPipe meanwhile (a second on a quiet
+    # machine, several on a loaded one, dropping the frames that arrive until then by
+    # design), and a loaded 2-core machine tracks fewer than 15 frames a second, so a fixed
+    # play time (2.7 s) tracked only the end of the sweep there. The rate is bench's
+    # business (bench/face_latency.py), not this test's.
+    camera = FramesTrack(sweep_frames, FPS)
+    sweep_ms = len(SWEEP) * 1000 // FPS
     try:
-        pc, ack = await offer_camera(m.sio, player.video)
+        pc, ack = await offer_camera(m.sio, camera)
         assert ack["ok"], ack
         answer_candidates = [ln for ln in ack["sdp"].splitlines() if "candidate:" in ln]
         assert answer_candidates and all(" 127.0.0.1 " in ln for ln in answer_candidates)
         assert not any(k in ack["sdp"] for k in ("typ srflx", "typ relay"))
         await viewer.wait_for(announces(m.ack["self"], "server"))
-        await asyncio.sleep(len(SWEEP) / FPS + 0.5)  # the file plays once
+        deadline = time.monotonic() + 60
+        while (got := tracked_so_far(tap, m.ack["self"]))[0] < 25 or got[1] < sweep_ms:
+            assert time.monotonic() < deadline, "the tracker never covered one sweep"
+            await asyncio.sleep(0.05)
     finally:
-        player.video.stop()
+        camera.stop()
         await pc.close()
         await watcher.close()
         await itself.close()
@@ -108,11 +123,11 @@ async def test_server_tracked_roll_follows_the_sweep(server, clients, sweep_y4m)
 
     poses = [pose for _, pose in tap.records[m.ack["self"]]]
     tracked = [p for p in poses if p.state is TrackingState.TRACKED]
-    assert len(tracked) >= 25, f"{len(tracked)} tracked poses at 15 fps over 2.7 s"
+    assert len(tracked) >= 25, f"{len(tracked)} tracked poses"
     assert len(tracked) >= 0.9 * len(poses)
     t = np.array([p.timestamp_ms for p in tracked])
     assert np.all(np.diff(t) > 0)
-    idx = np.clip(np.rint(t * FPS / 1000).astype(int), 0, len(SWEEP) - 1)
+    idx = np.rint(t * FPS / 1000).astype(int) % len(SWEEP)
     roll = np.array([p.roll for p in tracked])
     # On screen the sweep turns the image counter-clockwise: the person tilts toward their
     # right shoulder, negative roll; the photo's own tilt is a constant baseline.
