@@ -170,8 +170,8 @@ async def run(server: Server, made: list[Any], listeners: list[Listener], pcs: l
 
     # Someone joining during the closed session is held out from the first moment.
     late = await admitted(server, made, staff, "遅れた市民", Role.CITIZEN)
+    assert SECRET not in repr(late.ack) and SECRET_MOTION not in repr(late.ack), late.ack
     assert late.ack["meeting"]["closed_session"]["since"] == notice["since"]
-    assert SECRET not in repr(late.ack) and SECRET_MOTION not in repr(late.ack)
 
     # It reopens: the citizen is let back in, hears, sees and reads again.
     await staff.act("committee:closed_session", {"closed": False})
