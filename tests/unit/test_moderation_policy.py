@@ -84,9 +84,9 @@ committee.motion        - - C C - -
 committee.closed_session - - C C - -
 vote.open               - - C C - -
 vote.cast               - C - - - -
-vote.close              - - C - - -
+vote.close              - - C C - -
 vote.decide             - - C - - -
-vote.rerun              - - C - - -
+vote.rerun              - - C C - -
 minutes.draft           - - - Y - -
 minutes.approve         - Y Y - - -
 minutes.publish         - - - Y - -

@@ -13,6 +13,7 @@ import { applyTranslations, KEYS, store } from '../ui/dom.js';
 import { byId, el, fill } from '../ui/el.js';
 import { reasonText } from '../ui/join.js';
 import { ApiError, ConsoleApi } from './api.js';
+import { CommitteePanel } from './committee.js';
 import { MinutesApprovalPanel } from './minutesApproval.js';
 import { RecordingsPanel } from './recordings.js';
 import * as R from './render.js';
@@ -24,6 +25,9 @@ const api = new ConsoleApi();
 const minutesPanel = new MinutesApprovalPanel(api, (text) => say(text), () => toLogin());
 const meeting = new MeetingState();
 const staff = new StaffState();
+// The committee panel (issue 16): shown in committee rooms only; its rule fields join the settings form.
+const committeePanel = new CommitteePanel({ act: (e, p) => act(e, p), say: (x) => say(x), socket: () => socket, people: () => staff.people });
+committeePanel.mount(document.querySelector('#room-view .console-grid'), document.getElementById('settings-form'));
 let socket = null;
 let room = null;
 let rooms = [];
@@ -112,6 +116,7 @@ function renderAll() {
   R.renderCaptions(c);
   R.renderAudit(c);
   R.renderCode(staff);
+  committeePanel.render();
 }
 
 const SECTIONS = {
@@ -201,6 +206,7 @@ async function setLang(lang) {
 
 function closeSocket() {
   clearInterval(timer);
+  committeePanel.stopVideo();
   timer = null;
   if (socket) {
     socket.removeAllListeners();
@@ -220,6 +226,9 @@ async function enter() {
   recording = ack.recording || { recording: false, since: null };
   meeting.load(ack.meeting);
   staff.load(ack.staff);
+  committeePanel.setRoom(ack.meeting?.kind);
+  committeePanel.setAudit(staff.audit);
+  committeePanel.load(ack.meeting?.committee);
   byId('room-status').textContent = '';
   renderAll();
   refreshInvitations();
@@ -273,6 +282,10 @@ async function openRoom(id) {
     const surge = batch.events.find((e) => e.type === 'devices.surge');
     if (surge) say(t('console.deviceSurge', { n: surge.minted }));
     for (const section of changed) SECTIONS[section]?.(ctx());
+    if (changed.has('audit')) committeePanel.setAudit(staff.audit);
+  });
+  socket.on(E.COMMITTEE_STATE, (c) => {
+    if (c.room === room) committeePanel.load(c);
   });
   socket.on(E.ROOM_DELTA, (d) => {
     if (d.room !== room) return;
@@ -422,6 +435,7 @@ function renderSettings(body) {
   byId('settings-starts').value = toLocalInput(body.starts_at);
   byId('settings-ends').value = toLocalInput(body.ends_at);
   byId('settings-zone').textContent = t('console.timesIn', { zone: timeZone() || body.time_zone || '' });
+  committeePanel.fillRule(body.committee);
 }
 
 async function refreshSettings() {
@@ -432,6 +446,8 @@ async function refreshSettings() {
 byId('settings-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const lobby = { default: null, on: true, off: false }[byId('settings-lobby').value];
+  const rule = committeePanel.rulePayload(); // null: the quorum rule is not valid (message shown)
+  if (rule === null) return;
   const body = await http(() => api.post(`/api/rooms/${encodeURIComponent(room)}/settings`,
     {
       lobby, categories: parseCategories(byId('settings-categories').value),
@@ -439,6 +455,7 @@ byId('settings-form').addEventListener('submit', async (e) => {
       organiser: byId('settings-organiser').value.trim() || null,
       starts_at: fromLocalInput(byId('settings-starts').value),
       ends_at: fromLocalInput(byId('settings-ends').value),
+      ...rule,
     }));
   if (body) {
     renderSettings(body);
@@ -476,6 +493,7 @@ window.hiroba = {
     reports: staff.openReports().length,
     code: staff.code,
     recording: !!recording.recording,
+    committee: committeePanel.state,
     recordings: recordingsPanel.mine().map((r) => ({ id: r.id, state: r.state, published: r.published })),
   }),
 };
