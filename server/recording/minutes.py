@@ -320,7 +320,8 @@ def build_minutes(
         moderation=tuple(_moderation_entry(at(t), d) for t, d in b.moderation)
         if include_moderation else None,
         audio=bool(audio and manifest.speakers),
-        committee=_committee(b.committee, manifest.started, manifest.started + b.end, tz),
+        committee=_checkers(_committee(b.committee, manifest.started,
+                                       manifest.started + b.end, tz), b.who, include_moderation),
         closed=tuple((datetime.fromtimestamp(s or 0.0, tz),
                       None if e is None else datetime.fromtimestamp(e, tz))
                      for s, e in b.closed),
@@ -330,6 +331,24 @@ def build_minutes(
 #: Keys of the committee summary that hold times (Unix seconds).
 _TIME_KEYS = frozenset({"at", "start", "end", "opened_at", "closed_at", "decided_at",
                         "lifted_at", "ended_at"})
+
+
+def _checkers(summary: dict[str, Any] | None, who: Mapping[str, tuple[str, str]],
+              staff: bool) -> dict[str, Any] | None:
+    """Who made each identity check, as the minutes name them (``by_name``): the chair by
+    name and role (a participant id in the record); staff by their login in the staff
+    edition and as 事務局 (``staff``) in the public one, which names no login."""
+    if summary is None:
+        return None
+    for member in summary.get("attendance", []):
+        for check in member.get("verifications", []):
+            by = _s(check.get("by"))
+            if by in who:
+                name, role = who[by]
+                check["by_name"], check["by_role"] = name, role
+            else:
+                check["by_name"], check["by_role"] = (by if staff else ""), Role.STAFF.value
+    return summary
 
 
 def _committee(

@@ -309,6 +309,15 @@ def _committee_section(c: dict[str, Any], staff: bool, lang: str) -> _Section:
         return (f"{lb['c_present']} {x['present']} / {lb['c_needed']} {x['needed']} / "
                 f"{lb['c_seats']} {x['seats']}")
 
+    def checker(v: dict[str, Any]) -> str:
+        # Who checked: the chair by name, staff as 事務局 (their login only for staff).
+        r = str(v.get("by_role", ""))
+        role = w.get(r) if r in ("chair", "member") else ROLE_NAMES[lang].get(r, r)
+        name = str(v.get("by_name", ""))
+        who = f"{name}（{role}）" if name and lang == "ja" else (
+            f"{name} ({role})" if name else str(role or ""))
+        return f"確認者 {who}" if lang == "ja" else f"by {who}"
+
     blocks: list[str | _Table | tuple[str, str]] = [("h", lb["c_attendance"])]
     rows: list[tuple[str, ...]] = []
     for a in c.get("attendance", []):
@@ -316,8 +325,8 @@ def _committee_section(c: dict[str, Any], staff: bool, lang: str) -> _Section:
                             + (f"（{x['reason']}）" if staff and x.get("reason") else "")
                             for x in a.get("changes", []))
         checks = "; ".join(f"{_time(v['at'])} {word(v['method'])}"
-                           + (f" {v['by']}" if staff else "")
                            + (f"（{v['reason']}）" if v.get("reason") else "")
+                           + f" {checker(v)}"
                            for v in a.get("verifications", []))
         rows.append((a["name"], word(a["role"]), word(a["status"]), changes, checks))
     blocks.append(_Table((lb["name"], lb["role"], lb["c_status"], lb["c_changes"],
