@@ -14,6 +14,7 @@ every member counts as gone since the load, and the absence grace runs from ther
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -895,3 +896,34 @@ def committee_summary(record: CommitteeRecord, since: float | None = None,
                             if c.start <= hi and (c.end is None or c.end >= lo)],
         "gallery": {"peak": record.gallery_peak, "total": record.gallery_total},
     }
+
+
+_NESTED_RECORDS = (MemberRecord, AttendanceChange, Verification, Recusal, MotionRecord,
+                   VoteRecord, QuorumChange, ClosedPeriod, QuorumCount, QuorumRule)
+
+
+def _fields_of(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {
+    kind: _fields_of(kind) for kind in (*_NESTED_RECORDS, CommitteeRecord)}
+
+
+def _flat(obj: object) -> object:
+    """One record as a dict; tuples stay tuples (JSON writes them as arrays), so the
+    ballots' pairs need no conversion: ``plain`` on a sitting's record walked every pair
+    and took most of the time of a change (bench/committee.py)."""
+    names = _FIELDS.get(type(obj))
+    if names is None:
+        if isinstance(obj, tuple) and obj and type(obj[0]) in _FIELDS:
+            return [_flat(x) for x in obj]
+        return obj
+    return {n: _flat(getattr(obj, n)) for n in names}
+
+
+def committee_plain(record: CommitteeRecord) -> dict[str, object]:
+    """``record`` as JSON-ready data, the shape :func:`moderation.events.plain` gives, fast."""
+    out = _flat(record)
+    assert isinstance(out, dict)
+    return out

@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from moderation.agenda import ItemAdded, ItemOpened, ItemState
-from moderation.committee import CommitteeChanged
-from moderation.events import DomainEvent, plain
+from moderation.committee import CommitteeChanged, committee_plain
+from moderation.events import DomainEvent
 from moderation.floor import FloorGiven, HandRaised
 from moderation.lobby import Place
 from moderation.meeting import Meeting
@@ -122,7 +122,7 @@ def _committee_line(
         votes=tuple(v for v in r.votes if v.opened_at >= since),
         quorum_log=tuple(q for q in r.quorum_log if q.at >= since)[-200:],
         closed=tuple(c for c in r.closed if c.end is None or c.end >= since))
-    record = plain(r)
+    record = committee_plain(r)
     return EventKind.COMMITTEE, {"type": "committee.record", "at": e.at, "change": e.change,
                                  "record": record}
 

@@ -12,9 +12,9 @@ from typing import Any
 from rooms.model import Role
 from server.app import RECORDINGS_KEY
 from server.config.settings import Settings
+from server.console.routes import MEETINGS_KEY
 from server.recording.minutes import build_minutes
 from server.recording.minutes_render import render_html, render_markdown
-from server.console.routes import MEETINGS_KEY
 from tests.conftest import Server, running_server
 from tests.meetings import (
     COMMITTEE,

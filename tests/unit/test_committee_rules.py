@@ -4,6 +4,7 @@ decision of a tie, and the record's round trip."""
 
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
 
@@ -370,3 +371,18 @@ def test_the_stored_committee_reads_back() -> None:
     c.closed_session(True, "個人情報", 9.5, by="chair")
     record = c.to_record()
     assert committee_record(to_json(record)) == record
+
+
+def test_the_fast_plain_form_is_the_plain_form() -> None:
+    from moderation.committee import committee_plain
+    from moderation.events import plain
+
+    c = committee(3)
+    c.propose("議案", 6.0, by="chair")
+    c.recuse("m:2", 1, True, "利害関係", 6.5, by="chair")
+    c.open_vote(1, "named", 7.0, by="chair")
+    c.cast("m:0", 1, "yes", 8.0)
+    c.close_vote(1, 9.0, by="chair")
+    c.closed_session(True, "個人情報", 9.5, by="chair")
+    record = c.to_record()
+    assert json.dumps(committee_plain(record)) == json.dumps(plain(record))
