@@ -8,8 +8,8 @@ in the room's closed holding room, told ``meeting:notice {kind: "closed_session"
 and nothing else. The audio plane routes no speaker to them and the motion plane sends them
 no frames while held out (both read :attr:`ClosedSessions.withheld` through
 :attr:`ClosedSessions.listeners`, wired by the composition root). When the session reopens
-they are let back in at once (``closed_session_ended`` with the meeting's state as it then
-is) and everything resumes.
+they are let back in at once (``closed_session_ended`` with the meeting's state and the
+room's avatars as they then are) and everything resumes.
 
 Why held out in place rather than sent to the lobby: a 議会事務局 orders the gallery out
 (退場) and lets it back in when the session reopens, without a second admission or identity
@@ -78,7 +78,7 @@ class ClosedSessions:
                    reopened: Callable[[str], dict[str, object]] | None = None) -> None:
         """Bring ``room``'s held-out set in line with its meeting: hold out newcomers to a
         closed session, let everyone back in when it reopened. ``reopened(pid)`` gives
-        the state sent to someone let back in."""
+        what is sent to someone let back in (``meeting``, ``snapshot``)."""
         period = closed_period(meeting)
         now_out = frozenset() if meeting is None else outsiders(meeting)
         before = self.withheld.get(room, frozenset())
@@ -109,7 +109,7 @@ class ClosedSessions:
                 await self.sio.enter_room(seat.sid, room)
                 body: dict[str, object] = {"kind": "closed_session_ended", "room": room}
                 if reopened is not None:
-                    body["meeting"] = reopened(pid)
+                    body.update(reopened(pid))
                 await self.sio.emit(ev.MEETING_NOTICE, body, to=seat.sid)
 
     def forget(self, room: str, pid: str) -> None:

@@ -543,13 +543,18 @@ class MeetingService:
                 "meeting": state}
 
     def _reopened_state(self, room: str) -> Callable[[str], dict[str, object]]:
-        """The meeting's state for someone let back in when a closed session reopens."""
+        """What someone let back in when a closed session reopens is sent to redraw from:
+        the meeting's state and the room's avatars (they saw no delta while held out)."""
         def state(pid: str) -> dict[str, object]:
             meeting = self.meetings.get(room)
             person = None if meeting is None else meeting.people.get(pid)
             if meeting is None or person is None:
                 return {}
-            return views.public_state(meeting, person, self.clock())
+            out: dict[str, object] = {
+                "meeting": views.public_state(meeting, person, self.clock())}
+            if room in self.hub.rooms:
+                out["snapshot"] = self.hub.snapshot(self.hub.room(room)).to_wire()
+            return out
         return state
 
     async def console_join(self, session: Session, room_id: str) -> dict[str, object]:

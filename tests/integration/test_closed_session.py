@@ -175,7 +175,10 @@ async def run(server: Server, made: list[Any], listeners: list[Listener], pcs: l
 
     # It reopens: the citizen is let back in, hears, sees and reads again.
     await staff.act("committee:closed_session", {"closed": False})
-    await citizen.expect("meeting:notice", lambda n: n["kind"] == "closed_session_ended")
+    back = await citizen.expect("meeting:notice", lambda n: n["kind"] == "closed_session_ended")
+    assert back["meeting"]["committee"]["closed_session"] is None
+    assert late.ack["self"] in {p["id"] for p in back["snapshot"]["participants"]}, \
+        "the avatars as they are now (the late joiner came in while it was closed)"
     await eventually(lambda: 1000 in listener.tones(), within=8, what="the tone after")
     assert await frames_of(c_motion[1], me["slot"], 0.4, move) > 0, "motion after"
     await member.act("chat:send", {"text": "再開後の発言"})
