@@ -101,6 +101,13 @@ async def run(server: Any, browser: Browser, made: list[Any]) -> None:
     await page.select_option("#cm-correct-status", "late")
     await page.click("#cm-correct-submit")
     assert await text_of(page, "#cm-form-error") == "理由を入力してください。"
+    # (and on the wire: the server refuses a correction without a reason too)
+    for reason in ("", None):
+        body = {"member": "m:委員B", "status": "absent", "reason": reason}
+        if reason is None:
+            del body["reason"]
+        ack = await admitter.call("committee:attendance", body)
+        assert not ack["ok"] and ack["reason"] == "missing_field", ack
     await page.fill("#cm-correct-reason", "開会後に到着していた")
     await page.click("#cm-correct-submit")
     await until(page, "c.members.find((m) => m.member === 'm:委員B').status === 'late'")
@@ -109,9 +116,13 @@ async def run(server: Any, browser: Browser, made: list[Any]) -> None:
     said = await row.inner_text()
     assert "委員B" in said and "遅参" in said and "事務局" in said and "開会後に到着していた" in said
     audit = page.locator("#audit-list li[data-kind='committee.attendance']")
-    await audit.wait_for()
-    assert "開会後に到着していた" in await audit.inner_text()
-    assert "出席状況を訂正" in await audit.inner_text()
+    await page.wait_for_function(
+        "() => document.querySelectorAll(\"#audit-list li[data-kind='committee.attendance']\")"
+        ".length === 3")
+    done = await audit.first.inner_text()  # newest first
+    assert "開会後に到着していた" in done and "出席状況を訂正" in done and "拒否" not in done
+    for i in (1, 2):  # the two refused attempts, marked as such
+        assert "拒否" in await audit.nth(i).inner_text()
 
     # The quorum rule: a bad fraction is refused in the form; "more than half of 4 seats"
     # needs 3 at once.

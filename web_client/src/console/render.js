@@ -257,6 +257,8 @@ export function renderAudit({ staff, meeting }) {
   fill(byId('audit-list'), entries.length ? entries.map((e) => el('li', { dataset: { kind: e.kind || e.action } },
     el('span', { class: 'when', text: time(e.at) }), ' ',
     el('b', {}, e.actor_name || e.actor), ` (${t(`role.${e.actor_role}`)}) `, el('span', { class: 'what', text: auditText(e, meeting) }),
+    // a refused attempt (committee actions audit those too) must not read as done
+    e.details?.refused ? el('span', { class: 'badge over', text: t('console.auditRefused') }) : null,
     e.target_name ? ` → ${e.target_name}` : '', e.reason ? ` — ${e.reason}` : ''))
     : [empty('console.none')]);
 }
