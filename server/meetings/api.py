@@ -207,7 +207,7 @@ class MeetingApi:
         for event, message, op in OPERATIONS:
             register(event, self._operation(message, op))
         for event, message, op, action in COMMITTEE_OPERATIONS:
-            register(event, self._operation(message, op, refusals=action))
+            register(event, self._operation(message, op, refusals=action, event=event))
         register(ev.CONSOLE_JOIN, self.console_join)
         register(ev.INVITE_CREATE, self.invite)
         register(ev.RESIDENT_CODES, self.resident_codes)
@@ -221,10 +221,19 @@ class MeetingApi:
         register(ev.PARTICIPANTS_LIST, self._view(Action.TRACKING_VIEW, self._participants))
 
     def _operation(
-        self, message: type[msg.Message], op: Op, *, refusals: Action | None = None
+        self, message: type[msg.Message], op: Op, *, refusals: Action | None = None,
+        event: str = "",
     ) -> Callable[..., Any]:
         async def handle(session: Session, payload: object) -> Ack:
-            parsed = message.parse(payload)
+            try:
+                parsed = message.parse(payload)
+            except HirobaError as refused:
+                # A malformed committee payload (a forged vote...) is a refusal too, kept
+                # when the sender is seated somewhere; the shape's checks come first.
+                seat = self.service.seats.get(session.sid)
+                if refusals is not None and seat is not None:
+                    await self._refused(seat.room, seat.pid, refusals, refused, event)
+                raise
             seat, meeting = await self.service.acting(session)
             voter = meeting.person(seat.pid).key
             now = self.service.clock()
@@ -233,13 +242,19 @@ class MeetingApi:
             except HirobaError as refused:
                 if refusals is not None:
                     # Every refusal of a committee action is kept, with who and why.
-                    await self.service.commit(seat.room, meeting.refusal(
-                        seat.pid, refusals, refused.reason, now, event=refusals.value))
+                    await self._refused(seat.room, seat.pid, refusals, refused, event)
                 raise
             await self.service.commit(seat.room, happened, voter=voter)
             return {"ok": True, **ack_details(happened)}
 
         return handle
+
+    async def _refused(self, room: str, pid: str, action: Action, refused: HirobaError,
+                       event: str) -> None:
+        meeting = self.service.meetings.get(room)
+        if meeting is not None:
+            await self.service.commit(room, meeting.refusal(
+                pid, action, refused.reason, self.service.clock(), event=event))
 
     def _view(
         self, action: Action, build: Callable[[Meeting, float], Ack]

@@ -166,6 +166,8 @@ async def run(server: Server, made: list[Any]) -> None:
     assert s["vote"]["cast"] == {"m:委員A": True}, "a named ballot is secret until closed"
     await b.act("committee:vote_cast", {"vote": vote, "choice": "no", "member": "m:委員B"})
     await c.act("committee:vote_cast", {"vote": vote, "choice": "yes"})
+    await refused(a, "committee:vote_cast", {"vote": vote, "choice": "yes", "as": "m:委員B"},
+                  "unknown_field")
     await refused(a, "committee:vote_close", {"vote": vote}, "forbidden")
     await chair.act("committee:vote_close", {"vote": vote})
     await refused(c, "committee:vote_cast", {"vote": vote, "choice": "no"}, "wrong_state")
@@ -232,7 +234,9 @@ async def run(server: Server, made: list[Any]) -> None:
     assert {("vote.cast", "duplicate"), ("vote.cast", "forbidden"), ("vote.cast", "not_member"),
             ("vote.cast", "wrong_state"), ("vote.cast", "recused"),
             ("vote.open", "no_quorum"), ("room.join", "bad_token"),
-            ("vote.decide", "forbidden")} <= refusals, refusals
+            ("vote.decide", "forbidden"), ("vote.cast", "unknown_field")} <= refusals, refusals
+    forged = next(e for e in entries if e.reason == "unknown_field")
+    assert dict(forged.details)["event"] == "committee:vote_cast" and forged.actor_name == "委員A"
     await check_minutes(server, staff, recording["id"])
     done = {e.action for e in entries if not dict(e.details).get("refused")}
     assert {"committee.rollcall", "committee.verify", "committee.recuse", "committee.motion",
