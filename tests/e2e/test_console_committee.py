@@ -114,7 +114,8 @@ async def run(server: Any, browser: Browser, made: list[Any]) -> None:
     row = page.locator("#cm-corrections li[data-action='committee.attendance']")
     await row.wait_for()
     said = await row.inner_text()
-    assert "委員B" in said and "遅参" in said and "事務局" in said and "開会後に到着していた" in said
+    for part in ("委員B", "遅参", "事務局", "開会後に到着していた"):
+        assert part in said, (part, said)
     audit = page.locator("#audit-list li[data-kind='committee.attendance']")
     await page.wait_for_function(
         "() => document.querySelectorAll(\"#audit-list li[data-kind='committee.attendance']\")"
@@ -139,6 +140,14 @@ async def run(server: Any, browser: Browser, made: list[Any]) -> None:
     await until(page, "c.needed === 3 && c.seats === 4 && c.quorum")
     assert "必要 3人（定数 4）" in await text_of(page, "#cm-quorum")
     assert "定数の1/2を超える" in await text_of(page, "#cm-rule")
+
+    # The identity-check video: staff may view (no camera is sent here: the tiles say so).
+    await page.click("#cm-video")
+    await page.locator("#cm-tiles .identity-empty").wait_for()
+    assert await page.get_attribute("#cm-video", "aria-pressed") == "true"
+    assert await page.get_attribute("#cm-tiles", "role") == "list"
+    await page.click("#cm-video")
+    assert await page.locator("#cm-tiles").is_hidden()
 
     # A motion, a recusal, a named vote opened and closed from the console.
     await page.fill("#cm-motion-title", "議案第1号 公園条例の一部改正")
