@@ -360,7 +360,9 @@ export class MeetingUi {
     this.lastNotice = n.kind;
     const reason = n.reason ? t('notice.reason', { reason: n.reason }) : '';
     const until = n.until ? t('notice.until', { time: new Date(n.until * 1000).toLocaleString(i18n.lang) }) : '';
-    const text = `${t(`notice.${n.kind}.text`)} ${reason} ${until}`.trim();
+    // A closed session (秘密会) says since when: all a held-out page is told of it.
+    const since = n.since ? new Date(n.since * 1000).toLocaleTimeString(i18n.lang, { hour: '2-digit', minute: '2-digit' }) : '';
+    const text = `${t(`notice.${n.kind}.text`, { time: since })} ${reason} ${until}`.trim();
     if (n.kind === 'muted' || n.kind === 'unmuted') {
       this.state.setMuted(n.kind === 'muted');
       this.render();
