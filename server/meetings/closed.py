@@ -91,15 +91,7 @@ class ClosedSessions:
         for listener in self.listeners:  # audio and motion stop before anything else
             listener(room, now_out)
         for pid in now_out - before:
-            seat = self.seats.of(pid)
-            if seat is None or period is None:
-                continue
-            with contextlib.suppress(Exception):  # the socket may be gone already
-                await self.sio.leave_room(seat.sid, room)
-                await self.sio.enter_room(seat.sid, closed_room(room))
-                await self.sio.emit(ev.MEETING_NOTICE, {"kind": "closed_session",
-                                                        **closed_notice(room, period)},
-                                    to=seat.sid)
+            await self.hold_out(room, pid, period)
         for pid in before - now_out:
             seat = self.seats.of(pid)
             if seat is None or seat.room != room:
@@ -112,13 +104,19 @@ class ClosedSessions:
                     body.update(reopened(pid))
                 await self.sio.emit(ev.MEETING_NOTICE, body, to=seat.sid)
 
-    def forget(self, room: str, pid: str) -> None:
-        """``pid`` left ``room``."""
-        held = self.withheld.get(room)
-        if held is not None and pid in held:
-            self.withheld[room] = held - {pid}
-            for listener in self.listeners:
-                listener(room, self.withheld[room])
+    async def hold_out(self, room: str, pid: str, period: ClosedPeriod | None) -> None:
+        """Take ``pid``'s socket out of ``room``'s broadcasts into the holding room and
+        tell it the session is closed. Also for someone already counted held out whose
+        socket has just entered the room (admitted from the lobby meanwhile)."""
+        seat = self.seats.of(pid)
+        if seat is None or period is None:
+            return
+        with contextlib.suppress(Exception):  # the socket may be gone already
+            await self.sio.leave_room(seat.sid, room)
+            await self.sio.enter_room(seat.sid, closed_room(room))
+            await self.sio.emit(ev.MEETING_NOTICE, {"kind": "closed_session",
+                                                    **closed_notice(room, period)},
+                                to=seat.sid)
 
     @staticmethod
     def welcome_state(meeting: Meeting, state: dict[str, object]) -> dict[str, object]:

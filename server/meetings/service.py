@@ -536,9 +536,13 @@ class MeetingService:
                               seat.place.value)
         state = views.public_state(meeting, person, self.clock())
         # Joining a closed session (秘密会) from outside: held out from the first moment.
+        before = self.closed.withheld.get(seat.room, frozenset())
         await self.closed.sync(seat.room, meeting, self._reopened_state(seat.room))
         if seat.pid in self.closed.withheld.get(seat.room, ()):
             state = self.closed.welcome_state(meeting, state)
+            if seat.pid in before:  # counted held out already (it waited in the lobby)
+                await self.closed.hold_out(seat.room, seat.pid,
+                                           meeting.committee.in_closed_session())
         return {"place": seat.place.value, "device": seat.device, "resume": resume,
                 "meeting": state}
 

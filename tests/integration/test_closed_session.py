@@ -28,7 +28,7 @@ from server.recording.minutes_render import render_html, render_markdown
 from server.recording.recorder import EVENTS
 from server.rtc.ice import rtc_configuration
 from tests.conftest import Server, eventually, running_server
-from tests.meetings import COMMITTEE, add_staff, admitted, console
+from tests.meetings import COMMITTEE, add_staff, admitted, console, participant
 
 CONFIG = rtc_configuration([])
 SECRET = "秘密の発言"
@@ -147,6 +147,10 @@ async def run(server: Server, made: list[Any], listeners: list[Listener], pcs: l
     await member.act("chat:send", {"text": "公開の発言"})
     await citizen.expect("meeting:event", lambda e: e.get("type") == "chat.posted")
 
+    # Someone waits in the lobby when it closes (admitted during it, below).
+    waiting = await participant(server, made, "待つ市民", COMMITTEE)
+    assert waiting.ack["place"] == "lobby"
+
     # The committee closes its session.
     await staff.act("committee:closed_session", {"closed": True, "reason": "個人情報"})
     notice = await citizen.expect("meeting:notice", lambda n: n["kind"] == "closed_session")
@@ -172,6 +176,18 @@ async def run(server: Server, made: list[Any], listeners: list[Listener], pcs: l
     late = await admitted(server, made, staff, "遅れた市民", Role.CITIZEN)
     assert SECRET not in repr(late.ack) and SECRET_MOTION not in repr(late.ack), late.ack
     assert late.ack["meeting"]["closed_session"]["since"] == notice["since"]
+
+    # The one waiting in the lobby is admitted during it: held out all the same.
+    await staff.act("lobby:admit", {"target": waiting.ack["self"]})
+    admission = await waiting.expect("meeting:admitted")
+    assert SECRET not in repr(admission) and SECRET_MOTION not in repr(admission)
+    await waiting.expect("meeting:notice", lambda n: n["kind"] == "closed_session")
+    await member.act("chat:send", {"text": SECRET + "二"})
+    await member.expect("meeting:event", lambda e: e.get("type") == "chat.posted"
+                        and e.get("message", {}).get("text") == SECRET + "二")
+    await asyncio.sleep(0.2)
+    assert SECRET not in repr(waiting.seen), waiting.seen
+    assert SECRET not in repr(citizen.seen[seen_before:])
 
     # It reopens: the citizen is let back in, hears, sees and reads again.
     await staff.act("committee:closed_session", {"closed": False})
