@@ -122,8 +122,9 @@ async def run(server: Any, browser: Browser, made: list[Any]) -> None:
         ".length === 3")
     done = await audit.first.inner_text()  # newest first
     assert "開会後に到着していた" in done and "出席状況を訂正" in done and "拒否" not in done
-    for i in (1, 2):  # the two refused attempts, marked as such
-        assert "拒否" in await audit.nth(i).inner_text()
+    for i in (1, 2):  # the two refused attempts, marked as such, the reason in words
+        refused = await audit.nth(i).inner_text()
+        assert "拒否" in refused and "必要な項目が足りません" in refused, refused
 
     # The quorum rule: a bad fraction is refused in the form; "more than half of 4 seats"
     # needs 3 at once.

@@ -7,6 +7,7 @@ import { i18n, t } from '../i18n.js';
 import * as E from '../net/events.js';
 import { MeetingState, formatClock } from '../state/meeting.js';
 import { byId, el, fill, fillKeyed } from '../ui/el.js';
+import { reasonText } from '../ui/join.js';
 import { formatDateTime, formatTime } from './times.js';
 
 const MARKS = ['submitted', 'under_review', 'adopted', 'partly_adopted', 'not_adopted', 'noted'];
@@ -259,7 +260,7 @@ export function renderAudit({ staff, meeting }) {
     el('b', {}, e.actor_name || e.actor), ` (${t(`role.${e.actor_role}`)}) `, el('span', { class: 'what', text: auditText(e, meeting) }),
     // a refused attempt (committee actions audit those too) must not read as done
     e.details?.refused ? el('span', { class: 'badge over', text: t('console.auditRefused') }) : null,
-    e.target_name ? ` → ${e.target_name}` : '', e.reason ? ` — ${e.reason}` : ''))
+    e.target_name ? ` → ${e.target_name}` : '', e.reason ? ` — ${e.details?.refused ? reasonText(e.reason) : e.reason}` : ''))
     : [empty('console.none')]);
 }
 
