@@ -32,6 +32,7 @@ test('roll call: a member answers while it is open, or late after it closed', ()
   assert.equal(committeeView(base({ members: [member('A', 'absent')] }), A).me.canAnswer, true, 'late');
   assert.equal(committeeView(base({ members: [member('A', 'unknown')] }), A).me.canAnswer, false, 'no roll call yet');
   assert.equal(committeeView(base({ rollcall: true }), CITIZEN).me, null);
+  assert.equal(committeeView(base({ rollcall: true, members: [member('委員長', 'unknown', { role: 'chair' })] }), CHAIR).me.canAnswer, true, 'the chair answers too');
 });
 
 test('quorum and the open-vote block', () => {

@@ -60,8 +60,9 @@ export function committeeView(state, self) {
           name: mine.name,
           status,
           verified: !!mine.verified,
-          // roll call open and not yet answered, or answering late after it closed
-          canAnswer: kind === 'member' && ((!!state.rollcall && !PRESENT.has(status)) || status === 'absent'),
+          // roll call open and not yet answered, or answering late after it closed (the
+          // chair answers too: the chair is on the roster and counts for the quorum)
+          canAnswer: ((!!state.rollcall && !PRESENT.has(status)) || status === 'absent'),
         }
       : null,
     members: members.map((m) => ({

@@ -141,7 +141,7 @@ export class CommitteePanel {
 
   #mine(v) {
     const me = v.me;
-    if (!me || v.kind !== 'member') return this.mine.replaceChildren();
+    if (!me) return this.mine.replaceChildren();
     this.mine.replaceChildren(
       el('p', { id: 'committee-my-status' }, t('committee.myStatus', { status: t(`committee.status.${me.status}`) }), ' ',
         el('span', { class: me.verified ? 'cm-ok' : 'cm-muted', text: me.verified ? t('committee.youVerified') : t('committee.unverified') })),

@@ -191,6 +191,7 @@ export class CommitteeChair {
     try {
       await viewer.start();
     } catch (e) {
+      console.warn('identity view', e?.reason, e?.message);
       this.stop();
       this.deps.error?.(e.reason || 'internal');
     }
