@@ -32,6 +32,10 @@ MAX_VOTES = 1000
 STATE_RECENT = 50
 #: Most distinct gallery visitors remembered (for the total); beyond, counted only.
 MAX_GALLERY_KEYS = 100_000
+#: Seconds between two :class:`GalleryCounted` (the gallery's numbers told to the room and
+#: the recording): a gallery of thousands comes and goes many times a second, and each
+#: telling costs a whole ``committee:state`` to every socket of the room.
+GALLERY_EVERY = 5.0
 
 
 class Status(StrEnum):
@@ -202,6 +206,9 @@ class CommitteeRecord:
     opened_quorum: QuorumChange | None = None
     gallery_peak: int = 0
     gallery_total: int = 0
+    #: Only in a record loaded from the store (which keeps the keys in a table of their
+    #: own, one row per visitor): :meth:`Committee.to_record` leaves them out, so that a
+    #: change of the procedure never re-writes thousands of visitors.
     gallery_keys: tuple[str, ...] = ()
 
 
@@ -221,6 +228,30 @@ class CommitteeChanged(DomainEvent):
     member: str | None = None
     motion: int | None = None
     vote: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryVisited(DomainEvent):
+    """Someone entered the public gallery (傍聴): the counts to store with their join, and
+    ``key`` when they are a new distinct visitor (a person key: stored, never sent or
+    logged). Not a change of the procedure: nothing is broadcast for it."""
+
+    topic = "committee.visitor"
+    peak: int
+    total: int
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryCounted(DomainEvent):
+    """The gallery's numbers changed since they were last told (at most every
+    :data:`GALLERY_EVERY` seconds, from :meth:`Committee.tick`): the room is sent its
+    ``committee:state`` and the recording logs the numbers (the minutes' 傍聴者数)."""
+
+    topic = "committee.gallery_count"
+    now: int
+    peak: int
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +305,9 @@ class Committee:
     gone: dict[str, float] = field(default_factory=dict)
     gallery: dict[str, str] = field(default_factory=dict)
     _met: bool = False
+    #: The gallery's numbers last told (:class:`GalleryCounted`) and when.
+    _gallery_told: tuple[int, int, int] = (0, 0, 0)
+    _gallery_told_at: float = float("-inf")
 
     # -- records --------------------------------------------------------------------------
 
@@ -288,7 +322,6 @@ class Committee:
             rollcall_opened_at=self.rollcall_opened_at,
             rollcall_closed_at=self.rollcall_closed_at, opened_quorum=self.opened_quorum,
             gallery_peak=self.gallery_peak, gallery_total=self.gallery_total,
-            gallery_keys=tuple(sorted(self.gallery_keys)),
         )
 
     @classmethod
@@ -318,6 +351,7 @@ class Committee:
         c.rollcall_closed_at, c.opened_quorum = r.rollcall_closed_at, r.opened_quorum
         c.gallery_peak, c.gallery_total = r.gallery_peak, r.gallery_total
         c.gallery_keys = set(r.gallery_keys)
+        c._gallery_told = c.gallery_numbers()
         c.gone = {m: now for m in c.members}
         c._met = c.quorum().met
         return c
@@ -351,13 +385,18 @@ class Committee:
                name: str = "", role: str = "member") -> list[DomainEvent]:
         """Someone joined: a member (their connection), or a gallery visitor (counted)."""
         if gallery_key is not None:
+            # Counted only: the procedure is unchanged, its record is not rewritten and
+            # nothing is broadcast now (see GalleryVisited, GalleryCounted).
             self.gallery[pid] = gallery_key
+            new = None
             if gallery_key not in self.gallery_keys:
                 self.gallery_total += 1
                 if len(self.gallery_keys) < MAX_GALLERY_KEYS:
                     self.gallery_keys.add(gallery_key)
+                    new = gallery_key
             self.gallery_peak = max(self.gallery_peak, len(self.gallery))
-            return self._changed("presence", now)
+            return [GalleryVisited(self.room, now, peak=self.gallery_peak,
+                                   total=self.gallery_total, key=new)]
         if member is None:
             return []
         events = [] if member in self.members else self.enrol(member, name, role, now)
@@ -377,7 +416,7 @@ class Committee:
     def depart(self, pid: str, now: float) -> list[DomainEvent]:
         """A participant left or lost their connection."""
         if self.gallery.pop(pid, None) is not None:
-            return self._changed("presence", now)
+            return []  # told with the next GalleryCounted (peak and total are unchanged)
         for member, pids in self.pids.items():
             if pid in pids:
                 pids.discard(pid)
@@ -387,8 +426,9 @@ class Committee:
         return []
 
     def tick(self, now: float, grace: float) -> list[DomainEvent]:
-        """Members gone longer than ``grace`` are ``disconnected`` (and unverified)."""
-        events: list[DomainEvent] = []
+        """Members gone longer than ``grace`` are ``disconnected`` (and unverified); the
+        gallery's numbers, when they changed, at most every :data:`GALLERY_EVERY`."""
+        events: list[DomainEvent] = self.gallery_due(now)
         for member, since in list(self.gone.items()):
             if now - since < grace or member not in self.members:
                 continue
@@ -401,6 +441,21 @@ class Committee:
                 self._unverify(member, now)
                 events += self._changed("verified", now, member=member)
         return events
+
+    def gallery_numbers(self) -> tuple[int, int, int]:
+        """The gallery now: (present, peak, total distinct)."""
+        return len(self.gallery), self.gallery_peak, self.gallery_total
+
+    def gallery_due(self, now: float, *, force: bool = False) -> list[DomainEvent]:
+        """:class:`GalleryCounted` if the gallery's numbers changed since last told and
+        :data:`GALLERY_EVERY` has passed (``force``: whenever they changed)."""
+        numbers = self.gallery_numbers()
+        if numbers == self._gallery_told or (
+                not force and now - self._gallery_told_at < GALLERY_EVERY):
+            return []
+        self._gallery_told, self._gallery_told_at = numbers, now
+        present, peak, total = numbers
+        return [GalleryCounted(self.room, now, now=present, peak=peak, total=total)]
 
     def connected(self, member: str) -> bool:
         return bool(self.pids.get(member))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import socketio
 
+from moderation.committee import GalleryVisited
 from moderation.events import DomainEvent
 from moderation.meeting import Meeting
 from server.meetings import views
@@ -46,8 +47,11 @@ class Broadcaster:
             await self.sio.emit(ev.MEETING_FLOOR, views.floor_view(meeting, now), room=room)
         if meeting is not None and agenda:
             await self.sio.emit(ev.MEETING_AGENDA, views.agenda_view(meeting, now), room=room)
+        # A gallery visitor's join changes no procedure: the room hears of the gallery's
+        # numbers with the next state (GalleryCounted, every few seconds at most).
         if meeting is not None and room and any(
-                e.topic.startswith(views.COMMITTEE_PREFIX) for e in happened):
+                e.topic.startswith(views.COMMITTEE_PREFIX) and not isinstance(e, GalleryVisited)
+                for e in happened):
             self.committee_soon(room, meeting)
         if staff:
             for r in [room] if room else list(self.rooms()):

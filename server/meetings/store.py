@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from moderation import captions as captions_mod
@@ -29,7 +29,12 @@ from moderation.chat import (
     MessageReported,
     ReportResolved,
 )
-from moderation.committee import CommitteeChanged, CommitteeRecord, QuorumChanged
+from moderation.committee import (
+    CommitteeChanged,
+    CommitteeRecord,
+    GalleryVisited,
+    QuorumChanged,
+)
 from moderation.events import DomainEvent
 from moderation.floor import FloorRecord
 from moderation.lobby import LobbyEntered, LobbyLeft, Waiter
@@ -45,6 +50,24 @@ from server.storage.store import SQLiteStore
 
 #: One SQL statement and its parameters.
 Write = tuple[str, tuple[object, ...]]
+
+
+class Deferred:
+    """A parameter computed on the store's thread when the write runs, not on the event
+    loop when the write is made: the committee's JSON (tens of KiB after a long sitting)
+    is built there from an immutable snapshot of its record."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make = make
+
+    def __call__(self) -> object:
+        return self.make()
+
+
+def _bound(params: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(p() if isinstance(p, Deferred) else p for p in params)
 
 _UPSERT_FLOOR = (
     "INSERT INTO floors (room_id, body) VALUES (?, ?)"
@@ -79,6 +102,14 @@ _UPSERT_SANCTION = (
 _UPSERT_COMMITTEE = (
     "INSERT INTO committees (room_id, body) VALUES (?, ?)"
     " ON CONFLICT (room_id) DO UPDATE SET body = excluded.body"
+)
+_INSERT_GALLERY_KEY = (
+    "INSERT OR IGNORE INTO committee_gallery_keys (room_id, key) VALUES (?, ?)"
+)
+_UPSERT_GALLERY = (
+    "INSERT INTO committee_gallery (room_id, peak, total) VALUES (?, ?, ?)"
+    " ON CONFLICT (room_id) DO UPDATE SET peak = MAX(peak, excluded.peak),"
+    " total = MAX(total, excluded.total)"
 )
 _INSERT_AUDIT = (
     "INSERT INTO audit_log (at, room_id, actor, action, body) VALUES (?, ?, ?, ?, ?)"
@@ -150,6 +181,12 @@ def writes_for(
             agenda = True
         elif isinstance(e, CommitteeChanged | QuorumChanged):
             committee = True
+        elif isinstance(e, GalleryVisited):
+            # A gallery join: two small rows in the join's own transaction, never the
+            # committee's record (thousands come and go; the procedure did not change).
+            if e.key is not None:
+                out.append((_INSERT_GALLERY_KEY, (e.room, e.key)))
+            out.append((_UPSERT_GALLERY, (e.room, e.peak, e.total)))
         elif isinstance(e, ChatPosted | ChatHidden | ChatRestored):
             m = e.message
             out.append((_UPSERT_MESSAGE, (m.room, m.id, m.at, int(m.hidden), to_json(m))))
@@ -182,7 +219,9 @@ def writes_for(
         out += _agenda_writes(meeting)
     if meeting is not None and committee:
         # The whole committee, at every change: a vote survives a restart or a failover.
-        out.append((_UPSERT_COMMITTEE, (meeting.room, committee_json(meeting))))
+        # Its JSON is built on the store's thread, from this snapshot (immutable records).
+        record = meeting.committee.to_record()
+        out.append((_UPSERT_COMMITTEE, (meeting.room, Deferred(lambda: record_json(record)))))
     return out
 
 
@@ -197,8 +236,13 @@ _COMMITTEE_PARTS = (
 def committee_json(meeting: Meeting) -> str:
     """The stored form of ``meeting``'s committee (as :func:`to_json` writes it, faster:
     it is written at every change of a sitting)."""
-    return json.dumps(committee_mod.committee_plain(meeting.committee.to_record()),
-                      ensure_ascii=False, separators=(",", ":"))
+    return record_json(meeting.committee.to_record())
+
+
+def record_json(record: CommitteeRecord) -> str:
+    """The stored form of a committee record (see :func:`committee_json`)."""
+    return json.dumps(committee_mod.committee_plain(record), ensure_ascii=False,
+                      separators=(",", ":"))
 
 
 def committee_record(text: str) -> CommitteeRecord:
@@ -258,14 +302,31 @@ def _load(conn: sqlite3.Connection, room: str) -> MeetingRecords:
         (room, captions_mod.HISTORY))]
     lobby = tuple(from_json(Waiter, b) for b in _bodies(
         conn, "SELECT body FROM lobby_waiters WHERE room_id = ? ORDER BY since", (room,)))
-    found = conn.execute("SELECT body FROM committees WHERE room_id = ?", (room,)).fetchone()
-    committee = None if found is None else committee_record(found[0])
+    committee = _committee_load(conn, room)
     return MeetingRecords(
         floor=floor, agenda=agenda, messages=tuple(sorted(messages, key=lambda m: m.id)),
         reports=tuple(reports), opinions=opinions, questions=questions, polls=tuple(polls),
         captions=tuple(reversed(lines)), lobby=lobby, committee=committee,
         next_message_id=int(next_ids[0]), next_report_id=int(next_ids[1]),
     )
+
+
+def _committee_load(conn: sqlite3.Connection, room: str) -> CommitteeRecord | None:
+    """The committee as stored, with its gallery: the visitors' keys and the counts kept
+    at each join (later than the record, which is written at procedure changes only)."""
+    found = conn.execute("SELECT body FROM committees WHERE room_id = ?", (room,)).fetchone()
+    counts = conn.execute("SELECT peak, total FROM committee_gallery WHERE room_id = ?",
+                          (room,)).fetchone()
+    if found is None and counts is None:
+        return None
+    record = CommitteeRecord() if found is None else committee_record(found[0])
+    keys = {str(r[0]) for r in conn.execute(
+        "SELECT key FROM committee_gallery_keys WHERE room_id = ?", (room,))}
+    keys.update(record.gallery_keys)  # a record stored before they had a table of their own
+    peak, total = (0, 0) if counts is None else (int(counts[0]), int(counts[1]))
+    return replace(record, gallery_keys=tuple(sorted(keys)),
+                   gallery_peak=max(record.gallery_peak, peak),
+                   gallery_total=max(record.gallery_total, total, len(keys)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +354,7 @@ class MeetingStore:
 
         def run(c: sqlite3.Connection) -> None:
             for sql, params in writes:
-                c.execute(sql, params)
+                c.execute(sql, _bound(params))
 
         await self.store.run(run)
 
@@ -410,9 +471,7 @@ class MeetingStore:
 
     async def committee_record(self, room: str) -> CommitteeRecord | None:
         """What a committee room keeps (for the minutes), or None."""
-        row = await self.store.run(lambda c: c.execute(
-            "SELECT body FROM committees WHERE room_id = ?", (room,)).fetchone())
-        return None if row is None else committee_record(row[0])
+        return await self.store.run(lambda c: _committee_load(c, room))
 
     # -- per-resident codes ----------------------------------------------------------
 

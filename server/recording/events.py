@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from moderation.agenda import ItemAdded, ItemOpened, ItemState
-from moderation.committee import CommitteeChanged, committee_plain
+from moderation.committee import CommitteeChanged, GalleryCounted, committee_plain
 from moderation.events import DomainEvent
 from moderation.floor import FloorGiven, HandRaised
 from moderation.lobby import Place
@@ -43,6 +43,8 @@ _KINDS: tuple[tuple[str, EventKind], ...] = (
     ("sanction.", EventKind.MODERATION),
     ("audit.entry", EventKind.MODERATION),
     ("committee.changed", EventKind.COMMITTEE),
+    # The gallery's numbers, every few seconds at most (a visitor's join is a join line).
+    ("committee.gallery_count", EventKind.COMMITTEE),
 )
 
 #: How far back a logged committee record reaches (seconds): longer than any sitting.
@@ -76,6 +78,9 @@ def event_line(
         return None
     if isinstance(e, CommitteeChanged):
         return _committee_line(meeting, e)
+    if isinstance(e, GalleryCounted):
+        return EventKind.COMMITTEE, {"type": "committee.gallery", "at": e.at, "now": e.now,
+                                     "peak": e.peak, "total": e.total}
     if isinstance(e, Left) and e.pid not in names:
         return None  # left the lobby: never in the room
     body: dict[str, Any] | None
@@ -119,12 +124,23 @@ def _committee_line(
         recusals=tuple(x for x in r.recusals if x.lifted_at is None or x.lifted_at >= since),
         motions=tuple(m for m in r.motions if m.at >= since or m.outcome is None
                       or m.id in recent),
-        votes=tuple(v for v in r.votes if v.opened_at >= since),
+        # The ballots as sent (and when) are not in the minutes: their results are.
+        votes=tuple(replace(v, choices=(), cast_at=()) for v in r.votes
+                    if v.opened_at >= since),
         quorum_log=tuple(q for q in r.quorum_log if q.at >= since)[-200:],
         closed=tuple(c for c in r.closed if c.end is None or c.end >= since))
     record = committee_plain(r)
     return EventKind.COMMITTEE, {"type": "committee.record", "at": e.at, "change": e.change,
                                  "record": record}
+
+
+def procedure_at_stop(meeting: Meeting | None, now: float) -> list[DomainEvent]:
+    """What a recording logs as it stops: the gallery's numbers as they are (they are
+    told every few seconds at most, so the last change may not be logged yet)."""
+    if meeting is None or meeting.kind is not RoomKind.COMMITTEE:
+        return []
+    present, peak, total = meeting.committee.gallery_numbers()
+    return [GalleryCounted(meeting.room, now, now=present, peak=peak, total=total)]
 
 
 def attendance(meeting: Meeting, names: Names) -> list[dict[str, Any]]:

@@ -227,6 +227,10 @@ class _Builder:
     def _committee(self, t: float, data: Mapping[str, Any]) -> None:
         if data.get("type") == "committee.record" and isinstance(data.get("record"), dict):
             self.committee = data["record"]
+        elif data.get("type") == "committee.gallery" and self.committee is not None:
+            # The gallery's numbers, logged apart from the record (every few seconds).
+            self.committee = {**self.committee, "gallery_peak": _i(data.get("peak")),
+                              "gallery_total": _i(data.get("total"))}
 
     def finish(self) -> None:
         self._end_turn(self.end)

@@ -50,7 +50,13 @@ from server.meetings.service import MeetingService
 from server.motion.plane import MotionPlane
 from server.recording.closed import closed_marker, redact_record
 from server.recording.event_log import EventKind
-from server.recording.events import Names, attendance, event_line, procedure_at_start
+from server.recording.events import (
+    Names,
+    attendance,
+    event_line,
+    procedure_at_start,
+    procedure_at_stop,
+)
 from server.recording.ids import new_recording_id
 from server.recording.index import RecordingIndex
 from server.recording.minutes_cache import MinutesCache
@@ -195,7 +201,9 @@ class RecordingService:
         active = self.active.get(room)
         if active is None:
             raise ProcedureError(Reason.WRONG_STATE, "this room is not being recorded")
-        self._log(active, meeting, entries)  # who stopped it, as the log's last event
+        # The gallery's numbers as they are, and who stopped it, as the log's last events.
+        self._log(active, meeting, [*procedure_at_stop(meeting, self.meetings.clock()),
+                                    *entries])
         manifest = await self._finish(room)
         await self.meetings.commit(room, entries)
         return {"ok": True, "id": manifest.id, "duration_ms": manifest.duration_ms,

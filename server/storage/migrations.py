@@ -283,3 +283,23 @@ MIGRATIONS += (
     );
     """,
 )
+
+MIGRATIONS += (
+    # 8: the committee's public gallery counts (issue 19: thousands watching one committee
+    # meeting) out of the committee's record, which was rewritten whole at each gallery
+    # join. One row per distinct visitor (person key; INSERT OR IGNORE at their first
+    # join) and one row of counts per room (peak and total, upserted with the visitor's
+    # join, in the same transaction as their attendance row).
+    """
+    CREATE TABLE committee_gallery_keys (
+        room_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        PRIMARY KEY (room_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE committee_gallery (
+        room_id TEXT PRIMARY KEY,
+        peak INTEGER NOT NULL,
+        total INTEGER NOT NULL
+    );
+    """,
+)
