@@ -15,7 +15,13 @@ from dataclasses import replace
 from typing import Any
 
 from moderation.agenda import ItemAdded, ItemOpened, ItemState
-from moderation.committee import CommitteeChanged, GalleryCounted, committee_plain
+from moderation.committee import (
+    CommitteeChanged,
+    GalleryCounted,
+    VoteRecord,
+    VoteState,
+    committee_plain,
+)
 from moderation.events import DomainEvent
 from moderation.floor import FloorGiven, HandRaised
 from moderation.lobby import Place
@@ -108,25 +114,40 @@ def event_line(
 def _committee_line(
     meeting: Meeting | None, e: CommitteeChanged
 ) -> tuple[EventKind, dict[str, Any]] | None:
-    """The whole committee record after a change (a named ballot being cast is not logged
-    until its vote closes: the record would show it), without the gallery's person keys."""
+    """The committee record after a change (a named ballot being cast is not logged until
+    its vote closes: the record would show it), without the gallery's person keys.
+
+    Of the votes and motions, only those the change concerns and those still open: each
+    settled vote is logged (with its results by name) by the change that settled it, and
+    the minutes gather votes and motions by id across the lines (minutes.py). A line then
+    stays well under the log's line limit however many votes a sitting holds (a whole
+    record of 40 seats after 60 named votes was 160 KiB, past the 64 KiB limit: refused).
+    After a closed session (its lines are not logged) the votes and motions settled since
+    it began are logged again, redacted (service.py)."""
     if meeting is None or e.change == "vote_cast":
         return None
     r = meeting.committee.to_record()
     # One sitting lasts less than a day: older history stays out, so that a line stays
     # well under the log's line limit however long the committee has existed.
     since = e.at - COMMITTEE_LOG_WINDOW
-    recent = {v.motion for v in r.votes if v.opened_at >= since}
+    period = r.closed[-1] if e.change == "closed_session" and r.closed else None
+    reopened = period.start if period is not None and period.end is not None else None
+
+    def vote_now(v: VoteRecord) -> bool:
+        return (v.state in (VoteState.OPEN, VoteState.TIE) or v.id == e.vote
+                or (reopened is not None and (v.closed_at or v.opened_at) >= reopened))
+
+    votes = [v for v in r.votes if v.opened_at >= since and vote_now(v)]
+    told = {v.motion for v in votes} | {e.motion}
     r = replace(
         r, gallery_keys=(), history=tuple(c for c in r.history if c.at >= since),
         verifications=tuple(v for v in r.verifications
                             if v.ended_at is None or v.ended_at >= since),
         recusals=tuple(x for x in r.recusals if x.lifted_at is None or x.lifted_at >= since),
-        motions=tuple(m for m in r.motions if m.at >= since or m.outcome is None
-                      or m.id in recent),
+        motions=tuple(m for m in r.motions if m.outcome is None or m.id in told
+                      or (reopened is not None and (m.decided_at or m.at) >= reopened)),
         # The ballots as sent (and when) are not in the minutes: their results are.
-        votes=tuple(replace(v, choices=(), cast_at=()) for v in r.votes
-                    if v.opened_at >= since),
+        votes=tuple(replace(v, choices=(), cast_at=()) for v in votes),
         quorum_log=tuple(q for q in r.quorum_log if q.at >= since)[-200:],
         closed=tuple(c for c in r.closed if c.end is None or c.end >= since))
     record = committee_plain(r)

@@ -109,8 +109,11 @@ class _Builder:
     closed: list[list[float | None]] = field(default_factory=list)
     #: The recording's start (Unix seconds), for markers without their own time.
     origin: float = 0.0
-    #: The last committee record logged (committee rooms).
+    #: The last committee record logged (committee rooms), with every vote and motion
+    #: logged (by id: the latest line's version).
     committee: dict[str, Any] | None = None
+    committee_votes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    committee_motions: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def name(self, data: Mapping[str, Any]) -> None:
         pid = data.get("pid")
@@ -226,7 +229,17 @@ class _Builder:
 
     def _committee(self, t: float, data: Mapping[str, Any]) -> None:
         if data.get("type") == "committee.record" and isinstance(data.get("record"), dict):
-            self.committee = data["record"]
+            # A line holds the votes and motions its change concerned and those still
+            # open (events.py): gathered by id, the latest line's version of each.
+            record = data["record"]
+            for key, kept in (("votes", self.committee_votes),
+                              ("motions", self.committee_motions)):
+                for item in record.get(key) or ():
+                    if isinstance(item, dict):
+                        kept[_i(item.get("id"))] = item
+            self.committee = {**record,
+                              "votes": [v for _, v in sorted(self.committee_votes.items())],
+                              "motions": [m for _, m in sorted(self.committee_motions.items())]}
         elif data.get("type") == "committee.gallery" and self.committee is not None:
             # The gallery's numbers, logged apart from the record (every few seconds).
             self.committee = {**self.committee, "gallery_peak": _i(data.get("peak")),
