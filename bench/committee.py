@@ -30,12 +30,16 @@ from moderation.meeting import Meeting
 from moderation.sanctions import SanctionBook
 from moderation.wordfilter import WordFilter
 from rooms.model import Role, RoomKind
+from server.meetings import broadcast
 from server.meetings.store import writes_for
 from server.recording.events import event_line
 
 #: The server's meeting ticks a second (server/meetings/service.py TICK_HZ) and the
-#: broadcaster's coalescing of committee:state (server/meetings/broadcast.py).
-TICK_HZ, COALESCE = 4.0, 0.05
+#: broadcaster's coalescing and spacing of committee:state (server/meetings/broadcast.py;
+#: no spacing before it had one).
+TICK_HZ = 4.0
+COALESCE = broadcast.COMMITTEE_DELAY if hasattr(broadcast, "COMMITTEE_DELAY") else 0.05
+SPACING: float = getattr(broadcast, "COMMITTEE_SPACING", 0.0)
 
 
 def build(members: int, votes: int, c: Committee | None = None) -> Committee:
@@ -61,6 +65,10 @@ def build(members: int, votes: int, c: Committee | None = None) -> Committee:
     return c
 
 
+#: Socket events a second one client may send (settings.events_per_second).
+FLOOD_RATE = 30.0
+
+
 def _bound(params: tuple[object, ...]) -> list[object]:
     """A write's parameters as the store's thread runs them (a deferred JSON is built)."""
     return [p() if callable(p) else p for p in params]
@@ -72,20 +80,29 @@ def _triggers_state(e: DomainEvent) -> bool:
     return e.topic.startswith("committee.") and type(e).__name__ != "GalleryVisited"
 
 
-def gallery(members: int, votes: int, visitors: int, rate: float, stay: float) -> None:
+def gallery(members: int, votes: int, visitors: int, rate: float, stay: float,
+            flood: float) -> None:
     meeting = Meeting("bench", RoomKind.COMMITTEE, SanctionBook(), WordFilter([]))
     build(members, votes, meeting.committee)
     names: dict[str, tuple[str, str]] = {}
-    plan: list[tuple[float, int, str]] = []  # (time, order, pid): 0 join, 1 leave
+    plan: list[tuple[float, int, str]] = []  # (time, order, pid): 0 join, 1 leave, 3 cast
     for i in range(visitors):
         at = 100.0 + i / rate
         plan += [(at, 0, f"g{i}"), (at + stay, 1, f"g{i}")]
+    vote = 0
+    if flood:  # one member raises and lowers a hand in a show of hands, at the budget
+        motion = meeting.committee.propose("議案", 99.0, by="chair")[0].motion  # type: ignore[attr-defined]
+        vote = meeting.committee.open_vote(motion, "hands", 99.0,  # type: ignore[attr-defined]
+                                           by="chair")[0].vote
+        plan += [(100.0 + k / FLOOD_RATE, 3, "yes" if k % 2 == 0 else "none")
+                 for k in range(int(flood * FLOOD_RATE))]
     end = max(t for t, _, _ in plan) + 10.0
     plan += [(100.0 + k / TICK_HZ, 2, "") for k in range(int((end - 100.0) * TICK_HZ))]
     plan.sort()
     loop = store = store_thread = logged = sent = 0.0
     ops = states = lines = records = 0
     due: float | None = None  # when the coalesced committee:state goes out
+    last = float("-inf")  # when the last one went out
     state_bytes = 0
     for at, kind, pid in plan:
         if due is not None and due <= at:
@@ -93,7 +110,8 @@ def gallery(members: int, votes: int, visitors: int, rate: float, stay: float) -
             body = json.dumps({"room": "bench", **meeting.committee.state()},
                               ensure_ascii=False)
             loop += time.perf_counter() - t0
-            state_bytes, states, due = len(body.encode()), states + 1, None
+            last, due = due, None
+            state_bytes, states = len(body.encode()), states + 1
             sent += state_bytes
         t0 = time.perf_counter()
         happened: list[DomainEvent]
@@ -102,12 +120,14 @@ def gallery(members: int, votes: int, visitors: int, rate: float, stay: float) -
                                     gallery=True)
         elif kind == 1:
             happened = meeting.leave(pid, at)
+        elif kind == 3:
+            happened = meeting.committee.cast("m:0", vote, pid, at)
         else:
             happened = meeting.tick(at)
         writes = writes_for(meeting, happened)
         out: list[Any] = [event_line(meeting, e, names) for e in happened]
         if due is None and any(_triggers_state(e) for e in happened):
-            due = at + COALESCE
+            due = max(at + COALESCE, last + SPACING)
         loop += time.perf_counter() - t0
         ops += kind != 2
         t1 = time.perf_counter()
@@ -121,11 +141,13 @@ def gallery(members: int, votes: int, visitors: int, rate: float, stay: float) -
                 records += line[1].get("type") == "committee.record"
     seconds = end - 100.0
     print(f"gallery of {visitors} visitors ({rate:g}/s, {stay:g} s each) on a committee of "
-          f"{members} seats after {votes} named votes, {seconds:.0f} s simulated:")
-    print(f"  event loop     {loop / ops * 1000:8.3f} ms per gallery join/leave "
+          f"{members} seats after {votes} named votes, {seconds:.0f} s simulated"
+          + (f"; one member flooding {FLOOD_RATE:g} hand changes/s for {flood:g} s:"
+             if flood else ":"))
+    print(f"  event loop     {loop / ops * 1000:8.3f} ms per operation "
           f"(core, writes_for, log line, committee:state when sent)")
     print(f"  store          {store / 1024:8.1f} KiB written ({store / ops:.0f} B per "
-          f"join/leave); {store_thread * 1000:.0f} ms on the store's thread in all")
+          f"operation); {store_thread * 1000:.0f} ms on the store's thread in all")
     print(f"  recording log  {logged / 1024:8.1f} KiB in {lines} lines "
           f"({records} committee.record)")
     print(f"  committee:state {states} sent ({state_bytes / 1024:.1f} KiB each): "
@@ -140,9 +162,11 @@ def main() -> None:
     ap.add_argument("--gallery", type=int, default=0, help="gallery visitors (0: none)")
     ap.add_argument("--rate", type=float, default=10.0, help="gallery joins a second")
     ap.add_argument("--stay", type=float, default=60.0, help="seconds each visitor stays")
+    ap.add_argument("--flood", type=float, default=0.0,
+                    help="seconds one member raises and lowers a hand at the event budget")
     a = ap.parse_args()
-    if a.gallery:
-        gallery(a.members, a.votes, a.gallery, a.rate, a.stay)
+    if a.gallery or a.flood:
+        gallery(a.members, a.votes, a.gallery, a.rate, a.stay, a.flood)
         return
     c = build(a.members, a.votes)
     t0 = time.perf_counter()

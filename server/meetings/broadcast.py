@@ -16,6 +16,14 @@ from server.meetings import views
 from server.meetings.seats import staff_room
 from server.sockets import events as ev
 
+#: How long a burst of committee changes is gathered before the one ``committee:state``.
+COMMITTEE_DELAY = 0.05
+#: Least time between two ``committee:state`` of one room: the state is sent whole to
+#: every socket of the room (thousands with a public gallery), so a flood of changes by
+#: one actor (a member raising and lowering a hand at the socket event budget) must not
+#: multiply into 20 whole states a second to each (docs/performance.md, "Committees").
+COMMITTEE_SPACING = 0.25
+
 
 class Broadcaster:
     """Emits meeting events over socket.io. ``rooms()`` lists every room id (for events
@@ -26,8 +34,10 @@ class Broadcaster:
         self.rooms = rooms
         #: Rooms whose ``committee:state`` is due (one emit per burst of changes).
         self._committee_due: dict[str, asyncio.Task[None]] = {}
-        #: How long a burst of committee changes is gathered before the one emit.
-        self.committee_delay = 0.05
+        #: When each room's last ``committee:state`` went out (loop time).
+        self._committee_sent: dict[str, float] = {}
+        self.committee_delay = COMMITTEE_DELAY
+        self.committee_spacing = COMMITTEE_SPACING
 
     async def events(
         self, room: str, meeting: Meeting | None, happened: Sequence[DomainEvent], now: float
@@ -60,19 +70,25 @@ class Broadcaster:
 
     def committee_soon(self, room: str, meeting: Meeting) -> None:
         """Send the room its whole ``committee:state`` shortly, once however many changes
-        arrive meanwhile (a roll call answered by 30 members is one message, not 30)."""
+        arrive meanwhile (a roll call answered by 30 members is one message, not 30), and
+        never sooner than ``committee_spacing`` after the room's previous one."""
         if room in self._committee_due:
             return
+        loop = asyncio.get_running_loop()
+        last = self._committee_sent.get(room)
+        wait = self.committee_delay if last is None else max(
+            self.committee_delay, last + self.committee_spacing - loop.time())
 
         async def later() -> None:
             try:
-                await asyncio.sleep(self.committee_delay)
+                await asyncio.sleep(wait)
             finally:
                 self._committee_due.pop(room, None)
+            self._committee_sent[room] = loop.time()
             await self.sio.emit(ev.COMMITTEE_STATE, {"room": room, **meeting.committee.state()},
                                 room=room)
 
-        self._committee_due[room] = asyncio.get_running_loop().create_task(later())
+        self._committee_due[room] = loop.create_task(later())
 
     async def notify(self, sid: str, kind: str, **details: object) -> None:
         """A personal notice (muted, removed...) to one socket."""

@@ -111,6 +111,11 @@ _UPSERT_GALLERY = (
     " ON CONFLICT (room_id) DO UPDATE SET peak = MAX(peak, excluded.peak),"
     " total = MAX(total, excluded.total)"
 )
+_UPSERT_COMMITTEE_BALLOT = (
+    "INSERT INTO committee_ballots (room_id, vote, member, choice, at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (room_id, vote, member) DO UPDATE"
+    " SET choice = excluded.choice, at = excluded.at"
+)
 _INSERT_AUDIT = (
     "INSERT INTO audit_log (at, room_id, actor, action, body) VALUES (?, ?, ?, ?, ?)"
 )
@@ -168,6 +173,7 @@ def writes_for(
     ``voter`` is the person key of whoever acted, for ballots."""
     out: list[Write] = []
     floor = agenda = committee = False
+    ballots: list[CommitteeChanged] = []
     for e in events:
         if isinstance(e, AuditEntry):
             out.append(audit_write(e))
@@ -179,6 +185,8 @@ def writes_for(
             floor = True
         elif e.topic.startswith("agenda."):
             agenda = True
+        elif isinstance(e, CommitteeChanged) and e.change == "vote_cast":
+            ballots.append(e)
         elif isinstance(e, CommitteeChanged | QuorumChanged):
             committee = True
         elif isinstance(e, GalleryVisited):
@@ -217,11 +225,29 @@ def writes_for(
         out.append((_UPSERT_FLOOR, (meeting.room, to_json(meeting.floor.to_record()))))
     if meeting is not None and agenda:
         out += _agenda_writes(meeting)
+    if meeting is not None and ballots and not committee:
+        # A ballot alone: its own row (the record written at the next change holds it too).
+        out += _ballot_writes(meeting, ballots)
+    elif ballots:
+        committee = True
     if meeting is not None and committee:
         # The whole committee, at every change: a vote survives a restart or a failover.
         # Its JSON is built on the store's thread, from this snapshot (immutable records).
         record = meeting.committee.to_record()
         out.append((_UPSERT_COMMITTEE, (meeting.room, Deferred(lambda: record_json(record)))))
+    return out
+
+
+def _ballot_writes(meeting: Meeting, cast: Sequence[CommitteeChanged]) -> list[Write]:
+    out: list[Write] = []
+    for e in cast:
+        vote = meeting.committee.votes.get(e.vote) if e.vote is not None else None
+        if vote is None or e.member is None:
+            continue
+        choice = dict(vote.choices).get(e.member)
+        at = dict(vote.cast_at).get(e.member, e.at)
+        if choice is not None:
+            out.append((_UPSERT_COMMITTEE_BALLOT, (meeting.room, vote.id, e.member, choice, at)))
     return out
 
 
@@ -320,6 +346,24 @@ def _committee_load(conn: sqlite3.Connection, room: str) -> CommitteeRecord | No
     if found is None and counts is None:
         return None
     record = CommitteeRecord() if found is None else committee_record(found[0])
+    # Ballots stored as rows since the record was written (the latest choice of each).
+    cast: dict[int, list[tuple[str, str, float]]] = {}
+    for vote, who, choice, at in conn.execute(
+            "SELECT vote, member, choice, at FROM committee_ballots WHERE room_id = ?", (room,)):
+        cast.setdefault(int(vote), []).append((str(who), str(choice), float(at)))
+    if cast:
+        votes = []
+        for v in record.votes:
+            rows = cast.get(v.id)
+            if rows:
+                choices, cast_at = dict(v.choices), dict(v.cast_at)
+                for who, choice, at in rows:
+                    if at >= cast_at.get(who, float("-inf")):
+                        choices[who], cast_at[who] = choice, at
+                v = replace(v, choices=tuple(sorted(choices.items())),
+                            cast_at=tuple(sorted(cast_at.items())))
+            votes.append(v)
+        record = replace(record, votes=tuple(votes))
     keys = {str(r[0]) for r in conn.execute(
         "SELECT key FROM committee_gallery_keys WHERE room_id = ?", (room,))}
     keys.update(record.gallery_keys)  # a record stored before they had a table of their own

@@ -303,3 +303,21 @@ MIGRATIONS += (
     );
     """,
 )
+
+MIGRATIONS += (
+    # 9: a committee ballot cast (or a hand raised and lowered in a show of hands) is
+    # stored as its own row, not by rewriting the committee's whole record (tens of KiB
+    # after a long sitting: a member changing their hand at the socket event budget
+    # rewrote it 30 times a second). The record written at the next other change holds
+    # the same; a load lays the rows over it (server/meetings/store.py).
+    """
+    CREATE TABLE committee_ballots (
+        room_id TEXT NOT NULL,
+        vote INTEGER NOT NULL,
+        member TEXT NOT NULL,
+        choice TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (room_id, vote, member)
+    ) WITHOUT ROWID;
+    """,
+)
