@@ -1196,13 +1196,13 @@ def _check_media(settings: Settings) -> None:
     check_announced_addresses(settings)
     for address in settings.ice_host_addresses:
         try:
-    if not (1 <= settings.identity_max_publishers <= 32
-            and 1 <= settings.identity_max_viewers <= 16):
-        raise HirobaError(
-            Reason.BAD_FIELD, "identity_max_publishers must be 1-32, identity_max_viewers 1-16"
-        )
             ipaddress.ip_address(address)
         except ValueError:
             raise HirobaError(
                 Reason.BAD_FIELD, f"ice_host_addresses: {address!r} is not an IP address"
             ) from None
+    if not (1 <= settings.identity_max_publishers <= 32
+            and 1 <= settings.identity_max_viewers <= 16):
+        raise HirobaError(
+            Reason.BAD_FIELD, "identity_max_publishers must be 1-32, identity_max_viewers 1-16"
+        )
