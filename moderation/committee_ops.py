@@ -16,6 +16,7 @@ from moderation import audit
 from moderation.agenda import Agenda
 from moderation.committee import Committee
 from moderation.events import DomainEvent
+from moderation.floor import EndCause, LowerCause
 from moderation.limits import check_id
 from moderation.lobby import Place
 from moderation.policy import Action
@@ -23,12 +24,23 @@ from moderation.roster import MeetingBase, Person
 from rooms.errors import PermissionDenied, ProcedureError, Reason
 from rooms.model import Role, RoomKind
 
+#: Who stays in a closed session (秘密会): the committee's members and chair, and the
+#: secretariat. Everyone else in the room (citizens, the gallery, observers and press,
+#: captioners) is held out of it.
+INSIDE = frozenset({Role.CHAIR, Role.MEMBER, Role.STAFF})
+
 
 class CommitteeOps(MeetingBase):
     """Roll call, identity marks, quorum, recusal, motions, votes, closed sessions."""
 
     committee: Committee
     agenda: Agenda
+
+    def held_out(self, p: Person) -> bool:
+        """Held out of the closed session the committee sits in now: the policy refuses
+        them everything but what the lobby allows (``closed_session``)."""
+        return (self.kind is RoomKind.COMMITTEE and p.role not in INSIDE
+                and self.committee.in_closed_session() is not None)
 
     def _committee(self, pid: str, action: Action, now: float) -> Person:
         if self.kind is not RoomKind.COMMITTEE:
@@ -92,7 +104,17 @@ class CommitteeOps(MeetingBase):
                                  now: float) -> list[DomainEvent]:
         who = self._committee(pid, Action.COMMITTEE_CLOSED_SESSION, now)
         events = self.committee.closed_session(closed, reason, now, by=who.actor_id)
-        return self._done(who, Action.COMMITTEE_CLOSED_SESSION, now, events,
+        # Whoever is held out leaves the hand queue and the floor as it closes (their
+        # voice must not reach the members), recorded like any floor end and placed
+        # before the closing so that the public record still holds it.
+        floor: list[DomainEvent] = []
+        for p in [p for p in self.people.values() if closed and self.held_out(p)]:
+            if p.pid in self.floor.queue:
+                floor += self.floor.lower_hand(p.pid, now, by=who.actor_id,
+                                               cause=LowerCause.CLOSED_SESSION)
+            if p.pid == self.floor.holder:
+                floor += self.floor.revoke(now, by=who.actor_id, cause=EndCause.CLOSED_SESSION)
+        return self._done(who, Action.COMMITTEE_CLOSED_SESSION, now, [*floor, *events],
                           reason=str(reason or ""), closed=closed)
 
     def vote_open(self, pid: str, motion: object, method: object,

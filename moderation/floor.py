@@ -39,6 +39,8 @@ class EndCause(StrEnum):
     TIMED_OUT = "timed_out"
     LEFT = "left"
     SANCTIONED = "sanctioned"
+    #: The committee closed its session (秘密会) and the speaker is held out of it.
+    CLOSED_SESSION = "closed_session"
 
 
 class LowerCause(StrEnum):
@@ -48,6 +50,8 @@ class LowerCause(StrEnum):
     GIVEN_FLOOR = "given_floor"
     LEFT = "left"
     SANCTIONED = "sanctioned"
+    #: The committee closed its session (秘密会) and the one waiting is held out of it.
+    CLOSED_SESSION = "closed_session"
 
 
 @dataclass(frozen=True, slots=True)

@@ -284,6 +284,9 @@ class Context:
     muted: bool = False
     banned: bool = False
     in_lobby: bool = False
+    #: Held out of a committee's closed session (秘密会): like the lobby, nothing but
+    #: what the lobby allows (and leaving) until the session reopens.
+    held_out: bool = False
     #: Watching from the public gallery: an observer's rights, whatever the role.
     gallery: bool = False
     holds_floor: bool = False
@@ -333,8 +336,8 @@ def decide(role: Role, action: Action, ctx: Context | None = None) -> Decision:
     """Whether someone of ``role`` may do ``action`` in the situation ``ctx``.
 
     Checked in this order, so that the reason is the most useful one: banned, waiting in
-    the lobby, the role's cell (and the gallery's), muted, holding the floor (or being
-    audible), target rank.
+    the lobby, held out of a closed session, the role's cell (and the gallery's), muted,
+    holding the floor (or being audible), target rank.
     """
     ctx = ctx or Context()
     rule = RULES[action]
@@ -342,6 +345,9 @@ def decide(role: Role, action: Action, ctx: Context | None = None) -> Decision:
         return _deny(Reason.BANNED, "you are banned")
     if ctx.in_lobby and Flag.LOBBY not in rule.flags:
         return _deny(Reason.IN_LOBBY, "wait until staff admit you from the lobby")
+    if ctx.held_out and Flag.LOBBY not in rule.flags:
+        return _deny(Reason.CLOSED_SESSION,
+                     "the committee sits in closed session: wait until it reopens")
     cell = rule.cells[role]
     if not _cell_allows(cell, ctx):
         if cell is Cell.OWN:

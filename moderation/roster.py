@@ -190,6 +190,10 @@ class MeetingBase:
         return self.sanctions.is_muted(self.room, now, participant=p.pid, device=p.device,
                                        account=p.account)
 
+    def held_out(self, p: Person) -> bool:
+        """Whether ``p`` is held out of a closed session now (committee rooms only)."""
+        return False
+
     def context(self, p: Person, now: float, target: Person | None = None,
                 target_role: Role | None = None) -> Context:
         """The policy context of ``p`` acting (on ``target``) at ``now``."""
@@ -202,6 +206,7 @@ class MeetingBase:
             or self.sanctions.find(SanctionKind.REMOVE, now, room=self.room, device=p.device,
                                    account=p.account) is not None,
             in_lobby=p.place is Place.LOBBY,
+            held_out=self.held_out(p),
             gallery=p.place is Place.GALLERY,
             holds_floor=self.floor.holder == p.pid,
             target_self=target is not None and target.pid == p.pid,

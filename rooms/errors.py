@@ -71,6 +71,9 @@ class Reason(StrEnum):
     NOT_MEMBER = "not_member"
     #: The member is recused (除斥) for the motion being decided.
     RECUSED = "recused"
+    #: The sender is held out of a committee's closed session (秘密会): until it reopens
+    #: they may only leave (or wait, as in the lobby).
+    CLOSED_SESSION = "closed_session"
 
 class HirobaError(Exception):
     """An error whose reason can be told to the client that caused it."""

@@ -29,12 +29,9 @@ import socketio
 
 from moderation.committee import ClosedPeriod
 from moderation.meeting import Meeting
-from rooms.model import Role, RoomKind
+from rooms.model import RoomKind
 from server.meetings.seats import Seats
 from server.sockets import events as ev
-
-#: Who stays in a closed session: the committee's members and chair, and the secretariat.
-INSIDE = frozenset({Role.CHAIR, Role.MEMBER, Role.STAFF})
 
 #: ``(room, participant ids held out)``: told on every change (audio, motion).
 WithheldListener = Callable[[str, frozenset[str]], None]
@@ -56,7 +53,8 @@ def outsiders(meeting: Meeting) -> frozenset[str]:
     """Participant ids held out of ``meeting`` now (none while its session is open)."""
     if closed_period(meeting) is None:
         return frozenset()
-    return frozenset(p.pid for p in meeting.people.values() if p.role not in INSIDE)
+    # The same test the permission policy is given (moderation: Meeting.held_out).
+    return frozenset(p.pid for p in meeting.people.values() if meeting.held_out(p))
 
 
 def closed_notice(room: str, period: ClosedPeriod) -> dict[str, object]:
