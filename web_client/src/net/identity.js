@@ -7,7 +7,7 @@
  * The chair or a staff console sees the cameras with an `IdentityViewer`: one peer with a
  * fixed number of receive-only video slots; `identity:slots` says whose camera each slot
  * carries. Like the audio plane: no STUN or TURN unless the operator gave some, no
- * trickle ICE. VP8 is put first in the offer: it is the one codec the server forwards.
+ * trickle ICE. Only VP8 is offered: it is the one codec the server forwards.
  */
 import { IDENTITY_CLOSED, IDENTITY_PUBLISH, IDENTITY_SLOTS, IDENTITY_STOP, IDENTITY_VIEW } from './events.js';
 import { gathered, rtcConfiguration } from './ice.js';
@@ -40,16 +40,33 @@ export function slotsFromWire(msg, n) {
   });
 }
 
-/** Put VP8 (and its retransmissions) first among a transceiver's codecs, where the browser allows it. */
+/**
+ * Offer VP8 (and its retransmissions) only, where the browser allows it: the server forwards
+ * VP8 and nothing else, and every other codec costs ~1 KB of SDP per video section. A
+ * chair's viewer offers one section per seat: with every codec Chromium offers ~5.3 KB a
+ * section, so four seats (21 KB) already passed the server's socket message limit
+ * (`max_message_bytes`, 16 KiB) and the server dropped the connection instead of
+ * answering. VP8 alone is ~1.5 KB a section; the header extensions the server does not
+ * use (all but mid and abs-send-time) are left out too where the browser can (~1 KB).
+ */
 function preferVp8(transceiver, Sender = globalThis.RTCRtpSender) {
   const caps = Sender?.getCapabilities?.('video');
-  if (!caps || typeof transceiver.setCodecPreferences !== 'function') return;
-  const first = caps.codecs.filter((c) => /^video\/(vp8|rtx)$/i.test(c.mimeType));
-  const rest = caps.codecs.filter((c) => !first.includes(c));
-  try {
-    transceiver.setCodecPreferences([...first, ...rest]);
-  } catch {
-    // An older browser: VP8 is in every WebRTC browser's offer anyway.
+  if (caps && typeof transceiver.setCodecPreferences === 'function') {
+    const vp8 = caps.codecs.filter((c) => /^video\/(vp8|rtx)$/i.test(c.mimeType));
+    try {
+      transceiver.setCodecPreferences(vp8.length ? vp8 : caps.codecs);
+    } catch {
+      // An older browser: VP8 is in every WebRTC browser's offer anyway.
+    }
+  }
+  if (typeof transceiver.getHeaderExtensionsToNegotiate === 'function') {
+    try {
+      transceiver.setHeaderExtensionsToNegotiate(transceiver.getHeaderExtensionsToNegotiate().map((x) => ({
+        ...x, direction: /sdes:mid$|abs-send-time$/.test(x.uri) ? x.direction : 'stopped',
+      })));
+    } catch {
+      // Not settable here: the offer is only longer.
+    }
   }
 }
 
