@@ -62,6 +62,8 @@ const meeting = new MeetingUi({
     join.showError(message);
   },
   announce: (text) => announcer.say(text),
+  leave: () => doLeave(),
+  reopened: (n) => reopened(n),
   // the floor holder's role for the banner's badge (the floor view names only the person)
   roleOf: (pid) => (pid ? participants.get(pid)?.role ?? null : null),
 });
@@ -232,11 +234,7 @@ function enterRoom(selfId, snapshot, motionInfo, audioInfo, ice) {
   const portrait = innerWidth < innerHeight;
   if (!joined) cameraMode = room.kind === 'plaza' || !room.stage || portrait ? 'follow' : 'stage';
   plaza.load(room, sceneStrings(), cameraMode);
-  for (const p of participants.list()) addAvatar(p);
-  tally = tallyOf(committee); // said with the vote's opening, not again on entering
-  committeePanel.reset();
-  committeePanel.update(committee, meeting.state.self);
-  plaza.avatars.setGestures(gesturesOf(committee));
+  drawPeople();
   const seat = participants.seatOf(me);
   mover = new LocalMover({
     x: seat ? seat.x : me.x,
@@ -275,6 +273,37 @@ function enterRoom(selfId, snapshot, motionInfo, audioInfo, ice) {
     lastFrame = now;
     requestAnimationFrame(frame);
   }
+}
+
+/**
+ * The room's people drawn afresh from the participant store, just given a snapshot (a join,
+ * or a closed session reopening), and the committee's last state: avatars, gestures, the
+ * committee tab.
+ */
+function drawPeople() {
+  plaza.avatars.clear();
+  motion.clear();
+  rendered.clear();
+  faces.clear();
+  drawnFaces.clear();
+  for (const p of participants.list()) addAvatar(p);
+  tally = tallyOf(committee); // said with the vote's opening, not again on entering
+  committeePanel.reset();
+  committeePanel.update(committee, meeting.state.self);
+  plaza.avatars.setGestures(gesturesOf(committee));
+}
+
+/**
+ * A closed session (秘密会) this page was held out of reopened: meeting.js has loaded the
+ * notice's `meeting` as a join's; the avatars (no delta came meanwhile) and the committee
+ * come from its `snapshot` and `meeting.committee` the same way as on entering.
+ */
+function reopened(n) {
+  if (!joined || !n?.snapshot) return;
+  takeCommittee(n);
+  participants.applySnapshot(participants.selfId, n.snapshot);
+  drawPeople();
+  hud.setCount(participants.size);
 }
 
 function addAvatar(p) {
@@ -368,6 +397,8 @@ function frame(now) {
   lastFrame = now;
   frameTimes.push(now);
   while (frameTimes.length && now - frameTimes[0] > 1000) frameTimes.shift();
+  // held out of a closed session (秘密会): the room is not shown, so not drawn (or moved)
+  if (meeting.closedSince !== null) return;
 
   if (!mover.seated) {
     mover.step(dt, controls.read());

@@ -21,7 +21,7 @@ export const KNOWN_REASONS = new Set([
   'no_such_item', 'too_long', 'ng_word', 'code_required', 'bad_code', 'bad_credentials',
   'session_expired', 'bad_csrf',
   // committees
-  'no_quorum', 'recused', 'not_member',
+  'no_quorum', 'recused', 'not_member', 'closed_session',
   // join refusals: a name that reads like a member's or staff's; too many places per address
   'name_reserved', 'address_limit',
 ]);

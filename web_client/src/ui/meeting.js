@@ -42,7 +42,9 @@ function unfocusable(x) {
 export class MeetingUi {
   /**
    * @param {object} hooks enter(self, snapshot, motion, audio, ice): put the avatar scene up;
-   *   back(message): leave to the join screen and say why; announce(text): polite live region.
+   *   back(message): leave to the join screen and say why; announce(text): polite live region;
+   *   leave(): leave the room (the held-out screen's button); reopened(notice): a closed
+   *   session reopened, redraw the room's people from `notice.snapshot`.
    */
   constructor(hooks) {
     this.hooks = hooks;
@@ -58,8 +60,12 @@ export class MeetingUi {
     this.captions = new Captions({ onHistory: () => this.#showCaptionLog() });
     this.revealOpinion = null; // id of an opinion just posted, to scroll into view once drawn
     this.chatLive = new ChatAnnouncer((text) => this.hooks.announce?.(text));
+    this.closedSince = null; // held out of a closed session (秘密会) since then, else null
     this.#wire();
-    i18n.onChange(() => this.render());
+    i18n.onChange(() => {
+      this.render();
+      this.#drawClosed();
+    });
   }
 
   // -- lifecycle -------------------------------------------------------------------------
@@ -112,6 +118,7 @@ export class MeetingUi {
     this.chatLive.clear();
     this.place = null;
     this.recording.set(null);
+    this.#holdOut(null);
     byId('meeting').hidden = true;
     byId('meeting-panel').hidden = true;
     byId('meeting-hint').hidden = true;
@@ -124,6 +131,8 @@ export class MeetingUi {
   #load(meeting, place) {
     this.state.load(meeting);
     this.place = place;
+    // joined while the committee sits in closed session: held out from the first moment
+    this.#holdOut(meeting.closed_session?.since ?? null);
     this.mine = new Set();
     byId('meeting').hidden = false;
     const wide = matchMedia('(min-width: 60rem)').matches;
@@ -276,6 +285,7 @@ export class MeetingUi {
       this.hooks.back?.('');
     });
     byId('notice-ok').addEventListener('click', () => this.#closeNotice());
+    byId('closed-leave').addEventListener('click', () => this.hooks.leave?.());
   }
 
   /** Open the panel on `tab` without moving the focus (a roll call or a vote just opened). */
@@ -358,6 +368,18 @@ export class MeetingUi {
 
   #onNotice(n) {
     this.lastNotice = n.kind;
+    if (n.kind === 'closed_session') {
+      this.#holdOut(n.since ?? Date.now() / 1000);
+      return;
+    }
+    if (n.kind === 'closed_session_ended') {
+      // let back in: the meeting as it now is (the same load as a join's), then the avatars
+      if (n.meeting && this.state.active) this.#load(n.meeting, this.place);
+      this.#holdOut(null);
+      this.hooks.reopened?.(n);
+      this.hooks.announce?.(t('notice.closed_session_ended.text'));
+      return;
+    }
     const reason = n.reason ? t('notice.reason', { reason: n.reason }) : '';
     const until = n.until ? t('notice.until', { time: new Date(n.until * 1000).toLocaleString(i18n.lang) }) : '';
     // A closed session (秘密会) says since when: all a held-out page is told of it.
@@ -407,6 +429,34 @@ export class MeetingUi {
   #hideLobby() {
     this.lobby = null;
     byId('lobby-screen').hidden = true;
+  }
+
+  /**
+   * Held out of a committee's closed session (秘密会) since `since` (epoch seconds), or no
+   * longer (null): a lasting screen says so and since when, the 3D view and the room's
+   * panels are hidden and inert (style.css: body[data-held-out]); only leaving is offered.
+   * The server refuses anything else they send (`closed_session`).
+   */
+  #holdOut(since) {
+    const was = this.closedSince;
+    this.closedSince = since ?? null;
+    const out = this.closedSince !== null;
+    document.body.dataset.heldOut = String(out);
+    byId('plaza').inert = out;
+    byId('closed-screen').hidden = !out;
+    this.#drawClosed();
+    if (out && was === null) {
+      if (!byId('notice').hidden) this.#closeNotice();
+      byId('closed-title').focus({ preventScroll: true });
+    } else if (!out && was !== null && byId('closed-screen').contains(document.activeElement)) {
+      byId('hud-room').focus({ preventScroll: true });
+    }
+  }
+
+  #drawClosed() {
+    if (this.closedSince === null) return;
+    const time = new Date(this.closedSince * 1000).toLocaleTimeString(i18n.lang, { hour: '2-digit', minute: '2-digit' });
+    byId('closed-status').textContent = t('closed.status', { time });
   }
 
   #showNotice(title, text) {
@@ -502,6 +552,7 @@ export class MeetingUi {
       role: s.self?.role ?? null,
       muted: s.muted,
       notice: this.lastNotice,
+      closedSince: this.closedSince, // held out of a closed session since then, else null
       position: s.myPosition(),
       holder: s.floor?.holder ?? null,
       floorState: s.floor?.state ?? null,
