@@ -53,6 +53,18 @@ class Status(StrEnum):
 ATTENDING = frozenset({Status.PRESENT, Status.LATE})
 
 
+class ChangeReason(StrEnum):
+    """Why the procedure itself changed a member's attendance: a code, which the minutes
+    put in words in their language (a correction's reason is the words its author typed).
+    The values are those stored in the records since the first committee."""
+
+    ANSWERED = "answered"                # answered the roll call
+    ARRIVED = "arrived"                  # came after the roll call closed (遅参)
+    RETURNED = "returned"                # back after leaving or losing the connection
+    NO_ANSWER = "no answer"              # did not answer before the roll call closed
+    CONNECTION_LOST = "connection lost"  # gone longer than the absence grace
+
+
 class VoteState(StrEnum):
     OPEN = "open"
     #: Closed on a tie: waits for the chair's decision.
@@ -407,10 +419,10 @@ class Committee:
         if status in (Status.LEFT, Status.DISCONNECTED):
             # Back after leaving: attending again (a fresh identity check is needed).
             back = self._previous_attending(member)
-            events += self._set_status(member, back, now, None, "returned")
+            events += self._set_status(member, back, now, None, ChangeReason.RETURNED)
         elif status in (Status.UNKNOWN, Status.ABSENT) and self.rollcall_closed_at is not None \
                 and not self.rollcall:
-            events += self._set_status(member, Status.LATE, now, None, "arrived")
+            events += self._set_status(member, Status.LATE, now, None, ChangeReason.ARRIVED)
         return [*events, *self._changed("presence", now, member=member)]
 
     def depart(self, pid: str, now: float) -> list[DomainEvent]:
@@ -436,7 +448,7 @@ class Committee:
             current = self.status.get(member)
             if current is not None and Status(current.status) in ATTENDING:
                 events += self._set_status(member, Status.DISCONNECTED, now, None,
-                                           "connection lost")
+                                           ChangeReason.CONNECTION_LOST)
             elif member in self.verified:
                 self._unverify(member, now)
                 events += self._changed("verified", now, member=member)
@@ -473,7 +485,7 @@ class Committee:
 
     def _set_status(self, member: str, status: Status, now: float, by: str | None,
                     reason: str) -> list[DomainEvent]:
-        change = AttendanceChange(member, status.value, now, by, reason)
+        change = AttendanceChange(member, status.value, now, by, str(reason))
         self.status[member] = change
         self.history.append(change)
         if status not in ATTENDING and member in self.verified:
@@ -494,7 +506,8 @@ class Committee:
             for member in self.members:
                 current = self.status.get(member)
                 if current is None or current.status == Status.UNKNOWN:
-                    events += self._set_status(member, Status.ABSENT, now, by, "no answer")
+                    events += self._set_status(member, Status.ABSENT, now, by,
+                                               ChangeReason.NO_ANSWER)
         return [*events, *self._changed("rollcall", now, by=by)]
 
     def answer(self, member: str, now: float) -> list[DomainEvent]:
@@ -511,7 +524,7 @@ class Committee:
             status = Status.LATE
         if current is not None and current.status == status.value:
             raise ProcedureError(Reason.DUPLICATE, "you have already answered")
-        return self._set_status(member, status, now, member, "answered")
+        return self._set_status(member, status, now, member, ChangeReason.ANSWERED)
 
     def correct(self, member: object, status: object, reason: object, now: float, *,
                 by: str) -> list[DomainEvent]:

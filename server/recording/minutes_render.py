@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from moderation.committee import ChangeReason
 from server.recording.minutes_types import Minutes
 
 #: Labels of the document (a generator's own words, not the web page's i18n catalogues).
@@ -135,6 +136,19 @@ COMMITTEE_WORDS: dict[str, dict[str, str]] = {
            "adopted": "adopted", "adopted_amended": "adopted as amended", "tie": "tie",
            "open": "open", "closed": "closed", "void": "void", "video": "video",
            "other": "other", "chair": "chair", "member": "member"},
+}
+
+#: Why the procedure itself changed a member's attendance (moderation.committee's codes),
+#: in words; a correction's reason is shown as its author wrote it.
+CHANGE_REASONS: dict[str, dict[str, str]] = {
+    "ja": {ChangeReason.ANSWERED: "点呼に応答", ChangeReason.ARRIVED: "点呼終了後に入室",
+           ChangeReason.RETURNED: "再入室", ChangeReason.NO_ANSWER: "点呼に応答なし",
+           ChangeReason.CONNECTION_LOST: "接続が切れたまま猶予時間を経過"},
+    "en": {ChangeReason.ANSWERED: "answered the roll call",
+           ChangeReason.ARRIVED: "arrived after the roll call",
+           ChangeReason.RETURNED: "came back",
+           ChangeReason.NO_ANSWER: "did not answer the roll call",
+           ChangeReason.CONNECTION_LOST: "connection lost beyond the grace period"},
 }
 
 
@@ -303,6 +317,9 @@ def _committee_section(c: dict[str, Any], staff: bool, lang: str) -> _Section:
     def word(x: object) -> str:
         return w.get(str(x), str(x)) if x is not None else ""
 
+    def why(reason: object) -> str:
+        return CHANGE_REASONS[lang].get(str(reason), str(reason))
+
     def q(x: dict[str, Any] | None) -> str:
         if not x:
             return ""
@@ -322,7 +339,7 @@ def _committee_section(c: dict[str, Any], staff: bool, lang: str) -> _Section:
     rows: list[tuple[str, ...]] = []
     for a in c.get("attendance", []):
         changes = "; ".join(f"{_time(x['at'])} {word(x['status'])}"
-                            + (f"（{x['reason']}）" if staff and x.get("reason") else "")
+                            + (f"（{why(x['reason'])}）" if staff and x.get("reason") else "")
                             for x in a.get("changes", []))
         checks = "; ".join(f"{_time(v['at'])} {word(v['method'])}"
                            + (f"（{v['reason']}）" if v.get("reason") else "")
