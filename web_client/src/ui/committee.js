@@ -22,6 +22,9 @@ import { reasonText } from './join.js';
 import { renderVote, methodText, outcomeText } from './committeeVote.js';
 import { CommitteeChair } from './committeeChair.js';
 
+/** The children that are there: DOM's replaceChildren would write a null as the text "null". */
+const present = (...nodes) => nodes.filter((n) => n !== null && n !== undefined && n !== false);
+
 export class CommitteePanel {
   /**
    * @param {{net: () => object, announce: (text: string) => void, attention: () => void}} hooks
@@ -109,7 +112,7 @@ export class CommitteePanel {
     this.#mine(v);
     this.#camera(v);
     this.vote.replaceChildren(el('h3', { id: 'committee-vote-heading', text: t('committee.vote.heading') }),
-      ...renderVote(v, (...a) => this.act(...a), (id) => this.render(id)));
+      ...present(...renderVote(v, (...a) => this.act(...a), (id) => this.render(id))));
     this.motionsHead.textContent = t('committee.motions');
     this.motions.replaceChildren(...(v.motions.length ? v.motions : [null]).map((m) => (m
       ? el('li', { dataset: { motion: m.id } }, m.amends != null ? t('committee.amendmentOf', { title: m.title, of: m.amendsTitle }) : m.title,
@@ -129,26 +132,26 @@ export class CommitteePanel {
 
   #head(v) {
     const q = v.quorum;
-    this.head.replaceChildren(
+    this.head.replaceChildren(...present(
       el('p', { id: 'committee-quorum', class: q.met ? 'cm-ok' : 'cm-warn' },
         el('strong', { text: t(q.met ? 'committee.quorum.met' : 'committee.quorum.lost') }), ' ',
         t('committee.quorum.counts', { counted: q.counted, needed: q.needed, seats: q.seats })),
-      v.rollcall ? el('p', { id: 'committee-rollcall', class: 'cm-banner', text: t('committee.rollcallOpen') }) : null,
+      v.rollcall ? el('p', { id: 'committee-rollcall-open', class: 'cm-banner', text: t('committee.rollcallOpen') }) : null,
       v.closedSession ? el('p', { id: 'committee-closed', class: 'cm-banner', text: t('committee.closedSession', { reason: v.closedSession.reason || '' }) }) : null,
       v.vote?.results && v.kind === 'public' ? el('p', { class: 'visually-hidden', text: outcomeText(v.vote.results) }) : null,
-    );
+    ));
   }
 
   #mine(v) {
     const me = v.me;
     if (!me) return this.mine.replaceChildren();
-    this.mine.replaceChildren(
+    this.mine.replaceChildren(...present(
       el('p', { id: 'committee-my-status' }, t('committee.myStatus', { status: t(`committee.status.${me.status}`) }), ' ',
         el('span', { class: me.verified ? 'cm-ok' : 'cm-muted', text: me.verified ? t('committee.youVerified') : t('committee.unverified') })),
       me.canAnswer
         ? el('button', { type: 'button', class: 'primary cm-big', id: 'committee-present', onclick: () => this.act(E.COMMITTEE_PRESENT, {}, t('committee.answered')), text: t('committee.present') })
         : null,
-    );
+    ));
   }
 
   /** The own camera for the identity check: members only (the chair views, and may send too). */
@@ -156,13 +159,13 @@ export class CommitteePanel {
     if (v.kind === 'public') return this.cam.replaceChildren();
     const on = !!this.camera;
     const ask = !on && v.rollcall && !v.me?.verified;
-    this.cam.replaceChildren(
+    this.cam.replaceChildren(...present(
       on ? el('p', { id: 'committee-camera-notice', class: 'cm-notice', role: 'status', text: t('identity.camera.on') }) : null,
       ask ? el('p', { class: 'cm-muted', text: t('committee.camera.ask') }) : null,
       el('button', { type: 'button', id: on ? 'committee-camera-stop' : 'committee-camera-start', class: on ? '' : ask ? 'primary' : '',
         disabled: this.cameraBusy, onclick: () => (on ? this.stopCamera() : this.#startCamera()),
         text: t(on ? 'committee.camera.stop' : 'committee.camera.start') }),
-    );
+    ));
   }
 
   async #startCamera() {

@@ -123,7 +123,9 @@ export class CommitteeChair {
     const title = this.view.motions.find((x) => x.id === motion)?.title ?? '';
     const recused = motion != null && m.recusedFor.includes(motion);
     const status = t(`committee.status.${m.status}`) + (m.since ? ` ${time(m.since)}` : '');
-    const verified = m.verified ? t(`committee.verified.${m.verified.method}`, { by: m.verified.by, at: time(m.verified.at) }) : t('committee.unverified');
+    // `by` is the verifier's participant id: shown as their name when they are on the roster (the chair)
+    const by = m.verified && (this.view.members.find((x) => x.pid && x.pid === m.verified.by)?.name ?? m.verified.by);
+    const verified = m.verified ? t(`committee.verified.${m.verified.method}`, { by, at: time(m.verified.at) }) : t('committee.unverified');
     const reason = el('input', { type: 'text', maxlength: 500, autocomplete: 'off', id: `committee-reason-${m.member}`, 'aria-label': t('committee.chair.reasonFor', { name: m.name }) });
     const verify = (method) => this.#send(E.COMMITTEE_VERIFY, { member: m.member, method, ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) });
     return el('li', { class: `cm-member${m.connected ? '' : ' offline'}`, dataset: { member: m.member } },
