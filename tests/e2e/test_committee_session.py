@@ -1,17 +1,19 @@
-"""A committee meeting in Chromium through the committee tab (issue 16, part F): a chair's
-page, three member pages with Chromium's fake camera and two citizen pages, all on one
-real server.
+"""A committee meeting in Chromium through the committee tab (issue 16, part F): three
+Chromium pages (the chair's, member A's phone with Chromium's fake camera, a citizen's
+phone) and, as real socket.io clients on the same server, members B and C (their cameras
+aiortc peers filming a colour) and a second citizen.
 
 Roll call with the identity check: the members answer and send their cameras; the chair's
 page shows each member's real video (decoded, frames advancing) and marks them verified;
-the citizens' pages receive no video (checked on the wire: their peer connections have no
-video section and no inbound video packets). The quorum (rule: every seat) is lost when a
-member's page closes and regained when they come back and are verified again; the open
-button says why it is disabled and the server's ``no_quorum`` is shown when forced. A
-show-of-hands vote with one member recused (除斥) ends in a tie that the chair decides
-(委員長裁決); a citizen's phone sees the hand go up on the member's avatar and the results
-by name after the close. Every panel state is checked for covered controls (the phone
-layout test's hit test) and by axe; screenshots with HIROBA_LAYOUT_SHOTS=1.
+the citizens receive no video (checked on the wire: the citizen page's peer connections
+have no video section and no inbound video packets, the second citizen's audio and motion
+answers no video m-line). The quorum (rule: every seat) is lost when member B leaves and
+regained when B is back and verified again; the open button says why it is disabled and
+the server's ``no_quorum`` is shown when forced. A show-of-hands vote with member C
+recused (除斥) ends in a tie that the chair decides (委員長裁決); the citizen's phone sees
+the hand go up on member A's avatar and the results by name after the close. Every panel
+state is checked for covered controls (the phone layout test's hit test) and by axe;
+screenshots with HIROBA_LAYOUT_SHOTS=1.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from aiortc import RTCPeerConnection
 from playwright.async_api import Browser, Page
 
 from bench.clients.chromium import PHONE
+from bench.clients.video_peers import SolidColour, publish
 from rooms.model import Role
+from server.rtc.ice import rtc_configuration
 from tests.e2e.axe import CONTEXT, check
 from tests.e2e.conftest import PageWatch, fill_name, shot
 from tests.e2e.test_layout_phone import covered
@@ -33,6 +38,7 @@ from tests.meetings import (
     COMMITTEE,
     MeetingClient,
     add_staff,
+    admitted,
     console,
     invitation,
     login,
@@ -46,9 +52,9 @@ MEMBERS = ("委員A", "委員B", "委員C")
 CHAIR = "山田委員長"
 
 #: Every RTCPeerConnection the page makes, for the wire checks. And the 3D plaza drawn
-#: three times a second instead of sixty: six software-rendered pages (no GPU) on a shared
-#: machine otherwise starve the server of CPU; what is tested here is the committee tab
-#: and the avatars' gesture state, not the frame rate.
+#: three times a second instead of sixty: software-rendered pages (no GPU) on a shared
+#: machine otherwise starve the server (on the test's loop) of CPU; what is tested here
+#: is the committee tab and the avatars' gesture state, not the frame rate.
 RECORD_PEERS = """(() => {
   window.requestAnimationFrame = (cb) => setTimeout(() => cb(performance.now()), 300);
   // everything said in the polite live region (arrivals may replace a message quickly)
@@ -88,9 +94,26 @@ def settings(settings):  # type: ignore[no-untyped-def]
 
 
 class Pages:
-    def __init__(self, browser: Browser, server: Any, staff: MeetingClient) -> None:
-        self.browser, self.server, self.staff = browser, server, staff
+    def __init__(self, browser: Browser, server: Any, staff: MeetingClient,
+                 made: list[Any]) -> None:
+        self.browser, self.server, self.staff, self.made = browser, server, staff, made
         self.watches: list[PageWatch] = []
+        self.pcs: list[RTCPeerConnection] = []
+
+    async def member(self, name: str, rgb: tuple[int, int, int]) -> MeetingClient:
+        """A member on a protocol client who answers the roll call and sends a camera (an
+        aiortc peer filming ``rgb``) as the page would."""
+        client = await admitted(self.server, self.made, self.staff, name, Role.MEMBER)
+        present = await client.call("committee:present", {})
+        # (a member back after the roll call closed has answered already: late, not twice)
+        assert present["ok"] or present["reason"] == "duplicate", present
+
+        async def signal(sdp: str) -> str:
+            ack = await client.act("identity:publish", {"type": "offer", "sdp": sdp})
+            return str(ack["sdp"])
+
+        self.pcs.append(await publish(CONFIG, signal, SolidColour(rgb)))
+        return client
 
     async def open(self, name: str, role: Role | None, **context: Any) -> Page:
         query = {"room": COMMITTEE}
@@ -145,14 +168,17 @@ async def panel_open(page: Page) -> None:
 async def look(page: Page, label: str, axe: bool = False) -> None:
     """No covered control (and, where asked, nothing axe fails: a few seconds each, so for
     a member's, the chair's and the gallery's main states); a screenshot when asked for."""
-    assert await covered(page) == [], label
-    if axe:
-        await check(page, f"committee {label}")
     if SHOTS:
         await shot(page, f"committee-{label}")
+    assert await covered(page) == [], (label, await covered(page))
+    if axe:
+        await check(page, f"committee {label}")
 
 
-@pytest.mark.timeout(420)  # six Chromium pages with 3D scenes: slow on a loaded machine
+CONFIG = rtc_configuration([])
+
+
+@pytest.mark.timeout(240)  # three Chromium pages with 3D scenes: slow on a loaded machine
 async def test_a_committee_session_on_the_pages(server: Any, browser: Browser) -> None:
     await add_staff(server)
     made: list[Any] = []
@@ -162,41 +188,65 @@ async def test_a_committee_session_on_the_pages(server: Any, browser: Browser) -
     status, _ = await staff_post(server, f"/api/rooms/{COMMITTEE}/settings",
                                  {"committee": {"fraction": "1/1"}}, cookie=cookie, csrf=csrf)
     assert status == 200
-    pages = Pages(browser, server, staff)
+    pages = Pages(browser, server, staff, made)
     try:
         await run(pages)
     finally:
+        for pc in pages.pcs:
+            await pc.close()
         for c in made:
             await c.close()
     errors = [e for w in pages.watches for e in w.errors]
     assert not errors, errors
 
 
+async def no_video_answers(client: MeetingClient) -> None:
+    """A citizen's audio and motion peers: their answers carry no video section."""
+    ears = RTCPeerConnection(CONFIG)
+    channel = RTCPeerConnection(CONFIG)
+    try:
+        for _ in range(2):
+            ears.addTransceiver("audio", direction="recvonly")
+        await ears.setLocalDescription(await ears.createOffer())
+        listen = await client.act("audio:listen", {"type": "offer", "slots": 2,
+                                                   "sdp": ears.localDescription.sdp})
+        channel.createDataChannel("motion", ordered=False, maxRetransmits=0)
+        await channel.setLocalDescription(await channel.createOffer())
+        motion = await client.act("motion:offer", {"type": "offer",
+                                                   "sdp": channel.localDescription.sdp})
+        assert "m=audio" in listen["sdp"] and "m=application" in motion["sdp"]
+        assert "m=video" not in listen["sdp"] + motion["sdp"]
+        refused = await client.call("identity:view", {"type": "offer", "sdp": "v=0\r\n",
+                                                      "slots": 1})
+        assert refused["reason"] == "forbidden", refused
+    finally:
+        await ears.close()
+        await channel.close()
+
+
 async def run(p: Pages) -> None:
     chair = await p.open(CHAIR, Role.CHAIR, **DESKTOP)
     a = await p.open(MEMBERS[0], Role.MEMBER, **PHONE_1X)
-    # (the other pages are phone-sized too: six software-rendered 3D pages share the CPU)
-    b = await p.open(MEMBERS[1], Role.MEMBER, **PHONE_1X)
-    c = await p.open(MEMBERS[2], Role.MEMBER, **PHONE_1X)
     citizen = await p.open("さくら", None, **PHONE_1X)
-    citizen2 = await p.open("ひなた", None, **PHONE_1X)
-    members = (a, b, c)
+    citizen2 = await admitted(p.server, p.made, p.staff, "ひなた", Role.CITIZEN)
 
     # Roll call: opened by the chair; a member's phone brings the committee tab into view
-    # with a clear button; every member answers and sends the camera.
+    # with a clear button; every member answers and sends the camera (B and C from their
+    # protocol clients, A from the page with Chromium's fake camera).
     await chair.click("#committee-rollcall")
     await until(a, "() => !document.getElementById('meeting-panel').hidden"
                    " && !!document.querySelector('#committee-present')")
     await said(a, "出席確認が始まりました")
     await look(a, "rollcall-phone", axe=True)
     await chair.click("#committee-present")
-    for page in members:
-        await page.click("#committee-present")
-        await page.click("#committee-camera-start")
-        await page.locator("#committee-camera-notice").wait_for()
-        await page.locator("#committee-camera-stop").wait_for()
+    await a.click("#committee-present")
+    await a.click("#committee-camera-start")
+    await a.locator("#committee-camera-notice").wait_for()
+    await a.locator("#committee-camera-stop").wait_for()
     assert "委員長と事務局にだけ" in (await a.text_content("#committee-camera-notice") or "")
     await look(a, "camera-phone")
+    b = await p.member(MEMBERS[1], (200, 40, 40))
+    c = await p.member(MEMBERS[2], (40, 60, 200))
 
     # The chair sees every member's real video, decoded and moving.
     await chair.click("#committee-cameras")
@@ -204,33 +254,35 @@ async def run(p: Pages) -> None:
         const v = [...document.querySelectorAll('#committee-tiles video')];
         return v.length === n && v.every((x) => x.videoWidth > 0); }""", 3, within=40_000)
     frames = """() => [...document.querySelectorAll('#committee-tiles video')]
-        .map((v) => v.getVideoPlaybackQuality().totalVideoFrames)"""
+        .map((v) => v.currentTime)"""
     first = await chair.evaluate(frames)
     await until(chair, f"(first) => ({frames})().every((n, i) => n > first[i])", first)
     labels = await chair.eval_on_selector_all(
         "#committee-tiles video", "(v) => v.map((x) => x.getAttribute('aria-label'))")
-    assert all(any(m in label for m in MEMBERS) for label in labels), labels
+    assert sorted(next(m for m in MEMBERS if m in label) for label in labels) == list(MEMBERS)
     await chair.click("#committee-rollcall")  # closed
+    await until(citizen, "() => !window.hiroba.committee().rollcall")
     for name in (CHAIR, *MEMBERS):
         await chair.click(f'[data-verify="m:{name}"]')
     await until(chair, "() => window.hiroba.committee().quorum.met")
     await look(chair, "verified-desktop")
-    # No citizen's page receives video: no video section, no video packet.
-    for page in (citizen, citizen2):
-        wire = await page.evaluate(VIDEO_IN)
-        assert wire["sections"] == 0 and wire["packets"] == 0, wire
+    # No citizen receives video: no video section, no video packet, on the page's peers
+    # and in the second citizen's audio and motion answers.
+    wire = await citizen.evaluate(VIDEO_IN)
+    assert wire["peers"] > 0 and wire["sections"] == 0 and wire["packets"] == 0, wire
+    await no_video_answers(citizen2)
     chair_wire = await chair.evaluate(VIDEO_IN)
     assert chair_wire["sections"] >= 3 and chair_wire["packets"] > 0, chair_wire
     assert await citizen.locator("#committee-camera button").count() == 0
 
-    # Quorum lost: member B's page goes away; the open button says why it is disabled, and
+    # Quorum lost: member B goes away; the open button says why it is disabled, and
     # forced anyway the server's no_quorum is shown. Regained: B is back and verified.
     await chair.click("#committee-motion-summary")
     await chair.fill("#committee-motion-title", "議案第1号 公園条例の一部改正")
     await chair.click("#committee-motion-add")
     await until(chair, "() => document.querySelectorAll('#committee-open-motion option')"
                        ".length === 1")
-    await b.context.close()
+    await b.close()
     await until(chair, "() => !window.hiroba.committee().quorum.met")
     await until(citizen, "() => !window.hiroba.committee().quorum.met")
     assert await chair.is_disabled("#committee-vote-open")
@@ -244,7 +296,7 @@ async def run(p: Pages) -> None:
     await look(chair, "no-quorum-desktop")
     await panel_open(citizen)
     await look(citizen, "no-quorum-phone")
-    b = await p.open(MEMBERS[1], Role.MEMBER, **PHONE_1X)
+    await p.member(MEMBERS[1], (200, 40, 40))
     await chair.click(f'[data-verify="m:{MEMBERS[1]}"]')
     await until(chair, "() => window.hiroba.committee().quorum.met")
     await said(citizen, "定足数に達しました")
@@ -258,12 +310,13 @@ async def run(p: Pages) -> None:
                 f"m:{MEMBERS[2]}")
     await chair.select_option("#committee-open-method", "hands")
     await chair.click("#committee-vote-open")
-    await c.locator("#committee-recused").wait_for()
-    assert await c.locator("#committee-yes").count() == 0
-    await look(c, "recused-phone", axe=True)
+    await a.locator("#committee-yes").wait_for()
+    vote = await chair.evaluate("() => window.hiroba.committee().vote.id")
+    refused = await c.call("committee:vote_cast", {"vote": vote, "choice": "yes"})
+    assert refused["reason"] == "recused", refused
     await a.click("#committee-yes")
     await a.locator("#committee-withdraw").wait_for()
-    await look(a, "hand-up-phone")
+    await look(a, "hand-up-phone", axe=True)
     pid_a = await a.evaluate("() => window.hiroba.state().selfId")
     # the gallery's page sees the member's avatar with the hand up
     await until(citizen, "(pid) => { const g = window.hiroba.state().gestures;"
@@ -285,7 +338,6 @@ async def run(p: Pages) -> None:
     outcome = await citizen.text_content("#committee-results .cm-outcome") or ""
     assert "可決" in outcome and "委員長裁決" in outcome, outcome
     await look(citizen, "results-phone", axe=True)
-    await look(citizen2, "results-phone2")
     await look(chair, "results-desktop")
     # the chair's closed-session control is there (its effects: a later part)
     await chair.locator("#committee-closed-summary").wait_for()

@@ -38,6 +38,9 @@ COVERED = """() => {
     + '#joystick, #voice-status, #face-status, #recording-badge';
   for (const e of document.querySelectorAll(sel)) {
     if (e.closest('[hidden]') || e.type === 'hidden') continue;
+    // inside a closed <details> (not its summary): not shown, though Chromium gives it a box
+    const shut = e.closest('details:not([open])');
+    if (shut && !shut.querySelector(':scope > summary')?.contains(e)) continue;
     const r = e.getBoundingClientRect();
     if (r.width < 1 || r.height < 1) continue;
     const st = getComputedStyle(e);
@@ -55,6 +58,9 @@ COVERED = """() => {
       if (o === 'visible') continue;
       const ar = a.getBoundingClientRect();
       if (x < ar.left || x > ar.right || y < ar.top || y > ar.bottom) { clipped = true; break; }
+      // half scrolled out of a scrolling panel: the panel's edge, not a cover
+      const scrolls = o === 'auto' || o === 'scroll';
+      if (scrolls && (r.top < ar.top || r.bottom > ar.bottom)) { clipped = true; break; }
     }
     if (clipped) continue;
     for (const [px, py] of points) {
