@@ -151,7 +151,8 @@ async def run(server: Server, made: list[Any]) -> None:
     assert "jimu" not in text and "jimu" not in page, "no staff login in the public edition"
     assert "その他（電話で本人確認） 確認者 jimu（事務局）" in staff_text, "staff: the login"
     # Staff edition: why attendance changed, in the minutes' words (not the codes).
-    assert "出席（点呼に応答）" in staff_text and "遅参（点呼終了後に入室）" in staff_text, staff_text
+    assert "出席（点呼に応答）" in staff_text, staff_text
+    assert "遅参（点呼終了後に入室）" in staff_text, staff_text
     assert "（answered）" not in staff_text and "（arrived）" not in staff_text
     # Times in the city's zone, whatever the machine's.
     at = opening["at"]
