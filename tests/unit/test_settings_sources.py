@@ -42,6 +42,7 @@ EXPLICIT: dict[str, object] = {
     "staff_recheck_seconds": 2.5,  # at most 5 s (docs/security.md)
     "time_zone": "Europe/Berlin",  # the city's time zone (issue 12), when it lands
     "public_base_url": "https://hiroba.city.example.jp",
+    "identity_max_publishers": 8,  # the default, 16, is the most a viewer's offer holds
 }
 
 
