@@ -329,7 +329,9 @@ async def run(p: Pages) -> None:
     await look(chair, "tie-desktop", axe=True)
     await chair.click("#committee-decide-passed")
     # Results by name, public: the gallery's phone shows them with the chair's decision.
-    await until(citizen, "() => !!document.querySelector('#committee-results')")
+    # The tie's results by name are shown before the decision: wait for the decision.
+    await until(citizen, "() => (document.querySelector('#committee-results .cm-outcome')"
+                         "?.textContent || '').includes('可決')")
     rows = await citizen.eval_on_selector_all(
         "#committee-results tbody tr",
         "(r) => r.map((x) => [x.cells[0].textContent, x.cells[1].textContent])")
