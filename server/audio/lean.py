@@ -16,32 +16,24 @@ task keeps sending sender reports (whose counters and timestamps this module kee
 current), SDES and the final BYE, and receives the listener's receiver reports. NACKs
 find no history (aiortc negotiates no NACK for Opus, and browsers do not ask for audio).
 
-Reaches into aiortc 1.16 / aioice 0.13 internals (the DTLS transport's state and SRTP
-session, the sender's SR counters, the ICE connection's nominated pair), so it is pinned:
-:func:`lean_supported` is False on any other version and the audio plane then keeps
-aiortc's own sender path (:mod:`server.audio.forward`). Covered by
-``tests/integration/test_audio_lean.py``; an upgrade must re-run it.
+The slot's set-up, route check, SRTP send and sender-report counters are
+:class:`server.rtc.rtp_slot.RtpSlot` (shared with the identity-video relay), which reaches
+into aiortc 1.16 / aioice 0.13 internals and is pinned: :func:`lean_supported` is False on
+any other version and the audio plane then keeps aiortc's own sender path
+(:mod:`server.audio.forward`). Covered by ``tests/integration/test_audio_lean.py``; an
+upgrade must re-run it.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterable
-from importlib.metadata import version
-from struct import Struct
-from typing import Any
 
 from aiortc import RTCRtpTransceiver
 from aiortc.clock import current_ntp_time
-from aiortc.rtcdtlstransport import State
-from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from rooms.errors import HirobaError, Reason
+from server.rtc.rtp_slot import RtpSlot, internals_supported, random_sequence, random_timestamp
 
-#: Versions whose internals this module was written against and tested with.
-SUPPORTED = {"aiortc": ("1.16.",), "aioice": ("0.13.",)}
 #: Opus clock rate: RTP timestamp units per second.
 CLOCK_RATE = 48_000
 #: 20 ms of Opus: the least a slot's timestamp advances when its speaker changes.
@@ -51,58 +43,28 @@ PACKET_SAMPLES = 960
 #: as a full :class:`server.audio.forward.ForwardedAudioTrack` queue drops its oldest.
 MAX_BUFFERED_BYTES = 5 * 3 * 120
 
-_HEAD = Struct("!BBHL")  # V/P/X/CC, M/PT, sequence number, timestamp
-
 
 def lean_supported() -> bool:
     """True when the installed aiortc and aioice are the versions this path is pinned to."""
-    return all(version(name).startswith(ok) for name, ok in SUPPORTED.items())
+    return internals_supported()
 
 
-class LeanSlot:
+class LeanSlot(RtpSlot):
     """One outgoing audio slot of a listener, written to directly.
 
     Built from the slot's transceiver once its answer is set (codecs, ``mid`` and SSRC
     are known then). ``forwarded`` and ``dropped`` count packets like the track path's.
+    The slot numbers its packets itself (its own sequence, the speaker's timestamps moved
+    by an offset), so a change of speaker is one continuous stream to the browser.
     """
 
-    __slots__ = (
-        "_b0", "_dtls", "_last_at", "_last_ts", "_marker", "_offset", "_pt", "_sender",
-        "_seq", "_source", "_tail", "dropped", "forwarded",
-    )  # fmt: skip
+    __slots__ = ("_marker", "_offset", "_seq")
 
     def __init__(self, transceiver: RTCRtpTransceiver) -> None:
-        if not lean_supported():
-            raise HirobaError(
-                Reason.INTERNAL,
-                f"lean audio forwarding supports {SUPPORTED}, not aiortc {version('aiortc')}"
-                f" / aioice {version('aioice')}",
-            )
-        sender: Any = transceiver.sender
-        codecs = transceiver._codecs
-        if not codecs or codecs[0].payloadType is None or sender.transport is None:
-            raise HirobaError(Reason.INTERNAL, "this transceiver has no negotiated codec yet")
-        extensions = HeaderExtensionsMap()
-        extensions.configure(RTCRtpSendParameters(headerExtensions=transceiver._headerExtensions))
-        template = RtpPacket(payload_type=0, ssrc=sender._ssrc)
-        template.extensions.mid = transceiver.mid
-        header = template.serialize(extensions)
-        self._dtls: Any = sender.transport
-        self._sender = sender
-        self._b0 = header[0]
-        self._pt: int = codecs[0].payloadType
-        self._tail = header[8:]  # SSRC and the header extension block, fixed per slot
-        # Random starts, as aiortc's sender picks them (low half: no early wrap-around).
-        self._seq = random.randrange(32768)
-        self._offset = random.getrandbits(32)
-        # The speaker last sent here (held until another one's packet, so an identity
-        # check is enough to see a switch: no id() that a new uplink could reuse).
-        self._source: object | None = None
-        self._last_ts = 0
-        self._last_at = 0.0
+        super().__init__(transceiver, None, "lean audio forwarding")
+        self._seq = random_sequence()
+        self._offset = random_timestamp()
         self._marker = 0x80
-        self.forwarded = 0
-        self.dropped = 0
 
     def _rebase(self, timestamp: int, now: float) -> None:
         """Continue this slot's timeline with a new speaker's timestamps."""
@@ -122,44 +84,17 @@ def send_to_slots(slots: Iterable[LeanSlot], source: object, payload: bytes, ts:
     """
     now = time.monotonic()
     ntp = 0  # computed once, on the first slot that sends (it costs ~2 µs)
-    size = len(payload)
     for slot in slots:
-        dtls = slot._dtls
-        if dtls._state is not State.CONNECTED:
-            continue
-        pair = dtls._transport._connection._nominated.get(1)
+        pair = slot.route(MAX_BUFFERED_BYTES)
         if pair is None:
-            continue
-        udp = pair.protocol.transport
-        if udp.get_write_buffer_size() >= MAX_BUFFERED_BYTES:
-            slot.dropped += 1
             continue
         if source is not slot._source:
             slot._rebase(ts, now)
             slot._source = source
         out_ts = (ts + slot._offset) & 0xFFFFFFFF
-        try:
-            packet = dtls._tx_srtp.protect(
-                _HEAD.pack(slot._b0, slot._marker | slot._pt, slot._seq, out_ts)
-                + slot._tail
-                + payload
-            )
-            udp.sendto(packet, pair.remote_addr)
-        except Exception:  # a closing transport or SRTP session: this slot only
-            slot.dropped += 1
-            continue
-        slot._marker = 0
-        slot._seq = (slot._seq + 1) & 0xFFFF
-        slot._last_ts, slot._last_at = out_ts, now
-        slot.forwarded += 1
-        # What aiortc's RTCP task reads for the sender reports, and its transport stats.
         if not ntp:
             ntp = current_ntp_time()
-        # (Outside a class body these private names are not mangled again.)
-        sender = slot._sender
-        sender._RTCRtpSender__ntp_timestamp = ntp
-        sender._RTCRtpSender__rtp_timestamp = out_ts
-        sender._RTCRtpSender__packet_count += 1
-        sender._RTCRtpSender__octet_count += size
-        dtls._RTCDtlsTransport__tx_packets += 1
-        dtls._RTCDtlsTransport__tx_bytes += len(packet)
+        if slot.transmit(pair, slot._marker | slot._pt, slot._seq, out_ts, payload, ntp):
+            slot._marker = 0
+            slot._seq = (slot._seq + 1) & 0xFFFF
+            slot._last_ts, slot._last_at = out_ts, now

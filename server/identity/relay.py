@@ -27,9 +27,11 @@ what the identity check needs, and nothing more:
   latest kept for the end of the interval).
 
 Viewer NACKs find no history (the slot's sender sent nothing itself): a viewer that loses
-packets recovers with a keyframe request. Pinned to aiortc 1.16 / aioice 0.13 (private
-names below); :func:`relay_supported` is False on any other version and the identity plane
-then refuses offers with ``internal`` rather than failing silently. Covered by
+packets recovers with a keyframe request. The slot's set-up, route check, SRTP send and
+sender-report counters are :class:`server.rtc.rtp_slot.RtpSlot`, shared with the lean
+audio path. Pinned to aiortc 1.16 / aioice 0.13 (private names here and there);
+:func:`relay_supported` is False on any other version and the identity plane then refuses
+offers with ``internal`` rather than failing silently. Covered by
 ``tests/integration/test_identity_video.py``; an aiortc upgrade must re-run it.
 """
 
@@ -37,23 +39,24 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import random
 import time
 from collections.abc import Callable, Iterable
-from importlib.metadata import version
 from struct import Struct
 from typing import Any
 
 from aiortc import MediaStreamTrack, RTCRtpTransceiver
 from aiortc.clock import current_ntp_time
-from aiortc.rtcdtlstransport import State
-from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+from aiortc.rtp import RtpPacket
 
 from rooms.errors import HirobaError, Reason
+from server.rtc.rtp_slot import (
+    RtpSlot,
+    internals_supported,
+    random_sequence,
+    random_timestamp,
+    require_internals,
+)
 
-#: Versions whose internals this module was written against and tested with.
-SUPPORTED = {"aiortc": ("1.16.",), "aioice": ("0.13.",)}
 #: The video RTP clock: timestamp units per second.
 CLOCK_RATE = 90_000
 #: One frame at 15 fps: the least a slot's timestamp advances when its camera changes.
@@ -64,11 +67,12 @@ MAX_BUFFERED_BYTES = 64 * 1024
 #: The codecs an identity peer accepts: VP8 (every WebRTC browser must implement it, RFC
 #: 7742) and its retransmissions. One codec everywhere means a packet is forwarded as is.
 VIDEO_MIME = "video/VP8"
+#: What the version pin's refusal names.
+WHAT = "identity video forwarding"
 
 _QUEUE_ATTRIBUTE = "_RTCRtpReceiver__decoder_queue"
 _CODECS_ATTRIBUTE = "_RTCRtpReceiver__codecs"
 _HANDLER_ATTRIBUTE = "_handle_rtp_packet"
-_HEAD = Struct("!BBHL")  # V/P/X/CC, M/PT, sequence number, timestamp
 _SEQ = Struct("!H")
 
 #: ``(ssrc, marker, sequence number, timestamp, VP8 payload)`` of each camera packet.
@@ -77,16 +81,7 @@ PacketCallback = Callable[[int, int, int, int, bytes], None]
 
 def relay_supported() -> bool:
     """True when the installed aiortc and aioice are the versions this module is pinned to."""
-    return all(version(name).startswith(ok) for name, ok in SUPPORTED.items())
-
-
-def _require_supported() -> None:
-    if not relay_supported():
-        raise HirobaError(
-            Reason.INTERNAL,
-            f"identity video forwarding supports {SUPPORTED}, not aiortc {version('aiortc')}"
-            f" / aioice {version('aioice')}",
-        )
+    return internals_supported()
 
 
 class DiscardQueue(queue.Queue[Any]):
@@ -110,7 +105,7 @@ def tap_video(receiver: Any, on_packet: PacketCallback) -> DiscardQueue:
     Call it from the peer connection's ``track`` event, before the receiver starts.
     Returns the queue that replaced the decoder's (its ``discarded`` counts frames).
     """
-    _require_supported()
+    require_internals(WHAT)
     current = getattr(receiver, _QUEUE_ATTRIBUTE, None)
     original = getattr(receiver, _HANDLER_ATTRIBUTE, None)
     if not isinstance(current, queue.Queue) or not current.empty() or original is None:
@@ -152,46 +147,22 @@ class IdleVideoTrack(MediaStreamTrack):
         await asyncio.get_running_loop().create_future()  # never done; cancelled on close
 
 
-class VideoSlot:
+class VideoSlot(RtpSlot):
     """One outgoing video slot of a viewer, written to directly.
 
     Built from the slot's transceiver once the answer is set (codec, ``mid`` and SSRC are
     known then). ``on_keyframe`` is called when the viewer asks for a keyframe (PLI/FIR).
     """
 
-    __slots__ = (
-        "_b0", "_dtls", "_last_at", "_last_seq", "_last_ts", "_pt", "_sender", "_seq_offset",
-        "_source", "_tail", "_ts_offset", "dropped", "forwarded",
-    )  # fmt: skip
+    __slots__ = ("_last_seq", "_seq_offset", "_ts_offset")
 
     def __init__(self, transceiver: RTCRtpTransceiver, on_keyframe: Callable[[], None]) -> None:
-        _require_supported()
-        sender: Any = transceiver.sender
-        codecs = [c for c in transceiver._codecs if c.mimeType.lower() == VIDEO_MIME.lower()]
-        if not codecs or codecs[0].payloadType is None or sender.transport is None:
-            raise HirobaError(Reason.INTERNAL, "this transceiver has no negotiated VP8 yet")
-        extensions = HeaderExtensionsMap()
-        extensions.configure(RTCRtpSendParameters(headerExtensions=transceiver._headerExtensions))
-        template = RtpPacket(payload_type=0, ssrc=sender._ssrc)
-        template.extensions.mid = transceiver.mid
-        header = template.serialize(extensions)
+        super().__init__(transceiver, VIDEO_MIME, WHAT)
         # PLI and FIR from the viewer end here (aiortc's sender would flag its encoder).
-        sender._send_keyframe = on_keyframe
-        self._dtls: Any = sender.transport
-        self._sender = sender
-        self._b0 = header[0]
-        self._pt: int = codecs[0].payloadType
-        self._tail = header[8:]  # SSRC and the header extension block, fixed per slot
-        self._seq_offset = random.randrange(32768)
-        self._ts_offset = random.getrandbits(32)
-        # The camera last sent here (held until another one's packet: an identity check
-        # is enough to see a switch).
-        self._source: object | None = None
+        self._sender._send_keyframe = on_keyframe
+        self._seq_offset = random_sequence()
+        self._ts_offset = random_timestamp()
         self._last_seq = 0
-        self._last_ts = 0
-        self._last_at = 0.0
-        self.forwarded = 0
-        self.dropped = 0
 
     def _rebase(self, seq: int, timestamp: int, now: float) -> None:
         """Continue this slot's numbering with a new camera's packets."""
@@ -214,44 +185,20 @@ def send_video(
     """
     now = time.monotonic()
     ntp = 0  # computed once, on the first slot that sends
-    size = len(payload)
     mark = 0x80 if marker else 0
     for slot in slots:
-        dtls = slot._dtls
-        if dtls._state is not State.CONNECTED:
-            continue
-        pair = dtls._transport._connection._nominated.get(1)
+        pair = slot.route(MAX_BUFFERED_BYTES)
         if pair is None:
-            continue
-        udp = pair.protocol.transport
-        if udp.get_write_buffer_size() >= MAX_BUFFERED_BYTES:
-            slot.dropped += 1
             continue
         if source is not slot._source:
             slot._rebase(seq, ts, now)
             slot._source = source
         out_seq = (seq + slot._seq_offset) & 0xFFFF
         out_ts = (ts + slot._ts_offset) & 0xFFFFFFFF
-        try:
-            packet = dtls._tx_srtp.protect(
-                _HEAD.pack(slot._b0, mark | slot._pt, out_seq, out_ts) + slot._tail + payload
-            )
-            udp.sendto(packet, pair.remote_addr)
-        except Exception:  # a closing transport or SRTP session: this slot only
-            slot.dropped += 1
-            continue
-        slot._last_seq, slot._last_ts, slot._last_at = out_seq, out_ts, now
-        slot.forwarded += 1
-        # What aiortc's RTCP task reads for the sender reports, and its transport stats.
         if not ntp:
             ntp = current_ntp_time()
-        sender = slot._sender
-        sender._RTCRtpSender__ntp_timestamp = ntp
-        sender._RTCRtpSender__rtp_timestamp = out_ts
-        sender._RTCRtpSender__packet_count += 1
-        sender._RTCRtpSender__octet_count += size
-        dtls._RTCDtlsTransport__tx_packets += 1
-        dtls._RTCDtlsTransport__tx_bytes += len(packet)
+        if slot.transmit(pair, mark | slot._pt, out_seq, out_ts, payload, ntp):
+            slot._last_seq, slot._last_ts, slot._last_at = out_seq, out_ts, now
 
 
 class KeyframeGate:

@@ -16,10 +16,10 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from bench.clients.audio_peers import Tone, count_opus_codec_calls, speak, take_rtp
 from rooms.errors import HirobaError
-from server.audio import lean
 from server.audio.forward import ForwardedAudioTrack
 from server.audio.lean import LeanSlot, send_to_slots
 from server.audio.plane import AudioPlane, AudioSettings
+from server.rtc import rtp_slot
 from server.rtc.ice import rtc_configuration, use_host_addresses
 
 CONFIG = rtc_configuration([])
@@ -150,7 +150,7 @@ async def test_sender_reports_count_the_lean_packets(pair: Pair) -> None:
 async def test_unpinned_aiortc_falls_back_to_aiortc_senders(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(lean, "version", lambda _name: "9.0.0")
+    monkeypatch.setattr(rtp_slot, "version", lambda _name: "9.0.0")
     with pytest.raises(HirobaError, match="lean audio forwarding supports"):
         LeanSlot(object())  # type: ignore[arg-type]
     with caplog.at_level(logging.WARNING):
