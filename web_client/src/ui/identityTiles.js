@@ -37,8 +37,11 @@ export function renderIdentityTiles(container, viewer) {
       video.addEventListener('playing', () => {
         waiting.hidden = true;
       });
-      node = el('figure', { class: 'identity-tile', role: 'listitem', dataset: { pid: tile.pid } },
-        video, waiting, el('figcaption', { class: 'identity-name' }));
+      // A list item holding a figure: `figure` itself may not take the listitem role
+      // (ARIA in HTML), so a screen reader would not count the tiles.
+      node = el('div', { class: 'identity-tile', role: 'listitem', dataset: { pid: tile.pid } },
+        el('figure', { class: 'identity-figure' }, video, waiting,
+          el('figcaption', { class: 'identity-name' })));
     }
     const label = t('identity.tile.label', { name: tile.name });
     const video = node.querySelector('video');
