@@ -28,6 +28,8 @@ from rooms.errors import PermissionDenied, ProcedureError, Reason, ValidationErr
 #: Most motions (and most votes) one committee room keeps; the state lists the recent ones.
 MAX_MOTIONS = 500
 MAX_VOTES = 1000
+#: Most camera requests (``identity:ask``) one committee keeps (the most recent).
+MAX_CAMERA_REQUESTS = 1000
 #: Most motions and votes ``committee:state`` carries (the most recent).
 STATE_RECENT = 50
 #: Most distinct gallery visitors remembered (for the total); beyond, counted only.
@@ -150,7 +152,9 @@ class MotionRecord:
 class VoteRecord:
     """One vote on a motion. ``choices``: member → what they sent while it was open;
     ``results``: member → result at close. ``quorum_open`` / ``quorum``: the quorum when
-    it opened and when it closed."""
+    it opened and when it closed. ``camera_required``: the committee's rule
+    ``camera_during_vote`` when it opened; ``camera``: member → whether their identity
+    camera was live when they last cast (told by the server, which sees the camera)."""
 
     id: int
     motion: int
@@ -174,6 +178,18 @@ class VoteRecord:
     chair_decided: bool = False
     decided_by: str | None = None
     void_reason: str = ""
+    camera_required: bool = False
+    camera: tuple[tuple[str, bool], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CameraRequest:
+    """The chair or staff asked ``member`` to turn on their identity camera (a
+    verification requested): who asked and when."""
+
+    member: str
+    by: str
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +238,9 @@ class CommitteeRecord:
     #: own, one row per visitor): :meth:`Committee.to_record` leaves them out, so that a
     #: change of the procedure never re-writes thousands of visitors.
     gallery_keys: tuple[str, ...] = ()
+    #: Verifications requested (``identity:ask``), oldest first, at most
+    #: :data:`MAX_CAMERA_REQUESTS`.
+    camera_requests: tuple[CameraRequest, ...] = ()
 
 
 # -- events -------------------------------------------------------------------------------
@@ -232,7 +251,8 @@ class CommitteeChanged(DomainEvent):
     """Something in the committee changed (``change``: ``rollcall``, ``present``,
     ``attendance``, ``verified``, ``recused``, ``motion``, ``vote_opened``, ``vote_cast``,
     ``vote_closed``, ``vote_decided``, ``vote_void``, ``closed_session``, ``presence``,
-    ``roster``). ``member``/``motion``/``vote`` name what it concerned; never a choice."""
+    ``roster``, ``camera_asked``). ``member``/``motion``/``vote`` name what it concerned;
+    never a choice."""
 
     topic = "committee.changed"
     change: str
@@ -277,6 +297,16 @@ class QuorumChanged(DomainEvent):
     seats: int
 
 
+@dataclass(frozen=True, slots=True)
+class CameraAsked(DomainEvent):
+    """The chair or staff (``by_name``) asked ``member`` to turn on their identity camera:
+    the server tells that member's own sessions (``identity:asked``), nobody else."""
+
+    topic = "committee.camera_asked"
+    member: str
+    by_name: str
+
+
 def _reason(raw: object, *, required: bool) -> str:
     if raw is None or raw == "":
         if required:
@@ -312,6 +342,7 @@ class Committee:
     gallery_peak: int = 0
     gallery_total: int = 0
     gallery_keys: set[str] = field(default_factory=set)
+    camera_requests: list[CameraRequest] = field(default_factory=list)
     # Presence (not persisted): member → their participant ids; when their last left.
     pids: dict[str, set[str]] = field(default_factory=dict)
     gone: dict[str, float] = field(default_factory=dict)
@@ -334,6 +365,7 @@ class Committee:
             rollcall_opened_at=self.rollcall_opened_at,
             rollcall_closed_at=self.rollcall_closed_at, opened_quorum=self.opened_quorum,
             gallery_peak=self.gallery_peak, gallery_total=self.gallery_total,
+            camera_requests=tuple(self.camera_requests),
         )
 
     @classmethod
@@ -363,6 +395,7 @@ class Committee:
         c.rollcall_closed_at, c.opened_quorum = r.rollcall_closed_at, r.opened_quorum
         c.gallery_peak, c.gallery_total = r.gallery_peak, r.gallery_total
         c.gallery_keys = set(r.gallery_keys)
+        c.camera_requests = list(r.camera_requests)
         c._gallery_told = c.gallery_numbers()
         c.gone = {m: now for m in c.members}
         c._met = c.quorum().met
@@ -558,6 +591,16 @@ class Committee:
         self.verification_log.append(check)
         return self._changed("verified", now, by=by, member=seat)
 
+    def ask_camera(self, member: object, now: float, *, by: str) -> list[DomainEvent]:
+        """Record that ``by`` asked a connected member to turn on their identity camera
+        (a verification requested); the caller tells the member."""
+        seat = self._seat(member)
+        if not self.connected(seat):
+            raise ProcedureError(Reason.WRONG_STATE, f"{seat} is not connected")
+        self.camera_requests.append(CameraRequest(seat, by, now))
+        del self.camera_requests[:-MAX_CAMERA_REQUESTS]
+        return self._changed("camera_asked", now, by=by, member=seat)
+
     def _unverify(self, member: str, now: float) -> None:
         check = self.verified.pop(member, None)
         if check is None:
@@ -688,11 +731,16 @@ class Committee:
             raise ProcedureError(Reason.WRONG_STATE, "too many votes in this room")
         vote_id = max(self.votes, default=0) + 1
         self.votes[vote_id] = VoteRecord(vote_id, motion, how.value, VoteState.OPEN.value, now,
-                                         by, q)
+                                         by, q, camera_required=self.rule.camera_during_vote)
         return self._changed("vote_opened", now, by=by, motion=motion, vote=vote_id)
 
-    def cast(self, member: str, vote: int, choice: object, now: float) -> list[DomainEvent]:
-        """A member's own choice (see :data:`moderation.votes.CHOICES`)."""
+    def cast(self, member: str, vote: int, choice: object, now: float, *,
+             camera: bool = False) -> list[DomainEvent]:
+        """A member's own choice (see :data:`moderation.votes.CHOICES`). ``camera``: whether
+        the member's identity camera is live now (the server knows; kept with the ballot).
+        When the vote requires it (:attr:`VoteRecord.camera_required`), a choice is refused
+        ``camera_required`` without it, except ``none`` (a hand lowered, a seat taken, an
+        objection withdrawn): that is what not casting at all counts as."""
         seat = self._seat(member)
         v = self._vote(vote)
         if v.state != VoteState.OPEN:
@@ -711,11 +759,17 @@ class Committee:
         choices = dict(v.choices)
         if method is Method.NAMED and seat in choices:
             raise ProcedureError(Reason.DUPLICATE, "you have already voted")
+        if v.camera_required and not camera and choice != "none":
+            raise PermissionDenied(Reason.CAMERA_REQUIRED,
+                                   "this committee votes on camera: turn on your camera")
         choices[seat] = choice
         cast_at = dict(v.cast_at)
         cast_at[seat] = now
+        on_camera = dict(v.camera)
+        on_camera[seat] = bool(camera)
         self.votes[vote] = replace(v, choices=tuple(sorted(choices.items())),
-                                   cast_at=tuple(sorted(cast_at.items())))
+                                   cast_at=tuple(sorted(cast_at.items())),
+                                   camera=tuple(sorted(on_camera.items())))
         return self._changed("vote_cast", now, member=seat, motion=v.motion, vote=vote)
 
     def _voters(self, motion: int) -> tuple[list[str], frozenset[str], frozenset[str]]:
@@ -846,7 +900,8 @@ class Committee:
         closed = self.in_closed_session()
         return {
             "rule": {"fraction": self.rule.fraction, "strict": self.rule.strict,
-                     "chair_counts": self.rule.chair_counts, "seats": self.rule.seats},
+                     "chair_counts": self.rule.chair_counts, "seats": self.rule.seats,
+                     "camera_during_vote": self.rule.camera_during_vote},
             "seats": q.seats, "needed": q.needed, "counted": q.counted, "quorum": q.met,
             "rollcall": self.rollcall,
             "members": members,
@@ -886,7 +941,8 @@ class Committee:
         return {"id": v.id, "motion": v.motion, "method": v.method, "state": v.state,
                 "opened_at": v.opened_at, "closed_at": v.closed_at, "cast": cast,
                 "raised": raised, "disconnected": disconnected, "results": results,
-                "void_reason": v.void_reason or None}
+                "void_reason": v.void_reason or None,
+                "camera_required": v.camera_required, "camera": dict(v.camera)}
 
 
 def committee_summary(record: CommitteeRecord, since: float | None = None,
@@ -917,6 +973,8 @@ def committee_summary(record: CommitteeRecord, since: float | None = None,
                         for c in changes if within(c.at)],
             "verifications": [{"by": v.by, "at": v.at, "method": v.method, "reason": v.reason,
                                "ended_at": v.ended_at} for v in checks],
+            "camera_requests": [{"by": r.by, "at": r.at} for r in record.camera_requests
+                                if r.member == m.member and within(r.at)],
         })
     motions = []
     for mo in sorted(record.motions, key=lambda x: x.id):
@@ -942,7 +1000,9 @@ def committee_summary(record: CommitteeRecord, since: float | None = None,
                     "seats": v.quorum.seats},
                 "totals": {"yes": v.yes, "no": v.no, "abstain": v.abstain,
                            "objections": v.objections, "voters": v.voters},
-                "by_name": [{"member": mem, "name": names.get(mem, mem), "result": res}
+                "camera_required": v.camera_required,
+                "by_name": [{"member": mem, "name": names.get(mem, mem), "result": res,
+                             "camera": dict(v.camera).get(mem)}
                             for mem, res in v.results],
             } for v in votes],
         })
@@ -967,7 +1027,8 @@ def committee_summary(record: CommitteeRecord, since: float | None = None,
 
 
 _NESTED_RECORDS = (MemberRecord, AttendanceChange, Verification, Recusal, MotionRecord,
-                   VoteRecord, QuorumChange, ClosedPeriod, QuorumCount, QuorumRule)
+                   VoteRecord, QuorumChange, ClosedPeriod, QuorumCount, QuorumRule,
+                   CameraRequest)
 
 
 def _fields_of(kind: type) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from moderation import audit
 from moderation.agenda import Agenda
-from moderation.committee import Committee
+from moderation.committee import CameraAsked, Committee
 from moderation.events import DomainEvent
 from moderation.floor import EndCause, LowerCause
 from moderation.limits import check_id
@@ -125,14 +125,25 @@ class CommitteeOps(MeetingBase):
         return self._done(who, Action.VOTE_OPEN, now, events, motion=motion, method=method)
 
     def vote_cast(self, pid: str, vote: object, choice: object, now: float, *,
-                  member: object = None) -> list[DomainEvent]:
+                  member: object = None, camera: bool = False) -> list[DomainEvent]:
         """A member's own vote. A payload naming any member but the sender is refused
-        ``forbidden``: one votes only for oneself."""
+        ``forbidden``: one votes only for oneself. ``camera``: whether the server sees the
+        member's identity camera live now (never from a payload); kept with the ballot,
+        and required when the committee's rule says so (``camera_required``)."""
         who = self._committee(pid, Action.VOTE_CAST, now)
         own = self._own_member(who)
         if member is not None and member != own:
             raise PermissionDenied(Reason.FORBIDDEN, "one votes only for oneself")
-        return self.committee.cast(own, check_id(vote, "vote"), choice, now)
+        return self.committee.cast(own, check_id(vote, "vote"), choice, now, camera=camera)
+
+    def identity_ask(self, pid: str, member: object, now: float) -> list[DomainEvent]:
+        """The chair or staff ask a connected member to turn on their identity camera:
+        recorded (a verification requested), audited, and told to that member's own
+        sessions (:class:`CameraAsked`)."""
+        who = self._committee(pid, Action.IDENTITY_ASK, now)
+        events = self.committee.ask_camera(member, now, by=who.actor_id)
+        events.append(CameraAsked(self.room, now, member=str(member), by_name=who.name))
+        return self._done(who, Action.IDENTITY_ASK, now, events, member=member)
 
     def vote_close(self, pid: str, vote: object, now: float) -> list[DomainEvent]:
         who = self._committee(pid, Action.VOTE_CLOSE, now)

@@ -122,6 +122,8 @@ class Action(StrEnum):
     IDENTITY_PUBLISH = "identity.publish"
     #: See the identity-check cameras of the committee's members.
     IDENTITY_VIEW = "identity.view"
+    #: Ask a member to turn on their identity camera (the member's page is told who asked).
+    IDENTITY_ASK = "identity.ask"
 
 
 class Cell(StrEnum):
@@ -238,6 +240,7 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.MINUTES_PUBLISH,        "-   -   -   Y   -   -", "audit"),
     (Action.IDENTITY_PUBLISH,       "-   C   C   -   -   -", ""),
     (Action.IDENTITY_VIEW,          "-   -   Y   Y   -   -", ""),
+    (Action.IDENTITY_ASK,           "-   -   C   C   -   -", "audit"),
 )
 # fmt: on
 

@@ -22,12 +22,15 @@ MAX_SEATS = 999
 @dataclass(frozen=True, slots=True)
 class QuorumRule:
     """A committee's quorum rule. ``seats``: the fixed number of seats (None: the roster's
-    size). The default is the local-autonomy law's "half or more, chair included"."""
+    size). The default is the local-autonomy law's "half or more, chair included".
+    ``camera_during_vote``: a member's ballot counts only when cast with their identity
+    camera live (the committee's rule beside its quorum; refused ``camera_required``)."""
 
     fraction: str = "1/2"
     strict: bool = False
     chair_counts: bool = True
     seats: int | None = None
+    camera_during_vote: bool = False
 
     @property
     def ratio(self) -> Fraction:
@@ -45,11 +48,11 @@ class QuorumRule:
     @classmethod
     def parse(cls, raw: object) -> QuorumRule:
         """A rule from a settings payload (``{"fraction", "strict", "chair_counts",
-        "seats"}``, every field optional), or ``bad_field``."""
+        "seats", "camera_during_vote"}``, every field optional), or ``bad_field``."""
         if not isinstance(raw, dict) or set(raw) - {"fraction", "strict", "chair_counts",
-                                                    "seats"}:
+                                                    "seats", "camera_during_vote"}:
             raise ValidationError(Reason.BAD_FIELD, "the committee rule must be an object with "
-                                  "fraction, strict, chair_counts, seats")
+                                  "fraction, strict, chair_counts, seats, camera_during_vote")
         rule = cls()
         fraction = raw.get("fraction", rule.fraction)
         if not isinstance(fraction, str) or _FRACTION.fullmatch(fraction) is None:
@@ -57,7 +60,7 @@ class QuorumRule:
         if not 0 < Fraction(fraction) <= 1:
             raise ValidationError(Reason.BAD_FIELD, "fraction must be more than 0, at most 1")
         flags = {}
-        for name in ("strict", "chair_counts"):
+        for name in ("strict", "chair_counts", "camera_during_vote"):
             value = raw.get(name, getattr(rule, name))
             if not isinstance(value, bool):
                 raise ValidationError(Reason.BAD_FIELD, f"{name} must be true or false")
@@ -66,7 +69,8 @@ class QuorumRule:
         if seats is not None and (isinstance(seats, bool) or not isinstance(seats, int)
                                   or not 1 <= seats <= MAX_SEATS):
             raise ValidationError(Reason.BAD_FIELD, f"seats must be 1 to {MAX_SEATS} or null")
-        return cls(fraction, flags["strict"], flags["chair_counts"], seats)
+        return cls(fraction, flags["strict"], flags["chair_counts"], seats,
+                   flags["camera_during_vote"])
 
 
 @dataclass(frozen=True, slots=True)

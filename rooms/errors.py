@@ -74,6 +74,9 @@ class Reason(StrEnum):
     #: The sender is held out of a committee's closed session (秘密会): until it reopens
     #: they may only leave (or wait, as in the lobby).
     CLOSED_SESSION = "closed_session"
+    #: The committee requires a live identity camera while voting (its rule
+    #: ``camera_during_vote``) and the member's camera was not sending when they cast.
+    CAMERA_REQUIRED = "camera_required"
 
 class HirobaError(Exception):
     """An error whose reason can be told to the client that caused it."""

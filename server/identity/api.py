@@ -67,6 +67,8 @@ class IdentityApi:
         self._stopped = False
         hub.leave_listeners.append(self._left)
         meetings.change_listeners.append(self.refresh)
+        # A committee ballot records whether the voter's camera was live (and may require it).
+        meetings.camera_live = self.plane.camera_live
 
     def bind(self, register: Register) -> None:
         """Register the socket events behind the guard."""

@@ -58,6 +58,10 @@ log = logging.getLogger(__name__)
 SlotsListener = Callable[[str, list[str | None]], None]
 #: Least seconds between two keyframe requests to one camera.
 KEYFRAME_INTERVAL = 0.5
+#: A camera is live while its last RTP packet is at most this old (seconds): a sending
+#: camera's encoder emits frames continually, so two seconds without a packet is a camera
+#: stopped, paused by the system or cut off.
+CAMERA_LIVE_WITHIN = 2.0
 
 
 def media_kinds(sdp: str) -> list[str]:
@@ -88,6 +92,8 @@ class _Camera(_Peer):
     ssrc: int | None = None
     packets: int = 0
     started: float = 0.0
+    #: When its last RTP packet came (the plane's clock).
+    last_packet: float = float("-inf")
 
 
 @dataclass(eq=False)
@@ -124,6 +130,13 @@ class IdentityPlane:
         """Cameras publishing in ``room``, in the order they started."""
         found = [c for c in self._cameras.values() if c.room == room]
         return [c.pid for c in sorted(found, key=lambda c: c.started)]
+
+    def camera_live(self, pid: str, within: float = CAMERA_LIVE_WITHIN) -> bool:
+        """Whether ``pid``'s camera peer is open and sent video RTP in the last ``within``
+        seconds (a ballot cast on camera, when the committee requires it)."""
+        peer = self._cameras.get(pid)
+        return (peer is not None and not peer.closed
+                and self._clock() - peer.last_packet <= within)
 
     def viewers_in(self, room: str) -> list[str]:
         return [v.pid for v in self._viewers.values() if v.room == room]
@@ -261,6 +274,7 @@ class IdentityPlane:
             return
         peer.ssrc = ssrc
         peer.packets += 1
+        peer.last_packet = self._clock()
         slots = self._routes.get(peer.pid)
         if slots:
             send_video(slots, peer, marker, seq, ts, payload)

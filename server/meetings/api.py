@@ -156,14 +156,14 @@ COMMITTEE_OPERATIONS: tuple[tuple[str, type[msg.Message], Op, Action], ...] = (
      Action.COMMITTEE_CLOSED_SESSION),
     (ev.COMMITTEE_VOTE_OPEN, msg.VoteOpen,
      lambda m, s, x, now: m.vote_open(s.pid, x.motion, x.method, now), Action.VOTE_OPEN),
-    (ev.COMMITTEE_VOTE_CAST, msg.VoteCast, lambda m, s, x, now: m.vote_cast(
-        s.pid, x.vote, x.choice, now, member=x.member), Action.VOTE_CAST),
     (ev.COMMITTEE_VOTE_CLOSE, msg.VoteRef,
      lambda m, s, x, now: m.vote_close(s.pid, x.vote, now), Action.VOTE_CLOSE),
     (ev.COMMITTEE_DECIDE, msg.VoteDecide,
      lambda m, s, x, now: m.vote_decide(s.pid, x.vote, x.outcome, now), Action.VOTE_DECIDE),
     (ev.COMMITTEE_VOTE_RERUN, msg.VoteRerun,
      lambda m, s, x, now: m.vote_rerun(s.pid, x.vote, x.reason, now), Action.VOTE_RERUN),
+    (ev.IDENTITY_ASK, msg.IdentityAsk,
+     lambda m, s, x, now: m.identity_ask(s.pid, x.member, now), Action.IDENTITY_ASK),
 )
 # fmt: on
 
@@ -208,6 +208,11 @@ class MeetingApi:
             register(event, self._operation(message, op))
         for event, message, op, action in COMMITTEE_OPERATIONS:
             register(event, self._operation(message, op, refusals=action, event=event))
+        # A ballot carries whether the member's identity camera is live now, which only
+        # the service knows (the identity plane tells it): not a table entry.
+        register(ev.COMMITTEE_VOTE_CAST, self._operation(
+            msg.VoteCast, self._vote_cast, refusals=Action.VOTE_CAST,
+            event=ev.COMMITTEE_VOTE_CAST))
         register(ev.CONSOLE_JOIN, self.console_join)
         register(ev.INVITE_CREATE, self.invite)
         register(ev.RESIDENT_CODES, self.resident_codes)
@@ -248,6 +253,10 @@ class MeetingApi:
             return {"ok": True, **ack_details(happened)}
 
         return handle
+
+    def _vote_cast(self, m: Meeting, s: Seat, x: msg.VoteCast, now: float) -> list[DomainEvent]:
+        return m.vote_cast(s.pid, x.vote, x.choice, now, member=x.member,
+                           camera=self.service.member_on_camera(m, s.pid))
 
     async def _refused(self, room: str, pid: str, action: Action, refused: HirobaError,
                        event: str) -> None:

@@ -447,6 +447,13 @@ class VoteCast(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityAsk(Message):
+    """The chair or staff ask ``member`` to turn on their identity camera."""
+
+    member: str = _f(member_ref)
+
+
+@dataclass(frozen=True, slots=True)
 class VoteRef(Message):
     vote: int = _f(ident)
 

@@ -23,6 +23,7 @@ privileged event is refused ``session_expired`` before it acts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,7 +36,7 @@ import socketio
 from moderation import policy
 from moderation.audit import AuditEntry
 from moderation.audit import entry as audit_entry
-from moderation.committee import CommitteeChanged, member_id
+from moderation.committee import CameraAsked, CommitteeChanged, member_id
 from moderation.credentials import DeviceMinter, ResidentCodes, device_ref, is_device_token
 from moderation.events import DomainEvent
 from moderation.floor import AutoMuted
@@ -176,6 +177,9 @@ class MeetingService:
         #: socket id → the device identity it first joined with. A socket keeps it for its
         #: life: re-joining with other tokens changes no ballot, rate limit or sanction.
         self.socket_devices: dict[str, str] = {}
+        #: Whether a participant's identity camera is live now (sending video): the
+        #: identity plane installs its query here; without one, no camera is ever live.
+        self.camera_live: Callable[[str], bool] = lambda pid: False
         #: room → its per-resident single-use codes (rooms without any require none).
         self.resident_codes: dict[str, ResidentCodes] = {}
 
@@ -292,6 +296,15 @@ class MeetingService:
         if found is None:
             raise RoomError(Reason.NO_SUCH_ROOM, f"no room {room!r}")
         return found
+
+    def member_on_camera(self, meeting: Meeting, pid: str) -> bool:
+        """Whether the committee member ``pid`` joined as has an identity camera live now,
+        from any of their own sessions (a member may vote from a phone while the laptop
+        shows their face). A participant who is no member: only their own camera."""
+        person = meeting.people.get(pid)
+        member = person.member if person is not None else None
+        pids = meeting.committee.pids.get(member, set()) if member is not None else set()
+        return any(self.camera_live(p) for p in {pid, *pids})
 
     def person(self, seat: Seat) -> Person:
         return self.meeting(seat.room).person(seat.pid)
@@ -667,6 +680,17 @@ class MeetingService:
                 # 秘密会: hold the public out (or let it back in) before anything else of
                 # the room is sent; the recorder pauses on the same event.
                 await self.closed.sync(room, self.meetings.get(room), self._reopened_state(room))
+            elif isinstance(e, CameraAsked):
+                # The ask reaches the member's own sessions only (their page lights the
+                # camera button and says who asked).
+                committee = self.meetings[room].committee if room in self.meetings else None
+                for pid in sorted(committee.pids.get(e.member, ())) if committee else []:
+                    own = self.seats.of(pid)
+                    if own is not None:
+                        with contextlib.suppress(Exception):  # the socket may be gone
+                            await self.sio.emit(ev.IDENTITY_ASKED, {
+                                "room": room, "member": e.member, "by": e.by_name,
+                                "at": e.at}, to=own.sid)
             elif isinstance(e, AutoMuted) and (speaker := self.seats.of(e.pid)) is not None:
                 await self.out.notify(speaker.sid, "auto_muted", room=room)
             elif isinstance(e, SanctionImposed) and e.sanction.kind == SanctionKind.MUTE:

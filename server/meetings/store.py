@@ -112,9 +112,9 @@ _UPSERT_GALLERY = (
     " total = MAX(total, excluded.total)"
 )
 _UPSERT_COMMITTEE_BALLOT = (
-    "INSERT INTO committee_ballots (room_id, vote, member, choice, at) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (room_id, vote, member) DO UPDATE"
-    " SET choice = excluded.choice, at = excluded.at"
+    "INSERT INTO committee_ballots (room_id, vote, member, choice, at, camera)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, vote, member) DO UPDATE"
+    " SET choice = excluded.choice, at = excluded.at, camera = excluded.camera"
 )
 _INSERT_AUDIT = (
     "INSERT INTO audit_log (at, room_id, actor, action, body) VALUES (?, ?, ?, ?, ?)"
@@ -246,8 +246,10 @@ def _ballot_writes(meeting: Meeting, cast: Sequence[CommitteeChanged]) -> list[W
             continue
         choice = dict(vote.choices).get(e.member)
         at = dict(vote.cast_at).get(e.member, e.at)
+        camera = int(dict(vote.camera).get(e.member, False))
         if choice is not None:
-            out.append((_UPSERT_COMMITTEE_BALLOT, (meeting.room, vote.id, e.member, choice, at)))
+            out.append((_UPSERT_COMMITTEE_BALLOT,
+                        (meeting.room, vote.id, e.member, choice, at, camera)))
     return out
 
 
@@ -256,6 +258,7 @@ _COMMITTEE_PARTS = (
     committee_mod.MemberRecord, committee_mod.AttendanceChange, committee_mod.Verification,
     committee_mod.Recusal, committee_mod.MotionRecord, committee_mod.VoteRecord,
     committee_mod.QuorumChange, committee_mod.ClosedPeriod, QuorumCount,
+    committee_mod.CameraRequest,
 )
 
 
@@ -347,21 +350,23 @@ def _committee_load(conn: sqlite3.Connection, room: str) -> CommitteeRecord | No
         return None
     record = CommitteeRecord() if found is None else committee_record(found[0])
     # Ballots stored as rows since the record was written (the latest choice of each).
-    cast: dict[int, list[tuple[str, str, float]]] = {}
-    for vote, who, choice, at in conn.execute(
-            "SELECT vote, member, choice, at FROM committee_ballots WHERE room_id = ?", (room,)):
-        cast.setdefault(int(vote), []).append((str(who), str(choice), float(at)))
+    cast: dict[int, list[tuple[str, str, float, bool]]] = {}
+    for vote, who, choice, at, camera in conn.execute(
+            "SELECT vote, member, choice, at, camera FROM committee_ballots WHERE room_id = ?",
+            (room,)):
+        cast.setdefault(int(vote), []).append((str(who), str(choice), float(at), bool(camera)))
     if cast:
         votes = []
         for v in record.votes:
             rows = cast.get(v.id)
             if rows:
-                choices, cast_at = dict(v.choices), dict(v.cast_at)
-                for who, choice, at in rows:
+                choices, cast_at, cameras = dict(v.choices), dict(v.cast_at), dict(v.camera)
+                for who, choice, at, camera in rows:
                     if at >= cast_at.get(who, float("-inf")):
-                        choices[who], cast_at[who] = choice, at
+                        choices[who], cast_at[who], cameras[who] = choice, at, camera
                 v = replace(v, choices=tuple(sorted(choices.items())),
-                            cast_at=tuple(sorted(cast_at.items())))
+                            cast_at=tuple(sorted(cast_at.items())),
+                            camera=tuple(sorted(cameras.items())))
             votes.append(v)
         record = replace(record, votes=tuple(votes))
     keys = {str(r[0]) for r in conn.execute(

@@ -25,9 +25,13 @@ AUDIO_CLOSED = "audio:closed"
 IDENTITY_PUBLISH = "identity:publish"
 IDENTITY_VIEW = "identity:view"
 IDENTITY_STOP = "identity:stop"
+#: The chair or staff ask a member to turn on their identity camera.
+IDENTITY_ASK = "identity:ask"
 # Identity-check video: server → client.
 IDENTITY_SLOTS = "identity:slots"
 IDENTITY_CLOSED = "identity:closed"
+#: To a member's own sessions: the chair (or staff) asked for their camera.
+IDENTITY_ASKED = "identity:asked"
 # Meetings (docs/protocol.md, "Meetings"): client → server, each acknowledged.
 CONSOLE_JOIN = "console:join"
 CHAT_SEND = "chat:send"

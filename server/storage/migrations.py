@@ -321,3 +321,12 @@ MIGRATIONS += (
     ) WITHOUT ROWID;
     """,
 )
+
+MIGRATIONS += (
+    # 10: whether a committee ballot was cast with the member's identity camera live (the
+    # committee's rule camera_during_vote; issue 16). 0 for ballots stored before: no
+    # camera was asked of them.
+    """
+    ALTER TABLE committee_ballots ADD COLUMN camera INTEGER NOT NULL DEFAULT 0;
+    """,
+)

@@ -92,6 +92,7 @@ minutes.approve         - Y Y - - -
 minutes.publish         - - - Y - -
 identity.publish        - C C - - -
 identity.view           - - Y Y - -
+identity.ask            - - C C - -
 """
 
 

@@ -27,9 +27,11 @@ export const AUDIO_CLOSED = 'audio:closed';
 export const IDENTITY_PUBLISH = 'identity:publish';
 export const IDENTITY_VIEW = 'identity:view';
 export const IDENTITY_STOP = 'identity:stop';
+export const IDENTITY_ASK = 'identity:ask';
 // Identity-check video: server → client.
 export const IDENTITY_SLOTS = 'identity:slots';
 export const IDENTITY_CLOSED = 'identity:closed';
+export const IDENTITY_ASKED = 'identity:asked';
 // Meetings (docs/protocol.md, "Meetings"): client → server, each acknowledged.
 export const CONSOLE_JOIN = 'console:join';
 export const CHAT_SEND = 'chat:send';
