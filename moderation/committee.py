@@ -978,8 +978,12 @@ def committee_summary(record: CommitteeRecord, since: float | None = None,
         })
     motions = []
     for mo in sorted(record.motions, key=lambda x: x.id):
+        # A vote counts for the sitting if it was open during it: one opened before a
+        # recording began (a cluster failover ends the recording, the next one starts
+        # with the vote still open) is closed, and its results by name belong, there.
         votes = [v for v in sorted(record.votes, key=lambda x: x.id)
-                 if v.motion == mo.id and within(v.opened_at)]
+                 if v.motion == mo.id and v.opened_at <= hi
+                 and (v.closed_at is None or v.closed_at >= lo)]
         if not (within(mo.at) or within(mo.decided_at) or votes):
             continue
         motions.append({

@@ -126,6 +126,7 @@ def _wire_cluster(
         sio.route_events_through(node)
         motion.plane.add_tick_listener(node.publish_state)  # the node needs the plane
         meetings.resume_listeners.append(node.resume_issued)
+        meetings.closed.listeners.append(node.withheld_changed)  # edges hold out too
         app[CLUSTER_KEY] = node
         app.middlewares.append(node.http.middleware)
     return cluster

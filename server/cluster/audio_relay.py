@@ -11,8 +11,12 @@ Batch: ``u8 node length, node``, then repeated ``u8 room length, room, u8 pid le
 pid, u32 RTP timestamp, f32 level (dBov), u8 loud, u16 payload length, payload``.
 
 :class:`AudioRelay` runs this on a node, and carries the leader's word to the others: the
-floor speakers (:class:`~server.cluster.messages.Speakers`) and the microphones to close
-(:class:`~server.cluster.messages.AudioClose`).
+floor speakers (:class:`~server.cluster.messages.Speakers`), the microphones to close
+(:class:`~server.cluster.messages.AudioClose`) and who is held out of a closed session
+(:class:`~server.cluster.messages.Withheld`: an edge's listeners held out hear nobody, as
+on the leader). An edge also takes the held-out set of a room from every grant the leader
+answers (the grant's ``withheld``), so a listener opened on it during a closed session, or
+granted again after a change of leader, is held out from its first packet.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 from rooms.errors import Reason, ValidationError
 from server.audio.api import AudioApi, ClusterAudioHooks
 from server.cluster.bus import RedisBus, channel
-from server.cluster.messages import AudioClose, Speakers, encode
+from server.cluster.messages import AudioClose, Speakers, Withheld, encode
 from server.cluster.wire import put_short, take_short
 from server.common.periodic import Periodic
 from server.motion.plane import MotionPlane
@@ -95,6 +99,8 @@ class AudioRelay:
         self._node_of = node_of
         self._spawn = spawn
         self._packets: list[Packet] = []
+        #: Leader: who is held out of each room's closed session now (for the grants).
+        self.withheld: dict[str, frozenset[str]] = {}
         self._flush = Periodic("audio-relay", 1 / BATCH_SECONDS, self._flush_packets)
 
     def start(self) -> None:
@@ -120,7 +126,7 @@ class AudioRelay:
         else:
             audio.use_cluster(ClusterAudioHooks(
                 relay=self._relay_packet,
-                grant=self._grant,
+                grant=self._granted,
                 positions_of=self._replica_positions,
                 emit_active=False,
             ))  # fmt: skip
@@ -134,6 +140,38 @@ class AudioRelay:
 
     def _publish_speakers(self, room: str, ids: list[str]) -> None:
         self._spawn(self.bus.publish(CONTROL_CHANNEL, encode(Speakers(room, tuple(ids)))))
+
+    async def _granted(self, session: Session, op: str) -> dict[str, Any]:
+        """Edge: the leader's grant, whose ``withheld`` (the room's held-out listeners
+        now) this node's plane takes before the peer is made."""
+        answer = await self._grant(session, op)
+        held = answer.get("withheld")
+        if self.audio is not None and isinstance(held, list) and isinstance(
+                answer.get("room"), str):
+            self.audio.plane.set_withheld(str(answer["room"]), frozenset(map(str, held)))
+        return answer
+
+    def withheld_changed(self, room: str, pids: frozenset[str]) -> None:
+        """Leader: ``pids`` are held out of ``room``'s closed session now (empty: it
+        reopened); every other node is told (the listener of ClosedSessions)."""
+        if not self._is_leader():
+            return
+        if pids:
+            self.withheld[room] = pids
+        else:
+            self.withheld.pop(room, None)
+        self._spawn(self.bus.publish(CONTROL_CHANNEL,
+                                     encode(Withheld(room, tuple(sorted(pids))))))
+
+    def withheld_in(self, room: str) -> list[str]:
+        """Leader: who is held out of ``room`` now (the grants carry it)."""
+        return sorted(self.withheld.get(room, ()))
+
+    async def on_withheld(self, message: Withheld) -> None:
+        """Edge: who the leader holds out of a room's closed session; this node's
+        listeners among them hear nobody from now on."""
+        if not self._is_leader() and self.audio is not None:
+            self.audio.plane.set_withheld(message.room, frozenset(message.ids))
 
     async def on_speakers(self, message: Speakers) -> None:
         """Edge: the leader's floor speakers of a room."""

@@ -91,9 +91,12 @@ class EventForwarding:
         disconnect: Callable[[str], Awaitable[None]],
         audio: AudioApi | None,
         spawn: Spawn,
+        withheld_in: Callable[[str], list[str]] = lambda _room: [],
     ) -> None:
         """``trigger``: the socket.io server's own handlers; ``disconnect``: closes a
-        socket of this node; ``audio``: its audio side (a socket's peers stay here)."""
+        socket of this node; ``audio``: its audio side (a socket's peers stay here);
+        ``withheld_in(room)``: leader, who is held out of the room's closed session (an
+        audio grant carries it to the edge)."""
         self.settings = settings
         self.name = settings.node_name
         self.hub = hub
@@ -103,6 +106,7 @@ class EventForwarding:
         self.disconnect = disconnect
         self.audio = audio
         self._spawn = spawn
+        self._withheld_in = withheld_in
         #: Leader: the node of every socket connected elsewhere, and its request headers.
         self.remote: dict[str, str] = {}
         self.remote_environ: dict[str, dict[str, Any]] = {}
@@ -309,6 +313,9 @@ class EventForwarding:
             if session is None or self.audio is None:
                 raise HirobaError(Reason.NOT_JOINED, "join a room first")
             ack = await self.audio.serve_grant(session, message.op)
+            # Who is held out of a closed session there, for the edge's plane: its
+            # listener must not get one packet before the next change is announced.
+            ack["withheld"] = self._withheld_in(str(ack["room"]))
         except HirobaError as exc:
             ack = exc.to_ack()
         await self._reply(message, ack)

@@ -236,12 +236,30 @@ class Speakers:
         return cls(f.string("room"), f.strings("ids"))
 
 
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """Leader to every node (``hiroba:audio:ctl``): who is held out of a room's closed
+    session (秘密会) now; empty once it reopens. The nodes route no speaker to them."""
+
+    KIND: ClassVar[str] = "withheld"
+    room: str
+    ids: tuple[str, ...]
+
+    def fields(self) -> dict[str, object]:
+        return {"room": self.room, "ids": list(self.ids)}
+
+    @classmethod
+    def read(cls, f: _Fields) -> Withheld:
+        return cls(f.string("room"), f.strings("ids"))
+
+
 #: Every control message.
 Message = (Connect | Disconnect | EventCall | AudioCall | Reply | ResumeIssued | AudioClose
-           | Speakers)
+           | Speakers | Withheld)
 
 _CLASSES: tuple[type[Message], ...] = (Connect, Disconnect, EventCall, AudioCall, Reply,
-                                       ResumeIssued, AudioClose, Speakers)  # fmt: skip
+                                       ResumeIssued, AudioClose, Speakers,
+                                       Withheld)  # fmt: skip
 _READERS: dict[str, Callable[[_Fields], Message]] = {c.KIND: c.read for c in _CLASSES}
 
 

@@ -11,8 +11,9 @@ before the leader's next tick.
 
 State message: ``u32 header length``, a JSON header
 ``{"t": tick, "at": wall-clock start of the tick, "rooms": [{"id", "pids", "stage", "echo",
-"rec"}]}`` (``stage``/``echo``:
-strings of 0/1 per person; ``rec``: indexes of people with a pose record), then per room
+"held", "rec"}]}`` (``stage``/``echo``/``held``: strings of 0/1 per person, ``held``
+marking those held out of a closed session, 秘密会, who are sent no frame on any node;
+``rec``: indexes of people with a pose record), then per room
 the plain entries (``len(pids)`` x :data:`codec.PLAIN_ENTRY`) and the records (69 bytes
 each, in ``rec`` order). Uplink batch: repeated ``u8 room length, room, u8 pid length,
 pid, u16 length, uplink``.
@@ -68,6 +69,8 @@ class RoomState:
     stage: str
     echo: str
     records: dict[int, bytes]
+    #: Those held out of the room's closed session (no frames for them on any node).
+    held: frozenset[str] = frozenset()
 
 
 def encode_state(plane: MotionPlane, rooms: Iterable[str], at: float = 0.0) -> bytes:
@@ -82,11 +85,13 @@ def encode_state(plane: MotionPlane, rooms: Iterable[str], at: float = 0.0) -> b
         rows = sorted(room.pids)
         table = room.table
         rec = [i for i, row in enumerate(rows) if room.records[row] is not None]
+        held = plane.withheld.get(room_id, frozenset())
         header.append({
             "id": room_id,
             "pids": [room.pids[r] for r in rows],
             "stage": "".join("1" if table.on_stage[r] else "0" for r in rows),
             "echo": "".join("1" if table.echo[r] else "0" for r in rows),
+            "held": "".join("1" if room.pids[r] in held else "0" for r in rows),
             "rec": rec,
         })  # fmt: skip
         body.append(room.plain[rows].tobytes())
@@ -110,8 +115,10 @@ def decode_state(data: bytes) -> tuple[int, float, list[RoomState]]:
             for i in r["rec"]:
                 records[int(i)] = data[at : at + RECORD_SIZE]
                 at += RECORD_SIZE
+            # A held string of another length than pids: ValueError, a malformed state.
+            held = frozenset(p for p, h in zip(pids, str(r["held"]), strict=True) if h == "1")
             states.append(RoomState(str(r["id"]), pids, plain, str(r["stage"]),
-                                    str(r["echo"]), records))
+                                    str(r["echo"]), records, held))
         return int(head["t"]), float(head.get("at", 0.0)), states
     except (ValueError, KeyError, TypeError, struct.error) as exc:
         raise ValidationError(Reason.BAD_PAYLOAD, "malformed motion state") from exc
@@ -297,6 +304,9 @@ class MotionRelay:
             held = self._held.setdefault(state.room, set())
             for transport in apply_state(self.plane, state, now, held):
                 self._spawn(transport.close())
+            # Held out of a closed session by the leader: this node's tick over the
+            # replica sends them no frame either, from this very tick.
+            self.plane.set_withheld(state.room, state.held)
         self.states_applied += 1
         # How long ago the leader's tick began, by the wall clocks (synchronised machines;
         # a skew beyond a tick counts as none). Frames carry it, so this node's clients

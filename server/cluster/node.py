@@ -47,6 +47,7 @@ from server.cluster.messages import (
     Reply,
     ResumeIssued,
     Speakers,
+    Withheld,
     decode,
 )
 from server.cluster.motion_relay import STATE_CHANNEL, UPLINKS_CHANNEL, MotionRelay
@@ -106,7 +107,8 @@ class ClusterNode:
         self.lease = Lease(settings, self.bus, self.url, self._promoted, self._leader_changed,
                            self._remote_nodes, self._node_lost)
         self.forwarding = EventForwarding(settings, hub, self.bus, self.lease, trigger,
-                                          disconnect, audio, self._spawn)
+                                          disconnect, audio, self._spawn,
+                                          lambda room: self.audio.withheld_in(room))
         self.motion = MotionRelay(plane, hub, self.bus, settings.motion_hz,
                                   self._is_leader, self._remote_sockets, self._spawn)
         self.audio = AudioRelay(self.name, audio, plane, self.bus, self._is_leader,
@@ -124,6 +126,7 @@ class ClusterNode:
             ResumeIssued: self.forwarding.on_resume,
             AudioClose: self.audio.on_close,
             Speakers: self.audio.on_speakers,
+            Withheld: self.audio.on_withheld,
         }
 
     @property
@@ -187,6 +190,11 @@ class ClusterNode:
     def publish_state(self, plane: MotionPlane) -> None:
         """Motion tick listener: the leader's state for the other nodes."""
         self.motion.publish_state(plane)
+
+    def withheld_changed(self, room: str, pids: frozenset[str]) -> None:
+        """Closed sessions' listener (秘密会): the leader tells every node who is held out
+        of ``room`` (their audio; the motion state carries it for the frames)."""
+        self.audio.withheld_changed(room, pids)
 
     def resume_issued(self, sid: str, token: str) -> None:
         """Meetings' resume listener: see :meth:`EventForwarding.resume_issued`."""

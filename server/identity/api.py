@@ -15,8 +15,15 @@
   has their peers closed; a viewer is told ``identity:closed``.
 - ``identity:slots`` tells a viewer which member each slot carries, with their name.
 
-Cluster mode: the camera and the viewers must be on the node that holds the meeting (its
-leader); elsewhere the events are refused ``unavailable``.
+Cluster mode: an edge runs none of these events itself. It passes them to the leader
+(server/cluster/forwarding.py), as it does ``rtc:offer``, so every camera and viewer peer
+is the leader's, whichever node holds the member's or the chair's socket: the answer
+carries the leader's ICE candidates (its ``ice_host_addresses``), the media flows between
+the browser and the leader, and ``identity:slots`` / ``identity:closed`` reach the socket
+through the socket.io manager. A process that does not hold the room's meeting (an edge
+that ran one by mistake) refuses with ``unavailable`` rather than open a peer no meeting
+governs. A change of leader ends the peers with the old leader: the page sees its peer
+fail (``failed``) and the camera is started again, then with the new leader.
 """
 
 from __future__ import annotations
@@ -174,6 +181,8 @@ class IdentityApi:
         """The room and id of the socket's seat (an avatar's or a staff console's), if the
         policy lets it do ``action`` there; checked before the payload's SDP is read."""
         if session.room is not None and session.room not in self.meetings.meetings:
+            # Not this process's meeting: an edge passes identity:* to the leader, so only
+            # a stray local call lands here; no peer without the meeting's rules.
             raise HirobaError(Reason.UNAVAILABLE,
                               "identity video runs on the node that holds the meeting")
         seat, meeting = await self.meetings.acting(session)

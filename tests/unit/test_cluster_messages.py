@@ -18,6 +18,7 @@ from server.cluster.messages import (
     Reply,
     ResumeIssued,
     Speakers,
+    Withheld,
     decode,
     encode,
 )
@@ -35,6 +36,8 @@ EXAMPLES: list[Message] = [
     AudioClose("p_1", "publish"),
     Speakers("committee", ("p_1", "p_2")),
     Speakers("committee", ()),
+    Withheld("committee", ("p_3",)),
+    Withheld("committee", ()),
 ]
 
 

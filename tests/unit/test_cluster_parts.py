@@ -62,6 +62,12 @@ def test_state_round_trip_builds_the_same_replica() -> None:
     assert room.records[rows["p_b"]] == record and room.records[rows["p_a"]] is None
     assert room.table.on_stage[rows["p_b"]] and room.table.echo[rows["p_b"]]
     assert tuple(room.table.xz[rows["p_a"]]) == (1.5, -2.25)
+    assert states[0].held == frozenset()
+    # Held out of a closed session (秘密会) on the leader: the state says so.
+    leader.set_withheld("plaza", frozenset({"p_a"}))
+    _, _, states = decode_state(encode_state(leader, ["plaza"]))
+    assert states[0].held == frozenset({"p_a"})
+    leader.set_withheld("plaza", frozenset())
     # Someone leaves: the replica drops them; a placeholder not yet confirmed stays.
     leader.leave("plaza", "p_a")
     edge.rooms["plaza"].add("p_new", 0, 0, 0, 0, False)
