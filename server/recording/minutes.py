@@ -358,7 +358,8 @@ def _checkers(summary: dict[str, Any] | None, who: Mapping[str, tuple[str, str]]
     if summary is None:
         return None
     for member in summary.get("attendance", []):
-        for check in member.get("verifications", []):
+        # Identity checks, and requests for the member's camera: named alike.
+        for check in [*member.get("verifications", []), *member.get("camera_requests", [])]:
             by = _s(check.get("by"))
             if by in who:
                 name, role = who[by]

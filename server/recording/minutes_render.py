@@ -54,6 +54,8 @@ LABELS: dict[str, dict[str, str]] = {
         "c_result": "賛否", "c_chair": "委員長裁決", "c_void": "無効",
         "c_closed": "秘密会", "c_gallery": "傍聴者", "c_peak": "最大", "c_total": "延べ",
         "c_open_now": "記録終了時も継続", "c_decided_at": "議決",
+        "c_asked": "カメラ確認の求め", "c_camera": "カメラ",
+        "c_camera_rule": "本人確認カメラ必須の表決", "c_on_camera": "あり", "c_off_camera": "なし",
     },
     "en": {
         "title": "Minutes", "meeting": "Meeting", "room": "Room", "date": "Date",
@@ -92,6 +94,9 @@ LABELS: dict[str, dict[str, str]] = {
         "c_void": "void", "c_closed": "Closed sessions", "c_gallery": "Public gallery",
         "c_peak": "peak", "c_total": "total", "c_open_now": "still closed at the end",
         "c_decided_at": "Decided",
+        "c_asked": "camera requested", "c_camera": "Camera",
+        "c_camera_rule": "votes required the identity camera", "c_on_camera": "on",
+        "c_off_camera": "off",
     },
 }
 ROLES: dict[str, dict[str, str]] = {
@@ -345,6 +350,10 @@ def _committee_section(c: dict[str, Any], staff: bool, lang: str) -> _Section:
                            + (f"（{v['reason']}）" if v.get("reason") else "")
                            + f" {checker(v)}"
                            for v in a.get("verifications", []))
+        asked = "; ".join(f"{_time(r['at'])} {lb['c_asked']}"
+                          + (f"（{r['by_name']}）" if r.get("by_name") else "")
+                          for r in a.get("camera_requests", []))
+        checks = "; ".join(x for x in (checks, asked) if x)
         rows.append((a["name"], word(a["role"]), word(a["status"]), changes, checks))
     blocks.append(_Table((lb["name"], lb["role"], lb["c_status"], lb["c_changes"],
                           lb["c_verified"]), rows))
@@ -382,7 +391,15 @@ def _committee_section(c: dict[str, Any], staff: bool, lang: str) -> _Section:
                 + (f"{word('object')} {t['objections']}" if v["method"] == "assent" else
                    f"{word('yes')} {t['yes']} / {word('no')} {t['no']} / "
                    f"{word('abstain')} {t['abstain']} ({lb['voters']} {t['voters']})"))
-            if v.get("by_name"):
+            if v.get("by_name") and v.get("camera_required"):
+                # The committee voted on camera: each ballot says whether it was.
+                blocks.append(lb["c_camera_rule"])
+                blocks.append(_Table((lb["name"], lb["c_result"], lb["c_camera"]), [
+                    (x["name"], word(x["result"]),
+                     "" if x.get("camera") is None else
+                     lb["c_on_camera"] if x["camera"] else lb["c_off_camera"])
+                    for x in v["by_name"]]))
+            elif v.get("by_name"):
                 blocks.append(_Table((lb["name"], lb["c_result"]),
                                      [(x["name"], word(x["result"])) for x in v["by_name"]]))
     closed = c.get("closed_sessions", [])

@@ -555,6 +555,7 @@ async def _present(w: World, role: Role) -> Ack:
 PROBES["committee.attendance"] = call("committee:attendance", {
     "member": "m:member", "status": "present", "reason": "訂正"})
 PROBES["committee.verify"] = call("committee:verify", {"member": "m:member", "method": "video"})
+PROBES["identity.ask"] = call("identity:ask", {"member": "m:member"})
 
 
 @probe("committee.recuse")
