@@ -23,7 +23,7 @@ import { MeetingUi } from './ui/meeting.js';
 import { Voice } from './net/voice.js';
 import { setIceServers } from './net/ice.js';
 import { VoicePanel } from './ui/voicePanel.js';
-import { COMMITTEE_STATE, MEETING_ADMITTED } from './net/events.js';
+import { COMMITTEE_STATE, IDENTITY_ASKED, MEETING_ADMITTED } from './net/events.js';
 import { gesturesOf, tallyAnnouncement, tallyOf } from './state/gestures.js';
 import { CommitteePanel } from './ui/committee.js';
 
@@ -134,6 +134,8 @@ function ensureSocket() {
   });
   meeting.attach(net);
   net.socket.on(COMMITTEE_STATE, onCommittee);
+  // the chair (or staff) asked for this member's camera: the committee tab says who, lit
+  net.socket.on(IDENTITY_ASKED, (msg) => committeePanel.asked(msg));
   // admitted from the lobby: the room was entered (meeting.js) with the ack's committee
   net.socket.on(MEETING_ADMITTED, (ack) => ack?.meeting && onCommittee(ack.meeting.committee ?? null));
   link = new MotionLink({

@@ -81,6 +81,17 @@ test('live cast status and results by name', () => {
   assert.equal(closed.results.chairDecided, true);
 });
 
+test('votes on camera: the rule as the vote opened and each ballot\'s camera, in the results by name', () => {
+  const open = committeeView(base({ vote: vote({ camera_required: true, cast: { 'm:A': 'yes' }, camera: { 'm:A': true } }) }), CHAIR).vote;
+  assert.equal(open.cameraRequired, true);
+  assert.deepEqual(open.castBy.map((x) => x.camera), [true, null, null]);
+  const closed = committeeView(base({ vote: vote({ state: 'closed', camera: { 'm:A': true, 'm:B': false }, results: {
+    by_member: { 'm:A': 'yes', 'm:B': 'no', 'm:C': 'absent' }, yes: 1, no: 1, abstain: 0, objections: 0, voters: 2,
+    outcome: 'tie', quorum: { present: 3, needed: 2, seats: 4 } } }) }), CHAIR).vote;
+  assert.equal(closed.cameraRequired, false, 'an older server sends no rule: off');
+  assert.deepEqual(closed.results.rows.map((r) => [r.name, r.camera]), [['A', true], ['B', false], ['C', null]]);
+});
+
 test('an amendment is voted first: its original is not votable meanwhile', () => {
   const s = base({ motions: [{ id: 1, title: '原案', amends: null, outcome: null }, { id: 2, title: '修正案', amends: 1, outcome: null }] });
   const v = committeeView(s, CHAIR);

@@ -4,9 +4,9 @@ import { correctionsOf, readRule } from '../src/console/committee.js';
 
 test('the quorum rule form: a fraction like 1/2 (0 < f ≤ 1), seats 1-999 or empty', () => {
   assert.deepEqual(readRule({ fraction: ' 1/2 ', strict: true, chairCounts: false, seats: '' }),
-    { rule: { fraction: '1/2', strict: true, chair_counts: false, seats: null } });
-  assert.deepEqual(readRule({ fraction: '2/3', strict: false, chairCounts: true, seats: '12' }).rule,
-    { fraction: '2/3', strict: false, chair_counts: true, seats: 12 });
+    { rule: { fraction: '1/2', strict: true, chair_counts: false, seats: null, camera_during_vote: false } });
+  assert.deepEqual(readRule({ fraction: '2/3', strict: false, chairCounts: true, seats: '12', cameraDuringVote: true }).rule,
+    { fraction: '2/3', strict: false, chair_counts: true, seats: 12, camera_during_vote: true });
   for (const fraction of ['', '3/2', '0/2', 'half', '1/0', '1 / 2', '1/2/3']) {
     assert.equal(readRule({ fraction, seats: '' }).field, 'fraction', fraction);
   }

@@ -31,7 +31,7 @@ const time = (at) => formatTime(at, i18n.lang);
  * Validate the quorum rule form's values: `{rule}` for POST /api/rooms/{room}/settings'
  * `committee`, or `{error, field}` (an i18n key and which input is wrong). Pure.
  */
-export function readRule({ fraction, strict, chairCounts, seats }) {
+export function readRule({ fraction, strict, chairCounts, seats, cameraDuringVote }) {
   const f = String(fraction || '').trim();
   const m = FRACTION.exec(f);
   if (!m || Number(m[1]) > Number(m[2])) return { error: 'console.committee.badFraction', field: 'fraction' };
@@ -41,7 +41,7 @@ export function readRule({ fraction, strict, chairCounts, seats }) {
     n = Number(s);
     if (!Number.isInteger(n) || n < 1 || n > 999) return { error: 'console.committee.badSeats', field: 'seats' };
   }
-  return { rule: { fraction: f, strict: !!strict, chair_counts: !!chairCounts, seats: n } };
+  return { rule: { fraction: f, strict: !!strict, chair_counts: !!chairCounts, seats: n, camera_during_vote: !!cameraDuringVote } };
 }
 
 /** The rule in words ("定数の1/2以上、委員長を含む"). */
@@ -49,7 +49,8 @@ export function ruleText(rule) {
   if (!rule) return '';
   return [k(rule.strict ? 'ruleMore' : 'ruleAtLeast', { fraction: rule.fraction }),
     k(rule.chair_counts ? 'chairIn' : 'chairOut'),
-    rule.seats ? k('seatsFixed', { seats: rule.seats }) : k('seatsRoster')].join(t('console.committee.sep'));
+    rule.seats ? k('seatsFixed', { seats: rule.seats }) : k('seatsRoster'),
+    ...(rule.camera_during_vote ? [k('cameraDuringVote')] : [])].join(t('console.committee.sep'));
 }
 
 /**
@@ -118,7 +119,8 @@ export class CommitteePanel {
   #ruleValues() {
     const q = (id) => this.ruleBox.querySelector(`#${id}`);
     return { fraction: q('settings-fraction').value, strict: q('settings-strict').value === 'true',
-      chairCounts: q('settings-chair-counts').checked, seats: q('settings-seats').value };
+      chairCounts: q('settings-chair-counts').checked, seats: q('settings-seats').value,
+      cameraDuringVote: q('settings-camera-vote').checked };
   }
 
   #setRuleValues(v) {
@@ -127,6 +129,7 @@ export class CommitteePanel {
     q('settings-strict').value = String(!!v.strict);
     q('settings-chair-counts').checked = !!v.chairCounts;
     q('settings-seats').value = v.seats ?? '';
+    q('settings-camera-vote').checked = !!v.cameraDuringVote;
   }
 
   /** Show the panel (and the rule fields) only in a committee room. */
@@ -260,6 +263,7 @@ export class CommitteePanel {
       el('label', { class: 'check' }, el('input', { id: 'settings-chair-counts', type: 'checkbox' }), el('span', { text: k('chairCountsLabel') })),
       el('label', { for: 'settings-seats', text: k('seats') }),
       el('input', { id: 'settings-seats', type: 'number', min: 1, max: 999, inputmode: 'numeric', 'aria-describedby': 'settings-rule-error' }),
+      el('label', { class: 'check' }, el('input', { id: 'settings-camera-vote', type: 'checkbox' }), el('span', { text: k('cameraDuringVoteLabel') })),
       el('p', { id: 'settings-rule-error', class: 'error', role: 'alert' }));
     this.ruleBox = box;
     return box;
@@ -269,7 +273,7 @@ export class CommitteePanel {
   fillRule(rule) {
     this.#ensure();
     const r = rule || { fraction: '1/2', strict: false, chair_counts: true, seats: null };
-    this.#setRuleValues({ fraction: r.fraction, strict: r.strict, chairCounts: r.chair_counts, seats: r.seats });
+    this.#setRuleValues({ fraction: r.fraction, strict: r.strict, chairCounts: r.chair_counts, seats: r.seats, cameraDuringVote: r.camera_during_vote });
     this.#ruleError(null);
   }
 
@@ -461,7 +465,10 @@ export class CommitteePanel {
       el('span', { class: 'cm-verified' }, v ? k('verified', { method: k(`method.${v.method}`), by: this.#byName(v.by), time: time(v.at) }) : k('notVerified')),
       recused.length ? el('span', { class: 'cm-recused' }, k('recusedFor', { motions: recused.join(', ') })) : null,
       !v && m.pid ? el('button', { type: 'button', class: 'small', 'aria-label': k('verifyVideoName', { name: m.name }),
-        onclick: () => this.act(E.COMMITTEE_VERIFY, { member: m.member, method: 'video' }).then((ack) => ack && this.say(k('liveVerified'))) }, k('verifyVideo')) : null);
+        onclick: () => this.act(E.COMMITTEE_VERIFY, { member: m.member, method: 'video' }).then((ack) => ack && this.say(k('liveVerified'))) }, k('verifyVideo')) : null,
+      // "please turn on your camera": told to that member's page only (identity:asked)
+      m.pid ? el('button', { type: 'button', class: 'small', 'data-ask': m.member, 'aria-label': k('askCameraName', { name: m.name }),
+        onclick: () => this.act(E.IDENTITY_ASK, { member: m.member }).then((ack) => ack && this.say(k('askedCamera', { name: m.name }))) }, k('askCamera')) : null);
   }
 
   #renderMotions() {
@@ -506,15 +513,22 @@ export class CommitteePanel {
       }
       if (v.void_reason) out.push(el('p', { class: 'hint', text: k('voided', { reason: v.void_reason }) }));
       const r = v.results;
+      // whether each ballot was cast with the member's identity camera live
+      const cams = v.camera || {};
+      const camCol = !!v.camera_required || Object.keys(cams).length > 0;
+      const camCell = (m) => (m in cams ? k(cams[m] ? 'cameraYes' : 'cameraNo') : '—');
+      if (v.camera_required) out.push(el('p', { id: 'cm-vote-camera', class: 'hint', text: k('cameraRequired') }));
       if (r) {
         out.push(el('p', { id: 'cm-vote-outcome', class: 'big', text: r.outcome ? this.#outcome(r) : k('voteState.tie') }),
           el('p', { text: v.method === 'assent' ? k('objections', { n: r.objections }) : k('totals', r) }),
           el('p', { class: 'hint', text: k('quorumAt', r.quorum) }),
           el('table', { id: 'cm-results', class: 'cm-results' },
             el('caption', { text: k('results') }),
-            el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: k('member') }), el('th', { scope: 'col', text: k('resultHeading') }))),
+            el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: k('member') }), el('th', { scope: 'col', text: k('resultHeading') }),
+              camCol ? el('th', { scope: 'col', text: k('cameraCol') }) : null)),
             el('tbody', {}, Object.entries(r.by_member || {}).map(([m, res]) => el('tr', { dataset: { member: m } },
-              el('th', { scope: 'row', text: names.get(m) || m }), el('td', { text: k(`result.${res}`) }))))));
+              el('th', { scope: 'row', text: names.get(m) || m }), el('td', { text: k(`result.${res}`) }),
+              camCol ? el('td', { class: 'cm-camera-cell', text: camCell(m) }) : null)))));
       }
       return out;
     });

@@ -103,6 +103,7 @@ function voteView(state, v, mine, kind) {
   }
   const names = new Map(members.map((m) => [m.member, m.name]));
   const r = v.results && typeof v.results === 'object' ? v.results : null;
+  const camera = v.camera && typeof v.camera === 'object' ? v.camera : {};
   const voters = members.filter(
     (m) => m.role !== 'chair' && PRESENT.has(m.status) && m.verified && !(m.recused_for || []).includes(v.motion),
   );
@@ -122,11 +123,14 @@ function voteView(state, v, mine, kind) {
     controls,
     castCount: Object.keys(cast).length,
     voterCount: voters.length,
-    castBy: voters.map((m) => ({ member: m.member, name: m.name, cast: cast[m.member] != null, choice: cast[m.member] ?? null })),
+    castBy: voters.map((m) => ({ member: m.member, name: m.name, cast: cast[m.member] != null, choice: cast[m.member] ?? null, camera: camera[m.member] ?? null })),
+    // the committee votes on camera (its rule as the vote opened); each ballot's camera
+    cameraRequired: !!v.camera_required,
+    camera,
     disconnected: (Array.isArray(v.disconnected) ? v.disconnected : []).map((id) => names.get(id) || id),
     results: r
       ? {
-          rows: Object.entries(r.by_member || {}).map(([member, choice]) => ({ member, name: names.get(member) || member, choice })),
+          rows: Object.entries(r.by_member || {}).map(([member, choice]) => ({ member, name: names.get(member) || member, choice, camera: camera[member] ?? null })),
           yes: r.yes ?? 0,
           no: r.no ?? 0,
           abstain: r.abstain ?? 0,

@@ -36,6 +36,8 @@ export class CommitteePanel {
     this.view = null;
     this.camera = null; // the own identity camera while it is sent
     this.cameraBusy = false;
+    this.askedBy = null; // who asked for this member's camera (identity:asked), until it is on
+    this.cameraNeeded = false; // a ballot was refused camera_required
     this.chair = null;
     this.root = byId('panel-committee');
     this.error = el('p', { id: 'committee-error', class: 'error', role: 'alert' });
@@ -76,8 +78,23 @@ export class CommitteePanel {
     return out;
   }
 
+  /**
+   * The chair (or staff) asked for this member's camera (`identity:asked`): say who asked
+   * (aria-live), bring the tab into view and light the camera button.
+   */
+  asked(msg) {
+    if (!this.view || this.view.kind === 'public') return;
+    this.askedBy = String(msg?.by || '');
+    this.hooks.announce?.(t('committee.camera.asked', { by: this.askedBy }));
+    if (this.camera) return; // already sent: nothing to light
+    this.hooks.attention?.();
+    this.render();
+  }
+
   /** Leaving the room: stop the camera and the viewer, forget the state. */
   reset() {
+    this.askedBy = null;
+    this.cameraNeeded = false;
     this.camera?.stop();
     this.camera = null;
     this.chair?.stop();
@@ -96,6 +113,13 @@ export class CommitteePanel {
       ack = { ok: false, reason: 'timeout' };
     }
     if (!ack || ack.ok !== true) {
+      if (ack?.reason === 'camera_required') {
+        // the committee votes on camera: say so and offer the camera button, lit
+        this.error.textContent = t('error.camera_required');
+        this.cameraNeeded = true;
+        this.render(this.camera ? null : 'committee-camera-start');
+        return false;
+      }
       this.error.textContent = reasonText(ack?.reason || 'internal');
       return false;
     }
@@ -112,7 +136,7 @@ export class CommitteePanel {
     this.#mine(v);
     this.#camera(v);
     this.vote.replaceChildren(el('h3', { id: 'committee-vote-heading', text: t('committee.vote.heading') }),
-      ...present(...renderVote(v, (...a) => this.act(...a), (id) => this.render(id))));
+      ...present(...renderVote({ ...v, cameraOn: !!this.camera }, (...a) => this.act(...a), (id) => this.render(id))));
     this.motionsHead.textContent = t('committee.motions');
     this.motions.replaceChildren(...(v.motions.length ? v.motions : [null]).map((m) => (m
       ? el('li', { dataset: { motion: m.id } }, m.amends != null ? t('committee.amendmentOf', { title: m.title, of: m.amendsTitle }) : m.title,
@@ -158,11 +182,17 @@ export class CommitteePanel {
   #camera(v) {
     if (v.kind === 'public') return this.cam.replaceChildren();
     const on = !!this.camera;
-    const ask = !on && v.rollcall && !v.me?.verified;
+    const rollcall = !on && v.rollcall && !v.me?.verified;
+    // asked by the chair, or needed for the vote now: the button is lit and says why
+    const asked = !on && !!this.askedBy;
+    const forVote = !on && !!v.vote?.open && (v.vote.cameraRequired || this.cameraNeeded);
+    const ask = rollcall || asked || forVote;
+    this.cam.classList.toggle('cm-asked', asked || forVote);
     this.cam.replaceChildren(...present(
       on ? el('p', { id: 'committee-camera-notice', class: 'cm-notice', role: 'status', text: t('identity.camera.on') }) : null,
-      ask ? el('p', { class: 'cm-muted', text: t('committee.camera.ask') }) : null,
-      el('button', { type: 'button', id: on ? 'committee-camera-stop' : 'committee-camera-start', class: on ? '' : ask ? 'primary' : '',
+      asked ? el('p', { id: 'committee-camera-asked', class: 'cm-banner', text: t('committee.camera.asked', { by: this.askedBy }) }) : null,
+      rollcall && !asked ? el('p', { class: 'cm-muted', text: t('committee.camera.ask') }) : null,
+      el('button', { type: 'button', id: on ? 'committee-camera-stop' : 'committee-camera-start', class: on ? '' : ask ? 'primary cm-big' : '',
         disabled: this.cameraBusy, onclick: () => (on ? this.stopCamera() : this.#startCamera()),
         text: t(on ? 'committee.camera.stop' : 'committee.camera.start') }),
     ));
@@ -180,6 +210,8 @@ export class CommitteePanel {
           this.render();
         },
       });
+      this.askedBy = null;
+      this.cameraNeeded = false;
       this.hooks.announce?.(t('identity.camera.on'));
     } catch (e) {
       const key = e.reason === 'denied' ? 'identity.camera.denied' : e.reason === 'no_camera' ? 'identity.camera.none' : null;
@@ -199,6 +231,6 @@ export class CommitteePanel {
   /** For tests and debugging (window.hiroba.committee()). */
   snapshot() {
     const v = this.view;
-    return v ? { kind: v.kind, quorum: v.quorum, rollcall: v.rollcall, me: v.me, vote: v.vote, camera: !!this.camera, viewing: !!this.chair?.viewer } : null;
+    return v ? { kind: v.kind, quorum: v.quorum, rollcall: v.rollcall, me: v.me, vote: v.vote, camera: !!this.camera, viewing: !!this.chair?.viewer, askedBy: this.askedBy } : null;
   }
 }

@@ -135,6 +135,9 @@ export class CommitteeChair {
         recused ? el('span', { class: 'cm-recused', text: ` ${t('committee.recusedFor', { title })}` }) : null),
       el('div', { class: 'row wrap' },
         m.verified ? null : el('button', { type: 'button', class: 'primary', 'data-verify': m.member, 'aria-label': t('committee.chair.verifyVideoFor', { name: m.name }), onclick: () => verify('video'), text: t('committee.chair.verifyVideo') }),
+        // "please turn on your camera": their page is told who asked (identity:asked)
+        m.connected && m.role !== 'chair' ? el('button', { type: 'button', 'data-ask': m.member, 'aria-label': t('committee.chair.askCameraFor', { name: m.name }),
+          onclick: () => this.#send(E.IDENTITY_ASK, { member: m.member }, t('committee.chair.askedCamera', { name: m.name })), text: t('committee.chair.askCamera') }) : null,
         el('details', { class: 'cm-more' }, el('summary', { text: t('committee.chair.more') }), reason,
           el('div', { class: 'row wrap' },
             el('button', { type: 'button', 'aria-label': t('committee.chair.verifyOtherFor', { name: m.name }), onclick: () => verify('other'), text: t('committee.chair.verifyOther') }),

@@ -37,6 +37,11 @@ export function renderVote(view, act, redraw) {
   out.push(el('p', { class: 'cm-method', id: 'committee-vote-status' },
     t(stateKey, { method: methodText(v.method) }),
     v.open ? ` ${t('committee.vote.progress', { cast: v.castCount, voters: v.voterCount })}` : ''));
+  if (v.open && v.cameraRequired) {
+    // the committee votes on camera: say so before the controls (the camera button is above)
+    out.push(el('p', { class: view.kind === 'member' && !view.cameraOn ? 'cm-warn' : 'cm-note', id: 'committee-vote-camera',
+      text: t(view.kind === 'member' && !view.cameraOn ? 'committee.camera.voteNeeds' : 'committee.camera.voteRule') }));
+  }
   if (v.recused && view.kind === 'member') {
     out.push(el('p', { class: 'cm-note', id: 'committee-recused', role: 'note', text: t('committee.recusedNote') }));
   } else if (v.controls) out.push(...controls(v, act, redraw));
@@ -91,8 +96,16 @@ function controls(v, act, redraw) {
   ];
 }
 
+/** Whether a ballot was cast on camera: ✓ / — (with words for screen readers); '' when none was cast. */
+function cameraCell(row) {
+  if (row.camera == null) return el('td', { class: 'cm-camera-cell', text: '' });
+  return el('td', { class: `cm-camera-cell ${row.camera ? 'cm-ok' : 'cm-muted'}`, text: t(row.camera ? 'committee.camera.castOn' : 'committee.camera.castOff') });
+}
+
 function results(v) {
   const r = v.results;
+  // the chair sees whether each ballot was cast live; everyone when the committee votes on camera
+  const camCol = v.cameraRequired || r.rows.some((row) => row.camera != null);
   const totals = v.method === 'assent'
     ? t('committee.totals.assent', { objections: r.objections })
     : t('committee.totals', { yes: r.yes, no: r.no, abstain: r.abstain, voters: r.voters });
@@ -102,7 +115,9 @@ function results(v) {
     el('p', { class: 'cm-totals', text: `${totals} ${q}`.trim() }),
     el('table', { class: 'cm-table' },
       el('caption', { class: 'visually-hidden', text: t('committee.results.byName') }),
-      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: t('committee.col.member') }), el('th', { scope: 'col', text: t('committee.col.choice') }))),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: t('committee.col.member') }), el('th', { scope: 'col', text: t('committee.col.choice') }),
+        camCol ? el('th', { scope: 'col', text: t('committee.col.camera') }) : null)),
       el('tbody', {}, ...r.rows.map((row) => el('tr', { dataset: { member: row.member } },
-        el('th', { scope: 'row', text: row.name }), el('td', { class: `cm-c-${row.choice}`, text: choiceText(row.choice) }))))));
+        el('th', { scope: 'row', text: row.name }), el('td', { class: `cm-c-${row.choice}`, text: choiceText(row.choice) }),
+        camCol ? cameraCell(row) : null)))));
 }
