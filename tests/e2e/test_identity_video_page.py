@@ -15,10 +15,11 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from rooms.model import Role
+from server.console.routes import MEETINGS_KEY
 from tests.conftest import Client
 from tests.e2e.axe import CONTEXT, audit
 from tests.e2e.conftest import open_page
-from tests.meetings import COMMITTEE, add_staff, console, invitation
+from tests.meetings import COMMITTEE, add_staff, console, invitation, login, staff_post
 
 
 @pytest.fixture
@@ -100,6 +101,36 @@ async def test_the_chair_sees_a_members_camera_in_a_named_tile(server, browser) 
         on_tiles = [str(v) for v in await audit(chair) if v.rule != "region" and any(
             "#tiles" in t or "identity" in h for t, h in zip(v.targets, v.html, strict=True))]
         assert not on_tiles, on_tiles
+
+        # "The chair asks for your camera" reaches the member's page, by the chair's name.
+        await member.evaluate("""() => { window.asked = new Promise((resolve) =>
+          window.net.socket.on('identity:asked', resolve)); }""")
+        ask = await chair.evaluate(
+            "() => window.net.request('identity:ask', {member: 'm:田中委員'})")
+        assert ask["ok"], ask
+        asked = await member.evaluate("() => window.asked")
+        assert asked["by"] == "山田委員長" and asked["member"] == "m:田中委員", asked
+
+        # A committee that votes on camera: the ballot cast from this page while Chromium's
+        # camera sends is taken, and kept as cast on camera.
+        cookie, csrf = await login(server)
+        status, _ = await staff_post(server, f"/api/rooms/{COMMITTEE}/settings",
+                                     {"committee": {"camera_during_vote": True}},
+                                     cookie=cookie, csrf=csrf)
+        assert status == 200
+        await staff.act("committee:rollcall", {"open": True})
+        assert (await member.evaluate(
+            "() => window.net.request('committee:present', {})"))["ok"]
+        await staff.act("committee:verify", {"member": "m:田中委員", "method": "video"})
+        await staff.act("committee:rollcall", {"open": False})
+        motion = (await staff.act("committee:motion", {"title": "議案第1号"}))["motion"]
+        vote = (await staff.act("committee:vote_open", {"motion": motion,
+                                                        "method": "named"}))["vote"]
+        cast = await member.evaluate(
+            "(vote) => window.net.request('committee:vote_cast', {vote, choice: 'yes'})", vote)
+        assert cast["ok"], cast
+        held = server.app[MEETINGS_KEY].meeting(COMMITTEE).committee.votes[vote]
+        assert held.camera_required and dict(held.camera) == {"m:田中委員": True}
     finally:
         for c in made:
             await c.close()

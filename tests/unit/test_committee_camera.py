@@ -144,3 +144,31 @@ def test_camera_flags_and_requests_survive_the_stored_form() -> None:
     rule = QuorumRule(camera_during_vote=True)
     assert from_json(QuorumRule, to_json(rule)) == rule
     assert from_json(QuorumRule, '{"fraction":"1/2"}').camera_during_vote is False
+
+
+async def test_a_camera_is_live_while_its_rtp_is_fresh() -> None:
+    """IdentityPlane.camera_live: the camera's peer open and a packet within 2 s."""
+    from aiortc import RTCPeerConnection
+
+    from server.identity.plane import IdentityPlane, _Camera
+    from server.rtc.ice import rtc_configuration
+
+    now = [100.0]
+    plane = IdentityPlane(config_of=lambda: rtc_configuration([]), clock=lambda: now[0])
+    peer = _Camera("p_cam", "room", RTCPeerConnection(rtc_configuration([])))
+    try:
+        assert not plane.camera_live("p_cam")  # no peer
+        plane._cameras["p_cam"] = peer
+        assert not plane.camera_live("p_cam")  # open, but nothing sent yet
+        plane._forward(peer, 1234, 1, 1, 90_000, b"\x10")
+        assert plane.camera_live("p_cam")
+        now[0] += 1.9
+        assert plane.camera_live("p_cam")
+        now[0] += 0.2
+        assert not plane.camera_live("p_cam"), "stale: the camera stopped sending"
+        plane._forward(peer, 1234, 1, 2, 93_000, b"\x10")
+        assert plane.camera_live("p_cam")
+        peer.closed = True
+        assert not plane.camera_live("p_cam")
+    finally:
+        await peer.pc.close()
