@@ -54,10 +54,11 @@ lock: deps
 $(VENV)/.deps: deps
 	@touch $@
 
-# The face-tracking model (docs/models.md): fetched once into the default cache, verified
-# by sha256; fetched again if the file has gone. `hiroba models fetch` is quick when cached.
-MODEL_FILE := data/models/face_landmarker.task
-$(VENV)/.model: $(VENV)/.deps $(if $(wildcard $(MODEL_FILE)),,model-missing)
+# The face-tracking model and the speech-recognition model (docs/models.md): fetched once
+# into the default cache, verified by sha256; fetched again if a file has gone.
+# `hiroba models fetch` is quick when cached.
+MODEL_FILES := data/models/face_landmarker.task data/models/whisper-base/model.bin
+$(VENV)/.model: $(VENV)/.deps $(if $(filter-out $(wildcard $(MODEL_FILES)),$(MODEL_FILES)),model-missing)
 	$(BIN)/hiroba models fetch
 	touch $@
 

@@ -20,7 +20,7 @@ from typing import Final
 _FOUNDATION = frozenset({"config", "common"})
 _FEATURES = frozenset({
     "sockets", "storage", "rtc", "http", "staff", "meetings", "console", "motion", "audio",
-    "tracking", "plaza", "recording", "cluster", "identity",
+    "tracking", "plaza", "recording", "cluster", "identity", "transcription",
 })
 
 #: Part → the other parts of ``server`` its modules may import, lowest layer first.
@@ -46,6 +46,8 @@ MAY_IMPORT: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
         "sockets", "storage", "http", "staff", "meetings", "console", "motion",
     },
     "cluster": _FOUNDATION | {"sockets", "motion", "audio"},
+    # Speech to text: pure computation over files; meetings and recordings will call it.
+    "transcription": _FOUNDATION,
     # It reads every feature's counts; no feature imports it.
     "observe": _FOUNDATION | _FEATURES,
     # The composition root builds every component; only the command line imports it.

@@ -1,4 +1,5 @@
-"""The ``hiroba`` command line: serve, config, cert, invite, staff, models, track, minutes."""
+"""The ``hiroba`` command line: serve, config, cert, invite, staff, models, track, minutes,
+transcribe."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from server.cli.minutes import add_commands as add_minutes_commands
 from server.cli.rooms import add_commands as add_rooms_commands
 from server.cli.staff import add_commands as add_staff_commands
 from server.cli.tracking import add_commands as add_tracking_commands
+from server.cli.transcribe import add_commands as add_transcribe_commands
 from server.config.logs import configure_logging
 from server.config.settings import (
     GROUPS,
@@ -163,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_staff_commands(sub, _add_setting_flags, _settings)
     add_rooms_commands(sub, _add_setting_flags, _settings)
     add_tracking_commands(sub, _add_setting_flags, _settings)
+    add_transcribe_commands(sub, _add_setting_flags, _settings)
     add_minutes_commands(sub, _add_setting_flags, _settings)
     add_config_commands(sub, _add_setting_flags, _resolved, ManualFormatter)
     add_bench_commands(sub)

