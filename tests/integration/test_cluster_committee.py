@@ -48,14 +48,22 @@ RED = (210, 40, 40)
 class Meeting:
     """The nodes, the people and every peer of the scenario, closed at the end."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, a: Node, b: Node) -> None:
         self.cluster = cluster
-        self.a = cluster.node("a", *FLAGS)
-        self.b = cluster.node("b", *FLAGS)
+        self.a, self.b = a, b
         self.pcs: list[RTCPeerConnection] = []
         self.listeners: list[Listener] = []
         self.viewers: list[Viewer] = []
         self.http: list[tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]] = []
+
+    @classmethod
+    async def start(cls, cluster: Cluster) -> Meeting:
+        """Node A first (it takes the lease), then B while staff are added to A's data (a
+        loaded machine takes seconds for each process)."""
+        a = cluster.node("a", *FLAGS)
+        b, _ = await asyncio.gather(asyncio.to_thread(cluster.node, "b", *FLAGS),
+                                    _add_staff(a))
+        return cls(cluster, a, b)
 
     async def staff(self, node: Node) -> MeetingClient:
         cookie, _ = await login(SimpleNamespace(url=node.url))  # type: ignore[arg-type]
@@ -90,8 +98,7 @@ async def test_a_committee_across_two_nodes(tmp_path: Path) -> None:
     cluster = Cluster(tmp_path)
     meeting: Meeting | None = None
     try:
-        meeting = Meeting(cluster)
-        await _add_staff(meeting.a)
+        meeting = await Meeting.start(cluster)
         staff = await meeting.staff(meeting.a)
         b = meeting.b
         people = {
