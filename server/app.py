@@ -44,6 +44,7 @@ from server.plaza.api import JoinExtra, SocketApi
 from server.plaza.ticker import Ticker
 from server.recording.routes import add_recording_routes
 from server.recording.service import RecordingService
+from server.recording.staff_routes import add_staff_record_routes
 from server.rtc.browser_ice import BrowserIce, load_browser_ice
 from server.sockets.hub import Hub
 from server.sockets.packets import GuardedPacket
@@ -246,6 +247,8 @@ def add_all_routes(
         None if cluster is not None and cluster.edge_only else parts.store, client, cluster))
     add_staff_routes(app)
     add_recording_routes(app, parts.recordings.index, hub, meetings, parts.recordings.minutes)
+    # A closed session's staff-only records (秘密会): /api/staff-records, staff only.
+    add_staff_record_routes(app, parts.recordings.root, meetings)
 
 
 #: How long one shutdown step may take before the rest go on without it.

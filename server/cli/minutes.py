@@ -1,7 +1,8 @@
 """``hiroba minutes RECORDING``: the minutes (議事録) of a recording as Markdown or HTML.
 
 RECORDING is a recording id, looked up under the recordings folder (only through
-:func:`server.recording.ids.recording_dir`: a bare word that is not an id is refused), or
+:func:`server.recording.ids.recording_dir`: a bare word that is not an id is refused; a
+closed session's staff-only record is found by its id too), or
 the path of a recording folder, spelt with a ``/`` (``./folder`` in the current folder).
 The index row, when the database has one, gives the title. Reads files only (and the
 index); works while the server runs.
@@ -22,6 +23,7 @@ from server.recording.approval import MinutesApprovals, approved_html
 from server.recording.ids import is_recording_id, recording_dir
 from server.recording.index import RecordingIndex, RecordingRow
 from server.recording.minutes import build_minutes, render_html, render_markdown
+from server.recording.staff_record import find as find_staff_record
 from server.storage.store import SQLiteStore
 
 AddFlags = Callable[[argparse.ArgumentParser], None]
@@ -31,7 +33,15 @@ SettingsOf = Callable[[argparse.Namespace], Settings]
 def _folder(recording: str, settings: Settings) -> Path:
     """The folder RECORDING names: an id under the recordings folder, or a path."""
     if is_recording_id(recording):
-        return recording_dir(settings.recordings_path, recording)
+        folder = recording_dir(settings.recordings_path, recording)
+        if not (folder / "recording.json").is_file():
+            # A closed session's staff-only record (秘密会; the operator reads it here
+            # and staff in the console, the public nowhere).
+            try:
+                return find_staff_record(settings.recordings_path, recording)
+            except HirobaError:
+                pass
+        return folder
     if "/" in recording:  # a path is spelt as one (./folder), so a bare word is an id
         return Path(recording)
     # Neither an id nor a path: refused as an unknown id is (tells nothing more).

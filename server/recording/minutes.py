@@ -107,6 +107,8 @@ class _Builder:
     moderation: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     #: Closed sessions from the recording's pause markers: [start, end | None], Unix.
     closed: list[list[float | None]] = field(default_factory=list)
+    #: The log is a closed session's staff-only record (its first line says so).
+    staff_record: bool = False
     #: The recording's start (Unix seconds), for markers without their own time.
     origin: float = 0.0
     #: The last committee record logged (committee rooms), with every vote and motion
@@ -220,6 +222,8 @@ class _Builder:
 
     def _recording(self, t: float, data: Mapping[str, Any]) -> None:
         # A closed session's pause (秘密会): its start and end as Unix times.
+        if data.get("type") == "committee.closed_session.staff_record":
+            self.staff_record = True
         if data.get("type") != "committee.closed_session":
             return
         if data.get("closed") is True:
@@ -342,6 +346,7 @@ def build_minutes(
         closed=tuple((datetime.fromtimestamp(s or 0.0, tz),
                       None if e is None else datetime.fromtimestamp(e, tz))
                      for s, e in b.closed),
+        staff_record=b.staff_record,
     )
 
 

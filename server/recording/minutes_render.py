@@ -43,6 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "generated": "この議事録は会議の記録から自動で作成しました。",
         "yes": "はい",
         "closed_session": "秘密会", "closed_note": "（この間の議事は非公開）",
+        "closed_staff_note": "（職員限りの記録。公開しない）",
         "closed_until_end": "記録終了まで",
         "committee": "委員会の議事", "c_attendance": "出席状況と本人確認",
         "c_status": "出欠", "c_changes": "経過", "c_verified": "本人確認",
@@ -82,6 +83,7 @@ LABELS: dict[str, dict[str, str]] = {
         "generated": "These minutes were generated from the meeting's recording.",
         "yes": "yes",
         "closed_session": "Closed session", "closed_note": "(not public)",
+        "closed_staff_note": "(staff-only record, never published)",
         "closed_until_end": "until the end of the recording",
         "committee": "Committee proceedings", "c_attendance": "Attendance and identity checks",
         "c_status": "Attendance", "c_changes": "Changes", "c_verified": "Identity check",
@@ -245,7 +247,8 @@ def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
     # the record, so the reader must not take the gap for a quiet room.
     head += [f"{lb['closed_session']} {s:%H:%M}–"
              + (f"{e:%H:%M}" if e is not None else lb["closed_until_end"])
-             + f" {lb['closed_note']}" for s, e in m.closed]
+             + f" {lb['closed_staff_note' if m.staff_record else 'closed_note']}"
+             for s, e in m.closed]
     sections: list[_Section] = []
 
     attendance: list[str | _Table | tuple[str, str]] = []

@@ -148,3 +148,6 @@ class Minutes:
     #: Closed sessions (秘密会) during the recording, from its pause markers: (start, end;
     #: None: still closed when it ended). Nothing of them is in the minutes but these.
     closed: tuple[tuple[datetime, datetime | None], ...] = ()
+    #: A closed session's staff-only record (``closed_session_staff_record``): the closed
+    #: part itself, never published; its heading says so instead of "not public".
+    staff_record: bool = False

@@ -50,6 +50,8 @@ from server.recording.recorder import (
     RecordingState,
     read_manifest,
 )
+from server.recording.staff_record import find as find_staff_record
+from server.recording.staff_record import list_records as list_staff_records
 from server.sockets.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -320,7 +322,16 @@ class RecordingsHttp:
         if request.query.get("all") == "1":
             await staff(request, Action.RECORDING_VIEW)
             rows = await self.index.list_all()
-            return _json([self.item(r, full=True) for r in rows], cache=PRIVATE_CACHE)
+            # "A staff record exists" (秘密会, staff only): the ids for the console's
+            # /api/staff-records links; the public list never carries them.
+            kept: dict[str, list[dict[str, object]]] = {}
+            for record in await self._off_loop(list_staff_records, self.root):
+                kept.setdefault(record.recording, []).append(
+                    {"id": record.id, "started": record.manifest.started,
+                     "stopped": record.manifest.stopped,
+                     "duration_ms": record.manifest.duration_ms})
+            return _json([{**self.item(r, full=True), "staff_records": kept.get(r.id, [])}
+                          for r in rows], cache=PRIVATE_CACHE)
         rows = await self.index.list_all(published_only=True)
         return _json([self.item(r, full=False) for r in rows])
 
@@ -443,7 +454,13 @@ class RecordingsHttp:
         try:
             row = await self.index.get(request.match_info["id"])
         except HirobaError as exc:
-            raise _not_found() from exc
+            try:
+                await self._off_loop(find_staff_record, self.root, request.match_info["id"])
+            except HirobaError:
+                raise _not_found() from exc
+            # Staff asked (the session is checked above): say why, not "no such".
+            raise PermissionDenied(Reason.FORBIDDEN, "a closed session's staff record is "
+                                   "never published") from exc
         now = self.meetings.clock()
         entries = authorize_account(
             identity.name, identity.display_name, Role.STAFF, Action.RECORDING_PUBLISH, now,

@@ -21,6 +21,11 @@ the HTTP API), and forgets those of the recordings the retention sweep deletes.
 
 Camera frames are never recorded. ``feed_*`` only queue; all file work is on each
 recorder's own thread, and :meth:`Recorder.stop` runs in an executor.
+
+A closed session (秘密会) pauses the public recording (:mod:`server.recording.closed`);
+with ``closed_session_staff_record`` on, the feeds go meanwhile to a staff-only record of
+the closed part (:mod:`server.recording.staff_record`), stopped when the session reopens
+or the recording stops. With it off, nothing of the closed part is written.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 import socketio
 
 from moderation.committee import CommitteeChanged
+from moderation.committee_ops import INSIDE
 from moderation.events import DomainEvent
 from moderation.meeting import Meeting
 from moderation.policy import Action
@@ -61,6 +67,9 @@ from server.recording.ids import new_recording_id
 from server.recording.index import RecordingIndex
 from server.recording.minutes_cache import MinutesCache
 from server.recording.recorder import Manifest, Recorder, RecordingState
+from server.recording.staff_record import new_staff_dir
+from server.recording.staff_record import recover_open as recover_staff_records
+from server.recording.staff_record import sweep as sweep_staff_records
 from server.sockets import events as ev
 from server.sockets.hub import Hub, Session
 from server.sockets.registry import Register
@@ -74,6 +83,14 @@ Ack = dict[str, Any]
 POSITIONS_HZ = 2.0
 #: How often expired recordings are looked for (the first sweep runs at start).
 SWEEP_HZ = 1 / 3600
+
+
+def _held_out(kind: EventKind, line: dict[str, Any]) -> bool:
+    """A join or leave line of someone held out of a closed session (citizens, the
+    gallery, observers, captioners): they were not in it, so its staff record leaves
+    their comings and goings out."""
+    return (kind in (EventKind.JOIN, EventKind.LEAVE)
+            and line.get("pid_role") not in {r.value for r in INSIDE})
 
 
 @dataclass(eq=False)
@@ -90,6 +107,15 @@ class _Active:
     next_positions: float = 0.0
     #: When the room's closed session (秘密会) began: nothing is written until it reopens.
     paused_since: float | None = None
+    #: The staff-only record of the closed part (``closed_session_staff_record``): while
+    #: paused, what the public recording leaves out goes here, unredacted.
+    staff: Recorder | None = None
+
+    @property
+    def writing(self) -> Recorder | None:
+        """The recorder the feeds go to now: the public one, the staff record during a
+        closed session (when there is one), or none."""
+        return self.recorder if self.paused_since is None else self.staff
 
 
 class RecordingService:
@@ -108,6 +134,9 @@ class RecordingService:
         #: Rendered minutes of stopped recordings (server/recording/minutes_cache.py).
         self.minutes = MinutesCache()
         self.active: dict[str, _Active] = {}
+        #: Staff records whose recorder is stopping (off the loop): kept from the sweep.
+        self._stopping: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper = Periodic("recording-sweep", SWEEP_HZ, self._sweep)
         meetings.event_listeners.append(self.on_events)
         meetings.change_listeners.append(self.on_change)
@@ -125,6 +154,10 @@ class RecordingService:
         recovered = await self.index.recover_open()
         for manifest in recovered:
             log.info("recording %s of %s recovered after a crash", manifest.id, manifest.room)
+        loop = asyncio.get_running_loop()
+        for manifest in await loop.run_in_executor(None, recover_staff_records, self.root):
+            log.info("staff record %s of %s recovered after a crash", manifest.id,
+                     manifest.room)
         for row in await self.index.list_all():
             if row.state is RecordingState.RECORDING and row.id not in {
                 r.recorder.manifest.id for r in self.active.values()
@@ -142,10 +175,20 @@ class RecordingService:
         await self._sweeper.stop()
         for room in list(self.active):
             await self._finish(room)
+        if self._tasks:  # staff records still closing
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _sweep(self) -> None:
         for gone in await self.index.sweep(time.time(), self.settings.recording_retention_days):
             self.minutes.drop(gone)
+        writing = frozenset(
+            {a.staff.manifest.id for a in self.active.values() if a.staff is not None}
+            | self._stopping)
+        for gone in await asyncio.get_running_loop().run_in_executor(
+                None, sweep_staff_records, self.root, time.time(),
+                self.settings.recording_retention_days, writing):
+            log.info("staff record %s deleted after %g days", gone,
+                     self.settings.recording_retention_days)
 
     # -- socket events ------------------------------------------------------------------
 
@@ -183,6 +226,7 @@ class RecordingService:
         if period is not None:  # started during a closed session: paused from the start
             recorder.feed_event(EventKind.RECORDING, closed_marker(True, period.start))
             active.paused_since = period.start
+            self._staff_start(active, meeting, period.start)
         try:
             await self.index.add(recorder.manifest, who)
         except Exception:
@@ -213,6 +257,9 @@ class RecordingService:
         active = self.active.pop(room)  # feeds stop reaching it at once
         self.hub.recording_since.pop(room, None)
         loop = asyncio.get_running_loop()
+        if active.staff is not None:  # stopped during a closed session
+            await self._staff_stop(active.staff)
+            active.staff = None
         manifest = await loop.run_in_executor(None, active.recorder.stop)
         await self.index.finish(manifest)
         await self._announce(room)
@@ -229,11 +276,13 @@ class RecordingService:
         its look (the meeting's join line was logged before the avatar had one; the replay
         draws and names slots by these)."""
         active = self.active.get(room.id)
-        if active is not None and active.paused_since is None:
-            active.recorder.feed_event(EventKind.JOIN, {
-                "type": "avatar.entered", "at": time.time(), "pid": participant.id,
+        recorder = None if active is None else active.writing
+        line = {"type": "avatar.entered", "at": time.time(), "pid": participant.id,
                 "pid_name": participant.name, "pid_role": participant.role.value,
-                "slot": participant.slot, "avatar": participant.style.to_wire()})
+                "slot": participant.slot, "avatar": participant.style.to_wire()}
+        if recorder is not None and not (active is not None and active.paused_since
+                                         is not None and _held_out(EventKind.JOIN, line)):
+            recorder.feed_event(EventKind.JOIN, line)
         return {"recording": self.hub.recording_status(room.id)}
 
     # -- feeds (event loop; nothing here blocks) ----------------------------------------
@@ -241,8 +290,10 @@ class RecordingService:
     def on_packet(self, room: str, speaker: str, payload: bytes, timestamp: int) -> None:
         """AudioPlane.on_packet: a forwarded Opus packet."""
         active = self.active.get(room)
-        if active is not None and speaker in active.heard and active.paused_since is None:
-            active.recorder.feed_audio(speaker, payload, timestamp)
+        if active is not None and speaker in active.heard:
+            recorder = active.writing
+            if recorder is not None:
+                recorder.feed_audio(speaker, payload, timestamp)
 
     def on_change(self, room: str) -> None:
         """After a meeting change: who the room hears may have changed (floor, mute)."""
@@ -267,29 +318,97 @@ class RecordingService:
     def _log(self, active: _Active, meeting: Meeting | None,
              happened: Sequence[DomainEvent]) -> None:
         for e in happened:
-            if isinstance(e, CommitteeChanged) and e.change == "closed_session":
-                self._closed_session(active, meeting, e.at)
-            if active.paused_since is not None:
-                continue  # inside a closed session: nothing of it in the public record
             line = event_line(meeting, e, active.names)
-            if line is not None:
-                kind, body = line
-                if isinstance(body.get("record"), dict):  # the committee's whole record
-                    body = {**body, "record": redact_record(body["record"])}
-                active.recorder.feed_event(kind, body)
+            if isinstance(e, CommitteeChanged) and e.change == "closed_session":
+                if line is not None and active.staff is not None:
+                    active.staff.feed_event(*line)  # (reopening: the staff record's last)
+                    line = None if closed_period(meeting) is not None else line
+                self._closed_session(active, meeting, e.at)
+            if line is None:
+                continue
+            kind, body = line
+            if active.paused_since is not None:
+                # Inside a closed session: nothing of it in the public record; all of it,
+                # unredacted, in the staff record when there is one.
+                if active.staff is not None and not _held_out(kind, body):
+                    active.staff.feed_event(kind, body)
+                continue
+            if isinstance(body.get("record"), dict):  # the committee's whole record
+                body = {**body, "record": redact_record(body["record"])}
+            active.recorder.feed_event(kind, body)
 
-    @staticmethod
-    def _closed_session(active: _Active, meeting: Meeting | None, at: float) -> None:
-        """The session closed (the recording pauses, after saying so) or reopened (it
-        resumes, saying since when it was closed)."""
+    def _closed_session(self, active: _Active, meeting: Meeting | None, at: float) -> None:
+        """The session closed (the recording pauses, after saying so; a staff record
+        starts when the setting allows) or reopened (it resumes, saying since when it was
+        closed; the staff record stops)."""
         period = closed_period(meeting)
         if period is not None and active.paused_since is None:
             active.recorder.feed_event(EventKind.RECORDING, closed_marker(True, period.start))
             active.paused_since = period.start
+            self._staff_start(active, meeting, period.start)
         elif period is None and active.paused_since is not None:
+            staff = active.staff
+            if staff is not None:
+                staff.feed_event(EventKind.RECORDING,
+                                 closed_marker(False, at, active.paused_since))
+                active.staff = None
+                self._stopping.add(staff.manifest.id)
+                task = asyncio.get_running_loop().create_task(self._staff_stop(staff))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
             active.recorder.feed_event(EventKind.RECORDING,
                                        closed_marker(False, at, active.paused_since))
             active.paused_since = None
+            active.poses.clear()  # the public motion log restates every pose
+            active.next_positions = 0.0
+
+    # -- the staff-only record of a closed session --------------------------------------
+
+    def _staff_start(self, active: _Active, meeting: Meeting | None, since: float) -> None:
+        """Start the staff record of a closed part (``closed_session_staff_record``): it
+        begins with who is in the room, the procedure and the committee as they stand,
+        unredacted, and the closed marker (its minutes say 秘密会 from when)."""
+        if not self.settings.closed_session_staff_record or active.staff is not None:
+            return
+        public = active.recorder.manifest
+        staff_id = new_recording_id()
+        recorder = Recorder(new_staff_dir(self.root, public.id, staff_id), staff_id,
+                            public.room, f"{public.title}（秘密会・職員限り）",
+                            positions_hz=2 * POSITIONS_HZ)
+        recorder.start()  # the folder and files are made on its thread
+        active.staff = recorder
+        active.poses.clear()  # the staff motion log starts with every pose
+        active.next_positions = 0.0
+        recorder.feed_event(EventKind.RECORDING, {
+            "action": "staff_record", "type": "committee.closed_session.staff_record",
+            "recording": public.id, "at": since})
+        if meeting is None:
+            return
+        here = self.hub.room(public.room).participants
+        for line in attendance(meeting, {}):
+            if _held_out(EventKind.JOIN, line):
+                continue  # not in the closed session: not in its attendance
+            avatar = here.get(line["pid"])
+            recorder.feed_event(EventKind.JOIN, line if avatar is None else
+                                {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire()})
+        for e in procedure_at_start(meeting, self.meetings.clock()):
+            line2 = event_line(meeting, e, active.names)
+            if line2 is not None:
+                recorder.feed_event(*line2)
+        recorder.feed_event(EventKind.RECORDING, closed_marker(True, since))
+        log.info("staff record %s of the closed session in %s started", staff_id, public.room)
+
+    async def _staff_stop(self, recorder: Recorder) -> None:
+        """Close a staff record (files off the loop); it is never indexed among the
+        recordings, so no public route can find it."""
+        try:
+            manifest = await asyncio.get_running_loop().run_in_executor(None, recorder.stop)
+            log.info("staff record %s of %s %s (%d ms)", manifest.id, manifest.room,
+                     manifest.state.value, manifest.duration_ms)
+        except Exception:
+            log.exception("closing staff record %s failed", recorder.manifest.id)
+        finally:
+            self._stopping.discard(recorder.manifest.id)
 
     def on_motion(self, plane: MotionPlane) -> None:
         """MotionPlane.tick_listeners: each recorded room's stage poses and positions."""
@@ -302,9 +421,10 @@ class RecordingService:
     def _motion(self, plane: MotionPlane, room: str, active: _Active) -> None:
         """One room: changed stage poses (``gone`` when one ends), positions at 2 Hz."""
         motion = plane.rooms.get(room)
-        if motion is None or active.paused_since is not None:
+        recorder = active.writing
+        if motion is None or recorder is None:
             return
-        recorder, on_stage = active.recorder, motion.table.on_stage
+        on_stage = motion.table.on_stage
         posed: set[int] = set()
         for row in motion.pids:
             record = motion.records[row]
