@@ -7,7 +7,9 @@ caption, floor, agenda, avatar delta or ``committee:state`` broadcast reaches it
 in the room's closed holding room, told ``meeting:notice {kind: "closed_session", since}``
 and nothing else. The audio plane routes no speaker to them and the motion plane sends them
 no frames while held out (both read :attr:`ClosedSessions.withheld` through
-:attr:`ClosedSessions.listeners`, wired by the composition root). When the session reopens
+:attr:`ClosedSessions.listeners`, wired by the composition root; in a cluster another listener
+has the leader tell every node, whose planes hold out the people whose sockets they carry:
+server/cluster/audio_relay.py and motion_relay.py). When the session reopens
 they are let back in at once (``closed_session_ended`` with the meeting's state and the
 room's avatars as they then are) and everything resumes.
 
