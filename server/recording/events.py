@@ -149,6 +149,8 @@ def _committee_line(
         # The ballots as sent (and when) are not in the minutes: their results are.
         votes=tuple(replace(v, choices=(), cast_at=()) for v in votes),
         quorum_log=tuple(q for q in r.quorum_log if q.at >= since)[-200:],
+        # Camera requests (identity:ask): the sitting's, and few enough for one line.
+        camera_requests=tuple(x for x in r.camera_requests if x.at >= since)[-200:],
         closed=tuple(c for c in r.closed if c.end is None or c.end >= since))
     record = committee_plain(r)
     return EventKind.COMMITTEE, {"type": "committee.record", "at": e.at, "change": e.change,
