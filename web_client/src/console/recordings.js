@@ -2,12 +2,15 @@
  * The console's recordings panel: the room's recordings with their state, a published
  * switch (POST publish / unpublish with the CSRF token; the server refuses anything but a
  * stopped recording), the minutes (with or without the moderation actions) and a replay
- * link. docs/protocol.md "Recordings".
+ * link. docs/protocol.md "Recordings". A recording whose closed session (秘密会) was kept in
+ * a staff-only record (``staff_records``, in the staff listing only) says so, with links to
+ * that record's minutes and event log (``/api/staff-records``: staff only, each read
+ * audited; never published). docs/recording.md "Closed sessions".
  */
 import { i18n, t } from '../i18n.js';
 import { formatDuration } from '../ui/duration.js';
 import { byId, el, fill } from '../ui/el.js';
-import { formatDateTime } from './times.js';
+import { formatDateTime, formatTime } from './times.js';
 
 export class RecordingsPanel {
   /**
@@ -68,6 +71,17 @@ export class RecordingsPanel {
         el('label', { class: 'check' }, toggle, ' ', el('span', {}, t('console.publishedOn'))),
         md && el('a', { href: md, download: '', 'data-minutes': 'md' }, t('console.minutesMd')),
         md && el('a', { href: `${md}&staff=1`, download: '', 'data-minutes': 'staff' }, t('console.minutesStaff')),
-        el('a', { href: rec.replay, target: '_blank', rel: 'noopener' }, t('console.replay'))));
+        el('a', { href: rec.replay, target: '_blank', rel: 'noopener' }, t('console.replay'))),
+      ...(rec.staff_records || []).map((s) => this.staffRecord(s)));
+  }
+
+  /** "A staff record exists": one closed part's staff-only record, with its downloads. */
+  staffRecord(rec) {
+    const base = `/api/staff-records/${encodeURIComponent(rec.id)}`;
+    const to = rec.stopped == null ? '…' : formatTime(rec.stopped, i18n.lang);
+    return el('div', { class: 'row wrap staff-record', dataset: { staffRecord: rec.id } },
+      el('span', { class: 'badge' }, t('console.staffRecord', { from: formatTime(rec.started, i18n.lang), to })),
+      el('a', { href: `${base}/minutes?format=md`, download: '', 'data-minutes': 'closed' }, t('console.staffRecordMinutes')),
+      el('a', { href: `${base}/files/events.jsonl`, download: '' }, t('console.staffRecordEvents')));
   }
 }
