@@ -8,22 +8,33 @@ minutes); every public route answers 404 for the staff record's id, whoever asks
 publishing it is refused; staff list and read it through /api/staff-records only, each
 read audited. With the setting off, no staff record is made, and one a crash left open
 is closed at start (recovery).
+
+Each was seen to fail with its defence removed: the setting's check (a staff record made
+with it off), the recovery call at start (left "recording"), the staff session check of
+/api/staff-records (200 without a session), the audit commit (0 entries), the publish
+refusal (404 instead of 403 forbidden), the staff listing's session check (the public list
+names the staff record), the staff feeds of audio, motion and events (no speakers, no
+poses, no secret line), the held-out filter (the citizen in its minutes), the staff
+heading, the symlink refusal in ``find``, and the sweep's keep and retention-0 guards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from yarl import URL
 
 from avatar import codec as pose_codec
 from avatar.pose import Pose, TrackingState
 from bench.clients.audio_peers import Tone, speak
+from rooms.errors import HirobaError
 from rooms.model import Role
 from server.config.settings import Settings
 from server.motion import codec
@@ -36,7 +47,7 @@ from server.recording.recorder import (
     read_manifest,
     write_manifest,
 )
-from server.recording.staff_record import new_staff_dir
+from server.recording.staff_record import find, list_records, new_staff_dir, staff_root, sweep
 from server.rtc.ice import rtc_configuration
 from tests.conftest import Server, eventually, running_server
 from tests.meetings import COMMITTEE, MeetingClient, add_staff, admitted, console, login
@@ -290,3 +301,34 @@ async def test_setting_off_makes_no_staff_record_and_a_crashed_one_recovers(
                 await http.close()
             for c in made:
                 await c.close()
+
+
+def test_lookup_refuses_what_is_not_an_id_and_the_sweep_keeps_what_it_must(
+        tmp_path: Path) -> None:
+    """``find`` refuses malformed ids and symlinked folders before reading anything; the
+    sweep deletes a staff record past the retention, never one still being written, and
+    nothing when retention is 0."""
+    root = tmp_path / "recordings"
+    crashed = _crashed_staff_record(root)  # (its manifest says "recording")
+    old, new = "O" * 22, "N" * 22
+    for sid, started in ((old, 1_000.0), (new, 10**10)):
+        recorder = Recorder(new_staff_dir(root, "R" * 22, sid), sid, COMMITTEE, "秘密会")
+        recorder.start()
+        done = recorder.stop()
+        write_manifest(recorder.directory, replace(done, started=started))
+    for bad in ("..", "../" + old, old + "/", "%2e%2e", old[:-1], old + "\0", 7):
+        with pytest.raises(HirobaError):
+            find(root, bad)
+    assert find(root, old) == new_staff_dir(root, "R" * 22, old)
+    # A record folder, or a recording's folder, planted as a symlink to elsewhere.
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(new_staff_dir(root, "R" * 22, new), elsewhere / ("X" * 22))
+    (staff_root(root) / ("R" * 22) / ("X" * 22)).symlink_to(elsewhere / ("X" * 22))
+    (staff_root(root) / ("P" * 22)).symlink_to(elsewhere)
+    with pytest.raises(HirobaError):
+        find(root, "X" * 22)
+    assert "X" * 22 not in {r.id for r in list_records(root)}
+    assert sweep(root, 2_000.0 + 90 * 86_400, 0) == []
+    assert sweep(root, 2_000.0 + 90 * 86_400, 90, keep=frozenset({old})) == []
+    assert sweep(root, 2_000.0 + 90 * 86_400, 90) == [old]
+    assert {r.id for r in list_records(root)} == {crashed.id, new}
