@@ -21,6 +21,7 @@ granted again after a change of leader, is held out from its first packet.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,6 +42,11 @@ CONTROL_CHANNEL = channel("audio", "ctl")
 _ENTRY = struct.Struct("!IfBH")
 #: The batch period: one 20 ms Opus frame.
 BATCH_SECONDS = 0.02
+#: Least time between two held-out announcements of one room: the first change (the session
+#: closing or reopening) goes at once, later ones within this time (gallery joins while it
+#: is closed, each growing the set) go together at its end. A joiner's own listener needs
+#: none of them: its grant carries the set.
+WITHHELD_EVERY = 0.1
 
 Packet = tuple[str, str, bytes, int, float, bool]
 
@@ -101,6 +107,8 @@ class AudioRelay:
         self._packets: list[Packet] = []
         #: Leader: who is held out of each room's closed session now (for the grants).
         self.withheld: dict[str, frozenset[str]] = {}
+        self._withheld_sent: dict[str, float] = {}
+        self._withheld_due: dict[str, asyncio.TimerHandle] = {}
         self._flush = Periodic("audio-relay", 1 / BATCH_SECONDS, self._flush_packets)
 
     def start(self) -> None:
@@ -108,6 +116,9 @@ class AudioRelay:
         self._flush.start()
 
     async def stop(self) -> None:
+        for handle in self._withheld_due.values():
+            handle.cancel()
+        self._withheld_due.clear()
         await self._flush.stop()
 
     def bind(self) -> None:
@@ -160,8 +171,22 @@ class AudioRelay:
             self.withheld[room] = pids
         else:
             self.withheld.pop(room, None)
-        self._spawn(self.bus.publish(CONTROL_CHANNEL,
-                                     encode(Withheld(room, tuple(sorted(pids))))))
+        if room in self._withheld_due:
+            return  # announced at the end of the pause, as it then is
+        loop = asyncio.get_running_loop()
+        wait = self._withheld_sent.get(room, float("-inf")) + WITHHELD_EVERY - loop.time()
+        if wait <= 0:
+            self._announce_withheld(room)
+        else:
+            self._withheld_due[room] = loop.call_later(wait, self._announce_withheld, room)
+
+    def _announce_withheld(self, room: str) -> None:
+        self._withheld_due.pop(room, None)
+        if not self._is_leader():
+            return  # no longer this node's word to give
+        self._withheld_sent[room] = asyncio.get_running_loop().time()
+        held = tuple(sorted(self.withheld.get(room, ())))
+        self._spawn(self.bus.publish(CONTROL_CHANNEL, encode(Withheld(room, held))))
 
     def withheld_in(self, room: str) -> list[str]:
         """Leader: who is held out of ``room`` now (the grants carry it)."""

@@ -84,6 +84,22 @@ class Meeting:
             client.ack = await client.expect("meeting:admitted", within=5)
         return client
 
+    async def rtp_listener(self, client: MeetingClient) -> list[int]:
+        """An audio listener peer of ``client``'s: the sequence number of every RTP packet
+        that reaches it, as it arrives (nothing decoded)."""
+        rtp: list[int] = []
+        peer = RTCPeerConnection(CONFIG)
+        self.pcs.append(peer)
+        for _ in range(2):
+            peer.addTransceiver("audio", direction="recvonly")
+        await peer.setLocalDescription(await peer.createOffer())
+        take_rtp(peer, lambda packet: rtp.append(struct.unpack_from("!H", packet, 2)[0]))
+        answer = await client.act("audio:listen", {"sdp": peer.localDescription.sdp,
+                                                   "slots": 2})
+        await peer.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"],
+                                                              type="answer"))
+        return rtp
+
     async def close(self) -> None:
         for listener in self.listeners:
             await listener.close()
@@ -132,15 +148,7 @@ async def closed_session_on_the_edge(meeting: Meeting, staff: MeetingClient,
     ears = Listener(CONFIG, 3)
     meeting.listeners.append(ears)
     await ears.connect(signal(hearer, "audio:listen"), "", "")
-    rtp: list[int] = []
-    peer = RTCPeerConnection(CONFIG)
-    meeting.pcs.append(peer)
-    for _ in range(2):
-        peer.addTransceiver("audio", direction="recvonly")
-    await peer.setLocalDescription(await peer.createOffer())
-    take_rtp(peer, lambda packet: rtp.append(struct.unpack_from("!H", packet, 2)[0]))
-    answer = await citizen.act("audio:listen", {"sdp": peer.localDescription.sdp, "slots": 2})
-    await peer.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+    rtp = await meeting.rtp_listener(citizen)
     # 委員A's avatar moves (a new pose each time); the citizen's /motion is on node B.
     m_ws = await meeting.cluster.motion(meeting.b, speaker.ack)
     c_ws = await meeting.cluster.motion(meeting.b, citizen.ack)
@@ -159,10 +167,14 @@ async def closed_session_on_the_edge(meeting: Meeting, staff: MeetingClient,
 
     await staff.act("committee:closed_session", {"closed": True, "reason": "個人情報"})
     await citizen.expect("meeting:notice", lambda n: n["kind"] == "closed_session")
+    # Someone joining through the edge while it is closed is held out from the start.
+    late = await meeting.person(meeting.b, staff, "遅れた市民", None)
+    late_rtp = await meeting.rtp_listener(late)
     await asyncio.sleep(0.3)  # packets already on the wire when it closed
     rtp.clear()
     ears.clear()
     await asyncio.sleep(1.0)
+    assert late_rtp == [], f"{len(late_rtp)} audio packets reached the late joiner"
     assert rtp == [], f"{len(rtp)} audio packets reached the held-out citizen on the edge"
     assert 1000 in ears.tones(), "a member on the edge still hears"
     await drain(c_ws)
@@ -170,7 +182,8 @@ async def closed_session_on_the_edge(meeting: Meeting, staff: MeetingClient,
 
     await staff.act("committee:closed_session", {"closed": False})
     await citizen.expect("meeting:notice", lambda n: n["kind"] == "closed_session_ended")
-    await eventually(lambda: len(rtp) > 20, within=8, what="the citizen's packets after")
+    await eventually(lambda: len(rtp) > 20 and len(late_rtp) > 20, within=8,
+                     what="the citizens' packets after")
     assert await frames_of(c_ws, me["slot"], 0.6, move) > 0, "motion after"
 
 
