@@ -232,6 +232,8 @@ class RecordingService:
         except Exception:
             self.active.pop(room, None)
             await asyncio.get_running_loop().run_in_executor(None, recorder.stop)
+            if active.staff is not None:
+                await self._staff_stop(active.staff)
             raise
         self.hub.recording_since[room] = active.since
         await self.meetings.commit(room, entries)  # the audit line is the log's too

@@ -15,7 +15,8 @@ with it off), the recovery call at start (left "recording"), the staff session c
 refusal (404 instead of 403 forbidden), the staff listing's session check (the public list
 names the staff record), the staff feeds of audio, motion and events (no speakers, no
 poses, no secret line), the held-out filter (the citizen in its minutes), the staff
-heading, the symlink refusal in ``find``, and the sweep's keep and retention-0 guards.
+heading, the start of one when a recording starts during a closed session, the symlink
+refusal in ``find``, and the sweep's keep and retention-0 guards.
 """
 
 from __future__ import annotations
@@ -159,8 +160,9 @@ async def test_staff_record_of_a_closed_session(settings: Settings) -> None:
     sockets: list[Any] = []
     async with running_server(settings) as server:
         try:
-            rid, _ = await sitting(server, made, pcs, sockets)
+            rid, staff = await sitting(server, made, pcs, sockets)
             await check_on(server, rid)
+            await started_while_closed(server, staff)
         finally:
             for pc in pcs:
                 await pc.close()
@@ -255,6 +257,23 @@ async def check_on(server: Server, rid: str) -> None:
     assert (status, answer["reason"]) == (403, "forbidden"), answer
     status, _ = await get(server, f"/api/staff-records/{'B' * 22}", cookie)
     assert status == 404
+
+
+async def started_while_closed(server: Server, staff: MeetingClient) -> None:
+    """A recording started during a closed session has its staff record from the start."""
+    await staff.act("committee:closed_session", {"closed": True, "reason": "再度の秘密会"})
+    rid = (await staff.act("recording:start", {"room": COMMITTEE}))["id"]
+    await staff.act("chat:send", {"text": SECRET + "二"})
+    await asyncio.sleep(0.1)
+    await staff.act("recording:stop", {"room": COMMITTEE})
+    cookie, _ = await login(server)
+    status, body = await get(server, f"/api/staff-records?recording={rid}", cookie)
+    records = json.loads(body)
+    assert status == 200 and len(records) == 1, body
+    folder = new_staff_dir(server.settings.recordings_path, rid, records[0]["id"])
+    assert (SECRET + "二") in (folder / "events.jsonl").read_text("utf-8")
+    public_log = (server.settings.recordings_path / rid / "events.jsonl").read_text("utf-8")
+    assert SECRET not in public_log and "再度の秘密会" not in public_log
 
 
 def _crashed_staff_record(root: Path) -> Manifest:
