@@ -38,7 +38,7 @@ SERVER_TO_CLIENT = {
     events.AUDIO_CLOSED, events.MEETING_EVENT, events.MEETING_FLOOR, events.MEETING_AGENDA,
     events.MEETING_STAFF, events.MEETING_NOTICE, events.MEETING_ADMITTED,
     events.MEETING_RECORDING, events.IDENTITY_SLOTS, events.IDENTITY_CLOSED,
-    events.COMMITTEE_STATE,
+    events.IDENTITY_ASKED, events.COMMITTEE_STATE,
 }
 CLIENT_EVENTS = sorted(
     value for name, value in vars(events).items()
