@@ -330,3 +330,78 @@ MIGRATIONS += (
     ALTER TABLE committee_ballots ADD COLUMN camera INTEGER NOT NULL DEFAULT 0;
     """,
 )
+
+MIGRATIONS += (
+    # 11: transcripts of recordings (issue 17). A recording's transcription job (one per
+    # recording; a restart resumes the tracks not done), each speaker track's state, the
+    # segments (times in seconds from the recording's start; `text` is the current text,
+    # `auto_text` what the engine said; a segment merged into another is kept, `removed`),
+    # and every staff edit with what it changed (before/after as JSON), never deleted.
+    """
+    CREATE TABLE transcript_jobs (
+        recording_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        model TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        queued_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL
+    );
+    CREATE TABLE transcript_tracks (
+        recording_id TEXT NOT NULL,
+        track TEXT NOT NULL,
+        pid TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        error TEXT NOT NULL DEFAULT '',
+        seconds REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (recording_id, track)
+    ) WITHOUT ROWID;
+    CREATE TABLE transcript_segments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        recording_id TEXT NOT NULL,
+        track TEXT NOT NULL,
+        pid TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        turn INTEGER,
+        start REAL NOT NULL,
+        end REAL NOT NULL,
+        text TEXT NOT NULL,
+        auto_text TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('auto', 'corrected', 'inaudible')),
+        removed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX transcript_segments_by_time ON transcript_segments (recording_id, start);
+    CREATE TABLE transcript_edits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        recording_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('text', 'merge', 'split', 'inaudible')),
+        segments TEXT NOT NULL,
+        before TEXT NOT NULL,
+        after TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX transcript_edits_by_recording ON transcript_edits (recording_id, id);
+    """,
+)
+
+MIGRATIONS += (
+    # 12: the archive's full-text search (issue 17) over published recordings' transcript
+    # segments and minutes: SQLite FTS5 with the trigram tokenizer (Japanese has no spaces
+    # between words; trigrams match any substring of three or more characters). One row
+    # per searchable piece; `kind` 'segment' (ref: the segment id) or 'minutes' (ref: '');
+    # `at`: seconds from the recording's start, for the replay link. Rebuilt per
+    # recording when it is published, unpublished or corrected.
+    """
+    CREATE VIRTUAL TABLE archive_search USING fts5 (
+        text,
+        recording_id UNINDEXED,
+        kind UNINDEXED,
+        ref UNINDEXED,
+        at UNINDEXED,
+        tokenize = 'trigram'
+    );
+    """,
+)
