@@ -43,6 +43,7 @@ PROVENANCE = "provenance.json"
 #: What faster-whisper reads from a model folder. Without tokenizer.json it would download
 #: one from the hub, which must never happen.
 REQUIRED = ("model.bin", "config.json", "tokenizer.json")
+VOCABULARY = ("vocabulary.txt", "vocabulary.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,9 @@ def _check_required(folder: Path) -> None:
     if not folder.is_dir():
         raise Rejected(f"{folder} is not a folder")
     missing = [n for n in REQUIRED if not (folder / n).is_file()]
+    # CTranslate2 reads its vocabulary from either file, and refuses a folder with neither.
+    if not any((folder / n).is_file() for n in VOCABULARY):
+        missing.append("vocabulary.txt (or .json)")
     if missing:
         raise Rejected(f"{folder} has no {', '.join(missing)}")
 

@@ -116,6 +116,17 @@ def test_the_guard_shuts_the_network() -> None:
         faster_whisper.transcribe.download_model("base")
 
 
+def test_the_guard_catches_the_hubs_tokenizer_download(model: Path, tmp_path: Path) -> None:
+    """Proof that the guard sees faster-whisper's own hub path: a folder without
+    tokenizer.json, loaded past the check that refuses it, reaches for the hub."""
+    from server.transcription.engine import Transcriber
+
+    for name in ("model.bin", "config.json", "vocabulary.txt"):
+        (tmp_path / name).symlink_to(model / name)
+    with pytest.raises(NetworkBlocked, match="tokenizer download"):
+        Transcriber(tmp_path)
+
+
 def test_json_segments_in_japanese(model: Path, clip: Clip) -> None:
     out = transcribe(str(clip.path), "--json")
     assert out.returncode == 0, out.stderr
@@ -186,7 +197,8 @@ def test_missing_model_names_the_fix(clip: Clip, tmp_path: Path) -> None:
     folder = tmp_path / "large"
     folder.mkdir()
     out = run_here("transcribe", str(clip.path), "--transcription-model-dir", str(folder))
-    assert out.returncode == 2 and "has no model.bin, config.json, tokenizer.json" in out.stderr
+    assert out.returncode == 2
+    assert "has no model.bin, config.json, tokenizer.json, vocabulary.txt" in out.stderr
 
 
 def test_wrong_hash_model_is_refused(model: Path, clip: Clip, tmp_path: Path) -> None:

@@ -132,7 +132,7 @@ def test_no_source_says_what_each_said(settings: Settings) -> None:
 def test_a_configured_folder_is_used_as_it_is(settings: Settings, tmp_path: Path) -> None:
     folder = tmp_path / "whisper-large"
     folder.mkdir()
-    for name in ("model.bin", "config.json", "tokenizer.json"):
+    for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.json"):
         (folder / name).write_text("{}")
     configured = replace(settings, transcription_model_dir=folder)
 
