@@ -163,6 +163,46 @@ def test_readable_lines_with_hints_and_a_glossary(
     assert score < CER_BOUND, text
 
 
+def _write(audio: Any, path: Path, codec: str, rate: int) -> None:
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            (audio * 32767).astype("int16").reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = 16_000
+        resampler = av.AudioResampler(
+            format=stream.codec_context.format, layout="mono", rate=rate
+        )
+        for chunk in [*resampler.resample(frame), *resampler.resample(None)]:
+            chunk.pts = None
+            for packet in stream.encode(chunk):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec", "rate"),
+    [("wav", "pcm_s16le", 16_000), ("mp3", "libmp3lame", 44_100), ("m4a", "aac", 48_000),
+     ("webm", "libopus", 48_000)],
+)  # fmt: skip
+def test_other_containers_decode_to_the_same_audio(
+    clip: Clip, tmp_path: Path, suffix: str, codec: str, rate: int
+) -> None:
+    from server.transcription.engine import SAMPLE_RATE, decode_audio
+
+    reference = decode_audio(clip.path)
+    path = tmp_path / f"clip.{suffix}"
+    _write(reference, path, codec, rate)
+    audio = decode_audio(path)
+    assert audio.dtype.name == "float32" and audio.ndim == 1
+    # Encoders pad (MP3 and AAC priming): the same length within 0.1 s.
+    assert abs(audio.size - reference.size) < 0.1 * SAMPLE_RATE, (audio.size, reference.size)
+    assert 0.5 < float(abs(audio).max()) / float(abs(reference).max()) < 2
+
+
 def test_bad_audio_is_refused_with_a_clear_message(
     model: Path, clip: Clip, tmp_path: Path
 ) -> None:
