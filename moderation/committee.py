@@ -275,6 +275,18 @@ class GalleryVisited(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class GallerySittingBegun(DomainEvent):
+    """A new sitting began (its recording started): the gallery's peak and total start
+    again from those present, whose person keys are ``keys`` (stored, never sent or
+    logged), so that each sitting's minutes give that sitting's 傍聴者数."""
+
+    topic = "committee.sitting"
+    peak: int
+    total: int
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class GalleryCounted(DomainEvent):
     """The gallery's numbers changed since they were last told (at most every
     :data:`GALLERY_EVERY` seconds, from :meth:`Committee.tick`): the room is sent its
@@ -486,6 +498,17 @@ class Committee:
                 self._unverify(member, now)
                 events += self._changed("verified", now, member=member)
         return events
+
+    def begin_sitting(self, now: float) -> list[DomainEvent]:
+        """A sitting begins (a recording of the committee starts): the gallery's numbers
+        count from here, those present counted once each; told at once."""
+        keys = sorted(set(self.gallery.values()))[:MAX_GALLERY_KEYS]
+        self.gallery_keys = set(keys)
+        self.gallery_total = len(set(self.gallery.values()))
+        self.gallery_peak = len(self.gallery)
+        return [GallerySittingBegun(self.room, now, peak=self.gallery_peak,
+                                    total=self.gallery_total, keys=tuple(keys)),
+                *self.gallery_due(now, force=True)]
 
     def gallery_numbers(self) -> tuple[int, int, int]:
         """The gallery now: (present, peak, total distinct)."""

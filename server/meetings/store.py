@@ -32,6 +32,7 @@ from moderation.chat import (
 from moderation.committee import (
     CommitteeChanged,
     CommitteeRecord,
+    GallerySittingBegun,
     GalleryVisited,
     QuorumChanged,
 )
@@ -110,6 +111,10 @@ _UPSERT_GALLERY = (
     "INSERT INTO committee_gallery (room_id, peak, total) VALUES (?, ?, ?)"
     " ON CONFLICT (room_id) DO UPDATE SET peak = MAX(peak, excluded.peak),"
     " total = MAX(total, excluded.total)"
+)
+_RESET_GALLERY = (
+    "INSERT INTO committee_gallery (room_id, peak, total) VALUES (?, ?, ?)"
+    " ON CONFLICT (room_id) DO UPDATE SET peak = excluded.peak, total = excluded.total"
 )
 _UPSERT_COMMITTEE_BALLOT = (
     "INSERT INTO committee_ballots (room_id, vote, member, choice, at, camera)"
@@ -195,6 +200,13 @@ def writes_for(
             if e.key is not None:
                 out.append((_INSERT_GALLERY_KEY, (e.room, e.key)))
             out.append((_UPSERT_GALLERY, (e.room, e.peak, e.total)))
+        elif isinstance(e, GallerySittingBegun):
+            # A new sitting: the visitors and counts start again from those present (the
+            # record written below carries the same numbers; a load takes the larger).
+            out.append(("DELETE FROM committee_gallery_keys WHERE room_id = ?", (e.room,)))
+            out += [(_INSERT_GALLERY_KEY, (e.room, key)) for key in e.keys]
+            out.append((_RESET_GALLERY, (e.room, e.peak, e.total)))
+            committee = True
         elif isinstance(e, ChatPosted | ChatHidden | ChatRestored):
             m = e.message
             out.append((_UPSERT_MESSAGE, (m.room, m.id, m.at, int(m.hidden), to_json(m))))

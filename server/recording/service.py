@@ -46,7 +46,7 @@ from moderation.events import DomainEvent
 from moderation.meeting import Meeting
 from moderation.policy import Action
 from rooms.errors import ProcedureError, Reason, RoomError
-from rooms.model import Participant
+from rooms.model import Participant, RoomKind
 from rooms.room import Room
 from server.common.periodic import Periodic
 from server.config.settings import Settings
@@ -214,6 +214,11 @@ class RecordingService:
         recorder.start()  # the folder and files are made on its thread
         active = _Active(recorder, recorder.manifest.started, self.hub.speakers(room))
         self.active[room] = active  # before any await: a second start is refused
+        # A committee's recording is a sitting: its gallery count (傍聴者数) starts again
+        # from those present, before the record is logged, so the minutes give this
+        # sitting's peak and total (committed with the audit line below).
+        sitting = (meeting.committee.begin_sitting(self.meetings.clock())
+                   if meeting.kind is RoomKind.COMMITTEE else [])
         here = self.hub.room(room).participants
         for line in attendance(meeting, active.names):
             # The motion log names avatars by slot: the replay learns whose it is (and how
@@ -236,7 +241,7 @@ class RecordingService:
                 await self._staff_stop(active.staff)
             raise
         self.hub.recording_since[room] = active.since
-        await self.meetings.commit(room, entries)  # the audit line is the log's too
+        await self.meetings.commit(room, [*entries, *sitting])  # the audit line is the log's too
         await self._announce(room)
         log.info("recording %s started in %s", recording_id, room)
         return {"ok": True, "id": recording_id, **self.hub.recording_status(room)}

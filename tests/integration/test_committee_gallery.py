@@ -1,7 +1,8 @@
 """A committee's public gallery at scale (issue 19 on issue 16's committee): visitors come
 and go without touching the committee's procedure record. Fifty gallery joins on one
 server rewrite no committee record, log no committee record line and send a member at most
-a few ``committee:state``; the minutes still hold the gallery's peak and total, and after a
+a few ``committee:state``; the minutes still hold the gallery's peak and total. Each
+sitting (a recording) counts its own gallery, from those present when it begins; after a
 restart the counts carry on from where they were (the visitors' keys are kept)."""
 
 from __future__ import annotations
@@ -93,17 +94,26 @@ async def test_gallery_joins_leave_the_committee_record_alone(settings: Settings
             # The start of the recording, the roll call, the chair's arrival: never a visitor.
             assert len(records) <= 4, [r.get("change") for r in records]
             assert f"傍聴者: 最大 {VISITORS}名 / 延べ {VISITORS}名" in text, text
+
+            # The next sitting (its recording) counts its own gallery: those still
+            # present once each, and who comes after.
+            staying = VISITORS - LEAVING
+            rid = (await staff.act("recording:start", {"room": COMMITTEE}))["id"]
+            await participant(server, made, "傍聴次", COMMITTEE, gallery=True)
+            text, _ = await minutes_of(server, staff, rid)
+            assert f"傍聴者: 最大 {staying + 1}名 / 延べ {staying + 1}名" in text, text
             for c in made:
                 await c.close()
             made.clear()
 
-        async with running_server(settings) as server:  # a restart: the counts carry on
+        async with running_server(settings) as server:  # a restart: the sitting's counts
+            stored = server.app[MEETINGS_KEY].meetings[COMMITTEE].committee.gallery_numbers()
+            assert stored == (0, staying + 1, staying + 1), stored
             roomy(server)
             staff = await console(server, made)
-            rid = (await staff.act("recording:start", {"room": COMMITTEE}))["id"]
             await participant(server, made, "傍聴新", COMMITTEE, gallery=True)
-            text, _ = await minutes_of(server, staff, rid)
-            assert f"傍聴者: 最大 {VISITORS}名 / 延べ {VISITORS + 1}名" in text, text
+            counted = server.app[MEETINGS_KEY].meetings[COMMITTEE].committee.gallery_numbers()
+            assert counted == (1, staying + 1, staying + 2), counted
     finally:
         for c in made:
             await c.close()

@@ -386,3 +386,20 @@ def test_the_fast_plain_form_is_the_plain_form() -> None:
     c.closed_session(True, "個人情報", 9.5, by="chair")
     record = c.to_record()
     assert json.dumps(committee_plain(record)) == json.dumps(plain(record))
+
+
+def test_a_sitting_counts_its_own_gallery() -> None:
+    c = committee()
+    for i in range(5):
+        c.arrive(None, f"p_g{i:08x}", 10.0 + i, gallery_key=f"k{i}")
+    for i in range(3):
+        c.depart(f"p_g{i:08x}", 20.0)
+    assert c.gallery_numbers() == (2, 5, 5)
+    began = c.begin_sitting(30.0)
+    # Those present count once each; the told numbers go out at once (not after 5 s).
+    assert c.gallery_numbers() == (2, 2, 2)
+    assert [e.topic for e in began] == ["committee.sitting", "committee.gallery_count"]
+    assert sorted(began[0].keys) == ["k3", "k4"]  # type: ignore[attr-defined]
+    c.arrive(None, "p_g000000aa", 31.0, gallery_key="k3")  # present already: not again
+    c.arrive(None, "p_g000000bb", 32.0, gallery_key="k0")  # of the last sitting: counted
+    assert c.gallery_numbers() == (4, 4, 3)
