@@ -340,6 +340,12 @@ async def run(p: Pages) -> None:
     outcome = await citizen.text_content("#committee-results .cm-outcome") or ""
     assert "可決" in outcome and "委員長裁決" in outcome, outcome
     await look(citizen, "results-phone", axe=True)
+    # The chair's desktop shows the outcome they just decided, not the controls below it.
+    await until(chair, """() => { const o = document.querySelector('#committee-results .cm-outcome');
+        if (!o || !o.textContent.includes('可決')) return false;
+        const r = o.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return !!hit && o.contains(hit); }""", within=5_000)
     await look(chair, "results-desktop")
     # the chair's closed-session control is there (its effects: a later part)
     await chair.locator("#committee-closed-summary").wait_for()

@@ -38,7 +38,7 @@ export class CommitteeChair {
     this.openMethod = el('select', { id: id('open-method') }, ...METHODS.map((m) => el('option', { value: m })));
     this.openBtn = el('button', { type: 'button', id: id('vote-open'), class: 'primary', 'aria-describedby': id('open-why'), onclick: () => this.#open() });
     this.openWhy = el('p', { id: id('open-why'), class: 'cm-warn', role: 'status' });
-    this.closeBtn = el('button', { type: 'button', id: id('vote-close'), class: 'primary', onclick: () => this.#send(E.COMMITTEE_VOTE_CLOSE, { vote: this.view.vote.id }) });
+    this.closeBtn = el('button', { type: 'button', id: id('vote-close'), class: 'primary', onclick: () => this.#thenResults(this.#send(E.COMMITTEE_VOTE_CLOSE, { vote: this.view.vote.id })) });
     this.passBtn = el('button', { type: 'button', id: id('decide-passed'), class: 'primary', onclick: () => this.#decide('passed') });
     this.rejectBtn = el('button', { type: 'button', id: id('decide-rejected'), onclick: () => this.#decide('rejected') });
     this.rerunReason = el('input', { id: id('rerun-reason'), type: 'text', maxlength: 500, autocomplete: 'off' });
@@ -108,6 +108,7 @@ export class CommitteeChair {
     this.closeBtn.hidden = !v?.open;
     this.decide.hidden = !v?.tie;
     keyed(this.list, view.members.map((m) => ({ key: m.member, sig: JSON.stringify([m, this.#recusalMotion(), i18n.lang]), build: () => this.#row(m) })));
+    this.#showResults(view);
   }
 
   /** The motion a recusal is for: the vote's, else the one chosen to open. */
@@ -161,7 +162,27 @@ export class CommitteeChair {
   }
 
   #decide(outcome) {
-    return this.#send(E.COMMITTEE_DECIDE, { vote: this.view.vote.id, outcome });
+    return this.#thenResults(this.#send(E.COMMITTEE_DECIDE, { vote: this.view.vote.id, outcome }));
+  }
+
+  /** After the chair closes or decides a vote, bring its results into view when they
+   * arrive: they are drawn above this panel, and on a desktop the chair's controls sit
+   * far enough below them that the outcome would appear out of sight. */
+  async #thenResults(sent) {
+    const ack = await sent;
+    if (ack) {
+      this.resultsWanted = true;
+      if (this.view) this.#showResults(this.view);
+    }
+    return ack;
+  }
+
+  #showResults(view) {
+    const v = view.vote;
+    if (!this.resultsWanted || !v?.results || v.tie) return;
+    this.resultsWanted = false;
+    // After the vote view has drawn them (the same state update, later in the frame).
+    requestAnimationFrame(() => document.getElementById('committee-results')?.scrollIntoView({ block: 'start' }));
   }
 
   async #rerun() {
