@@ -2,7 +2,10 @@
  * The public archive (/archive): the published meetings, newest first, each with its
  * date, title, length, minutes and a replay link. Plain DOM, no framework: it must open
  * fast on a phone over a weak network. Only published recordings are ever listed: the
- * server decides (GET /api/recordings, docs/protocol.md "Recordings").
+ * server decides (GET /api/recordings, docs/protocol.md "Recordings"). A search box finds
+ * words in what was said and in the minutes (GET /api/search, published recordings only);
+ * each hit links to the replay at that moment. The matched words are marked by splitting
+ * the snippet on the server's marks and drawing each piece as text, never as HTML.
  */
 import { i18n, pickLang, t } from '../i18n.js';
 import { applyTranslations, KEYS, store } from '../ui/dom.js';
@@ -56,6 +59,82 @@ function item(rec) {
   );
 }
 
+// -- search ---------------------------------------------------------------------------
+
+/** The server's marks around the matched words in a snippet. */
+const MARK_OPEN = '\u0002';
+const MARK_CLOSE = '\u0003';
+let search = null; // {q, hits} | {q, failed} | {q, busy}
+
+/** A snippet as text nodes, the matched words in <mark>. */
+function snippetNodes(text) {
+  const out = [];
+  for (const part of String(text).split(MARK_OPEN)) {
+    const end = part.indexOf(MARK_CLOSE);
+    if (end < 0) out.push(part.replaceAll(MARK_CLOSE, ''));
+    else out.push(el('mark', {}, part.slice(0, end)), part.slice(end + 1).replaceAll(MARK_CLOSE, ''));
+  }
+  return out;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const hms = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+  return `${hms[0]}:${String(hms[1]).padStart(2, '0')}:${String(hms[2]).padStart(2, '0')}`;
+}
+
+function hitItem(hit) {
+  const title = hit.title || hit.recording;
+  const at = clock(hit.at);
+  const replay = localPath(hit.replay);
+  return el('li', { class: 'archive-hit', dataset: { recording: hit.recording, kind: hit.kind } },
+    el('h3', {}, title),
+    el('p', { class: 'archive-meta' },
+      el('span', {}, el('time', { datetime: new Date(hit.started * 1000).toISOString() }, formatDate(hit.started))),
+      el('span', {}, t(`archive.search.kind.${hit.kind === 'minutes' ? 'minutes' : 'segment'}`)),
+      hit.kind === 'segment' ? el('span', {}, at) : null),
+    el('blockquote', {}, snippetNodes(hit.snippet)),
+    replay && el('p', { class: 'archive-links' },
+      el('a', { class: 'primary', href: replay, 'aria-label': t('archive.search.playAtOf', { title, time: at }) }, t('archive.search.playAt'))));
+}
+
+function renderSearch() {
+  const box = byId('archive-results');
+  box.hidden = !search;
+  if (!search) return;
+  const status = byId('archive-search-status');
+  if (search.busy) status.textContent = t('archive.search.searching');
+  else if (search.failed) status.textContent = t('archive.search.failed');
+  else if (!search.hits.length) status.textContent = t('archive.search.none', { q: search.q });
+  else status.textContent = t('archive.search.count', { q: search.q, n: search.hits.length });
+  fill(byId('archive-hits'), (search.hits || []).map(hitItem));
+}
+
+async function runSearch(q) {
+  q = q.trim();
+  if (!q) return clearSearch();
+  search = { q, busy: true };
+  renderSearch();
+  try {
+    const r = await fetch(`/api/search?q=${encodeURIComponent(q)}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const body = await r.json();
+    search = { q, hits: Array.isArray(body.hits) ? body.hits : [] };
+  } catch (e) {
+    search = { q, failed: true };
+    console.warn('archive: search failed', e);
+  }
+  renderSearch();
+  byId('archive-results-title').focus();
+}
+
+function clearSearch() {
+  search = null;
+  byId('archive-q').value = '';
+  renderSearch();
+  byId('archive-q').focus();
+}
+
 function render() {
   applyTranslations();
   document.title = t('archive.title');
@@ -65,6 +144,7 @@ function render() {
   else if (recordings.length === 0) status.textContent = t('archive.empty');
   else status.textContent = t('archive.count', { n: recordings.length });
   fill(byId('archive-list'), (recordings || []).map(item));
+  renderSearch();
 }
 
 async function load() {
@@ -92,6 +172,11 @@ async function start() {
     await i18n.setLang(select.value);
     render();
   });
+  byId('archive-search').addEventListener('submit', (e) => {
+    e.preventDefault();
+    runSearch(byId('archive-q').value);
+  });
+  byId('archive-search-clear').addEventListener('click', clearSearch);
   await load();
 }
 

@@ -17,6 +17,8 @@ import { Voices } from './voices.js';
 
 const $ = (id) => document.getElementById(id);
 const id = new URLSearchParams(location.search).get('id') ?? '';
+/** Where to start (`&t=` seconds; an archive search hit links to that moment). */
+const startAt = Number(new URLSearchParams(location.search).get('t') ?? 0);
 const base = `/api/recordings/${encodeURIComponent(id)}`;
 
 let ready = false;
@@ -145,6 +147,7 @@ async function load() {
     status = t('error.no_webgl');
   }
   bindControls();
+  if (Number.isFinite(startAt) && startAt > 0) seek(Math.min(startAt, duration));
   renderPlay();
   $('replay-status').textContent = status;
   ready = true;
