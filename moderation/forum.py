@@ -200,3 +200,17 @@ class ForumOps(MeetingBase):
     ) -> list[DomainEvent]:
         who = self.require(pid, Action.CAPTION_POST, now)
         return [self.captions.correct_last(who.actor_id, text, now, seq=seq)]
+
+    def caption_auto(
+        self, speaker: str, text: object, now: float, *, lang: str, spoken_from: float,
+        spoken_to: float,
+    ) -> list[DomainEvent]:
+        """An automatic caption of what ``speaker`` said (the server's recogniser: no
+        person acts, so no permission is asked; the server only captions the room's
+        speakers). Nothing when the speaker has left meanwhile."""
+        person = self.people.get(speaker)
+        if person is None:
+            return []
+        return [self.captions.post_auto(text, now, lang=lang, speaker=speaker,
+                                        speaker_name=person.name, spoken_from=spoken_from,
+                                        spoken_to=spoken_to)]

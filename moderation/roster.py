@@ -162,6 +162,10 @@ class MeetingRules:
     #: gone before they count as disconnected (``committee_absence_grace_seconds``).
     quorum: QuorumRule = field(default_factory=QuorumRule)
     absence_grace: float = 60.0
+    #: Automatic captions of the floor holder and the chair (issue 17), and the language
+    #: they are recognised in.
+    auto_captions: bool = False
+    caption_lang: str = "ja"
 
 
 @dataclass(eq=False)

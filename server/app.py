@@ -15,6 +15,7 @@ from aiohttp import web
 from rooms.model import Participant
 from rooms.room import Room
 from server.audio.api import AudioApi
+from server.captions.service import LiveCaptions
 from server.cluster.node import ClusterNode
 from server.cluster.sio_server import ClusterServer
 from server.config.secret import load_or_create_secret, read_secret
@@ -64,6 +65,7 @@ TRACKING_KEY = web.AppKey("tracking", FaceTracking)
 AUDIO_KEY = web.AppKey("audio", AudioApi)
 IDENTITY_KEY = web.AppKey("identity", IdentityApi)
 RECORDINGS_KEY = web.AppKey("recordings", RecordingService)
+CAPTIONS_KEY = web.AppKey("captions", LiveCaptions)
 RATE_LIMITS_KEY = web.AppKey("rate_limits", RateLimiter)
 CLUSTER_KEY = web.AppKey("cluster", ClusterNode)
 
@@ -147,6 +149,8 @@ class Components:
     ticker: Ticker
     #: Identity-check video (本人確認): members' cameras to the chair and staff only.
     identity: IdentityApi
+    #: Live automatic captions (issue 17): the speakers' packets to a worker process.
+    captions: LiveCaptions
 
 
 def build_components(
@@ -161,11 +165,20 @@ def build_components(
     recordings = RecordingService(settings, hub, sio, meetings, store)
     motion = MotionService(settings, hub, tick_listeners=(recordings.on_motion,))
     tracking = FaceTracking(settings, sio, hub, motion.plane, pipeline_factory)
-    audio = AudioApi(settings, sio, hub, meetings, on_packet=recordings.on_packet)
+    # Every forwarded Opus packet goes to the recorder and to the automatic captions
+    # (each takes its rooms' speakers only, cheaply, on the loop).
+    captions = LiveCaptions(settings, hub, meetings)
+    meetings.change_listeners.append(captions.on_change)
+
+    def on_packet(room: str, speaker: str, payload: bytes, timestamp: int) -> None:
+        recordings.on_packet(room, speaker, payload, timestamp)
+        captions.on_packet(room, speaker, payload, timestamp)
+
+    audio = AudioApi(settings, sio, hub, meetings, on_packet=on_packet)
     # A closed session (秘密会): those held out hear no speaker and get no motion frame.
     meetings.closed.listeners += [audio.plane.set_withheld, motion.plane.set_withheld]
     return Components(hub, store, meetings, recordings, motion, tracking, audio,
-                      Ticker(sio, hub), IdentityApi(settings, sio, hub, meetings))
+                      Ticker(sio, hub), IdentityApi(settings, sio, hub, meetings), captions)
 
 
 def socket_server(settings: Settings) -> socketio.AsyncServer:
@@ -224,6 +237,7 @@ def add_all_routes(
     app[TRACKING_KEY], app[MEETINGS_KEY], app[AUDIO_KEY] = tracking, meetings, audio
     app[RECORDINGS_KEY] = parts.recordings
     app[IDENTITY_KEY] = parts.identity
+    app[CAPTIONS_KEY] = parts.captions
     add_routes(app)
     add_model_route(app, model_path(settings))
     app.router.add_get(
@@ -239,7 +253,8 @@ def add_all_routes(
         MetricsSources(hub, motion.plane, audio.plane, tracking.camera, meetings.auth.backoff,
                        devices=meetings.devices,
                        edge=(app[RATE_LIMITS_KEY], app[CONNECTION_GUARD_KEY],
-                             parts.recordings.minutes)),
+                             parts.recordings.minutes),
+                       captions=parts.captions),
     )
     add_diagnostics_route(app, settings, LeakSources(hub, sio, meetings, motion, audio, tracking))
     # An edge has no database to check; the others are ready only with theirs open.
@@ -303,6 +318,7 @@ def add_lifecycle(
                                   audio.join_extra))
         if leading:
             meetings.start()
+            await parts.captions.start()  # the worker itself waits for a first phrase
         tracking.start()
         audio.start()
         parts.identity.start()
@@ -317,6 +333,7 @@ def add_lifecycle(
         await _bounded("face tracking", tracking.stop())
         await _bounded("audio", audio.stop())
         await _bounded("identity video", parts.identity.stop())
+        await _bounded("automatic captions", parts.captions.stop())
         await recordings.close()  # files closed and indexed while the store is open
         # Close every socket so that clients reconnect elsewhere at once instead of
         # waiting for the graceful-shutdown timeout.

@@ -20,7 +20,7 @@ from typing import Final
 _FOUNDATION = frozenset({"config", "common"})
 _FEATURES = frozenset({
     "sockets", "storage", "rtc", "http", "staff", "meetings", "console", "motion", "audio",
-    "tracking", "plaza", "recording", "cluster", "identity", "transcription",
+    "tracking", "plaza", "recording", "cluster", "identity", "transcription", "captions",
 })
 
 #: Part → the other parts of ``server`` its modules may import, lowest layer first.
@@ -48,6 +48,9 @@ MAY_IMPORT: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
     "cluster": _FOUNDATION | {"sockets", "motion", "audio"},
     # Speech to text: pure computation over files; meetings and recordings will call it.
     "transcription": _FOUNDATION,
+    # Live automatic captions: the speakers' packets to the recogniser's worker process,
+    # its text back as caption lines of the meeting.
+    "captions": _FOUNDATION | {"sockets", "meetings", "transcription"},
     # It reads every feature's counts; no feature imports it.
     "observe": _FOUNDATION | _FEATURES,
     # The composition root builds every component; only the command line imports it.

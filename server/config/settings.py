@@ -473,6 +473,24 @@ class Settings:
         default=2,
         metadata=_doc("CPU threads of one recogniser (1 to 16)", "transcription", metavar="N"),
     )
+    live_captions_threads: int = field(
+        default=1,
+        metadata=_doc(
+            "CPU threads of the automatic captions worker (1 to 16; one process for every "
+            "room whose auto_captions setting is on, niced by 10)",
+            "transcription",
+            metavar="N",
+        ),
+    )
+    live_captions_waiting: int = field(
+        default=2,
+        metadata=_doc(
+            "phrases waiting for the captions recogniser at most (1 to 20); when it is "
+            "behind, the oldest waiting phrase is dropped and counted",
+            "transcription",
+            metavar="N",
+        ),
+    )
     tracking_head_min_cutoff: float = field(
         default=0.5,
         metadata=_doc("head smoothing cutoff at rest, in hertz", "tracking", metavar="HZ"),
@@ -1155,6 +1173,10 @@ def _check(settings: Settings) -> None:
             raise HirobaError(Reason.BAD_FIELD, f"{name} must not be negative")
     if not 1 <= settings.transcription_threads <= 16:
         raise HirobaError(Reason.BAD_FIELD, "transcription_threads must be 1 to 16")
+    if not 1 <= settings.live_captions_threads <= 16:
+        raise HirobaError(Reason.BAD_FIELD, "live_captions_threads must be 1 to 16")
+    if not 1 <= settings.live_captions_waiting <= 20:
+        raise HirobaError(Reason.BAD_FIELD, "live_captions_waiting must be 1 to 20")
     if not 0 <= settings.recording_retention_days <= 36_500:
         raise HirobaError(Reason.BAD_FIELD, "recording_retention_days must be 0 to 36500")
     for name in ("metrics_allow", "trusted_proxies"):

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from moderation import audit
+from moderation.captions import CaptionModeChanged
 from moderation.credentials import device_ref, is_device_token, new_registration_code
 from moderation.events import DomainEvent, plain
 from moderation.invitations import REVOKED, issue_invitation, redeem, revoke
@@ -330,6 +331,8 @@ LABEL_LANGS = ("ja", "en", "zh", "ko")
 MAX_CATEGORIES = 20
 #: The fields of a room's schedule: who holds its event, and when (UTC seconds).
 SCHEDULE_FIELDS = frozenset({"organiser", "starts_at", "ends_at"})
+#: Automatic captions (issue 17): the switch and the language they are recognised in.
+CAPTION_FIELDS = frozenset({"auto_captions", "caption_lang"})
 
 
 def _categories(raw: object) -> list[dict[str, object]]:
@@ -384,7 +387,9 @@ async def _settings_body(service: MeetingService, room: str) -> dict[str, object
             "lobby": meeting.rules.lobby, "lobby_on": meeting.has_lobby,
             "organiser": plan.organiser, "starts_at": plan.starts_at, "ends_at": plan.ends_at,
             "time_zone": service.settings.time_zone,
-            "committee": plain(meeting.rules.quorum)}
+            "committee": plain(meeting.rules.quorum),
+            "auto_captions": meeting.rules.auto_captions,
+            "caption_lang": meeting.rules.caption_lang}
 
 
 async def get_settings(request: web.Request) -> web.Response:
@@ -396,18 +401,22 @@ async def get_settings(request: web.Request) -> web.Response:
 
 async def set_settings(request: web.Request) -> web.Response:
     """``POST /api/rooms/{room}/settings`` ``{"categories"?, "lobby"?, "organiser"?,
-    "starts_at"?, "ends_at"?}``: staff set a room's opinion categories (labels per
-    language), whether entering waits in the lobby (``null``: by the room's kind), and who
-    holds its event and when (UTC seconds; ``null`` clears). Takes effect at once (people
-    in the room get the new categories) and is kept across restarts."""
+    "starts_at"?, "ends_at"?, "auto_captions"?, "caption_lang"?}``: staff set a room's
+    opinion categories (labels per language), whether entering waits in the lobby
+    (``null``: by the room's kind), who holds its event and when (UTC seconds; ``null``
+    clears), and whether the floor holder and the chair are captioned automatically, in
+    which language (issue 17). Takes effect at once (people in the room get the new
+    categories and caption mode) and is kept across restarts."""
     room = _room(request)
     # The session first: a body's faults are nobody's business without one. (Checked
     # again below with the audit details, once the body says what changes.)
     await staff(request, Action.ROOM_SETTINGS, room=room, change=True)
     data = await read_json(request)
-    _fields(data, set(), {"categories", "lobby", "committee", *SCHEDULE_FIELDS})
+    _fields(data, set(), {"categories", "lobby", "committee", *SCHEDULE_FIELDS,
+                          *CAPTION_FIELDS})
     if not data:
-        raise ValidationError(Reason.MISSING_FIELD, "send categories, lobby or the schedule")
+        raise ValidationError(Reason.MISSING_FIELD,
+                              "send categories, lobby, the schedule or the captions")
     service = request.app[MEETINGS_KEY]
     meeting = service.meeting(room)
     categories = (_categories(data["categories"]) if "categories" in data
@@ -420,7 +429,18 @@ async def set_settings(request: web.Request) -> web.Response:
     # The committee's quorum rule (定足数): {fraction, strict, chair_counts, seats}.
     quorum = (QuorumRule.parse(data["committee"]) if "committee" in data
               else meeting.rules.quorum)
+    auto_captions = data.get("auto_captions", meeting.rules.auto_captions)
+    if not isinstance(auto_captions, bool):
+        raise ValidationError(Reason.BAD_FIELD, "auto_captions must be true or false")
+    caption_lang = data.get("caption_lang", meeting.rules.caption_lang)
+    if caption_lang not in LABEL_LANGS:
+        raise ValidationError(Reason.BAD_FIELD,
+                              f"caption_lang must be one of {', '.join(LABEL_LANGS)}")
+    captions_changed = not CAPTION_FIELDS.isdisjoint(data)
     details: dict[str, object] = {}
+    if captions_changed:
+        details.update(auto_captions="on" if auto_captions else "off",
+                       caption_lang=caption_lang)
     if "committee" in data:
         details["committee"] = json.dumps(plain(quorum))
     if "categories" in data:
@@ -437,16 +457,21 @@ async def set_settings(request: web.Request) -> web.Response:
         await service.records.set_schedule(room, schedule)
     if "committee" in data:
         await service.records.set_committee_rule(room, quorum)
+    if captions_changed:
+        await service.records.set_caption_settings(room, auto_captions, caption_lang)
     values = tuple(str(c["value"]) for c in categories)
     labels = service.records.labels_of(categories)
     meeting.rules = replace(meeting.rules, categories=values, lobby=lobby,
-                            category_labels=labels, schedule=schedule, quorum=quorum)
+                            category_labels=labels, schedule=schedule, quorum=quorum,
+                            auto_captions=auto_captions, caption_lang=caption_lang)
     meeting.opinions.categories = values
     happened: list[DomainEvent] = [*entries]
     if "committee" in data:  # the quorum is counted by the new rule at once
         happened += meeting.committee.set_rule(quorum, service.clock())
     if "categories" in data:  # the opinion form of everyone in the room follows at once
         happened.append(CategoriesChanged(room, service.clock(), values, labels))
+    if captions_changed:  # every page labels its captions (自動字幕) at once
+        happened.append(CaptionModeChanged(room, service.clock(), auto_captions, caption_lang))
     await service.commit(room, happened)
     return _json(await _settings_body(service, room))
 

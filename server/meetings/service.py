@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +213,8 @@ class MeetingService:
                 quorum=await self.records.committee_rule(room.id),
                 absence_grace=self.settings.committee_absence_grace_seconds,
             )
+            auto_captions, caption_lang = await self.records.caption_settings(room.id)
+            rules = replace(rules, auto_captions=auto_captions, caption_lang=caption_lang)
             meeting = Meeting(room.id, room.kind, self.sanctions, words, rules,
                               await self.records.load(room.id), now=now)
             if room.kind is RoomKind.COMMITTEE:

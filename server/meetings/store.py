@@ -517,6 +517,18 @@ class MeetingStore:
             " ends_at = excluded.ends_at",
             (room, schedule.organiser, schedule.starts_at, schedule.ends_at))])
 
+    async def caption_settings(self, room: str) -> tuple[bool, str]:
+        """A room's automatic captions switch and their language (default: off, ja).
+        Kept in the ``meta`` table (key ``captions:<room>``): two values need no table."""
+        raw = await self.store.get_meta(f"captions:{room}")
+        if raw is None:
+            return False, "ja"
+        body = json.loads(raw)
+        return bool(body.get("auto")), str(body.get("lang") or "ja")
+
+    async def set_caption_settings(self, room: str, auto: bool, lang: str) -> None:
+        await self.store.set_meta(f"captions:{room}", json.dumps({"auto": auto, "lang": lang}))
+
     # -- committees ------------------------------------------------------------------
 
     async def committee_rule(self, room: str) -> QuorumRule:

@@ -31,6 +31,8 @@ RECENT_CAPTIONS = 30
 PUBLIC_TOPICS = frozenset({
     "chat.posted", "chat.hidden", "chat.restored", "opinion.changed", "question.changed",
     "poll.changed", "caption.posted", "caption.corrected", "meeting.categories",
+    # Automatic captions switched on or off (the page labels them 自動字幕).
+    "caption.mode",
     # The quorum was met or lost: announced to the whole room (committee:state follows).
     "committee.quorum",
 })
@@ -103,8 +105,22 @@ def message_view(m: ChatMessage, *, staff: bool = False) -> dict[str, object]:
 
 
 def caption_view(line: CaptionLine) -> dict[str, object]:
-    return {"seq": line.seq, "text": line.text, "at": line.at,
-            "corrected": line.corrected_at is not None}
+    """A caption line as pages (and the recording's event log) get it; an automatic line
+    says so, who spoke it and when, and once corrected also what the recogniser said."""
+    view: dict[str, object] = {"seq": line.seq, "text": line.text, "at": line.at,
+                               "corrected": line.corrected_at is not None}
+    if line.auto:
+        view.update(auto=True, lang=line.lang, speaker=line.speaker,
+                    speaker_name=line.speaker_name, spoken_from=line.spoken_from,
+                    spoken_to=line.spoken_to)
+        if line.corrected_at is not None:
+            view.update(auto_text=line.auto_text, corrected_at=line.corrected_at)
+    return view
+
+
+def captions_mode(meeting: Meeting) -> dict[str, object]:
+    """Whether the room's captions are automatic, and in which language."""
+    return {"auto": meeting.rules.auto_captions, "lang": meeting.rules.caption_lang}
 
 
 def categories_view(
@@ -212,6 +228,7 @@ def public_state(meeting: Meeting, person: Person, now: float) -> dict[str, obje
         "questions": _views(meeting.questions.ranked(include_closed=True)),
         "polls": _views(meeting.polls.all_results()),
         "captions": [caption_view(c) for c in meeting.captions.lines()[-RECENT_CAPTIONS:]],
+        "captions_mode": captions_mode(meeting),
         "categories": categories_view(meeting.rules.categories, meeting.rules.category_labels),
         "self": self_view(meeting, person, now),
         # Committee rooms: the committee's whole public view, as committee:state sends it.

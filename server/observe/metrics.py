@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector,
 from moderation.credentials import DeviceMinter
 from rooms.model import Role, TrackingMode
 from server.audio.plane import AudioPlane
+from server.captions.service import LiveCaptions
 from server.common.histogram import Histogram
 from server.common.networks import allowed, parse_networks, through_untrusted_proxy
 from server.http.connections import ConnectionGuard
@@ -217,6 +218,30 @@ def edge_families(limiter: RateLimiter, guard: ConnectionGuard,
     ]  # fmt: skip
 
 
+def caption_families(captions: LiveCaptions) -> list[Family]:
+    """Automatic captions (issue 17): lines posted, and what was dropped rather than
+    delayed (docs/security.md: a flood of audio cannot grow a queue)."""
+    s = captions.stats()
+    return [
+        Family("hiroba_auto_captions_total", "counter",
+               "Automatic caption lines posted.", [Sample(s["captions"])]),
+        Family("hiroba_auto_captions_dropped_total", "counter",
+               "Speech not captioned: packets when the worker's pipe was full or it was "
+               "starting, phrases when it was behind (oldest first) or they waited too long.",
+               [Sample(s["packets_dropped"], (("what", "packets"),)),
+                Sample(s["phrases_dropped"], (("what", "phrases"),)),
+                Sample(s["phrases_stale"], (("what", "stale"),))]),
+        Family("hiroba_auto_captions_worker_restarts_total", "counter",
+               "Times the captions worker process ended and was started again.",
+               [Sample(s["restarts"])]),
+        Family("hiroba_auto_captions_worker_cpu_seconds_total", "counter",
+               "CPU seconds the captions worker spent recognising phrases.",
+               [Sample(s["worker_cpu_seconds"])]),
+        Family("hiroba_auto_captions_audio_seconds_total", "counter",
+               "Seconds of speech the captions worker recognised.", [Sample(s["audio_seconds"])]),
+    ]  # fmt: skip
+
+
 def device_families(minter: DeviceMinter) -> list[Family]:
     """Device identities issued (per room) and refused for their address's allowance, since
     start: a steep rise in one room is a surge of new browsers, or someone rotating
@@ -288,6 +313,7 @@ class MetricsSources:
     login: AccountBackoff | None = None
     devices: DeviceMinter | None = None
     edge: tuple[RateLimiter, ConnectionGuard, MinutesCache] | None = None
+    captions: LiveCaptions | None = None
     process: CollectorRegistry = field(default_factory=process_collectors)
 
     def families(self) -> list[Family]:
@@ -299,6 +325,7 @@ class MetricsSources:
             *(login_families(self.login) if self.login is not None else []),
             *(device_families(self.devices) if self.devices is not None else []),
             *(edge_families(*self.edge) if self.edge is not None else []),
+            *(caption_families(self.captions) if self.captions is not None else []),
             *process_families(self.process),
         ]
 
