@@ -46,6 +46,7 @@ from server.plaza.ticker import Ticker
 from server.recording.routes import add_recording_routes
 from server.recording.service import RecordingService
 from server.recording.staff_routes import add_staff_record_routes
+from server.recording.transcript_routes import add_transcript_routes
 from server.rtc.browser_ice import BrowserIce, load_browser_ice
 from server.sockets.hub import Hub
 from server.sockets.packets import GuardedPacket
@@ -261,7 +262,12 @@ def add_all_routes(
     add_readiness_route(app, readiness_checks(
         None if cluster is not None and cluster.edge_only else parts.store, client, cluster))
     add_staff_routes(app)
-    add_recording_routes(app, parts.recordings.index, hub, meetings, parts.recordings.minutes)
+    recordings_api = add_recording_routes(app, parts.recordings.index, hub, meetings,
+                                          parts.recordings.minutes,
+                                          parts.recordings.transcripts)
+    # Transcription jobs of stopped recordings (issue 17): state, and staff run one again.
+    add_transcript_routes(app, recordings_api, parts.recordings.transcripts,
+                          parts.recordings.jobs, meetings)
     # A closed session's staff-only records (秘密会): /api/staff-records, staff only.
     add_staff_record_routes(app, parts.recordings.root, meetings)
 

@@ -44,6 +44,8 @@ MAY_IMPORT: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
     "console": _FOUNDATION | {"storage", "http", "staff", "meetings"},
     "recording": _FOUNDATION | {
         "sockets", "storage", "http", "staff", "meetings", "console", "motion",
+        # Transcripts of recordings (issue 17): jobs, the transcript store, minutes 発言.
+        "transcription",
     },
     "cluster": _FOUNDATION | {"sockets", "motion", "audio"},
     # Speech to text: pure computation over files; meetings and recordings will call it.

@@ -25,6 +25,7 @@ from server.recording.index import RecordingIndex, RecordingRow
 from server.recording.minutes import build_minutes, render_html, render_markdown
 from server.recording.staff_record import find as find_staff_record
 from server.storage.store import SQLiteStore
+from server.transcription.store import StoredSegment, TranscriptStore
 
 AddFlags = Callable[[argparse.ArgumentParser], None]
 SettingsOf = Callable[[argparse.Namespace], Settings]
@@ -83,6 +84,25 @@ def _approved(settings: Settings, recording_id: str) -> str | None:
     return asyncio.run(get())
 
 
+def _transcript(settings: Settings, recording_id: str) -> list[StoredSegment] | None:
+    """The recording's transcript segments (the 発言 section), when it has a job."""
+    if not settings.database_path.is_file():
+        return None
+
+    async def get() -> list[StoredSegment] | None:
+        store = SQLiteStore(settings.database_path)
+        await store.open()
+        try:
+            transcripts = TranscriptStore(store)
+            if await transcripts.job(recording_id) is None:
+                return None
+            return await transcripts.segments(recording_id)
+        finally:
+            await store.close()
+
+    return asyncio.run(get())
+
+
 def _write(text: str, args: argparse.Namespace, recording_id: str) -> None:
     if args.output is None:
         sys.stdout.write(text)
@@ -114,7 +134,10 @@ def minutes(args: argparse.Namespace, settings: Settings) -> int:
         tz = settings.zone if args.tz is None else ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise HirobaError(Reason.BAD_FIELD, f"unknown time zone {args.tz!r}") from exc
-    m = build_minutes(folder, row, include_moderation=args.staff, tz=tz)
+    # (Only an indexed recording has a transcript: never a closed session's staff record.)
+    transcript = _transcript(settings, folder.name) if row is not None else None
+    m = build_minutes(folder, row, include_moderation=args.staff, tz=tz,
+                      transcript=transcript)
     text = (render_html if args.format == "html" else render_markdown)(m, lang=args.lang)
     _write(text, args, m.recording_id)
     return 0

@@ -473,6 +473,14 @@ class Settings:
         default=2,
         metadata=_doc("CPU threads of one recogniser (1 to 16)", "transcription", metavar="N"),
     )
+    transcription_after_meeting: bool = field(
+        default=True,
+        metadata=_doc(
+            "transcribe each speaker's track of a recording once it stops, in one background "
+            "worker process (the minutes' 発言 section); off: no jobs are queued or run",
+            "transcription",
+        ),
+    )
     live_captions_threads: int = field(
         default=1,
         metadata=_doc(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -41,15 +41,19 @@ from server.recording.minutes_types import (
     PollResult,
     QuestionEntry,
     SpeakingTime,
+    SpokenLine,
     Turn,
+    Utterance,
 )
-from server.recording.recorder import AUDIO, EVENTS, read_manifest
+from server.recording.recorder import AUDIO, EVENTS, Manifest, read_manifest
 from server.recording.speech import Speech, overlap, speech_of
+from server.transcription.store import StoredSegment
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "Minutes", "build_minutes", "render_html", "render_markdown",
+    "FloorContext", "Minutes", "build_minutes", "floor_context", "render_html",
+    "render_markdown", "turn_of",
 ]
 
 #: Seconds since the recording started → the time shown.
@@ -287,23 +291,76 @@ def _speech(folder: Path, speakers: Mapping[str, str]) -> dict[str, list[Speech]
     return out
 
 
-def build_minutes(
-    folder: Path, row: RecordingRow | None, *, include_moderation: bool,
-    tz: tzinfo, audio: bool = True,
-) -> Minutes:
-    """The minutes of the recording in ``folder`` (its index ``row`` when known: the title
-    there wins). ``include_moderation`` makes the staff version. ``tz``: the time zone
-    times are shown in (the city's). ``audio``: refine speaking times
-    from the audio files' packet sizes. Blocking (reads the folder). Raises
-    ``HirobaError(NOT_FOUND)`` when the folder holds no readable recording."""
+def _walk(folder: Path, staff: bool) -> tuple[Manifest, _Builder]:
+    """The manifest of the recording in ``folder`` and its event log walked once."""
     manifest = read_manifest(folder)
     log = read_events(folder / EVENTS) if (folder / EVENTS).is_file() else None
     events = [] if log is None else log.events
     end_ms = max([manifest.duration_ms, *(e.t_ms for e in events)])
-    b = _Builder(end_ms / 1000, include_moderation, origin=manifest.started)
+    b = _Builder(end_ms / 1000, staff, origin=manifest.started)
     for e in events:
         b.event(e.t_ms / 1000, e)
     b.finish()
+    return manifest, b
+
+
+@dataclass(frozen=True)
+class FloorContext:
+    """What a transcription job needs of a recording (issue 17): who speaks in which
+    audio file, who they are, the floor turns the minutes show (the same list, so a
+    segment's ``turn`` is an index into the minutes' turns), the words to hint the
+    recogniser with, and the closed sessions (秘密会), whose time no transcript may hold."""
+
+    #: Audio file (``audio/01.opus``) → participant id.
+    speakers: Mapping[str, str]
+    #: Participant id → (name, role), from the event log.
+    who: Mapping[str, tuple[str, str]]
+    #: (holder pid, start, end), seconds from the recording's start, in order.
+    turns: tuple[tuple[str, float, float], ...]
+    #: Member and chair names, agenda titles, motion titles (in that order).
+    terms: tuple[str, ...]
+    #: (start, end or None), seconds from the recording's start.
+    closed: tuple[tuple[float, float | None], ...]
+    seconds: float
+
+
+def floor_context(folder: Path) -> FloorContext:
+    """The :class:`FloorContext` of the recording in ``folder`` (blocking: reads it)."""
+    manifest, b = _walk(folder, False)
+    names = [name for name, role in b.who.values()
+             if role in (Role.CHAIR.value, Role.MEMBER.value)]
+    motions = [_s(m.get("title")) for m in (b.committee or {}).get("motions") or ()
+               if isinstance(m, Mapping)]
+    titles = [b.titles[i] for i in sorted(b.titles)]
+    closed = tuple((max(0.0, (s or 0.0) - manifest.started),
+                    None if e is None else e - manifest.started) for s, e in b.closed)
+    return FloorContext(dict(manifest.speakers), dict(b.who), tuple(b.turns),
+                        tuple(t for t in (*names, *titles, *motions) if t), closed, b.end)
+
+
+def turn_of(turns: Sequence[tuple[str, float, float]], pid: str, start: float,
+            end: float) -> int | None:
+    """The index of ``pid``'s floor turn that the segment ``start``–``end`` falls in (by
+    its middle), None when it is outside their turns (the chair's remarks during a
+    member's turn are the chair's, not the member's)."""
+    middle = (start + end) / 2
+    for i, (holder, s, e) in enumerate(turns):
+        if holder == pid and s <= middle <= e:
+            return i
+    return None
+
+
+def build_minutes(
+    folder: Path, row: RecordingRow | None, *, include_moderation: bool,
+    tz: tzinfo, audio: bool = True, transcript: Sequence[StoredSegment] | None = None,
+) -> Minutes:
+    """The minutes of the recording in ``folder`` (its index ``row`` when known: the title
+    there wins). ``include_moderation`` makes the staff version. ``tz``: the time zone
+    times are shown in (the city's). ``audio``: refine speaking times
+    from the audio files' packet sizes. ``transcript``: the recording's current transcript
+    segments (None: it has none), for the 発言 section. Blocking (reads the folder).
+    Raises ``HirobaError(NOT_FOUND)`` when the folder holds no readable recording."""
+    manifest, b = _walk(folder, include_moderation)
     # The zone's offset on the meeting's day (summer time included), not today's.
     start = datetime.fromtimestamp(manifest.started, tz)
 
@@ -347,7 +404,49 @@ def build_minutes(
                       None if e is None else datetime.fromtimestamp(e, tz))
                      for s, e in b.closed),
         staff_record=b.staff_record,
+        transcript=None if transcript is None else _utterances(b, transcript, at),
     )
+
+
+def _utterances(b: _Builder, segments: Sequence[StoredSegment],
+                at: At) -> tuple[Utterance, ...]:
+    """The 発言 section: every floor turn with the segments stored against it, and the
+    segments outside turns (consecutive ones of one speaker together), in order of time.
+    A segment inside a closed session (秘密会) is left out whatever put it there."""
+    closed = [((s or 0.0) - b.origin, None if e is None else e - b.origin)
+              for s, e in b.closed]
+
+    def hidden(x: StoredSegment) -> bool:
+        middle = (x.start + x.end) / 2
+        return any(s <= middle and (e is None or middle <= e) for s, e in closed)
+
+    def line(x: StoredSegment) -> SpokenLine:
+        return SpokenLine(at(x.start), at(x.end), x.text, x.status)
+
+    in_turn: dict[int, list[StoredSegment]] = {}
+    loose: list[list[StoredSegment]] = []
+    for x in sorted(segments, key=lambda x: (x.start, x.id)):
+        if x.removed or hidden(x):
+            continue
+        if x.turn is not None and 0 <= x.turn < len(b.turns):
+            in_turn.setdefault(x.turn, []).append(x)
+        elif loose and loose[-1][-1].pid == x.pid and (
+                x.start - loose[-1][-1].end <= VOICE_TURN_GAP_S):
+            loose[-1].append(x)
+        else:
+            loose.append([x])
+    items: list[tuple[float, Utterance]] = []
+    for i, (pid, s, e) in enumerate(b.turns):
+        name, role = b.who.get(pid, (pid, ""))
+        items.append((s, Utterance(i, name, role, at(s), at(e),
+                                   tuple(line(x) for x in in_turn.get(i, ())))))
+    for group in loose:
+        first = group[0]
+        name, role = b.who.get(first.pid, (first.name, first.role))
+        items.append((first.start, Utterance(None, name, role, at(first.start),
+                                             at(group[-1].end),
+                                             tuple(line(x) for x in group))))
+    return tuple(u for _s_, u in sorted(items, key=lambda x: x[0]))
 
 
 #: Keys of the committee summary that hold times (Unix seconds).

@@ -106,6 +106,12 @@ class MinutesCache:
         # Shielded: a request that goes away does not cancel what the others wait for.
         return await asyncio.shield(flight)
 
+    def has(self, key: Key, version: Hashable) -> bool:
+        """Whether ``key`` is kept as of ``version`` (a caller skips gathering what a build
+        would need, such as the transcript, when it is)."""
+        entry = self._entries.get(key)
+        return entry is not None and entry.version == version
+
     def _landed(self, flight_key: tuple[Key, Hashable],
                 done: asyncio.Future[Rendered]) -> None:
         self._flights.pop(flight_key, None)

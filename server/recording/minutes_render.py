@@ -57,6 +57,10 @@ LABELS: dict[str, dict[str, str]] = {
         "c_open_now": "記録終了時も継続", "c_decided_at": "議決",
         "c_asked": "カメラ確認の求め", "c_camera": "カメラ",
         "c_camera_rule": "本人確認カメラ必須の表決", "c_on_camera": "あり", "c_off_camera": "なし",
+        "transcript": "発言", "t_auto": "自動文字起こし（未校正）", "t_corrected": "校正済み",
+        "t_inaudible": "（聴取不能）", "t_none": "（文字起こしなし）",
+        "t_note": "「自動文字起こし（未校正）」の発言は音声認識による下書きで、職員の校正前です。",
+        "t_outside": "発言権の外",
     },
     "en": {
         "title": "Minutes", "meeting": "Meeting", "room": "Room", "date": "Date",
@@ -99,6 +103,11 @@ LABELS: dict[str, dict[str, str]] = {
         "c_asked": "camera requested", "c_camera": "Camera",
         "c_camera_rule": "votes required the identity camera", "c_on_camera": "on",
         "c_off_camera": "off",
+        "transcript": "Statements", "t_auto": "automatic transcript (not corrected)",
+        "t_corrected": "corrected", "t_inaudible": "(inaudible)", "t_none": "(no transcript)",
+        "t_note": "Lines marked \"automatic transcript (not corrected)\" are a speech "
+                  "recognition draft that staff have not corrected yet.",
+        "t_outside": "outside the floor",
     },
 }
 ROLES: dict[str, dict[str, str]] = {
@@ -279,6 +288,9 @@ def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
         [(s.name, role(s.role), str(s.turns), dur(s.floor_seconds), dur(s.voiced_seconds))
          for s in m.speaking])]))
 
+    if m.transcript is not None:
+        sections.append(_transcript_section(m, lang))
+
     sections.append(_Section(lb["captions"], [_Table(
         (lb["time"], lb["text"], lb["corrected"]),
         [(_time(c.at), c.text, c.corrected or "") for c in m.captions])]))
@@ -314,6 +326,32 @@ def _layout(m: Minutes, lang: str) -> tuple[str, list[str], list[_Section]]:
             [(_time(x.at), named(x.actor), x.action, named(x.target), x.reason, x.details)
              for x in m.moderation])]))
     return f"{lb['title']}: {m.title}", head, sections
+
+
+def _transcript_section(m: Minutes, lang: str) -> _Section:
+    """発言: each floor turn (and speech outside turns) with speaker, role and time, then
+    its transcript lines; the engine's text is marked as a draft until staff correct it,
+    an inaudible passage is shown as such."""
+    lb = LABELS[lang]
+    assert m.transcript is not None
+    blocks: list[str | _Table | tuple[str, str]] = []
+    if any(x.status == "auto" for u in m.transcript for x in u.lines):
+        blocks.append(lb["t_note"])
+    for u in m.transcript:
+        who = ROLE_NAMES[lang].get(u.role, u.role)
+        where = "" if u.turn is not None else f" [{lb['t_outside']}]"
+        named = f"{u.name}（{who}）" if lang == "ja" else f"{u.name} ({who})"
+        blocks.append(("h", f"{_time(u.start)}–{_time(u.end)} {named}{where}"))
+        if not u.lines:
+            blocks.append(lb["t_none"])
+            continue
+        blocks.append(_Table((lb["time"], lb["text"], lb["status"]), [
+            (_time(x.at),
+             lb["t_inaudible"] if x.status == "inaudible" else x.text,
+             lb["t_auto"] if x.status == "auto" else
+             lb["t_corrected"] if x.status == "corrected" else "")
+            for x in u.lines]))
+    return _Section(lb["transcript"], blocks or [lb["none"]])
 
 
 def _committee_section(c: dict[str, Any], staff: bool, lang: str) -> _Section:

@@ -116,6 +116,31 @@ class ModerationEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class SpokenLine:
+    """One transcript segment in the minutes' 発言 section."""
+
+    at: datetime
+    end: datetime
+    text: str
+    #: ``auto`` (the engine's draft, not yet corrected), ``corrected`` or ``inaudible``.
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """A floor turn (``turn``: its index among the recording's floor turns) with the
+    transcript of what was said in it, or speech outside any turn (``turn`` None: the
+    chair's remarks, staff), in order of time."""
+
+    turn: int | None
+    name: str
+    role: str
+    start: datetime
+    end: datetime
+    lines: tuple[SpokenLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Minutes:
     """Everything the minutes of one recording say."""
 
@@ -151,3 +176,6 @@ class Minutes:
     #: A closed session's staff-only record (``closed_session_staff_record``): the closed
     #: part itself, never published; its heading says so instead of "not public".
     staff_record: bool = False
+    #: The 発言 section (the recording's transcript aligned to its floor turns); None
+    #: when the recording has no transcript.
+    transcript: tuple[Utterance, ...] | None = None

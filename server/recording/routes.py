@@ -53,6 +53,7 @@ from server.recording.recorder import (
 from server.recording.staff_record import find as find_staff_record
 from server.recording.staff_record import list_records as list_staff_records
 from server.sockets.hub import Hub
+from server.transcription.store import StoredSegment, TranscriptStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -230,11 +231,14 @@ class RecordingsHttp:
     """The ``/api/recordings`` routes of one server."""
 
     def __init__(self, index: RecordingIndex, hub: Hub, meetings: MeetingService,
-                 minutes_cache: MinutesCache | None = None) -> None:
+                 minutes_cache: MinutesCache | None = None,
+                 transcripts: TranscriptStore | None = None) -> None:
         self.index = index
         self.hub = hub
         self.meetings = meetings
         self.minutes_cache = MinutesCache() if minutes_cache is None else minutes_cache
+        #: The recordings' transcripts (the minutes' 発言 section), when the server keeps them.
+        self.transcripts = transcripts
         self.approvals = MinutesApprovals(index.store)
 
     @property
@@ -330,8 +334,10 @@ class RecordingsHttp:
                     {"id": record.id, "started": record.manifest.started,
                      "stopped": record.manifest.stopped,
                      "duration_ms": record.manifest.duration_ms})
-            return _json([{**self.item(r, full=True), "staff_records": kept.get(r.id, [])}
-                          for r in rows], cache=PRIVATE_CACHE)
+            # Each recording's transcription job (issue 17), for the console's line.
+            jobs = {} if self.transcripts is None else await self.transcripts.summaries()
+            return _json([{**self.item(r, full=True), "staff_records": kept.get(r.id, []),
+                           "transcript": jobs.get(r.id)} for r in rows], cache=PRIVATE_CACHE)
         rows = await self.index.list_all(published_only=True)
         return _json([self.item(r, full=False) for r in rows])
 
@@ -399,19 +405,28 @@ class RecordingsHttp:
             if approved is not None:
                 return self._approved(row, approved.text, fmt, zone)
 
+        # Built once per version of what it is built from (the row: published, title,
+        # state; the files' sizes and times; the transcript's changes), and kept once the
+        # recording has stopped.
+        key = (row.id, fmt, lang, with_moderation)
+        version = (row, await self._off_loop(folder_stamp, folder),
+                   0 if self.transcripts is None else self.transcripts.generation(row.id))
+        transcript: list[StoredSegment] | None = None
+        if self.transcripts is not None and not self.minutes_cache.has(key, version) \
+                and await self.transcripts.job(row.id) is not None:
+            transcript = await self.transcripts.segments(row.id)
+
         def build() -> Rendered:
-            m = build_minutes(folder, row, include_moderation=with_moderation, tz=zone)
+            m = build_minutes(folder, row, include_moderation=with_moderation, tz=zone,
+                              transcript=transcript)
             text = render(m, lang=lang)
             # The app's CSP would block the document's inline style; it gets its own,
             # stricter one (no scripts at all) that allows exactly its styles.
             return Rendered(text, None if fmt == "md" else
                             document_security_policy(_STYLE.findall(text)))
 
-        # Built once per version of what it is built from (the row: published, title,
-        # state; the files' sizes and times), and kept once the recording has stopped.
-        version = (row, await self._off_loop(folder_stamp, folder))
         rendered = await self.minutes_cache.get(
-            (row.id, fmt, lang, with_moderation), version, build,
+            key, version, build,
             keep=row.state is not RecordingState.RECORDING)
         text = rendered.text
         cache = PRIVATE_CACHE if (with_moderation or not row.published) else PUBLIC_CACHE
@@ -481,10 +496,12 @@ def _day(started: float, zone: tzinfo) -> str:
 
 def add_recording_routes(app: web.Application, index: RecordingIndex, hub: Hub,
                          meetings: MeetingService,
-                         minutes_cache: MinutesCache | None = None) -> RecordingsHttp:
+                         minutes_cache: MinutesCache | None = None,
+                         transcripts: TranscriptStore | None = None) -> RecordingsHttp:
     """Register the recordings API on ``app`` (``minutes_cache``: the process's, which the
-    recording service owns; a fresh one when None)."""
-    api = RecordingsHttp(index, hub, meetings, minutes_cache)
+    recording service owns; a fresh one when None; ``transcripts``: the service's, for the
+    minutes' 発言 section)."""
+    api = RecordingsHttp(index, hub, meetings, minutes_cache, transcripts)
     api.add_routes(app)
     # Minutes approval (会議録署名): versions, signers, publication of an approved version.
     add_approval_routes(app, index, meetings, api.minutes_cache)

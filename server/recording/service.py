@@ -70,10 +70,12 @@ from server.recording.recorder import Manifest, Recorder, RecordingState
 from server.recording.staff_record import new_staff_dir
 from server.recording.staff_record import recover_open as recover_staff_records
 from server.recording.staff_record import sweep as sweep_staff_records
+from server.recording.transcripts import TranscriptJobs
 from server.sockets import events as ev
 from server.sockets.hub import Hub, Session
 from server.sockets.registry import Register
 from server.storage.store import SQLiteStore
+from server.transcription.store import TranscriptStore
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,11 @@ class RecordingService:
         self.index = RecordingIndex(store, self.root)
         #: Rendered minutes of stopped recordings (server/recording/minutes_cache.py).
         self.minutes = MinutesCache()
+        #: Transcripts (issue 17): a stopped recording's job is queued by :meth:`_finish`;
+        #: a change forgets the recording's rendered minutes (their 発言 section).
+        self.transcripts = TranscriptStore(store)
+        self.transcripts.on_change.append(self.minutes.drop)
+        self.jobs = TranscriptJobs(settings, self.transcripts, self.root)
         self.active: dict[str, _Active] = {}
         #: Staff records whose recorder is stopping (off the loop): kept from the sweep.
         self._stopping: set[str] = set()
@@ -152,8 +159,10 @@ class RecordingService:
         """At start: close what a crash left open (folders in an executor), then start
         the hourly retention sweep (its first run is now)."""
         recovered = await self.index.recover_open()
+        await self.jobs.open()  # (jobs a stop left running: queued again)
         for manifest in recovered:
             log.info("recording %s of %s recovered after a crash", manifest.id, manifest.room)
+            await self._transcribe(manifest)
         loop = asyncio.get_running_loop()
         for manifest in await loop.run_in_executor(None, recover_staff_records, self.root):
             log.info("staff record %s of %s recovered after a crash", manifest.id,
@@ -177,10 +186,12 @@ class RecordingService:
             await self._finish(room)
         if self._tasks:  # staff records still closing
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.jobs.close()  # (a job in progress resumes at the next start)
 
     async def _sweep(self) -> None:
         for gone in await self.index.sweep(time.time(), self.settings.recording_retention_days):
             self.minutes.drop(gone)
+            await self.transcripts.delete(gone)
         writing = frozenset(
             {a.staff.manifest.id for a in self.active.values() if a.staff is not None}
             | self._stopping)
@@ -269,10 +280,22 @@ class RecordingService:
             active.staff = None
         manifest = await loop.run_in_executor(None, active.recorder.stop)
         await self.index.finish(manifest)
+        await self._transcribe(manifest)
         await self._announce(room)
         log.info("recording %s of %s %s (%d ms)", manifest.id, room, manifest.state.value,
                  manifest.duration_ms)
         return manifest
+
+    async def _transcribe(self, manifest: Manifest) -> None:
+        """Queue the transcription of a stopped (or recovered) recording, when the
+        setting allows; a failure to queue never fails the stop."""
+        if not self.settings.transcription_after_meeting or \
+                manifest.state is RecordingState.FAILED or not manifest.speakers:
+            return
+        try:
+            await self.jobs.queue(manifest.id)
+        except Exception:
+            log.exception("queueing the transcription of %s failed", manifest.id)
 
     async def _announce(self, room: str) -> None:
         await self.sio.emit(ev.MEETING_RECORDING, self.hub.recording_status(room), room=room)

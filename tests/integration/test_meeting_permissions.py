@@ -49,7 +49,11 @@ ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish", "room.sett
              "identity.publish", "identity.view",
              # Console accounts over HTTP (staff and signing accounts, 会議録署名):
              # tests/integration/test_minutes_approval_http.py.
-             "minutes.draft", "minutes.approve", "minutes.publish"}
+             "minutes.draft", "minutes.approve", "minutes.publish",
+             # A stopped recording's transcription run again (staff, CSRF, audited):
+             # tests/integration/test_transcript_jobs.py; no session 401: the security
+             # review's every-staff-route check.
+             "transcript.run"}
 Ack = dict[str, Any]
 #: Citizens kept around for probes that need someone else in the room.
 POOL = 6

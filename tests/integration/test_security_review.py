@@ -156,7 +156,7 @@ PUBLIC_ROUTES = {
     "/api/login", "/metrics", "/api/motion/stats",  # the last two: allowlisted addresses
     # The archive: published recordings to anyone, the rest only to staff (404 otherwise).
     "/api/recordings", "/api/recordings/{id}", "/api/recordings/{id}/files/{name}",
-    "/api/recordings/{id}/minutes",
+    "/api/recordings/{id}/minutes", "/api/recordings/{id}/transcript",
     # What a valid invitation link says (name, role, meeting) before joining; the same
     # 400 bad_token for every bad link (tests/integration/test_invitation_preview.py).
     "/api/invitations/preview",
@@ -188,7 +188,7 @@ async def test_every_staff_route_needs_a_staff_session(server: Server) -> None:
         checked += 1
     assert checked >= 10
     # The archive's routes: an unpublished recording is not found without a session.
-    for tail in ("", "/files/recording.json", "/minutes?format=md"):
+    for tail in ("", "/files/recording.json", "/minutes?format=md", "/transcript"):
         status, _, _ = await http("GET", f"{server.url}/api/recordings/{rid}{tail}")
         assert status == 404, tail
     status, body, _ = await http("GET", server.url + "/api/recordings?all=1")
@@ -366,6 +366,7 @@ async def test_csrf_every_state_changing_staff_call(server: Server) -> None:
         (f"/api/rooms/{COMMITTEE}/registration-code", {"action": "new"}),
         (f"/api/recordings/{rid}/publish", {}),
         (f"/api/recordings/{rid}/unpublish", {}),
+        (f"/api/recordings/{rid}/transcript/run", {}),
         ("/api/logout", {}),
     ]
     attacks: list[dict[str, str]] = [
@@ -465,7 +466,7 @@ async def test_recordings_refuse_traversal_for_the_public_and_for_staff(server: 
             assert secret not in raw and b"SQLite format" not in raw, name
         for rec in ("..", "%2e%2e", "..%2f..%2fdata", f"{rid}%00", "%2fetc", "..%5c..",
                     f"..%2f{rid}", new_recording_id().lower()):
-            for tail in ("", "/files/recording.json", "/minutes?format=md"):
+            for tail in ("", "/files/recording.json", "/minutes?format=md", "/transcript"):
                 status, _, _ = await http("GET", f"{server.url}/api/recordings/{rec}{tail}",
                                           encoded=True, **who)
                 assert status in (400, 404), (rec, tail, who)

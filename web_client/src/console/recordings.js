@@ -5,7 +5,11 @@
  * link. docs/protocol.md "Recordings". A recording whose closed session (秘密会) was kept in
  * a staff-only record (``staff_records``, in the staff listing only) says so, with links to
  * that record's minutes and event log (``/api/staff-records``: staff only, each read
- * audited; never published). docs/recording.md "Closed sessions".
+ * audited; never published). docs/recording.md "Closed sessions". Each stopped recording's
+ * transcription job (``transcript`` in the staff listing: queued, running with tracks done
+ * of all, done, failed with its reason) is one line, with a button that runs it again
+ * (POST transcript/run); the list reloads itself every few seconds while a job is under
+ * way. docs/recording.md "Transcripts".
  */
 import { i18n, t } from '../i18n.js';
 import { formatDuration } from '../ui/duration.js';
@@ -24,6 +28,10 @@ export class RecordingsPanel {
     this.say = say;
     this.room = null;
     this.list = [];
+    /** Opens a recording's transcript for correction (set by the console: transcript.js). */
+    this.onTranscript = null;
+    /** The reload while a transcription job is under way (one at a time). */
+    this.poll = null;
   }
 
   /** Reload the list (staff see every recording: ``?all=1``) and show ``room``'s. */
@@ -51,6 +59,36 @@ export class RecordingsPanel {
   render() {
     const rows = this.mine();
     fill(byId('recording-list'), rows.length ? rows.map((r) => this.row(r)) : [el('li', { class: 'hint' }, t('console.recordingsEmpty'))]);
+    clearTimeout(this.poll);
+    this.poll = null;
+    if (rows.some((r) => ['queued', 'running'].includes(r.transcript?.state))) {
+      const room = this.room;
+      this.poll = setTimeout(() => { if (this.room === room) this.refresh(room); }, 5000);
+    }
+  }
+
+  async runTranscript(rec) {
+    const body = await this.http(() =>
+      this.api.post(`/api/recordings/${encodeURIComponent(rec.id)}/transcript/run`, {}));
+    if (body) this.say(t('console.transcriptQueued', { title: rec.title || rec.room_name }));
+    await this.refresh(this.room);
+  }
+
+  /** The transcription job's line (none before the recording stops or with it off). */
+  transcript(rec) {
+    const job = rec.transcript;
+    if (!job) return null;
+    const text = job.state === 'running' || job.state === 'queued'
+      ? t(`console.transcript.${job.state}`, { done: job.done, total: job.tracks })
+      : job.state === 'failed'
+        ? t('console.transcript.failed', { reason: job.error })
+        : job.error
+          ? t('console.transcript.partly', { reason: job.error })
+          : t('console.transcript.done');
+    const busy = job.state === 'queued' || job.state === 'running';
+    return el('div', { class: 'row wrap transcript-line', dataset: { transcript: job.state } },
+      el('span', { class: job.state === 'failed' ? 'badge warn' : 'hint', role: 'status' }, text),
+      !busy && el('button', { type: 'button', onclick: () => this.runTranscript(rec) }, t('console.transcriptRun')));
   }
 
   row(rec) {
@@ -71,7 +109,9 @@ export class RecordingsPanel {
         el('label', { class: 'check' }, toggle, ' ', el('span', {}, t('console.publishedOn'))),
         md && el('a', { href: md, download: '', 'data-minutes': 'md' }, t('console.minutesMd')),
         md && el('a', { href: `${md}&staff=1`, download: '', 'data-minutes': 'staff' }, t('console.minutesStaff')),
-        el('a', { href: rec.replay, target: '_blank', rel: 'noopener' }, t('console.replay'))),
+        el('a', { href: rec.replay, target: '_blank', rel: 'noopener' }, t('console.replay')),
+        this.onTranscript && rec.state === 'stopped' && el('button', { type: 'button', class: 'open-transcript', 'aria-label': t('transcript.openOf', { title }), onclick: () => this.onTranscript(rec) }, t('transcript.open'))),
+      this.transcript(rec),
       ...(rec.staff_records || []).map((s) => this.staffRecord(s)));
   }
 
