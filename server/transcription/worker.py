@@ -39,7 +39,7 @@ class TrackResult:
 
     segments: tuple[tuple[float, float, str], ...] = ()
     duration: float = 0.0
-    #: Seconds spent decoding and recognising it.
+    #: Seconds spent decoding and recognising it (the model's first load not included).
     seconds: float = 0.0
     model: str = ""
     error: str = ""
@@ -72,6 +72,7 @@ def _transcribe(settings: Settings, path: str, language: str,
         if not isinstance(transcriber, Transcriber):
             transcriber = Transcriber.from_settings(settings)
             _loaded["model"] = transcriber
+            started = time.perf_counter()  # (the track's time, not the model's load)
         result = transcriber.transcribe_file(Path(path), language=language, hints=hints)
     except HirobaError as exc:
         return TrackResult(error=str(exc.message), seconds=time.perf_counter() - started,
