@@ -118,6 +118,9 @@ class Action(StrEnum):
     MINUTES_APPROVE = "minutes.approve"
     #: Publish a version of the minutes every named signer approved.
     MINUTES_PUBLISH = "minutes.publish"
+    #: Correct a recording's transcript: edit a segment's text, merge, split, mark a
+    #: passage inaudible (issue 17; every edit kept with who, when, before and after).
+    TRANSCRIPT_EDIT = "transcript.edit"
     #: Run a recording's transcription job again (its tracks are transcribed anew).
     TRANSCRIPT_RUN = "transcript.run"
     #: Send one's camera for the identity check (本人確認): seen by the chair and staff only.
@@ -240,6 +243,7 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.MINUTES_DRAFT,          "-   -   -   Y   -   -", "audit"),
     (Action.MINUTES_APPROVE,        "-   Y   Y   -   -   -", "named audit"),
     (Action.MINUTES_PUBLISH,        "-   -   -   Y   -   -", "audit"),
+    (Action.TRANSCRIPT_EDIT,        "-   -   -   Y   -   -", "audit"),
     (Action.TRANSCRIPT_RUN,         "-   -   -   Y   -   -", "audit"),
     (Action.IDENTITY_PUBLISH,       "-   C   C   -   -   -", ""),
     (Action.IDENTITY_VIEW,          "-   -   Y   Y   -   -", ""),

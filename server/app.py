@@ -43,6 +43,8 @@ from server.observe.metrics import MetricsSources, add_metrics_route
 from server.observe.readiness import add_readiness_route, readiness_checks
 from server.plaza.api import JoinExtra, SocketApi
 from server.plaza.ticker import Ticker
+from server.recording.archive_search import ArchiveSearch
+from server.recording.correction_routes import add_correction_routes
 from server.recording.routes import add_recording_routes
 from server.recording.service import RecordingService
 from server.recording.staff_routes import add_staff_record_routes
@@ -57,6 +59,7 @@ from server.tracking.api import FaceTracking
 from server.tracking.model_fetch import model_path
 from server.tracking.model_route import add_model_route
 from server.tracking.pipeline import PipelineFactory
+from server.transcription.edit_store import EditStore
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +271,14 @@ def add_all_routes(
     # Transcription jobs of stopped recordings (issue 17): state, and staff run one again.
     add_transcript_routes(app, recordings_api, parts.recordings.transcripts,
                           parts.recordings.jobs, meetings)
+    # Transcript correction and the archive search (issue 17): the search rows follow
+    # every transcript change (a job, an edit) and every publication.
+    transcripts = parts.recordings.transcripts
+    search = ArchiveSearch(parts.recordings.index, transcripts, settings.zone)
+    transcripts.on_change.append(search.changed)
+    recordings_api.on_publish.append(search.changed)
+    add_correction_routes(app, parts.recordings.index, meetings,
+                          EditStore(parts.store, transcripts.changed), search)
     # A closed session's staff-only records (秘密会): /api/staff-records, staff only.
     add_staff_record_routes(app, parts.recordings.root, meetings)
 

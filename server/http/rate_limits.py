@@ -35,6 +35,7 @@ MEDIA = "media"
 ROUTE_CLASSES: Final[Mapping[str, str]] = MappingProxyType({
     "/api/recordings/{id}/minutes": HEAVY,
     "/api/recordings": HEAVY,  # the archive list
+    "/api/search": HEAVY,  # the archive search (issue 17)
     "/api/rooms/{room}/export/{file}": HEAVY,
     "/api/rooms/{room}/audit": HEAVY,
     "/api/recordings/{id}/files/{name}": MEDIA,

@@ -37,6 +37,7 @@ from server.recording.minutes import build_minutes, render_markdown
 from server.recording.minutes_cache import MinutesCache
 from server.recording.recorder import RecordingState
 from server.staff.auth import CSRF_HEADER, StaffIdentity
+from server.transcription.store import StoredSegment, TranscriptStore
 
 T = TypeVar("T")
 #: A save's body: the text (JSON may spell each character as a 6-byte escape) and a note.
@@ -71,6 +72,11 @@ class MinutesApprovalHttp:
         self.meetings = meetings
         self.approvals = MinutesApprovals(index.store)
         self.minutes_cache = minutes_cache
+        #: Called with the recording id after an approved version is published.
+        self.on_publish: list[Callable[[str], None]] = []
+        #: The recordings' transcripts: a generated draft holds the current (corrected)
+        #: words in its 発言 section.
+        self.transcripts: TranscriptStore | None = None
 
     def add_routes(self, app: web.Application) -> None:
         base = "/api/recordings/{id}/minutes"
@@ -206,7 +212,9 @@ class MinutesApprovalHttp:
             if row.state is RecordingState.RECORDING:
                 raise HirobaError(Reason.WRONG_STATE, "stop the recording before drafting "
                                   "its minutes")
-            text = await self._off_loop(self._generated, row)
+            segments = (None if self.transcripts is None
+                        else await self.transcripts.segments(row.id) or None)
+            text = await self._off_loop(self._generated, row, segments)
         version, state = await self.approvals.save(
             row.id, text, data.get("note"), identity.name, self.meetings.clock())
         await self._audit(identity, Role.STAFF, Action.MINUTES_DRAFT, row,
@@ -215,9 +223,10 @@ class MinutesApprovalHttp:
         return _json({"ok": True, "version": version.number, "approval": state.to_json()},
                      status=201)
 
-    def _generated(self, row: RecordingRow) -> str:
+    def _generated(self, row: RecordingRow, segments: list[StoredSegment] | None) -> str:
         folder = recording_dir(self.index.root, row.id)
-        m = build_minutes(folder, row, include_moderation=False, tz=self.meetings.settings.zone)
+        m = build_minutes(folder, row, include_moderation=False, tz=self.meetings.settings.zone,
+                          transcript=segments)
         return render_markdown(m, lang="ja")
 
     async def request_approval(self, request: web.Request) -> web.Response:
@@ -255,6 +264,8 @@ class MinutesApprovalHttp:
         self.minutes_cache.drop(row.id)
         await self._audit(identity, Role.STAFF, Action.MINUTES_PUBLISH, row,
                           {"version": version})
+        for hook in self.on_publish:
+            hook(row.id)
         return _json({"ok": True, "approval": state.to_json()})
 
     # -- signers --------------------------------------------------------------------------

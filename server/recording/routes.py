@@ -240,6 +240,9 @@ class RecordingsHttp:
         #: The recordings' transcripts (the minutes' 発言 section), when the server keeps them.
         self.transcripts = transcripts
         self.approvals = MinutesApprovals(index.store)
+        #: Called with the recording id after it is published or unpublished, or its
+        #: approved minutes are (the archive search rebuilds its rows).
+        self.on_publish: list[Callable[[str], None]] = []
 
     @property
     def root(self) -> Path:
@@ -485,6 +488,8 @@ class RecordingsHttp:
         changed = await self.index.set_published(row.id, published, now)
         self.minutes_cache.drop(row.id)  # (the row is part of each entry's version, too)
         await self.meetings.commit(row.room_id, entries)
+        for hook in self.on_publish:
+            hook(row.id)
         log.info("recording %s %s by %s", row.id,
                  "published" if published else "unpublished", identity.name)
         return _json({"ok": True, **self.item(changed, full=True)}, cache=PRIVATE_CACHE)
@@ -504,5 +509,7 @@ def add_recording_routes(app: web.Application, index: RecordingIndex, hub: Hub,
     api = RecordingsHttp(index, hub, meetings, minutes_cache, transcripts)
     api.add_routes(app)
     # Minutes approval (会議録署名): versions, signers, publication of an approved version.
-    add_approval_routes(app, index, meetings, api.minutes_cache)
+    approvals = add_approval_routes(app, index, meetings, api.minutes_cache)
+    approvals.on_publish = api.on_publish  # (one list: the same listeners hear both)
+    approvals.transcripts = api.transcripts
     return api

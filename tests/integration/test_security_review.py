@@ -157,6 +157,8 @@ PUBLIC_ROUTES = {
     # The archive: published recordings to anyone, the rest only to staff (404 otherwise).
     "/api/recordings", "/api/recordings/{id}", "/api/recordings/{id}/files/{name}",
     "/api/recordings/{id}/minutes", "/api/recordings/{id}/transcript",
+    # The archive search: published recordings to anyone; all=1 only with a staff session.
+    "/api/search",
     # What a valid invitation link says (name, role, meeting) before joining; the same
     # 400 bad_token for every bad link (tests/integration/test_invitation_preview.py).
     "/api/invitations/preview",
@@ -192,6 +194,8 @@ async def test_every_staff_route_needs_a_staff_session(server: Server) -> None:
         status, _, _ = await http("GET", f"{server.url}/api/recordings/{rid}{tail}")
         assert status == 404, tail
     status, body, _ = await http("GET", server.url + "/api/recordings?all=1")
+    assert (status, body["reason"]) == (401, "session_expired")
+    status, body, _ = await http("GET", server.url + "/api/search?q=x&all=1")
     assert (status, body["reason"]) == (401, "session_expired")
 
 

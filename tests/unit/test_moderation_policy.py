@@ -90,6 +90,7 @@ vote.rerun              - - C C - -
 minutes.draft           - - - Y - -
 minutes.approve         - Y Y - - -
 minutes.publish         - - - Y - -
+transcript.edit         - - - Y - -
 transcript.run          - - - Y - -
 identity.publish        - C C - - -
 identity.view           - - Y Y - -

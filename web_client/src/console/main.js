@@ -16,6 +16,7 @@ import { ApiError, ConsoleApi } from './api.js';
 import { CommitteePanel } from './committee.js';
 import { MinutesApprovalPanel } from './minutesApproval.js';
 import { RecordingsPanel } from './recordings.js';
+import { TranscriptPanel } from './transcript.js';
 import * as R from './render.js';
 import { StaffState } from './state.js';
 import { setTimeZone, timeZone } from './times.js';
@@ -469,6 +470,8 @@ byId('recordings-refresh').addEventListener('click', () => recordingsPanel.refre
 async function setCode(action) {
   const body = await http(() => api.post(`/api/rooms/${encodeURIComponent(room)}/registration-code`, { action }));
   if (body) {
+const transcriptPanel = new TranscriptPanel(api, say, () => toLogin());
+recordingsPanel.onTranscript = (rec) => transcriptPanel.open(rec.id, byId('sec-recordings'));
     staff.code = body.code;
     R.renderCode(staff);
   }

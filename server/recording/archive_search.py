@@ -1,0 +1,125 @@
+"""The archive search's rows kept up to date (issue 17; docs/recording.md "Archive search").
+
+Every stopped recording with a transcript or minutes has rows in ``archive_search``
+(:mod:`server.transcription.search`): its current segments (never one inside a closed
+session, 秘密会, whatever put it there) and its minutes as the public reads them (the
+published approved version, else the generated public minutes). Rows are rebuilt when the
+transcript changes (the transcript store's ``on_change``: a job's output, a staff edit)
+and when the recording is published or unpublished or its approved minutes are published.
+A rebuild runs as a task per recording, at most one at a time (a change during one runs
+it once more after), the minutes built in an executor. Who may read which rows is decided
+by the query, not here: the public search joins ``recordings.published``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import tzinfo
+
+from rooms.errors import HirobaError
+from server.recording.approval import MinutesApprovals
+from server.recording.ids import recording_dir
+from server.recording.index import RecordingIndex, RecordingRow
+from server.recording.minutes import build_minutes, floor_context, render_markdown
+from server.recording.recorder import RecordingState
+from server.transcription.search import Hit, drop_rows_sql, replace_rows_sql, search_sql
+from server.transcription.store import StoredSegment, TranscriptStore
+
+log = logging.getLogger(__name__)
+
+
+class ArchiveSearch:
+    """Keeps ``archive_search`` in step with the recordings and answers queries."""
+
+    def __init__(self, index: RecordingIndex, transcripts: TranscriptStore,
+                 zone: tzinfo) -> None:
+        self.index = index
+        self.transcripts = transcripts
+        self.approvals = MinutesApprovals(index.store)
+        self.zone = zone
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        #: Rebuilds done since start (tests wait on it through :meth:`idle`).
+        self.rebuilt = 0
+
+    def changed(self, recording: str) -> None:
+        """A listener: ``recording``'s rows are rebuilt soon (on the event loop)."""
+        if recording in self._running:
+            self._again.add(recording)
+            return
+        task = asyncio.get_running_loop().create_task(self._rebuild_loop(recording))
+        self._running[recording] = task
+
+    async def _rebuild_loop(self, recording: str) -> None:
+        try:
+            while True:
+                self._again.discard(recording)
+                try:
+                    await self.rebuild(recording)
+                except Exception:  # the next change tries again; the search answers on
+                    log.exception("archive search rows of %s not rebuilt", recording)
+                if recording not in self._again:
+                    return
+        finally:
+            self._running.pop(recording, None)
+
+    async def idle(self) -> None:
+        """Wait until no rebuild is running (tests; shutdown)."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def rebuild(self, recording: str) -> int:
+        """Rebuild ``recording``'s rows now; returns how many it has (0: it is gone or
+        still recording)."""
+        try:
+            row = await self.index.get(recording)
+        except HirobaError:
+            await self.index.store.run(lambda c: drop_rows_sql(c, recording))
+            return 0
+        if row.state is RecordingState.RECORDING:
+            return 0
+        segments = await self.transcripts.segments(recording)
+        approved = await self.approvals.published(recording)
+        loop = asyncio.get_running_loop()
+        shown, minutes = await loop.run_in_executor(
+            None, self._texts, row, segments, None if approved is None else approved.text)
+        count = await self.index.store.run(
+            lambda c: replace_rows_sql(c, recording, shown, minutes))
+        self.rebuilt += 1
+        return count
+
+    def _texts(self, row: RecordingRow, segments: list[StoredSegment],
+               approved: str | None) -> tuple[list[StoredSegment], str]:
+        """The segments the public may find (none inside a closed session) and the
+        minutes' text. Blocking: reads the recording's folder."""
+        folder = recording_dir(self.index.root, row.id)
+        try:
+            closed = floor_context(folder).closed
+        except HirobaError:
+            return [], approved or ""  # the folder is gone: its words are not shown
+
+        def hidden(s: StoredSegment) -> bool:
+            middle = (s.start + s.end) / 2
+            return any(a <= middle and (b is None or middle <= b) for a, b in closed)
+
+        shown = [s for s in segments if not hidden(s)]
+        if approved is not None:
+            return shown, approved
+        try:
+            # Without the 発言 section: its words are rows of their own (the segments,
+            # each with its moment for the replay link), not twice.
+            m = build_minutes(folder, row, include_moderation=False, tz=self.zone)
+            return shown, render_markdown(m, lang="ja")
+        except HirobaError:
+            return shown, ""
+
+    async def search(self, words: list[str], *, published_only: bool) -> list[Hit]:
+        """The hits of ``words`` (:func:`server.transcription.search.terms`)."""
+        return await self.index.store.run(
+            lambda c: search_sql(c, words, published_only=published_only))
