@@ -53,8 +53,9 @@ def _model_missing(settings: Settings) -> str | None:
     if not (folder / "model.bin").is_file():
         where = "transcription_model_dir" if settings.transcription_model_dir else \
             "the model cache"
-        return (f"no speech-recognition model in {where} ({folder} has no model.bin); "
-                "run `hiroba models fetch`")
+        # (The folder goes to the log only: a published recording's job shows its error.)
+        log.warning("no speech-recognition model: %s has no model.bin", folder)
+        return f"no speech-recognition model in {where}; run `hiroba models fetch`"
     return None
 
 
@@ -144,7 +145,12 @@ class TranscriptJobs:
             else:
                 result = await self.worker.transcribe(path, language=LANGUAGE, hints=hints)
             if result.model_error:
-                await self._fail_all(recording_id, result.error)
+                # The engine's words name the model's folder: the log has them, the job
+                # (which the public reads once published) says what to do.
+                log.warning("the speech model is unusable: %s", result.error)
+                await self._fail_all(recording_id, "the speech-recognition model is missing "
+                                     "or damaged (see the server log); run `hiroba models "
+                                     "fetch`")
                 return
             if result.error:
                 # The reason without the server's folders (a published job shows it).

@@ -2,7 +2,8 @@
 clients (two aiortc voices playing synthesised Japanese, taking the floor in turn) is
 transcribed once the recording stops, each segment attributed to its speaker and floor
 turn, and the minutes gain their 発言 section; a server stopped while the job runs resumes
-it at the next start (tracks done are kept); a damaged and a zero-length track fail alone.
+it at the next start (tracks done are kept); a damaged and a zero-length track fail alone;
+without a model the job fails at once, saying what to do, without a worker process.
 
 Each check was seen to fail with its defence removed:
 - speakers and turns: ``turn_of`` returning None (segments outside every turn) fails
@@ -11,7 +12,9 @@ Each check was seen to fail with its defence removed:
 - the 発言 section: minutes built without ``transcript=`` fail the section assertions;
 - resume: ``reset_running`` not called at start leaves the job running for ever (the wait
   times out); re-transcribing done tracks changes their segment ids;
-- a bad track: failing the job on the first failed track leaves the good ones undone.
+- a bad track: failing the job on the first failed track leaves the good ones undone;
+- no model: without the cheap check before the worker, a process is started for nothing;
+  with the model folder in the message, the server's path shows.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from bench.clients.recording_media import decode
 from rooms.model import Role
 from server.app import RECORDINGS_KEY
 from server.config.settings import Settings
-from server.recording.ids import recording_dir
+from server.recording.ids import new_recording_id, recording_dir
+from server.recording.recorder import Manifest, RecordingState, write_manifest
+from server.recording.transcripts import TranscriptJobs
 from server.rtc.ice import rtc_configuration
 from server.storage.store import SQLiteStore
-from server.transcription.store import JobState
+from server.transcription.store import JobState, TranscriptStore
 from server.transcription.text import cer
 from tests.conftest import ROOT, Client, Server, eventually, running_server
 from tests.meetings import COMMITTEE, add_staff, admitted, console, login, staff_post
@@ -241,3 +246,35 @@ async def test_a_recorded_meeting_is_transcribed_by_speaker_and_turn(
         status, audit = await get(server, f"/api/rooms/{COMMITTEE}/audit", cookie)
         assert any(e["action"] == "transcript.run" and e["details"]["recording"] == recording
                    for e in audit["entries"]), audit
+
+
+async def test_without_a_model_the_job_fails_at_once_and_says_what_to_do(
+    settings: Settings, tmp_path: Path, no_blocking: None
+) -> None:
+    settings = replace(settings, model_cache_dir=tmp_path / "no-models")
+    rid = new_recording_id()
+    folder = recording_dir(settings.recordings_path, rid)
+    (folder / "audio").mkdir(parents=True)
+    (folder / "audio/01.opus").write_bytes(b"")
+    write_manifest(folder, Manifest(rid, COMMITTEE, "t", time.time(), RecordingState.STOPPED,
+                                    time.time(), 1000, {"audio/01.opus": "p1"}))
+    store = SQLiteStore(settings.database_path)
+    await store.open()
+    transcripts = TranscriptStore(store)
+    jobs = TranscriptJobs(settings, transcripts, settings.recordings_path)
+    try:
+        await jobs.open()
+        await jobs.queue(rid)
+
+        async def ended() -> bool:
+            job = await transcripts.job(rid)
+            return job is not None and job.state is JobState.FAILED
+
+        await eventually(ended, within=10, what="the job failed")
+        job = await transcripts.job(rid)
+        assert job is not None and "run `hiroba models fetch`" in job.error
+        assert str(tmp_path) not in job.error, "no server folder in what the public may read"
+        assert jobs.worker.starts == 0, "no worker process for a model that is not there"
+    finally:
+        await jobs.close()
+        await store.close()
