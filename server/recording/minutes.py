@@ -120,6 +120,10 @@ class _Builder:
     committee: dict[str, Any] | None = None
     committee_votes: dict[int, dict[str, Any]] = field(default_factory=dict)
     committee_motions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: The room's automatic-caption language as last logged ("" if never), and the
+    #: language each speaker's automatic captions were recognised in.
+    caption_lang: str = ""
+    spoken_lang: dict[str, str] = field(default_factory=dict)
 
     def name(self, data: Mapping[str, Any]) -> None:
         pid = data.get("pid")
@@ -190,6 +194,13 @@ class _Builder:
     def _caption(self, t: float, data: Mapping[str, Any]) -> None:
         line = _d(data.get("line"))
         seq = _i(line.get("seq"))
+        # The language automatic captions heard each speaker in, and the room's caption
+        # language: the transcription job recognises their tracks in it (issue 17).
+        if data.get("type") == "caption.mode" and isinstance(data.get("lang"), str):
+            self.caption_lang = data["lang"]
+        if line.get("auto") and isinstance(line.get("speaker"), str) and \
+                isinstance(line.get("lang"), str) and line["lang"]:
+            self.spoken_lang[line["speaker"]] = line["lang"]
         if data.get("type") == "caption.posted":
             self.captions[seq] = (t, _s(line.get("text")), None)
         elif data.get("type") == "caption.corrected":
@@ -322,6 +333,15 @@ class FloorContext:
     #: (start, end or None), seconds from the recording's start.
     closed: tuple[tuple[float, float | None], ...]
     seconds: float
+    #: Participant id → the language their automatic captions were recognised in.
+    languages: Mapping[str, str] = field(default_factory=dict)
+    #: The room's automatic-caption language as the log last says ("": not said).
+    language: str = ""
+
+    def language_of(self, pid: str, default: str = "ja") -> str:
+        """The language to recognise ``pid``'s track in: theirs as the live captions
+        heard it, else the room's caption language, else ``default``."""
+        return self.languages.get(pid) or self.language or default
 
 
 def floor_context(folder: Path) -> FloorContext:
@@ -335,7 +355,8 @@ def floor_context(folder: Path) -> FloorContext:
     closed = tuple((max(0.0, (s or 0.0) - manifest.started),
                     None if e is None else e - manifest.started) for s, e in b.closed)
     return FloorContext(dict(manifest.speakers), dict(b.who), tuple(b.turns),
-                        tuple(t for t in (*names, *titles, *motions) if t), closed, b.end)
+                        tuple(t for t in (*names, *titles, *motions) if t), closed, b.end,
+                        dict(b.spoken_lang), b.caption_lang)
 
 
 def turn_of(turns: Sequence[tuple[str, float, float]], pid: str, start: float,

@@ -9,7 +9,8 @@ seconds from the recording's start (a track starts when the recording does), eac
 its speaker's id, name and role and ``turn``, the index of the floor turn it falls in (the
 minutes' own turns: :func:`server.recording.minutes.floor_context`). The recogniser is
 given the recording's agenda titles, motion names and member names and the city's
-glossary as hints.
+glossary as hints, in the speaker's language: the one their automatic captions were
+recognised in, else the room's caption language as logged, else Japanese.
 
 A track that cannot be read (damaged, zero-length) fails alone, with the engine's reason;
 the others go on. A restart finds jobs left running and queues them again: tracks done
@@ -35,8 +36,9 @@ from server.transcription.worker import TrackResult, TrackWorker
 
 log = logging.getLogger(__name__)
 
-#: The language tracks are recognised in (Japanese first; the UI languages later).
-LANGUAGE = "ja"
+#: The languages a track may be recognised in (the UI's); anything else logged is taken
+#: as Japanese.
+LANGUAGES = frozenset({"ja", "en", "zh", "ko"})
 
 
 def _tracks(folder: Path) -> list[tuple[str, str, str]]:
@@ -143,7 +145,9 @@ class TranscriptJobs:
             if path.parent != folder / AUDIO:  # only our own audio files
                 result = TrackResult(error=f"{track.track} is not a track of this recording")
             else:
-                result = await self.worker.transcribe(path, language=LANGUAGE, hints=hints)
+                language = context.language_of(track.pid)
+                result = await self.worker.transcribe(
+                    path, language=language if language in LANGUAGES else "ja", hints=hints)
             if result.model_error:
                 # The engine's words name the model's folder: the log has them, the job
                 # (which the public reads once published) says what to do.

@@ -106,3 +106,20 @@ def test_the_job_aligns_to_the_speakers_turns_and_drops_the_closed_session(
     stored = _segments(context, "p1", result)
     assert [(s.text, s.turn, s.name, s.role) for s in stored] == [
         ("山田です", 0, "山田委員", "member"), ("再開後", None, "山田委員", "member")]
+
+
+def test_each_track_is_recognised_in_its_speakers_language(tmp_path: Path) -> None:
+    rec = folder(tmp_path)
+    assert floor_context(rec).language_of("p1") == "ja", "Japanese unless the log says"
+    with (rec / EVENTS).open("a", encoding="utf-8") as fh:
+        for seq, line in enumerate([
+            {"t": 9000, "kind": EventKind.CAPTION.value, "type": "caption.mode",
+             "auto": True, "lang": "en"},
+            {"t": 9500, "kind": EventKind.CAPTION.value, "type": "caption.posted",
+             "line": {"seq": 1, "text": "안녕하세요", "auto": True, "lang": "ko",
+                      "speaker": "p2"}},
+        ], start=7):
+            fh.write(json.dumps({"seq": seq, **line}, ensure_ascii=False) + "\n")
+    context = floor_context(rec)
+    assert context.language_of("p2") == "ko", "as the live captions heard them"
+    assert context.language_of("p1") == "en", "else the room's caption language"
