@@ -274,7 +274,9 @@ def add_all_routes(
     # Transcript correction and the archive search (issue 17): the search rows follow
     # every transcript change (a job, an edit) and every publication.
     transcripts = parts.recordings.transcripts
-    search = ArchiveSearch(parts.recordings.index, transcripts, settings.zone)
+    search = ArchiveSearch(parts.recordings.index, transcripts, settings.zone,
+                           settings.database_path)
+    app.on_cleanup.append(lambda _app: search.close())
     transcripts.on_change.append(search.changed)
     recordings_api.on_publish.append(search.changed)
     add_correction_routes(app, parts.recordings.index, meetings,

@@ -243,3 +243,14 @@ def test_terms_and_snippet() -> None:
     assert terms("ＡＢＣ　予算") == ["ABC", "予算"]  # NFKC: full-width letters and space
     s = snippet("あ" * 40 + "予算" + "い" * 40, ["予算"])
     assert s.startswith("…") and s.endswith("…") and "\x02予算\x03" in s
+
+
+def test_rebuild_replaces_only_that_recordings_rows(db: sqlite3.Connection) -> None:
+    for _ in range(2):  # twice: the second deletes by the range the first kept
+        replace_rows_sql(db, "r1", [seg(1, 3.0, 4.0, "修正後の発言")], "")
+        assert search_sql(db, terms("修正後"), published_only=True)[0].recording == "r1"
+        assert search_sql(db, terms("達成"), published_only=True) == []
+        assert {h.recording for h in search_sql(db, terms("秘密"), published_only=False)} == {
+            "r2"}
+    count = db.execute("SELECT COUNT(*) FROM archive_search").fetchone()[0]
+    assert count == 1 + 3  # r1's segment; r2's segment and its two minutes lines
