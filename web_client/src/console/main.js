@@ -235,6 +235,7 @@ async function enter() {
   refreshInvitations();
   refreshSettings();
   recordingsPanel.refresh(room);
+  transcriptPanel.close(); // (another room: its recording's transcript is not this one's)
 }
 
 async function openRoom(id) {
