@@ -47,6 +47,44 @@ HINTS: tuple[str, ...] = (
     "定足数", "採決", "挙手", "可決", "原案", "修正動議", "議題",
 )  # fmt: skip
 
+#: More of a committee's procedure (the bench's second set, issue 17's glossary work): a
+#: vote by standing, rejection, unanimity, questions and debate, a recess, petitions,
+#: deferral; three more members. Not in :data:`SENTENCES`, so the existing clips' recipes
+#: (and their cache) stay as they were.
+MORE_SENTENCES: tuple[str, ...] = (
+    "本案に賛成の委員の起立を求めます。",
+    "起立少数であります。よって本案は否決されました。",
+    "これより質疑に入ります。",
+    "質疑を終結し、討論に入ります。",
+    "討論なしと認めます。",
+    "議案第十五号は全会一致で可決すべきものと決しました。",
+    "鈴木委員から継続審査の申し出がありました。",
+    "陳情第七号を閉会中の継続審査とすることに決しました。",
+    "暫時休憩いたします。",
+    "休憩前に引き続き会議を開きます。",
+    "高橋副委員長、発言を許します。",
+    "田中委員、挙手をお願いします。",
+)
+#: The room's hints for :data:`MORE_SENTENCES`: its agenda items and members (the
+#: procedural words come from the shipped committee glossary).
+MORE_HINTS: tuple[str, ...] = ("議案第十五号", "陳情第七号", "鈴木委員", "高橋副委員長",
+                               "田中委員")  # fmt: skip
+#: Everyday sentences without any glossary term (held out): what a correction against the
+#: glossary must leave alone. Some sound like the terms on purpose: 教師 and 許し (what
+#: Whisper heard for 挙手), かけっこ (可決) and 規律 (起立).
+HELD_OUT_SENTENCES: tuple[str, ...] = (
+    "今日は朝から雨が降っています。",
+    "駅前の図書館は午後八時まで開いています。",
+    "兄は中学校の教師として働いています。",
+    "遅れてしまって、どうかお許しください。",
+    "子どもたちが運動会のかけっこで走りました。",
+    "学校では規律を守ることが大切です。",
+    "新しいバスの路線について意見を聞きました。",
+    "ごみの収集日は毎週火曜日です。",
+    "週末は家族で海へ出かける予定です。",
+    "体調に気をつけてお過ごしください。",
+)
+
 Audio = npt.NDArray[np.float32]
 
 
@@ -164,4 +202,22 @@ def test_set() -> list[Clip]:
     return [
         committee_clip(SENTENCES[:half], "jf_alpha", seed=1),
         committee_clip(SENTENCES[half:], "jm_kumo", seed=2),
+    ]
+
+
+def more_set() -> list[Clip]:
+    """:data:`MORE_SENTENCES` in the same two voices (six sentences each)."""
+    half = len(MORE_SENTENCES) // 2
+    return [
+        committee_clip(MORE_SENTENCES[:half], "jm_kumo", seed=3),
+        committee_clip(MORE_SENTENCES[half:], "jf_alpha", seed=4),
+    ]
+
+
+def held_out_set() -> list[Clip]:
+    """:data:`HELD_OUT_SENTENCES` in the same two voices (none of the glossary's terms)."""
+    half = len(HELD_OUT_SENTENCES) // 2
+    return [
+        committee_clip(HELD_OUT_SENTENCES[:half], "jf_alpha", seed=5),
+        committee_clip(HELD_OUT_SENTENCES[half:], "jm_kumo", seed=6),
     ]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -21,6 +23,7 @@ import numpy.typing as npt
 
 from rooms.errors import HirobaError, Reason
 from server.config.settings import Settings
+from server.transcription.glossary_fix import Replacement, glossary_fix
 from server.transcription.model import verified_folder
 
 if TYPE_CHECKING:
@@ -34,8 +37,12 @@ MAX_SECONDS = 6 * 3600
 #: drops the oldest; a longer list would only lose its first terms.
 MAX_HINT_CHARS = 200
 MAX_GLOSSARY_BYTES = 64 * 1024
+#: Greedy decoding: on the bench's committee and held-out sets it was as accurate as a
+#: beam of 5 (with the hints and the correction) and faster (docs/performance.md).
+BEAM_SIZE = 1
 
-HintStyle = Literal["prompt", "hotwords", "both"]
+#: How the hints reach the decoder; ``none``: not at all (only the correction uses them).
+HintStyle = Literal["prompt", "hotwords", "both", "none"]
 Audio = npt.NDArray[np.float32]
 
 
@@ -149,6 +156,19 @@ def read_glossary(path: Path) -> tuple[str, ...]:
     return tuple(line for line in lines if line)
 
 
+@cache
+def committee_glossary() -> tuple[str, ...]:
+    """The committee glossary shipped with Hiroba (``committee_glossary.txt``: 採決,
+    可決, 定足数, 挙手 ...): merged after the room's hints and the city's glossary."""
+    text = (
+        resources.files(__package__)
+        .joinpath("committee_glossary.txt")
+        .read_text(encoding="utf-8")
+    )
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return tuple(line for line in lines if line)
+
+
 def supported_language(language: str) -> str:
     """``language`` if Whisper knows it (``ja``, ``en``, ``zh``, ``ko``, ...)."""
     from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -181,6 +201,12 @@ class Transcriber:
         self.model_dir = model_dir
         #: Seconds the model took to load (reported by the bench).
         self.load_seconds = time.perf_counter() - started
+        # OpenJTalk's dictionary loads on first use (a second or two): here, with the model,
+        # rather than in the first caption of a meeting.
+        glossary_fix(committee_glossary())
+        #: What the glossary correction changed in the last :meth:`transcribe` (the bench
+        #: counts them on text that holds no term: each one there is a false correction).
+        self.corrections: list[Replacement] = []
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Transcriber:
@@ -195,19 +221,26 @@ class Transcriber:
         hints: Sequence[str] = (),
         hint_style: HintStyle = "prompt",
         vad: bool = True,
+        glossary: bool = True,
+        correct: bool = True,
+        beam_size: int = BEAM_SIZE,
     ) -> tuple[Segment, ...]:
         """Recognise 16 kHz mono float32 ``audio``.
 
-        ``hints`` (agenda titles, member names, glossary terms) go to the decoder as the
-        initial prompt, as hotwords, or both. ``vad`` skips silence first (Silero VAD,
-        shipped inside faster-whisper), which matters for per-speaker tracks that are
-        mostly silence and keeps Whisper from inventing text in it."""
-        terms = hint_terms(hints)
+        ``hints`` (agenda titles, member names, the city's glossary terms) go to the decoder
+        as the initial prompt, as hotwords, or both; for Japanese, ``glossary`` adds the
+        shipped committee glossary after them, and ``correct`` then rewrites what sounds
+        like one of all those terms as the term (:mod:`.glossary_fix`; the figures are in
+        docs/performance.md). ``vad`` skips silence first (Silero VAD, shipped inside
+        faster-whisper), which matters for per-speaker tracks that are mostly silence and
+        keeps Whisper from inventing text in it. ``beam_size`` 1 is greedy decoding."""
+        every = (*hints, *committee_glossary()) if glossary and language == "ja" else hints
+        terms = hint_terms(every)
         joined = "、".join(terms) + "。" if terms else None
         segments, _info = self._model.transcribe(
             audio,
             language=supported_language(language),
-            beam_size=5,
+            beam_size=beam_size,
             initial_prompt=joined if hint_style in ("prompt", "both") else None,
             hotwords=joined if hint_style in ("hotwords", "both") else None,
             vad_filter=vad,
@@ -218,7 +251,7 @@ class Transcriber:
         # Whisper's last timestamp can run past the audio (it rounds to its 30 s window's
         # grid): times are clamped to the audio, so that they can be aligned to turns.
         duration = round(audio.size / SAMPLE_RATE, 2)
-        return tuple(
+        result = tuple(
             Segment(
                 start=min(round(float(s.start), 2), duration),
                 end=min(round(float(s.end), 2), duration),
@@ -229,6 +262,17 @@ class Transcriber:
             for s in segments
             if s.text.strip()
         )
+        self.corrections = []
+        if not (correct and language == "ja" and every):
+            return result
+        # Every term, not only the ones the prompt had room for (it stops at 200 chars).
+        fixer = glossary_fix(tuple(dict.fromkeys(" ".join(t.split()) for t in every)))
+        fixed = []
+        for s in result:
+            found = fixer.replacements(s.text)
+            self.corrections += found
+            fixed.append(replace(s, text=fixer.apply(s.text, found)) if found else s)
+        return tuple(fixed)
 
     def transcribe_file(
         self,
@@ -238,14 +282,18 @@ class Transcriber:
         hints: Sequence[str] = (),
         hint_style: HintStyle = "prompt",
         vad: bool = True,
+        glossary: bool = True,
+        correct: bool = True,
+        beam_size: int = BEAM_SIZE,
     ) -> Transcript:
-        """Decode and recognise one audio file."""
+        """Decode and recognise one audio file (the options as :meth:`transcribe`'s)."""
         supported_language(language)
         audio = decode_audio(path)
         started = time.perf_counter()
         segments = self.transcribe(
-            audio, language=language, hints=hints, hint_style=hint_style, vad=vad
-        )
+            audio, language=language, hints=hints, hint_style=hint_style, vad=vad,
+            glossary=glossary, correct=correct, beam_size=beam_size,
+        )  # fmt: skip
         return Transcript(
             segments=segments,
             duration=audio.size / SAMPLE_RATE,

@@ -262,3 +262,14 @@ def test_the_installed_command_exits_non_zero_on_a_corrupt_file(tmp_path: Path) 
         cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
     )  # fmt: skip
     assert out.returncode == 2 and "is not readable audio" in out.stderr, out.stderr
+
+
+def test_a_hint_is_written_as_the_term(model: Path) -> None:
+    """Whisper base hears 可決 in this sentence and writes it かけつ; the glossary correction
+    (server/transcription/glossary_fix.py) writes the hinted term, offline (OpenJTalk's
+    dictionary is inside its wheel: the network guard is up)."""
+    clip = committee_clip(["よって本案は原案のとおり可決されました。"], "jm_kumo", seed=2)
+    out = transcribe(str(clip.path), "--hint", "可決", "--json")
+    assert out.returncode == 0, out.stderr
+    text = "".join(json.loads(line)["text"] for line in out.stdout.splitlines())
+    assert "可決" in text, text

@@ -215,6 +215,8 @@ def test_the_wheel_carries_the_client_and_the_runtime_data(wheel: Path) -> None:
     assert "moderation/ngwords/ja.txt" in names
     assert "moderation/ngwords/en.txt" in names
     assert "server/py.typed" in names
+    # The committee glossary the recogniser is given and corrects towards (issue 17).
+    assert "server/transcription/committee_glossary.txt" in names
     # Every file of the built client, and nothing left over from an earlier build.
     built = {
         "server/static/" + p.relative_to(CLIENT).as_posix()
