@@ -71,7 +71,7 @@ def auto_posted(event: dict[str, Any]) -> bool:
 
 async def next_caption(citizen: MeetingClient, after: int) -> dict[str, Any]:
     line: dict[str, Any] = (await citizen.expect(
-        "meeting:event", lambda e: auto_posted(e) and e["line"]["seq"] > after, within=40))["line"]
+        "meeting:event", lambda e: auto_posted(e) and e["line"]["seq"] > after, within=90))["line"]
     return line
 
 

@@ -434,6 +434,8 @@ function renderSettings(body) {
   byId('settings-lobby').value = body.lobby === null || body.lobby === undefined ? 'default' : body.lobby ? 'on' : 'off';
   byId('settings-categories').value = categoriesText(body.categories || []);
   byId('settings-organiser').value = body.organiser || '';
+  byId('settings-auto-captions').checked = !!body.auto_captions;
+  byId('settings-caption-lang').value = body.caption_lang || 'ja';
   byId('settings-starts').value = toLocalInput(body.starts_at);
   byId('settings-ends').value = toLocalInput(body.ends_at);
   byId('settings-zone').textContent = t('console.timesIn', { zone: timeZone() || body.time_zone || '' });
@@ -457,6 +459,9 @@ byId('settings-form').addEventListener('submit', async (e) => {
       organiser: byId('settings-organiser').value.trim() || null,
       starts_at: fromLocalInput(byId('settings-starts').value),
       ends_at: fromLocalInput(byId('settings-ends').value),
+      // automatic captions of the floor holder and the chair (issue 17)
+      auto_captions: byId('settings-auto-captions').checked,
+      caption_lang: byId('settings-caption-lang').value,
       ...rule,
     }));
   if (body) {

@@ -233,7 +233,11 @@ export function renderQuestions({ meeting, act }) {
 
 export function renderCaptions({ meeting }) {
   const lines = meeting.captions.slice(-10).reverse();
-  fill(byId('console-captions'), lines.length ? lines.map((c) => el('li', {}, `${time(c.at)} `, c.text)) : [empty('console.none')]);
+  // An automatic line says so and who spoke; the captioner's correction of it shows the
+  // recogniser's text beside it (both are kept).
+  fill(byId('console-captions'), lines.length ? lines.map((c) => el('li', { dataset: { seq: c.seq } }, `${time(c.at)} `,
+    c.auto ? el('span', { class: 'badge', text: t('captions.auto') }) : null, c.auto ? ` ${c.speaker_name || ''}: ` : '', c.text,
+    c.auto && c.auto_text && c.auto_text !== c.text ? el('span', { class: 'hint', text: ` (${t('captions.autoText')}: ${c.auto_text})` }) : null)) : [empty('console.none')]);
 }
 
 export function renderExports(room) {

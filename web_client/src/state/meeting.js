@@ -42,6 +42,8 @@ export class MeetingState {
     this.questions = new Map();
     this.polls = new Map();
     this.captions = [];
+    /** Whether captions are made automatically (speech recognition) and in which language. */
+    this.captionsMode = { auto: false, lang: 'ja' };
     this.categories = [];
     this.self = null;
     this.notice = null;
@@ -64,6 +66,7 @@ export class MeetingState {
     this.questions = byId(m.questions);
     this.polls = byId(m.polls);
     this.captions = (m.captions || []).slice(-CAPTIONS_KEEP);
+    this.captionsMode = m.captions_mode || { auto: false, lang: 'ja' };
     this.categories = m.categories || [];
     this.self = m.self ? { ...m.self, supported: new Set(m.self.supported), voted: new Set(m.self.voted) } : null;
   }
@@ -143,6 +146,9 @@ export class MeetingState {
       case 'meeting.categories': // staff changed the categories or their labels
         this.categories = e.categories || [];
         return { what: 'opinions' };
+      case 'caption.mode': // staff switched automatic captions on or off
+        this.captionsMode = { auto: !!e.auto, lang: e.lang || 'ja' };
+        return { what: 'captions', change: e.type };
       case 'caption.posted':
       case 'caption.corrected': {
         const i = this.captions.findIndex((c) => c.seq === e.line.seq);

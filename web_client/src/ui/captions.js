@@ -6,6 +6,10 @@
  *
  * The bar is a polite live region (a log): new lines are appended and corrections change a
  * line in place, so a screen reader reads each line once. Fading only hides it visually.
+ *
+ * Automatic captions (issue 17, speech recognition) are labelled 自動字幕 beside the bar
+ * while the room has them on (the log is described by that label, so a screen reader says
+ * it too), and each automatic line in the history says so and who spoke.
  */
 import { i18n } from '../i18n.js';
 import { byId, el } from './el.js';
@@ -40,6 +44,9 @@ export class Captions {
     }
     while (box.children.length > keep) box.firstElementChild.remove();
     this.#log(state.captions);
+    const auto = !!state.captionsMode?.auto;
+    byId('captions-auto').hidden = !auto;
+    byId('captions-auto-note').hidden = !auto;
     byId('captions-more').hidden = !state.captions.length;
     if (changed) this.#wake();
   }
@@ -52,6 +59,8 @@ export class Captions {
     byId('captions').classList.remove('faded');
     byId('captions-log').replaceChildren();
     byId('captions-more').hidden = true;
+    byId('captions-auto').hidden = true;
+    byId('captions-auto-note').hidden = true;
   }
 
   /** True while the bar shows text (not faded, not empty). */
@@ -79,7 +88,8 @@ export class Captions {
         const text = li.querySelector('.text');
         if (text.textContent !== c.text) text.textContent = c.text;
       } else {
-        list.append(el('li', { dataset: { seq: c.seq } }, el('span', { class: 'at', text: time }), el('span', { class: 'text', text: c.text })));
+        const auto = c.auto ? el('span', { class: 'auto', text: `${i18n.t('captions.auto')}${c.speaker_name ? ` · ${c.speaker_name}` : ''}` }) : null;
+        list.append(el('li', { dataset: { seq: c.seq, auto: c.auto ? '1' : '' } }, el('span', { class: 'at', text: time }), auto, el('span', { class: 'text', text: c.text })));
       }
     }
     for (const li of [...list.children]) if (!seen.has(li.dataset.seq)) li.remove();
