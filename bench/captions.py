@@ -143,6 +143,7 @@ async def run(url: str, data_dir: str, server_pid: int, phrases: int, seconds: f
     first_delay: float | None = None
     started = time.monotonic()
     missed = 0
+    late = 0
     try:
         n = 0
         while n < phrases or time.monotonic() - started < seconds:
@@ -151,8 +152,13 @@ async def run(url: str, data_dir: str, server_pid: int, phrases: int, seconds: f
             said, pcm = speech[n % len(speech)]
             track.say(pcm)
             ended = await track.said() - TRAILING
+            began = ended - (pcm.size / 48_000 - 2 * TRAILING)
             try:
-                at, line = await asyncio.wait_for(arrived.get(), 60 if n == 0 else 20)
+                while True:  # a late caption of an earlier phrase is not this one's
+                    at, line = await asyncio.wait_for(arrived.get(), 60 if n == 0 else 20)
+                    if line["spoken_to"] >= began - 0.5:
+                        break
+                    late += 1
             except TimeoutError:
                 missed += 1
                 n += 1
@@ -184,7 +190,7 @@ async def run(url: str, data_dir: str, server_pid: int, phrases: int, seconds: f
         return round(delays[min(len(delays) - 1, int(p * len(delays)))], 2) if delays else None
 
     return {
-        "captions": len(delays), "missed": missed,
+        "captions": len(delays), "missed": missed, "late": late,
         "delay_p50_s": round(statistics.median(delays), 2) if delays else None,
         "delay_p95_s": pct(0.95), "delay_max_s": round(delays[-1], 2) if delays else None,
         "first_caption_delay_s": round(first_delay, 2) if first_delay is not None else None,

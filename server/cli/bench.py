@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 _ROOT = Path(__file__).resolve().parents[2]
-BENCHES = ("audio", "lighthouse", "minutes_load", "motion")
+BENCHES = ("audio", "captions", "lighthouse", "minutes_load", "motion")
 
 
 def _run(args: argparse.Namespace) -> int:
