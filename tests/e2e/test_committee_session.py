@@ -341,7 +341,8 @@ async def run(p: Pages) -> None:
     assert "可決" in outcome and "委員長裁決" in outcome, outcome
     await look(citizen, "results-phone", axe=True)
     # The chair's desktop shows the outcome they just decided, not the controls below it.
-    await until(chair, """() => { const o = document.querySelector('#committee-results .cm-outcome');
+    await until(chair, """() => {
+        const o = document.querySelector('#committee-results .cm-outcome');
         if (!o || !o.textContent.includes('可決')) return false;
         const r = o.getBoundingClientRect();
         const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);

@@ -471,13 +471,13 @@ byId('settings-form').addEventListener('submit', async (e) => {
 });
 
 const recordingsPanel = new RecordingsPanel(api, http, say);
+const transcriptPanel = new TranscriptPanel(api, say, () => toLogin());
+recordingsPanel.onTranscript = (rec) => transcriptPanel.open(rec.id, byId('sec-recordings'));
 byId('recordings-refresh').addEventListener('click', () => recordingsPanel.refresh(room));
 
 async function setCode(action) {
   const body = await http(() => api.post(`/api/rooms/${encodeURIComponent(room)}/registration-code`, { action }));
   if (body) {
-const transcriptPanel = new TranscriptPanel(api, say, () => toLogin());
-recordingsPanel.onTranscript = (rec) => transcriptPanel.open(rec.id, byId('sec-recordings'));
     staff.code = body.code;
     R.renderCode(staff);
   }
