@@ -30,7 +30,7 @@ $(BIN)/python:
 # every process (pytest, each `hiroba` or server subprocess of the tests) compiled MediaPipe,
 # aiortc, numpy... from source again: about 1.7 s of CPU per `hiroba` start, 7 s for
 # MediaPipe (docs/performance.md, "The suite's time").
-.PHONY: deps lock
+.PHONY: deps lock test-media
 deps: | $(BIN)/python
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 	  echo "$(VENV) uses $$($(BIN)/python --version); Hiroba needs Python 3.11+: make clean"; exit 1; }
@@ -93,7 +93,12 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-setup-test: setup chromium
+# The synthesised Japanese speech the transcription tests play (tests/transcription_media.py),
+# cached in .cache/: minutes on a fresh machine, made once here rather than in the suite.
+test-media: setup
+	$(BIN)/python -m tests.transcription_media
+
+setup-test: setup chromium test-media
 
 lint: setup-test
 	$(BIN)/ruff check .

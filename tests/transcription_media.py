@@ -221,3 +221,30 @@ def held_out_set() -> list[Clip]:
         committee_clip(HELD_OUT_SENTENCES[:half], "jf_alpha", seed=5),
         committee_clip(HELD_OUT_SENTENCES[half:], "jm_kumo", seed=6),
     ]
+
+
+def suite_clips() -> list[Clip]:
+    """Every clip the test suite speaks, made before the suite runs (``make test``'s
+    ``test-media`` step): synthesis costs minutes on a fresh machine, which belongs to
+    set-up, not to the suite's time; and two test workers making the same clip at once
+    would race. A test whose clip is not listed here still makes it itself (slower)."""
+    from tests.e2e.test_auto_captions import SAID as E2E_SAID
+    from tests.integration.test_live_captions import SAID as LIVE_SAID
+    from tests.integration.test_transcript_jobs import A_SAYS, B_SAYS
+
+    return [
+        committee_clip(SENTENCES[:4], "jf_alpha", seed=1),
+        committee_clip(["よって本案は原案のとおり可決されました。"], "jm_kumo", seed=2),
+        committee_clip(A_SAYS, "jf_alpha", seed=3),
+        committee_clip(B_SAYS, "jm_kumo", seed=4),
+        *(committee_clip([s], seed=i + 3) for i, s in enumerate(LIVE_SAID)),
+        committee_clip([E2E_SAID], seed=4),
+    ]
+
+
+if __name__ == "__main__":
+    import time
+
+    began = time.monotonic()
+    made = suite_clips()
+    print(f"test media: {len(made)} clips ready in {CACHE} ({time.monotonic() - began:.0f} s)")
