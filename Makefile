@@ -107,13 +107,9 @@ lint: setup-test
 js-test: setup
 	cd web_client && npm test --silent
 
-# Two pytest workers (pytest-xdist): a module stays on one worker and the e2e tests all
-# run on one, one at a time (tests/conftest.py); PYTEST_WORKERS=0 runs them in one process.
-PYTEST_WORKERS ?= 2
-
 test: setup-test lint js-test
 	# --durations: the suite must stay under 20 minutes; the log names what to speed up.
-	$(BIN)/pytest --durations=25 --numprocesses=$(PYTEST_WORKERS) --dist=loadgroup
+	$(BIN)/pytest --durations=25
 
 unit: setup-test
 	$(BIN)/pytest tests/unit

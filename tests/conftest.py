@@ -31,24 +31,6 @@ SLOW_STEP_SECONDS = 0.5
 NOT_SERVER = ("engineio/async_client.py", "socketio/async_client.py", "pytest_asyncio/plugin.py")
 
 
-#: The e2e tests: all on one worker when the suite runs on several (``make test``).
-E2E_TESTS = TESTS / "e2e"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test`` runs two workers, ``--dist loadgroup``): each
-    module stays on one worker (its module-scoped servers and cached media are made once),
-    and every e2e test runs on the same worker, one at a time, because two Chromiums
-    rendering in software at once starve the test servers' loops on a 2-core machine.
-    Without xdist the marker means nothing."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        path = item.path
-        group = "e2e" if path.is_relative_to(E2E_TESTS) else str(path.relative_to(ROOT))
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
