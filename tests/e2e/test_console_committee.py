@@ -169,8 +169,8 @@ async def run(server: Any, browser: Browser, made: list[Any]) -> None:
     await page.click("#cm-vote-close")
     await until(page, "c.vote.results")
     await page.locator("#cm-results").wait_for()
-    assert await text_of(page, "#cm-results tr[data-member='m:委員A'] td") == "賛成"
-    assert await text_of(page, "#cm-results tr[data-member='m:委員B'] td") == "除斥"
+    assert await text_of(page, "#cm-results tr[data-member='m:委員A'] td:first-of-type") == "賛成"
+    assert await text_of(page, "#cm-results tr[data-member='m:委員B'] td:first-of-type") == "除斥"
     assert (await text_of(page, "#cm-vote-outcome")).startswith("可決")
     assert "原案可決" in await text_of(page, "li[data-motion='1']")
     audit_kinds = await page.evaluate("() => window.hiroba.console().audit")
