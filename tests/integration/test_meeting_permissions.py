@@ -53,7 +53,11 @@ ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish", "room.sett
              # A stopped recording's transcription run again (staff, CSRF, audited):
              # tests/integration/test_transcript_jobs.py; no session 401: the security
              # review's every-staff-route check.
-             "transcript.run"}
+             "transcript.run",
+             # A staff correction of a transcript (HTTP, CSRF, audited):
+             # tests/integration/test_transcript_http.py (no session 401, no token 403,
+             # each refusal), and the security review's every-staff-route check.
+             "transcript.edit"}
 Ack = dict[str, Any]
 #: Citizens kept around for probes that need someone else in the room.
 POOL = 6
