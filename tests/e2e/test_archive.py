@@ -6,6 +6,7 @@ citizen."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from playwright.async_api import Browser
@@ -38,6 +39,11 @@ async def test_archive_lists_published_meetings(server: Any, browser: Browser) -
     assert await item.get_attribute("data-id") == shown
     assert (await item.locator("h2").text_content()) == "第3回DX推進委員会"
     assert await item.locator("time").count() == 1
+    # In the city's time zone (Asia/Tokyo), as the minutes and the console, whatever the
+    # browser's own zone (UTC here).
+    started = datetime.fromisoformat(str(await item.locator("time").get_attribute("datetime")))
+    local = started.astimezone(server.settings.zone)
+    assert f"{local.hour}:{local.minute:02d}" in (await item.locator("time").text_content() or "")
     hrefs = [await a.get_attribute("href") for a in await item.locator("a").all()]
     assert hrefs == [f"/replay?id={shown}",
                      f"/api/recordings/{shown}/minutes?format=html&lang=ja",

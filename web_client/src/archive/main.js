@@ -17,11 +17,14 @@ const LOCALES = { ja: 'ja-JP', en: 'en-GB', zh: 'zh-CN', ko: 'ko-KR' };
 
 let recordings = null;
 let failed = false;
+/** The city's time zone (GET /api/rooms: every room carries it), in which the archive
+ * shows dates as the minutes and the console do; the browser's own until it is known. */
+let cityZone;
 
 function formatDate(seconds) {
   const date = new Date(seconds * 1000);
   try {
-    return new Intl.DateTimeFormat(LOCALES[i18n.lang] || 'ja-JP', { dateStyle: 'long', timeStyle: 'short' }).format(date);
+    return new Intl.DateTimeFormat(LOCALES[i18n.lang] || 'ja-JP', { dateStyle: 'long', timeStyle: 'short', timeZone: cityZone }).format(date);
   } catch {
     return date.toISOString().slice(0, 16).replace('T', ' ');
   }
@@ -147,7 +150,18 @@ function render() {
   renderSearch();
 }
 
+async function loadZone() {
+  try {
+    const r = await fetch('/api/rooms', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    const zone = r.ok ? (await r.json()).rooms?.[0]?.time_zone : null;
+    if (typeof zone === 'string' && zone) cityZone = zone;
+  } catch (e) {
+    console.warn('archive: the city time zone is not known; dates in the browser zone', e);
+  }
+}
+
 async function load() {
+  await loadZone();
   try {
     const r = await fetch('/api/recordings', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
