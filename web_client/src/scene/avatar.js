@@ -11,6 +11,15 @@ export const BODY_Y = 0.6; // centre of the body capsule
 export const NECK_Y = 1.13;
 export const HEAD_R = 0.22;
 const LABEL_Y = 1.95;
+/** A name label's height in metres when near (scene/avatars.js enlarges it with distance). */
+export const LABEL_H = 0.2;
+/**
+ * The render layer of name labels: the room camera sees it, the speaker view's close-up
+ * (scene/speakerCam.js) does not (a label would hang over the speaker's head).
+ */
+export const LABEL_LAYER = 1;
+/** The speaker's name label: amber with a dark border (the floor holder's ring colour). */
+const LABEL_HIGHLIGHT = Object.freeze({ bg: '#fde68a', fg: '#111827', border: '#92400e' });
 const SEATED_DROP = 0.55; // the body sinks into the chair when seated
 export const BLOB_SEATED_Y = SEATED_DROP + 0.47; // the shadow sits on the chair when seated
 // A raised hand (a committee's show of hands): an arm pivoting at the right shoulder
@@ -35,7 +44,10 @@ function geometries() {
   geo = {
     body: new THREE.CapsuleGeometry(0.25, 0.6, 3, 10),
     head: new THREE.SphereGeometry(HEAD_R, 14, 10),
-    eye: new THREE.SphereGeometry(0.03, 8, 6),
+    // eyes readable at phone size: a white (a flattened sphere, so it has depth from the
+    // side) and a dark pupil disc in front of it that moves with the gaze
+    eye: new THREE.SphereGeometry(0.05, 8, 6).scale(1, 1.15, 0.5),
+    pupil: new THREE.CircleGeometry(0.028, 10).rotateY(Math.PI),
     brow: new THREE.BoxGeometry(0.075, 0.016, 0.016),
     mouth: new THREE.BoxGeometry(0.085, 0.02, 0.016),
     cap,
@@ -47,8 +59,8 @@ function geometries() {
     scarf: new THREE.TorusGeometry(0.17, 0.055, 6, 14),
     tie: new THREE.BoxGeometry(0.07, 0.32, 0.02),
     blob: new THREE.PlaneGeometry(0.9, 0.9),
-    arm: new THREE.CapsuleGeometry(0.06, ARM_LENGTH - 0.12, 2, 8).translate(0, ARM_LENGTH / 2, 0),
-    hand: new THREE.SphereGeometry(0.08, 8, 6),
+    arm: new THREE.CapsuleGeometry(0.065, ARM_LENGTH - 0.13, 1, 6).translate(0, ARM_LENGTH / 2, 0),
+    hand: new THREE.SphereGeometry(0.075, 6, 4),
   };
   geo.blob.rotateX(-Math.PI / 2);
   return geo;
@@ -214,20 +226,25 @@ export function createAvatar(style, name, { accent = null } = {}) {
   head.add(skull);
 
   const dark = colorMaterial('#1b1b1f');
+  const white = colorMaterial('#f8fafc');
   const faceY = HEAD_R + 0.03;
-  const eyeL = mesh(g.eye, dark, -0.075, faceY, -0.192);
-  const eyeR = mesh(g.eye, dark, 0.075, faceY, -0.192);
+  // the whites stand out of the head's surface (which is at z -0.204 there)
+  const eyeL = mesh(g.eye, white, -0.078, faceY, -0.196);
+  const eyeR = mesh(g.eye, white, 0.078, faceY, -0.196);
+  // the pupils are children of the whites: a blink (the white's y scale) closes both
+  const pupilL = mesh(g.pupil, dark, 0, 0, -0.0265);
+  const pupilR = mesh(g.pupil, dark, 0, 0, -0.0265);
+  eyeL.add(pupilL);
+  eyeR.add(pupilR);
   const browMat = colorMaterial(style.hair === 'bald' || style.hair === 'cap' ? '#3f3f46' : style.hair_color);
-  const browL = mesh(g.brow, browMat, -0.075, HEAD_R + 0.09, -0.192);
-  const browR = mesh(g.brow, browMat, 0.075, HEAD_R + 0.09, -0.192);
+  const browL = mesh(g.brow, browMat, -0.078, HEAD_R + 0.1, -0.19);
+  const browR = mesh(g.brow, browMat, 0.078, HEAD_R + 0.1, -0.19);
   const mouth = mesh(g.mouth, colorMaterial('#8a3b3b'), 0, HEAD_R - 0.085, -0.2);
-  for (const o of [eyeL, eyeR, browL, browR, mouth]) {
-    o.userData.detail = true;
-    head.add(o);
-  }
+  for (const o of [eyeL, eyeR, pupilL, pupilR, browL, browR, mouth]) o.userData.detail = true;
+  for (const o of [eyeL, eyeR, browL, browR, mouth]) head.add(o);
 
   root.userData = {
-    torso, head, body, eyeL, eyeR, browL, browR, mouth,
+    torso, head, body, eyeL, eyeR, pupilL, pupilR, browL, browR, mouth,
     base: { browY: browL.position.y, mouthY: mouth.position.y, eyeY: eyeL.position.y, eyeX: eyeR.position.x },
     idle: { phase: Math.random() * 10, nextBlink: 0, blinkEnd: 0 },
     posedUntil: 0,
@@ -252,33 +269,40 @@ export function createAvatar(style, name, { accent = null } = {}) {
   return root;
 }
 
-/** The arm a committee member raises in a show of hands: hidden until raised. */
+/**
+ * Both arms, hanging by the sides (baked into the near mesh like the other parts: no draw
+ * call of their own). The right one is the arm a committee member raises in a show of hands.
+ */
 function addArm(root, style) {
   const g = geometries();
-  const arm = new THREE.Group(); // pivot at the shoulder
-  arm.position.set(SHOULDER_X, SHOULDER_Y, 0);
-  arm.rotation.z = ARM_DOWN;
-  const sleeve = mesh(g.arm, colorMaterial(style.body));
-  const hand = mesh(g.hand, colorMaterial(style.skin), 0, ARM_LENGTH, 0);
-  sleeve.visible = false;
-  hand.visible = false;
-  sleeve.userData.part = 'arm';
-  hand.userData.part = 'hand';
-  arm.add(sleeve, hand);
-  root.userData.torso.add(arm);
-  root.userData.arm = arm;
-  root.userData.armParts = [sleeve, hand];
-  root.userData.hand = hand;
+  const sleeveMat = colorMaterial(style.body);
+  const skinMat = colorMaterial(style.skin);
+  const side = (sign) => {
+    const arm = new THREE.Group(); // pivot at the shoulder
+    arm.position.set(sign * SHOULDER_X, SHOULDER_Y, 0);
+    arm.rotation.z = sign * ARM_DOWN;
+    const sleeve = mesh(g.arm, sleeveMat);
+    const hand = mesh(g.hand, skinMat, 0, ARM_LENGTH, 0);
+    sleeve.userData.part = 'arm';
+    hand.userData.part = 'hand';
+    arm.add(sleeve, hand);
+    root.userData.torso.add(arm);
+    return { arm, hand };
+  };
+  side(-1);
+  const right = side(1);
+  root.userData.arm = right.arm;
+  root.userData.hand = right.hand;
+  root.userData.handUp = false;
 }
 
 /**
- * Raise the hand by `w` (0 down and hidden .. 1 above the head), eased by the caller
- * (state/gestures.js).
+ * Raise the hand by `w` (0 hanging by the side .. 1 above the head), eased by the caller
+ * (state/gestures.js); `handUp` says whether it is raised at all.
  */
 export function setHandRaised(avatar, w) {
   const u = avatar.userData;
-  const up = w > 0.001;
-  for (const o of u.armParts) o.visible = up;
+  u.handUp = w > 0.001;
   u.arm.rotation.z = ARM_DOWN + (ARM_UP - ARM_DOWN) * Math.min(1, Math.max(0, w));
 }
 
@@ -291,13 +315,32 @@ export function setName(avatar, name, accent = null) {
     avatar.remove(u.label);
   }
   const { texture, aspect } = labelTexture(name, { accent });
-  const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: texture, depthWrite: false }));
-  const h = 0.2;
-  sprite.scale.set(h * aspect, h, 1);
+  const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: texture, depthWrite: false, transparent: true }));
+  sprite.scale.set(LABEL_H * aspect, LABEL_H, 1);
   sprite.position.y = LABEL_Y;
   sprite.renderOrder = 2;
+  sprite.layers.set(LABEL_LAYER);
   avatar.add(sprite);
   u.label = sprite;
+  u.labelText = name;
+  u.labelAccent = accent;
+  u.labelAspect = aspect;
+  u.labelHighlight = false;
+}
+
+/**
+ * Highlight (or no longer) the name label as the speaker's: its texture is redrawn (a
+ * rare event: the floor changes), the sprite stays where it is.
+ */
+export function setLabelHighlight(avatar, on) {
+  const u = avatar.userData;
+  if (!u.label || u.labelHighlight === on) return;
+  const { texture, aspect } = labelTexture(u.labelText, on ? { accent: u.labelAccent, ...LABEL_HIGHLIGHT } : { accent: u.labelAccent });
+  u.label.material.map.dispose();
+  u.label.material.map = texture;
+  u.label.material.needsUpdate = true;
+  u.labelAspect = aspect;
+  u.labelHighlight = on;
 }
 
 /**
@@ -315,10 +358,11 @@ export function setExpression(avatar, e = {}) {
   const b = u.base;
   u.eyeL.scale.y = Math.max(0.08, (1 - w('blinkL')) * (1 + w('wideL') * 0.35));
   u.eyeR.scale.y = Math.max(0.08, (1 - w('blinkR')) * (1 + w('wideR') * 0.35));
-  const gx = s('gazeX') * 0.012;
-  const gy = s('gazeY') * 0.01;
-  u.eyeL.position.set(-b.eyeX + gx, b.eyeY + gy, u.eyeL.position.z);
-  u.eyeR.position.set(b.eyeX + gx, b.eyeY + gy, u.eyeR.position.z);
+  // the pupils look around inside the whites (the whites stay put)
+  const gx = s('gazeX') * 0.016;
+  const gy = s('gazeY') * 0.012;
+  u.pupilL.position.x = u.pupilR.position.x = gx;
+  u.pupilL.position.y = u.pupilR.position.y = gy;
   const inner = w('browInner');
   const upL = e.browUpL === undefined ? w('browUp') : w('browUpL');
   const upR = e.browUpR === undefined ? w('browUp') : w('browUpR');

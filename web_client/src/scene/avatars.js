@@ -17,6 +17,9 @@
  * other parts) and a mid or far one gets an upright arm from one instanced batch (one draw
  * for all of them, none when no hand is up); in a standing vote (起立) a seated avatar
  * rises from its chair to its standing height (state/gestures.js eases both).
+ * A near participant with an approved VRM model (`p.vrm`) is drawn as that model once it
+ * has loaded (scene/vrmAvatars.js), its procedural parts left out of the bake but for the
+ * shadow; mid and far it stays in the crowd batches, in the model's colours.
  */
 import * as THREE from 'three';
 import { t } from '../i18n.js';
@@ -28,7 +31,9 @@ import {
   blobParts, createAvatar, crowdGeometries, disposeAvatar, markPosed, setBlobTexture, setExpression,
   setHandRaised, tickIdle,
 } from './avatar.js';
+import { HEAD_CENTRE, labelLook } from './labels.js';
 import { Batch, Merged, NearMesh } from './batches.js';
+import { VrmAvatars } from './vrmAvatars.js';
 import { blobTexture } from './textures.js';
 
 /**
@@ -42,6 +47,7 @@ export function labelText(p) {
 const REBUCKET_MS = 250;
 const REBUCKET_SOON_MS = 80; // after joins and leaves
 const LABEL_DISTANCE = 24;
+const STAGE_LABEL_DISTANCE = 45; // the members on the stage are named from across the plaza
 const DETAIL_DISTANCE = 12;
 const OUT_OF_VIEW = 40; // metres added to the distance of avatars outside the view
 const SPEAKING_COLOR = '#f59e0b';
@@ -82,6 +88,9 @@ export class AvatarLayer {
     this.parts = new Map([[blob.geometry, this.batches.blob]]); // one call for all shadows
     this.labels = new THREE.Group(); // the near avatars' name labels
     scene.add(this.labels);
+    this.vrms = new VrmAvatars(scene); // near participants' VRM models (scene/vrmAvatars.js)
+    this.highlight = null; // the speaker's pid: its name label is highlighted (scene/labels.js)
+    this.viewHeight = 800; // the canvas height in CSS px (plaza.js): labels keep a minimum size
   }
 
   #partBatch(mesh) {
@@ -123,6 +132,7 @@ export class AvatarLayer {
       x: p.x ?? 0, y: 0, z: p.z ?? 0, h: p.h ?? 0, seated: false,
       level: FAR, group: null, expression: null, posedUntil: 0,
       gestureKind: null, gestureW: 0, // this frame's committee gesture (state/gestures.js)
+      vrm: VrmAvatars.valid(p.vrm) ? p.vrm : null, pose: null, // the model and the raw pose driving it
     };
     const skin = new THREE.Color(style.skin);
     // body, skin, hair: the crowd shapes' part colours (a bald head's cap is skin)
@@ -143,6 +153,7 @@ export class AvatarLayer {
     const rec = this.records.get(id);
     if (!rec) return;
     this.#demote(rec);
+    this.vrms.forget(id);
     rec.gone = true;
     this.records.delete(id);
     this.lod.forget(id);
@@ -151,6 +162,7 @@ export class AvatarLayer {
 
   clear() {
     for (const rec of this.records.values()) this.#demote(rec);
+    this.vrms.clear();
     this.records.clear();
     this.order = [];
     this.speaking.clear();
@@ -195,22 +207,29 @@ export class AvatarLayer {
       const rec = this.records.get(pid);
       const a = rec?.group;
       const hand = a?.userData.hand;
+      // the renderer refreshes world matrices only when it draws; a state read between an
+      // avatar's (re)build or a weight change and the next frame would see a stale one
+      if (a?.userData.handUp) hand.updateWorldMatrix(true, false);
       out[pid] = {
         gesture, up, weight: rec?.gestureW ?? 0, level: rec ? names[rec.level] : null,
         // the hand's height above the avatar's feet, and how far the avatar is sunk into
         // its chair (0 standing)
-        hand: hand?.visible ? hand.matrixWorld.elements[13] - a.position.y : null,
+        hand: a?.userData.handUp ? hand.matrixWorld.elements[13] - a.position.y : null,
         drop: rec ? this.#seatDrop(rec) : null,
       };
     }
     return out;
   }
 
-  /** Drive an avatar's face (state/expression.js controls) until `untilMs`, then idle. */
-  pose(id, expression, untilMs) {
+  /**
+   * Drive an avatar's face (state/expression.js controls) until `untilMs`, then idle;
+   * `pose` (the decoded pose: head angles and 52 weights) drives a VRM model.
+   */
+  pose(id, expression, untilMs, pose = null) {
     const rec = this.records.get(id);
     if (!rec) return;
     rec.expression = expression; // kept for when the avatar comes near
+    rec.pose = pose;
     rec.posedUntil = untilMs;
     if (!rec.group) return;
     setExpression(rec.group, expression);
@@ -223,6 +242,28 @@ export class AvatarLayer {
     if (!r) return null;
     const deg = 180 / Math.PI;
     return { roll: r.z * deg, pitch: r.x * deg, yaw: r.y * deg };
+  }
+
+  /**
+   * Where `id`'s head is (the centre, in metres) and which way the avatar faces: from its
+   * model's head bone while drawn as a VRM, else from its record: the speaker view aims at it.
+   */
+  headPoint(id) {
+    const rec = this.records.get(id);
+    if (!rec) return null;
+    const model = rec.vrm ? this.vrms.headPosition(id) : null;
+    if (model) return { x: model.x, y: model.y, z: model.z, h: rec.h };
+    return { x: rec.x, y: rec.y - this.#seatDrop(rec) + HEAD_CENTRE, z: rec.z, h: rec.h };
+  }
+
+  /** The name labels drawn in the last frame: [{id, px (CSS px tall), opacity, highlight}]. */
+  labelState() {
+    const out = [];
+    for (const rec of this.records.values()) {
+      const l = rec.group?.userData.label;
+      if (l?.visible) out.push({ id: rec.id, px: Math.round(l.userData.px * 10) / 10, opacity: Math.round(l.material.opacity * 100) / 100, highlight: !!rec.group.userData.labelHighlight });
+    }
+    return out;
   }
 
   /** Place an avatar; y is the floor height under it (stage or ground). */
@@ -270,6 +311,7 @@ export class AvatarLayer {
       this.labels.add(u.label); // drawn from the scene; the avatar itself is not in it
     }
     rec.group = a;
+    if (rec.vrm) this.vrms.want(rec); // its model loads while it is near, in view or not
     this.#placeGroup(rec);
     setHandRaised(a, rec.gestureKind === HAND ? rec.gestureW : 0);
     if (rec.expression && performance.now() < rec.posedUntil) {
@@ -278,7 +320,18 @@ export class AvatarLayer {
     }
   }
 
+  /** `id`'s VRM model for the page state (scene/vrmAvatars.js `state`), null without one. */
+  vrmState(id) {
+    return this.vrms.state(this.records.get(id));
+  }
+
+  /** The VRM models: how many are ready, loading, failed, drawn, and their draw calls. */
+  get vrmStats() {
+    return { ...this.vrms.stats };
+  }
+
   #demote(rec) {
+    this.vrms.release(rec.id);
     if (!rec.group) return;
     rec.group.userData.label?.removeFromParent();
     disposeAvatar(rec.group);
@@ -348,6 +401,7 @@ export class AvatarLayer {
     const hands = this.hands;
     hands.near = hands.mid = hands.far = 0;
     const pulse = this.reducedMotion ? 1 : 1 + 0.08 * Math.sin(nowMs / 160);
+    this.vrms.begin();
     this.gestures.instant = this.reducedMotion;
     for (const rec of this.order) {
       if (rec.gone) continue;
@@ -361,17 +415,21 @@ export class AvatarLayer {
         setHandRaised(a, raised);
         if (rec.seated) this.#placeGroup(rec); // standing up for a vote moves it every frame
         const d = rec.isSelf ? 0 : Math.hypot(rec.x - cam.x, rec.z - cam.z);
-        const detail = d < DETAIL_DISTANCE;
+        const detail = d < DETAIL_DISTANCE || rec.id === this.highlight; // the close-up shows the face
         for (const o of a.userData.details) o.visible = detail;
         const label = a.userData.label;
-        if (label) label.visible = a.visible && d < LABEL_DISTANCE;
+        const onStage = rec.seated || rec.y > 0.01;
+        if (label) label.visible = a.visible && d < (onStage ? STAGE_LABEL_DISTANCE : LABEL_DISTANCE);
+        if (label?.visible) labelLook(a, camera, this.viewHeight, rec.id === this.highlight, onStage || rec.isSelf);
         if (!a.visible) continue;
-        if (this.#inView(rec)) {
+        if (this.#inView(rec) || rec.id === this.highlight) { // the speaker: the close-up sees it
           drawn.near++;
           if (raised > 0) hands.near++;
           a.updateMatrixWorld(true);
+          // drawn as its VRM model: of the procedural parts only the shadow is baked
+          const model = rec.vrm !== null && this.vrms.draw(rec, nowMs, cam, this.reducedMotion);
           for (const o of a.userData.meshes) {
-            if (!o.visible) continue;
+            if (!o.visible || (model && o !== a.userData.blob)) continue;
             if (o.material.isMeshLambertMaterial && o.geometry.index) {
               this.near.add(o);
               continue;
@@ -382,7 +440,7 @@ export class AvatarLayer {
           }
         }
       } else {
-        if (!this.#inView(rec)) continue;
+        if (!this.#inView(rec) && rec.id !== this.highlight) continue;
         if (rec.level === MID) {
           drawn.mid++;
           if (this.mid.n >= this.mid.capacity) continue; // a level change not yet counted
@@ -398,6 +456,7 @@ export class AvatarLayer {
         b.ring.put(rec.x, rec.y + (rec.seated ? BLOB_SEATED_Y - drop : 0) + 0.03, rec.z, s);
       }
     }
+    this.vrms.end();
     for (const part of Object.values(b)) part.end();
     this.mid.end();
     this.far.end();

@@ -8,6 +8,8 @@ import * as THREE from 'three';
 import { AvatarLayer } from './avatars.js';
 import { CameraRig } from './camera.js';
 import { World } from './world.js';
+import { LABEL_LAYER } from './avatar.js';
+import { SpeakerCam } from './speakerCam.js';
 
 const MAX_RATIO = 2;
 const MAX_RATIO_SMALL = 1.5; // phones: 3x screens drawn at 1.5x look the same at arm's length
@@ -24,7 +26,9 @@ export class Plaza {
     this.renderer.shadowMap.enabled = false;
     this.scene = new THREE.Scene();
     this.camera = new THREE.PerspectiveCamera(55, 1, 0.1, 220);
+    this.camera.layers.enable(LABEL_LAYER); // the room sees the name labels
     this.rig = new CameraRig(this.camera);
+    this.speakerCam = new SpeakerCam(); // the speaker view's close-up (ui/speakerView.js aims it)
     this.avatars = new AvatarLayer(this.scene);
     this.world = null;
     this.raycaster = new THREE.Raycaster();
@@ -50,6 +54,7 @@ export class Plaza {
     const h = c.clientHeight || innerHeight;
     this.renderer.setSize(w, h, false);
     this.camera.aspect = w / h;
+    this.avatars.viewHeight = h;
     this.camera.fov = w < h ? 65 : 55; // a wider vertical angle on portrait phones
     this.camera.updateProjectionMatrix();
   }
@@ -125,6 +130,8 @@ export class Plaza {
     const info = this.renderer.info.render;
     this.drawCalls = info.calls;
     this.triangles = info.triangles;
+    // the speaker view's close-up, after the room (its own draw counts: renderStats.speaker)
+    this.speakerCam.render(this.renderer, this.scene, dt);
   }
 
   /**
@@ -139,6 +146,9 @@ export class Plaza {
     return {
       calls: this.drawCalls ?? 0, triangles: this.triangles ?? 0, near, mid, far, drawn,
       pixelRatio: this.pixelRatio, avatarMs: ms(this.avatarMs), renderMs: ms(this.renderMs),
+      speaker: { ...this.speakerCam.stats }, // the close-up pass: {calls, triangles, ms}; 0 when not drawn
+      // VRM models: {ready, loading, failed, drawn, calls (their share of `calls`), springs}
+      vrm: this.avatars.vrmStats,
     };
   }
 }

@@ -1,16 +1,18 @@
 /**
- * The meeting board over the stage: scenery, like the sign in a council chamber, showing
- * the open agenda item's title on a canvas texture above the backdrop. The speaker, the
- * countdown and captions are deliberately not here: they have one readable place on the
- * screen (the banner and the captions bar), not two (issue 15, defect 6). Redrawn only
- * when the title changes.
+ * The chamber's screen on the stage's backdrop, behind the members and under the room's
+ * name: the open agenda item and, while the speaker view does not show them, who holds the
+ * floor (name and role) and their countdown, large. When the speaker view (ui/speakerView.js)
+ * shows the speaker, the name and countdown are in its caption instead and the screen shows
+ * the agenda only: the speaker and the countdown are on the screen once, never twice, and
+ * never in a banner over the controls (issue 18). A canvas texture, redrawn only when one of
+ * its texts changes (the countdown: once a second).
  */
 import * as THREE from 'three';
-import { STAGE_HEIGHT } from './world.js';
+import { BACKDROP_H, STAGE_HEIGHT } from './world.js';
 import { FONT_STACK } from './textures.js';
 
 const W = 1024;
-const H = 160;
+const H = 320;
 
 export class StageBoard {
   constructor(scene, room) {
@@ -21,40 +23,58 @@ export class StageBoard {
     this.canvas.height = H;
     this.texture = new THREE.CanvasTexture(this.canvas);
     this.texture.colorSpace = THREE.SRGBColorSpace;
-    const width = Math.min(st.width - 1, 11);
-    this.mesh = new THREE.Mesh(
-      new THREE.PlaneGeometry(width, (width * H) / W),
-      new THREE.MeshBasicMaterial({ map: this.texture, transparent: true }),
-    );
-    // above the backdrop (which ends 3.2 m over the stage), facing the audience
-    this.mesh.position.set(st.x, STAGE_HEIGHT + 3.35 + (width * H) / W / 2, st.z - st.depth / 2 - 0.05);
+    this.texture.anisotropy = 2;
+    const width = Math.min(st.width * 0.45, 6);
+    const height = (width * H) / W;
+    this.mesh = new THREE.Mesh(new THREE.PlaneGeometry(width, height), new THREE.MeshBasicMaterial({ map: this.texture }));
+    // on the backdrop, below the room name (which ends ~1.45 m under the backdrop's top)
+    const top = STAGE_HEIGHT + BACKDROP_H - 1.6;
+    this.mesh.position.set(st.x, top - height / 2, st.z - st.depth / 2 - 0.015);
     this.mesh.name = 'meeting-board';
     scene.add(this.mesh);
     this.key = null;
+    /** What the screen shows now (window.hiroba.meeting().screen): for tests. */
+    this.texts = { agenda: '', speaker: '', clock: '' };
     this.update({});
   }
 
-  /** @param {{agenda?: string}} texts the open item's title ('' hides the board) */
-  update({ agenda = '' }) {
-    if (agenda === this.key) return;
-    this.key = agenda;
-    const g = this.canvas.getContext('2d');
-    g.clearRect(0, 0, W, H);
-    this.mesh.visible = !!agenda;
+  /**
+   * @param {{agenda?: string, speaker?: string, clock?: string, over?: boolean}} texts the
+   *   open item's line, the speaker's name with role and the countdown ('' leaves each out;
+   *   nothing at all hides the screen)
+   */
+  update({ agenda = '', speaker = '', clock = '', over = false }) {
+    const key = `${agenda}\u0000${speaker}\u0000${clock}\u0000${over}`;
+    if (key === this.key) return;
+    this.key = key;
+    this.texts = { agenda, speaker, clock };
+    this.mesh.visible = !!(agenda || speaker);
     if (!this.mesh.visible) return;
-    g.fillStyle = 'rgba(17, 24, 39, 0.82)';
-    g.beginPath();
-    if (g.roundRect) g.roundRect(4, 4, W - 8, H - 8, 24);
-    else g.rect(4, 4, W - 8, H - 8);
-    g.fill();
+    const g = this.canvas.getContext('2d');
+    g.fillStyle = '#0f172a';
+    g.fillRect(0, 0, W, H);
+    g.strokeStyle = '#334155';
+    g.lineWidth = 8;
+    g.strokeRect(4, 4, W - 8, H - 8);
     g.textBaseline = 'middle';
-    const line = (text, y, px, color) => {
-      if (!text) return;
-      g.font = `700 ${px}px ${FONT_STACK}`;
+    g.textAlign = 'left';
+    const line = (text, x, y, px, color, maxW, weight = 700) => {
+      g.font = `${weight} ${px}px ${FONT_STACK}`;
       g.fillStyle = color;
-      g.fillText(text, 32, y, W - 64);
+      g.fillText(text, x, y, maxW);
     };
-    line(agenda, H / 2, 64, '#f9fafb');
+    if (!speaker) {
+      // the agenda alone, centred and as large as it fits
+      g.textAlign = 'center';
+      line(agenda, W / 2, H / 2, 76, '#f8fafc', W - 80);
+    } else {
+      if (agenda) line(agenda, 40, 62, 44, '#cbd5e1', W - 80, 600);
+      line(speaker, 40, 200, 72, '#fde68a', clock ? W - 380 : W - 80);
+      if (clock) {
+        g.textAlign = 'right';
+        line(clock, W - 40, 200, 112, over ? '#fca5a5' : '#f8fafc', 320);
+      }
+    }
     this.texture.needsUpdate = true;
   }
 

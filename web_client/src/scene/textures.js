@@ -22,8 +22,11 @@ function toTexture(c) {
   return tex;
 }
 
-/** Name label: white rounded pill, dark text; returns {texture, aspect}. */
-export function labelTexture(text, { bg = 'rgba(255,255,255,0.88)', fg = '#111827', accent = null } = {}) {
+/**
+ * Name label: white rounded pill, dark text (the speaker's: another fill and a `border`);
+ * returns {texture, aspect}.
+ */
+export function labelTexture(text, { bg = 'rgba(255,255,255,0.88)', fg = '#111827', accent = null, border = null } = {}) {
   const fontPx = 30;
   const font = `600 ${fontPx}px ${FONT_STACK}`;
   const probe = canvas(1, 1).getContext('2d');
@@ -38,6 +41,11 @@ export function labelTexture(text, { bg = 'rgba(255,255,255,0.88)', fg = '#11182
   if (g.roundRect) g.roundRect(1, 1, w - 2, h - 2, h / 2 - 1);
   else g.rect(1, 1, w - 2, h - 2); // older Safari
   g.fill();
+  if (border) {
+    g.lineWidth = 4;
+    g.strokeStyle = border;
+    g.stroke();
+  }
   let x = pad;
   if (accent) {
     g.fillStyle = accent;
@@ -104,6 +112,35 @@ export function boardTexture(notices, strings, w = 640, h = 800) {
     g.fillRect(margin, y - 16, maxW, 2);
     y += 34;
   }
+  return toTexture(c);
+}
+
+/**
+ * The nameplates of a council chamber in one atlas: cell i (`cols` per row, 256 x 64 px
+ * each) shows `texts[i]` in dark ink on a light plate; the chair's (`chair[i]`) in gold on
+ * deep red. An empty text leaves a blank plate (a free seat).
+ */
+export function nameplateAtlas(texts, chair, cols = 4) {
+  const cw = 256;
+  const ch = 64;
+  const rows = Math.max(1, Math.ceil(texts.length / cols));
+  const c = canvas(cw * cols, ch * rows);
+  const g = c.getContext('2d');
+  texts.forEach((text, i) => {
+    const x = (i % cols) * cw;
+    const y = Math.floor(i / cols) * ch;
+    g.fillStyle = chair[i] ? '#7f1d1d' : '#f8f5ee';
+    g.fillRect(x, y, cw, ch);
+    g.strokeStyle = chair[i] ? '#fbbf24' : '#6b4a2f';
+    g.lineWidth = 4;
+    g.strokeRect(x + 2, y + 2, cw - 4, ch - 4);
+    if (!text) return;
+    g.fillStyle = chair[i] ? '#fde68a' : '#111827';
+    g.font = `700 34px ${FONT_STACK}`;
+    g.textAlign = 'center';
+    g.textBaseline = 'middle';
+    g.fillText(text, x + cw / 2, y + ch / 2 + 1, cw - 16);
+  });
   return toTexture(c);
 }
 

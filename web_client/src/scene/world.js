@@ -4,9 +4,16 @@
  * counts; repeated pieces (fence posts, seats, trees) are instanced.
  */
 import * as THREE from 'three';
-import { bannerTexture, boardTexture, pavingTexture, FONT_STACK } from './textures.js';
+import { bannerTexture, boardTexture, nameplateAtlas, pavingTexture, FONT_STACK } from './textures.js';
 
 export const STAGE_HEIGHT = 0.6;
+/** The stage's backdrop: tall enough for the room name above the chamber's screen. */
+export const BACKDROP_H = 5;
+/** The members' low desks: their top above the stage, and how far in front of the seat. */
+const DESK_TOP = 0.45;
+const DESK_AHEAD = 0.55;
+const PLATE = Object.freeze({ w: 0.86, h: 0.2 });
+const PLATE_COLS = 4; // nameplates per row of the atlas texture
 export const SKY = '#bfe1f2';
 
 const mat = (color, extra = {}) => new THREE.MeshLambertMaterial({ color, ...extra });
@@ -76,8 +83,11 @@ export class World {
 
   #lights() {
     this.#add(new THREE.HemisphereLight('#e0f0ff', '#8c8068', 2.2));
-    const sun = new THREE.DirectionalLight('#fff4e0', 2.0);
-    sun.position.set(14, 24, 10);
+    // The sun stands low on the audience's side (+z), so the members on the stage have lit
+    // faces: a light of its own for the stage cost software WebGL (an old phone without a
+    // usable GPU) about a quarter more per frame, the sun's new angle nothing.
+    const sun = new THREE.DirectionalLight('#fff4e0', 2.3);
+    sun.position.set(8, 18, 22);
     this.#add(sun);
   }
 
@@ -193,27 +203,97 @@ export class World {
       matrixAt(st.x, H / 6, front + 0.45, 0, 2.4, H / 3, 0.3),
     ];
     this.#add(instanced(new THREE.BoxGeometry(1, 1, 1), mat('#8f6445'), steps));
-    // backdrop with the room name
-    const back = new THREE.Mesh(new THREE.BoxGeometry(st.width, 3.2, 0.15), mat('#e8e2d6'));
-    back.position.set(st.x, H + 1.6, st.z - st.depth / 2 - 0.1);
+    // backdrop with the room name at its top; the chamber's screen (scene/stageBoard.js)
+    // hangs on it below the name, above the seated members' heads
+    const back = new THREE.Mesh(new THREE.BoxGeometry(st.width, BACKDROP_H, 0.15), mat('#e8e2d6'));
+    back.position.set(st.x, H + BACKDROP_H / 2, st.z - st.depth / 2 - 0.1);
     this.#add(back);
-    const bw = Math.min(st.width - 1, 12);
+    const bw = Math.min(st.width - 1, 10);
     this.banner = new THREE.Mesh(new THREE.PlaneGeometry(bw, bw / 8), new THREE.MeshBasicMaterial());
-    this.banner.position.set(st.x, H + 2.6, st.z - st.depth / 2 - 0.02);
+    this.banner.position.set(st.x, H + BACKDROP_H - 0.2 - bw / 16, st.z - st.depth / 2 - 0.02);
     this.#add(this.banner);
-    // chairs: a seat and a back, facing seat.h
+    this.#chamber(st, seats);
+  }
+
+  /**
+   * A council chamber's furniture: a chair at every seat (the chair's taller, in red), a
+   * low desk in front of each with a nameplate facing the audience. Four draws however many
+   * seats: seats and backs instanced (coloured per instance), desks instanced, and every
+   * nameplate one merged mesh on one atlas texture (redrawn when the occupants change).
+   */
+  #chamber(st, seats) {
+    if (!seats.length) return;
+    const H = STAGE_HEIGHT;
     const seatM = [];
     const backM = [];
+    const deskM = [];
+    const plates = [];
     for (const s of seats) {
       const fx = -Math.sin(s.h), fz = -Math.cos(s.h);
+      const tall = s.chair ? 1.5 : 1;
       seatM.push(matrixAt(s.x, H + 0.42, s.z, s.h));
-      backM.push(matrixAt(s.x - fx * 0.24, H + 0.75, s.z - fz * 0.24, s.h));
+      backM.push(matrixAt(s.x - fx * 0.24, H + 0.42 + 0.33 * tall, s.z - fz * 0.24, s.h, 1, tall, 1));
+      deskM.push(matrixAt(s.x + fx * DESK_AHEAD, H + DESK_TOP / 2, s.z + fz * DESK_AHEAD, s.h, s.chair ? 1.25 : 1, 1, 1));
+      // the plate stands on the desk's front edge, facing the audience
+      const d = DESK_AHEAD + 0.2;
+      plates.push({ x: s.x + fx * d, y: H + DESK_TOP + PLATE.h / 2, z: s.z + fz * d, h: s.h });
     }
-    const chair = mat('#374151');
-    if (seats.length) {
-      this.#add(instanced(new THREE.BoxGeometry(0.55, 0.08, 0.5), chair, seatM));
-      this.#add(instanced(new THREE.BoxGeometry(0.55, 0.7, 0.06), chair, backM));
-    }
+    const chair = mat('#ffffff');
+    const seatMesh = this.#add(instanced(new THREE.BoxGeometry(0.55, 0.08, 0.5), chair, seatM));
+    const backMesh = this.#add(instanced(new THREE.BoxGeometry(0.55, 0.66, 0.06), chair, backM));
+    const member = new THREE.Color('#374151');
+    const presiding = new THREE.Color('#7f1d1d');
+    seats.forEach((s, i) => {
+      seatMesh.setColorAt(i, s.chair ? presiding : member);
+      backMesh.setColorAt(i, s.chair ? presiding : member);
+    });
+    this.#add(instanced(new THREE.BoxGeometry(0.95, DESK_TOP, 0.4), mat('#6b4a2f'), deskM));
+    this.seats = seats;
+    this.plates = this.#plateMesh(plates, Math.ceil(seats.length / PLATE_COLS));
+    this.plateKey = null;
+  }
+
+  /** One mesh of quads, the i-th showing the i-th cell of the nameplate atlas. */
+  #plateMesh(plates, rows) {
+    const pos = [];
+    const uv = [];
+    const idx = [];
+    plates.forEach((p, i) => {
+      // the quad's own x axis: to the right as seen from the front (facing -sin h, -cos h)
+      const rx = -Math.cos(p.h), rz = Math.sin(p.h);
+      const fx = -Math.sin(p.h), fz = -Math.cos(p.h);
+      const tilt = 0.04; // leans back a little
+      const u0 = (i % PLATE_COLS) / PLATE_COLS, u1 = u0 + 1 / PLATE_COLS;
+      const v1 = 1 - Math.floor(i / PLATE_COLS) / rows, v0 = v1 - 1 / rows;
+      const w = PLATE.w / 2, hh = PLATE.h / 2;
+      const base = pos.length / 3;
+      for (const [sx, sy, u, v] of [[-1, -1, u0, v0], [1, -1, u1, v0], [1, 1, u1, v1], [-1, 1, u0, v1]]) {
+        pos.push(p.x + rx * w * sx - fx * tilt * sy, p.y + hh * sy, p.z + rz * w * sx - fz * tilt * sy);
+        uv.push(u, v);
+      }
+      idx.push(base, base + 1, base + 2, base, base + 2, base + 3);
+    });
+    const g = new THREE.BufferGeometry();
+    g.setAttribute('position', new THREE.Float32BufferAttribute(pos, 3));
+    g.setAttribute('uv', new THREE.Float32BufferAttribute(uv, 2));
+    g.setIndex(idx);
+    const m = new THREE.Mesh(g, new THREE.MeshBasicMaterial({ side: THREE.DoubleSide }));
+    m.name = 'nameplates';
+    return this.#add(m);
+  }
+
+  /**
+   * The nameplates: `bySeat` maps a seat id to the text on its plate (the member's name and
+   * role; the chair's reads 委員長 first). Redrawn only when the texts change.
+   */
+  setNameplates(bySeat) {
+    if (!this.plates) return;
+    const texts = this.seats.map((s) => bySeat[s.id] ?? '');
+    const key = texts.join('\u0000');
+    if (key === this.plateKey) return;
+    this.plateKey = key;
+    this.plateTexts = texts;
+    this.#swapMap(this.plates.material, nameplateAtlas(texts, this.seats.map((s) => !!s.chair), PLATE_COLS));
   }
 
   #boards(boards) {
