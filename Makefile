@@ -82,8 +82,12 @@ server/static/index.html: web_client/node_modules/.installed $(CLIENT_SOURCES)
 # Debian's Chromium for the end-to-end tests (Playwright drives it; it never downloads one),
 # redis-server for the cluster tests (bench/cluster.py starts it on a free port),
 # coturn for the TURN relay test (tests/e2e/test_turn.py starts it on loopback),
-# and a Japanese font so that screenshots kept as test artifacts show the Japanese UI.
-TEST_APT_PACKAGES := chromium fonts-ipafont-gothic strace redis-server coturn
+# a Japanese font so that screenshots kept as test artifacts show the Japanese UI,
+# and the other engines' browsers for tests/e2e/engines (issue 20): Firefox ESR (driven
+# through its own WebDriver BiDi), WebKitGTK's WebDriver and MiniBrowser, and Xvfb for
+# their windows (neither runs headless on Debian the way Chromium does).
+TEST_APT_PACKAGES := chromium fonts-ipafont-gothic strace redis-server coturn \
+  firefox-esr webkit2gtk-driver xvfb xauth
 chromium:
 	@missing=$$(for p in $(TEST_APT_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -23,7 +23,7 @@ from avatar.pipeline import TrackingPipeline
 from moderation import policy
 from moderation.policy import Action
 from rooms.errors import HirobaError, Reason, ValidationError
-from rooms.model import Participant, TrackingMode
+from rooms.model import Participant, TrackingMode, TrackingReason
 from server.config.settings import Settings
 from server.motion.plane import MotionPlane
 from server.rtc.ice import rtc_configuration, screen_candidates, use_host_addresses
@@ -59,15 +59,28 @@ def parse_record(payload: object) -> bytes:
 @dataclass(frozen=True, slots=True)
 class TrackingRequest:
     mode: TrackingMode
+    #: Why the page did not track the best way (``unsupported``, ``slow``...), for staff.
+    reason: TrackingReason | None = None
 
     @classmethod
     def parse(cls, payload: object) -> TrackingRequest:
-        data = _object(payload, {"mode"}, set())
+        data = _object(payload, {"mode"}, {"reason"})
         try:
-            return cls(TrackingMode(str(data["mode"])))
+            mode = TrackingMode(str(data["mode"]))
         except ValueError:
             modes = ", ".join(m.value for m in TrackingMode)
             raise ValidationError(Reason.BAD_FIELD, f"mode must be one of {modes}") from None
+        raw = data.get("reason")
+        if raw is None:
+            return cls(mode)
+        # Only the enumerated codes: the console shows this to staff, never free text.
+        try:
+            if not isinstance(raw, str):
+                raise ValueError(raw)
+            return cls(mode, TrackingReason(raw))
+        except ValueError:
+            reasons = ", ".join(r.value for r in TrackingReason)
+            raise ValidationError(Reason.BAD_FIELD, f"reason must be one of {reasons}") from None
 
 
 def pose_filter(settings: Settings) -> PoseFilter:
@@ -193,7 +206,7 @@ class FaceTracking:
         if request.mode is TrackingMode.NONE:
             self.plane.set_pose(room.id, pid, None)  # no frozen face: the avatar idles
         if pid in room.participants:
-            room.set_tracking(pid, request.mode)
+            room.set_tracking(pid, request.mode, request.reason)
         return {"ok": True}
 
     async def rtc_offer(self, session: Session, payload: object) -> Ack:

@@ -7,6 +7,8 @@
  * Chromium a <video> element can hand out stale frames); elsewhere from a hidden <video>
  * through createImageBitmap.
  */
+import { workerFailure } from '../state/trackingMode.js';
+
 const MODEL = '/models/face_landmarker.task';
 const READY_TIMEOUT_MS = 60000;
 
@@ -36,10 +38,15 @@ async function modelAvailable() {
 }
 
 export class BrowserTracker {
-  /** `onPose(record, info)` gets each encoded pose; info: {found, ms, roll, pitch, yaw}. */
-  constructor({ onPose, onError = (e) => console.warn('face tracking:', e.message), maxFps = 30 } = {}) {
+  /**
+   * `onPose(record, info)` gets each encoded pose; info: {found, ms, roll, pitch, yaw}.
+   * `onFailed(reason)` is called once if tracking fails after it started (a frame threw):
+   * the feed is stopped by then, and one warning is in the console, not one a frame.
+   */
+  constructor({ onPose, onFailed = () => {}, maxFps = 30 } = {}) {
     this.onPose = onPose;
-    this.onError = onError;
+    this.onFailed = onFailed;
+    this.failure = null; // {reason, message} once failed
     this.minGapMs = 1000 / maxFps;
     this.worker = null;
     this.busy = false;
@@ -57,24 +64,28 @@ export class BrowserTracker {
     // A clone of its own: reading it (and stopping it) leaves the camera to other uses.
     this.track = videoTrack.clone();
     this.worker = new Worker(new URL('./faceWorker.js', import.meta.url), { type: 'module', name: 'face-tracking' });
+    let started = false;
     const ready = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('face tracking did not start')), READY_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new TrackingError('failed', 'face tracking did not start')), READY_TIMEOUT_MS);
       this.worker.onmessage = (e) => {
         const m = e.data;
         if (m.type === 'ready') {
           clearTimeout(timer);
+          started = true;
           resolve();
         } else if (m.type === 'error') {
           clearTimeout(timer);
           this.busy = false;
-          reject(new Error(m.message));
-          this.onError(new Error(m.message));
+          // Before ready: the probe's answer (the manager says why). After: a frame threw.
+          if (started) this.#fail(workerFailure(m), m.message);
+          else reject(new TrackingError(workerFailure(m), m.message));
         } else if (m.type === 'pose') this.#pose(m);
         else if (m.type === 'blocked') this.blocked.push(`${m.directive} ${m.uri}`);
       };
       this.worker.onerror = (e) => {
         clearTimeout(timer);
-        reject(new Error(e.message || 'worker failed'));
+        if (started) this.#fail('failed', e.message || 'worker failed');
+        else reject(new TrackingError('failed', e.message || 'worker failed'));
       };
     });
     // The worker finds tasks-vision itself (vision.js); the model is ours to name.
@@ -83,6 +94,15 @@ export class BrowserTracker {
     if (this.stopped) return;
     if (typeof MediaStreamTrackProcessor === 'function') this.#readProcessor();
     else this.#readVideo();
+  }
+
+  /** Tracking failed after it started: stop feeding frames at once, say so once. */
+  #fail(reason, message) {
+    if (this.failure || this.stopped) return;
+    this.failure = { reason, message };
+    this.stop();
+    console.warn('face tracking stopped:', reason, message);
+    this.onFailed(reason);
   }
 
   #pose(m) {

@@ -7,7 +7,7 @@
  */
 import { TRACKING } from '../net/events.js';
 import { decodePose } from '../net/poseCodec.js';
-import { candidates, needsWarmup } from '../state/trackingMode.js';
+import { REASONS, candidates, needsWarmup, shouldOffer } from '../state/trackingMode.js';
 
 const CAMERA = { video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30, max: 30 } }, audio: false };
 
@@ -87,7 +87,7 @@ export class FaceTracking {
       this.#stopAll();
       this.#set({ phase: 'starting' });
       await this.#start(++this.gen);
-    } else this.#report(this.status.mode);
+    } else this.#report(this.status.mode, this.status.reason);
   }
 
   /** The server ended our camera session (`rtc:closed`). */
@@ -104,8 +104,19 @@ export class FaceTracking {
     this.#set({ on: false, mode: 'none', phase: 'off', reason: null, offer: false });
   }
 
-  #report(mode) {
-    if (this.net?.connected) this.net.request(TRACKING, { mode }, 5000).catch(() => {});
+  /** Tell the server the mode, and why not better: staff see both in the console. */
+  #report(mode, reason = null) {
+    const why = REASONS.includes(reason) ? { reason } : {};
+    if (this.net?.connected) this.net.request(TRACKING, { mode, ...why }, 5000).catch(() => {});
+  }
+
+  /** Tracking on this device failed while running (a frame threw; the tracker stopped
+   * its feed and warned once): choose again without it, saying why. */
+  async #browserFailed(gen, reason) {
+    if (gen !== this.gen || this.status.mode !== 'browser') return; // the warm-up handles its own
+    this.#stopAll();
+    this.#set({ phase: 'starting', reason });
+    await this.#start(++this.gen, { browserFps: 0, reason, preference: this.preference === 'browser' ? 'auto' : this.preference });
   }
 
   #stopAll(quiet = false) {
@@ -138,12 +149,20 @@ export class FaceTracking {
     if (needsWarmup(ctx)) {
       this.#set({ phase: 'measuring' });
       warm = await this.#browser(gen).catch((e) => {
-        if (e?.reason === 'model_unavailable') reason = 'model_unavailable';
+        // The worker's probe (or the model check) said why: the page and staff are told.
+        reason = REASONS.includes(e?.reason) ? e.reason : 'failed';
+        if (reason !== 'model_unavailable') console.warn('face tracking on this device:', reason, e?.message || e);
         return null;
       });
       if (gen !== this.gen) return warm?.stop();
       ctx.browserFps = warm ? await warm.measure() : 0;
       if (gen !== this.gen) return warm?.stop();
+      if (warm?.failure) {
+        // A frame threw during the warm-up: the tracker stopped and warned already.
+        reason = warm.failure.reason;
+        ctx.browserFps = 0;
+        warm = null;
+      }
       this.#set({ capacityFps: ctx.browserFps ? Math.round(ctx.browserFps) : 0 });
       // Started but too slow, or so slow that no measurement came within the warm-up:
       // either way the person is told why (facePanel.js), not silently given voice.
@@ -162,13 +181,14 @@ export class FaceTracking {
         } else if (mode === 'server') this.tracker = await this.#server(gen);
         else if (mode === 'voice') this.tracker = await this.#voice(gen);
         if (gen !== this.gen) return this.tracker?.stop();
-        if (mode !== 'server') this.#report(mode); // the server sets 'server' itself
+        // The server sets 'server' itself; the reason it was chosen is ours to add.
+        if (mode !== 'server' || reason) this.#report(mode, reason);
         if (mode === 'voice' || mode === 'none') {
           this.camera?.getTracks().forEach((t) => t.stop()); // the camera light goes off
           this.camera = null;
         }
         // Why the browser did not do it, and the server could: offer it (facePanel.js).
-        const offer = (reason === 'model_unavailable' || reason === 'slow') && mode !== 'server' && mode !== 'browser' && this.serverAllowed && !this.allowServer && !ctx.serverFull;
+        const offer = shouldOffer({ reason, mode, serverAllowed: this.serverAllowed, consent: this.allowServer, serverFull: ctx.serverFull });
         this.#set({ mode, phase: mode === 'none' ? 'idle' : 'running', reason, offer });
         return;
       } catch (e) {
@@ -176,7 +196,7 @@ export class FaceTracking {
         if (mode === 'browser') {
           ctx.browserFps = 0;
           ctx.preference = ctx.preference === 'browser' ? 'auto' : ctx.preference;
-          reason = e?.reason === 'model_unavailable' ? 'model_unavailable' : 'failed';
+          reason = REASONS.includes(e?.reason) && e.reason !== 'tracking_full' ? e.reason : 'failed';
         } else if (mode === 'server') {
           ctx.serverFull = true;
           reason = e?.reason === 'tracking_full' ? 'tracking_full' : e?.reason === 'model_unavailable' ? 'model_unavailable' : 'failed';
@@ -195,6 +215,7 @@ export class FaceTracking {
       onPose: (record) => {
         if (gen === this.gen && this.status.mode === 'browser') this.#emitPose(record, true);
       },
+      onFailed: (reason) => this.#browserFailed(gen, reason),
     });
     try {
       await t.start(this.camera.getVideoTracks()[0]);

@@ -3,6 +3,7 @@
  * camera to the server (only where the server offers it), and the mode in use.
  */
 import { i18n, t } from '../i18n.js';
+import { DEVICE_REASONS } from '../state/trackingMode.js';
 import { store } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
@@ -18,12 +19,13 @@ export function statusText(status) {
 
 /**
  * Why face tracking is not on this device, in plain words, when it fell back to voice (or
- * to nothing): the server has no face model, or the device tracks too slowly; then what
- * happens instead. Empty when there is nothing to explain.
+ * to nothing): the browser cannot do it, it stopped on an error, the server has no face
+ * model, or the device tracks too slowly; then what happens instead. Empty when there is
+ * nothing to explain.
  */
 export function noticeText(status) {
   if (!status.on || (status.mode !== 'voice' && status.mode !== 'none')) return '';
-  if (status.reason !== 'model_unavailable' && status.reason !== 'slow') return '';
+  if (!DEVICE_REASONS.includes(status.reason)) return '';
   const why = t(`face.notice.${status.reason}`);
   const instead = status.offer ? t('face.notice.offer') : t(`face.notice.${status.mode}`);
   return `${why} ${instead}`;
