@@ -209,6 +209,7 @@ async def visit(url: str, job: Job, end: float, uplink_hz: float, tally: Tally) 
                 url.replace("http", "ws", 1) + ack["motion"]["path"],
                 max_size=2**20,
                 compression=None,
+                proxy=None,  # loopback: websockets would take https_proxy even for ws://
             )
             await ws.send(ack["motion"]["token"])
             if await ws.recv() != "ok":

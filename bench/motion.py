@@ -20,6 +20,14 @@ by its listening port in /proc) and Redis's CPU. Every 4th client also measures,
 clock, how long a stage member's pose took from its uplink to the first frame carrying it,
 across nodes (the members' yaw carries the send time, in ms modulo 36 s).
 
+Light clients: all but every 16th client (the sample, on the ``websockets`` library, which
+reads every frame whole and times the poses) open ``/motion`` with the hand-written framing
+of bench/clients/ws_lite.py: the same socket.io join and WebSocket handshake, the same
+uplinks at the same rate and moment (sent by one pacer per process and node), every frame
+received and counted by its header, never decoded. The clients share the server's cores
+here; cheap clients leave it what a deployment's would (``--full-clients``: all on the
+library, as before; about a core more at 500).
+
 Counts and time are bounded (at most 1000 clients, 120 s); traffic stays on loopback.
 """
 
@@ -57,7 +65,10 @@ def server_flags(tick_hz: float) -> tuple[str, ...]:
     return ("--motion-hz", str(tick_hz), "--no-move-deltas",
             "--events-per-second", "100", "--events-burst", "200",
             "--ice-host-addresses", "127.0.0.1",
-            "--motion-datachannel-max", str(MAX_CLIENTS + 12))
+            "--motion-datachannel-max", str(MAX_CLIENTS + 12),
+            # Every client is on 127.0.0.1 with two connections (socket.io and /motion):
+            # the per-address TCP cap (256) would close half of 500 clients' sockets.
+            "--tcp-connections-per-address", "0")
 
 
 def start_server(data_dir: str, tick_hz: float) -> tuple[subprocess.Popen[bytes], str]:
@@ -185,8 +196,10 @@ def invite_tokens(data_dir: str, count: int, room: str) -> list[str]:
 
 #: Stage members' yaw carries their uplink's send time: wall-clock ms modulo this.
 PROBE_WRAP = 36_000
-#: One client in this many decodes its frames' posed entries to time the members' poses.
-PROBE_EVERY = 4
+#: One client in this many is a full client (the ``websockets`` library, every frame read
+#: whole) that also decodes its frames' posed entries to time the members' poses; the
+#: others are light (:func:`light_client`).
+PROBE_EVERY = 16
 _POSED_PLAIN = 8  # slot, x, z, h before a posed entry's compact pose
 _COMPACT_HEAD = 17  # state, roll, pitch, yaw, position, 7-byte weight mask
 
@@ -217,16 +230,167 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class Mover:
+    """What one client sends each period: a citizen walks at random, a seated member
+    sends its seat and a changing 69-byte pose record (talking, blinking, the head
+    moving; the yaw carries the send time, see :func:`posed_yaws`, the roll the node)."""
+
+    def __init__(self, index: int, node: int, me: dict[str, Any], period: float,
+                 t0: float) -> None:
+        self.index, self.node, self.period, self.t0 = index, node, period, t0
+        self.rng = random.Random(index)
+        self.x, self.z, self.h = me["x"], me["z"], me["h"]
+        self.seated = me["seat"] is not None
+
+    def uplink(self, now: float) -> bytes:
+        from avatar import codec as pose_codec
+        from avatar.pose import N_BLENDSHAPES, Pose, TrackingState
+        from server.motion.codec import encode_uplink
+
+        pose = None
+        if self.seated:
+            t, index = now - self.t0, self.index
+            weights = [0.0] * N_BLENDSHAPES
+            weights[24] = 0.5 + 0.5 * math.sin(t * 9 + index)  # jawOpen: talking
+            weights[8] = weights[9] = 1.0 if (t * 0.3 + index) % 1 < 0.05 else 0.0
+            weights[43] = weights[44] = 0.3
+            pose = pose_codec.encode(Pose(
+                int(t * 1000), TrackingState.TRACKED, roll=10.0 * self.node,
+                pitch=5 * math.sin(t * 0.7), yaw=(probe_code() - 18000) / 100,
+                weights=tuple(weights)))
+        else:
+            self.h += self.rng.uniform(-0.3, 0.3)
+            self.x += -math.sin(self.h) * 1.2 * self.period
+            self.z += -math.cos(self.h) * 1.2 * self.period
+            if abs(self.x) > 26 or abs(self.z) > 26:
+                self.h += math.pi
+        return encode_uplink(self.x, self.z, self.h, pose)
+
+
+class Pacer:
+    """Sends the uplinks of one worker's light clients on one node, each period at the
+    moment they all aim for (``lead`` before the node's next tick, as the page does), from
+    one timer instead of one per client; and counts their frames over the measured window.
+
+    The tick's phase comes from the frames' ``delay`` bytes: each frame read says its tick
+    began at (arrival - delay) or earlier, so the earliest such estimate since the last send
+    is the best one. Until a frame has shown the phase (or unaligned, ``lead`` None), the
+    clients send once a period, spread over ten phases.
+    """
+
+    def __init__(self, period: float, lead: float | None, start_at: float, stop_at: float,
+                 late: list[float]) -> None:
+        self.period, self.lead = period, lead
+        self.start_at, self.stop_at = start_at, stop_at
+        self.late = late
+        self.members: list[Any] = []
+        self.origin: float | None = None
+        self._best = math.inf
+        self.done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.call_at(start_at, self._count, "start")
+        loop.call_at(stop_at, self._count, "stop")
+
+    def note(self, arrival: float, delay_ms: int) -> None:
+        began = arrival - delay_ms / 1000
+        if began < self._best:
+            self._best = began
+
+    def _count(self, when: str) -> None:
+        for ws in self.members:
+            ws.counted[when] = (ws.frames, ws.payload_bytes)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        period, lead = self.period, self.lead
+        spread = 0
+        try:
+            while (now := loop.time()) < self.stop_at:
+                if self._best < math.inf:
+                    self.origin, self._best = self._best, math.inf
+                if lead is not None and self.origin is not None:
+                    ahead = now + lead - self.origin
+                    target = self.origin + period * (math.floor(ahead / period) + 1) - lead
+                    if target - now < period / 2:
+                        target += period
+                    await asyncio.sleep(max(0.0, target - loop.time()))
+                    if loop.time() >= self.stop_at:
+                        break
+                    self._send(self.members, target)
+                else:
+                    await asyncio.sleep(period / 10)
+                    self._send(self.members[spread::10], None)
+                    spread = (spread + 1) % 10
+        finally:
+            self.done.set()
+
+    def _send(self, group: list[Any], aimed: float | None) -> None:
+        clock = time.monotonic  # the event loop's clock
+        now = clock()
+        if aimed is None or not self.start_at <= aimed < self.stop_at:
+            for ws in group:
+                ws.send(ws.mover.uplink(now))
+            return
+        # Each client's own lateness against the moment it aimed for, as one timer per
+        # client measured it: its write's time, the batch's earlier writes included.
+        late = self.late
+        for ws in group:
+            ws.send(ws.mover.uplink(now))
+            late.append(round((clock() - aimed) * 1000, 2))
+
+
+async def light_client(url: str, index: int, room: str, token: str | None, period: float,
+                       out: dict[str, Any], pacer: Pacer, node: int = 0) -> None:
+    """A client as cheap as it can be while the server's work stays the same: the same
+    socket.io join, a real ``/motion`` WebSocket (bench/clients/ws_lite.py: masked frames
+    sent, frames counted by their headers and never decoded), its uplinks sent by the
+    worker's :class:`Pacer` at the same rate and moment a full client sends them."""
+    import socketio
+
+    from bench.clients import ws_lite
+
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(url, transports=["websocket"], wait_timeout=30)
+    try:
+        payload: dict[str, Any] = {"name": f"c{index}", "room": room, "lang": "ja"}
+        if token:
+            payload["token"] = token
+        ack = await sio.call("join", payload, timeout=30)
+        if not ack.get("ok"):
+            out["errors"].append(ack)
+            return
+        me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
+        motion = ack["motion"]
+        ws = await ws_lite.connect(url.replace("http", "ws", 1) + motion["path"])
+        try:
+            ws.send(motion["token"].encode(), ws_lite.OP_TEXT)
+            first = await asyncio.wait_for(ws.texts.get(), 30)
+            if first != "ok":
+                raise RuntimeError(f"/motion answered {first!r}, not ok")
+            loop = asyncio.get_running_loop()
+            ws.mover = Mover(index, node, me, period, loop.time())  # type: ignore[attr-defined]
+            ws.counted = {}  # type: ignore[attr-defined]
+            ws.on_delay = pacer.note
+            pacer.members.append(ws)
+            out["ready"].append(time.time())
+            await pacer.done.wait()
+        finally:
+            ws.close()
+        start = ws.counted.get("start", (0, 0))  # type: ignore[attr-defined]
+        stop = ws.counted.get("stop", (ws.frames, ws.payload_bytes))  # type: ignore[attr-defined]
+        out["frames"].append(stop[0] - start[0])
+        out["bytes"].append(stop[1] - start[1])
+        out["nodes"].append(node)
+    finally:
+        await sio.disconnect()
+
+
 async def client(url: str, index: int, room: str, token: str | None, tick_hz: float,
                  start_at: float, stop_at: float, out: dict[str, Any],
                  align: bool = True, lead: float = 0.008,
                  transport: str = "websocket", node: int = 0, probe: bool = False) -> None:
     import socketio
     import websockets
-
-    from avatar import codec as pose_codec
-    from avatar.pose import N_BLENDSHAPES, Pose, TrackingState
-    from server.motion.codec import encode_uplink
 
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(url, transports=["websocket"], wait_timeout=30)
@@ -241,8 +405,6 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
     me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
     motion = ack["motion"]
     rng = random.Random(index)
-    x, z, h = me["x"], me["z"], me["h"]
-    seated = me["seat"] is not None
     period = 1.0 / tick_hz
     ws_url = url.replace("http", "ws", 1) + motion["path"]
     frames = nbytes = 0
@@ -254,9 +416,11 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
             await ws.open(sio)
         else:
             ws = await stack.enter_async_context(
-                websockets.connect(ws_url, max_size=2**20, compression=None))
+                websockets.connect(ws_url, max_size=2**20, compression=None,
+                                   proxy=None))  # loopback: never https_proxy
             await ws.send(motion["token"])
             assert await ws.recv() == "ok"
+        out["ready"].append(time.time())
         loop = asyncio.get_running_loop()
 
         # When the server's ticks begin, on this loop's clock: byte 1 of a frame is how
@@ -286,29 +450,17 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
         await asyncio.sleep(rng.uniform(0, period))
         n = 0
         last_sent = -1.0
+        aimed: float | None = None  # when the uplink about to go out should have gone
+        mover = Mover(index, node, me, period, t0)
         while loop.time() < stop_at:
             n += 1
-            pose = None
-            if seated:
-                t = loop.time() - t0
-                weights = [0.0] * N_BLENDSHAPES
-                weights[24] = 0.5 + 0.5 * math.sin(t * 9 + index)  # jawOpen: talking
-                weights[8] = weights[9] = 1.0 if (t * 0.3 + index) % 1 < 0.05 else 0.0
-                weights[43] = weights[44] = 0.3
-                # The yaw is the send time (see posed_yaws): a head turning at 100°/s;
-                # the roll, this client's node.
-                pose = pose_codec.encode(Pose(
-                    int(t * 1000), TrackingState.TRACKED, roll=10.0 * node,
-                    pitch=5 * math.sin(t * 0.7), yaw=(probe_code() - 18000) / 100,
-                    weights=tuple(weights)))
-            else:
-                h += rng.uniform(-0.3, 0.3)
-                x += -math.sin(h) * 1.2 * period
-                z += -math.cos(h) * 1.2 * period
-                if abs(x) > 26 or abs(z) > 26:
-                    h += math.pi
-            await ws.send(encode_uplink(x, z, h, pose))
+            await ws.send(mover.uplink(loop.time()))
             last_sent = loop.time()
+            if aimed is not None and start_at <= last_sent < stop_at:
+                # This client's own lateness: how long after its aim the uplink left (its
+                # timer firing late, the loop busy with other clients). Over the lead, it
+                # arrives after the tick it aimed for began and waits a whole period.
+                out["late"].append(round((last_sent - aimed) * 1000, 2))
             # Aim to arrive `lead` before the server's next tick, as the page does; until
             # a frame has shown the tick's phase, send once a period.
             if align and tick_origin is not None:
@@ -316,8 +468,10 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
                 target = tick_origin + period * (math.floor(ahead / period) + 1) - lead
                 if target - last_sent < period / 2:
                     target += period
+                aimed = target
             else:
                 target = last_sent + period
+                aimed = None
             await asyncio.sleep(max(0.0, target - loop.time()))
         receiver.cancel()
         with suppress(asyncio.CancelledError):
@@ -330,7 +484,8 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
 
 def worker(jobs: list[tuple[int, int, str, str, str | None, bool]], tick_hz: float,
            start_wall: float, stop_wall: float, queue: Any, lead: float | None,
-           transport: str, nice: int, join_gap: float = 0.01) -> None:
+           transport: str, nice: int, join_gap: float = 0.01,
+           full_clients: bool = False) -> None:
     # The clients share this machine with the server they measure; a deployment's server
     # has its cores to itself. Niced, they take what the server leaves.
     os.nice(nice)
@@ -341,15 +496,27 @@ def worker(jobs: list[tuple[int, int, str, str, str | None, bool]], tick_hz: flo
 
     async def run() -> dict[str, Any]:
         out: dict[str, Any] = {"frames": [], "bytes": [], "nodes": [], "latency": [],
-                               "errors": []}
+                               "late": [], "errors": [], "full": 0, "ready": []}
         loop = asyncio.get_running_loop()
         offset = loop.time() - time.time()
+        start_at, stop_at = start_wall + offset, stop_wall + offset
         tasks = []
+        # The light clients' uplinks go out from one pacer per node (each node ticks at
+        # its own phase); the sample of full clients keep their own timers.
+        pacers: dict[int, Pacer] = {}
         for index, node, url, room, token, probe in jobs:
-            tasks.append(asyncio.create_task(client(
-                url, index, room, token, tick_hz, start_wall + offset, stop_wall + offset, out,
-                align=lead is not None, lead=lead or 0.0, transport=transport, node=node,
-                probe=probe)))
+            if probe or transport != "websocket" or full_clients:
+                tasks.append(asyncio.create_task(client(
+                    url, index, room, token, tick_hz, start_at, stop_at, out,
+                    align=lead is not None, lead=lead or 0.0, transport=transport, node=node,
+                    probe=probe)))
+                out["full"] += 1
+            else:
+                if node not in pacers:
+                    pacers[node] = Pacer(1.0 / tick_hz, lead, start_at, stop_at, out["late"])
+                    tasks.append(asyncio.create_task(pacers[node].run()))
+                tasks.append(asyncio.create_task(light_client(
+                    url, index, room, token, 1.0 / tick_hz, out, pacers[node], node)))
             await asyncio.sleep(join_gap)  # joins spread out, as people arrive
         results = await asyncio.gather(*tasks, return_exceptions=True)
         out["errors"].extend(repr(r) for r in results if isinstance(r, BaseException))
@@ -447,6 +614,180 @@ def relay_costs(people: int, posed: int, ticks: int = 200) -> dict[str, Any]:
     }
 
 
+def uplink_costs(people: int, posed: int, ticks: int = 100, rounds: int = 3) -> dict[str, Any]:
+    """In-process, no network: the CPU of applying one tick's uplinks of one plaza of
+    ``people`` (``posed`` of them seated members with a new pose each), through the room's
+    real rules (speed limit, bounds, stage, seats, the permission policy) as the server
+    wires them: one uplink at a time (``MotionPlane.uplink``: decode, ``Room.move``, array
+    writes; the path before issue 19's batch) against queued on arrival (``offer``) and
+    applied in one batch at the tick (``apply_pending``). The process's CPU clock, the two
+    alternating ``rounds`` times, so the comparison holds on a shared machine. What it
+    leaves out: receiving the WebSocket message (aiohttp), the same for both paths."""
+    from avatar import codec as pose_codec
+    from avatar.pose import Pose, TrackingState
+    from moderation import policy
+    from rooms.appearance import AvatarStyle
+    from rooms.interest import InterestConfig
+    from rooms.layouts import default_layout
+    from rooms.model import Role, RoomKind
+    from rooms.room import Room, RoomInfo
+    from server.motion.codec import encode_uplink
+    from server.motion.plane import MotionPlane
+
+    now = [0.0]
+    room = Room(info=RoomInfo("plaza", RoomKind.PLAZA, "広場", "Plaza", people + 16),
+                layout=default_layout(RoomKind.PLAZA), rng=random.Random(1))
+
+    def move_one(_room: str, pid: str, x: float, z: float, h: float) -> tuple[float, ...]:
+        p = room.participants[pid]
+        room.move(pid, x, z, h, now[0], may_enter_stage=policy.may_enter_stage(p.role))
+        return p.x, p.z, p.h
+
+    def move_many(_room: str, pids: Any, x: Any, z: Any, h: Any) -> Any:
+        return room.move_many(pids, x, z, h, now[0], policy.may_enter_stage)
+
+    plane = MotionPlane(InterestConfig(), move_one, clock=lambda: now[0],  # type: ignore[arg-type]
+                        mover_many=move_many)
+    plane.add_room("plaza", people + 16)
+    pids = []
+    for i in range(people):
+        role = Role.MEMBER if i < posed else Role.CITIZEN
+        p = room.join(f"p{i}", f"P{i}", role, AvatarStyle(), 0.0,
+                      seated=policy.takes_seat(role))
+        plane.join("plaza", p.id, p.slot, p.x, p.z, p.h, on_stage=p.seat is not None)
+        pids.append(p.id)
+    rng = random.Random(2)
+
+    def uplinks(t: int) -> list[bytes]:
+        out = []
+        for i, pid in enumerate(pids):
+            p = room.participants[pid]
+            pose = pose_codec.encode(Pose(t * 50, TrackingState.TRACKED, yaw=t % 90,
+                                          roll=i % 30)) if i < posed else None
+            out.append(encode_uplink(p.x + rng.uniform(-0.2, 0.2), p.z + rng.uniform(-0.2, 0.2),
+                                     rng.uniform(-3, 3), pose))
+        return out
+
+    cpu: dict[str, list[float]] = {"one_at_a_time": [], "batched": []}
+    for _ in range(rounds):
+        for mode in cpu:
+            work = [uplinks(t) for t in range(ticks)]  # made before the clock starts
+            t0 = time.process_time()
+            for batch in work:
+                now[0] += 0.05
+                if mode == "batched":
+                    for pid, data in zip(pids, batch, strict=True):
+                        plane.offer("plaza", pid, data)
+                    plane.apply_pending()
+                else:
+                    for pid, data in zip(pids, batch, strict=True):
+                        plane.uplink("plaza", pid, data)
+            cpu[mode].append((time.process_time() - t0) / (ticks * people))
+    return {
+        "people": people, "posed": posed, "ticks": ticks, "rounds": rounds,
+        **{f"{mode}_us_per_uplink": [round(v * 1e6, 2) for v in values]
+           for mode, values in cpu.items()},
+        "uplinks_rejected": plane.stats.uplinks_rejected,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def fanout_costs(people: int, posed: int, ticks: int = 200) -> dict[str, Any]:
+    """In-process, over real loopback WebSockets: the CPU of one tick of one room of
+    ``people`` walkers (``posed`` of them with a new pose every tick), each with its
+    ``/motion``-like WebSocket (aiohttp server side, as ``server/motion/endpoint.py`` opens
+    it, and an aiohttp client that reads and drops every frame), measured with the
+    process's CPU clock around :meth:`MotionPlane.tick` alone. Independent of what else
+    the machine runs (the figure is CPU, not wall time), so a before/after comparison of
+    the send path holds on a shared machine where the full bench cannot."""
+    import aiohttp
+    from aiohttp import web
+
+    from avatar import codec as pose_codec
+    from avatar.pose import Pose, TrackingState
+    from rooms.interest import InterestConfig
+    from server.motion.plane import MotionPlane
+    from server.motion.transport import WebSocketTransport
+
+    async def run() -> dict[str, Any]:
+        plane = MotionPlane(InterestConfig(), lambda room, pid, x, z, h: (x, z, h))
+        plane.add_room("plaza", people + 16)
+        rng = random.Random(1)
+        pids = [f"p{i}" for i in range(people)]
+        where = [(rng.uniform(-25, 25), rng.uniform(-25, 25), rng.uniform(0, 6.3))
+                 for _ in pids]
+        tokens = {plane.join("plaza", pid, i + 1, *where[i], on_stage=i < posed): pid
+                  for i, pid in enumerate(pids)}
+        bound = asyncio.Event()
+
+        async def handle(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse(compress=False)
+            await ws.prepare(request)
+            token = (await ws.receive()).data
+            plane.attach(token, WebSocketTransport(ws, request))
+            if sum(len(r.transports) for r in plane.rooms.values()) == people:
+                bound.set()
+            async for _ in ws:
+                pass
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/motion", handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = bench_server.free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        received = 0
+
+        async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
+            nonlocal received
+            async for _ in ws:
+                received += 1
+
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        readers = []
+        try:
+            for token in tokens:
+                ws = await http.ws_connect(f"ws://127.0.0.1:{port}/motion")
+                await ws.send_str(token)
+                readers.append(asyncio.create_task(drain(ws)))
+            await asyncio.wait_for(bound.wait(), 30)
+            cpu: list[float] = []
+            for t in range(ticks):
+                for i, pid in enumerate(pids):  # walking at 1.2 m/s, as the full bench
+                    x, z, h = where[i]
+                    h += rng.uniform(-0.3, 0.3)
+                    x, z = x - math.sin(h) * 0.06, z - math.cos(h) * 0.06
+                    if abs(x) > 26 or abs(z) > 26:
+                        h += math.pi
+                    where[i] = (x, z, h)
+                    plane.place("plaza", pid, x, z, h)
+                    if i < posed:
+                        plane.set_pose("plaza", pid, pose_codec.encode(Pose(
+                            t * 50, TrackingState.TRACKED, yaw=t % 90, roll=i % 30)))
+                c0 = time.process_time()
+                await plane.tick()
+                cpu.append(time.process_time() - c0)
+                await asyncio.sleep(0.05)  # the clients read; the sockets drain
+            cpu = sorted(cpu[10:])  # the first ticks send everyone in full
+            stats = plane.stats
+            return {
+                "people": people, "posed": posed, "ticks": ticks,
+                "tick_cpu_ms_p50": round(cpu[len(cpu) // 2] * 1000, 3),
+                "tick_cpu_ms_p90": round(cpu[int(len(cpu) * 0.9)] * 1000, 3),
+                "frames_sent": stats.frames_sent, "frames_received": received,
+                "frames_skipped_busy": stats.frames_skipped_busy,
+                "bytes_per_frame": round(stats.bytes_sent / max(1, stats.frames_sent), 1),
+            }
+        finally:
+            for task in readers:
+                task.cancel()
+            await http.close()
+            await runner.cleanup()
+
+    return asyncio.run(run())
+
+
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     clients = min(max(args.clients, 0), MAX_CLIENTS)
     stage = min(max(args.stage, 0), 12)
@@ -484,14 +825,17 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             lead = None if args.lead_ms < 0 else args.lead_ms / 1000
             # Each worker joins one client per join_gap (default 10 ms: 100/s per worker).
             join_gap = workers / args.join_rate if args.join_rate > 0 else 0.01
-            join_time = (join_gap + 0.002) * len(jobs) / workers + 8.0
+            # A join costs the server ~15-20 ms at 500 (the whole room's snapshot in its
+            # acknowledgement): its CPU, not the clients' pace, decides when all have joined.
+            join_time = max((join_gap + 0.002) * len(jobs) / workers,
+                            0.02 * len(jobs)) + 8.0
             start_wall = time.time() + join_time + args.warmup
             stop_wall = start_wall + seconds
             queue: Any = mp.get_context("spawn").Queue()
             procs += [mp.get_context("spawn").Process(
                 target=worker, args=(jobs[w::workers], args.tick_hz, start_wall,
                                      stop_wall, queue, lead, args.transport,
-                                     args.client_nice, join_gap))
+                                     args.client_nice, join_gap, args.full_clients))
                      for w in range(workers)]
             for p in procs:
                 p.start()
@@ -529,6 +873,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     nodes_of = [n for r in results for n in r["nodes"]]
     latency = [tuple(s) for r in results for s in r["latency"]]
     errors = [e for r in results for e in r["errors"]]
+    late = [ms for r in results for ms in r["late"]]
+    lead_ms = args.lead_ms if args.lead_ms >= 0 else None
 
     def rate(a: float | None, b: float | None) -> float | None:
         return round((b - a) / seconds, 3) if a is not None and b is not None else None
@@ -546,6 +892,10 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "uplinks_per_s": round((s1["uplinks"] - s0["uplinks"]) / seconds, 1),
             "frames_skipped_busy": s1["frames_skipped_busy"] - s0["frames_skipped_busy"],
             "uplinks_rejected": s1["uplinks_rejected"] - s0["uplinks_rejected"],
+            # Replaced by a newer one of the same client before a tick applied them (a
+            # server without the batched uplinks of issue 19 has no such counter: 0).
+            "uplinks_overwritten": (s1.get("uplinks_overwritten", 0)
+                                    - s0.get("uplinks_overwritten", 0)),
             # Poses this node's probing clients received, by the node their member is on.
             "pose_latency_ms_from": {
                 f"node{m}": percentiles([ms for src, dst, ms in latency if (src, dst) == (m, n)])
@@ -563,23 +913,52 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "client_nice": args.client_nice, "transport": args.transport,
         "lead_ms": args.lead_ms if args.lead_ms >= 0 else None,
         "connected": len(frames), "errors": errors[:5],
+        # Clients on the websockets library reading every frame whole (the sample that
+        # times the poses); the others count frames by their headers (bench/clients/ws_lite.py).
+        "full_clients": sum(r["full"] for r in results),
+        # Seconds between the last client's /motion opening and the measurement's start
+        # (negative: joins, and their snapshots' CPU, ran into the measured time).
+        "last_ready_before_start_s": round(start_wall - max(
+            (t for r in results for t in r["ready"]), default=start_wall), 2),
         "server_cpu_per_s": round(cpu, 3) if cpu is not None else None,
         "frames_per_client_per_s": round(sum(frames) / max(1, len(frames)) / seconds, 2),
+        # Every frame the server wrote, received: the clients' total against the server's.
+        "frames_received_per_s": round(sum(frames) / seconds, 1),
+        "frames_sent_per_s": round(delivered / seconds, 1),
         "bytes_per_client_per_s": round(sum(nbytes) / max(1, len(nbytes)) / seconds, 1),
         "max_bytes_per_client_per_s": round(max(nbytes, default=0) / seconds, 1),
         "deliveries_per_cpu_s": round(delivered / (cpu * seconds), 0) if cpu else None,
         "frames_skipped_busy": sum(n["frames_skipped_busy"] for n in per_node),
         "uplinks_rejected": sum(n["uplinks_rejected"] for n in per_node),
+        "uplinks_overwritten": sum(n["uplinks_overwritten"] for n in per_node),
         "server": per_node[0]["server"] if len(urls) == 1 else None,
         # Client-side, every PROBE_EVERY-th client: a member's uplink sent to the first
         # frame carrying its pose received (one machine, one clock).
         "pose_latency_ms": percentiles([ms for _, _, ms in latency]),
+        # Client-side, every aligned uplink: how late it left against the moment its
+        # client aimed for (lead before a tick), and the share that left after that tick
+        # had begun (later than the lead) -- each waits about a period more on the server
+        # through no fault of the server's; above 1 %, the server-added p99 is a period.
+        "uplink_late_ms": percentiles(late),
+        "uplinks_after_their_tick_pct": (
+            round(100 * sum(ms > lead_ms for ms in late) / len(late), 2)
+            if late and lead_ms is not None else None),
+        "ticks_per_s": per_node[0]["ticks_per_s"] if len(urls) == 1 else None,
         "redis_cpu_per_s": rate(cpu0[len(urls)], cpu1[len(urls)]),
         "clients_cpu_per_s": round(sum(c for c in client_cpus if c is not None), 3),
         "machine_busy_cores": round((busy1[0] - busy0[0]) / seconds, 2),
         "machine_cores": os.cpu_count(),
         "loadavg_1m_start_end": [round(load0[0], 2), round(load1[0], 2)],
     }  # fmt: skip
+    server = result["server"] or {}
+    p99 = server.get("arrival_to_send_ms_p99")
+    # Issue 19's targets for the motion plane, read from the figures above.
+    result["targets"] = {
+        "server_added_p99_le_20ms": p99 is not None and p99 <= 20.0,
+        "server_cpu_le_1_core": cpu is not None and cpu <= 1.0,
+        "frames_per_client_ge_19": result["frames_per_client_per_s"] >= 19.0,
+        "nothing_skipped": result["frames_skipped_busy"] == 0,
+    }
     if len(urls) > 1 or cluster is not None:
         result["nodes"] = per_node
     return result
@@ -600,6 +979,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="niceness of the client processes (0-19)")
     parser.add_argument("--transport", choices=("websocket", "datachannel"),
                         default="websocket", help="how clients reach the motion plane")
+    parser.add_argument("--full-clients", action="store_true",
+                        help="every client on the websockets library, reading every frame "
+                             "whole (as before the light clients; costs the machine about "
+                             "a core more at 500)")
     parser.add_argument("--lead-ms", type=float, default=8.0,
                         help="send uplinks this long before the server's tick, as the page "
                              "does (negative: at a random phase, unaligned)")
@@ -617,6 +1000,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--relay-cost", type=int, default=0, metavar="PEOPLE",
                         help="instead: time the cluster relay's per-tick work in-process for "
                              "one room of PEOPLE (--stage of them posed)")
+    parser.add_argument("--fanout-cost", type=int, default=0, metavar="PEOPLE",
+                        help="instead: the CPU of one tick's select, assembly and send to "
+                             "PEOPLE loopback WebSockets, in-process (--stage of them posed)")
+    parser.add_argument("--uplink-cost", type=int, default=0, metavar="PEOPLE",
+                        help="instead: the CPU per uplink of applying one plaza of PEOPLE's "
+                             "uplinks one at a time and in one batch, in-process")
     parser.add_argument("--data-dir", help="with --url: that server's data folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -626,6 +1015,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.relay_cost:
         print_result(relay_costs(min(args.relay_cost, MAX_CLIENTS + 12), args.stage), args.json)
+        return 0
+    if args.uplink_cost:
+        print_result(uplink_costs(min(args.uplink_cost, MAX_CLIENTS + 12), args.stage),
+                     args.json)
+        return 0
+    if args.fanout_cost:
+        print_result(fanout_costs(min(args.fanout_cost, MAX_CLIENTS + 12), args.stage),
+                     args.json)
         return 0
     result = run_bench(args)
     return finish(result, args.json, failures(result))

@@ -13,7 +13,7 @@ class QuietTransport(MotionTransport):
     def busy(self) -> bool:
         return False
 
-    async def send(self, frame: bytes) -> None:
+    def write_frame(self, frame: bytes) -> None:
         return None
 
     async def close(self) -> None:

@@ -243,6 +243,9 @@ class MotionRelay:
         self._state_in_flight = False
         self.states_applied = 0
         self.uplink_batches = 0
+        #: Leader: rooms whose state goes to every node whoever is where (the meeting
+        #: rooms, whose public gallery may watch from any node: issue 19).
+        self.watched: Callable[[], Iterable[str]] = lambda: ()
 
     def start(self, secret: bytes) -> None:
         """Sign and check motion tokens with the cluster's shared secret."""
@@ -282,6 +285,7 @@ class MotionRelay:
             for sid in self._remote_sockets()
             if (s := self.hub.sessions.get(sid)) is not None and s.room is not None
         }
+        rooms.update(self.watched())  # (empty ones are left out of the state)
         # One state in flight at most: while Redis is away, ticks are dropped, not queued.
         if rooms and self.bus.connected and not self._state_in_flight:
             self._state_in_flight = True
@@ -336,6 +340,9 @@ class MotionRelay:
             return
         for room, pid, uplink in decode_uplinks(data):
             try:
-                self.plane.uplink(room, pid, uplink)
+                # Waiting for the tick's batch with the leader's own clients' uplinks (one
+                # numpy pass a room, docs/performance.md "Motion plane"), not applied one
+                # at a time: the edge checked each already, the batch checks them again.
+                self.plane.offer(room, pid, uplink)
             except (HirobaError, KeyError):
-                continue  # left meanwhile, or refused by the room's rules
+                continue  # left meanwhile, or the wrong length

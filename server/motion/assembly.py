@@ -126,4 +126,9 @@ def stamp_delay(frames: TickFrames, index: int, delay_ms: float) -> None:
     Clients subtract it from the frame's arrival time to find the tick's phase and send
     their uplink just before the next tick (docs/protocol.md, "Motion plane").
     """
-    frames.buffer[frames.starts[index] + 1] = min(255, max(0, round(delay_ms)))
+    frames.buffer[frames.starts[index] + 1] = delay_byte(delay_ms)
+
+
+def delay_byte(delay_ms: float) -> int:
+    """The header's delay byte for ``delay_ms``: whole milliseconds, held to 0-255."""
+    return min(255, max(0, round(delay_ms)))

@@ -29,6 +29,7 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from avatar import codec as pose_codec
 from avatar.codec import POSE_SIZE
@@ -86,6 +87,75 @@ def decode_uplink(data: bytes | bytearray | memoryview) -> Uplink:
         pose = raw[UPLINK_HEADER.size :]
         pose_codec.decode(pose)  # raises bad_payload for a malformed record
     return Uplink(x / _CM, z / _CM, h / _H, pose)
+
+
+def uplink_length_ok(length: int) -> bool:
+    """Whether an uplink of ``length`` bytes can be well formed (header, or header + pose):
+    the only check made on arrival; :func:`decode_uplinks` makes the rest at the tick."""
+    return length == UPLINK_HEADER.size or length == MAX_UPLINK
+
+
+#: An uplink as an array record, the pose slot zero-filled when absent.
+UPLINK_RECORD = np.dtype([("kind", "u1"), ("flags", "u1"), ("x", "<i2"), ("z", "<i2"),
+                          ("h", "<i2"), ("pose", f"V{POSE_SIZE}")])
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkBatch:
+    """Many uplinks decoded at once: ``ok[i]`` says whether message i was well formed (the
+    same checks as :func:`decode_uplink`); the other fields are meaningful where it is."""
+
+    ok: npt.NDArray[np.bool_]
+    x: npt.NDArray[np.float64]
+    z: npt.NDArray[np.float64]
+    h: npt.NDArray[np.float64]
+    poses: list[bytes | None]
+
+
+def decode_uplinks(messages: list[bytes]) -> UplinkBatch:
+    """Decode and check many uplink messages in one numpy pass; a malformed one is marked
+    in ``ok`` and never affects the others."""
+    n = len(messages)
+    lengths = np.fromiter((len(m) for m in messages), np.intp, n)
+    fits = (lengths == UPLINK_HEADER.size) | (lengths == MAX_UPLINK)
+    # Each message in a fixed-size slot (a wrong length leaves its slot zero: kind 0, bad).
+    raw = b"".join(
+        m.ljust(MAX_UPLINK, b"\0") if f else bytes(MAX_UPLINK)
+        for m, f in zip(messages, fits.tolist(), strict=True)
+    )
+    rec = np.frombuffer(raw, dtype=UPLINK_RECORD, count=n)
+    flags = rec["flags"]
+    has_pose = (flags & HAS_POSE) != 0
+    expected = np.where(has_pose, MAX_UPLINK, UPLINK_HEADER.size)
+    known_flags = (flags & (0xFF ^ HAS_POSE)) == 0
+    ok = fits & (rec["kind"] == UPLINK_STATE) & known_flags & (lengths == expected)
+    poses: list[bytes | None] = [None] * n
+    for i in np.flatnonzero(ok & has_pose).tolist():
+        pose = messages[i][UPLINK_HEADER.size :]
+        try:
+            pose_codec.decode(pose)  # the record's own checks, as decode_uplink makes them
+        except ValidationError:
+            ok[i] = False
+            continue
+        poses[i] = bytes(pose)
+    return UplinkBatch(
+        ok,
+        rec["x"].astype(np.float64) / _CM,
+        rec["z"].astype(np.float64) / _CM,
+        rec["h"].astype(np.float64) / _H,
+        poses,
+    )
+
+
+def cm_many(v: npt.NDArray[np.float64]) -> npt.NDArray[np.int16]:
+    """:func:`_cm` of every element (round half to even, as Python's round)."""
+    return np.clip(np.rint(v * _CM), -32767, 32767).astype(np.int16)
+
+
+def heading_many(h: npt.NDArray[np.float64]) -> npt.NDArray[np.int16]:
+    """:func:`_heading` of every element (IEEE remainder, as math.remainder)."""
+    h = h - math.tau * np.rint(h / math.tau)
+    return np.clip(np.rint(h * _H), -31416, 31416).astype(np.int16)
 
 
 def plain_xz(entry: np.void) -> tuple[float, float]:

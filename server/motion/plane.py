@@ -1,10 +1,13 @@
 """The motion plane: latest state per person in, one batched frame per client per tick out.
 
-Uplinks overwrite the sender's latest state (position checked by the room, pose record by
-its codec); nothing queues. Each tick, interest management (:mod:`rooms.interest`) picks
-for all clients at once what each needs, and each frame is assembled from per-entity byte
-blocks encoded once per change, not per receiver: a frame is a header, the posed entries
-(joined bytes) and the plain entries (one numpy gather).
+Uplinks are kept raw on arrival, the latest one per person (an earlier one not yet applied
+is overwritten and counted), and applied at the start of the next tick in one batch per
+room: decoded and checked with numpy (the header, the pose record by its codec), moved by
+the room's rules as array operations (:meth:`rooms.room.Room.move_many`), and written into
+the arrays the frames are made from. Nothing else queues. Each tick, interest management
+(:mod:`rooms.interest`) picks for all clients at once what each needs, and each frame
+is assembled from per-entity byte blocks encoded once per change, not per receiver: a
+frame is a header, the posed entries (joined bytes) and the plain entries (one numpy gather).
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from rooms.errors import HirobaError, Reason, ValidationError
 from rooms.interest import InterestConfig, InterestTable
 from server.common.histogram import TICK_SECONDS, Histogram
 from server.motion import codec
-from server.motion.assembly import TickFrames, assemble, stamp_delay
+from server.motion.assembly import TickFrames, assemble, delay_byte
 from server.motion.transport import MotionTransport
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,27 @@ LATENCY_SAMPLES_PER_TICK = 500
 
 #: Validates a move with the room's rules and returns the accepted (x, z, h).
 Mover = Callable[[str, str, float, float, float], tuple[float, float, float]]
+#: :data:`Mover` for many people of one room at once: ``(room, pids, x, z, h)`` →
+#: ``(present, x, z, h)`` arrays (``present``: the pid is still in the room).
+FloatArray = npt.NDArray[np.float64]
+BatchMover = Callable[
+    [str, Sequence[str], FloatArray, FloatArray, FloatArray],
+    tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray],
+]
+
+
+class UplinkSink(Protocol):
+    """Who sent a queued uplink: told when the tick's batch finds it malformed."""
+
+    def rejected(self) -> None: ...
+
+
+class _NoSink:
+    def rejected(self) -> None:
+        pass
+
+
+NO_SINK = _NoSink()
 #: Makes the motion token of ``(room, pid)``; resolves a token no join of this process made.
 TokenMaker = Callable[[str, str], str]
 TokenResolver = Callable[[str], "tuple[str, str] | None"]
@@ -55,6 +81,10 @@ class MotionStats:
     frames_skipped_busy: int = 0
     uplinks: int = 0
     uplinks_rejected: int = 0
+    #: Uplinks replaced by a newer one from the same person before a tick applied them.
+    uplinks_overwritten: int = 0
+    #: Uplinks applied by ticks (each the latest of its sender when its tick began).
+    uplinks_applied: int = 0
     tick_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
     #: Every tick's duration added up (the window above forgets; a summary's _sum must not).
     tick_seconds_sum: float = 0.0
@@ -80,9 +110,15 @@ class MotionStats:
             "frames_skipped_busy": self.frames_skipped_busy,
             "uplinks": self.uplinks,
             "uplinks_rejected": self.uplinks_rejected,
+            "uplinks_overwritten": self.uplinks_overwritten,
+            "uplinks_applied": self.uplinks_applied,
             "tick_ms_p50": pct(self.tick_seconds, 50),
             "tick_ms_p99": pct(self.tick_seconds, 99),
             "arrival_to_send_ms_p50": pct(self.arrival_to_send, 50),
+            # p90 and p95 too: the distribution is bimodal (most uplinks make their tick,
+            # the few that arrive after it began wait a whole period more).
+            "arrival_to_send_ms_p90": pct(self.arrival_to_send, 90),
+            "arrival_to_send_ms_p95": pct(self.arrival_to_send, 95),
             "arrival_to_send_ms_p99": pct(self.arrival_to_send, 99),
             "tick_to_send_ms_p50": pct(self.tick_to_send, 50),
             "tick_to_send_ms_p99": pct(self.tick_to_send, 99),
@@ -101,6 +137,9 @@ class RoomMotion:
         self.arrived = np.zeros(capacity, np.float64)
         self.pids: dict[int, str] = {}
         self.transports: dict[int, MotionTransport] = {}
+        #: pid → (its latest raw uplink, when it arrived, its sender), for the next tick.
+        #: One entry per person in the room at most: bounded by the room's capacity.
+        self.pending: dict[str, tuple[bytes, float, UplinkSink]] = {}
 
     def add(self, pid: str, slot: int, x: float, z: float, h: float, on_stage: bool) -> int:
         # Someone already here joins again (a resumed id, a cluster's new leader taking
@@ -116,6 +155,7 @@ class RoomMotion:
 
     def remove(self, pid: str) -> MotionTransport | None:
         row = self.table.row(pid)
+        self.pending.pop(pid, None)
         self.table.remove(pid)
         self.pids.pop(row, None)
         self.posed[row] = self.records[row] = None
@@ -133,6 +173,28 @@ class RoomMotion:
         if pose is not None:
             self.records[row] = pose
         self.arrived[row] = now
+
+    def update_many(
+        self,
+        rows: npt.NDArray[np.intp],
+        x: FloatArray,
+        z: FloatArray,
+        h: FloatArray,
+        poses: Sequence[bytes | None],
+        arrived: FloatArray,
+    ) -> None:
+        """:meth:`update` for many distinct rows at once (one tick's batch of uplinks)."""
+        plain = self.plain
+        plain["x"][rows] = codec.cm_many(x)
+        plain["z"][rows] = codec.cm_many(z)
+        plain["h"][rows] = codec.heading_many(h)
+        self.table.moved_many(rows, x, z)
+        posed, records = self.posed, self.records
+        for row, pose in zip(rows.tolist(), poses, strict=True):
+            posed[row] = None
+            if pose is not None:
+                records[row] = pose
+        self.arrived[rows] = arrived
 
     def set_pose(self, row: int, pose: bytes | None, now: float) -> None:
         """A new latest pose (None: none any more) without a new position."""
@@ -162,11 +224,13 @@ class MotionPlane:
         mover: Mover,
         clock: Callable[[], float] = time.monotonic,
         *,
+        mover_many: BatchMover | None = None,
         capacity_of: CapacityOf = lambda _room: None,
         tick_listeners: Sequence[TickListener] = (),
     ) -> None:
         self.config = config
         self.mover = mover
+        self.mover_many: BatchMover = mover_many or self._move_one_by_one
         self.clock = clock
         self.rooms: dict[str, RoomMotion] = {}
         self.tokens: dict[str, tuple[str, str]] = {}
@@ -291,8 +355,89 @@ class MotionPlane:
             del room.transports[row]
             room.table.set_receiving(pid, False)
 
+    def offer(
+        self, room_id: str, pid: str, data: bytes, sink: UplinkSink = NO_SINK
+    ) -> None:
+        """Keep ``data`` as ``pid``'s latest uplink, applied at the start of the next tick
+        (an earlier one still waiting is overwritten and counted). Only its length is
+        checked now (``HirobaError`` bad_payload); the rest is checked in the tick's batch,
+        which tells ``sink`` when it finds the uplink malformed. ``KeyError``: ``pid`` is
+        not in the plane's room (left). A node that relays its uplinks checks and relays
+        each at once, as before (:meth:`uplink`)."""
+        if self._relay is not None:
+            self.uplink(room_id, pid, data)
+            return
+        room = self.rooms[room_id]
+        if pid not in room.table:
+            raise KeyError(pid)
+        self.stats.uplinks += 1
+        if not codec.uplink_length_ok(len(data)):
+            self.stats.uplinks_rejected += 1
+            raise ValidationError(Reason.BAD_PAYLOAD, "a motion message is 8 or 77 bytes")
+        if pid in room.pending:
+            self.stats.uplinks_overwritten += 1
+        room.pending[pid] = (data, self.clock(), sink)
+
+    def apply_pending(self) -> None:
+        """Apply every room's waiting uplinks (the start of each tick; tests call it)."""
+        for room in self.rooms.values():
+            if room.pending:
+                self._apply_batch(room)
+
+    def _apply_batch(self, room: RoomMotion) -> None:
+        batch, room.pending = room.pending, {}
+        pids = list(batch)
+        items = list(batch.values())
+        decoded = codec.decode_uplinks([data for data, _, _ in items])
+        ok = decoded.ok
+        for i in np.flatnonzero(~ok).tolist():
+            items[i][2].rejected()
+        self.stats.uplinks_rejected += int(ok.size - np.count_nonzero(ok))
+        good = np.flatnonzero(ok)
+        if good.size == 0:
+            return
+        if self._relay is not None:  # became a follower since these arrived
+            for i in good.tolist():
+                self._relay(room.room_id, pids[i], items[i][0])
+            return
+        good_pids = [pids[i] for i in good.tolist()]
+        present, x, z, h = self.mover_many(
+            room.room_id, good_pids, decoded.x[good], decoded.z[good], decoded.h[good])
+        table = room.table
+        keep = [
+            i for i, (pid, here) in enumerate(zip(good_pids, present.tolist(), strict=True))
+            if here and pid in table
+        ]
+        if not keep:
+            return
+        rows = np.fromiter((table.row(good_pids[i]) for i in keep), np.intp, len(keep))
+        picked = good[keep]
+        echo = table.echo[rows].tolist()
+        poses = [
+            None if echoed else decoded.poses[i]
+            for i, echoed in zip(picked.tolist(), echo, strict=True)
+        ]
+        arrived = np.fromiter((items[i][1] for i in picked.tolist()), np.float64, len(keep))
+        room.update_many(rows, x[keep], z[keep], h[keep], poses, arrived)
+        self.stats.uplinks_applied += len(keep)
+
+    def _move_one_by_one(
+        self, room_id: str, pids: Sequence[str], x: FloatArray, z: FloatArray, h: FloatArray
+    ) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray]:
+        """The batch mover made of :attr:`mover` (a plane built without ``mover_many``)."""
+        n = len(pids)
+        present = np.ones(n, dtype=bool)
+        out = np.zeros((3, n))
+        for i, pid in enumerate(pids):
+            try:
+                out[:, i] = self.mover(room_id, pid, float(x[i]), float(z[i]), float(h[i]))
+            except (KeyError, HirobaError):
+                present[i] = False
+        return present, out[0], out[1], out[2]
+
     def uplink(self, room_id: str, pid: str, data: bytes) -> None:
-        """Apply one uplink message; raises HirobaError (bad_payload) for a malformed one."""
+        """Apply one uplink message at once; raises HirobaError (bad_payload) for a
+        malformed one. The WebSocket and data channel queue theirs (:meth:`offer`)."""
         self.stats.uplinks += 1
         try:
             up = codec.decode_uplink(data)
@@ -349,11 +494,16 @@ class MotionPlane:
 
         All of a room's frames are assembled before the first is sent
         (:mod:`server.motion.assembly`), so sending is the only per-client work and every
-        frame holds the state as of the tick's start.
+        frame holds the state as of the tick's start. Sending is one synchronous pass of
+        ``write_frame`` calls with no await, so a tick runs start to end without yielding
+        to the loop (it stays a coroutine for the ticker and the cluster edge).
         """
         started = self.clock()
         tick = self._tick_number = (self._tick_number + 1) if number is None else number
         stats = self.stats
+        # The uplinks that arrived since the last tick, in one batch per room, before
+        # anyone reads the state (the recorder, the gallery, the frames).
+        self.apply_pending()
         for listener in self.tick_listeners:
             listener(self)
         for room in self.rooms.values():
@@ -373,17 +523,7 @@ class MotionPlane:
                 continue
             posed = [room.entity_bytes(r) for r in range(len(room.records))]
             frames = assemble(tick, room.plain, posed, receivers, entities)
-            sent_at = np.full(len(frames), np.nan)
-            for i, receiver in enumerate(frames.receivers.tolist()):
-                transport = room.transports.get(receiver)
-                if transport is None:  # detached while earlier frames were being sent
-                    continue
-                stamp_delay(frames, i, (self.clock() - started + lag) * 1000)
-                frame = frames.buffer[frames.starts[i] : frames.ends[i]].tobytes()
-                await transport.send(frame)
-                sent_at[i] = self.clock()
-                stats.frames_sent += 1
-                stats.bytes_sent += len(frame)
+            sent_at = self._fan_out(room, frames, started, lag)
             self._record_latency(room, frames, sent_at, receivers, entities, started)
         self._last_tick_started = started
         stats.ticks += 1
@@ -391,6 +531,37 @@ class MotionPlane:
         stats.tick_seconds.append(took)
         stats.tick_seconds_sum += took
         stats.tick_histogram.observe(took)
+
+    def _fan_out(
+        self, room: RoomMotion, frames: TickFrames, started: float, lag: float
+    ) -> npt.NDArray[np.float64]:
+        """Write every assembled frame to its client, in one synchronous pass (no await:
+        nothing else runs on the loop meanwhile, so no client detaches mid-pass and no
+        uplink is applied between two frames of one tick). Returns when each was written
+        (NaN: not written)."""
+        sent_at = np.full(len(frames), np.nan)
+        transports = room.transports
+        clock = self.clock
+        buffer = frames.buffer
+        starts = frames.starts.tolist()
+        ends = frames.ends.tolist()
+        sent = nbytes = 0
+        for i, receiver in enumerate(frames.receivers.tolist()):
+            transport = transports.get(receiver)
+            if transport is None:
+                continue
+            # The delay byte is this frame's own: the clients read the tick's phase from
+            # it, so it must say when this frame left, not when the pass began.
+            start = starts[i]
+            buffer[start + 1] = delay_byte((clock() - started + lag) * 1000)
+            frame = buffer[start : ends[i]].tobytes()
+            transport.write_frame(frame)
+            sent_at[i] = clock()
+            sent += 1
+            nbytes += len(frame)
+        self.stats.frames_sent += sent
+        self.stats.bytes_sent += nbytes
+        return sent_at
 
     def _record_latency(
         self,

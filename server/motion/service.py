@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from aiohttp import web
 
 from moderation import policy
@@ -18,7 +20,7 @@ from rooms.room import Room
 from server.common.networks import is_loopback, through_untrusted_proxy
 from server.common.periodic import Periodic
 from server.config.settings import Settings
-from server.motion.plane import MotionPlane, MotionPlaneCounts, TickListener
+from server.motion.plane import FloatArray, MotionPlane, MotionPlaneCounts, TickListener
 from server.motion.rtc import MotionChannelCounts, MotionChannels
 from server.rtc.ice import rtc_configuration, screen_candidates
 from server.sockets import events
@@ -53,7 +55,7 @@ class MotionService:
         self.settings = settings
         self.hub = hub
         self.plane = MotionPlane(
-            interest_config(settings), self._move, clock=hub.clock,
+            interest_config(settings), self._move, clock=hub.clock, mover_many=self._move_many,
             capacity_of=self._capacity, tick_listeners=tick_listeners,
         )
         self._ticker = Periodic("motion-tick", settings.motion_hz, self.plane.tick)
@@ -77,6 +79,14 @@ class MotionService:
         p = room.participants[pid]  # KeyError: left meanwhile; the endpoint closes
         room.move(pid, x, z, h, self.hub.clock(), may_enter_stage=policy.may_enter_stage(p.role))
         return p.x, p.z, p.h
+
+    def _move_many(
+        self, room_id: str, pids: Sequence[str], x: FloatArray, z: FloatArray, h: FloatArray
+    ) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray]:
+        room = self.hub.rooms.get(room_id)
+        if room is None:
+            return np.zeros(len(pids), dtype=bool), x, z, h
+        return room.move_many(pids, x, z, h, self.hub.clock(), policy.may_enter_stage)
 
     def joined(self, room: Room, participant: Participant) -> dict[str, str | float]:
         """Register a newcomer; the result goes into the join acknowledgement (the page

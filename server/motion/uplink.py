@@ -1,7 +1,10 @@
 """What every motion transport does with a client's incoming messages.
 
 One reader per connected client: uplinks beyond the tick rate (with jitter) are dropped
-unread, malformed ones are counted, not answered (answering each bad uplink would let a
+unread; the others are handed to the plane raw (:meth:`MotionPlane.offer`: the latest per
+client, checked and applied in the next tick's batch). Malformed ones are counted, on
+arrival (a wrong length) or when the tick's batch finds them (the plane tells the reader
+through :meth:`UplinkReader.rejected`), not answered (answering each bad uplink would let a
 flood double itself), and after :data:`MAX_BAD_UPLINKS` malformed ones, or a flood far over
 the rate (:data:`MAX_FLOOD_UPLINKS`), the transport is told to close.
 """
@@ -41,13 +44,17 @@ class UplinkReader:
         self.bad = 0
         self.flood = TokenBucket(rate=tick_hz, burst=MAX_FLOOD_UPLINKS)
 
+    def rejected(self) -> None:
+        """The tick's batch found one of this client's uplinks malformed."""
+        self.bad += 1
+
     def feed(self, data: object) -> Verdict:
         now = time.monotonic()
         if not isinstance(data, bytes | bytearray):
             self.bad += 1
         elif self.bucket.allow(now):
             try:
-                self.plane.uplink(self.room_id, self.pid, bytes(data))
+                self.plane.offer(self.room_id, self.pid, bytes(data), self)
             except HirobaError:
                 self.bad += 1
             except KeyError:

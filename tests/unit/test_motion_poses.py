@@ -22,7 +22,7 @@ class Sink:
     def busy(self) -> bool:
         return False
 
-    async def send(self, frame: bytes) -> None:
+    def write_frame(self, frame: bytes) -> None:
         self.frames.append(frame)
 
     async def close(self) -> None:
