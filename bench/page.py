@@ -11,6 +11,13 @@ floor for a phone with a GPU, not a phone measurement.
 
     .venv/bin/python -m bench.page --bots 30 --seconds 10 [--json]
     .venv/bin/python -m bench.page --bots 30,200,500 --json     # one fresh run per count
+    .venv/bin/python -m bench.page --bots 200,500 --vrm 12       # VRM members on the stage
+
+With ``--vrm N``, N invited members (each with a model made by avatar/vrm_build.py,
+uploaded through the console's HTTP API) stand on the plaza's stage sending poses, and the
+same page, crowd and members are measured twice: first with the models pending (the
+procedural avatars), then approved (the members rejoin wearing them, and the page waits
+until every model is loaded): frame rate, CPU per frame and JS heap, side by side.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from urllib.parse import urlsplit
 import socketio
 from playwright.async_api import async_playwright
 
-from bench.clients.chromium import ARGS, CHROMIUM, PHONE
+from bench.clients.chromium import ARGS, CHROMIUM, PHONE, join_page
 from bench.report import nothing, print_result, short_of
 from bench.server import start_server
 
@@ -163,6 +170,39 @@ def chromium_cpu_seconds() -> float:
                if pid in mine and "chrom" in comm)
 
 
+async def _sample(page: Any, cdp: Any, seconds: float) -> dict[str, Any]:
+    """One measuring window: the page's frame rate each second, its draw calls and
+    triangles, Chromium's CPU time, the main thread's time per frame (CDP Performance,
+    which must be enabled) and the JS heap at the end."""
+    fps: list[int] = []
+    calls: list[int] = []
+    triangles: list[int] = []
+    render: dict[str, Any] | None = None
+    st: dict[str, Any] = {}
+    perf0 = await _perf(cdp)
+    cpu0, t0 = chromium_cpu_seconds(), time.monotonic()
+    for _ in range(int(seconds)):
+        await asyncio.sleep(1.0)
+        st = await page.evaluate(
+            "() => { const s = window.hiroba.state(); "
+            "return {fps: s.fps, n: s.participants.length, render: s.render ?? null}; }")
+        fps.append(st["fps"])
+        render = st["render"]
+        if render:
+            calls.append(render["calls"])
+            triangles.append(render["triangles"])
+    cpu = chromium_cpu_seconds() - cpu0
+    wall = time.monotonic() - t0
+    perf1 = await _perf(cdp)
+    frames = sum(fps)
+    page_ms = {k: round(1000 * (perf1[k] - perf0[k]) / frames, 1) if frames else None
+               for k in ("TaskDuration", "ScriptDuration", "LayoutDuration",
+                         "RecalcStyleDuration")}
+    return {"fps": fps, "calls": calls, "triangles": triangles, "render": render, "st": st,
+            "cpu": cpu, "wall": wall, "page_ms": page_ms,
+            "heap_mb": round(perf1.get("JSHeapUsedSize", 0) / 1e6, 1)}
+
+
 def stop_bots(procs: list[Any], stop: Any) -> None:
     stop.set()
     for proc in procs:
@@ -211,37 +251,16 @@ async def _measure_page(url: str, bots: int, joined: int, seconds: float,
                                              decoded.get(e["requestId"], 0) + e["dataLength"]))
         cdp.on("Network.loadingFinished",
                lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
-        await page.goto(url)
-        await page.fill("#join-name", "計測")
-        await page.wait_for_function("() => document.querySelectorAll('#join-room option').length")
-        await page.select_option("#join-room", "plaza")
-        await page.click("#join-submit")
-        await page.wait_for_function("() => window.hiroba && window.hiroba.state().joined")
+        await join_page(page, url, "plaza")
         await page.wait_for_function(
             "(n) => window.hiroba.state().participants.length >= n", arg=joined + 1,
             timeout=60000)
         await asyncio.sleep(2.0)
-        fps, calls, triangles, render = [], [], [], None
         await cdp.send("Performance.enable")
-        perf0 = await _perf(cdp)
-        cpu0, t0 = chromium_cpu_seconds(), time.monotonic()
-        for _ in range(int(seconds)):
-            await asyncio.sleep(1.0)
-            st = await page.evaluate(
-                "() => { const s = window.hiroba.state(); "
-                "return {fps: s.fps, n: s.participants.length, render: s.render ?? null}; }")
-            fps.append(st["fps"])
-            render = st["render"]
-            if render:
-                calls.append(render["calls"])
-                triangles.append(render["triangles"])
-        cpu = chromium_cpu_seconds() - cpu0
-        wall = time.monotonic() - t0
-        perf1 = await _perf(cdp)
-        frames = sum(fps)
-        page_ms = {k: round(1000 * (perf1[k] - perf0[k]) / frames, 1) if frames else None
-                   for k in ("TaskDuration", "ScriptDuration", "LayoutDuration",
-                             "RecalcStyleDuration")}
+        window = await _sample(page, cdp, seconds)
+        fps, calls, triangles, render = (window["fps"], window["calls"], window["triangles"],
+                                         window["render"])
+        cpu, wall, page_ms, st = window["cpu"], window["wall"], window["page_ms"], window["st"]
         ARTIFACTS = ROOT / "test-artifacts"
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "bench-phone.png"))
@@ -292,6 +311,192 @@ async def _measure_page(url: str, bots: int, joined: int, seconds: float,
     }
 
 
+STAFF, STAFF_PASSWORD = "bench", "pale lantern orbit meadow 42"
+PLAZA_STAGE = (0.0, -22.0, 14.0)  # the plaza's stage: centre x, z and width (rooms/layouts.py)
+
+
+def add_staff(data_dir: str) -> None:
+    """A staff account for the uploads (``hiroba staff add``), before the server starts."""
+    subprocess.run([sys.executable, "-m", "server.cli.main", "staff", "add", STAFF,
+                    "--password-stdin", "--data-dir", data_dir], input=STAFF_PASSWORD + "\n",
+                   text=True, check=True, cwd=ROOT, capture_output=True)  # fmt: skip
+
+
+class Members:
+    """Invited members on the plaza's stage, each with a VRM model uploaded (pending until
+    ``approve``) and sending a head-and-mouth pose with its position 10 times a second."""
+
+    def __init__(self, url: str, data_dir: str, count: int) -> None:
+        self.url = url
+        self.data_dir = data_dir
+        self.names = [f"委員{i + 1}" for i in range(count)]
+        self.shas: list[str] = []
+        self.headers: dict[str, str] = {}
+        self.clients: list[socketio.AsyncClient] = []
+        self.links: list[Any] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def upload(self) -> None:
+        import aiohttp
+
+        from avatar.vrm_build import build_vrm
+
+        async with aiohttp.ClientSession() as http, http.post(
+            self.url + "/api/login", json={"account": STAFF, "password": STAFF_PASSWORD}
+        ) as r:
+            body = await r.json()
+            cookie = r.cookies["hiroba_session"].value
+        self.headers = {"Cookie": f"hiroba_session={cookie}", "X-CSRF-Token": body["csrf"]}
+        palette = ["#3b5b92", "#7c2d12", "#166534", "#6b21a8", "#9f1239", "#0f766e"]
+        async with aiohttp.ClientSession(headers=self.headers) as http:
+            for i, name in enumerate(self.names):
+                data = build_vrm(version="1" if i % 2 == 0 else "0", perfect_sync=i % 2 == 0,
+                                 colors=(palette[i % len(palette)], "#2f2f38", "#f2d0b8"),
+                                 title=name)
+                async with http.post(f"{self.url}/api/avatars",
+                                     params={"for": f"member:{name}", "label": "bench"},
+                                     data=data) as r:
+                    body = await r.json()
+                    if r.status != 201:
+                        raise SystemExit(f"bench: the VRM upload was refused: {body}")
+                    self.shas.append(body["sha256"])
+
+    async def approve(self) -> None:
+        import aiohttp
+
+        async with aiohttp.ClientSession(headers=self.headers) as http:
+            for sha in self.shas:
+                async with http.post(f"{self.url}/api/avatars/{sha}/approve") as r:
+                    if r.status != 200:
+                        raise SystemExit(f"bench: approving {sha} failed: {await r.text()}")
+
+    async def join(self) -> None:
+        from bench.clients.motion_client import MotionWatcher
+        from moderation.invitations import issue_invitation
+        from rooms.model import Role
+        from server.config.secret import load_or_create_secret
+        from server.config.settings import Settings
+
+        secret = load_or_create_secret(Settings(data_dir=Path(self.data_dir)).secret_path)
+        for name in self.names:
+            token, _ = issue_invitation(secret, "plaza", Role.MEMBER, name, time.time(), 600,
+                                        issued_by="bench")
+            sio = socketio.AsyncClient(reconnection=False)
+            await sio.connect(self.url, transports=["websocket"], wait_timeout=30)
+            ack = await sio.call("join", {"name": name, "room": "plaza", "lang": "ja",
+                                          "token": token}, timeout=30)
+            if not ack.get("ok", True) or "snapshot" not in ack:
+                raise SystemExit(f"bench: member {name} not admitted: {ack}")
+            self.clients.append(sio)
+            self.links.append(await MotionWatcher.open(self.url, ack))
+        self.task = asyncio.get_running_loop().create_task(self._pose())
+
+    async def _pose(self) -> None:
+        from avatar import codec as pose_codec
+        from avatar.pose import Pose, TrackingState, weights_from_mapping
+
+        cx, z, width = PLAZA_STAGE
+        t0 = time.monotonic()
+        while True:
+            t = time.monotonic() - t0
+            for i, link in enumerate(self.links):
+                x = cx - width / 2 + width * (i + 0.5) / len(self.links)
+                pose = Pose(int(t * 1000), TrackingState.TRACKED,
+                            roll=10 * math.sin(t + i), yaw=15 * math.sin(0.7 * t + i),
+                            weights=weights_from_mapping(
+                                {"jawOpen": 0.5 + 0.5 * math.sin(4 * t + i)}))
+                await link.send(x, z, 0.0, pose_codec.encode(pose))
+            await asyncio.sleep(0.1)
+
+    async def leave(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self.task
+        for link in self.links:
+            await link.close()
+        await asyncio.gather(*(c.disconnect() for c in self.clients), return_exceptions=True)
+        self.clients, self.links, self.task = [], [], None
+
+
+def _figures(window: dict[str, Any]) -> dict[str, Any]:
+    fps = window["fps"]
+    render = window["render"] or {}
+    return {
+        "fps_median": statistics.median(fps) if fps else None,
+        "fps_min": min(fps) if fps else None,
+        "chromium_cpu_ms_per_frame": (round(1000 * window["cpu"] / sum(fps), 1)
+                                      if sum(fps) else None),
+        "chromium_cpu_per_second": round(window["cpu"] / window["wall"], 3),
+        "page_main_thread_ms_per_frame": window["page_ms"]["TaskDuration"],
+        "js_heap_mb": window["heap_mb"],
+        "draw_calls_median": statistics.median(window["calls"]) if window["calls"] else None,
+        "triangles_median": (statistics.median(window["triangles"])
+                             if window["triangles"] else None),
+        "lod": {k: render.get(k) for k in ("near", "mid", "far")},
+        "vrm": render.get("vrm"),
+        "avatar_ms": render.get("avatarMs"),
+        "render_ms": render.get("renderMs"),
+    }
+
+
+async def measure_vrm(url: str, data_dir: str, bots: int, seconds: float, walkers: int,
+                      members: int) -> dict[str, Any]:
+    """The same page, crowd and members measured with procedural avatars, then VRMs."""
+    crew = Members(url, data_dir, members)
+    await crew.upload()
+    procs, stop, joined = await asyncio.to_thread(start_bots, url, bots, min(walkers, bots))
+    try:
+        await crew.join()
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            ctx = await browser.new_context(**PHONE)
+            page = await ctx.new_page()
+            cdp = await ctx.new_cdp_session(page)
+            await join_page(page, url, "plaza")
+            await page.wait_for_function(
+                "(n) => window.hiroba.state().participants.length >= n",
+                arg=joined + members + 1, timeout=60000)
+            await page.click("#hud-view")  # the stage view: the members in sight
+            await asyncio.sleep(3.0)
+            await cdp.send("Performance.enable")
+            procedural = await _sample(page, cdp, seconds)
+            await crew.approve()
+            await crew.leave()
+            await crew.join()  # rejoining, each member now wears the approved model
+            t0 = time.monotonic()
+            try:
+                # every member drawn near has its model (one standing in a crowd may be mid
+                # or far on a phone: drawn in the crowd batches, its model never needed)
+                await page.wait_for_function(
+                    "() => { const v = window.hiroba.state().render?.vrm; "
+                    "return !!v && v.ready > 0 && v.loading === 0; }",
+                    timeout=180_000, polling=500)
+            except Exception:
+                seen = await page.evaluate(
+                    "() => { const s = window.hiroba.state(); return {render: s.render, "
+                    "vrm: s.participants.filter((p) => p.vrm).map((p) => [p.name, p.vrm.status,"
+                    " p.x, p.z])}; }")
+                raise SystemExit(f"bench: the VRMs did not all load: {seen}") from None
+            load_s = round(time.monotonic() - t0, 1)
+            await asyncio.sleep(3.0)
+            vrm = await _sample(page, cdp, seconds)
+            ARTIFACTS = ROOT / "test-artifacts"
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "bench-phone-vrm.png"))
+            await browser.close()
+    finally:
+        await crew.leave()
+        await asyncio.to_thread(stop_bots, procs, stop)
+    return {
+        "viewport": "390x844@2x", "bots": bots, "bots_joined": joined, "members": members,
+        "avatars_in_room": joined + members + 1,
+        "procedural": _figures(procedural), "vrm": _figures(vrm),
+        # from the members' rejoining to every model parsed and drawn
+        "vrm_load_seconds": load_s, "load_average": os.getloadavg()[0],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="an already running server on 127.0.0.1")
@@ -303,9 +508,19 @@ def main() -> None:
                              "take a step every 20-40 s")
     parser.add_argument("--seconds", type=float, default=10.0, help="frame-rate window (max 60)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument("--vrm", type=int, default=0, metavar="N",
+                        help="N members with VRM models on the stage, measured against "
+                             "procedural avatars in the same run (a fresh server; no --url)")
     args = parser.parse_args()
-    counts = [min(max(int(b), 0), MAX_BOTS) for b in str(args.bots).split(",") if b.strip()]
+    counts = [min(max(int(b), 0), MAX_BOTS - max(args.vrm, 0)) for b in
+              str(args.bots).split(",") if b.strip()]
     seconds = min(max(args.seconds, 1), 60)
+    if args.vrm > 0:
+        vrm_results = [run_vrm(bots, seconds, max(args.walkers, 0), args.vrm)
+                       for bots in counts]
+        print(json.dumps(vrm_results if len(vrm_results) > 1 else vrm_results[0],
+                         indent=None if args.json else 2, ensure_ascii=False))
+        return
     results = [run_once(args.url, bots, seconds, max(args.walkers, 0)) for bots in counts]
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else results))
@@ -341,6 +556,20 @@ def run_once(url: str | None, bots: int, seconds: float, walkers: int) -> dict[s
                 proc.terminate()
                 with suppress(subprocess.TimeoutExpired):
                     proc.wait(10)
+
+
+def run_vrm(bots: int, seconds: float, walkers: int, members: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        add_staff(data)
+        # the bots, members, page and uploads all come from 127.0.0.1: no TCP cap per address
+        proc, url = start_server(data, "--tcp-connections-per-address", "0")
+        try:
+            return asyncio.run(measure_vrm(url, data, bots, seconds, walkers, members))
+        finally:
+            proc.terminate()
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
 
 
 if __name__ == "__main__":

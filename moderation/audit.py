@@ -62,7 +62,7 @@ def entry(
 KINDS = (
     "agenda.add", "agenda.remove", "agenda.reorder", "invite.revoke", "code.new",
     "code.clear", "recording.unpublish", "settings.categories", "settings.lobby_on",
-    "settings.lobby_off",
+    "settings.lobby_off", "avatar.withdraw", "gallery.demote",
 )
 
 
@@ -85,6 +85,10 @@ def kind(e: AuditEntry) -> str:
             return "settings.categories"
     if e.action == Action.RECORDING_PUBLISH.value and details.get("published") == "False":
         return "recording.unpublish"
+    if e.action == Action.AVATAR_APPROVE.value and details.get("status") == "withdrawn":
+        return "avatar.withdraw"
+    if e.action == Action.GALLERY_MOVE.value and "demoted" in details:
+        return "gallery.demote"
     return e.action
 
 

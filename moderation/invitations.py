@@ -21,6 +21,9 @@ from rooms.names import normalise_name
 
 #: Roles given by invitation. Staff sign in with an account; citizens need no invitation.
 INVITABLE_ROLES = frozenset({Role.MEMBER, Role.CHAIR, Role.OBSERVER, Role.CAPTIONER})
+#: Roles an invitation may carry when redeemed: a citizen's comes only from
+#: :func:`issue_promotion` (a gallery viewer let in).
+REDEEMABLE_ROLES = INVITABLE_ROLES | {Role.CITIZEN}
 MIN_TTL_SECONDS = 60
 MAX_TTL_SECONDS = 30 * 24 * 3600
 #: The device recorded for a revoked invitation: no device matches it.
@@ -71,6 +74,23 @@ def issue_invitation(
     if role not in INVITABLE_ROLES:
         raise ValidationError(Reason.BAD_FIELD, f"a {role} is not invited; "
                               f"invite one of {sorted(r.value for r in INVITABLE_ROLES)}")
+    return _issue(secret, room, role, name, now, ttl_seconds, issued_by=issued_by)
+
+
+def issue_promotion(
+    secret: bytes, room: str, name: str | None, now: float, ttl_seconds: int, *,
+    issued_by: str,
+) -> tuple[str, Invitation]:
+    """A citizen's invitation for a public-gallery viewer staff let into ``room`` (issue
+    19): the only citizen invitation there is. It names them (a place kept, the name no one
+    else may take) and is used once like any other; the room's lobby rules still apply."""
+    return _issue(secret, room, Role.CITIZEN, name, now, ttl_seconds, issued_by=issued_by)
+
+
+def _issue(
+    secret: bytes, room: str, role: Role, name: str | None, now: float, ttl_seconds: int,
+    *, issued_by: str,
+) -> tuple[str, Invitation]:
     if not MIN_TTL_SECONDS <= ttl_seconds <= MAX_TTL_SECONDS:
         raise ValidationError(
             Reason.BAD_FIELD, f"ttl must be {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS} seconds"
@@ -93,7 +113,7 @@ def redeem(
     it is malformed, forged, expired, for another room, revoked or already used by
     another device."""
     grant, _ = decode(secret, token, room, now, typ=INVITATION_TYPE)
-    if grant.role not in INVITABLE_ROLES:
+    if grant.role not in REDEEMABLE_ROLES:
         raise HirobaError(Reason.BAD_TOKEN, "invitation grants no invitable role")
     owner = redeemed.get(grant.token_id)
     if owner == REVOKED:

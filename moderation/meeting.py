@@ -166,6 +166,19 @@ class Meeting(ForumOps, CommitteeOps):
         return [*events, Left(self.room, now, pid=pid, cause=cause),
                 *self.committee.depart(pid, now)]
 
+    def demote(self, account: str, name: str, target: str, now: float) -> list[DomainEvent]:
+        """A staff account (the console) sends ``target`` back to the public gallery
+        (issue 19): they leave the room (cause ``demoted``), their page opens the gallery.
+        The rule is :attr:`Action.GALLERY_MOVE`'s, ranked: staff are never demoted."""
+        person = self.person(target)
+        policy.require(Role.STAFF, Action.GALLERY_MOVE,
+                       policy.Context(kind=self.kind, target_role=person.role))
+        return [*self._drop(person.pid, now, "demoted"),
+                audit.entry(self.room, now, actor=account, actor_name=name,
+                            actor_role=Role.STAFF, action=Action.GALLERY_MOVE,
+                            target=person.pid, target_name=person.name,
+                            details={"demoted": person.role.value})]
+
     def admit(self, pid: str, target: str, now: float) -> list[DomainEvent]:
         """Admit ``target`` from the lobby into the room."""
         who = self.require(pid, Action.LOBBY_ADMIT, now, target=self.person(target))

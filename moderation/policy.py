@@ -129,6 +129,17 @@ class Action(StrEnum):
     IDENTITY_VIEW = "identity.view"
     #: Ask a member to turn on their identity camera (the member's page is told who asked).
     IDENTITY_ASK = "identity.ask"
+    # VRM avatars (issue 18; moderation/avatar_rules.py: whom a file may be bound to).
+    #: Upload a VRM file for a member or a staff account (it waits for approval), see the
+    #: uploaded files and their reports.
+    AVATAR_UPLOAD = "avatar.upload"
+    #: Approve an uploaded VRM file (it becomes public and is worn at the next join), or
+    #: withdraw it.
+    AVATAR_APPROVE = "avatar.approve"
+    # The public gallery plane (issue 19; watch-only viewers without a seat).
+    #: Let a gallery viewer into the room (a single-use citizen invitation), or send a
+    #: participant back to the gallery.
+    GALLERY_MOVE = "gallery.move"
 
 
 class Cell(StrEnum):
@@ -248,6 +259,9 @@ _TABLE: tuple[tuple[Action, str, str], ...] = (
     (Action.IDENTITY_PUBLISH,       "-   C   C   -   -   -", ""),
     (Action.IDENTITY_VIEW,          "-   -   Y   Y   -   -", ""),
     (Action.IDENTITY_ASK,           "-   -   C   C   -   -", "audit"),
+    (Action.AVATAR_UPLOAD,          "-   -   -   Y   -   -", "audit"),
+    (Action.AVATAR_APPROVE,         "-   -   -   Y   -   -", "audit"),
+    (Action.GALLERY_MOVE,           "-   -   -   Y   -   -", "ranked audit"),
 )
 # fmt: on
 

@@ -78,6 +78,11 @@ class Reason(StrEnum):
     #: ``camera_during_vote``) and the member's camera was not sending when they cast.
     CAMERA_REQUIRED = "camera_required"
 
+    # VRM avatars (avatar/vrm_check.py, issue 18).
+    #: An uploaded avatar file was refused by the validator; ``limit`` names the rule.
+    BAD_AVATAR = "bad_avatar"
+
+
 class HirobaError(Exception):
     """An error whose reason can be told to the client that caused it."""
 

@@ -145,6 +145,14 @@ class InterestTable:
         self.xz[row] = (x, z)
         self.version[row] += 1
 
+    def moved_many(
+        self, rows: npt.NDArray[np.intp], x: npt.NDArray[np.float64], z: npt.NDArray[np.float64]
+    ) -> None:
+        """:meth:`moved` for many distinct rows at once."""
+        self.xz[rows, 0] = x
+        self.xz[rows, 1] = z
+        self.version[rows] += 1
+
     def changed(self, key: str) -> None:
         """Record any other change of the entity's state (a new pose)."""
         self.version[self._rows[key]] += 1

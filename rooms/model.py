@@ -28,6 +28,29 @@ class TrackingMode(StrEnum):
     NONE = "none"
 
 
+class TrackingReason(StrEnum):
+    """Why a participant's face is not tracked the best way (docs/protocol.md,
+    ``tracking``): the page says it to the person, the console to staff. Defined here
+    once; the page's list is web_client/src/state/trackingMode.js ``REASONS``."""
+
+    #: The browser lacks what tracking on the device needs (WebGL2 in a worker, WASM).
+    UNSUPPORTED = "unsupported"
+    #: Tracking on the device threw (starting it, or on a frame) and was stopped.
+    FAILED = "failed"
+    #: The device tracks too slowly to follow a face smoothly.
+    SLOW = "slow"
+    #: The server has no face model.
+    MODEL_UNAVAILABLE = "model_unavailable"
+    #: Server-side tracking is at its limit.
+    TRACKING_FULL = "tracking_full"
+    #: The video link to the server ended.
+    ENDED = "ended"
+    #: No camera (refused or absent).
+    NO_CAMERA = "no_camera"
+    #: No microphone either.
+    NO_MIC = "no_mic"
+
+
 class Role(StrEnum):
     CITIZEN = "citizen"
     MEMBER = "member"
@@ -104,6 +127,11 @@ class Participant:
     #: Small number, unique in the room while present, naming them in motion frames.
     slot: int = 0
     tracking: TrackingMode = TrackingMode.NONE
+    #: Why ``tracking`` is not the best mode (None: nothing to explain), as the page said.
+    tracking_reason: TrackingReason | None = None
+    #: The sha256 of the approved VRM model this person wears (``/avatars/<sha256>.vrm``),
+    #: or None: the procedural avatar. Only invited members, the chair and staff have one.
+    vrm: str | None = None
 
     def to_wire(self) -> dict[str, object]:
         return {
@@ -117,4 +145,6 @@ class Participant:
             "avatar": self.style.to_wire(),
             "slot": self.slot,
             "tracking": self.tracking.value,
+            "tracking_reason": None if self.tracking_reason is None else self.tracking_reason.value,
+            "vrm": self.vrm,
         }

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 
+import numpy as np
+
 from rooms.appearance import AvatarStyle
 from rooms.errors import Reason, RoomError, ValidationError
-from rooms.geometry import normalise_heading
+from rooms.geometry import (
+    BoolArray,
+    FloatArray,
+    clamp_many,
+    normalise_heading,
+    normalise_headings,
+    push_out_many,
+)
 from rooms.grid import SpatialGrid
-from rooms.model import Layout, Notice, Participant, Role, RoomKind, TrackingMode
+from rooms.model import Layout, Notice, Participant, Role, RoomKind, TrackingMode, TrackingReason
 from rooms.snapshot import Delta, Snapshot
 
 #: Radius of an avatar's footprint: keeps people off walls and stage edges.
@@ -250,12 +260,15 @@ class Room:
         x, z = self.layout.bounds.clamp(x, z, AVATAR_RADIUS)
         stage = self.layout.stage
         if stage is not None and not may_enter_stage:
-            x, z = stage.push_out(x, z, AVATAR_RADIUS)
-            x, z = self.layout.bounds.clamp(x, z, AVATAR_RADIUS)
-            if math.hypot(x - p.x, z - p.z) > allowed:
+            px, pz = stage.push_out(x, z, AVATAR_RADIUS)
+            px, pz = self.layout.bounds.clamp(px, pz, AVATAR_RADIUS)
+            if (px, pz) != (x, z) and math.hypot(px - p.x, pz - p.z) > allowed:
                 # Pushed sideways further than one step allows: stay where we were,
-                # which is always a valid place.
-                x, z = p.x, p.z
+                # which is always a valid place. Only when pushed: a full step is
+                # within the limit by construction, and a rounding hair above it must
+                # not freeze someone walking at full speed.
+                px, pz = p.x, p.z
+            x, z = px, pz
         h = normalise_heading(h)
         p.last_move_at = now
         if (x, z, h) != (p.x, p.z, p.h):
@@ -265,13 +278,92 @@ class Room:
                 self._moved[pid] = None
         return p
 
-    def set_tracking(self, pid: str, mode: TrackingMode) -> Participant:
-        """Record how a participant's face is driven; announced in the next delta."""
+    def move_many(
+        self,
+        pids: Sequence[str],
+        x: FloatArray,
+        z: FloatArray,
+        h: FloatArray,
+        now: float,
+        may_enter_stage: Callable[[Role], bool],
+    ) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray]:
+        """:meth:`move` for many participants at once (each pid at most once), with the
+        same rules computed as array operations: the speed limit since each one's last
+        accepted move, the bounds, the stage for those whose role may not enter it
+        (``may_enter_stage``, the permission policy's decision), seated people unmoved.
+
+        Returns ``(present, x, z, h)``: which pids are in the room (the others, who left
+        meanwhile, are ignored) and everyone's accepted position (the old one where not
+        present). Non-finite requests are refused as in :meth:`move`: the person stays.
+        """
+        n = len(pids)
+        people = [self.participants.get(pid) for pid in pids]
+        present = np.fromiter((p is not None for p in people), dtype=bool, count=n)
+        old_x = np.fromiter((p.x if p else 0.0 for p in people), dtype=np.float64, count=n)
+        old_z = np.fromiter((p.z if p else 0.0 for p in people), dtype=np.float64, count=n)
+        old_h = np.fromiter((p.h if p else 0.0 for p in people), dtype=np.float64, count=n)
+        last = np.fromiter(
+            (p.last_move_at if p else now for p in people), dtype=np.float64, count=n)
+        seated = np.fromiter((p is not None and p.seat is not None for p in people),
+                             dtype=bool, count=n)
+        free = np.fromiter((p is not None and may_enter_stage(p.role) for p in people),
+                           dtype=bool, count=n)
+        finite = np.isfinite(x) & np.isfinite(z) & np.isfinite(h)
+        moving = present & ~seated & finite
+        x = np.where(moving, x, old_x)
+        z = np.where(moving, z, old_z)
+        h = np.where(moving, h, old_h)
+        dt = np.minimum(np.maximum(now - last, 0.0), MAX_MOVE_GAP)
+        allowed = self.max_speed * dt + MOVE_SLACK
+        dx, dz = x - old_x, z - old_z
+        dist = np.hypot(dx, dz)
+        far = dist > allowed
+        scale = np.divide(allowed, dist, out=np.ones(n), where=far)
+        x = np.where(far, old_x + dx * scale, x)
+        z = np.where(far, old_z + dz * scale, z)
+        bounds = self.layout.bounds
+        x, z = clamp_many(bounds, x, z, AVATAR_RADIUS)
+        stage = self.layout.stage
+        if stage is not None:
+            kept = free | ~moving
+            px, pz = push_out_many(stage, x, z, AVATAR_RADIUS)
+            px, pz = clamp_many(bounds, px, pz, AVATAR_RADIUS)
+            # Pushed sideways further than one step allows: stay where we were. Only
+            # those pushed: the others are within a step by construction (the speed
+            # limit above), and np.hypot may round a full step a hair above it.
+            pushed = (px != x) | (pz != z)
+            stay = pushed & (np.hypot(px - old_x, pz - old_z) > allowed)
+            px = np.where(stay, old_x, px)
+            pz = np.where(stay, old_z, pz)
+            x = np.where(kept, x, px)
+            z = np.where(kept, z, pz)
+        h = np.where(moving, normalise_headings(h), old_h)
+        x = np.where(moving, x, old_x)
+        z = np.where(moving, z, old_z)
+        changed = moving & ((x != old_x) | (z != old_z) | (h != old_h))
+        for i in np.flatnonzero(moving & ~changed).tolist():
+            people[i].last_move_at = now  # type: ignore[union-attr]
+        for i in np.flatnonzero(changed).tolist():
+            p = people[i]
+            assert p is not None
+            p.last_move_at = now
+            p.x, p.z, p.h = float(x[i]), float(z[i]), float(h[i])
+            self.grid.set(p.id, p.x, p.z)
+            if p.id not in self._joined:
+                self._moved[p.id] = None
+        return present, x, z, h
+
+    def set_tracking(
+        self, pid: str, mode: TrackingMode, reason: TrackingReason | None = None
+    ) -> Participant:
+        """Record how a participant's face is driven, and why not better (``reason``);
+        announced in the next delta."""
         p = self.participants.get(pid)
         if p is None:
             raise RoomError(Reason.NOT_JOINED, f"{pid} is not in {self.id}")
-        if p.tracking is not mode:
+        if p.tracking is not mode or p.tracking_reason is not reason:
             p.tracking = mode
+            p.tracking_reason = reason
             if pid not in self._joined:
                 self._tracking[pid] = None
         return p

@@ -96,5 +96,12 @@ class Delta:
             "joined": [p.to_wire() for p in self.joined],
             "left": list(self.left),
             "moved": [[p.id, round(p.x, 2), round(p.z, 2), round(p.h, 3)] for p in self.moved],
-            "tracking": [[p.id, p.tracking.value] for p in self.tracking],
+            "tracking": [_tracking_entry(p) for p in self.tracking],
         }
+
+
+def _tracking_entry(p: Participant) -> list[str]:
+    # The reason only when there is one: ``[id, mode]`` stays what older readers expect.
+    if p.tracking_reason is None:
+        return [p.id, p.tracking.value]
+    return [p.id, p.tracking.value, p.tracking_reason.value]

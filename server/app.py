@@ -12,15 +12,22 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from rooms.model import Participant
+from rooms.model import Participant, RoomKind
 from rooms.room import Room
 from server.audio.api import AudioApi
+from server.avatars.routes import AvatarsHttp
+from server.avatars.store import AvatarStore
 from server.captions.service import LiveCaptions
 from server.cluster.node import ClusterNode
 from server.cluster.sio_server import ClusterServer
 from server.config.secret import load_or_create_secret, read_secret
 from server.config.settings import Settings
 from server.console.routes import MEETINGS_KEY, add_staff_routes
+from server.gallery.endpoint import GALLERY_WS_PATH, gallery_handler
+from server.gallery.plane import GalleryLimits, GalleryPlane
+from server.gallery.relay import GalleryRelay
+from server.gallery.staff import add_gallery_routes
+from server.gallery.state import GalleryState
 from server.http.connections import CONNECTION_GUARD_KEY, ConnectionGuard
 from server.http.forwarded import forwarded_client_middleware
 from server.http.rate_limits import HEAVY, MEDIA, RateLimiter, rate_limit_middleware
@@ -34,6 +41,7 @@ from server.http.security import (
 from server.http.static_files import client_files
 from server.identity.api import IdentityApi
 from server.meetings.api import MeetingApi
+from server.meetings.closed import GALLERY_PLANE
 from server.meetings.seed import seed_meetings
 from server.meetings.service import MeetingService
 from server.motion.endpoint import motion_handler
@@ -72,6 +80,7 @@ RECORDINGS_KEY = web.AppKey("recordings", RecordingService)
 CAPTIONS_KEY = web.AppKey("captions", LiveCaptions)
 RATE_LIMITS_KEY = web.AppKey("rate_limits", RateLimiter)
 CLUSTER_KEY = web.AppKey("cluster", ClusterNode)
+GALLERY_KEY = web.AppKey("gallery", GalleryPlane)
 
 
 def origin_check(extra: tuple[str, ...]) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -114,6 +123,9 @@ def _wire_cluster(
     meetings: MeetingService,
     audio: AudioApi,
     recordings: RecordingService,
+    avatars: AvatarStore,
+    gallery: GalleryPlane,
+    gallery_state: GalleryState,
 ) -> ClusterNode | None:
     """With a Redis URL, this node joins a cluster: its ClusterNode, wired to the services
     it forwards for and promotes; None when the process serves alone."""
@@ -122,6 +134,7 @@ def _wire_cluster(
         async def promote(secret: bytes) -> None:
             # This node takes over as the cluster's leader (the last one stopped).
             await meetings.load(secret)
+            await avatars.load()  # approvals the old leader made since this node started
             await recordings.open()
             meetings.start()
             motion.start()
@@ -132,8 +145,26 @@ def _wire_cluster(
         # so the server can only learn of the node after both exist.
         sio.route_events_through(node)
         motion.plane.add_tick_listener(node.publish_state)  # the node needs the plane
+        # Every node's public gallery draws the meeting rooms' stages from its own plane:
+        # their state goes to every node, not only where their people's sockets are.
+        node.motion.watched = lambda: [r.id for r in hub.rooms.values()
+                                       if r.kind is not RoomKind.PLAZA]
         meetings.resume_listeners.append(node.resume_issued)
         meetings.closed.listeners.append(node.withheld_changed)  # edges hold out too
+        # Gallery viewers of every node are counted in the leader's committee gallery.
+        # The leader's plane counts the other nodes' viewers too, and every node tells its
+        # own viewers the leader's count.
+        node.gallery_counted = meetings.gallery_presence
+        gallery.count_listeners.append(node.gallery_count)
+        gallery.presence_listeners[:] = [node.gallery_presence]
+        # The meeting's public state reaches the other nodes' viewers through the leader's
+        # GalleryState; their hands reach its staff, its promotions their sockets.
+        node.gallery = GalleryRelay(gallery, gallery_state)
+        gallery_state.follower = lambda: not node.is_leader
+        gallery_state.publish = node.gallery_public
+        gallery_state.ask = node.gallery_ask
+        gallery.deliver_elsewhere = node.gallery_deliver
+        gallery.request_listeners.append(node.gallery_requests_changed)
         app[CLUSTER_KEY] = node
         app.middlewares.append(node.http.middleware)
     return cluster
@@ -155,6 +186,11 @@ class Components:
     identity: IdentityApi
     #: Live automatic captions (issue 17): the speakers' packets to a worker process.
     captions: LiveCaptions
+    #: Uploaded VRM avatars (issue 18): files, rows, and which model each person wears.
+    avatars: AvatarStore
+    #: The public gallery plane (issue 19): watch-only viewers over one WebSocket each.
+    gallery: GalleryPlane
+    gallery_state: GalleryState
 
 
 def build_components(
@@ -163,7 +199,9 @@ def build_components(
     """Every component, each given what it needs at construction, in dependency order."""
     hub = Hub(settings)
     store = SQLiteStore(settings.database_path)
-    meetings = MeetingService(settings, hub, sio, store)
+    # Whoever joins as an invited member or staff wears their approved VRM model.
+    avatars = AvatarStore(store, settings.data_dir / "avatars")
+    meetings = MeetingService(settings, hub, sio, store, avatar_of=avatars.model_of)
     # The recorder reads the motion plane every tick and hears every forwarded Opus packet:
     # built before both planes, so that each is given its feed at construction.
     recordings = RecordingService(settings, hub, sio, meetings, store)
@@ -173,16 +211,39 @@ def build_components(
     # (each takes its rooms' speakers only, cheaply, on the loop).
     captions = LiveCaptions(settings, hub, meetings)
     meetings.change_listeners.append(captions.on_change)
+    # The public gallery: the motion plane's stage and the floor's Opus packets, fanned out
+    # once per frame to every viewer (the floor as the audio plane routes it: on a cluster
+    # edge the leader's word).
+    gallery = GalleryPlane(
+        GalleryLimits(frame_ms=settings.gallery_frame_ms, busy_bytes=settings.gallery_busy_bytes,
+                      max_per_room=settings.gallery_max_per_room,
+                      max_per_node=settings.gallery_max_per_node,
+                      per_address=settings.gallery_viewers_per_address,
+                      cut_seconds=settings.gallery_cut_seconds),
+        motion.plane,
+        speakers_of=lambda room: audio.plane.floor_speakers(room),
+        # (Read from the audio plane's held-out set: a cluster edge has it from the
+        # leader's word, and no meetings.)
+        closed_of=lambda room: GALLERY_PLANE in audio.plane.held_out(room))
+    gallery_state = GalleryState(gallery, hub, settings.gallery_frame_ms,
+                                 audio_lag_ms=settings.gallery_audio_lag_ms)
+    meetings.change_listeners.append(gallery_state.changed)
+    meetings.event_listeners.append(gallery_state.on_events)
+    # (A cluster node counts them at its leader instead: _wire_cluster.)
+    gallery.presence_listeners.append(meetings.gallery_presence)
 
     def on_packet(room: str, speaker: str, payload: bytes, timestamp: int) -> None:
         recordings.on_packet(room, speaker, payload, timestamp)
         captions.on_packet(room, speaker, payload, timestamp)
+        gallery.on_packet(room, speaker, payload, timestamp)
 
     audio = AudioApi(settings, sio, hub, meetings, on_packet=on_packet)
     # A closed session (秘密会): those held out hear no speaker and get no motion frame.
-    meetings.closed.listeners += [audio.plane.set_withheld, motion.plane.set_withheld]
+    meetings.closed.listeners += [audio.plane.set_withheld, motion.plane.set_withheld,
+                                  gallery_state.closed_changed]
     return Components(hub, store, meetings, recordings, motion, tracking, audio,
-                      Ticker(sio, hub), IdentityApi(settings, sio, hub, meetings), captions)
+                      Ticker(sio, hub), IdentityApi(settings, sio, hub, meetings), captions,
+                      avatars, gallery, gallery_state)
 
 
 def socket_server(settings: Settings) -> socketio.AsyncServer:
@@ -242,6 +303,7 @@ def add_all_routes(
     app[RECORDINGS_KEY] = parts.recordings
     app[IDENTITY_KEY] = parts.identity
     app[CAPTIONS_KEY] = parts.captions
+    app[GALLERY_KEY] = parts.gallery
     add_routes(app)
     add_model_route(app, model_path(settings))
     app.router.add_get(
@@ -251,6 +313,10 @@ def add_all_routes(
         ),
     )
     app.router.add_get("/api/motion/stats", motion.stats)
+    app.router.add_get(GALLERY_WS_PATH, gallery_handler(
+        parts.gallery, parts.gallery_state, hub, settings.ipv6_limit_prefix,
+        motion_origin_check(settings.allowed_origins)))
+    add_gallery_routes(app, parts.gallery)
     add_metrics_route(
         app,
         settings.metrics_allow,
@@ -258,7 +324,7 @@ def add_all_routes(
                        devices=meetings.devices,
                        edge=(app[RATE_LIMITS_KEY], app[CONNECTION_GUARD_KEY],
                              parts.recordings.minutes),
-                       captions=parts.captions),
+                       captions=parts.captions, gallery=parts.gallery),
     )
     add_diagnostics_route(app, settings, LeakSources(hub, sio, meetings, motion, audio, tracking))
     # An edge has no database to check; the others are ready only with theirs open.
@@ -283,6 +349,8 @@ def add_all_routes(
                           EditStore(parts.store, transcripts.changed), search)
     # A closed session's staff-only records (秘密会): /api/staff-records, staff only.
     add_staff_record_routes(app, parts.recordings.root, meetings)
+    # VRM avatars (issue 18): staff uploads and approval, the public approved files.
+    AvatarsHttp(settings, parts.avatars, meetings).add_routes(app)
 
 
 #: How long one shutdown step may take before the rest go on without it.
@@ -321,6 +389,7 @@ def add_lifecycle(
                 await seed_meetings(store)
             for info in await store.list_rooms():
                 hub.add_room(info, await store.list_notices(info.id))
+            await parts.avatars.load()
             secret = await loop.run_in_executor(None, load_or_create_secret, settings.secret_path)
             if cluster is not None:
                 await cluster.start(secret)
@@ -342,6 +411,7 @@ def add_lifecycle(
         audio.start()
         parts.identity.start()
         ticker.start()
+        parts.gallery.start()  # every node fans out to its own viewers
         if leading:
             motion.start()  # an edge ticks when the leader's state arrives
         log.info("serving %d rooms", len(hub.rooms))
@@ -354,6 +424,7 @@ def add_lifecycle(
         await _bounded("identity video", parts.identity.stop())
         await _bounded("automatic captions", parts.captions.stop())
         await recordings.close()  # files closed and indexed while the store is open
+        await parts.gallery.stop()  # its viewers' connections end now, not at the timeout
         # Close every socket so that clients reconnect elsewhere at once instead of
         # waiting for the graceful-shutdown timeout.
         for sid in list(hub.sessions):
@@ -410,7 +481,8 @@ def create_app(
     sio.attach(app)
     parts = build_components(settings, sio, pipeline_factory)
     cluster = _wire_cluster(app, settings, sio, parts.hub, parts.motion, parts.meetings,
-                            parts.audio, parts.recordings)
+                            parts.audio, parts.recordings, parts.avatars, parts.gallery,
+                            parts.gallery_state)
     add_all_routes(app, settings, sio, parts, cluster)
     add_lifecycle(app, settings, sio, parts, cluster)
     return app

@@ -21,6 +21,7 @@ _FOUNDATION = frozenset({"config", "common"})
 _FEATURES = frozenset({
     "sockets", "storage", "rtc", "http", "staff", "meetings", "console", "motion", "audio",
     "tracking", "plaza", "recording", "cluster", "identity", "transcription", "captions",
+    "avatars", "gallery",
 })
 
 #: Part → the other parts of ``server`` its modules may import, lowest layer first.
@@ -42,6 +43,9 @@ MAY_IMPORT: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
     "plaza": _FOUNDATION | {"sockets", "meetings", "motion"},
     # The staff console's HTTP API: staff sessions over the meetings they run.
     "console": _FOUNDATION | {"storage", "http", "staff", "meetings"},
+    # VRM avatars (issue 18): uploads through the console's staff sessions, the store,
+    # the public files; the meetings ask it (through app.py) which model a joiner wears.
+    "avatars": _FOUNDATION | {"storage", "http", "staff", "meetings", "console"},
     "recording": _FOUNDATION | {
         "sockets", "storage", "http", "staff", "meetings", "console", "motion",
         # Transcripts of recordings (issue 17): jobs, the transcript store, minutes 発言.
@@ -53,6 +57,10 @@ MAY_IMPORT: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
     # Live automatic captions: the speakers' packets to the recogniser's worker process,
     # its text back as caption lines of the meeting.
     "captions": _FOUNDATION | {"sockets", "meetings", "transcription"},
+    # The public gallery (issue 19): the motion plane's stage, the floor audio and the
+    # meeting's public state, fanned out to thousands of watch-only WebSockets.
+    # Its staff routes use the console's staff sessions (as the avatars do).
+    "gallery": _FOUNDATION | {"sockets", "motion", "meetings", "http", "staff", "console"},
     # It reads every feature's counts; no feature imports it.
     "observe": _FOUNDATION | _FEATURES,
     # The composition root builds every component; only the command line imports it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import socket
@@ -89,14 +90,25 @@ async def no_blocking() -> AsyncIterator[None]:
     really blocks (a file, a tracker, a hash on the loop) still shows.
     """
     loop = asyncio.get_running_loop()
+    # The whole suite runs in one process whose heap grows to millions of objects (every
+    # earlier test's modules, Playwright, models): a full collection of it, triggered in
+    # whatever step allocates next, took about half a second late in clean-clone runs and
+    # was charged to that step (an aiortc ICE task, 0.516 s). Those objects are the
+    # suite's, not the server's: frozen, collections during the test scan only what the
+    # test made, as a served process's would. (No collection first: it would cost every
+    # test that time; what is frozen is collected after ``unfreeze``.)
+    gc.freeze()
     loop.set_debug(True)
     loop.slow_callback_duration = SLOW_STEP_SECONDS
     watch = LoopBlockWatch()
     logger = logging.getLogger("asyncio")
     logger.addHandler(watch)
-    yield
-    logger.removeHandler(watch)
-    loop.set_debug(False)
+    try:
+        yield
+    finally:
+        logger.removeHandler(watch)
+        loop.set_debug(False)
+        gc.unfreeze()
     assert not watch.slow, f"the event loop was blocked: {watch.slow}"
 
 

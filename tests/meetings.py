@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from yarl import URL
 
 from moderation.accounts import new_account
@@ -21,6 +22,7 @@ from moderation.invitations import issue_invitation
 from rooms.model import Role
 from server.config.secret import load_or_create_secret
 from server.console.routes import MEETINGS_KEY
+from server.rtc.ice import rtc_configuration
 from server.staff.passwords import STAFF_HASHER
 from tests.conftest import Client, Server
 
@@ -197,3 +199,15 @@ async def http(method: str, url: str, *, body: Any = None, raw: Any = None,
             return r.status, json.loads(data), r
         except ValueError:
             return r.status, data, r
+
+
+async def publish_audio(client: Client, track: MediaStreamTrack) -> RTCPeerConnection:
+    """A real aiortc peer that publishes ``track`` as ``client``'s microphone (loopback host
+    candidates only, no STUN); the caller closes it."""
+    pc = RTCPeerConnection(rtc_configuration([]))
+    pc.addTrack(track)
+    await pc.setLocalDescription(await pc.createOffer())
+    ack = await client.call("audio:publish", {"type": "offer", "sdp": pc.localDescription.sdp})
+    assert ack["ok"], ack
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["sdp"], type="answer"))
+    return pc

@@ -2,13 +2,15 @@
 // serves, minified, with hashed file names, into ../server/static/ (package data of the
 // Python package `server`, so the wheel carries it). The server serves the build as it is
 // (server/http/static_files.py); `client_dev` serves these sources instead, unbuilt.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 
 /** The pages, by the name the server asks for (server/http/routes.py serve_page). */
-const PAGES = ['index', 'console', 'archive', 'replay'];
+const PAGES = ['index', 'console', 'archive', 'replay', 'gallery'];
 const OUT_DIR = here('../server/static');
 
 /**
@@ -27,12 +29,34 @@ function sourcePaths() {
   };
 }
 
+/**
+ * compat.js (issue 20) is a classic script, not a module: Vite leaves such scripts as they
+ * are, so this plugin emits it as a hashed asset of its own and points the pages at it
+ * (`/app/compat.js` in the sources, as dev mode serves it; `/compat.js` once sourcePaths
+ * has rewritten the prefix).
+ */
+function compatScript() {
+  const source = readFileSync(here('compat.js'), 'utf8');
+  const hash = createHash('sha256').update(source).digest('base64url').slice(0, 8);
+  const fileName = `assets/compat-${hash}.js`;
+  return {
+    name: 'hiroba-compat-script',
+    transformIndexHtml: {
+      order: 'pre',
+      handler: (html) => html.replace('<script src="/compat.js"></script>', `<script src="/app/${fileName}"></script>`),
+    },
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName, source });
+    },
+  };
+}
+
 export default defineConfig({
   root: here('.'),
   // Served under /app/ as in dev mode: one prefix for the server's static route.
   base: '/app/',
   publicDir: false,
-  plugins: [sourcePaths()],
+  plugins: [sourcePaths(), compatScript()],
   build: {
     outDir: OUT_DIR,
     emptyOutDir: true,

@@ -1,7 +1,8 @@
 """Load clients: what plays the browser's side against a real Hiroba server.
 
 Shared by the benchmarks of ``bench/`` and the tests of ``tests/``, which import them from
-here: socket.io and ``/motion`` clients (:mod:`.motion_client`), aiortc audio peers
+here: socket.io and ``/motion`` clients (:mod:`.motion_client`; :mod:`.ws_lite`, a
+WebSocket client with hand-written framing, cheap enough for hundreds), aiortc audio peers
 (:mod:`.audio_peers`) and a camera peer (:mod:`.rtc_camera`), the media they send
 (:mod:`.face_video`: frames of a real face with known motion; :mod:`.recording_media`:
 Opus packets and tracked poses, and decoding what was recorded) and how Debian's Chromium

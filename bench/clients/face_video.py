@@ -20,6 +20,13 @@ import numpy.typing as npt
 #: The middle of the face mesh on the 512x512 photo, (x, y) pixels, found once with the
 #: tracker; rotations turn about it so the face stays in place.
 FACE_CENTRE = (224.0, 123.0)
+#: The mouth on the same photo, found once with the tracker (landmarks 13/14 between the
+#: lips, 78/308 the corners, 152 the chin): the line between the lips, the mouth's centre
+#: and half width, and the chin, in pixels.
+LIPS_Y = 146.5
+MOUTH_X = 223.4
+MOUTH_HALF_WIDTH = 19.7
+CHIN_Y = 178.4
 
 Frame = npt.NDArray[np.uint8]
 
@@ -33,6 +40,9 @@ class Shot:
     scale: float = 1.0
     dx: float = 0.0
     dy: float = 0.0
+    #: How far the mouth is open, in the photo's pixels (0 closed; 25 gives MediaPipe a
+    #: jawOpen of about 0.35, 31 about 0.45).
+    jaw: float = 0.0
 
 
 def photo() -> Frame:
@@ -59,6 +69,8 @@ def render(source: Frame, shot: Shot, size: tuple[int, int] = (640, 480),
     """One frame of ``size`` (width, height) showing ``source`` placed by ``shot``."""
     import cv2  # OpenCV comes with mediapipe; it warps ten times faster than scikit-image
 
+    if shot.jaw > 0:
+        source = open_mouth(source, shot.jaw)
     w, h = size
     s = base_scale * shot.scale * w / 640
     a = math.radians(shot.roll)
@@ -98,3 +110,22 @@ def write_video(path: Path, frames: Iterable[Frame], fps: int = 15) -> Path:
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def open_mouth(source: Frame, jaw: float) -> Frame:
+    """The photo with its mouth opened by ``jaw`` pixels: the chin and lower lip move down
+    (smoothly fading out sideways and below the chin, so that no seam shows) and the gap
+    between the lips is the dark inside of a mouth. MediaPipe reads it as ``jawOpen``."""
+    import cv2
+
+    h, w = source.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    across = np.clip(1 - (np.abs(xx - MOUTH_X) / (MOUTH_HALF_WIDTH * 2.4)) ** 4, 0, 1)
+    down = np.where(yy < LIPS_Y, 0.0,
+                    np.where(yy < CHIN_Y, 1.0, np.clip(1 - (yy - CHIN_Y) / 31, 0, 1)))
+    shift = (jaw * across * down).astype(np.float32)
+    out = cv2.remap(source, xx, yy - shift, cv2.INTER_LINEAR)
+    centre = (round(MOUTH_X), round(LIPS_Y + jaw / 2))
+    axes = (round(MOUTH_HALF_WIDTH * 0.85), max(1, round(jaw / 2)))
+    cv2.ellipse(out, centre, axes, 0, 0, 360, (70, 25, 30), -1)
+    return np.ascontiguousarray(out, dtype=np.uint8)

@@ -247,6 +247,17 @@ class AudioPlane:
         else:
             self._dirty.add(room)
 
+    def held_out(self, room: str) -> frozenset[str]:
+        """The listeners of ``room`` held out of its closed session now (the leader's word,
+        on a cluster edge): the public gallery reads from it whether the session is closed
+        (server/meetings/closed.py ``GALLERY_PLANE``)."""
+        return self._withheld.get(room, frozenset())
+
+    def floor_speakers(self, room: str) -> tuple[str, ...]:
+        """The floor holders of ``room`` as last set (the leader's, on a cluster edge):
+        the public gallery carries these voices only."""
+        return self._speakers.get(room, ())
+
     def active_speakers(self, room: str) -> frozenset[str]:
         return self._active.get(room, frozenset())
 

@@ -96,6 +96,8 @@ class LiveCaptions:
         #: room → the (lang, hints) last sent to the worker.
         self._sent: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._link: _Link | None = None
+        #: The running worker has loaded its model.
+        self._ready = False
         self._starting = False
         self._started_at = -1e9
         self._failed_until = -1e9
@@ -145,6 +147,11 @@ class LiveCaptions:
             if self._sent.get(name) != wanted and self._link is not None:
                 self._sent[name] = wanted
                 self._control(("room", name, *wanted))
+        if self._heard and self._link is None:
+            # Captions are on somewhere: the model loads now, not when the first phrase
+            # is spoken. Loading can take longer than a phrase stays fresh (STALE_SECONDS)
+            # on a busy machine, and the worker runs at a lower priority.
+            self._want_worker()
 
     # -- the worker's life ---------------------------------------------------------------
 
@@ -190,6 +197,7 @@ class LiveCaptions:
             await loop.run_in_executor(None, self._end, link)
             return
         self._link = link
+        self._ready = False
         self._sent.clear()
         self._dropped_base = (self.phrases_dropped, self.phrases_stale)
         self.on_change("")  # every captioned room's language and hints, first
@@ -266,6 +274,7 @@ class LiveCaptions:
         if link is not self._link or self._closing:
             return
         self._link = None
+        self._ready = False
         self.restarts += 1
         code = link.process.exitcode
         log.warning("the automatic captions worker (pid %d) ended (exit %s); starting another",
@@ -288,6 +297,7 @@ class LiveCaptions:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif isinstance(message, WorkerReady):
+            self._ready = link is self._link
             log.info("automatic captions model loaded in %.1f s (pid %d)",
                      message.load_seconds, message.pid)
         elif isinstance(message, WorkerFailed):
@@ -320,4 +330,5 @@ class LiveCaptions:
             "restarts": self.restarts, "worker_cpu_seconds": round(self.worker_cpu_seconds, 3),
             "audio_seconds": round(self.audio_seconds, 3),
             "worker_running": 1.0 if self._link is not None else 0.0,
+            "worker_ready": 1.0 if self._ready else 0.0,
         }

@@ -1,4 +1,4 @@
-"""``hiroba bench motion|audio|lighthouse ...``: the benchmarks of ``bench/``, from a checkout.
+"""``hiroba bench motion|audio|gallery|...``: the benchmarks of ``bench/``, from a checkout.
 
 The benchmark's own options follow its name (``hiroba bench motion --help``). It runs as
 ``python -m bench NAME`` in a child process whose working directory is the checkout:
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 _ROOT = Path(__file__).resolve().parents[2]
-BENCHES = ("audio", "captions", "lighthouse", "minutes_load", "motion")
+BENCHES = ("audio", "captions", "gallery", "lighthouse", "minutes_load", "motion")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -25,7 +25,8 @@ from server.recording.index import RecordingIndex, RecordingRow
 from server.recording.minutes import build_minutes, render_html, render_markdown
 from server.recording.staff_record import find as find_staff_record
 from server.storage.store import SQLiteStore
-from server.transcription.store import StoredSegment, TranscriptStore
+from server.transcription.segments import Segment
+from server.transcription.store import TranscriptStore
 
 AddFlags = Callable[[argparse.ArgumentParser], None]
 SettingsOf = Callable[[argparse.Namespace], Settings]
@@ -84,12 +85,12 @@ def _approved(settings: Settings, recording_id: str) -> str | None:
     return asyncio.run(get())
 
 
-def _transcript(settings: Settings, recording_id: str) -> list[StoredSegment] | None:
+def _transcript(settings: Settings, recording_id: str) -> list[Segment] | None:
     """The recording's transcript segments (the 発言 section), when it has a job."""
     if not settings.database_path.is_file():
         return None
 
-    async def get() -> list[StoredSegment] | None:
+    async def get() -> list[Segment] | None:
         store = SQLiteStore(settings.database_path)
         await store.open()
         try:

@@ -253,13 +253,183 @@ class Withheld:
         return cls(f.string("room"), f.strings("ids"))
 
 
+@dataclass(frozen=True, slots=True)
+class GalleryPresence:
+    """A node (``sender``) to the leader (``hiroba:audio:ctl``): a viewer of its public
+    gallery plane came (``arrived``) or went (issue 19), counted in the committee's gallery
+    there. The sender's :class:`GallerySummary` confirms it every few seconds."""
+
+    KIND: ClassVar[str] = "gallery"
+    sender: str
+    room: str
+    viewer: str
+    arrived: bool
+
+    def fields(self) -> dict[str, object]:
+        return {"from": self.sender, "room": self.room, "viewer": self.viewer,
+                "arrived": int(self.arrived)}
+
+    @classmethod
+    def read(cls, f: _Fields) -> GalleryPresence:
+        return cls(f.string("from"), f.string("room"), f.string("viewer"),
+                   f.integer("arrived") == 1)
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryCount:
+    """The leader to every node (``hiroba:audio:ctl``): a room's gallery viewers on all
+    nodes now and at most (issue 19), which each node tells its own viewers."""
+
+    KIND: ClassVar[str] = "gallery_count"
+    room: str
+    viewers: int
+    peak: int
+
+    def fields(self) -> dict[str, object]:
+        return {"room": self.room, "viewers": self.viewers, "peak": self.peak}
+
+    @classmethod
+    def read(cls, f: _Fields) -> GalleryCount:
+        return cls(f.string("room"), f.integer("viewers"), f.integer("peak"))
+
+
+#: The gallery's public messages the leader relays (:class:`GalleryPublic`): a room's whole
+#: public state (``snapshot``) and the STATE messages its viewers are sent on a change.
+GALLERY_PUBLIC_KINDS = frozenset({"snapshot", "state", "caption", "chat", "opinion"})
+#: Largest relayed gallery message, as JSON (a snapshot: 30 chat lines, 50 opinions, 30
+#: captions and the parts fit in far less); a larger one is not sent.
+MAX_GALLERY_PUBLIC = 256 * 1024
+#: Most viewer ids one node may report per summary (a node's cap is far below).
+MAX_SUMMARY_VIEWERS = 20_000
+#: Most hands and requests to speak one node reports per room.
+MAX_SUMMARY_REQUESTS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryPublic:
+    """The leader to every node (``hiroba:audio:ctl``): one of a room's public gallery
+    messages (issue 19), sent once per change per room while other nodes have viewers of
+    it. ``message["t"]``: ``snapshot`` (what a ``hello`` carries besides the layout and
+    the counts: kept by each node for its hellos) or a STATE message (``state``,
+    ``caption``, ``chat``, ``opinion``) each node writes to its own viewers as it is."""
+
+    KIND: ClassVar[str] = "gallery_public"
+    room: str
+    message: dict[str, Any]
+
+    def fields(self) -> dict[str, object]:
+        return {"room": self.room, "msg": self.message}
+
+    @classmethod
+    def read(cls, f: _Fields) -> GalleryPublic:
+        room, message = f.string("room"), f._get("msg")
+        if not isinstance(message, dict) or message.get("t") not in GALLERY_PUBLIC_KINDS:
+            raise ValidationError(Reason.BAD_FIELD, "gallery_public: msg must be a public "
+                                  "gallery message")
+        if len(json.dumps(message)) > MAX_GALLERY_PUBLIC:
+            raise ValidationError(Reason.TOO_LONG, "gallery_public: msg too large")
+        return cls(room, message)
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryAsk:
+    """A node to the leader (``hiroba:audio:ctl``): its first viewer of ``room`` came;
+    answered by a :class:`GalleryPublic` snapshot of it."""
+
+    KIND: ClassVar[str] = "gallery_ask"
+    sender: str
+    room: str
+
+    def fields(self) -> dict[str, object]:
+        return {"from": self.sender, "room": self.room}
+
+    @classmethod
+    def read(cls, f: _Fields) -> GalleryAsk:
+        return cls(f.string("from"), f.string("room"))
+
+
+def _request(value: object) -> dict[str, object]:
+    """One viewer's hand or request to speak as staff see it, its fields checked."""
+    if not isinstance(value, dict) or set(value) != {"viewer", "name", "hand", "ask", "text",
+                                                     "since"}:
+        raise ValidationError(Reason.BAD_FIELD, "gallery_summary: a bad request")
+    ok = (isinstance(value["viewer"], str) and len(value["viewer"]) <= 64
+          and isinstance(value["name"], str) and len(value["name"]) <= 80
+          and isinstance(value["hand"], bool) and isinstance(value["ask"], bool)
+          and isinstance(value["text"], str) and len(value["text"]) <= 400
+          and (value["since"] is None or (isinstance(value["since"], int | float)
+                                          and not isinstance(value["since"], bool))))
+    if not ok:
+        raise ValidationError(Reason.BAD_FIELD, "gallery_summary: a bad request")
+    return dict(value)
+
+
+@dataclass(frozen=True, slots=True)
+class GallerySummary:
+    """A node to the leader (``hiroba:audio:ctl``), every few seconds while it has (or
+    just had) gallery viewers: who they are, by room, and those with a hand up or asking
+    to speak. The leader recounts the node's viewers from it, lists its requests to
+    staff, and forgets the node when its summaries stop (it died without a word)."""
+
+    KIND: ClassVar[str] = "gallery_summary"
+    sender: str
+    rooms: dict[str, tuple[str, ...]]
+    requests: dict[str, tuple[dict[str, object], ...]]
+
+    def fields(self) -> dict[str, object]:
+        return {"from": self.sender, "rooms": {r: list(v) for r, v in self.rooms.items()},
+                "requests": {r: list(v) for r, v in self.requests.items()}}
+
+    @classmethod
+    def read(cls, f: _Fields) -> GallerySummary:
+        sender, rooms, requests = f.string("from"), f._get("rooms"), f._get("requests")
+        if not isinstance(rooms, dict) or not isinstance(requests, dict):
+            raise ValidationError(Reason.BAD_FIELD, "gallery_summary: rooms and requests "
+                                  "map rooms")
+        ids: dict[str, tuple[str, ...]] = {}
+        for room, viewers in rooms.items():
+            if not isinstance(viewers, list) or not all(isinstance(v, str) for v in viewers):
+                raise ValidationError(Reason.BAD_FIELD, "gallery_summary: viewers are ids")
+            ids[room] = tuple(viewers)
+        if sum(len(v) for v in ids.values()) > MAX_SUMMARY_VIEWERS:
+            raise ValidationError(Reason.TOO_LONG, "gallery_summary: too many viewers")
+        asked: dict[str, tuple[dict[str, object], ...]] = {}
+        for room, found in requests.items():
+            if not isinstance(found, list) or len(found) > MAX_SUMMARY_REQUESTS:
+                raise ValidationError(Reason.BAD_FIELD, "gallery_summary: bad requests")
+            asked[room] = tuple(_request(r) for r in found)
+        return cls(sender, ids, asked)
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryPromote:
+    """The leader to the node holding a gallery viewer (its ``hiroba:ctl:<node>``): staff
+    promoted it; the node writes ``promoted {token, url}`` on that viewer's socket."""
+
+    KIND: ClassVar[str] = "gallery_promote"
+    room: str
+    viewer: str
+    token: str
+    url: str
+
+    def fields(self) -> dict[str, object]:
+        return {"room": self.room, "viewer": self.viewer, "token": self.token, "url": self.url}
+
+    @classmethod
+    def read(cls, f: _Fields) -> GalleryPromote:
+        return cls(f.string("room"), f.string("viewer"), f.string("token"), f.string("url"))
+
+
 #: Every control message.
 Message = (Connect | Disconnect | EventCall | AudioCall | Reply | ResumeIssued | AudioClose
-           | Speakers | Withheld)
+           | Speakers | Withheld | GalleryPresence | GalleryCount | GalleryPublic | GalleryAsk
+           | GallerySummary | GalleryPromote)
 
 _CLASSES: tuple[type[Message], ...] = (Connect, Disconnect, EventCall, AudioCall, Reply,
                                        ResumeIssued, AudioClose, Speakers,
-                                       Withheld)  # fmt: skip
+                                       Withheld, GalleryPresence, GalleryCount,
+                                       GalleryPublic, GalleryAsk, GallerySummary,
+                                       GalleryPromote)  # fmt: skip
 _READERS: dict[str, Callable[[_Fields], Message]] = {c.KIND: c.read for c in _CLASSES}
 
 

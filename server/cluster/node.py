@@ -27,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rooms.errors import HirobaError, Reason, ValidationError
 from rooms.room import RoomInfo
@@ -38,17 +39,25 @@ from server.cluster.forwarding import EventForwarding, Trigger
 from server.cluster.http_forward import HttpForwarder
 from server.cluster.lease import Lease
 from server.cluster.messages import (
+    MAX_GALLERY_PUBLIC,
     AudioCall,
     AudioClose,
     Connect,
     Disconnect,
     EventCall,
+    GalleryAsk,
+    GalleryCount,
+    GalleryPresence,
+    GalleryPromote,
+    GalleryPublic,
+    GallerySummary,
     Message,
     Reply,
     ResumeIssued,
     Speakers,
     Withheld,
     decode,
+    encode,
 )
 from server.cluster.motion_relay import STATE_CHANNEL, UPLINKS_CHANNEL, MotionRelay
 from server.cluster.room_list import publish_rooms, read_rooms
@@ -64,6 +73,46 @@ log = logging.getLogger(__name__)
 #: Starts what only the leader runs (meetings, recordings, the motion tick), with the
 #: cluster's secret, when this node takes over from a leader that stopped.
 Promote = Callable[[bytes], Awaitable[None]]
+
+
+#: How often a node reports its gallery viewers to the leader, and the leader sends the
+#: rooms' changed gallery snapshots at most (seconds): see server/gallery/relay.py.
+GALLERY_SUMMARY_SECONDS = 2.0
+GALLERY_SNAPSHOT_SECONDS = 1.0
+
+#: (room, viewer, arrived): a gallery viewer of another node counted, or no longer.
+GalleryChange = tuple[str, str, bool]
+
+
+class GalleryPort(Protocol):
+    """What the node asks of this process's public gallery (server/gallery/relay.py)."""
+
+    def summary(self) -> tuple[dict[str, tuple[str, ...]],
+                               dict[str, tuple[dict[str, object], ...]]]: ...  # fmt: skip
+
+    def relayed(self, room: str, message: dict[str, Any]) -> None: ...
+
+    def told_count(self, room: str, viewers: int, peak: int) -> None: ...
+
+    def deliver(self, room: str, viewer: str, message: dict[str, Any]) -> bool: ...
+
+    def on_presence(self, node: str, room: str, viewer: str, arrived: bool) -> bool: ...
+
+    def on_summary(self, node: str, rooms: dict[str, tuple[str, ...]],
+                   requests: dict[str, tuple[dict[str, object], ...]],
+                   ) -> list[GalleryChange]: ...  # fmt: skip
+
+    def drop_node(self, node: str) -> list[GalleryChange]: ...
+
+    def lead(self) -> None: ...
+
+    def silent_nodes(self) -> list[str]: ...
+
+    def nodes(self) -> set[str]: ...
+
+    def snapshot(self, room: str) -> dict[str, Any] | None: ...
+
+    def dirty_snapshots(self) -> list[tuple[str, dict[str, Any]]]: ...
 
 
 def _own_url(settings: Settings) -> str:
@@ -127,7 +176,22 @@ class ClusterNode:
             AudioClose: self.audio.on_close,
             Speakers: self.audio.on_speakers,
             Withheld: self.audio.on_withheld,
+            GalleryPresence: self._on_gallery_presence,
+            GalleryCount: self._on_gallery_count,
+            GalleryPublic: self._on_gallery_public,
+            GalleryAsk: self._on_gallery_ask,
+            GallerySummary: self._on_gallery_summary,
+            GalleryPromote: self._on_gallery_promote,
         }
+        #: Leader: where the gallery viewers of every node are counted (the meetings'
+        #: ``gallery_presence``; set by server/app.py) ...
+        self.gallery_counted: Callable[[str, str, bool], None] = lambda _r, _v, _a: None
+        #: This process's public gallery (set by server/app.py; None: no gallery).
+        self.gallery: GalleryPort | None = None
+        #: A node: whether its last summary named viewers (then one more, empty, is sent).
+        self._gallery_reported = False
+        #: A node: a hand or request changed since its last summary.
+        self._gallery_asked = False
 
     @property
     def is_leader(self) -> bool:
@@ -158,6 +222,7 @@ class ClusterNode:
         if not self.is_leader:
             self.motion.follow()
         self.audio.start()
+        self._spawn(self._gallery_loop())
         log.info("cluster node %s started; leader is %s", self.name, self.leader)
 
     async def stop(self) -> None:
@@ -196,6 +261,132 @@ class ClusterNode:
         of ``room`` (their audio; the motion state carries it for the frames)."""
         self.audio.withheld_changed(room, pids)
 
+    def gallery_presence(self, room: str, viewer: str, arrived: bool) -> None:
+        """The gallery plane's presence listener: a viewer here came or went. Counted by
+        the leader's meetings: here on the leader, told to it from any other node."""
+        if self.is_leader:
+            self.gallery_counted(room, viewer, arrived)
+        elif self.bus.connected:
+            self._spawn(self.bus.publish(CONTROL_CHANNEL, encode(
+                GalleryPresence(self.name, room, viewer, arrived))))
+
+    async def _on_gallery_presence(self, message: GalleryPresence) -> None:
+        # (Counted once: its node's summary may have told it already.)
+        if (self.is_leader and self.gallery is not None and message.sender != self.name
+                and self.gallery.on_presence(message.sender, message.room, message.viewer,
+                                             message.arrived)):
+            self.gallery_counted(message.room, message.viewer, message.arrived)
+
+    async def _on_gallery_summary(self, message: GallerySummary) -> None:
+        if not self.is_leader or self.gallery is None or message.sender == self.name:
+            return
+        changes = self.gallery.on_summary(message.sender, message.rooms, message.requests)
+        self._gallery_changes(changes)
+        # Viewers the leader had not heard of (it took over, or a message was lost): their
+        # node's hellos and messages need this leader's word on the room.
+        for room in sorted({room for room, _v, arrived in changes if arrived}):
+            self._gallery_snapshot(room)
+
+    def _gallery_changes(self, changes: list[GalleryChange]) -> None:
+        for room, viewer, arrived in changes:
+            self.gallery_counted(room, viewer, arrived)
+
+    async def _on_gallery_ask(self, message: GalleryAsk) -> None:
+        if self.is_leader and message.sender != self.name:
+            self._gallery_snapshot(message.room)
+
+    def _gallery_snapshot(self, room: str) -> None:
+        snapshot = None if self.gallery is None else self.gallery.snapshot(room)
+        if snapshot is not None:
+            self.gallery_public(room, snapshot)
+
+    def gallery_public(self, room: str, message: dict[str, Any]) -> None:
+        """The leader's gallery: a public message of ``room`` (or its snapshot) for the
+        other nodes' viewers, once for all of them."""
+        if not self.is_leader or not self.bus.connected:
+            return
+        data = encode(GalleryPublic(room, message))
+        if len(data) > MAX_GALLERY_PUBLIC:
+            log.warning("a gallery message of %s is too large for the bus (%d bytes)", room,
+                        len(data))
+            return
+        self._spawn(self.bus.publish(CONTROL_CHANNEL, data))
+
+    async def _on_gallery_public(self, message: GalleryPublic) -> None:
+        if not self.is_leader and self.gallery is not None:
+            self.gallery.relayed(message.room, message.message)
+
+    def gallery_ask(self, room: str) -> None:
+        """A node's gallery: its first viewer of ``room`` came; the leader's snapshot."""
+        if not self.is_leader and self.bus.connected:
+            self._spawn(self.bus.publish(CONTROL_CHANNEL, encode(GalleryAsk(self.name, room))))
+
+    def gallery_deliver(self, node: str, room: str, viewer: str,
+                        message: dict[str, Any]) -> None:  # fmt: skip
+        """The leader's gallery: staff promoted ``viewer``, held by ``node``; that node
+        writes the promotion on its socket."""
+        if message.get("t") != "promoted":
+            return
+        self._spawn(self.bus.publish(channel("ctl", node), encode(GalleryPromote(
+            room, viewer, str(message["token"]), str(message["url"])))))
+
+    async def _on_gallery_promote(self, message: GalleryPromote) -> None:
+        if self.gallery is not None and not self.gallery.deliver(
+                message.room, message.viewer,
+                {"t": "promoted", "token": message.token, "url": message.url}):
+            log.info("a promoted gallery viewer of %s had gone", message.room)
+
+    async def _gallery_loop(self) -> None:
+        """The leader: the rooms' changed snapshots, at most once a second, and the nodes
+        whose summaries stopped dropped. Any other node: its summary every
+        :data:`GALLERY_SUMMARY_SECONDS` while it has (or just had) viewers."""
+        last_summary = 0.0
+        while True:
+            await asyncio.sleep(GALLERY_SNAPSHOT_SECONDS)
+            gallery = self.gallery
+            if gallery is None:
+                continue
+            try:
+                if self.is_leader:
+                    for room, snapshot in gallery.dirty_snapshots():
+                        self.gallery_public(room, snapshot)
+                    for node in gallery.silent_nodes():
+                        gone = gallery.drop_node(node)
+                        log.warning("node %s sent no gallery summary; its %d viewers leave",
+                                    node, len(gone))
+                        self._gallery_changes(gone)
+                    continue
+                now = time.monotonic()
+                if now - last_summary < GALLERY_SUMMARY_SECONDS - 0.01 and not self._gallery_asked:
+                    continue
+                last_summary, self._gallery_asked = now, False
+                rooms, requests = gallery.summary()
+                if (rooms or self._gallery_reported) and self.bus.connected:
+                    self._gallery_reported = bool(rooms)
+                    await self.bus.publish(CONTROL_CHANNEL, encode(
+                        GallerySummary(self.name, rooms, requests)))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the gallery's cluster step failed")
+
+    def gallery_requests_changed(self, _room: str) -> None:
+        """A node's gallery: a viewer raised or lowered a hand, or asked to speak: the
+        leader's staff list hears of it within a second (one summary for every change
+        meanwhile), not at the next regular summary."""
+        self._gallery_asked = True
+
+    def gallery_count(self, room: str, viewers: int, peak: int) -> None:
+        """The gallery plane's count listener: the leader tells every node a room's count
+        on all of them (each tells its own viewers); another node's own count is not news."""
+        if self.is_leader and self.bus.connected:
+            self._spawn(self.bus.publish(CONTROL_CHANNEL,
+                                         encode(GalleryCount(room, viewers, peak))))
+
+    async def _on_gallery_count(self, message: GalleryCount) -> None:
+        if not self.is_leader and self.gallery is not None:
+            self.gallery.told_count(message.room, message.viewers, message.peak)
+
     def resume_issued(self, sid: str, token: str) -> None:
         """Meetings' resume listener: see :meth:`EventForwarding.resume_issued`."""
         self.forwarding.resume_issued(sid, token)
@@ -207,6 +398,8 @@ class ClusterNode:
         await self.motion.lead(None if initial else self.forwarding.our_pids())
         if initial:
             return
+        if self.gallery is not None:
+            self.gallery.lead()
         self.audio.bind()
         self.forwarding.ready.clear()  # other nodes' rejoins wait for the loaded meetings
         try:
@@ -219,9 +412,13 @@ class ClusterNode:
         self._spawn(self.forwarding.rejoin_all())
 
     def _remote_nodes(self) -> set[str]:
-        return self.forwarding.remote_nodes()
+        # (Nodes with gallery viewers too: a node that dies takes them out of the count.)
+        gallery = set() if self.gallery is None else self.gallery.nodes()
+        return self.forwarding.remote_nodes() | gallery
 
     async def _node_lost(self, node: str) -> None:
+        if self.gallery is not None:
+            self._gallery_changes(self.gallery.drop_node(node))
         await self.forwarding.node_lost(node)
 
     def _remote_sockets(self) -> list[str]:

@@ -247,6 +247,63 @@ class Settings:
             metavar="N",
         ),
     )
+    gallery_viewers_per_address: int = field(
+        default=20,
+        metadata=_doc(
+            "watch-only viewers of one room's gallery plane (/gallery/ws, no avatar) one "
+            "client address (IPv6: its ipv6_limit_prefix network) may hold (0: no cap; "
+            "loopback is not counted)",
+            "security",
+            metavar="N",
+        ),
+    )
+    gallery_max_per_room: int = field(
+        default=5000,
+        metadata=_doc("most gallery-plane viewers of one room on this node", "security",
+                      metavar="N"),
+    )
+    gallery_max_per_node: int = field(
+        default=3000,
+        metadata=_doc("most gallery-plane viewers of all rooms on this node", "security",
+                      metavar="N"),
+    )
+    gallery_frame_ms: int = field(
+        default=60,
+        metadata=_doc(
+            "milliseconds between two gallery frames (stage, crowd sample and floor audio "
+            "in one message; 20 to 200, a multiple of 20: whole Opus packets)",
+            "motion",
+            metavar="MS",
+        ),
+    )
+    gallery_audio_lag_ms: int = field(
+        default=80,
+        metadata=_doc(
+            "milliseconds by which the floor audio reaches the gallery later than the "
+            "speaker's pose (the server's receive jitter buffer: four 20 ms packets); the "
+            "gallery page shows the faces that much later so mouths meet the voice (0-500)",
+            "motion",
+            metavar="MS",
+        ),
+    )
+    gallery_busy_bytes: int = field(
+        default=64 * 1024,
+        metadata=_doc(
+            "bytes waiting unsent to a gallery viewer beyond which it is skipped for a "
+            "frame (never queued); one skipped for gallery_cut_seconds is cut off",
+            "security",
+            metavar="BYTES",
+        ),
+    )
+    gallery_cut_seconds: float = field(
+        default=10.0,
+        metadata=_doc(
+            "seconds a gallery viewer may stay too busy to take frames (it does not read) "
+            "before it is disconnected",
+            "security",
+            metavar="SECONDS",
+        ),
+    )
     http_header_timeout: float = field(
         default=10.0,
         metadata=_doc(
@@ -748,6 +805,35 @@ class Settings:
             "storage",
         ),
     )
+    # VRM avatar uploads (issue 18; avatar/vrm_check.py): the defaults are cluster's, whose
+    # limits the VRM files members already own were made to fit.
+    avatar_max_bytes: int = field(
+        default=25 * 1024 * 1024,
+        metadata=_doc(
+            "largest VRM avatar file staff may upload (bytes; more is refused while it is "
+            "still arriving, never buffered)",
+            "security",
+            metavar="BYTES",
+        ),
+    )
+    avatar_max_triangles: int = field(
+        default=32_000,
+        metadata=_doc("most triangles of an uploaded VRM avatar", "security", metavar="N"),
+    )
+    avatar_max_morph_targets: int = field(
+        default=64,
+        metadata=_doc("most morph targets (blend shapes) of one mesh of a VRM avatar",
+                      "security", metavar="N"),
+    )
+    avatar_max_textures: int = field(
+        default=16,
+        metadata=_doc("most textures (images) of a VRM avatar", "security", metavar="N"),
+    )
+    avatar_max_texture_px: int = field(
+        default=2048,
+        metadata=_doc("longest side of any texture of a VRM avatar, in pixels", "security",
+                      metavar="PIXELS"),
+    )
 
     redis_url: str | None = field(
         default=None,
@@ -1161,6 +1247,19 @@ def _check(settings: Settings) -> None:
                           "device_surge_per_minute must not be negative")
     if not settings.device_mint_window > 0:
         raise HirobaError(Reason.BAD_FIELD, "device_mint_window must be positive")
+    for name in ("avatar_max_bytes", "avatar_max_triangles", "avatar_max_morph_targets",
+                 "avatar_max_textures", "avatar_max_texture_px"):
+        if not getattr(settings, name) > 0:
+            raise HirobaError(Reason.BAD_FIELD, f"{name} must be positive")
+    if not 0 <= settings.gallery_audio_lag_ms <= 500:
+        raise HirobaError(Reason.BAD_FIELD, "gallery_audio_lag_ms must be 0 to 500")
+    if not (20 <= settings.gallery_frame_ms <= 200 and settings.gallery_frame_ms % 20 == 0):
+        raise HirobaError(Reason.BAD_FIELD, "gallery_frame_ms must be 20 to 200, a multiple of 20")
+    if min(settings.gallery_viewers_per_address, settings.gallery_max_per_room,
+           settings.gallery_max_per_node, settings.gallery_busy_bytes) < 0 \
+            or settings.gallery_cut_seconds <= 0:
+        raise HirobaError(Reason.BAD_FIELD, "the gallery's caps must not be negative, "
+                          "gallery_cut_seconds above 0")
     if settings.reserved_places < 0 or settings.gallery_per_address < 0:
         raise HirobaError(Reason.BAD_FIELD, "reserved_places and gallery_per_address must not "
                           "be negative")

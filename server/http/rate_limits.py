@@ -39,6 +39,7 @@ ROUTE_CLASSES: Final[Mapping[str, str]] = MappingProxyType({
     "/api/rooms/{room}/export/{file}": HEAVY,
     "/api/rooms/{room}/audit": HEAVY,
     "/api/recordings/{id}/files/{name}": MEDIA,
+    "/avatars/{id}.vrm": MEDIA,  # approved VRM avatars, up to avatar_max_bytes each
 })
 #: Buckets untouched for this long are full again and are dropped (bounded memory).
 _IDLE_S = 120.0

@@ -54,6 +54,11 @@ async def index(request: web.Request) -> web.StreamResponse:
     return await serve_page(request, "index.html")
 
 
+async def gallery(request: web.Request) -> web.StreamResponse:
+    """The public gallery's page (issue 19): watch-only, its data over ``/gallery/ws``."""
+    return await serve_page(request, "gallery.html")
+
+
 async def replay(request: web.Request) -> web.StreamResponse:
     """The replay page; it asks /api/recordings/{id}, which checks who may see what."""
     return await serve_page(request, "replay.html")
@@ -130,6 +135,7 @@ async def vendor_static(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/replay", replay)
+    app.router.add_get("/gallery", gallery)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/api/rooms", list_rooms)

@@ -21,6 +21,15 @@ def import_map(vendor_prefix: str = "/vendor") -> str:
                 "three": f"{vendor_prefix}/three/build/three.module.js",
                 "three/addons/": f"{vendor_prefix}/three/examples/jsm/",
                 "socket.io-client": f"{vendor_prefix}/socket.io-client/dist/socket.io.esm.min.js",
+                # VRM avatars (scene/vrmAvatars.js imports it lazily): one bundle, three only
+                "@pixiv/three-vrm": f"{vendor_prefix}/@pixiv/three-vrm/lib/three-vrm.module.min.js",
+                # The gallery page's Opus decoder where WebCodecs is missing (loaded lazily):
+                # ES module sources, so each package it imports is mapped too.
+                "opus-decoder": f"{vendor_prefix}/opus-decoder/index.js",
+                "@wasm-audio-decoders/common": (
+                    f"{vendor_prefix}/@wasm-audio-decoders/common/index.js"),
+                "simple-yenc": f"{vendor_prefix}/simple-yenc/dist/esm.js",
+                "@eshaz/web-worker": f"{vendor_prefix}/@eshaz/web-worker/browser.js",
             }
         },
         separators=(",", ":"),

@@ -37,8 +37,9 @@ CONTENT_TYPES = {
     ".wasm": "application/wasm",
     ".webmanifest": "application/manifest+json",
 }
-#: The pages the server serves (``/``, ``/console``, ``/archive``, ``/replay``).
-PAGES = ("index.html", "console.html", "archive.html", "replay.html")
+#: The pages the server serves (``/``, ``/console``, ``/archive``, ``/replay``,
+#: ``/gallery``).
+PAGES = ("index.html", "console.html", "archive.html", "replay.html", "gallery.html")
 #: The build's folder of hashed files (``build.assetsDir`` in vite.config.js).
 ASSETS_DIR = "assets"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -51,6 +52,13 @@ VENDOR_PACKAGES: dict[str, tuple[str, ...]] = {
     "socket.io-client": ("dist/socket.io.esm.min.js",),
     # Face tracking in the page: the ES module bundle and its WASM (loaded lazily).
     "@mediapipe/tasks-vision": ("vision_bundle.mjs", "wasm/"),
+    # VRM avatars: the ES module bundle (it imports nothing but three).
+    "@pixiv/three-vrm": ("lib/three-vrm.module.min.js",),
+    # The gallery page's WASM Opus decoder and what it imports (ES module sources).
+    "opus-decoder": ("index.js", "src/"),
+    "@wasm-audio-decoders/common": ("index.js", "src/"),
+    "simple-yenc": ("dist/esm.js",),
+    "@eshaz/web-worker": ("browser.js",),
 }
 #: Folders of web_client/ never served under /app/.
 _PRIVATE_TOP = {"node_modules", "test", "tests", "scripts"}
@@ -173,7 +181,10 @@ class BuiltClient:
         return all(path.is_file() for path in self.pages.values())
 
     async def page(self, request: web.Request, name: str) -> web.StreamResponse:
-        return _file_response(self.pages[name], REVALIDATE)
+        found = self.pages.get(name)
+        if found is None:  # an optional page this build does not have
+            raise _no_such_file()
+        return _file_response(found, REVALIDATE)
 
     async def app(self, request: web.Request, path: str) -> web.StreamResponse:
         found = self.assets.get(path)
@@ -205,7 +216,12 @@ class SourceClient:
 
     async def page(self, request: web.Request, name: str) -> web.StreamResponse:
         loop = asyncio.get_running_loop()
-        html = await loop.run_in_executor(None, (self.web_root / name).read_text, "utf-8")
+        if name not in PAGES:
+            raise _no_such_file()
+        try:
+            html = await loop.run_in_executor(None, (self.web_root / name).read_text, "utf-8")
+        except FileNotFoundError:  # an optional page not written yet
+            raise _no_such_file() from None
         return web.Response(
             text=html.replace(
                 IMPORTMAP_PLACEHOLDER, f'<script type="importmap">{self.inline_script}</script>', 1

@@ -284,6 +284,7 @@ class MeetingApi:
         for p in people:
             avatar = avatars.get(str(p["pid"]))
             p["tracking"] = avatar.get("tracking") if avatar else None
+            p["tracking_reason"] = avatar.get("tracking_reason") if avatar else None
         return {"people": people}
 
     async def console_join(self, session: Session, payload: object) -> Ack:

@@ -51,12 +51,22 @@ def closed_period(meeting: Meeting | None) -> ClosedPeriod | None:
     return meeting.committee.in_closed_session()
 
 
+#: Held out of every closed session, present or not: the public gallery plane's viewers
+#: (issue 19), who have no seat. Never a participant id (those have no colon). With it the
+#: held-out set is never empty while a session is closed, so the audio plane of every node
+#: learns that it is (the leader announces the set to cluster edges), whoever else is
+#: present.
+GALLERY_PLANE = "gallery:plane"
+
+
 def outsiders(meeting: Meeting) -> frozenset[str]:
-    """Participant ids held out of ``meeting`` now (none while its session is open)."""
+    """Participant ids held out of ``meeting`` now (none while its session is open), and
+    :data:`GALLERY_PLANE`."""
     if closed_period(meeting) is None:
         return frozenset()
     # The same test the permission policy is given (moderation: Meeting.held_out).
-    return frozenset(p.pid for p in meeting.people.values() if meeting.held_out(p))
+    return frozenset({GALLERY_PLANE,
+                      *(p.pid for p in meeting.people.values() if meeting.held_out(p))})
 
 
 def closed_notice(room: str, period: ClosedPeriod) -> dict[str, object]:

@@ -68,6 +68,8 @@ class Seat:
     #: The client address the seat counts against in per-address limits
     #: (:func:`server.common.networks.limit_key`), or None when not counted.
     address: str | None = None
+    #: The approved VRM model the person wears (its sha256), looked up at the join.
+    vrm: str | None = None
 
 
 @dataclass

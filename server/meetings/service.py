@@ -36,11 +36,18 @@ import socketio
 from moderation import policy
 from moderation.audit import AuditEntry
 from moderation.audit import entry as audit_entry
+from moderation.avatar_rules import member_principal, staff_principal
 from moderation.committee import CameraAsked, CommitteeChanged, member_id
-from moderation.credentials import DeviceMinter, ResidentCodes, device_ref, is_device_token
+from moderation.credentials import (
+    DeviceMinter,
+    ResidentCodes,
+    device_ref,
+    is_device_token,
+    person_key,
+)
 from moderation.events import DomainEvent
 from moderation.floor import AutoMuted
-from moderation.invitations import redeem
+from moderation.invitations import InvitationGrant, redeem
 from moderation.lobby import Place
 from moderation.meeting import Meeting
 from moderation.resume import ResumeClaim, issue_resume, verify_resume
@@ -97,7 +104,8 @@ SESSION_RECHECK_SECONDS = 5.0
 #: Uploads too frequent for a store read each: the periodic recheck covers them.
 _FREQUENT: tuple[BucketOf, ...] = (moves_bucket, poses_bucket)
 #: Causes of leaving after which the server sends the person away.
-EJECTED = frozenset({"refused", "removed", "banned"})
+#: (``demoted``: staff sent them back to the public gallery, issue 19.)
+EJECTED = frozenset({"refused", "removed", "banned", "demoted"})
 _INSERT_REDEMPTION = (
     "INSERT OR IGNORE INTO redemptions (token_id, room_id, device, at) VALUES (?, ?, ?, ?)"
 )
@@ -134,8 +142,12 @@ class MeetingService:
     def __init__(
         self, settings: Settings, hub: Hub, sio: socketio.AsyncServer, db: SQLiteStore,
         clock: Callable[[], float] = time.time,
+        avatar_of: Callable[[str], str | None] = lambda principal: None,
     ) -> None:
         self.settings = settings
+        #: The approved VRM model a principal (``member:<name>``, ``staff:<account>``;
+        #: ``moderation.avatar_rules``) wears, or None (server/avatars: the store's lookup).
+        self.avatar_of = avatar_of
         self.hub = hub
         self.sio = sio
         self.secret = b""
@@ -148,6 +160,8 @@ class MeetingService:
                                    settings.staff_login_account_backoff_max,
                                    settings.staff_login_account_window))
         self.meetings: dict[str, Meeting] = {}
+        #: Gallery-plane counts being stored (kept referenced until done).
+        self._gallery_writes: set[asyncio.Task[None]] = set()
         self.sanctions = SanctionBook()
         self.seats = Seats(hub)
         self.out = Broadcaster(sio, lambda: self.meetings)
@@ -480,7 +494,7 @@ class MeetingService:
         assert isinstance(joined, Joined)
         seat = Seat(session.sid, room.id, pid, name, role, Place(joined.person.place), device,
                     account, style=style, lang=lang, session_key=session_key, checked_at=now,
-                    address=address)
+                    address=address, vrm=self._worn(grant, account))
         await self._take(seat, now)
         await self.commit(room.id, happened, extra_writes=extra)
         if seat.place is not Place.LOBBY:
@@ -494,6 +508,16 @@ class MeetingService:
                       "room": {"id": room.id, "kind": room.kind.value,
                                "name": {"ja": room.info.name_ja, "en": room.info.name_en}}},
         })
+
+    def _worn(self, grant: InvitationGrant | None, account: str | None) -> str | None:
+        """The approved VRM model of whoever joins: a staff account's own, or that of the
+        member or chair their invitation names (the name it fixes, never one a payload
+        says); citizens and everyone else wear none."""
+        if account is not None:
+            return self.avatar_of(staff_principal(account))
+        if grant is not None and grant.name and grant.role in (Role.MEMBER, Role.CHAIR):
+            return self.avatar_of(member_principal(grant.name))
+        return None
 
     async def device_identity(
         self, session: Session, room: str, presented: str | None, now: float, *, limited: bool,
@@ -618,6 +642,25 @@ class MeetingService:
         await self.commit(seat.room, self.meeting(seat.room).leave(seat.pid, self.clock()))
         await self.closed.sync(seat.room, self.meetings.get(seat.room))
 
+    def gallery_presence(self, room: str, viewer: str, arrived: bool) -> None:
+        """A viewer of the gallery plane (issue 19: no seat, no avatar) came or went:
+        counted in a committee's gallery like a seated visitor (its peak and total, the
+        minutes' 傍聴者数). A viewer is one connection: its key is that connection's."""
+        meeting = self.meetings.get(room)
+        if meeting is None or meeting.kind is not RoomKind.COMMITTEE:
+            return
+        pid, now = f"gallery:{viewer}", self.clock()
+        if arrived:
+            happened = meeting.committee.arrive(
+                None, pid, now, gallery_key=person_key(account=None, device=None,
+                                                       participant=pid))
+        else:
+            happened = meeting.committee.depart(pid, now)
+        if happened:
+            task = asyncio.get_running_loop().create_task(self.commit(room, happened))
+            self._gallery_writes.add(task)
+            task.add_done_callback(self._gallery_writes.discard)
+
     async def end_staff_session(self, key: str, *, keep: str | None = None) -> int:
         """A staff login ended (logout here, or found by :meth:`recheck_staff` or
         :meth:`vouch`): its sockets leave their meetings and staff rooms and are
@@ -671,8 +714,11 @@ class MeetingService:
             await self.out.leave(seat.sid, seat.room)
             reason = imposed.reason if imposed is not None else next(
                 (e.reason for e in happened if isinstance(e, AuditEntry)), "")
+            # A demoted page goes to the gallery page of the room (its own link).
+            gallery = {"gallery": f"/gallery?room={seat.room}"} if cause == "demoted" else {}
             await self.out.notify(seat.sid, cause, room=seat.room, reason=reason,
-                                  until=None if imposed is None else imposed.expires_at)
+                                  until=None if imposed is None else imposed.expires_at,
+                                  **gallery)
             if cause != "refused":
                 await self.out.disconnect(seat.sid)
         for e in happened:

@@ -5,6 +5,6 @@ May import: every feature (it observes them): ``server.config``, ``server.common
 ``server.sockets``, ``server.storage``, ``server.rtc``, ``server.http``, ``server.staff``,
 ``server.meetings``, ``server.console``, ``server.motion``, ``server.audio``,
 ``server.tracking``, ``server.plaza``, ``server.recording``, ``server.cluster``,
-``server.identity``, ``server.transcription``, ``server.captions``, and the pure packages;
-no feature imports it.
+``server.identity``, ``server.transcription``, ``server.captions``, ``server.avatars``,
+``server.gallery``, and the pure packages; no feature imports it.
 """

@@ -29,6 +29,7 @@ from server.audio.plane import AudioPlane
 from server.captions.service import LiveCaptions
 from server.common.histogram import Histogram
 from server.common.networks import allowed, parse_networks, through_untrusted_proxy
+from server.gallery.plane import GalleryPlane
 from server.http.connections import ConnectionGuard
 from server.http.rate_limits import RateLimiter
 from server.motion.plane import MotionPlane, MotionStats
@@ -242,6 +243,32 @@ def caption_families(captions: LiveCaptions) -> list[Family]:
     ]  # fmt: skip
 
 
+def gallery_families(gallery: GalleryPlane) -> list[Family]:
+    """The public gallery plane (issue 19): viewers per room now and their peak, frames
+    built, writes, bytes, frames skipped for a busy viewer and viewers cut off."""
+    s = gallery.stats
+    rooms = sorted(gallery.rooms.values(), key=lambda g: g.id)
+    return [
+        Family("hiroba_gallery_viewers", "gauge", "Gallery-plane viewers connected now.",
+               [Sample(len(g.viewers), (("room", g.id),)) for g in rooms]),
+        Family("hiroba_gallery_viewers_peak", "gauge",
+               "Most gallery-plane viewers of a room at once on this node since start.",
+               [Sample(g.peak, (("room", g.id),)) for g in rooms]),
+        Family("hiroba_gallery_frames_total", "counter",
+               "Gallery frames built (one per room per frame period).", [Sample(s.frames)]),
+        Family("hiroba_gallery_writes_total", "counter",
+               "Gallery frames written to a viewer.", [Sample(s.writes)]),
+        Family("hiroba_gallery_bytes_total", "counter",
+               "Bytes of gallery frames written to viewers.", [Sample(s.bytes)]),
+        Family("hiroba_gallery_skipped_total", "counter",
+               "Gallery frames not written to a viewer whose connection was still busy.",
+               [Sample(s.skipped)]),
+        Family("hiroba_gallery_cut_off_total", "counter",
+               "Gallery viewers disconnected after not reading for too long.",
+               [Sample(s.cut_off)]),
+    ]  # fmt: skip
+
+
 def device_families(minter: DeviceMinter) -> list[Family]:
     """Device identities issued (per room) and refused for their address's allowance, since
     start: a steep rise in one room is a surge of new browsers, or someone rotating
@@ -314,6 +341,7 @@ class MetricsSources:
     devices: DeviceMinter | None = None
     edge: tuple[RateLimiter, ConnectionGuard, MinutesCache] | None = None
     captions: LiveCaptions | None = None
+    gallery: GalleryPlane | None = None
     process: CollectorRegistry = field(default_factory=process_collectors)
 
     def families(self) -> list[Family]:
@@ -326,6 +354,7 @@ class MetricsSources:
             *(device_families(self.devices) if self.devices is not None else []),
             *(edge_families(*self.edge) if self.edge is not None else []),
             *(caption_families(self.captions) if self.captions is not None else []),
+            *(gallery_families(self.gallery) if self.gallery is not None else []),
             *process_families(self.process),
         ]
 

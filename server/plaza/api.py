@@ -158,6 +158,7 @@ class SocketApi:
         previous = session.room
         style = seat.style or AvatarStyle.parse(None)
         participant = self.hub.join(session, room, seat.name, seat.role, style, pid=seat.pid)
+        participant.vrm = seat.vrm  # (before any await: the join's delta carries it)
         session.lang = seat.lang
         if previous is not None and previous != room.id:
             await self.sio.leave_room(session.sid, previous)

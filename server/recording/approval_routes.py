@@ -37,7 +37,8 @@ from server.recording.minutes import build_minutes, render_markdown
 from server.recording.minutes_cache import MinutesCache
 from server.recording.recorder import RecordingState
 from server.staff.auth import CSRF_HEADER, StaffIdentity
-from server.transcription.store import StoredSegment, TranscriptStore
+from server.transcription.segments import Segment
+from server.transcription.store import TranscriptStore
 
 T = TypeVar("T")
 #: A save's body: the text (JSON may spell each character as a 6-byte escape) and a note.
@@ -223,7 +224,7 @@ class MinutesApprovalHttp:
         return _json({"ok": True, "version": version.number, "approval": state.to_json()},
                      status=201)
 
-    def _generated(self, row: RecordingRow, segments: list[StoredSegment] | None) -> str:
+    def _generated(self, row: RecordingRow, segments: list[Segment] | None) -> str:
         folder = recording_dir(self.index.root, row.id)
         m = build_minutes(folder, row, include_moderation=False, tz=self.meetings.settings.zone,
                           transcript=segments)

@@ -36,7 +36,8 @@ from server.recording.index import RecordingIndex, RecordingRow
 from server.recording.minutes import build_minutes, floor_context, render_markdown
 from server.recording.recorder import RecordingState
 from server.transcription.search import Hit, drop_rows_sql, replace_rows_sql, search_sql
-from server.transcription.store import StoredSegment, TranscriptStore
+from server.transcription.segments import Segment
+from server.transcription.store import TranscriptStore
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,8 @@ class ArchiveSearch:
         self.rebuilt += 1
         return count
 
-    def _texts(self, row: RecordingRow, segments: list[StoredSegment],
-               approved: str | None) -> tuple[list[StoredSegment], str]:
+    def _texts(self, row: RecordingRow, segments: list[Segment],
+               approved: str | None) -> tuple[list[Segment], str]:
         """The segments the public may find (none inside a closed session) and the
         minutes' text. Blocking: reads the recording's folder."""
         folder = recording_dir(self.index.root, row.id)
@@ -135,7 +136,7 @@ class ArchiveSearch:
         except HirobaError:
             return [], approved or ""  # the folder is gone: its words are not shown
 
-        def hidden(s: StoredSegment) -> bool:
+        def hidden(s: Segment) -> bool:
             middle = (s.start + s.end) / 2
             return any(a <= middle and (b is None or middle <= b) for a, b in closed)
 

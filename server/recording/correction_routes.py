@@ -31,8 +31,9 @@ from server.meetings.service import MeetingService
 from server.recording.archive_search import ArchiveSearch
 from server.recording.index import RecordingIndex, RecordingRow
 from server.transcription.edit_store import EditStore
-from server.transcription.edits import Seg, shown_text
+from server.transcription.edits import shown_text
 from server.transcription.search import terms
+from server.transcription.segments import Segment
 
 _PRIVATE = {"Cache-Control": "private, no-store"}
 _UNKNOWN = "no such recording"
@@ -45,7 +46,7 @@ def _json(body: object, *, cache: str = "private, no-store") -> web.Response:
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
-def unified(before: list[Seg], after: list[Seg], a: int, b: int) -> str:
+def unified(before: list[Segment], after: list[Segment], a: int, b: int) -> str:
     """The unified diff of two versions' transcripts (blocking: run it in an executor)."""
     return "".join(difflib.unified_diff(
         shown_text(before).splitlines(keepends=True),

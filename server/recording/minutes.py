@@ -47,7 +47,7 @@ from server.recording.minutes_types import (
 )
 from server.recording.recorder import AUDIO, EVENTS, Manifest, read_manifest
 from server.recording.speech import Speech, overlap, speech_of
-from server.transcription.store import StoredSegment
+from server.transcription.segments import Segment
 
 log = logging.getLogger(__name__)
 
@@ -373,7 +373,7 @@ def turn_of(turns: Sequence[tuple[str, float, float]], pid: str, start: float,
 
 def build_minutes(
     folder: Path, row: RecordingRow | None, *, include_moderation: bool,
-    tz: tzinfo, audio: bool = True, transcript: Sequence[StoredSegment] | None = None,
+    tz: tzinfo, audio: bool = True, transcript: Sequence[Segment] | None = None,
 ) -> Minutes:
     """The minutes of the recording in ``folder`` (its index ``row`` when known: the title
     there wins). ``include_moderation`` makes the staff version. ``tz``: the time zone
@@ -429,7 +429,7 @@ def build_minutes(
     )
 
 
-def _utterances(b: _Builder, segments: Sequence[StoredSegment],
+def _utterances(b: _Builder, segments: Sequence[Segment],
                 at: At) -> tuple[Utterance, ...]:
     """The 発言 section: every floor turn with the segments stored against it, and the
     segments outside turns (consecutive ones of one speaker together), in order of time.
@@ -437,15 +437,15 @@ def _utterances(b: _Builder, segments: Sequence[StoredSegment],
     closed = [((s or 0.0) - b.origin, None if e is None else e - b.origin)
               for s, e in b.closed]
 
-    def hidden(x: StoredSegment) -> bool:
+    def hidden(x: Segment) -> bool:
         middle = (x.start + x.end) / 2
         return any(s <= middle and (e is None or middle <= e) for s, e in closed)
 
-    def line(x: StoredSegment) -> SpokenLine:
+    def line(x: Segment) -> SpokenLine:
         return SpokenLine(at(x.start), at(x.end), x.text, x.status)
 
-    in_turn: dict[int, list[StoredSegment]] = {}
-    loose: list[list[StoredSegment]] = []
+    in_turn: dict[int, list[Segment]] = {}
+    loose: list[list[Segment]] = []
     for x in sorted(segments, key=lambda x: (x.start, x.id)):
         if x.removed or hidden(x):
             continue

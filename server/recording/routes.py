@@ -53,7 +53,8 @@ from server.recording.recorder import (
 from server.recording.staff_record import find as find_staff_record
 from server.recording.staff_record import list_records as list_staff_records
 from server.sockets.hub import Hub
-from server.transcription.store import StoredSegment, TranscriptStore
+from server.transcription.segments import Segment
+from server.transcription.store import TranscriptStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -414,7 +415,7 @@ class RecordingsHttp:
         key = (row.id, fmt, lang, with_moderation)
         version = (row, await self._off_loop(folder_stamp, folder),
                    0 if self.transcripts is None else self.transcripts.generation(row.id))
-        transcript: list[StoredSegment] | None = None
+        transcript: list[Segment] | None = None
         if self.transcripts is not None and not self.minutes_cache.has(key, version) \
                 and await self.transcripts.job(row.id) is not None:
             transcript = await self.transcripts.segments(row.id)

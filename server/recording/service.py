@@ -236,7 +236,8 @@ class RecordingService:
             # the avatar looks) from these.
             avatar = here.get(line["pid"])
             recorder.feed_event(EventKind.JOIN, line if avatar is None else
-                                {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire()})
+                                {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire(),
+                                  "vrm": avatar.vrm})
         self._log(active, meeting, procedure_at_start(meeting, self.meetings.clock()))
         period = closed_period(meeting)
         if period is not None:  # started during a closed session: paused from the start
@@ -309,7 +310,9 @@ class RecordingService:
         recorder = None if active is None else active.writing
         line = {"type": "avatar.entered", "at": time.time(), "pid": participant.id,
                 "pid_name": participant.name, "pid_role": participant.role.value,
-                "slot": participant.slot, "avatar": participant.style.to_wire()}
+                "slot": participant.slot, "avatar": participant.style.to_wire(),
+                # The approved VRM model worn (issue 18): the replay shows them as they were.
+                "vrm": participant.vrm}
         if recorder is not None and not (active is not None and active.paused_since
                                          is not None and _held_out(EventKind.JOIN, line)):
             recorder.feed_event(EventKind.JOIN, line)
@@ -420,7 +423,8 @@ class RecordingService:
                 continue  # not in the closed session: not in its attendance
             avatar = here.get(line["pid"])
             recorder.feed_event(EventKind.JOIN, line if avatar is None else
-                                {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire()})
+                                {**line, "slot": avatar.slot, "avatar": avatar.style.to_wire(),
+                                  "vrm": avatar.vrm})
         for e in procedure_at_start(meeting, self.meetings.clock()):
             line2 = event_line(meeting, e, active.names)
             if line2 is not None:

@@ -405,3 +405,25 @@ MIGRATIONS += (
     );
     """,
 )
+
+MIGRATIONS += (
+    # 13: VRM avatars (issue 18; server/avatars/store.py). One row per uploaded file, by
+    # the sha256 of its bytes (the file itself is DATA_DIR/avatars/<sha256>.vrm): who
+    # uploaded it (``staff:<account>``), whom it is bound to (``member:<name>`` or
+    # ``staff:<account>``), the validator's report (JSON), its state and who approved it.
+    # The model a principal wears is its most recently approved one.
+    """
+    CREATE TABLE avatars (
+        sha256 TEXT PRIMARY KEY,
+        uploaded_by TEXT NOT NULL,
+        bound_to TEXT NOT NULL,
+        label TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'withdrawn')),
+        report TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        approved_at REAL,
+        approved_by TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX avatars_by_principal ON avatars (bound_to, status, approved_at);
+    """,
+)

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from rooms.errors import ProcedureError, Reason, ValidationError
-from server.transcription.edits import Edit, Seg, apply_edit, ordered, undo
+from server.transcription.edits import Edit, apply_edit, ordered, undo
+from server.transcription.segments import Segment
+from server.transcription.store import SEGMENT_COLUMNS, segment_row
 
 T = TypeVar("T")
 
-_COLUMNS = ("id, track, pid, name, role, turn, start, end, text, auto_text, status,"
-            " removed")
 
 
 class Runner(Protocol):
@@ -43,8 +43,8 @@ class EditRow:
     number: int
     kind: str
     segments: tuple[int, ...]
-    before: tuple[Seg, ...]
-    after: tuple[Seg, ...]
+    before: tuple[Segment, ...]
+    after: tuple[Segment, ...]
     by: str
     at: float
 
@@ -54,25 +54,19 @@ class EditRow:
                 "after": [s.to_json() for s in self.after], "by": self.by, "at": self.at}
 
 
-def _seg(r: tuple[Any, ...]) -> Seg:
-    return Seg(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]),
-               None if r[5] is None else int(r[5]), float(r[6]), float(r[7]), str(r[8]),
-               str(r[9]), str(r[10]), bool(r[11]))
-
-
-def segments_sql(c: sqlite3.Connection, recording: str) -> list[Seg]:
+def segments_sql(c: sqlite3.Connection, recording: str) -> list[Segment]:
     """Every segment of ``recording``, removed ones included, in transcript order."""
-    rows = c.execute(f"SELECT {_COLUMNS} FROM transcript_segments WHERE recording_id = ?"
+    rows = c.execute(f"SELECT {SEGMENT_COLUMNS} FROM transcript_segments WHERE recording_id = ?"
                      " ORDER BY start, id", (recording,)).fetchall()
-    return [_seg(r) for r in rows]
+    return [segment_row(r) for r in rows]
 
 
 def _edits_sql(c: sqlite3.Connection, recording: str) -> list[EditRow]:
     rows = c.execute("SELECT kind, segments, before, after, by, at FROM transcript_edits"
                      " WHERE recording_id = ? ORDER BY id", (recording,)).fetchall()
     return [EditRow(n, str(r[0]), tuple(int(i) for i in json.loads(r[1])),
-                    tuple(Seg.from_json(s) for s in json.loads(r[2])),
-                    tuple(Seg.from_json(s) for s in json.loads(r[3])), str(r[4]), float(r[5]))
+                    tuple(Segment.from_json(s) for s in json.loads(r[2])),
+                    tuple(Segment.from_json(s) for s in json.loads(r[3])), str(r[4]), float(r[5]))
             for n, r in enumerate(rows, start=1)]
 
 
@@ -112,7 +106,7 @@ class EditStore:
         self.store = store
         self.changed = changed
 
-    async def segments(self, recording: str) -> list[Seg]:
+    async def segments(self, recording: str) -> list[Segment]:
         """Every segment of ``recording``, removed ones included, in order."""
         return await self.store.run(lambda c: segments_sql(c, recording))
 
@@ -121,14 +115,14 @@ class EditStore:
         return await self.store.run(lambda c: _edits_sql(c, recording))
 
     async def apply(self, recording: str, body: Mapping[str, Any], by: str,
-                    now: float) -> tuple[EditRow, list[Seg]]:
+                    now: float) -> tuple[EditRow, list[Segment]]:
         """Apply the edit ``body`` (``version``: the edit number the editor saw; another
         edit since then is ``409 wrong_state``) and keep it; returns the kept edit and
         the segments after it. A refusal changes nothing."""
         fields = dict(body)
         seen = fields.pop("version", None)
 
-        def write(c: sqlite3.Connection) -> tuple[EditRow, list[Seg]]:
+        def write(c: sqlite3.Connection) -> tuple[EditRow, list[Segment]]:
             current = segments_sql(c, recording)
             if not current:
                 raise ProcedureError(Reason.WRONG_STATE, "this recording has no transcript")
@@ -155,11 +149,11 @@ class EditStore:
         self.changed(recording)
         return kept
 
-    async def at_version(self, recording: str, number: int) -> list[Seg] | None:
+    async def at_version(self, recording: str, number: int) -> list[Segment] | None:
         """The segments as they were after edit ``number`` (0: before any), or None when
         the recording has no such edit."""
 
-        def read(c: sqlite3.Connection) -> list[Seg] | None:
+        def read(c: sqlite3.Connection) -> list[Segment] | None:
             edits = _edits_sql(c, recording)
             if not 0 <= number <= len(edits):
                 return None

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from rooms.errors import ProcedureError, Reason, ValidationError
+from server.transcription.segments import Segment
 
 #: What an inaudible passage reads as in the transcript and the minutes.
 INAUDIBLE: Final = "（聴取不能）"
@@ -36,34 +37,6 @@ KINDS: Final = ("text", "merge", "split", "inaudible")
 STATUSES: Final = ("auto", "corrected", "inaudible")
 
 
-@dataclass(frozen=True, slots=True)
-class Seg:
-    """One transcript segment, as the ``transcript_segments`` row holds it."""
-
-    id: int
-    track: str
-    pid: str
-    name: str
-    role: str
-    turn: int | None
-    start: float
-    end: float
-    text: str
-    auto_text: str
-    status: str = "auto"
-    removed: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @staticmethod
-    def from_json(body: Mapping[str, Any]) -> Seg:
-        turn = body.get("turn")
-        return Seg(int(body["id"]), str(body["track"]), str(body["pid"]), str(body["name"]),
-                   str(body["role"]), None if turn is None else int(turn),
-                   float(body["start"]), float(body["end"]), str(body["text"]),
-                   str(body["auto_text"]), str(body["status"]), bool(body["removed"]))
-
 
 @dataclass(frozen=True, slots=True)
 class Edit:
@@ -72,16 +45,16 @@ class Edit:
 
     kind: str
     segments: tuple[int, ...]
-    before: tuple[Seg, ...]
-    after: tuple[Seg, ...]
+    before: tuple[Segment, ...]
+    after: tuple[Segment, ...]
 
 
-def ordered(segments: Iterable[Seg]) -> list[Seg]:
+def ordered(segments: Iterable[Segment]) -> list[Segment]:
     """Segments in transcript order: by start time, then id (the order they came in)."""
     return sorted(segments, key=lambda s: (s.start, s.id))
 
 
-def _find(segments: Sequence[Seg], sid: object) -> Seg:
+def _find(segments: Sequence[Segment], sid: object) -> Segment:
     if isinstance(sid, bool) or not isinstance(sid, int):
         raise ValidationError(Reason.BAD_FIELD, "segment is a segment id")
     for s in segments:
@@ -112,14 +85,14 @@ def _fields(body: Mapping[str, Any], allowed: set[str]) -> None:
             raise ValidationError(Reason.UNKNOWN_FIELD, f"unknown field: {str(key)[:40]}")
 
 
-def _replace(segments: Sequence[Seg], changed: Iterable[Seg]) -> list[Seg]:
+def _replace(segments: Sequence[Segment], changed: Iterable[Segment]) -> list[Segment]:
     by_id = {s.id: s for s in changed}
     out = [by_id.pop(s.id, s) for s in segments]
     return ordered(out + list(by_id.values()))
 
 
-def apply_edit(segments: Sequence[Seg], body: Mapping[str, Any], *,
-               new_id: int) -> tuple[list[Seg], Edit]:
+def apply_edit(segments: Sequence[Segment], body: Mapping[str, Any], *,
+               new_id: int) -> tuple[list[Segment], Edit]:
     """Apply the edit ``body`` (``{kind, ...}`` as the HTTP API takes it) to
     ``segments``; ``new_id``: the id a segment created by a split gets. Returns the new
     list (ordered) and what changed. Raises on anything the edit may not do."""
@@ -133,8 +106,8 @@ def apply_edit(segments: Sequence[Seg], body: Mapping[str, Any], *,
         text = _text(body.get("text"))
         if text == seg.text and seg.status == "corrected":
             raise ProcedureError(Reason.WRONG_STATE, "the text is unchanged")
-        after: tuple[Seg, ...] = (dataclasses.replace(seg, text=text, status="corrected"),)
-        before: tuple[Seg, ...] = (seg,)
+        after: tuple[Segment, ...] = (dataclasses.replace(seg, text=text, status="corrected"),)
+        before: tuple[Segment, ...] = (seg,)
     elif kind == "inaudible":
         _fields(body, {"kind", "segment"})
         seg = _find(segments, body.get("segment"))
@@ -192,12 +165,13 @@ def apply_edit(segments: Sequence[Seg], body: Mapping[str, Any], *,
     return _replace(segments, after), Edit(str(kind), touched, before, after)
 
 
-def replay(segments: Sequence[Seg], after: Sequence[Seg]) -> list[Seg]:
+def replay(segments: Sequence[Segment], after: Sequence[Segment]) -> list[Segment]:
     """``segments`` with an edit's ``after`` rows laid over them (a new id is added)."""
     return _replace(segments, after)
 
 
-def undo(segments: Sequence[Seg], before: Sequence[Seg], touched: Sequence[int]) -> list[Seg]:
+def undo(segments: Sequence[Segment], before: Sequence[Segment],
+         touched: Sequence[int]) -> list[Segment]:
     """``segments`` as they were before an edit that touched ``touched`` and found
     ``before`` (a segment it created is taken out again)."""
     old = {s.id for s in before}
@@ -205,7 +179,7 @@ def undo(segments: Sequence[Seg], before: Sequence[Seg], touched: Sequence[int])
     return _replace(kept, before)
 
 
-def shown_text(segments: Iterable[Seg]) -> str:
+def shown_text(segments: Iterable[Segment]) -> str:
     """The transcript as lines of text (the diff's input): ``[h:mm:ss] name: text`` per
     segment not removed, in order (times from the recording's start)."""
     lines = []

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+from server.transcription.segments import Segment
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -80,39 +82,6 @@ class NewSegment:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSegment:
-    """One row of ``transcript_segments``."""
-
-    id: int
-    recording_id: str
-    track: str
-    pid: str
-    name: str
-    role: str
-    #: Index of the floor turn it falls in (the minutes' turns), None outside turns.
-    turn: int | None
-    start: float
-    end: float
-    text: str
-    auto_text: str
-    #: ``auto`` (as the engine said it), ``corrected`` or ``inaudible``.
-    status: str
-    #: Merged into another segment by an edit (kept for the history).
-    removed: bool
-
-    def to_json(self, *, full: bool) -> dict[str, object]:
-        """The wire form; ``full`` (staff) adds the participant id, the engine's words
-        and whether it was merged away."""
-        body: dict[str, object] = {
-            "id": self.id, "track": self.track, "name": self.name, "role": self.role,
-            "turn": self.turn, "start": self.start, "end": self.end, "text": self.text,
-            "status": self.status,
-        }
-        if full:
-            body.update(pid=self.pid, auto_text=self.auto_text, removed=self.removed)
-        return body
-
 
 _JOB_COLUMNS = "recording_id, state, model, error, queued_at, started_at, finished_at"
 _TRACK_COLUMNS = "recording_id, track, pid, name, state, error, seconds"
@@ -131,10 +100,10 @@ def _track(r: Sequence[object]) -> Track:
                  float(r[6]))  # type: ignore[arg-type]
 
 
-def segment_row(r: Sequence[object]) -> StoredSegment:
+def segment_row(r: Sequence[object]) -> Segment:
     """A ``transcript_segments`` row (columns in the order of :data:`SEGMENT_COLUMNS`)."""
-    return StoredSegment(
-        int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]),  # type: ignore[call-overload]
+    return Segment(  # r[1] is the recording, the caller's context
+        int(r[0]), str(r[2]), str(r[3]), str(r[4]), str(r[5]),  # type: ignore[call-overload]
         None if r[6] is None else int(r[6]),  # type: ignore[call-overload]
         float(r[7]), float(r[8]), str(r[9]), str(r[10]), str(r[11]), bool(r[12]))  # type: ignore[arg-type]
 
@@ -144,7 +113,7 @@ SEGMENT_COLUMNS = _SEGMENT_COLUMNS
 
 
 def read_segments(c: sqlite3.Connection, recording_id: str,
-                  include_removed: bool = False) -> list[StoredSegment]:
+                  include_removed: bool = False) -> list[Segment]:
     """A recording's segments ordered by start then id (inside a transaction)."""
     rows = c.execute(
         f"SELECT {_SEGMENT_COLUMNS} FROM transcript_segments WHERE recording_id = ?"
@@ -292,7 +261,7 @@ class TranscriptStore:
     # -- segments -----------------------------------------------------------------------
 
     async def segments(self, recording_id: str,
-                       include_removed: bool = False) -> list[StoredSegment]:
+                       include_removed: bool = False) -> list[Segment]:
         """The recording's segments, ordered by start then id."""
         return await self.store.run(lambda c: read_segments(c, recording_id, include_removed))
 

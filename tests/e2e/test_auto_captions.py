@@ -9,6 +9,7 @@ the label never shows after staff switch captions on)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -23,8 +24,15 @@ from server.config.settings import Settings
 from server.transcription.text import cer
 from tests.conftest import ROOT, Client
 from tests.e2e.test_meeting import enter
-from tests.integration.test_live_captions import publish
-from tests.meetings import CONSULTATION, add_staff, admitted, console, login, staff_post
+from tests.meetings import (
+    CONSULTATION,
+    add_staff,
+    admitted,
+    console,
+    login,
+    publish_audio,
+    staff_post,
+)
 from tests.transcription_media import committee_clip
 
 SAID = "賛成の委員の挙手を求めます。"
@@ -55,12 +63,18 @@ async def test_an_automatic_caption_on_a_citizens_page(server: Any, browser: Bro
         assert "自動字幕" in (await label.text_content() or "")
         assert await page.get_attribute("#captions", "aria-describedby") == "captions-auto"
 
+        # Switching captions on loads the model at once (in the worker), before anyone
+        # speaks: a first phrase waiting out a slow load would be dropped as stale.
+        captions = server.app[CAPTIONS_KEY]
+        async with asyncio.timeout(120):
+            while not captions.stats()["worker_ready"]:  # noqa: ASYNC110 (a flag)
+                await asyncio.sleep(0.2)
+
         await staff.act("floor:give", {"target": member.ack["self"], "limit": 120})
         track = SpeechTrack()
-        pc = await publish(member, track)
+        pc = await publish_audio(member, track)
         track.say(speech)
         await track.said()
-        captions = server.app[CAPTIONS_KEY]
         history = page.locator('#captions-log li[data-auto="1"]')
         try:  # the history keeps every line of the stay, each automatic one marked
             await history.first.wait_for(state="attached", timeout=90_000)

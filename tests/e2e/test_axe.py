@@ -158,6 +158,20 @@ async def test_staff_console_in_a_meeting(site: Server, chromium: Browser) -> No
         await client.close()
 
 
+async def test_gallery_page(site: Server, chromium: Browser) -> None:
+    """The public gallery page (issue 19) in every language: the room, the controls, the
+    agenda and the polls as a viewer with no name sees them."""
+    page, watch = await opened(chromium, site.url + "/gallery?room=dx-committee", **PHONE)
+    await page.wait_for_function("() => window.hiroba?.state().hello")
+    await check(page, "gallery")
+    for lang in ("en", "zh", "ko"):
+        await page.select_option("#gallery-lang", lang)
+        await page.wait_for_function("(l) => document.documentElement.lang === l", arg=lang)
+        await check(page, f"gallery {lang}")
+    assert not watch.errors, watch.errors
+    await page.context.close()
+
+
 async def test_archive_replay_and_minutes(site: Server, chromium: Browser,
                                           published: str) -> None:
     page, watch = await opened(chromium, site.url + "/archive", **PHONE)

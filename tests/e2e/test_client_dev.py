@@ -57,3 +57,15 @@ async def test_the_sources_run_unbuilt_with_the_import_map(server, browser) -> N
     assert ready["type"] == "ready", ready
     assert any(p.startswith("/vendor/@mediapipe/tasks-vision/wasm/") for p in paths), paths
     assert not [e for e in watch.errors if "googleapis" not in e], watch.errors
+    # The gallery page's WASM Opus decoder (where WebCodecs is missing) through the map:
+    # its package and the three it imports, served from /vendor/, its WASM compiled.
+    decoder = await page.evaluate("""async () => {
+      const { OpusDecoder } = await import('opus-decoder');
+      const d = new OpusDecoder({ channels: 1 });
+      await d.ready;
+      d.free();
+      return typeof OpusDecoder;
+    }""")
+    assert decoder == "function"
+    assert "/vendor/opus-decoder/index.js" in paths
+    assert "/vendor/simple-yenc/dist/esm.js" in paths

@@ -311,6 +311,8 @@ async def run(p: Pages) -> None:
     await chair.select_option("#committee-open-method", "hands")
     await chair.click("#committee-vote-open")
     await a.locator("#committee-yes").wait_for()
+    # the member's page may hear of the vote before the chair's page does: wait for both
+    await until(chair, "() => !!window.hiroba.committee().vote")
     vote = await chair.evaluate("() => window.hiroba.committee().vote.id")
     refused = await c.call("committee:vote_cast", {"vote": vote, "choice": "yes"})
     assert refused["reason"] == "recused", refused

@@ -18,7 +18,7 @@ from rooms.errors import HirobaError
 from tests.conftest import ROOT, running_server
 
 PAGES = {"/": "index.html", "/console": "console.html", "/archive": "archive.html",
-         "/replay": "replay.html"}  # fmt: skip
+         "/replay": "replay.html", "/gallery": "gallery.html"}  # fmt: skip
 #: Vite's names: the source's name, a dash, 8 characters of the content hash.
 HASHED = re.compile(r"^/app/assets/[\w.-]+-[A-Za-z0-9_-]{8}\.(js|css|json|wasm)$")
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -120,7 +120,7 @@ async def test_the_built_pages_need_no_inline_script(server) -> None:
 
 
 def fake_build(root: Path) -> Path:
-    """A build of four one-line pages and one asset with both siblings."""
+    """A build of one-line pages (every page) and one asset with both siblings."""
     (root / "assets").mkdir(parents=True)
     for name in PAGES.values():
         (root / name).write_text('<!doctype html><script type="module" '

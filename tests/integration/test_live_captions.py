@@ -24,7 +24,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from bench.clients.speech_track import Pcm, SpeechTrack, load_pcm
 from rooms.model import Role
@@ -35,7 +34,16 @@ from server.recording.recorder import EVENTS
 from server.rtc.ice import rtc_configuration
 from server.transcription.text import cer
 from tests.conftest import ROOT, Client, Server
-from tests.meetings import COMMITTEE, MeetingClient, add_staff, admitted, console, login, staff_post
+from tests.meetings import (
+    COMMITTEE,
+    MeetingClient,
+    add_staff,
+    admitted,
+    console,
+    login,
+    publish_audio,
+    staff_post,
+)
 from tests.transcription_media import committee_clip
 
 CONFIG = rtc_configuration([])
@@ -53,16 +61,6 @@ def settings(settings: Settings) -> Settings:
 def speech() -> list[Pcm]:
     # Synthesised once per machine (cached by tests/transcription_media.py).
     return [load_pcm(committee_clip([s], seed=i + 3).path) for i, s in enumerate(SAID)]
-
-
-async def publish(client: Client, track: SpeechTrack) -> RTCPeerConnection:
-    pc = RTCPeerConnection(CONFIG)
-    pc.addTrack(track)
-    await pc.setLocalDescription(await pc.createOffer())
-    ack = await client.call("audio:publish", {"type": "offer", "sdp": pc.localDescription.sdp})
-    assert ack["ok"], ack
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["sdp"], type="answer"))
-    return pc
 
 
 def auto_posted(event: dict[str, Any]) -> bool:
@@ -88,7 +86,7 @@ async def test_automatic_captions_of_the_floor(server: Server, made: list[Client
     assert citizen.ack["meeting"]["captions_mode"] == {"auto": False, "lang": "ja"}
     await staff.act("floor:give", {"target": member.ack["self"], "limit": 300})
     track = SpeechTrack()
-    pc = await publish(member, track)
+    pc = await publish_audio(member, track)
     try:
         # Off (the default): the floor speaks, nothing goes to a recogniser.
         track.say(speech[0])
@@ -108,8 +106,11 @@ async def test_automatic_captions_of_the_floor(server: Server, made: list[Client
                                   {"auto_captions": "yes"}, cookie=cookie, csrf=csrf)
         assert bad == 400
 
-        # The first phrase starts the worker; its packets wait in the pipe while the
-        # model loads.
+        # Switching on started the worker (the model loads before anyone speaks); the
+        # first phrase's packets wait in the pipe if it is still loading.
+        async with asyncio.timeout(10):
+            while captions.worker_pid is None:  # noqa: ASYNC110 (a field, not an event)
+                await asyncio.sleep(0.05)
         track.say(speech[0])
         async with asyncio.timeout(30):
             await track.said()

@@ -57,7 +57,13 @@ ELSEWHERE = {"tracking.server", "audio.publish", "recording.publish", "room.sett
              # A staff correction of a transcript (HTTP, CSRF, audited):
              # tests/integration/test_transcript_http.py (no session 401, no token 403,
              # each refusal), and the security review's every-staff-route check.
-             "transcript.edit"}
+             "transcript.edit",
+             # VRM avatars over HTTP (staff, CSRF, audited; citizens, members and no
+             # session refused): tests/integration/test_avatar_uploads.py.
+             "avatar.upload", "avatar.approve",
+             # The public gallery plane's promote and demote (staff HTTP, CSRF, audited,
+             # staff never demoted): tests/integration/test_gallery_plane.py.
+             "gallery.move"}
 Ack = dict[str, Any]
 #: Citizens kept around for probes that need someone else in the room.
 POOL = 6

@@ -162,6 +162,13 @@ PUBLIC_ROUTES = {
     # What a valid invitation link says (name, role, meeting) before joining; the same
     # 400 bad_token for every bad link (tests/integration/test_invitation_preview.py).
     "/api/invitations/preview",
+    # Approved VRM avatars (issue 18): public, immutable; a pending or withdrawn one is
+    # not found (tests/integration/test_avatar_uploads.py).
+    "/avatars/{id}.vrm",
+    # The public gallery (issue 19): its page and WebSocket are for anyone, no name; the
+    # caps, the origin rule and the flood limit guard them (test_gallery_plane.py). Its
+    # staff routes (/api/rooms/{room}/gallery...) are checked here like every other.
+    "/gallery", "/gallery/ws",
 }
 
 
@@ -174,7 +181,8 @@ async def test_every_staff_route_needs_a_staff_session(server: Server) -> None:
                                 **{"X-CSRF-Token": csrf})
     fill = {"room": COMMITTEE, "file": "chat.csv", "token_id": made_inv["token_id"],
             "id": rid, "name": "recording.json", "path": "src/main.js", "package": "three",
-            "n": "1"}  # (a minutes version: /api/recordings/{id}/minutes/versions/{n})
+            "n": "1",  # (a minutes version: /api/recordings/{id}/minutes/versions/{n})
+            "viewer": "v_none", "pid": "p_none"}  # (gallery promote, demote)
     #: Valid bodies, so that the refusal is the session check and not the parser.
     bodies = {"/api/rooms/{room}/invitations": {"role": "member"},
               "/api/rooms/{room}/registration-code": {"action": "new"}}

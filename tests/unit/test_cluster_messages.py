@@ -14,6 +14,8 @@ from server.cluster.messages import (
     Connect,
     Disconnect,
     EventCall,
+    GalleryCount,
+    GalleryPresence,
     Message,
     Reply,
     ResumeIssued,
@@ -38,6 +40,9 @@ EXAMPLES: list[Message] = [
     Speakers("committee", ()),
     Withheld("committee", ("p_3",)),
     Withheld("committee", ()),
+    GalleryPresence("node-b", "committee", "v_abc", True),
+    GalleryPresence("node-b", "committee", "v_abc", False),
+    GalleryCount("committee", 1834, 2210),
 ]
 
 

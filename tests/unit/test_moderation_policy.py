@@ -95,6 +95,9 @@ transcript.run          - - - Y - -
 identity.publish        - C C - - -
 identity.view           - - Y Y - -
 identity.ask            - - C C - -
+avatar.upload           - - - Y - -
+avatar.approve          - - - Y - -
+gallery.move            - - - Y - -
 """
 
 

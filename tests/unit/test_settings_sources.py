@@ -43,6 +43,7 @@ EXPLICIT: dict[str, object] = {
     "time_zone": "Europe/Berlin",  # the city's time zone (issue 12), when it lands
     "public_base_url": "https://hiroba.city.example.jp",
     "identity_max_publishers": 8,  # the default, 16, is the most a viewer's offer holds
+    "gallery_frame_ms": 40,  # whole 20 ms Opus packets
 }
 
 

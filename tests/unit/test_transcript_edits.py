@@ -25,7 +25,6 @@ from server.storage.migrations import MIGRATIONS
 from server.transcription.edits import (
     INAUDIBLE,
     MAX_TEXT_CHARS,
-    Seg,
     apply_edit,
     ordered,
     replay,
@@ -39,10 +38,11 @@ from server.transcription.search import (
     snippet,
     terms,
 )
+from server.transcription.segments import Segment
 
 
-def seg(i: int, start: float, end: float, text: str, pid: str = "p1") -> Seg:
-    return Seg(i, f"audio/{pid}.opus", pid, pid.upper(), "member", None, start, end, text,
+def seg(i: int, start: float, end: float, text: str, pid: str = "p1") -> Segment:
+    return Segment(i, f"audio/{pid}.opus", pid, pid.upper(), "member", None, start, end, text,
                text)
 
 
@@ -50,13 +50,13 @@ BASE = [seg(1, 0.0, 2.0, "本日の委員会を"), seg(2, 2.0, 4.0, "開会し�
         seg(3, 4.0, 6.0, "異議なし。", "p2"), seg(4, 6.0, 8.0, "採決します。")]
 
 
-def reason(body: dict[str, object], segs: list[Seg] = BASE) -> str:
+def reason(body: dict[str, object], segs: list[Segment] = BASE) -> str:
     with pytest.raises(HirobaError) as caught:
         apply_edit(segs, body, new_id=99)
     return caught.value.reason.value
 
 
-def text_per_track(segs: list[Seg]) -> dict[str, str]:
+def text_per_track(segs: list[Segment]) -> dict[str, str]:
     out: dict[str, str] = {}
     for s in ordered(segs):
         if not s.removed:
@@ -131,9 +131,9 @@ _words = st.text(alphabet="あいうえお議案採決可決予算ABC", min_size
 
 
 @st.composite
-def transcripts(draw: st.DrawFn) -> list[Seg]:
+def transcripts(draw: st.DrawFn) -> list[Segment]:
     """Two speakers' tracks, each with segments in time order, interleaved."""
-    segs: list[Seg] = []
+    segs: list[Segment] = []
     i = 1
     for pid in ("p1", "p2"):
         t = draw(st.floats(0, 5))
@@ -146,7 +146,7 @@ def transcripts(draw: st.DrawFn) -> list[Seg]:
 
 
 @st.composite
-def edit_bodies(draw: st.DrawFn, segs: list[Seg]) -> dict[str, object]:
+def edit_bodies(draw: st.DrawFn, segs: list[Segment]) -> dict[str, object]:
     shown = [s for s in segs if not s.removed]
     target = draw(st.sampled_from(shown))
     kind = draw(st.sampled_from(["text", "merge", "split", "inaudible"]))

@@ -21,7 +21,7 @@ from server.recording.event_log import EventKind
 from server.recording.minutes import build_minutes, floor_context, render_markdown, turn_of
 from server.recording.recorder import EVENTS, Manifest, RecordingState, write_manifest
 from server.recording.transcripts import _segments
-from server.transcription.store import StoredSegment
+from server.transcription.segments import Segment
 from server.transcription.worker import TrackResult
 
 STARTED = time.time() - 100
@@ -57,9 +57,9 @@ def folder(tmp_path: Path) -> Path:
 
 
 def seg(i: int, pid: str, start: float, end: float, text: str, turn: int | None,
-        status: str = "auto") -> StoredSegment:
+        status: str = "auto") -> Segment:
     name, role = {"p1": ("山田委員", "member"), "p2": ("田中委員長", "chair")}[pid]
-    return StoredSegment(i, "r1", f"audio/0{pid[1]}.opus", pid, name, role, turn, start, end,
+    return Segment(i, f"audio/0{pid[1]}.opus", pid, name, role, turn, start, end,
                          text, text, status, False)
 
 

@@ -26,6 +26,7 @@ import { VoicePanel } from './ui/voicePanel.js';
 import { COMMITTEE_STATE, IDENTITY_ASKED, MEETING_ADMITTED } from './net/events.js';
 import { gesturesOf, tallyAnnouncement, tallyOf } from './state/gestures.js';
 import { CommitteePanel } from './ui/committee.js';
+import { SpeakerView } from './ui/speakerView.js';
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
@@ -73,6 +74,16 @@ const committeePanel = new CommitteePanel({
   net: () => net,
   announce: (text) => announcer.say(text),
   attention: () => meeting.show('committee'),
+});
+// the speaker view: a close-up of the floor holder (or the speaking chair), the citizen's choice
+const speakerView = new SpeakerView({
+  active: () => meeting.state.active && meeting.closedSince === null,
+  holder: () => meeting.state.floor?.holder ?? null,
+  person: (pid) => participants.get(pid),
+  selfId: () => participants.selfId ?? null,
+  labelOf: (p) => (p.role && p.role !== 'citizen' ? t('role.withName', { name: p.name, role: t(`role.${p.role}`) }) : p.name),
+  announce: (text) => announcer.say(text),
+  shown: (on) => meeting.setSpeakerShown(on),
 });
 const join = new JoinScreen(doJoin, setLang);
 const hud = new Hud({
@@ -428,9 +439,28 @@ function frame(now) {
     if (p.id === participants.selfId) selfPose = { ...pose, y, seated: !!seat };
   }
   drawFaces(now);
+  speakerView.frame(plaza, now);
+  if (now >= nameplatesAt) {
+    nameplatesAt = now + 500;
+    plaza.world?.setNameplates(nameplates());
+  }
   voice.frame(voicePosition, selfPose, now);
   plaza.render(now, dt, selfPose, participants.selfId);
   plaza.adapt(frameTimes.length, now);
+}
+
+let nameplatesAt = 0;
+/** The chamber's nameplates: seat id -> the name (and role) of who sits there. */
+function nameplates() {
+  const out = {};
+  for (const p of participants.byId.values()) {
+    const seat = participants.seatOf(p);
+    if (!seat) continue;
+    const role = p.role && p.role !== 'citizen' ? t(`role.${p.role}`) : '';
+    // the chair's plate reads its office first, as in a council chamber (委員長 山田)
+    out[seat.id] = p.role === 'chair' ? `${role} ${p.name}` : role ? `${p.name} ${role}` : p.name;
+  }
+  return out;
 }
 
 /** Where a voice comes from: the avatar as drawn this frame. */
@@ -447,7 +477,7 @@ function drawFaces(now) {
     if (p.id === participants.selfId && selfFace && now - selfFace.at < 500) pose = selfFace.pose;
     else pose = faces.sample(p.id, now);
     if (!pose) continue;
-    plaza.avatars.pose(p.id, expressionOf(pose), now + 250);
+    plaza.avatars.pose(p.id, expressionOf(pose), now + 250, pose);
     drawnFaces.set(p.id, pose);
   }
 }
@@ -484,7 +514,11 @@ window.hiroba = {
       participants: joined
         ? participants.list().map((p) => {
             const r = rendered.get(p.id) || p;
-            return { id: p.id, name: p.name, role: p.role, x: r.x, z: r.z, h: r.h, seat: p.seat ?? null, tracking: p.tracking, ...faceState(p.id) };
+            return {
+              id: p.id, name: p.name, role: p.role, x: r.x, z: r.z, h: r.h, seat: p.seat ?? null, tracking: p.tracking, ...faceState(p.id),
+              // null, or {hash, status: loading|ready|failed, head (degrees, as drawn), expressions}
+              vrm: plaza?.avatars.vrmState(p.id) ?? null,
+            };
           })
         : [],
       tracking: tracking ? { ...tracking.status, fps: tracking.fps, sent: tracking.sent, blocked: tracking.blocked } : null,
@@ -495,6 +529,11 @@ window.hiroba = {
       // committee vote gestures: {pids: {pid: {gesture, up, weight, level, hand}}, drawn:
       // raised hands drawn last frame per level of detail}
       gestures: running && plaza ? { pids: plaza.avatars.gestureState(), drawn: { ...plaza.avatars.hands } } : null,
+      // the speaker view: {mode ('auto' | 'speaker' | 'room'), showing (pid or null), name, on}
+      speakerView: speakerView.state(),
+      // name labels drawn last frame: [{id, px (on-screen height, CSS px), opacity, highlight}]
+      labels: running && plaza ? plaza.avatars.labelState() : [],
+      nameplates: plaza?.world?.plateTexts ?? null, // the chamber's nameplates, in seat order
     };
   },
   meeting: () => meeting.snapshot(),

@@ -13,8 +13,10 @@ import { applyTranslations, KEYS, store } from '../ui/dom.js';
 import { byId, el, fill } from '../ui/el.js';
 import { reasonText } from '../ui/join.js';
 import { ApiError, ConsoleApi } from './api.js';
+import { AvatarsPanel } from './avatars.js';
 import { CommitteePanel } from './committee.js';
 import { MinutesApprovalPanel } from './minutesApproval.js';
+import { GalleryPanel } from './gallery.js';
 import { RecordingsPanel } from './recordings.js';
 import { TranscriptPanel } from './transcript.js';
 import * as R from './render.js';
@@ -88,7 +90,8 @@ function confirmAction(text, okLabel) {
   });
 }
 
-const ctx = () => ({ meeting, staff, act, room, self, confirm: confirmAction });
+const ctx = () => ({ meeting, staff, act, room, self, confirm: confirmAction,
+  demote: (p) => galleryPanel.demote(p) });
 
 /** The recording badge and the start / stop button. */
 function renderRecording() {
@@ -200,6 +203,7 @@ async function setLang(lang) {
     R.renderExports(room);
     renderAll();
     recordingsPanel.render();
+    avatarsPanel.render();
   } else if (!byId('rooms-view').hidden) await toRooms();
 }
 
@@ -235,6 +239,8 @@ async function enter() {
   refreshInvitations();
   refreshSettings();
   recordingsPanel.refresh(room);
+  galleryPanel.refresh(room); // the 傍聴席: viewers, hands, requests (asked again every few s)
+  avatarsPanel.refresh();
   transcriptPanel.close(); // (another room: its recording's transcript is not this one's)
 }
 
@@ -471,8 +477,11 @@ byId('settings-form').addEventListener('submit', async (e) => {
 });
 
 const recordingsPanel = new RecordingsPanel(api, http, say);
+const galleryPanel = new GalleryPanel(api, http, say);
 const transcriptPanel = new TranscriptPanel(api, say, () => toLogin());
 recordingsPanel.onTranscript = (rec) => transcriptPanel.open(rec.id, byId('sec-recordings'));
+// VRM avatars (issue 18): uploads for members and oneself, the check's report, approval.
+const avatarsPanel = new AvatarsPanel(api, say, () => toLogin());
 byId('recordings-refresh').addEventListener('click', () => recordingsPanel.refresh(room));
 
 async function setCode(action) {
@@ -492,7 +501,7 @@ window.hiroba = {
     self,
     timeZone: timeZone(),
     lobby: staff.lobbyList().map((w) => ({ pid: w.pid, name: w.name })),
-    people: staff.roster().map((p) => ({ pid: p.pid, name: p.name, role: p.role, place: p.place, tracking: p.tracking, muted: p.muted })),
+    people: staff.roster().map((p) => ({ pid: p.pid, name: p.name, role: p.role, place: p.place, tracking: p.tracking, trackingReason: p.trackingReason, muted: p.muted })),
     queue: meeting.floor?.queue || [],
     holder: meeting.floor?.holder ?? null,
     floorState: meeting.floor?.state ?? null,
@@ -504,6 +513,7 @@ window.hiroba = {
     recording: !!recording.recording,
     committee: committeePanel.state,
     recordings: recordingsPanel.mine().map((r) => ({ id: r.id, state: r.state, published: r.published })),
+    avatars: avatarsPanel.state(),
   }),
 };
 

@@ -127,7 +127,7 @@ function sanctionPayload(target) {
   return { target, ...(reason ? { reason } : {}), ...(minutes > 0 ? { duration: minutes * 60 } : {}) };
 }
 
-export function renderPeople({ staff, act, self }) {
+export function renderPeople({ staff, act, self, demote }) {
   const rows = staff.roster().filter((p) => p.pid !== self);
   fill(byId('people-rows'), rows.length ? rows.map((p) => {
     const staffRole = p.role === 'staff';
@@ -136,13 +136,15 @@ export function renderPeople({ staff, act, self }) {
         p.console ? el('span', { class: 'badge', text: t('console.consoleBadge') }) : null),
       el('td', { text: t(`role.${p.role}`) }),
       el('td', { text: t(`place.${p.place}`) }),
-      el('td', { text: p.tracking ? t(`tracking.${p.tracking}`) : '—' }),
+      el('td', { class: 'tracking', dataset: { reason: p.trackingReason || '' }, text: p.tracking ? `${t(`tracking.${p.tracking}`)}${p.trackingReason ? ` ${t(`face.reason.${p.trackingReason}`)}` : ''}` : '—' }),
       el('td', { class: 'actions' },
         staffRole ? null : p.muted
           ? button(t('console.unmute'), () => act(E.SANCTION_UNMUTE, { target: p.pid }))
           : button(t('console.mute'), () => act(E.SANCTION_MUTE, sanctionPayload(p.pid)), { 'aria-label': t('console.muteName', { name: p.name }) }),
         staffRole ? null : button(t('console.removeP'), () => act(E.SANCTION_REMOVE, sanctionPayload(p.pid)), { 'aria-label': t('console.removeName', { name: p.name }) }),
-        staffRole ? null : button(t('console.ban'), () => act(E.SANCTION_BAN, sanctionPayload(p.pid)), { class: 'small danger', 'aria-label': t('console.banName', { name: p.name }) })));
+        staffRole ? null : button(t('console.ban'), () => act(E.SANCTION_BAN, sanctionPayload(p.pid)), { class: 'small danger', 'aria-label': t('console.banName', { name: p.name }) }),
+        // Back to the public gallery (issue 19): they leave the room, their page opens it.
+        staffRole || !demote || p.console ? null : button(t('console.galleryDemote'), () => demote(p), { 'aria-label': t('console.galleryDemoteName', { name: p.name }) })));
   }) : [el('tr', {}, el('td', { colspan: 5, class: 'empty', text: t('console.none') }))]);
 }
 

@@ -122,15 +122,19 @@ export class StaffState {
     for (const id of d.left || []) this.avatars.delete(id);
     for (const entry of d.tracking || []) {
       if (!Array.isArray(entry)) continue;
-      const [id, mode] = entry;
+      const [id, mode, reason = null] = entry;
       const a = this.avatars.get(id);
-      if (a) this.avatars.set(id, { ...a, tracking: mode });
+      if (a) this.avatars.set(id, { ...a, tracking: mode, tracking_reason: reason });
     }
   }
 
-  /** The roster with each person's avatar tracking mode (when they have an avatar). */
+  /** The roster with each person's avatar tracking mode (when they have an avatar) and why
+   * it is not better (`trackingReason`, docs/protocol.md `tracking`). */
   roster() {
-    return [...this.people.values()].map((p) => ({ ...p, tracking: this.avatars.get(p.pid)?.tracking ?? null }));
+    return [...this.people.values()].map((p) => {
+      const a = this.avatars.get(p.pid);
+      return { ...p, tracking: a?.tracking ?? null, trackingReason: a?.tracking_reason ?? null };
+    });
   }
 
   openReports() {

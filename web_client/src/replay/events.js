@@ -28,7 +28,7 @@ export function parseEvents(text) {
  *   was finally corrected, at the time it was first posted);
  * - chat `[{t, id, name, text}]`: a message hidden later is dropped altogether;
  * - floor `[{t, pid}]`: the floor holder from `t` on (pid null: nobody);
- * - people `Map(pid → {name, role, avatar?})`, and slots `Map(slot → pid)`: which avatar of the
+ * - people `Map(pid → {name, role, avatar?, vrm?})`, and slots `Map(slot → pid)`: which avatar of the
  *   motion log is whose, from the `join` lines that carry a `slot` (`meeting.present` at the
  *   start, `avatar.entered` after; a slot is reused only after 65,536 entries);
  * - present `Set(slot)`: the avatars in the room when the recording started (the
@@ -52,6 +52,8 @@ export function digest(events) {
     if (e.kind === 'join' && e.pid && Number.isInteger(e.slot)) {
       slots.set(e.slot, e.pid);
       if (e.avatar && typeof e.avatar === 'object' && people.has(e.pid)) people.get(e.pid).avatar = e.avatar;
+      // the approved VRM model worn then (its sha256), drawn as it was (issue 18)
+      if (typeof e.vrm === 'string' && people.has(e.pid)) people.get(e.pid).vrm = e.vrm;
       if (type === 'meeting.present') present.add(e.slot);
     }
     if (e.kind === 'speaker' && typeof e.speaker === 'string') speakers.push({ t: e.t, pid: e.speaker });

@@ -192,12 +192,13 @@ function frameAt(tMs, now) {
       const who = info.people.get(info.slots.get(slot));
       plaza.avatars.add({
         id: aid, name: slotName(slot), role: who?.role || (onStage ? 'member' : 'citizen'), avatar: who?.avatar,
+        vrm: who?.vrm ?? null, // the model the member appeared as (the recorded participant record)
         x: pos?.x ?? 0, z: pos?.z ?? 0, h: pos?.h ?? 0,
       });
     }
     const p = pos ?? { x: 0, z: 0, h: 0 };
     plaza.avatars.place(aid, p.x, p.z, p.h, plaza.floorAt(p.x, p.z), onStage);
-    if (pose) plaza.avatars.pose(aid, expressionOf(pose), now + 250);
+    if (pose) plaza.avatars.pose(aid, expressionOf(pose), now + 250, pose);
     drawn.set(aid, { slot, name: slotName(slot), roll: pose?.roll ?? null, pitch: pose?.pitch ?? null, yaw: pose?.yaw ?? null, x: p.x, z: p.z, stage: onStage });
   }
   for (const aid of [...drawn.keys()]) {
@@ -274,7 +275,8 @@ window.hiroba = {
       duration: clock ? clock.duration : 0,
       playing: !!clock?.playing,
       rate: clock ? clock.rate : 1,
-      avatars: [...drawn.values()].map((a) => ({ ...a })),
+      // vrm: the model drawn (scene/vrmAvatars.js state), null for a procedural avatar
+      avatars: [...drawn.entries()].map(([aid, a]) => ({ ...a, vrm: plaza?.avatars.vrmState?.(aid) ?? null })),
       captions: info ? visibleCaptions(info.captions, tMs) : [],
       drift_ms: clock ? Math.round(clock.driftMs * 10) / 10 : 0,
       max_drift_ms: clock ? Math.round(clock.maxDriftMs * 10) / 10 : 0,

@@ -16,6 +16,8 @@ function copyParticipant(p) {
     avatar: p.avatar && typeof p.avatar === 'object' ? { ...p.avatar } : {},
     slot: Number.isInteger(p.slot) ? p.slot : null,
     tracking: typeof p.tracking === 'string' ? p.tracking : 'none',
+    // an approved VRM model (its sha256, GET /avatars/<sha256>.vrm), drawn near; else null
+    vrm: typeof p.vrm === 'string' && /^[0-9a-f]{64}$/.test(p.vrm) ? p.vrm : null,
   };
 }
 

@@ -194,6 +194,10 @@ export class JoinScreen {
     const room = this.rooms.find((r) => r.id === id);
     const invited = !!this.invite && id === this.invite.room;
     $('join-gallery-field').hidden = invited || !room || room.kind === 'plaza';
+    // watch only, with no place taken (the public gallery page, issue 19)
+    const watch = $('join-watch');
+    watch.hidden = !room || room.kind === 'plaza';
+    if (room) watch.href = `/gallery?room=${encodeURIComponent(room.id)}`;
     // Told before entering: the room is being recorded (issue 6).
     $('join-recording').hidden = !room?.recording;
     $('join-meeting').textContent = room ? roomDescription(room) : '';

@@ -389,6 +389,12 @@ export class MeetingUi {
       this.state.setMuted(n.kind === 'muted');
       this.render();
     }
+    if (n.kind === 'demoted' && typeof n.gallery === 'string' && n.gallery.startsWith('/gallery?')) {
+      // staff sent this person back to the public gallery (issue 19): its page, at once
+      if (this.net) this.net.joinPayload = null; // no automatic rejoin
+      location.assign(n.gallery);
+      return;
+    }
     if (n.kind === 'removed' || n.kind === 'banned' || n.kind === 'refused') {
       if (this.net) this.net.joinPayload = null; // no automatic rejoin
       this.#hideLobby();
@@ -489,12 +495,32 @@ export class MeetingUi {
     this.#drawBoard();
   }
 
-  /** The 3D board is scenery: the open item's title over the stage. The speaker and the
-   * countdown are in the banner only (issue 15, defect 6: not shown twice). */
+  /**
+   * The chamber's screen in 3D (scene/stageBoard.js): the open item, and the speaker with
+   * the countdown unless the speaker view's caption shows them (`speakerShown`): each is on
+   * the screen once (issue 15, defect 6; issue 18).
+   */
   #drawBoard() {
     if (!this.board || !this.state.active) return;
     const cur = this.state.currentItem();
-    this.board.update({ agenda: cur ? cur.item.title : '' });
+    const n = this.state.agenda?.items?.length || 0;
+    const agenda = cur ? t('screen.agenda', { n: cur.index + 1, of: n, title: cur.item.title }) : '';
+    const c = this.speakerShown ? null : this.state.countdown();
+    let speaker = '';
+    let clock = '';
+    if (c) {
+      const role = this.state.floor?.holder_role || this.hooks.roleOf?.(c.holder);
+      speaker = role && role !== 'citizen' ? t('role.withName', { name: c.name, role: t(`role.${role}`) }) : c.name;
+      clock = c.remaining === null ? '' : formatClock(c.overtime ? c.grace ?? 0 : c.remaining);
+    }
+    this.board.update({ agenda, speaker, clock, over: !!c?.overtime });
+  }
+
+  /** Whether the speaker view's caption carries the speaker and countdown (ui/speakerView.js). */
+  setSpeakerShown(on) {
+    if (this.speakerShown === on) return;
+    this.speakerShown = on;
+    this.#drawBoard();
   }
 
   /**
@@ -563,6 +589,7 @@ export class MeetingUi {
       opinions: s.opinionsRanked().map((o) => ({ id: o.id, text: o.text, supports: o.supports })),
       polls: s.pollsList().map((p) => ({ id: p.id, counts: p.counts, state: p.state })),
       board: !!this.board,
+      screen: this.board ? { ...this.board.texts } : null, // the chamber's screen: {agenda, speaker, clock}
       recording: this.recording.recording,
     };
   }
