@@ -10,11 +10,8 @@ class QuietTransport(MotionTransport):
 
     kind = "test"
 
-    def busy(self) -> bool:
-        return False
-
-    def write_frame(self, frame: bytes) -> None:
-        return None
+    def write_frame(self, frame: bytes) -> bool:
+        return True
 
     async def close(self) -> None:
         return None

@@ -34,6 +34,11 @@ def binary_header(length: int) -> bytes:
     return _LEN64.pack(_FIN_BINARY, 127, length)
 
 
+#: The headers of every frame short enough for the 7-bit length, made once.
+_SHORT = tuple(bytes((_FIN_BINARY, n)) for n in range(126))
+
+
 def binary_frame(payload: bytes | bytearray | memoryview) -> bytes:
     """``payload`` as one complete unmasked binary frame, header included."""
-    return binary_header(len(payload)) + payload
+    n = len(payload)
+    return (_SHORT[n] if n < 126 else binary_header(n)) + payload

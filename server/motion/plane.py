@@ -27,7 +27,7 @@ from rooms.errors import HirobaError, Reason, ValidationError
 from rooms.interest import InterestConfig, InterestTable
 from server.common.histogram import TICK_SECONDS, Histogram
 from server.motion import codec
-from server.motion.assembly import TickFrames, assemble, delay_byte
+from server.motion.assembly import FRAME_LEADS, TickFrames, assemble
 from server.motion.transport import MotionTransport
 
 log = logging.getLogger(__name__)
@@ -509,15 +509,11 @@ class MotionPlane:
         for room in self.rooms.values():
             if not room.transports:
                 continue
-            busy = np.fromiter(
-                (row for row, t in room.transports.items() if t.busy()), dtype=np.intp
-            )
-            stats.frames_skipped_busy += int(busy.size)
-            paused = busy
+            paused = None
             held = self.withheld.get(room.room_id)
-            if held:  # paused like a busy receiver: marked with nothing, caught up later
-                rows = [r for r, pid in room.pids.items() if pid in held]
-                paused = np.concatenate((busy, np.array(rows, dtype=np.intp)))
+            if held:  # marked with nothing, caught up later (as a busy receiver is)
+                paused = np.array(
+                    [r for r, pid in room.pids.items() if pid in held], dtype=np.intp)
             receivers, entities = room.table.select_pairs(tick, paused=paused)
             if receivers.size == 0:
                 continue
@@ -542,23 +538,30 @@ class MotionPlane:
         sent_at = np.full(len(frames), np.nan)
         transports = room.transports
         clock = self.clock
-        buffer = frames.buffer
-        starts = frames.starts.tolist()
-        ends = frames.ends.tolist()
+        bodies = frames.bodies
+        leads = FRAME_LEADS
+        busy: list[int] = []
         sent = nbytes = 0
+        # (TickFrames.frame, inlined: at 500 frames a tick each call counts)
         for i, receiver in enumerate(frames.receivers.tolist()):
             transport = transports.get(receiver)
             if transport is None:
                 continue
             # The delay byte is this frame's own: the clients read the tick's phase from
             # it, so it must say when this frame left, not when the pass began.
-            start = starts[i]
-            buffer[start + 1] = delay_byte((clock() - started + lag) * 1000)
-            frame = buffer[start : ends[i]].tobytes()
-            transport.write_frame(frame)
+            delay = round((clock() - started + lag) * 1000)
+            data = leads[delay if 0 <= delay < 256 else (0 if delay < 0 else 255)] + bodies[i]
+            if not transport.write_frame(data):
+                busy.append(receiver)
+                continue
             sent_at[i] = clock()
             sent += 1
-            nbytes += len(frame)
+            nbytes += len(data)
+        if busy:
+            # Still busy with earlier frames: skipped, and unmarked, so that it gets the
+            # latest state of everything once it catches up.
+            room.table.unmark(np.array(busy, dtype=np.intp))
+            self.stats.frames_skipped_busy += len(busy)
         self.stats.frames_sent += sent
         self.stats.bytes_sent += nbytes
         return sent_at

@@ -70,6 +70,25 @@ def test_paused_receiver_gets_nothing_then_the_latest() -> None:
     assert "near1" in sent_to(t, t.select(2), "me")
 
 
+def test_an_unmarked_receiver_is_as_if_paused() -> None:
+    """A frame found undeliverable only when written (a busy socket): unmarking its
+    receiver leaves the table exactly as pausing it would have, others untouched."""
+    paused, unmarked = table(), table()
+    for t in (paused, unmarked):
+        t.select(0)
+        t.moved("near1", 1.5, 0)
+        t.moved("me", 0.2, 0)
+    me = np.array([paused.row("me")])
+    skipped = paused.select(1, paused=me)
+    sent = unmarked.select(1)
+    assert "near1" in sent_to(unmarked, sent, "me")
+    unmarked.unmark(me)
+    assert sent_to(unmarked, sent, "near1") == sent_to(paused, skipped, "near1")
+    assert (unmarked.last_sent == paused.last_sent).all()
+    assert (unmarked.last_sent_tick == paused.last_sent_tick).all()
+    assert "near1" in sent_to(unmarked, unmarked.select(2), "me")
+
+
 def test_non_receivers_get_no_frames_and_reconnect_resends() -> None:
     t = table()
     t.set_receiving("me", False)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from avatar import codec as pose_codec
 from avatar.pose import N_BLENDSHAPES, Pose, TrackingState
 from server.motion import codec
-from server.motion.assembly import assemble, stamp_delay
+from server.motion.assembly import assemble
 
 
 def record(seed: int) -> bytes:
@@ -63,10 +63,7 @@ def test_matches_per_receiver_frames(state: tuple, tick: int) -> None:
         int(r): naive(tick, plain, posed, np.flatnonzero(send[r]).tolist())
         for r in np.flatnonzero(send.any(axis=1))
     }
-    got = {
-        int(r): frames.buffer[s:e].tobytes()
-        for r, s, e in zip(frames.receivers, frames.starts, frames.ends, strict=True)
-    }
+    got = {int(r): frames.frame(i) for i, r in enumerate(frames.receivers)}
     assert got == expected
     for r, frame in got.items():
         decoded_tick, entries = codec.decode_frame(frame)
@@ -85,9 +82,9 @@ def test_no_pairs_no_frames() -> None:
 def test_delay_is_stamped_in_the_reserved_byte_and_saturates() -> None:
     plain = np.zeros(2, codec.PLAIN_ENTRY)
     frames = assemble(7, plain, [None, None], np.array([0, 1]), np.array([1, 0]))
-    stamp_delay(frames, 0, 12.4)
-    stamp_delay(frames, 1, 999)
-    assert frames.buffer[frames.starts[0] + 1] == 12
-    assert frames.buffer[frames.starts[1] + 1] == 255
-    # the stamp does not disturb decoding
-    assert codec.decode_frame(frames.buffer[frames.starts[0] : frames.ends[0]].tobytes())[0] == 7
+    assert frames.frame(0, 12.4)[1] == 12
+    assert frames.frame(1, 999)[1] == 255
+    assert frames.frame(1, -3)[1] == 0
+    # the stamp does not disturb decoding, nor the frame kept for the next receiver
+    assert codec.decode_frame(frames.frame(0, 12.4))[0] == 7
+    assert frames.frame(0)[1] == 0

@@ -19,11 +19,9 @@ class Sink:
     def __init__(self) -> None:
         self.frames: list[bytes] = []
 
-    def busy(self) -> bool:
-        return False
-
-    def write_frame(self, frame: bytes) -> None:
+    def write_frame(self, frame: bytes) -> bool:
         self.frames.append(frame)
+        return True
 
     async def close(self) -> None:
         pass
