@@ -1,0 +1,200 @@
+"""``/motion`` read by its own frame reader after the token (issue 19, server/common/
+wsread.py installed over aiohttp's): uplinks reach the plane, pings are answered, the
+closing handshake works from either side, and a client that breaks the protocol is closed
+with its code while the others go on. A real aiohttp server on 127.0.0.1 with the real
+handler and plane; real `websockets` clients and raw sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import websockets
+from aiohttp import web
+from websockets.frames import Frame, Opcode
+
+from rooms.interest import InterestConfig
+from server.motion import codec
+from server.motion.endpoint import CLOSE_BAD_INPUT, CLOSE_WAIT, motion_handler
+from server.motion.plane import MotionPlane
+from tests.conftest import free_port
+from tests.raw_motion import raw_motion_socket
+
+
+class Server:
+    def __init__(self, plane: MotionPlane, port: int) -> None:
+        self.plane, self.port = plane, port
+        self.url = f"ws://127.0.0.1:{port}/motion"
+
+    def token(self, pid: str, slot: int) -> str:
+        return self.plane.join("plaza", pid, slot, 0.0, 0.0, 0.0, on_stage=False)
+
+    def attached(self) -> int:
+        return len(self.plane.rooms["plaza"].transports)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    plane = MotionPlane(InterestConfig(neighbour_period=1), lambda room, pid, x, z, h: (x, z, h))
+    plane.add_room("plaza", 16)
+    app = web.Application()
+    app.router.add_get("/motion", motion_handler(plane, 20.0, lambda _o, _own: True))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield Server(plane, port)
+    finally:
+        await runner.cleanup()
+
+
+def masked(opcode: Opcode, payload: bytes) -> bytes:
+    return Frame(opcode, payload).serialize(mask=True, extensions=[])
+
+
+async def read_until_closed(sock: socket.socket, within: float) -> bytes:
+    loop = asyncio.get_running_loop()
+    got = b""
+    async with asyncio.timeout(within):
+        while True:
+            try:
+                chunk = await loop.sock_recv(sock, 4096)
+            except ConnectionResetError:
+                return got
+            if not chunk:
+                return got
+            got += chunk
+
+
+def close_code_in(got: bytes) -> int | None:
+    """The status code of the first close frame (0x88) in what the server sent."""
+    at = got.find(b"\x88")
+    return int.from_bytes(got[at + 2 : at + 4], "big") if at >= 0 else None
+
+
+async def test_uplinks_pings_and_a_clients_close(server: Server) -> None:
+    async with websockets.connect(server.url, proxy=None, ping_interval=None,
+                                  compression=None) as ws:
+        await ws.send(server.token("p1", 1))
+        assert await ws.recv() == "ok"
+        await ws.send(codec.encode_uplink(1.5, -2.0, 0.25))
+        pong = await ws.ping(b"are you there")
+        await asyncio.wait_for(pong, 2)  # answered with the same payload, or never resolves
+        server.plane.apply_pending()
+        room = server.plane.rooms["plaza"]
+        row = room.table.row("p1")
+        assert tuple(round(float(v), 2) for v in room.table.xz[row]) == (1.5, -2.0)
+        assert server.attached() == 1
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await ws.close()
+        assert loop.time() - t0 < 1.0, "the server answered the close at once"
+        assert ws.close_code == 1000
+    for _ in range(50):
+        if server.attached() == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert server.attached() == 0
+
+
+@pytest.mark.parametrize("bad, code", [
+    (Frame(Opcode.BINARY, b"12345678").serialize(mask=False, extensions=[]), 1002),
+    (masked(Opcode.BINARY, b"x" * (codec.MAX_UPLINK + 100)), 1009),
+    (masked(Opcode.CONT, b"12345678"), 1002),
+])
+async def test_a_protocol_error_closes_that_client_only(server: Server, bad: bytes,
+                                                        code: int) -> None:  # fmt: skip
+    async with websockets.connect(server.url, proxy=None, compression=None) as good:
+        await good.send(server.token("good", 1))
+        assert await good.recv() == "ok"
+        sock = await raw_motion_socket(server.port, server.token("bad", 2))
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.sock_sendall(sock, bad)
+            got = await read_until_closed(sock, 3.0)
+        finally:
+            sock.close()
+        assert got.startswith(b"\x81\x02ok"), got[:16]
+        assert close_code_in(got[4:]) == code
+        # The good client is still served: its uplink applied, its frames coming.
+        await good.send(codec.encode_uplink(3.0, 3.0, 0.0))
+        await asyncio.sleep(0.05)
+        await server.plane.tick()
+        frame = await asyncio.wait_for(good.recv(), 2)
+        assert isinstance(frame, bytes) and codec.decode_frame(frame)[0] >= 1
+        assert server.attached() == 1
+
+
+def server_frames(got: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of every whole frame the server sent (unmasked, RFC 6455)."""
+    out, at = [], 0
+    while len(got) - at >= 2:
+        n, head = got[at + 1] & 0x7F, 2
+        if n == 126:
+            n, head = int.from_bytes(got[at + 2 : at + 4], "big"), 4
+        out.append((got[at] & 0x0F, got[at + head : at + head + n]))
+        at += head + n
+    return out
+
+
+async def test_a_client_that_never_answers_our_close_is_cut_off(server: Server) -> None:
+    """After 4400 (malformed input) the server waits CLOSE_WAIT for the client's close
+    frame, no longer, and writes no motion frame after its own close frame."""
+    plane = server.plane
+    sock = await raw_motion_socket(server.port, server.token("noisy", 1))
+    plane.join("plaza", "walker", 2, 1.0, 1.0, 0.0, on_stage=False)
+    loop = asyncio.get_running_loop()
+
+    async def ticking() -> None:  # someone walking near, so the noisy client has frames
+        for i in range(10_000):
+            plane.place("plaza", "walker", 1.0 + (i % 2) * 0.1, 1.0, 0.0)
+            await plane.tick()
+            await asyncio.sleep(0.02)
+
+    chunks: list[tuple[float, bytes]] = []  # when each piece arrived
+
+    async def reading() -> None:
+        while True:
+            try:
+                chunk = await loop.sock_recv(sock, 4096)
+            except ConnectionResetError:
+                return
+            chunks.append((loop.time(), chunk))
+            if not chunk:
+                return
+
+    ticker = asyncio.create_task(ticking())
+    reader = asyncio.create_task(reading())
+    try:
+        for i in range(60):  # malformed (9 bytes), under the rate limit: each one counts
+            await loop.sock_sendall(sock, masked(Opcode.BINARY, b"\x07garbage" + bytes([i])))
+            await asyncio.sleep(0.04)
+        await asyncio.wait_for(reader, CLOSE_WAIT + 4.0)
+    finally:
+        ticker.cancel()
+        reader.cancel()
+        sock.close()
+    got = b"".join(chunk for _, chunk in chunks)
+    upto = 0
+    for when, chunk in chunks:  # when the chunk holding the close frame came
+        upto += len(chunk)
+        if any(op == 0x8 for op, _ in server_frames(got[:upto])):
+            closed_at = when
+            break
+    took = chunks[-1][0] - closed_at
+    frames = server_frames(got)
+    assert frames[0] == (0x1, b"ok")
+    assert sum(op == 0x2 for op, _ in frames) > 10, "motion frames came before the close"
+    op, payload = frames[-1]
+    assert op == 0x8 and int.from_bytes(payload[:2], "big") == CLOSE_BAD_INPUT, frames[-3:]
+    assert [op for op, _ in frames].count(0x8) == 1, "nothing after the close frame"
+    # The connection ended CLOSE_WAIT after the close frame: waited, but no longer.
+    assert CLOSE_WAIT - 0.3 <= took <= CLOSE_WAIT + 1.0, took
+    for _ in range(50):
+        if server.attached() == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert server.attached() == 0
