@@ -339,27 +339,40 @@ class Pacer:
             late.append(round((clock() - aimed) * 1000, 2))
 
 
+async def join(url: str, index: int, room: str, token: str | None,
+               out: dict[str, Any]) -> tuple[Any, dict[str, Any], dict[str, Any]] | None:
+    """One bench client's socket.io connection and join (``token``: an invitation link's,
+    for a member); returns the client, the ack and its own participant, or None (the
+    refusal kept in ``out["errors"]``, the client disconnected)."""
+    import socketio
+
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(url, transports=["websocket"], wait_timeout=30)
+    payload: dict[str, Any] = {"name": f"c{index}", "room": room, "lang": "ja"}
+    if token:
+        payload["token"] = token
+    ack = await sio.call("join", payload, timeout=30)
+    if not ack.get("ok"):
+        out["errors"].append(ack)
+        await sio.disconnect()
+        return None
+    me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
+    return sio, ack, me
+
+
 async def light_client(url: str, index: int, room: str, token: str | None, period: float,
                        out: dict[str, Any], pacer: Pacer, node: int = 0) -> None:
     """A client as cheap as it can be while the server's work stays the same: the same
     socket.io join, a real ``/motion`` WebSocket (bench/clients/ws_lite.py: masked frames
     sent, frames counted by their headers and never decoded), its uplinks sent by the
     worker's :class:`Pacer` at the same rate and moment a full client sends them."""
-    import socketio
-
     from bench.clients import ws_lite
 
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(url, transports=["websocket"], wait_timeout=30)
+    joined = await join(url, index, room, token, out)
+    if joined is None:
+        return
+    sio, ack, me = joined
     try:
-        payload: dict[str, Any] = {"name": f"c{index}", "room": room, "lang": "ja"}
-        if token:
-            payload["token"] = token
-        ack = await sio.call("join", payload, timeout=30)
-        if not ack.get("ok"):
-            out["errors"].append(ack)
-            return
-        me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
         motion = ack["motion"]
         ws = await ws_lite.connect(url.replace("http", "ws", 1) + motion["path"])
         try:
@@ -389,20 +402,12 @@ async def client(url: str, index: int, room: str, token: str | None, tick_hz: fl
                  start_at: float, stop_at: float, out: dict[str, Any],
                  align: bool = True, lead: float = 0.008,
                  transport: str = "websocket", node: int = 0, probe: bool = False) -> None:
-    import socketio
     import websockets
 
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(url, transports=["websocket"], wait_timeout=30)
-    payload: dict[str, Any] = {"name": f"c{index}", "room": room, "lang": "ja"}
-    if token:
-        payload["token"] = token
-    ack = await sio.call("join", payload, timeout=30)
-    if not ack.get("ok"):
-        out["errors"].append(ack)
-        await sio.disconnect()
+    joined = await join(url, index, room, token, out)
+    if joined is None:
         return
-    me = next(p for p in ack["snapshot"]["participants"] if p["id"] == ack["self"])
+    sio, ack, me = joined
     motion = ack["motion"]
     rng = random.Random(index)
     period = 1.0 / tick_hz
