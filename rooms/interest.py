@@ -211,12 +211,23 @@ class InterestTable:
             self.near[rows[at[close]], cols[close]] = True
 
     def _update_neighbourhood_of(self, row: int) -> None:
-        # Until the next full recomputation a newcomer sees (and is seen by) those in range.
+        # Until the rows' next recomputation a newcomer sees (and is seen by) those in
+        # range, has its nearest neighbours from its first frame on, and is near for
+        # everyone within the near radius (for a moment one more than their near_k).
+        cfg = self.config
         d2 = ((self.xz - self.xz[row]) ** 2).sum(axis=1)
-        reach = self.active & (d2 <= self.config.cull_radius**2)
+        reach = self.active & (d2 <= cfg.cull_radius**2)
         reach[row] = False
         self.in_range[row, :] = reach
         self.in_range[:, row] = reach
+        self.near[:, row] = reach & (d2 <= cfg.near_radius**2)
+        self.near[row, :] = False
+        d2[~self.active] = np.inf
+        d2[row] = np.inf
+        k = min(cfg.near_k, int(np.count_nonzero(self.active)) - 1)
+        if k > 0:
+            nearest = np.argpartition(d2, k - 1)[:k]
+            self.near[row, nearest[d2[nearest] <= cfg.near_radius**2]] = True
 
     def select(self, tick: int, paused: Indices | None = None) -> dict[int, Indices]:
         """For each receiving row, the entity rows to put in its frame this tick.
@@ -236,16 +247,19 @@ class InterestTable:
         }
 
     def select_pairs(
-        self, tick: int, paused: Indices | None = None
+        self, tick: int, paused: Indices | None = None, *, recompute: bool = True
     ) -> tuple[Indices, Indices]:
         """Every (receiver, entity) pair to send this tick, sorted by receiver, then entity.
 
         Marks them as sent: call once per tick. Rows in ``paused`` (receivers whose
         connection is still busy with earlier frames) get nothing this tick and are
         marked with nothing, so they receive the latest state when they catch up.
+        ``recompute``: first recompute this tick's share of the neighbourhoods; a caller
+        that does it after sending (for the next tick) passes False.
         """
         cfg = self.config
-        self.recompute_neighbourhoods(tick % cfg.neighbour_period)
+        if recompute:
+            self.recompute_neighbourhoods(tick % cfg.neighbour_period)
         n = self._bound()
         if n == 0:
             empty = np.zeros(0, np.intp)
@@ -277,14 +291,20 @@ class InterestTable:
         if paused is not None and paused.size:
             own = own[~np.isin(own, paused)]
         send[own, own] = True
-        receivers, entities = np.nonzero(send)  # row-major: grouped by receiver
+        # Row-major, so grouped by receiver. flatnonzero and divmod, and 1-D indices into
+        # the whole mark matrices (C-contiguous, so reshape(-1) is a view of each), cost
+        # about half of nonzero and 2-D fancy indexing.
+        flat = np.flatnonzero(send)
+        receivers, entities = np.divmod(flat, n)
+        at = receivers * self.capacity + entities
+        sent_flat = self.last_sent.reshape(-1)
+        tick_flat = self.last_sent_tick.reshape(-1)
         # What the marks were, so a receiver found busy only when its frame is written
         # can be unmarked (:meth:`unmark`), as if it had been paused.
-        self._marked = (receivers, entities, last_sent[receivers, entities],
-                        last_tick[receivers, entities])
-        last_sent[receivers, entities] = version[entities]
-        last_tick[receivers, entities] = tick
-        return receivers.astype(np.intp), entities.astype(np.intp)
+        self._marked = (receivers, at, sent_flat[at], tick_flat[at])
+        sent_flat[at] = version[entities]
+        tick_flat[at] = tick
+        return receivers, entities
 
     def unmark(self, rows: Indices) -> None:
         """Undo the last :meth:`select_pairs`' marks for the receivers ``rows`` (their
@@ -292,7 +312,7 @@ class InterestTable:
         so they receive the latest state when they catch up."""
         if self._marked is None or rows.size == 0:
             return
-        receivers, entities, sent, ticks = self._marked
+        receivers, at, sent, ticks = self._marked
         hit = np.isin(receivers, rows)
-        self.last_sent[receivers[hit], entities[hit]] = sent[hit]
-        self.last_sent_tick[receivers[hit], entities[hit]] = ticks[hit]
+        self.last_sent.reshape(-1)[at[hit]] = sent[hit]
+        self.last_sent_tick.reshape(-1)[at[hit]] = ticks[hit]

@@ -13,8 +13,9 @@ log = logging.getLogger(__name__)
 class Periodic:
     """Calls ``tick()`` every ``1 / hz`` seconds on the running loop.
 
-    A tick that fails is logged and the next one runs. After a long pause (the loop was
-    busy, the machine suspended) missed ticks are skipped rather than run in a burst.
+    A tick that fails is logged and the next one runs. A tick that starts late keeps the
+    next on the original grid; after a pause of more than a period (the loop was busy, the
+    machine suspended) missed ticks are skipped rather than run in a burst.
     """
 
     def __init__(self, name: str, hz: float, tick: Callable[[], Awaitable[None]]) -> None:
@@ -43,7 +44,9 @@ class Periodic:
             except Exception:
                 log.exception("%s failed", self.name)
             delay = deadline - loop.time()
-            if delay < 0:
+            if delay < -self.period:  # a whole tick or more behind: skip, keep no debt
                 deadline = loop.time()
-                delay = 0
-            await asyncio.sleep(delay)
+            # A little late (the loop was busy, a timer fired late) runs at once and stays
+            # on the grid: resetting the deadline each time would slip the phase, and the
+            # rate, by the lateness every tick.
+            await asyncio.sleep(max(0.0, delay))

@@ -203,6 +203,14 @@ class RoomMotion:
         self.table.changed(self.pids[row])
         self.arrived[row] = now
 
+    def posed_entries(self) -> list[bytes | None]:
+        """:meth:`entity_bytes` of every row (None for most: only the posed have one)."""
+        out: list[bytes | None] = [None] * len(self.records)
+        for row, record in enumerate(self.records):
+            if record is not None:
+                out[row] = self.entity_bytes(row)
+        return out
+
     def entity_bytes(self, row: int) -> bytes | None:
         """The posed entry of ``row`` (plain entry + compact pose), or None without a pose."""
         record = self.records[row]
@@ -514,13 +522,16 @@ class MotionPlane:
             if held:  # marked with nothing, caught up later (as a busy receiver is)
                 paused = np.array(
                     [r for r, pid in room.pids.items() if pid in held], dtype=np.intp)
-            receivers, entities = room.table.select_pairs(tick, paused=paused)
-            if receivers.size == 0:
-                continue
-            posed = [room.entity_bytes(r) for r in range(len(room.records))]
-            frames = assemble(tick, room.plain, posed, receivers, entities)
-            sent_at = self._fan_out(room, frames, started, lag)
-            self._record_latency(room, frames, sent_at, receivers, entities, started)
+            table = room.table
+            # The neighbourhoods this tick uses were recomputed at the end of the last one
+            # (below), from positions one tick older: a few centimetres, and the frames
+            # leave ~0.5 ms sooner at 500 people.
+            receivers, entities = table.select_pairs(tick, paused=paused, recompute=False)
+            if receivers.size > 0:
+                frames = assemble(tick, room.plain, room.posed_entries(), receivers, entities)
+                sent_at = self._fan_out(room, frames, started, lag)
+                self._record_latency(room, frames, sent_at, receivers, entities, started)
+            table.recompute_neighbourhoods((tick + 1) % table.config.neighbour_period)
         self._last_tick_started = started
         stats.ticks += 1
         took = self.clock() - started

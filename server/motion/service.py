@@ -58,7 +58,7 @@ class MotionService:
             interest_config(settings), self._move, clock=hub.clock, mover_many=self._move_many,
             capacity_of=self._capacity, tick_listeners=tick_listeners,
         )
-        self._ticker = Periodic("motion-tick", settings.motion_hz, self.plane.tick)
+        self._ticker = Periodic("motion-tick", settings.motion_hz, self._tick)
         self.channels = MotionChannels(
             self.plane,
             lambda: rtc_configuration(settings.ice_servers),
@@ -137,6 +137,14 @@ class MotionService:
         room, pid = self.hub.joined_room(session)
         await self.channels.leave(room.id, pid)
         return {"ok": True}
+
+    async def _tick(self) -> None:
+        # One turn of the loop first: the tick's timer wakes this task ahead of the
+        # sockets that became readable meanwhile (asyncio runs a woken task before the
+        # next poll's reads), so without it an uplink that arrived just before the tick,
+        # while the loop was busy, would wait a whole period for the next one.
+        await asyncio.sleep(0)
+        await self.plane.tick()
 
     def start(self) -> None:
         self._ticker.start()
