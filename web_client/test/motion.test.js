@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { POSE_SIZE, STATE, decodePose, emptyPose, encodePose } from '../src/net/poseCodec.js';
 import { FRAME_HEADER, PLAIN_SIZE, decodeFrame, encodeUplink } from '../src/net/motionCodec.js';
-import { MotionLink, UPLINK_LEAD_MS, motionUrl } from '../src/net/motion.js';
+import { MotionLink, PHASE_WINDOW, UPLINK_LEAD_MS, motionUrl } from '../src/net/motion.js';
 
 test('an uplink is 8 bytes, or 77 with the own pose record', () => {
   const plain = encodeUplink(1.234, -5.678, Math.PI / 2);
@@ -185,6 +185,32 @@ test('once a frame shows the tick phase, uplinks are timed just before the next 
   // the next one is not sent in the same tick again
   assert.equal(l.nextUplinkAt(clock + 1), 1096 - UPLINK_LEAD_MS);
   assert.equal(l.send(clock + 1, 2, 2, 0, false), false, 'nothing new: nothing to send');
+});
+
+test('the tick phase is the earliest of the recent frames, whatever read them late', () => {
+  FakeWs.made = [];
+  let clock = 1000;
+  const l = new MotionLink({ onFrame: () => {}, WebSocket: FakeWs, location: { protocol: 'http:', host: 'h' }, timers: fakeTimers(), now: () => clock });
+  l.open({ token: 't', path: '/motion', hz: 20 });
+  const ws = FakeWs.made[0];
+  ws.open();
+  ws.say('ok');
+  const frame = frameBytes();
+  const read = (at, delay) => {
+    clock = at;
+    frame[1] = delay;
+    ws.say(frame.buffer);
+  };
+  read(1004, 4); // ticks at 1000, 1050, 1100...: read at once
+  assert.equal(l.tickOrigin, 1000);
+  read(1067, 5); // the page was busy: read 12 ms late; the tick did not move
+  assert.equal(l.tickOrigin, 1050, 'the earlier estimate, one period on');
+  read(1103, 2); // read 1 ms late
+  assert.equal(l.tickOrigin, 1100);
+  for (let i = 0; i < PHASE_WINDOW; i++) read(1150 + 50 * i + 9, 1); // all read 8 ms late
+  assert.equal(l.tickOrigin, 1150 + 50 * (PHASE_WINDOW - 1) + 8, 'an old estimate ages out');
+  ws.drop(1006); // another server may tick at another phase: start again
+  assert.equal(l.tickOrigin, null);
 });
 
 test('reconnects back off; a bad token or origin waits for the next join', () => {

@@ -33,6 +33,8 @@ export const WS_FAILURES_BEFORE_FALLBACK = 2;
  * "Uplink timing"): a few ms for timer jitter and the trip on the network.
  */
 export const UPLINK_LEAD_MS = 8;
+/** Frames over which the tick's phase is the earliest estimate (one second at 20 Hz). */
+export const PHASE_WINDOW = 20;
 
 /** The WebSocket URL of `path` on the page's own origin (ws: or wss: as the page). */
 export function motionUrl(path, loc = globalThis.location) {
@@ -84,7 +86,8 @@ export class MotionLink {
     this.retryTimer = null;
     this.badInputRetried = false;
     this.gen = 0;
-    this.tickOrigin = null; // local time at which a server tick began, from a frame
+    this.tickOrigin = null; // local time at which a server tick began, from the frames
+    this.phaseSamples = []; // the last PHASE_WINDOW frames' estimates of it
     this.pending = null; // {x, z, h, moved}: the state for the next timed uplink
     this.flushTimer = null;
   }
@@ -278,13 +281,34 @@ export class MotionLink {
       console.warn('motion frame', e);
       return;
     }
-    this.tickOrigin = this.now() - frame.delay;
+    this.#notePhase(this.now() - frame.delay);
     this.onFrame(frame);
+  }
+
+  /**
+   * A frame says its tick began `delay` ms before it was sent; read at `estimate` + delay,
+   * the tick began at `estimate` or earlier, never later: a page busy drawing reads its
+   * frames late, and following the latest frame alone would aim its uplinks that much late
+   * (past the tick, waiting a whole period). So the earliest of the last PHASE_WINDOW
+   * estimates is taken, each moved by whole periods next to the newest.
+   */
+  #notePhase(estimate) {
+    const samples = this.phaseSamples;
+    samples.push(estimate);
+    if (samples.length > PHASE_WINDOW) samples.shift();
+    const p = this.intervalMs;
+    let best = estimate;
+    for (const e of samples) {
+      const moved = e + Math.round((estimate - e) / p) * p;
+      if (moved < best) best = moved;
+    }
+    this.tickOrigin = best;
   }
 
   #lost() {
     this.ws = null;
     this.tickOrigin = null; // another server (or a restart) may tick at another phase
+    this.phaseSamples = [];
     this.#cancelFlush();
     this.#setReady(false);
   }
