@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.motion.transport import MotionTransport
+from server.motion.transport import MotionTransport, Written
 
 
 class QuietTransport(MotionTransport):
@@ -10,8 +10,8 @@ class QuietTransport(MotionTransport):
 
     kind = "test"
 
-    def write_frame(self, frame: bytes) -> bool:
-        return True
+    def write_frame(self, frame: bytes) -> Written:
+        return Written.SENT
 
     async def close(self) -> None:
         return None

@@ -28,7 +28,7 @@ from rooms.interest import InterestConfig, InterestTable
 from server.common.histogram import TICK_SECONDS, Histogram
 from server.motion import codec
 from server.motion.assembly import FRAME_LEADS, TickFrames, assemble
-from server.motion.transport import MotionTransport
+from server.motion.transport import MotionTransport, Written
 
 log = logging.getLogger(__name__)
 
@@ -562,8 +562,12 @@ class MotionPlane:
             # it, so it must say when this frame left, not when the pass began.
             delay = round((clock() - started + lag) * 1000)
             data = leads[delay if 0 <= delay < 256 else (0 if delay < 0 else 255)] + bodies[i]
-            if not transport.write_frame(data):
-                busy.append(receiver)
+            written = transport.write_frame(data)
+            if written is not Written.SENT:
+                # Busy: skipped, and unmarked below. Closing: nothing to say to it any more
+                # (not a slow client, not counted), detached when its handler ends.
+                if written is Written.BUSY:
+                    busy.append(receiver)
                 continue
             sent_at[i] = clock()
             sent += 1

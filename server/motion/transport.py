@@ -1,8 +1,8 @@
 """Motion transports: one interface over a raw WebSocket and a WebRTC data channel.
 
 The motion plane sends one frame per client per tick and never queues more: a transport
-that is still busy with earlier frames declines the tick's frame (``write_frame`` returns
-False), so a slow client gets fewer frames and nobody else waits for it.
+that is still busy with earlier frames declines the tick's frame (``write_frame`` says
+BUSY), so a slow client gets fewer frames and nobody else waits for it.
 
 Writing a frame is synchronous (``write_frame``): the tick hands every client its frame in
 one pass with no await, so no uplink handler or other task runs in the middle of a tick's
@@ -13,6 +13,7 @@ at 500 clients each check costs about 2.5 µs a frame.
 
 from __future__ import annotations
 
+import enum
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -24,14 +25,24 @@ from server.common.wsframe import binary_frame
 BUSY_BYTES = 16 * 1024
 
 
+class Written(enum.Enum):
+    """What became of a frame handed to a transport."""
+
+    SENT = "sent"
+    #: Not written: earlier frames have not left yet (a slow client, skipped this tick).
+    BUSY = "busy"
+    #: Not written: the connection is closing or closed (detached once its handler ends).
+    GONE = "gone"
+
+
 class MotionTransport(Protocol):
     """Where one client's frames go."""
 
     kind: str
 
-    def write_frame(self, frame: bytes) -> bool:
-        """Hand ``frame`` to the connection now, without waiting; False, and nothing
-        written, while earlier frames have not left yet or the connection is closing."""
+    def write_frame(self, frame: bytes) -> Written:
+        """Hand ``frame`` to the connection now, without waiting (SENT), unless it is
+        still busy with earlier frames or closing (nothing written)."""
         ...
 
     async def close(self) -> None: ...
@@ -57,15 +68,16 @@ class WebSocketTransport:
         #: Set once a close frame has been written: nothing may follow it (RFC 6455 5.5.1).
         self.closing = False
 
-    def write_frame(self, frame: bytes) -> bool:
+    def write_frame(self, frame: bytes) -> Written:
         t = self._transport
-        if (self.closing or t is None or t.is_closing() or self.ws.closed
-                or t.get_write_buffer_size() > BUSY_BYTES):
-            return False
+        if self.closing or t is None or t.is_closing() or self.ws.closed:
+            return Written.GONE
+        if t.get_write_buffer_size() > BUSY_BYTES:
+            return Written.BUSY
         # An empty buffer makes asyncio try the socket at once (one send()); what the
         # socket does not take waits in the transport's buffer, which the next call sees.
         t.write(binary_frame(frame))
-        return True
+        return Written.SENT
 
     async def close(self) -> None:
         await self.ws.close()
@@ -85,13 +97,15 @@ class DataChannelTransport:
         self.channel = channel
         self.peer = peer  # the RTCPeerConnection it belongs to, closed with it
 
-    def write_frame(self, frame: bytes) -> bool:
+    def write_frame(self, frame: bytes) -> Written:
         # aiortc's send() is synchronous already: it queues the message on the SCTP
         # association, which transmits it from its own task.
-        if self.channel.readyState != "open" or self.channel.bufferedAmount > BUSY_BYTES:
-            return False
+        if self.channel.readyState != "open":
+            return Written.GONE
+        if self.channel.bufferedAmount > BUSY_BYTES:
+            return Written.BUSY
         self.channel.send(frame)
-        return True
+        return Written.SENT
 
     async def close(self) -> None:
         self.channel.close()

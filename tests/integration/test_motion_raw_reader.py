@@ -193,6 +193,8 @@ async def test_a_client_that_never_answers_our_close_is_cut_off(server: Server) 
     assert [op for op, _ in frames].count(0x8) == 1, "nothing after the close frame"
     # The connection ended CLOSE_WAIT after the close frame: waited, but no longer.
     assert CLOSE_WAIT - 0.3 <= took <= CLOSE_WAIT + 1.0, took
+    # Meanwhile its frames were not written, and not counted as a slow client's skips.
+    assert plane.stats.frames_skipped_busy == 0
     for _ in range(50):
         if server.attached() == 0:
             break

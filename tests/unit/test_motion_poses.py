@@ -11,6 +11,7 @@ from rooms.interest import InterestConfig
 from server.motion import codec
 from server.motion.codec import FrameEntry
 from server.motion.plane import MotionPlane
+from server.motion.transport import Written
 
 
 class Sink:
@@ -19,9 +20,9 @@ class Sink:
     def __init__(self) -> None:
         self.frames: list[bytes] = []
 
-    def write_frame(self, frame: bytes) -> bool:
+    def write_frame(self, frame: bytes) -> Written:
         self.frames.append(frame)
-        return True
+        return Written.SENT
 
     async def close(self) -> None:
         pass
