@@ -13,13 +13,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import websockets
-from aiohttp import web
 
 from rooms.interest import InterestConfig
-from server.motion.endpoint import Liveness, motion_handler
-from server.motion.plane import MotionPlane
-from tests.conftest import free_port
-from tests.raw_motion import raw_motion_socket
+from server.motion.endpoint import Liveness
+from tests.raw_motion import MotionServer as Server
+from tests.raw_motion import motion_server, raw_motion_socket, read_until_closed
 
 IDLE, ANSWER = 0.3, 0.3
 LIVE = Liveness(idle=IDLE, answer=ANSWER)
@@ -28,52 +26,16 @@ LIVE = Liveness(idle=IDLE, answer=ANSWER)
 BOUND = IDLE + ANSWER + 2 * LIVE.every + 1.0
 
 
-class Server:
-    def __init__(self, plane: MotionPlane, port: int) -> None:
-        self.plane, self.port = plane, port
-
-    def token(self, pid: str, slot: int) -> str:
-        return self.plane.join("plaza", pid, slot, 0.0, 0.0, 0.0, on_stage=False)
-
-    def attached(self) -> int:
-        return len(self.plane.rooms["plaza"].transports)
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
-    plane = MotionPlane(InterestConfig(), lambda room, pid, x, z, h: (x, z, h))
-    plane.add_room("plaza", 16)
-    app = web.Application()
-    app.router.add_get("/motion", motion_handler(plane, 20.0, lambda _o, _own: True,
-                                                 Liveness(idle=IDLE, answer=ANSWER)))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield Server(plane, port)
-    finally:
-        await runner.cleanup()
+    async with motion_server(InterestConfig(), Liveness(idle=IDLE, answer=ANSWER)) as running:
+        yield running
 
 
 async def mute_client(port: int, token: str) -> socket.socket:
     """A /motion client that does the handshake and sends its token, then never writes
     again: it reads (so what the server sends can be checked) but answers nothing."""
     return await raw_motion_socket(port, token)
-
-
-async def read_until_closed(sock: socket.socket, within: float) -> bytes:
-    loop = asyncio.get_running_loop()
-    got = b""
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                chunk = await loop.sock_recv(sock, 4096)
-            except ConnectionResetError:
-                return got
-            if not chunk:
-                return got
-            got += chunk
 
 
 async def test_a_client_that_stops_answering_is_pinged_then_dropped(server: Server) -> None:

@@ -7,66 +7,27 @@ handler and plane; real `websockets` clients and raw sockets."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
 import websockets
-from aiohttp import web
 from websockets.frames import Frame, Opcode
 
 from rooms.interest import InterestConfig
 from server.motion import codec
-from server.motion.endpoint import CLOSE_BAD_INPUT, CLOSE_WAIT, motion_handler
-from server.motion.plane import MotionPlane
-from tests.conftest import free_port
-from tests.raw_motion import raw_motion_socket
-
-
-class Server:
-    def __init__(self, plane: MotionPlane, port: int) -> None:
-        self.plane, self.port = plane, port
-        self.url = f"ws://127.0.0.1:{port}/motion"
-
-    def token(self, pid: str, slot: int) -> str:
-        return self.plane.join("plaza", pid, slot, 0.0, 0.0, 0.0, on_stage=False)
-
-    def attached(self) -> int:
-        return len(self.plane.rooms["plaza"].transports)
+from server.motion.endpoint import CLOSE_BAD_INPUT, CLOSE_WAIT
+from tests.raw_motion import MotionServer as Server
+from tests.raw_motion import motion_server, raw_motion_socket, read_until_closed
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
-    plane = MotionPlane(InterestConfig(neighbour_period=1), lambda room, pid, x, z, h: (x, z, h))
-    plane.add_room("plaza", 16)
-    app = web.Application()
-    app.router.add_get("/motion", motion_handler(plane, 20.0, lambda _o, _own: True))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield Server(plane, port)
-    finally:
-        await runner.cleanup()
+    async with motion_server(InterestConfig(neighbour_period=1)) as running:
+        yield running
 
 
 def masked(opcode: Opcode, payload: bytes) -> bytes:
     return Frame(opcode, payload).serialize(mask=True, extensions=[])
-
-
-async def read_until_closed(sock: socket.socket, within: float) -> bytes:
-    loop = asyncio.get_running_loop()
-    got = b""
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                chunk = await loop.sock_recv(sock, 4096)
-            except ConnectionResetError:
-                return got
-            if not chunk:
-                return got
-            got += chunk
 
 
 def close_code_in(got: bytes) -> int | None:
