@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
+from moderation.rate_limit import TokenBucket
 from server.common.wsread import (
     CLOSE_NORMAL,
     OP_PONG,
@@ -50,6 +52,9 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_BAD_INPUT = 4400
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_GOING_AWAY = 1001
+#: Pings answered per second on one connection, and at once (the rest are ignored).
+PING_RATE = 1.0
+PING_BURST = 5
 #: Seconds to wait for the client's close frame after sending ours (RFC 6455 7.1.1).
 CLOSE_WAIT = 2.0
 #: Close codes a client may send that are answered as they came (others with 1000).
@@ -153,6 +158,10 @@ class _Uplinks:
         self.frames = ClientFrameReader(self, MAX_MESSAGE)
         self.closing = False
         self._timer: asyncio.TimerHandle | None = None
+        # Pings are answered, a few at most: each pong is a write, and a ping flood
+        # must not buy a client more of the server than its uplinks may (browsers send
+        # none; libraries one every 20 s or so).
+        self.pings = TokenBucket(rate=PING_RATE, burst=PING_BURST)
 
     def on_binary(self, payload: bytes) -> None:
         self.watched.heard += 1
@@ -166,7 +175,7 @@ class _Uplinks:
 
     def on_ping(self, payload: bytes) -> None:
         self.watched.heard += 1
-        if not self.closing:
+        if not self.closing and self.pings.allow(time.monotonic()):
             self._write(control_frame(OP_PONG, payload))
 
     def on_pong(self) -> None:

@@ -15,7 +15,7 @@ from websockets.frames import Frame, Opcode
 
 from rooms.interest import InterestConfig
 from server.motion import codec
-from server.motion.endpoint import CLOSE_BAD_INPUT, CLOSE_WAIT
+from server.motion.endpoint import CLOSE_BAD_INPUT, CLOSE_WAIT, PING_BURST
 from tests.raw_motion import MotionServer as Server
 from tests.raw_motion import motion_server, raw_motion_socket, read_until_closed
 
@@ -87,6 +87,24 @@ async def test_a_protocol_error_closes_that_client_only(server: Server, bad: byt
         frame = await asyncio.wait_for(good.recv(), 2)
         assert isinstance(frame, bytes) and codec.decode_frame(frame)[0] >= 1
         assert server.attached() == 1
+
+
+async def test_a_ping_flood_gets_a_few_pongs_and_nothing_else(server: Server) -> None:
+    sock = await raw_motion_socket(server.port, server.token("pinger", 1))
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.sock_sendall(sock, b"".join(masked(Opcode.PING, b"%d" % i)
+                                               for i in range(200)))
+        await asyncio.sleep(0.3)
+        await loop.sock_sendall(sock, masked(Opcode.CLOSE, (1000).to_bytes(2, "big")))
+        got = await read_until_closed(sock, 3.0)
+    finally:
+        sock.close()
+    frames = server_frames(got)
+    pongs = [payload for op, payload in frames if op == 0xA]
+    assert pongs[:PING_BURST] == [b"%d" % i for i in range(PING_BURST)]
+    assert len(pongs) <= PING_BURST + 1, len(pongs)
+    assert frames[-1][0] == 0x8, "and the close answered"
 
 
 def server_frames(got: bytes) -> list[tuple[int, bytes]]:
