@@ -272,6 +272,8 @@ def motion_handler(
         watched = alive.watch(ws, request)
         ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         connection = _Uplinks(reader, watched, request, transport, ended)
+        # The plane closes it when its participant leaves: one close frame, ours.
+        transport.closed_by(lambda: connection.close(CLOSE_NORMAL, b"left the room"))
         try:
             # The token was the last message through aiohttp's reader: from here on the
             # bytes are parsed where they arrive and each uplink goes to the plane at once

@@ -14,6 +14,7 @@ at 500 clients each check costs about 2.5 µs a frame.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -67,6 +68,12 @@ class WebSocketTransport:
         self._transport = request.transport
         #: Set once a close frame has been written: nothing may follow it (RFC 6455 5.5.1).
         self.closing = False
+        self._closer: Callable[[], None] | None = None
+
+    def closed_by(self, closer: Callable[[], None]) -> None:
+        """The endpoint reads this connection itself (server/common/wsread.py), so aiohttp
+        can no longer complete a closing handshake on it: :meth:`close` calls ``closer``."""
+        self._closer = closer
 
     def write_frame(self, frame: bytes) -> Written:
         t = self._transport
@@ -80,6 +87,9 @@ class WebSocketTransport:
         return Written.SENT
 
     async def close(self) -> None:
+        if self._closer is not None:
+            self._closer()
+            return
         await self.ws.close()
 
 

@@ -107,6 +107,32 @@ async def test_a_ping_flood_gets_a_few_pongs_and_nothing_else(server: Server) ->
     assert frames[-1][0] == 0x8, "and the close answered"
 
 
+async def test_leaving_the_room_closes_with_one_close_frame(server: Server) -> None:
+    """The plane closes a leaver's connection: one close frame (1000), answered by the
+    client, then the TCP connection closed; never a second close frame (a browser calls
+    that a failed connection: "Close received after close")."""
+    sock = await raw_motion_socket(server.port, server.token("leaver", 1))
+    loop = asyncio.get_running_loop()
+    try:
+        got = b""
+        while not any(op == 0x8 for op, _ in server_frames(got)):
+            for _ in range(50):
+                if server.attached() == 1:
+                    break
+                await asyncio.sleep(0.02)
+            transport = server.plane.leave("plaza", "leaver")
+            if transport is not None:  # as the motion service does: not awaited in line
+                closing = asyncio.create_task(transport.close())
+            got += await asyncio.wait_for(loop.sock_recv(sock, 4096), 3)
+        await loop.sock_sendall(sock, masked(Opcode.CLOSE, (1000).to_bytes(2, "big")))
+        got += await read_until_closed(sock, 3.0)
+        await asyncio.wait_for(closing, 2)
+    finally:
+        sock.close()
+    closes = [payload for op, payload in server_frames(got) if op == 0x8]
+    assert len(closes) == 1 and int.from_bytes(closes[0][:2], "big") == 1000, closes
+
+
 def server_frames(got: bytes) -> list[tuple[int, bytes]]:
     """(opcode, payload) of every whole frame the server sent (unmasked, RFC 6455)."""
     out, at = [], 0

@@ -82,12 +82,14 @@ async def test_moves_are_batched_once_per_tick(server, clients) -> None:
     motion_b = await MotionWatcher.open(server.url, ack)
     try:
         # The watcher's first frame tells it where the mover is; then ten uplinks in quick
-        # succession (under the plane's burst allowance).
+        # succession (under the plane's burst allowance), 0.4 m in all: within the step
+        # the room allows however soon they come (MOVE_SLACK), so the last one is taken
+        # whole whether they are applied in one tick or spread over two.
         await motion_b.wait_for(moved_to(start["slot"], start["x"], start["z"]))
         since = len(motion_b.frames)
         for i in range(10):
-            await motion_a.send(start["x"] + 0.1 * (i + 1), start["z"], 0.0)
-        await motion_b.wait_for(moved_to(start["slot"], start["x"] + 1.0, start["z"]), since=since)
+            await motion_a.send(start["x"] + 0.04 * (i + 1), start["z"], 0.0)
+        await motion_b.wait_for(moved_to(start["slot"], start["x"] + 0.4, start["z"]), since=since)
         # Six more ticks of the plane (0.3 s at 20 Hz), in which nothing moves: a frame
         # repeating the mover would come in them.
         ticks = (await get_json(server.url + "/api/motion/stats"))["ticks"]
