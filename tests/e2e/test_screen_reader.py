@@ -30,11 +30,16 @@ async def test_chat_is_announced_with_the_chat_tab_closed(server, browser) -> No
     page, watch = await enter(browser, server, "あおい", CONSULTATION, **SMALL)
     assert await page.is_hidden("#meeting-panel")
     other = await participant(server, made, "ひかる", CONSULTATION)
-    await other.act("chat:send", {"text": "ベンチの件で一言"})
+    # Her entrance is announced first (it comes with the room's next delta); only then
+    # the chat, so that the live region's last words are the chat's.
     await page.wait_for_function(
-        "() => document.getElementById('live').textContent.includes('ベンチの件で一言')",
-        timeout=5_000)
-    said = await page.text_content("#live") or ""
+        "(t) => document.getElementById('live').textContent.includes(t)",
+        arg=JA["live.joined"].format(names="ひかる"), timeout=5_000)
+    await other.act("chat:send", {"text": "ベンチの件で一言"})
+    spoken = await page.wait_for_function(
+        "() => { const t = document.getElementById('live').textContent;"
+        " return t.includes('ベンチの件で一言') && t; }", timeout=5_000)
+    said = await spoken.json_value()
     assert said == JA["live.chat"].format(name="ひかる", text="ベンチの件で一言"), said
     assert JA["chat.report"] not in said
     # The chat list itself stays quiet: it would say each message (and its button) again.
