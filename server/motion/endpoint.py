@@ -279,7 +279,13 @@ def motion_handler(
             # bytes are parsed where they arrive and each uplink goes to the plane at once
             # (server/common/wsread.py). The client sends nothing before this "ok".
             take_over_reading(request, connection.frames)
-            await ws.send_str("ok")
+            t = request.transport
+            if t is None or t.is_closing():
+                return ws  # gone already: aiohttp told its own reader, not ours
+            try:
+                await ws.send_str("ok")
+            except ConnectionResetError:
+                return ws
             await ended
         finally:
             alive.unwatch(watched)
