@@ -287,29 +287,50 @@ class Room:
         now: float,
         may_enter_stage: Callable[[Role], bool],
     ) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray]:
-        """:meth:`move` for many participants at once (each pid at most once), with the
-        same rules computed as array operations: the speed limit since each one's last
+        """:meth:`move` for many participants at once (each pid at most once): the moves
+        checked (:meth:`check_moves`) and kept at once. Returns ``(present, x, z, h)``."""
+        moves = self.check_moves(pids, x, z, h, now, may_enter_stage)
+        moves.commit()
+        return moves.present, moves.x, moves.z, moves.h
+
+    def check_moves(
+        self,
+        pids: Sequence[str],
+        x: FloatArray,
+        z: FloatArray,
+        h: FloatArray,
+        now: float,
+        may_enter_stage: Callable[[Role], bool],
+    ) -> CheckedMoves:
+        """The rules of :meth:`move` for many participants at once (each pid at most
+        once), computed as array operations: the speed limit since each one's last
         accepted move, the bounds, the stage for those whose role may not enter it
         (``may_enter_stage``, the permission policy's decision), seated people unmoved.
 
-        Returns ``(present, x, z, h)``: which pids are in the room (the others, who left
-        meanwhile, are ignored) and everyone's accepted position (the old one where not
-        present). Non-finite requests are refused as in :meth:`move`: the person stays.
+        The result says which pids are in the room (the others, who left meanwhile, are
+        ignored) and everyone's accepted position (the old one where not present).
+        Non-finite requests are refused as in :meth:`move`: the person stays. The room
+        keeps the positions only on :meth:`CheckedMoves.commit`, which must come before
+        anything else reads or moves these people: the motion plane commits after the
+        tick's frames are written, in the same synchronous pass (the frames need only
+        the arrays, and the per-person writes are a millisecond at 500 people).
         """
         n = len(pids)
         people = [self.participants.get(pid) for pid in pids]
-        present = np.fromiter((p is not None for p in people), dtype=bool, count=n)
-        old_x = np.fromiter((p.x if p else 0.0 for p in people), dtype=np.float64, count=n)
-        old_z = np.fromiter((p.z if p else 0.0 for p in people), dtype=np.float64, count=n)
-        old_h = np.fromiter((p.h if p else 0.0 for p in people), dtype=np.float64, count=n)
-        last = np.fromiter(
-            (p.last_move_at if p else now for p in people), dtype=np.float64, count=n)
-        seated = np.fromiter((p is not None and p.seat is not None for p in people),
-                             dtype=bool, count=n)
-        free = np.fromiter((p is not None and may_enter_stage(p.role) for p in people),
-                           dtype=bool, count=n)
+        stage_ok = {role: may_enter_stage(role) for role in Role}
+        # One pass over the people into one array (a fromiter per field costs ~4x);
+        # the flags become 1.0 and 0.0.
+        state = np.array(
+            [(True, p.x, p.z, p.h, p.last_move_at, p.seat is None, stage_ok[p.role])
+             if p is not None else (False, 0.0, 0.0, 0.0, now, False, False)
+             for p in people],
+            dtype=np.float64,
+        ).reshape(n, 7)
+        present = state[:, 0] != 0.0
+        old_x, old_z, old_h, last = state[:, 1], state[:, 2], state[:, 3], state[:, 4]
+        free = state[:, 6] != 0.0
         finite = np.isfinite(x) & np.isfinite(z) & np.isfinite(h)
-        moving = present & ~seated & finite
+        moving = present & (state[:, 5] != 0.0) & finite  # present, not seated, finite
         x = np.where(moving, x, old_x)
         z = np.where(moving, z, old_z)
         h = np.where(moving, h, old_h)
@@ -341,17 +362,24 @@ class Room:
         x = np.where(moving, x, old_x)
         z = np.where(moving, z, old_z)
         changed = moving & ((x != old_x) | (z != old_z) | (h != old_h))
-        for i in np.flatnonzero(moving & ~changed).tolist():
+        return CheckedMoves(present, x, z, h, self, people, moving, changed, now)
+
+    def _keep_moves(self, moves: CheckedMoves) -> None:
+        people, now = moves.people, moves.now
+        for i in np.flatnonzero(moves.moving & ~moves.changed).tolist():
             people[i].last_move_at = now  # type: ignore[union-attr]
-        for i in np.flatnonzero(changed).tolist():
+        changed = np.flatnonzero(moves.changed)
+        grid, joined, moved = self.grid, self._joined, self._moved
+        for i, x, z, h in zip(changed.tolist(), moves.x[changed].tolist(),
+                              moves.z[changed].tolist(), moves.h[changed].tolist(),
+                              strict=True):
             p = people[i]
             assert p is not None
             p.last_move_at = now
-            p.x, p.z, p.h = float(x[i]), float(z[i]), float(h[i])
-            self.grid.set(p.id, p.x, p.z)
-            if p.id not in self._joined:
-                self._moved[p.id] = None
-        return present, x, z, h
+            p.x, p.z, p.h = x, z, h
+            grid.set(p.id, x, z)
+            if p.id not in joined:
+                moved[p.id] = None
 
     def set_tracking(
         self, pid: str, mode: TrackingMode, reason: TrackingReason | None = None
@@ -412,3 +440,28 @@ class Room:
         self._left.clear()
         self._moved.clear()
         return delta
+
+
+@dataclass(eq=False, slots=True)
+class CheckedMoves:
+    """Many moves checked by :meth:`Room.check_moves` and not yet kept: ``present`` (the
+    pid is still in the room) and the accepted ``x``, ``z``, ``h`` of each, in the order
+    asked. :meth:`commit` writes them into the room (once)."""
+
+    present: BoolArray
+    x: FloatArray
+    z: FloatArray
+    h: FloatArray
+    room: Room
+    people: list[Participant | None]
+    moving: BoolArray
+    changed: BoolArray
+    now: float
+    committed: bool = False
+
+    def commit(self) -> None:
+        """Keep the moves: each person's position, last move time and grid cell, and the
+        next delta's list of movers. Later calls do nothing."""
+        if not self.committed:
+            self.committed = True
+            self.room._keep_moves(self)

@@ -3,8 +3,9 @@
 Uplinks are kept raw on arrival, the latest one per person (an earlier one not yet applied
 is overwritten and counted), and applied at the start of the next tick in one batch per
 room: decoded and checked with numpy (the header, the pose record by its codec), moved by
-the room's rules as array operations (:meth:`rooms.room.Room.move_many`), and written into
-the arrays the frames are made from. Nothing else queues. Each tick, interest management
+the room's rules as array operations (:meth:`rooms.room.Room.check_moves`), and written into
+the arrays the frames are made from; the room keeps the moves once the tick's frames are
+written (:meth:`MotionPlane.commit_moves`). Nothing else queues. Each tick, interest management
 (:mod:`rooms.interest`) picks for all clients at once what each needs, and each frame
 is assembled from per-entity byte blocks encoded once per change, not per receiver: a
 frame is a header, the posed entries (joined bytes) and the plain entries (one numpy gather).
@@ -37,13 +38,43 @@ LATENCY_SAMPLES_PER_TICK = 500
 
 #: Validates a move with the room's rules and returns the accepted (x, z, h).
 Mover = Callable[[str, str, float, float, float], tuple[float, float, float]]
-#: :data:`Mover` for many people of one room at once: ``(room, pids, x, z, h)`` →
-#: ``(present, x, z, h)`` arrays (``present``: the pid is still in the room).
 FloatArray = npt.NDArray[np.float64]
-BatchMover = Callable[
-    [str, Sequence[str], FloatArray, FloatArray, FloatArray],
-    tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray],
-]
+
+
+class Moves(Protocol):
+    """Many people's moves, checked by the room's rules: ``present`` (the pid is still in
+    the room) and each one's accepted ``x``, ``z``, ``h``. The room keeps them on
+    :meth:`commit`, which the tick calls once its frames are written
+    (:class:`rooms.room.CheckedMoves`)."""
+
+    @property
+    def present(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def x(self) -> FloatArray: ...
+    @property
+    def z(self) -> FloatArray: ...
+    @property
+    def h(self) -> FloatArray: ...
+
+    def commit(self) -> None: ...
+
+
+#: :data:`Mover` for many people of one room at once: ``(room, pids, x, z, h)`` →
+#: their checked :class:`Moves`.
+BatchMover = Callable[[str, Sequence[str], FloatArray, FloatArray, FloatArray], Moves]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptMoves:
+    """:class:`Moves` the room has kept already (nothing left to commit)."""
+
+    present: npt.NDArray[np.bool_]
+    x: FloatArray
+    z: FloatArray
+    h: FloatArray
+
+    def commit(self) -> None:
+        pass
 
 
 class UplinkSink(Protocol):
@@ -256,6 +287,8 @@ class MotionPlane:
         self.capacity_of = capacity_of
         #: room → participant ids held out of its closed session (秘密会): no frames.
         self.withheld: dict[str, frozenset[str]] = {}
+        #: This tick's checked moves, kept by their rooms once its frames are written.
+        self._uncommitted: list[Moves] = []
 
     def set_withheld(self, room_id: str, pids: frozenset[str]) -> None:
         """The people of ``room_id`` held out of its closed session (秘密会; empty: none):
@@ -386,11 +419,22 @@ class MotionPlane:
             self.stats.uplinks_overwritten += 1
         room.pending[pid] = (data, self.clock(), sink)
 
-    def apply_pending(self) -> None:
-        """Apply every room's waiting uplinks (the start of each tick; tests call it)."""
+    def apply_pending(self, *, commit: bool = True) -> None:
+        """Apply every room's waiting uplinks to the plane's state (the start of each
+        tick; tests call it). ``commit``: the rooms keep the moves at once; a tick passes
+        False and calls :meth:`commit_moves` once its frames are written."""
         for room in self.rooms.values():
             if room.pending:
                 self._apply_batch(room)
+        if commit:
+            self.commit_moves()
+
+    def commit_moves(self) -> None:
+        """Let the rooms keep the moves applied since the last call (each person's
+        position in the room, its grid and deltas: :meth:`rooms.room.CheckedMoves.commit`)."""
+        moves, self._uncommitted = self._uncommitted, []
+        for batch in moves:
+            batch.commit()
 
     def _apply_batch(self, room: RoomMotion) -> None:
         batch, room.pending = room.pending, {}
@@ -409,8 +453,11 @@ class MotionPlane:
                 self._relay(room.room_id, pids[i], items[i][0])
             return
         good_pids = [pids[i] for i in good.tolist()]
-        present, x, z, h = self.mover_many(
+        moves = self.mover_many(
             room.room_id, good_pids, decoded.x[good], decoded.z[good], decoded.h[good])
+        # The rooms keep them on commit_moves (a tick's: once its frames are out).
+        self._uncommitted.append(moves)
+        present, x, z, h = moves.present, moves.x, moves.z, moves.h
         table = room.table
         keep = [
             i for i, (pid, here) in enumerate(zip(good_pids, present.tolist(), strict=True))
@@ -431,7 +478,7 @@ class MotionPlane:
 
     def _move_one_by_one(
         self, room_id: str, pids: Sequence[str], x: FloatArray, z: FloatArray, h: FloatArray
-    ) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray]:
+    ) -> Moves:
         """The batch mover made of :attr:`mover` (a plane built without ``mover_many``)."""
         n = len(pids)
         present = np.ones(n, dtype=bool)
@@ -441,7 +488,7 @@ class MotionPlane:
                 out[:, i] = self.mover(room_id, pid, float(x[i]), float(z[i]), float(h[i]))
             except (KeyError, HirobaError):
                 present[i] = False
-        return present, out[0], out[1], out[2]
+        return KeptMoves(present, out[0], out[1], out[2])
 
     def uplink(self, room_id: str, pid: str, data: bytes) -> None:
         """Apply one uplink message at once; raises HirobaError (bad_payload) for a
@@ -511,7 +558,21 @@ class MotionPlane:
         stats = self.stats
         # The uplinks that arrived since the last tick, in one batch per room, before
         # anyone reads the state (the recorder, the gallery, the frames).
-        self.apply_pending()
+        self.apply_pending(commit=False)
+        try:
+            self._send_frames(tick, started, lag)
+        finally:
+            # The rooms keep this tick's moves (Room.check_moves): after the frames, which
+            # need only the plane's arrays, and before anything else can run.
+            self.commit_moves()
+        self._last_tick_started = started
+        stats.ticks += 1
+        took = self.clock() - started
+        stats.tick_seconds.append(took)
+        stats.tick_seconds_sum += took
+        stats.tick_histogram.observe(took)
+
+    def _send_frames(self, tick: int, started: float, lag: float) -> None:
         for listener in self.tick_listeners:
             listener(self)
         for room in self.rooms.values():
@@ -532,12 +593,6 @@ class MotionPlane:
                 sent_at = self._fan_out(room, frames, started, lag)
                 self._record_latency(room, frames, sent_at, receivers, entities, started)
             table.recompute_neighbourhoods((tick + 1) % table.config.neighbour_period)
-        self._last_tick_started = started
-        stats.ticks += 1
-        took = self.clock() - started
-        stats.tick_seconds.append(took)
-        stats.tick_seconds_sum += took
-        stats.tick_histogram.observe(took)
 
     def _fan_out(
         self, room: RoomMotion, frames: TickFrames, started: float, lag: float

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from aiohttp import web
 
 from moderation import policy
@@ -20,7 +19,14 @@ from rooms.room import Room
 from server.common.networks import is_loopback, through_untrusted_proxy
 from server.common.periodic import Periodic
 from server.config.settings import Settings
-from server.motion.plane import FloatArray, MotionPlane, MotionPlaneCounts, TickListener
+from server.motion.plane import (
+    FloatArray,
+    KeptMoves,
+    MotionPlane,
+    MotionPlaneCounts,
+    Moves,
+    TickListener,
+)
 from server.motion.rtc import MotionChannelCounts, MotionChannels
 from server.rtc.ice import rtc_configuration, screen_candidates
 from server.sockets import events
@@ -82,11 +88,11 @@ class MotionService:
 
     def _move_many(
         self, room_id: str, pids: Sequence[str], x: FloatArray, z: FloatArray, h: FloatArray
-    ) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray]:
+    ) -> Moves:
         room = self.hub.rooms.get(room_id)
         if room is None:
-            return np.zeros(len(pids), dtype=bool), x, z, h
-        return room.move_many(pids, x, z, h, self.hub.clock(), policy.may_enter_stage)
+            return KeptMoves(np.zeros(len(pids), dtype=bool), x, z, h)
+        return room.check_moves(pids, x, z, h, self.hub.clock(), policy.may_enter_stage)
 
     def joined(self, room: Room, participant: Participant) -> dict[str, str | float]:
         """Register a newcomer; the result goes into the join acknowledgement (the page

@@ -22,6 +22,7 @@ from rooms.model import Role, RoomKind
 from rooms.room import Room, RoomInfo
 from server.motion import codec
 from server.motion.plane import MotionPlane
+from server.motion.transport import Written
 from server.motion.uplink import MAX_BAD_UPLINKS, UplinkReader, Verdict
 
 
@@ -117,6 +118,55 @@ def test_the_tick_applies_waiting_uplinks_before_its_frames() -> None:
     asyncio.run(plane.tick())
     room = plane.rooms["r"]
     assert position(plane, "a") == (2.5, 0.0) and room.records[room.table.row("a")] is not None
+
+
+class Recorded:
+    """A transport that notes, for each frame, where the room had the mover then."""
+
+    kind = "test"
+
+    def __init__(self, room: Room, pid: str) -> None:
+        self.room, self.pid = room, pid
+        self.seen: list[tuple[float, float]] = []
+
+    def write_frame(self, frame: bytes) -> Written:
+        p = self.room.participants[self.pid]
+        self.seen.append((p.x, p.z))
+        return Written.SENT
+
+    async def close(self) -> None:
+        pass
+
+
+def test_the_room_keeps_a_ticks_moves_once_its_frames_are_written() -> None:
+    info = RoomInfo("r", RoomKind.PLAZA, "部屋", "Room", 8)
+    room = Room(info=info, layout=default_layout(RoomKind.PLAZA), max_speed=4.0)
+    join(room, "a", Role.CITIZEN)
+    join(room, "b", Role.CITIZEN)
+    clock = [5.0]
+    plane = MotionPlane(
+        InterestConfig(), lambda *_: (0.0, 0.0, 0.0), clock=lambda: clock[0],
+        mover_many=lambda _r, pids, x, z, h: room.check_moves(
+            pids, x, z, h, clock[0], policy.may_enter_stage))
+    plane.add_room("r", 8)
+    for pid in "ab":
+        p = room.participants[pid]
+        plane.join("r", pid, p.slot, p.x, p.z, p.h, on_stage=False)
+    token = plane.token_of("r", "b")
+    assert token is not None
+    watcher = Recorded(room, "a")
+    plane.attach(token, watcher)
+    a = room.participants["a"]
+    before = (a.x, a.z)
+    target = (round(a.x + 1.0, 2), round(a.z, 2))  # (uplinks carry centimetres)
+    plane.offer("r", "a", codec.encode_uplink(*target, 0.0))
+    asyncio.run(plane.tick())
+    # b's frame left while the room still had a where she was (the frames need only the
+    # plane's arrays), and by the tick's end the room has her where the frame says.
+    assert watcher.seen == [before]
+    assert (a.x, a.z) == pytest.approx(target) and a.last_move_at == 5.0
+    assert room.grid.position("a") == pytest.approx(target)
+    assert position(plane, "a") == pytest.approx(target)
 
 
 def test_a_reader_is_closed_after_too_many_malformed_uplinks_found_at_the_tick() -> None:
