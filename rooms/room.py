@@ -326,11 +326,11 @@ class Room:
              for p in people],
             dtype=np.float64,
         ).reshape(n, 7)
-        present = state[:, 0] != 0.0
-        old_x, old_z, old_h, last = state[:, 1], state[:, 2], state[:, 3], state[:, 4]
-        free = state[:, 6] != 0.0
+        here, old_x, old_z, old_h, last, standing, stage_free = state.T
+        present = here != 0.0
+        free = stage_free != 0.0
         finite = np.isfinite(x) & np.isfinite(z) & np.isfinite(h)
-        moving = present & (state[:, 5] != 0.0) & finite  # present, not seated, finite
+        moving = present & (standing != 0.0) & finite
         x = np.where(moving, x, old_x)
         z = np.where(moving, z, old_z)
         h = np.where(moving, h, old_h)

@@ -24,6 +24,7 @@ from server.motion import codec
 from server.motion.plane import MotionPlane
 from server.motion.transport import Written
 from server.motion.uplink import MAX_BAD_UPLINKS, UplinkReader, Verdict
+from tests.motion_doubles import QuietTransport
 
 
 def record(roll: float) -> bytes:
@@ -120,10 +121,8 @@ def test_the_tick_applies_waiting_uplinks_before_its_frames() -> None:
     assert position(plane, "a") == (2.5, 0.0) and room.records[room.table.row("a")] is not None
 
 
-class Recorded:
+class Recorded(QuietTransport):
     """A transport that notes, for each frame, where the room had the mover then."""
-
-    kind = "test"
 
     def __init__(self, room: Room, pid: str) -> None:
         self.room, self.pid = room, pid
@@ -132,10 +131,7 @@ class Recorded:
     def write_frame(self, frame: bytes) -> Written:
         p = self.room.participants[self.pid]
         self.seen.append((p.x, p.z))
-        return Written.SENT
-
-    async def close(self) -> None:
-        pass
+        return super().write_frame(frame)
 
 
 def test_the_room_keeps_a_ticks_moves_once_its_frames_are_written() -> None:
